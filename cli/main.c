@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+        const char *name;
+        int (*run)(struct cli *cli, int argc, char **argv);
+        const char *help;
+} commands[] = {
+        { "list", cmd_list, "list IPC objects and their holders" },
+        { "audit", cmd_audit, "IPC use per user and type against the kernel limits" },
+};
+
+static void usage(FILE *out) {
+        fprintf(out,
+                "Usage: ipcgc [--config FILE] [--local] COMMAND [OPTIONS]\n"
+                "\n"
+                "Find leaked System V and POSIX IPC objects and FIFOs.\n"
+                "\n"
+                "Commands:\n");
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+        fprintf(out,
+                "\n"
+                "Options for every command:\n"
+                "  --config FILE    read FILE instead of %s\n"
+                "  --local          run the engine in this process\n"
+                "  -h, --help       show help (ipcgc COMMAND --help for a command's)\n"
+                "  -V, --version    show the version\n",
+                DEFAULT_CONFIG_PATH);
+}
+
+void cli_usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("ipcgc: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs("\nTry 'ipcgc --help' for more information.\n", stderr);
+}
+
+bool cli_common_option(struct cli *cli, int c, const char *arg) {
+        switch (c) {
+        case OPT_CONFIG:
+                cli->config_path = arg;
+                return true;
+        case OPT_LOCAL:
+                cli->local = true;
+                return true;
+        case OPT_SYSVIPC:
+                cli->paths.sysvipc = arg;
+                return true;
+        case OPT_PROC:
+                cli->paths.proc = arg;
+                return true;
+        }
+        return false;
+}
+
+int cli_load_config(const struct cli *cli, struct config **ret) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = config_load(cli->config_path ? cli->config_path : DEFAULT_CONFIG_PATH, cli->config_path != NULL, ret,
+                        &error);
+        if (r < 0) {
+                if (error)
+                        fprintf(stderr, "ipcgc: %s\n", error);
+                else
+                        fprintf(stderr, "ipcgc: failed to load config: %s\n", strerror(-r));
+        }
+        return r;
+}
+
+int cli_collect(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
+                struct proctab **ret_proctab) {
+        _cleanup_(inventory_freep) struct inventory *inv = NULL;
+        struct scan_config scan = config->scan;
+        int r;
+
+        if (types)
+                scan.types = types;
+
+        r = collect_inventory(&scan, &cli->paths, &inv);
+        if (r < 0) {
+                fprintf(stderr, "ipcgc: failed to collect IPC objects: %s\n", strerror(-r));
+                return r;
+        }
+        r = collect_holders(inv, &cli->paths, ret_proctab);
+        if (r < 0) {
+                fprintf(stderr, "ipcgc: failed to read the process table: %s\n", strerror(-r));
+                return r;
+        }
+        for (size_t i = 0; i < inv->n_warnings; i++)
+                fprintf(stderr, "ipcgc: warning: %s\n", inv->warnings[i]);
+        if (inv->n_warnings_dropped)
+                fprintf(stderr, "ipcgc: warning: %zu more warnings not shown\n", inv->n_warnings_dropped);
+
+        *ret_inv = TAKE_PTR(inv);
+        return 0;
+}
+
+int cli_parse_user(const char *s, uid_t *ret) {
+        struct passwd *pw;
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (*s && !*end && errno == 0 && v < (uid_t) -1) {
+                *ret = (uid_t) v;
+                return 0;
+        }
+        pw = getpwnam(s);
+        if (!pw)
+                return -ESRCH;
+        *ret = pw->pw_uid;
+        return 0;
+}
+
+const char *cli_user_name(uid_t uid, char buf[static 16]) {
+        /* A listing asks about the same few owners thousands of times. */
+        static struct {
+                uid_t uid;
+                char *name;
+        } cache[32];
+        static size_t n_cache;
+
+        for (size_t i = 0; i < n_cache; i++)
+                if (cache[i].uid == uid)
+                        return cache[i].name;
+
+        struct passwd *pw = getpwuid(uid);
+        if (pw && n_cache < sizeof(cache) / sizeof(cache[0])) {
+                char *name = strdup(pw->pw_name);
+                if (name) {
+                        cache[n_cache].uid = uid;
+                        cache[n_cache++].name = name;
+                        return name;
+                }
+        }
+        snprintf(buf, 16, "%u", (unsigned) uid);
+        return buf;
+}
+
+int main(int argc, char **argv) {
+        struct cli cli = {};
+        int i;
+
+        /* Options before the command apply to it. */
+        for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+                const char *a = argv[i];
+                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+                        usage(stdout);
+                        return EXIT_OK;
+                }
+                if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+                        printf("ipcgc %s\n", PACKAGE_VERSION);
+                        return EXIT_OK;
+                }
+                if (strcmp(a, "--local") == 0)
+                        cli.local = true;
+                else if (strcmp(a, "--config") == 0 && i + 1 < argc)
+                        cli.config_path = argv[++i];
+                else if (strncmp(a, "--config=", 9) == 0)
+                        cli.config_path = a + 9;
+                else {
+                        cli_usage_error("unknown option '%s'", a);
+                        return EXIT_USAGE;
+                }
+        }
+        if (i >= argc) {
+                cli_usage_error("no command given");
+                return EXIT_USAGE;
+        }
+
+        for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+                if (strcmp(argv[i], commands[c].name) == 0)
+                        return commands[c].run(&cli, argc - i, argv + i);
+
+        cli_usage_error("unknown command '%s'", argv[i]);
+        return EXIT_USAGE;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collect.h"
+#include "fifo.h"
+#include "holder_index.h"
+#include "mqueue.h"
+#include "shmdir.h"
+#include "sysv.h"
+
+static const char *sysvipc_path(const struct collect_paths *paths) {
+        return paths && paths->sysvipc ? paths->sysvipc : "/proc/sysvipc";
+}
+
+static const char *proc_path(const struct collect_paths *paths) {
+        return paths && paths->proc ? paths->proc : "/proc";
+}
+
+int collect_inventory(const struct scan_config *scan, const struct collect_paths *paths, struct inventory **ret) {
+        _cleanup_(inventory_freep) struct inventory *inv = NULL;
+        int r;
+
+        r = inventory_new(&inv);
+        if (r < 0)
+                return r;
+
+        for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_SEM; t++)
+                if (scan->types & IPC_TYPE_BIT(t)) {
+                        r = sysv_collect(t, sysvipc_path(paths), inv);
+                        if (r < 0)
+                                return r;
+                }
+
+        if (scan->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) {
+                r = mqueue_collect(scan->mqueue_dir, inv);
+                if (r < 0)
+                        return r;
+        }
+
+        r = shmdir_collect(scan->shm_dir, scan->types, inv);
+        if (r < 0)
+                return r;
+
+        if (scan->types & IPC_TYPE_BIT(IPC_TYPE_FIFO)) {
+                r = fifo_collect(scan->fifo_dirs, scan->n_fifo_dirs, scan->fifo_max_depth, inv);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(inv);
+        return 0;
+}
+
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+        return (x > y) - (x < y);
+}
+
+static bool holder_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_ino) {
+        switch (o->type) {
+        case IPC_TYPE_SHM:
+                *ret_dev = HOLDER_DEV_SYSV_SHM;
+                *ret_ino = (ino_t) o->id;
+                return true;
+        case IPC_TYPE_MSG:
+        case IPC_TYPE_SEM:
+                return false; /* nothing holds these but their id */
+        default:
+                *ret_dev = o->dev;
+                *ret_ino = o->ino;
+                return true;
+        }
+}
+
+int collect_holders(struct inventory *inv, const struct collect_paths *paths, struct proctab **ret) {
+        _cleanup_(holder_index_freep) struct holder_index *idx = NULL;
+        struct proctab *t = NULL;
+        unsigned flags = PROCTAB_CGROUP;
+        int r;
+
+        r = holder_index_new(inv->n_objects, &idx);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                const struct ipc_object *o = &inv->objects[i];
+                dev_t dev;
+                ino_t ino;
+
+                if (!holder_key(o, &dev, &ino))
+                        continue;
+                r = holder_index_want(idx, dev, ino);
+                if (r < 0)
+                        return r;
+                /* shm is held by attachment (maps); a FIFO or mq by an fd;
+                 * pshm and psem by either. */
+                if (o->type != IPC_TYPE_SHM)
+                        flags |= PROCTAB_FDS;
+                if (o->type != IPC_TYPE_FIFO && o->type != IPC_TYPE_MQ)
+                        flags |= PROCTAB_MAPS;
+        }
+
+        r = proctab_build(proc_path(paths), holder_index_size(idx) > 0 ? idx : NULL, flags, &t);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                struct ipc_object *o = &inv->objects[i];
+                const pid_t *pids;
+                dev_t dev;
+                ino_t ino;
+                size_t n;
+
+                free(o->holders);
+                o->holders = NULL;
+                o->n_holders = 0;
+                if (!holder_key(o, &dev, &ino))
+                        continue;
+                pids = holder_index_get(idx, dev, ino, &n);
+                if (n == 0)
+                        continue;
+                o->holders = malloc(n * sizeof(pid_t));
+                if (!o->holders) {
+                        proctab_free(t);
+                        return -ENOMEM;
+                }
+                memcpy(o->holders, pids, n * sizeof(pid_t));
+                qsort(o->holders, n, sizeof(pid_t), cmp_pid);
+                o->n_holders = n;
+        }
+
+        *ret = t;
+        return 0;
+}

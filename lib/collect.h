@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "config.h"
+#include "ipc_object.h"
+#include "proctab.h"
+
+/* Where the kernel's views live; tests point these at fixtures or at a
+ * private /proc. */
+struct collect_paths {
+        const char *sysvipc; /* default /proc/sysvipc */
+        const char *proc;    /* default /proc */
+};
+
+/* Every object of the configured types.  Problems that do not stop the
+ * collection (a bad line, no mqueue mount) are warnings in the inventory. */
+int collect_inventory(const struct scan_config *scan, const struct collect_paths *paths, struct inventory **ret);
+
+/*
+ * One pass over /proc: the process table, and each object's holders (open
+ * fds, mappings, SysV attachments).  The holder index is seeded with exactly
+ * the inventory's identities, so the cost follows the objects examined.
+ * /proc/PID/fd is read only when some object can be held by an fd, maps
+ * only when some object can be mapped.
+ */
+int collect_holders(struct inventory *inv, const struct collect_paths *paths, struct proctab **ret);

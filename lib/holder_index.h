@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * (dev, ino) -> pids that hold that file open or mapped.  Only keys asked
+ * for with holder_index_want() are ever recorded: a scan of /proc sees
+ * every fd on the machine, and the index must cost in proportion to the
+ * objects under examination, not to the machine.
+ *
+ * SysV shm attachments are keyed (HOLDER_DEV_SYSV_SHM, shmid): in
+ * /proc/PID/maps such a mapping shows the shmid as its inode.
+ */
+#define HOLDER_DEV_SYSV_SHM ((dev_t) -1)
+
+struct holder_index;
+
+int holder_index_new(size_t expected, struct holder_index **ret);
+struct holder_index *holder_index_free(struct holder_index *idx);
+static inline void holder_index_freep(struct holder_index **p) {
+        if (*p)
+                holder_index_free(*p);
+}
+
+int holder_index_want(struct holder_index *idx, dev_t dev, ino_t ino);
+bool holder_index_wants(const struct holder_index *idx, dev_t dev, ino_t ino);
+size_t holder_index_size(const struct holder_index *idx);
+/* Records that PID holds (DEV, INO), once per pid; unwanted keys are ignored. */
+int holder_index_add(struct holder_index *idx, dev_t dev, ino_t ino, pid_t pid);
+/* The pids for a key, in the order they were seen, or NULL with *ret_n = 0. */
+const pid_t *holder_index_get(const struct holder_index *idx, dev_t dev, ino_t ino, size_t *ret_n);

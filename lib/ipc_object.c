@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ipc_object.h"
+
+static const char *const type_names[_IPC_TYPE_MAX] = {
+        [IPC_TYPE_SHM] = "shm",   [IPC_TYPE_MSG] = "msg",   [IPC_TYPE_SEM] = "sem",   [IPC_TYPE_MQ] = "mq",
+        [IPC_TYPE_PSHM] = "pshm", [IPC_TYPE_PSEM] = "psem", [IPC_TYPE_FIFO] = "fifo",
+};
+
+const char *ipc_type_to_string(enum ipc_type t) {
+        if ((unsigned) t >= _IPC_TYPE_MAX)
+                return NULL;
+        return type_names[t];
+}
+
+int ipc_type_from_string(const char *s) {
+        for (unsigned t = 0; t < _IPC_TYPE_MAX; t++)
+                if (strcmp(s, type_names[t]) == 0)
+                        return (int) t;
+        return -EINVAL;
+}
+
+int ipc_type_mask_parse(const char *list, unsigned *ret_mask) {
+        unsigned mask = 0;
+        const char *p = list;
+
+        for (;;) {
+                char word[16];
+                size_t n;
+
+                p += strspn(p, " \t,");
+                if (!*p)
+                        break;
+                n = strcspn(p, " \t,");
+                if (n >= sizeof(word))
+                        return -EINVAL;
+                memcpy(word, p, n);
+                word[n] = 0;
+                p += n;
+
+                if (strcmp(word, "all") == 0) {
+                        mask |= IPC_TYPE_MASK_ALL;
+                        continue;
+                }
+                int t = ipc_type_from_string(word);
+                if (t < 0)
+                        return t;
+                mask |= IPC_TYPE_BIT(t);
+        }
+
+        if (mask == 0)
+                return -EINVAL;
+        *ret_mask = mask;
+        return 0;
+}
+
+char *ipc_object_id(const struct ipc_object *o) {
+        char *s;
+        int r;
+
+        if (ipc_type_is_sysv(o->type))
+                r = asprintf(&s, "%s:%d", ipc_type_to_string(o->type), o->id);
+        else
+                r = asprintf(&s, "%s:%s", ipc_type_to_string(o->type), strempty(o->name));
+        return r < 0 ? NULL : s;
+}
+
+void ipc_object_done(struct ipc_object *o) {
+        free(o->name);
+        free(o->sems);
+        free(o->holders);
+}
+
+void ipc_object_set_stat(struct ipc_object *o, const struct stat *st) {
+        o->uid = o->cuid = st->st_uid;
+        o->gid = o->cgid = st->st_gid;
+        o->mode = st->st_mode & 07777;
+        o->size = (uint64_t) st->st_size;
+        o->dev = st->st_dev;
+        o->ino = st->st_ino;
+        o->atime = st->st_atim.tv_sec;
+        o->mtime = st->st_mtim.tv_sec;
+        o->ctime = st->st_ctim.tv_sec;
+}
+
+int inventory_new(struct inventory **ret) {
+        struct inventory *inv = calloc(1, sizeof(*inv));
+        if (!inv)
+                return -ENOMEM;
+        *ret = inv;
+        return 0;
+}
+
+struct inventory *inventory_free(struct inventory *inv) {
+        if (!inv)
+                return NULL;
+        for (size_t i = 0; i < inv->n_objects; i++)
+                ipc_object_done(&inv->objects[i]);
+        free(inv->objects);
+        for (size_t i = 0; i < inv->n_warnings; i++)
+                free(inv->warnings[i]);
+        free(inv->warnings);
+        free(inv);
+        return NULL;
+}
+
+struct ipc_object *inventory_append(struct inventory *inv, enum ipc_type type) {
+        if (inv->n_objects >= INVENTORY_MAX_OBJECTS) {
+                errno = E2BIG;
+                return NULL;
+        }
+        if (inv->n_objects == inv->n_allocated) {
+                size_t n = inv->n_allocated ? inv->n_allocated * 2 : 64;
+                struct ipc_object *a = reallocarray(inv->objects, n, sizeof(*a));
+                if (!a)
+                        return NULL;
+                inv->objects = a;
+                inv->n_allocated = n;
+        }
+
+        struct ipc_object *o = &inv->objects[inv->n_objects++];
+        *o = (struct ipc_object) {
+                .type = type,
+                .id = -1,
+                .cpid = PID_NONE,
+                .lpid = PID_NONE,
+                .lrpid = PID_NONE,
+        };
+        return o;
+}
+
+void inventory_drop_last(struct inventory *inv) {
+        if (inv->n_objects == 0)
+                return;
+        ipc_object_done(&inv->objects[--inv->n_objects]);
+}
+
+int inventory_warn(struct inventory *inv, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        /* A garbage file could produce a warning per line; keep a bounded few
+         * and count the rest. */
+        if (inv->n_warnings >= INVENTORY_MAX_WARNINGS) {
+                inv->n_warnings_dropped++;
+                return 0;
+        }
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+
+        char **a = reallocarray(inv->warnings, inv->n_warnings + 1, sizeof(char *));
+        if (!a) {
+                free(s);
+                return -ENOMEM;
+        }
+        inv->warnings = a;
+        inv->warnings[inv->n_warnings++] = s;
+        return 0;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "macro.h"
+
+enum ipc_type {
+        IPC_TYPE_SHM,
+        IPC_TYPE_MSG,
+        IPC_TYPE_SEM,
+        IPC_TYPE_MQ,
+        IPC_TYPE_PSHM,
+        IPC_TYPE_PSEM,
+        IPC_TYPE_FIFO,
+        _IPC_TYPE_MAX,
+};
+
+#define IPC_TYPE_BIT(t) (1u << (t))
+#define IPC_TYPE_MASK_ALL (IPC_TYPE_BIT(_IPC_TYPE_MAX) - 1)
+#define IPC_TYPE_MASK_SYSV (IPC_TYPE_BIT(IPC_TYPE_SHM) | IPC_TYPE_BIT(IPC_TYPE_MSG) | IPC_TYPE_BIT(IPC_TYPE_SEM))
+
+const char *ipc_type_to_string(enum ipc_type t);
+/* Returns the type, or -EINVAL. */
+int ipc_type_from_string(const char *s);
+/* "shm msg" or "shm,msg"; "all" selects every type.  An empty list is -EINVAL:
+ * a scan of nothing is always a mistake in the caller's config. */
+int ipc_type_mask_parse(const char *list, unsigned *ret_mask);
+static inline bool ipc_type_is_sysv(enum ipc_type t) {
+        return IPC_TYPE_MASK_SYSV & IPC_TYPE_BIT(t);
+}
+static inline bool ipc_type_is_file(enum ipc_type t) {
+        return !ipc_type_is_sysv(t);
+}
+
+/* One semaphore of a SysV set, as semctl reports it. */
+struct sem_member {
+        pid_t pid; /* GETPID: last semop */
+        unsigned ncnt, zcnt;
+};
+
+/* A pid field the object's type does not have at all (sem has no cpid). */
+#define PID_NONE ((pid_t) -1)
+
+enum {
+        /* semctl GETPID/GETNCNT/GETZCNT was refused: waiter and last-op evidence unknown */
+        IPC_OBJECT_SEM_UNREADABLE = 1u << 0,
+        /* mq QSIZE/NOTIFY_PID not read (no permission, or times could not be kept) */
+        IPC_OBJECT_MQ_UNREADABLE = 1u << 1,
+};
+
+/*
+ * One IPC object, whatever its type.  The time fields keep the kernel's
+ * meaning, mapped onto four names:
+ *   shm:   atime = last attach, dtime = last detach
+ *   msg:   mtime = last send (stime), atime = last receive (rtime)
+ *   sem:   mtime = last semop (otime)
+ *   files: atime, mtime as stat(2) reports them (mq: last receive / last send)
+ * ctime is always "last change", never creation: no IPC type records that.
+ */
+struct ipc_object {
+        enum ipc_type type;
+        int id;      /* SysV id; -1 for named objects */
+        int32_t key; /* SysV key, signed as /proc/sysvipc prints it */
+        char *name;  /* "/name" for mq, pshm, psem; absolute path for fifo; NULL for SysV */
+
+        uid_t uid, cuid;
+        gid_t gid, cgid;
+        mode_t mode; /* permission bits; SysV may add SHM_DEST/SHM_LOCKED above 0777 */
+        uint64_t size; /* bytes: shm size, msg cbytes, mq QSIZE, file size; sem 0 */
+
+        pid_t cpid, lpid, lrpid; /* PID_NONE where the type has no such field */
+        uint64_t nattch;         /* shm */
+        uint64_t qnum;           /* msg: messages queued */
+        pid_t notify_pid;        /* mq: 0 when nobody is registered */
+
+        time_t atime, mtime, ctime, dtime;
+
+        unsigned nsems; /* sem */
+        struct sem_member *sems;
+
+        dev_t dev; /* files: identity for the holder index and re-verification */
+        ino_t ino;
+
+        pid_t *holders; /* sorted, unique */
+        size_t n_holders;
+
+        unsigned flags;
+};
+
+/* "shm:123", "mq:/name", "fifo:/tmp/x".  Returns NULL on ENOMEM. */
+char *ipc_object_id(const struct ipc_object *o);
+void ipc_object_done(struct ipc_object *o);
+struct stat;
+/* Owner, mode, size, identity and times of a file-backed object. */
+void ipc_object_set_stat(struct ipc_object *o, const struct stat *st);
+
+/* Upper bound on objects per inventory.  The kernel's own limits are tunable
+ * into the millions; past this we stop and say so rather than grow without
+ * bound inside a daemon. */
+#define INVENTORY_MAX_OBJECTS (1u << 21)
+#define INVENTORY_MAX_WARNINGS 64u
+
+struct inventory {
+        struct ipc_object *objects;
+        size_t n_objects, n_allocated;
+
+        /* Problems found while collecting: bad lines, a missing mount.  Each
+         * said once; the caller decides how to show them. */
+        char **warnings;
+        size_t n_warnings;
+        size_t n_warnings_dropped;
+
+        unsigned unavailable; /* IPC_TYPE_BIT()s that could not be collected at all */
+};
+
+int inventory_new(struct inventory **ret);
+struct inventory *inventory_free(struct inventory *inv);
+static inline void inventory_freep(struct inventory **p) {
+        if (*p)
+                inventory_free(*p);
+}
+
+/* Returns a zeroed object with pid fields set to PID_NONE and id -1, or NULL
+ * when out of memory or over INVENTORY_MAX_OBJECTS (then errno is set). */
+struct ipc_object *inventory_append(struct inventory *inv, enum ipc_type type);
+/* Drops the last object appended (used when a half-read object turns out gone). */
+void inventory_drop_last(struct inventory *inv);
+int inventory_warn(struct inventory *inv, const char *fmt, ...) _printf_(2, 3);

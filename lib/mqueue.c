@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "mqueue.h"
+
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+
+int mqueue_parse_status(const char *text, uint64_t *ret_qsize, pid_t *ret_notify_pid) {
+        unsigned long long qsize;
+        int notify, signo, pid;
+
+        if (sscanf(text, "QSIZE:%llu NOTIFY:%d SIGNO:%d NOTIFY_PID:%d", &qsize, &notify, &signo, &pid) != 4)
+                return -EBADMSG;
+        if (pid < 0)
+                return -EBADMSG;
+        *ret_qsize = qsize;
+        *ret_notify_pid = pid;
+        return 0;
+}
+
+static bool may_restore_times(const struct stat *st) {
+        /* Explicit timestamps need ownership or CAP_FOWNER; root is the case
+         * that matters, and a failed restore is caught below anyway. */
+        uid_t me = geteuid();
+        return me == 0 || me == st->st_uid;
+}
+
+static int read_status(int dfd, const char *name, const struct stat *st, struct ipc_object *o) {
+        _cleanup_close_ int fd = -EBADF;
+        char buf[128];
+        ssize_t n;
+        int r;
+
+        if (!may_restore_times(st))
+                return -EPERM;
+
+        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+
+        n = read(fd, buf, sizeof(buf) - 1);
+        r = n < 0 ? negative_errno() : 0;
+
+        /* Put back the atime the read just replaced, whether or not the read
+         * worked; leave mtime alone. */
+        const struct timespec ts[2] = { st->st_atim, { .tv_nsec = UTIME_OMIT } };
+        if (futimens(fd, ts) < 0 && r == 0)
+                r = negative_errno();
+        if (r < 0)
+                return r;
+
+        buf[n] = 0;
+        return mqueue_parse_status(buf, &o->size, &o->notify_pid);
+}
+
+int mqueue_collect(const char *dir, struct inventory *inv) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct statfs sfs;
+        int dfd, r;
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fstatfs(dfd, &sfs) < 0 || sfs.f_type != MQUEUE_MAGIC) {
+                if (dfd >= 0)
+                        (void) close(dfd);
+                inv->unavailable |= IPC_TYPE_BIT(IPC_TYPE_MQ);
+                return inventory_warn(inv, "POSIX message queues unavailable: no mqueue filesystem mounted at %s",
+                                      dir);
+        }
+
+        d = fdopendir(dfd);
+        if (!d) {
+                r = negative_errno();
+                (void) close(dfd);
+                return r;
+        }
+
+        for (struct dirent *de; (errno = 0, de = readdir(d));) {
+                struct stat st;
+
+                if (de->d_name[0] == '.')
+                        continue; /* queue names cannot start with a dot past the leading slash */
+
+                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno == ENOENT)
+                                continue; /* unlinked since readdir */
+                        return negative_errno();
+                }
+                if (!S_ISREG(st.st_mode))
+                        continue;
+
+                struct ipc_object *o = inventory_append(inv, IPC_TYPE_MQ);
+                if (!o)
+                        return negative_errno();
+                if (asprintf(&o->name, "/%s", de->d_name) < 0) {
+                        o->name = NULL;
+                        return -ENOMEM;
+                }
+                ipc_object_set_stat(o, &st);
+                o->size = 0; /* st_size of a queue file is not its contents; QSIZE is */
+
+                r = read_status(dfd, de->d_name, &st, o);
+                if (r == -ENOENT) {
+                        inventory_drop_last(inv);
+                        continue;
+                }
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        o->flags |= IPC_OBJECT_MQ_UNREADABLE;
+        }
+        if (errno != 0)
+                return negative_errno();
+        return 0;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+
+#include "object_json.h"
+
+static json_object *pid_or_null(pid_t pid) {
+        return pid == PID_NONE ? NULL : json_object_new_int(pid);
+}
+
+static json_object *pid_array(const pid_t *pids, size_t n) {
+        json_object *a = json_object_new_array_ext((int) n);
+        if (!a)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (json_object_array_add(a, json_object_new_int(pids[i])) < 0) {
+                        json_object_put(a);
+                        return NULL;
+                }
+        return a;
+}
+
+static int add(json_object *obj, const char *key, json_object *val) {
+        /* A NULL value is JSON null; json-c only fails on allocation. */
+        return json_object_object_add(obj, key, val) < 0 ? -ENOMEM : 0;
+}
+
+int object_to_json(const struct ipc_object *o, json_object **ret) {
+        _cleanup_free_ char *id = ipc_object_id(o);
+        json_object *j = json_object_new_object();
+        char perms[8];
+        int r = 0;
+
+        if (!id || !j) {
+                json_object_put(j);
+                return -ENOMEM;
+        }
+
+        snprintf(perms, sizeof(perms), "%04o", (unsigned) (o->mode & 07777));
+
+        bool sysv = ipc_type_is_sysv(o->type);
+        r |= add(j, "id", json_object_new_string(id));
+        r |= add(j, "type", json_object_new_string(ipc_type_to_string(o->type)));
+        r |= add(j, "key", sysv ? json_object_new_int(o->key) : NULL);
+        r |= add(j, "name", o->name ? json_object_new_string(o->name) : NULL);
+        r |= add(j, "uid", json_object_new_int64(o->uid));
+        r |= add(j, "gid", json_object_new_int64(o->gid));
+        r |= add(j, "cuid", json_object_new_int64(o->cuid));
+        r |= add(j, "cgid", json_object_new_int64(o->cgid));
+        r |= add(j, "perms", json_object_new_string(perms));
+        /* A queue whose QSIZE could not be read has an unknown size, not 0. */
+        r |= add(j, "size", o->flags & IPC_OBJECT_MQ_UNREADABLE ? NULL : json_object_new_uint64(o->size));
+        r |= add(j, "cpid", pid_or_null(o->cpid));
+        r |= add(j, "lpid", pid_or_null(o->lpid));
+        r |= add(j, "lrpid", pid_or_null(o->lrpid));
+
+        if (o->type == IPC_TYPE_SEM && o->sems) {
+                json_object *a = json_object_new_array_ext((int) o->nsems);
+                if (!a)
+                        r = -ENOMEM;
+                for (unsigned i = 0; a && i < o->nsems; i++)
+                        r |= json_object_array_add(a, json_object_new_int(o->sems[i].pid)) < 0 ? -ENOMEM : 0;
+                r |= add(j, "sempids", a);
+        } else
+                r |= add(j, "sempids", NULL);
+
+        r |= add(j, "nsems", o->type == IPC_TYPE_SEM ? json_object_new_int64(o->nsems) : NULL);
+        r |= add(j, "nattch", o->type == IPC_TYPE_SHM ? json_object_new_uint64(o->nattch) : NULL);
+        r |= add(j, "qnum", o->type == IPC_TYPE_MSG ? json_object_new_uint64(o->qnum) : NULL);
+        r |= add(j, "notify_pid",
+                 o->type == IPC_TYPE_MQ && !(o->flags & IPC_OBJECT_MQ_UNREADABLE) ? json_object_new_int(o->notify_pid)
+                                                                                    : NULL);
+        r |= add(j, "holders", pid_array(o->holders, o->n_holders));
+        r |= add(j, "ctime", json_object_new_int64(o->ctime));
+        r |= add(j, "atime", json_object_new_int64(o->atime));
+        r |= add(j, "mtime", json_object_new_int64(o->mtime));
+
+        if (r < 0) {
+                json_object_put(j);
+                return -ENOMEM;
+        }
+        *ret = j;
+        return 0;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "ipc_object.h"
+
+/*
+ * The one JSON shape of an object, used by `ipcgc list -J` and by the
+ * daemon's replies alike.  Fields a type does not have are present and null,
+ * so a consumer can rely on the same keys for every object.
+ */
+int object_to_json(const struct ipc_object *o, json_object **ret);

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "proctab.h"
+
+#define PF_KTHREAD 0x00200000u
+
+struct proctab *proctab_free(struct proctab *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->n_procs; i++)
+                free(t->procs[i].unit);
+        free(t->procs);
+        free(t);
+        return NULL;
+}
+
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = ((const struct process *) a)->pid, y = ((const struct process *) b)->pid;
+        return (x > y) - (x < y);
+}
+
+const struct process *proctab_find(const struct proctab *t, pid_t pid) {
+        struct process key = { .pid = pid };
+        if (!t || pid <= 0)
+                return NULL;
+        return bsearch(&key, t->procs, t->n_procs, sizeof(key), cmp_pid);
+}
+
+/* Reads a small /proc file whole.  Returns bytes read or a negative errno. */
+static ssize_t read_small(int dfd, const char *name, char *buf, size_t size) {
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        size_t n = 0;
+
+        if (fd < 0)
+                return negative_errno();
+        while (n < size - 1) {
+                ssize_t k = read(fd, buf + n, size - 1 - n);
+                if (k < 0)
+                        return negative_errno();
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = 0;
+        return (ssize_t) n;
+}
+
+int proctab_parse_stat(const char *text, char ret_comm[17], char *ret_state, unsigned *ret_flags,
+                       uint64_t *ret_starttime_ticks) {
+        const char *open = strchr(text, '('), *close = strrchr(text, ')');
+        unsigned long long v[20];
+        size_t len;
+        char state;
+
+        if (!open || !close || close < open)
+                return -EBADMSG;
+        /* comm may hold spaces and parentheses: it runs to the last ')'. */
+        len = (size_t) (close - open - 1);
+        if (len > 16)
+                len = 16;
+
+        /* After ") ": state, then fields 4..22 of proc(5); starttime is 22. */
+        if (sscanf(close + 1, " %c %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+                   &state, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11],
+                   &v[12], &v[13], &v[14], &v[15], &v[16], &v[17], &v[18]) != 20)
+                return -EBADMSG;
+
+        memcpy(ret_comm, open + 1, len);
+        ret_comm[len] = 0;
+        *ret_state = state;
+        *ret_flags = (unsigned) v[5];
+        *ret_starttime_ticks = v[18];
+        return 0;
+}
+
+int proctab_parse_cgroup_unit(const char *text, char **ret) {
+        const char *line = text;
+
+        *ret = NULL;
+        while (line && *line) {
+                const char *end = strchrnul(line, '\n');
+                if (strncmp(line, "0::", 3) == 0) {
+                        const char *best = NULL;
+                        size_t best_len = 0;
+                        for (const char *c = line + 3; c < end;) {
+                                c += (*c == '/');
+                                const char *e = c;
+                                while (e < end && *e != '/')
+                                        e++;
+                                size_t n = (size_t) (e - c);
+                                if ((n > 8 && memcmp(e - 8, ".service", 8) == 0) ||
+                                    (n > 6 && memcmp(e - 6, ".scope", 6) == 0)) {
+                                        best = c;
+                                        best_len = n;
+                                }
+                                c = e;
+                        }
+                        if (best) {
+                                *ret = strndup(best, best_len);
+                                return *ret ? 0 : -ENOMEM;
+                        }
+                        return 0;
+                }
+                line = *end ? end + 1 : NULL;
+        }
+        return 0;
+}
+
+int proctab_parse_maps_line(const char *line, dev_t *ret_dev, ino_t *ret_ino, bool *ret_sysv) {
+        /* "start-end perms offset MAJ:MIN inode   path" */
+        const char *p = line;
+        unsigned long maj, min;
+        unsigned long long ino;
+        char *end;
+
+        for (int i = 0; i < 3; i++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return -EBADMSG;
+                p++;
+        }
+        maj = strtoul(p, &end, 16);
+        if (*end != ':')
+                return -EBADMSG;
+        min = strtoul(end + 1, &end, 16);
+        if (*end != ' ')
+                return -EBADMSG;
+        ino = strtoull(end + 1, &end, 10);
+        if (*end != ' ' && *end != '\n' && *end != 0)
+                return -EBADMSG;
+        while (*end == ' ')
+                end++;
+
+        *ret_dev = makedev(maj, min);
+        *ret_ino = (ino_t) ino;
+        *ret_sysv = strncmp(end, "/SYSV", 5) == 0;
+        return 0;
+}
+
+static int scan_fds(int pfd, pid_t pid, struct holder_index *idx, unsigned *flags) {
+        _cleanup_closedir_ DIR *d = NULL;
+        int fdfd, r;
+
+        fdfd = openat(pfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fdfd < 0)
+                return negative_errno();
+        d = fdopendir(fdfd);
+        if (!d) {
+                r = negative_errno();
+                (void) close(fdfd);
+                return r;
+        }
+
+        for (struct dirent *de; (errno = 0, de = readdir(d));) {
+                struct stat st;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                /* Following the magic link stats the open file itself; it does
+                 * not open anything, so a FIFO's peer is not woken. */
+                if (fstatat(fdfd, de->d_name, &st, 0) < 0) {
+                        if (errno == ENOENT)
+                                continue; /* closed meanwhile */
+                        if (errno == EACCES || errno == EPERM) {
+                                *flags |= PROCESS_FD_UNREADABLE;
+                                return 0;
+                        }
+                        continue;
+                }
+                r = holder_index_add(idx, st.st_dev, st.st_ino, pid);
+                if (r < 0)
+                        return r;
+        }
+        return errno != 0 ? negative_errno() : 0;
+}
+
+static int scan_maps(int pfd, pid_t pid, struct holder_index *idx) {
+        _cleanup_fclose_ FILE *f = NULL;
+        char line[PATH_MAX + 128];
+        int fd, r;
+
+        fd = openat(pfd, "maps", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        f = fdopen(fd, "r");
+        if (!f) {
+                r = negative_errno();
+                (void) close(fd);
+                return r;
+        }
+
+        errno = 0;
+        while (fgets(line, sizeof(line), f)) {
+                dev_t dev;
+                ino_t ino;
+                bool sysv;
+
+                if (proctab_parse_maps_line(line, &dev, &ino, &sysv) < 0 || ino == 0)
+                        continue;
+                r = holder_index_add(idx, sysv ? HOLDER_DEV_SYSV_SHM : dev, ino, pid);
+                if (r < 0)
+                        return r;
+        }
+        if (ferror(f))
+                return errno == EACCES || errno == EPERM ? -EACCES : -EIO;
+        return 0;
+}
+
+static bool is_access_error(int r) {
+        return r == -EACCES || r == -EPERM;
+}
+
+/* Returns 1 when the process was read, 0 when it vanished meanwhile. */
+static int scan_process(int procfd, const char *name, pid_t pid, struct holder_index *idx, unsigned flags,
+                        uint64_t boot_usec, long ticks, struct process *ret) {
+        _cleanup_close_ int pfd = -EBADF;
+        char buf[4096], state;
+        struct process p = { .pid = pid };
+        uint64_t start_ticks;
+        unsigned kflags;
+        ssize_t n;
+        int r;
+
+        pfd = openat(procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pfd < 0)
+                return errno == ENOENT || errno == ESRCH ? 0 : negative_errno();
+
+        n = read_small(pfd, "stat", buf, sizeof(buf));
+        if (n == -ENOENT || n == -ESRCH || n == 0)
+                return 0;
+        if (n < 0)
+                return (int) n;
+        if (proctab_parse_stat(buf, p.comm, &state, &kflags, &start_ticks) < 0)
+                return 0;
+        p.start_usec = boot_usec + start_ticks * 1000000ULL / (uint64_t) ticks;
+        if (state == 'Z' || state == 'X')
+                p.flags |= PROCESS_ZOMBIE;
+        if (kflags & PF_KTHREAD)
+                p.flags |= PROCESS_KTHREAD;
+
+        n = read_small(pfd, "status", buf, sizeof(buf));
+        if (n < 0)
+                return n == -ENOENT || n == -ESRCH ? 0 : (int) n;
+        const char *u = strstr(buf, "\nUid:");
+        unsigned long ruid, euid;
+        if (!u || sscanf(u + 5, "%lu %lu", &ruid, &euid) != 2)
+                return 0; /* a process too far gone to report its uid */
+        p.ruid = (uid_t) ruid;
+        p.euid = (uid_t) euid;
+
+        if (flags & PROCTAB_CGROUP) {
+                n = read_small(pfd, "cgroup", buf, sizeof(buf));
+                if (n > 0) {
+                        r = proctab_parse_cgroup_unit(buf, &p.unit);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        /* Kernel threads and zombies hold no files. */
+        if (idx && !(p.flags & (PROCESS_KTHREAD | PROCESS_ZOMBIE))) {
+                if (flags & PROCTAB_FDS) {
+                        r = scan_fds(pfd, pid, idx, &p.flags);
+                        if (is_access_error(r))
+                                p.flags |= PROCESS_FD_UNREADABLE;
+                        else if (r == -ENOENT || r == -ESRCH)
+                                goto gone;
+                        else if (r < 0)
+                                goto fail;
+                }
+                if (flags & PROCTAB_MAPS) {
+                        r = scan_maps(pfd, pid, idx);
+                        if (is_access_error(r))
+                                p.flags |= PROCESS_MAPS_UNREADABLE;
+                        else if (r == -ENOENT || r == -ESRCH)
+                                goto gone;
+                        else if (r < 0)
+                                goto fail;
+                }
+        }
+
+        *ret = p;
+        return 1;
+gone:
+        free(p.unit);
+        return 0;
+fail:
+        free(p.unit);
+        return r;
+}
+
+static uint64_t timespec_usec(const struct timespec *ts) {
+        return (uint64_t) ts->tv_sec * 1000000ULL + (uint64_t) ts->tv_nsec / 1000ULL;
+}
+
+int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flags, struct proctab **ret) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct proctab *t;
+        struct timespec now_real, now_boot;
+        uint64_t boot_usec;
+        size_t n_alloc = 0;
+        long ticks;
+        int r = 0;
+
+        ticks = sysconf(_SC_CLK_TCK);
+        if (ticks <= 0)
+                return -EINVAL;
+        /* starttime counts from boot on CLOCK_BOOTTIME; the difference of the
+         * two clocks is the boot time, to well under the 1 s slack judges use. */
+        if (clock_gettime(CLOCK_REALTIME, &now_real) < 0 || clock_gettime(CLOCK_BOOTTIME, &now_boot) < 0)
+                return negative_errno();
+        boot_usec = timespec_usec(&now_real) - timespec_usec(&now_boot);
+
+        d = opendir(proc_root);
+        if (!d)
+                return negative_errno();
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+
+        for (struct dirent *de; (errno = 0, de = readdir(d));) {
+                char *end;
+                unsigned long pid;
+
+                if (!isdigit((unsigned char) de->d_name[0]))
+                        continue;
+                pid = strtoul(de->d_name, &end, 10);
+                if (*end || pid == 0 || pid > INT32_MAX)
+                        continue;
+
+                if (t->n_procs == n_alloc) {
+                        size_t na = n_alloc ? n_alloc * 2 : 256;
+                        struct process *a = reallocarray(t->procs, na, sizeof(*a));
+                        if (!a) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        t->procs = a;
+                        n_alloc = na;
+                }
+
+                r = scan_process(dirfd(d), de->d_name, (pid_t) pid, idx, flags, boot_usec, ticks,
+                                 &t->procs[t->n_procs]);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        continue;
+                struct process *p = &t->procs[t->n_procs++];
+                if (p->flags & PROCESS_FD_UNREADABLE)
+                        t->n_fd_unreadable++;
+                if (p->flags & PROCESS_MAPS_UNREADABLE)
+                        t->n_maps_unreadable++;
+        }
+        if (errno != 0) {
+                r = negative_errno();
+                goto fail;
+        }
+
+        qsort(t->procs, t->n_procs, sizeof(*t->procs), cmp_pid);
+        *ret = t;
+        return 0;
+fail:
+        proctab_free(t);
+        return r;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "holder_index.h"
+
+enum {
+        PROCESS_FD_UNREADABLE = 1u << 0,   /* /proc/PID/fd denied: its holdings are unknown */
+        PROCESS_MAPS_UNREADABLE = 1u << 1, /* /proc/PID/maps denied: its mappings are unknown */
+        PROCESS_ZOMBIE = 1u << 2,          /* exited, not yet reaped: holds nothing, owns nothing */
+        PROCESS_KTHREAD = 1u << 3,
+};
+
+struct process {
+        pid_t pid;
+        uid_t ruid, euid;
+        uint64_t start_usec; /* wall clock, µs since the epoch */
+        char comm[17];
+        char *unit; /* systemd unit from the cgroup path, or NULL */
+        unsigned flags;
+};
+
+struct proctab {
+        struct process *procs; /* sorted by pid */
+        size_t n_procs;
+        size_t n_fd_unreadable, n_maps_unreadable;
+};
+
+enum {
+        PROCTAB_FDS = 1u << 0,    /* read /proc/PID/fd into the holder index */
+        PROCTAB_MAPS = 1u << 1,   /* read /proc/PID/maps into the holder index */
+        PROCTAB_CGROUP = 1u << 2, /* read /proc/PID/cgroup for the unit */
+};
+
+/*
+ * One pass over PROC_ROOT (normally /proc).  Every process gets an entry;
+ * with PROCTAB_FDS/PROCTAB_MAPS, the holders of the keys wanted in IDX are
+ * recorded there too.  A process that exits during the pass is left out; one
+ * whose fd or maps cannot be read is kept and flagged, so a verdict that
+ * needs those facts can say it does not know.
+ */
+int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flags, struct proctab **ret);
+struct proctab *proctab_free(struct proctab *t);
+static inline void proctab_freep(struct proctab **p) {
+        if (*p)
+                proctab_free(*p);
+}
+const struct process *proctab_find(const struct proctab *t, pid_t pid);
+
+/* Parsers, exposed for the unit tests. */
+int proctab_parse_stat(const char *text, char ret_comm[17], char *ret_state, unsigned *ret_flags,
+                       uint64_t *ret_starttime_ticks);
+/* The systemd unit named by a /proc/PID/cgroup text: the deepest .service or
+ * .scope component of the unified ("0::") line.  NULL in *ret when none. */
+int proctab_parse_cgroup_unit(const char *text, char **ret);
+/* One maps line: the device and inode it maps, and whether it is SysV shm. */
+int proctab_parse_maps_line(const char *line, dev_t *ret_dev, ino_t *ret_ino, bool *ret_sysv);

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sem.h>
+
+#include "sysv.h"
+
+#define MAX_FIELDS 20
+/* Real lines are under 200 bytes; anything longer is not kernel output. */
+#define MAX_LINE 1024
+
+static int parse_u64(const char *s, int base, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        if (!*s || *s == '-' || *s == '+')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, base);
+        if (errno != 0 || *end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int parse_key(const char *s, int32_t *ret) {
+        char *end;
+        long long v;
+
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || *end || end == s)
+                return -EINVAL;
+        /* Signed is what the kernel prints; an unsigned rendering of the same
+         * 32 bits is accepted too. */
+        if (v < INT32_MIN || v > UINT32_MAX)
+                return -EINVAL;
+        *ret = (int32_t) (uint32_t) (int64_t) v;
+        return 0;
+}
+
+static int parse_id(const char *s, int *ret) {
+        uint64_t v;
+        if (parse_u64(s, 10, &v) < 0 || v > INT_MAX)
+                return -EINVAL;
+        *ret = (int) v;
+        return 0;
+}
+
+static int parse_pid(const char *s, pid_t *ret) {
+        uint64_t v;
+        if (parse_u64(s, 10, &v) < 0 || v > INT_MAX)
+                return -EINVAL;
+        *ret = (pid_t) v;
+        return 0;
+}
+
+static int parse_uid(const char *s, uint32_t *ret) {
+        uint64_t v;
+        if (parse_u64(s, 10, &v) < 0 || v > UINT32_MAX)
+                return -EINVAL;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+static int parse_time(const char *s, time_t *ret) {
+        uint64_t v;
+        if (parse_u64(s, 10, &v) < 0 || v > INT64_MAX)
+                return -EINVAL;
+        *ret = (time_t) v;
+        return 0;
+}
+
+static int parse_mode(const char *s, mode_t *ret) {
+        uint64_t v;
+        if (parse_u64(s, 8, &v) < 0 || v > 07777)
+                return -EINVAL;
+        *ret = (mode_t) v;
+        return 0;
+}
+
+/* Columns, as named in the header line of each file. */
+enum { F_KEY, F_ID, F_PERMS };
+
+static int fill_shm(struct ipc_object *o, char **f, size_t n) {
+        /* key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime [rss swap] */
+        if (n != 14 && n != 16)
+                return -EBADMSG;
+        if (parse_key(f[F_KEY], &o->key) < 0 || parse_id(f[F_ID], &o->id) < 0 ||
+            parse_mode(f[F_PERMS], &o->mode) < 0 || parse_u64(f[3], 10, &o->size) < 0 ||
+            parse_pid(f[4], &o->cpid) < 0 || parse_pid(f[5], &o->lpid) < 0 ||
+            parse_u64(f[6], 10, &o->nattch) < 0 || parse_uid(f[7], &o->uid) < 0 ||
+            parse_uid(f[8], &o->gid) < 0 || parse_uid(f[9], &o->cuid) < 0 || parse_uid(f[10], &o->cgid) < 0 ||
+            parse_time(f[11], &o->atime) < 0 || parse_time(f[12], &o->dtime) < 0 ||
+            parse_time(f[13], &o->ctime) < 0)
+                return -EINVAL;
+        if (n == 16) {
+                uint64_t dummy;
+                if (parse_u64(f[14], 10, &dummy) < 0 || parse_u64(f[15], 10, &dummy) < 0)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+static int fill_msg(struct ipc_object *o, char **f, size_t n) {
+        /* key msqid perms cbytes qnum lspid lrpid uid gid cuid cgid stime rtime ctime */
+        if (n != 14)
+                return -EBADMSG;
+        if (parse_key(f[F_KEY], &o->key) < 0 || parse_id(f[F_ID], &o->id) < 0 ||
+            parse_mode(f[F_PERMS], &o->mode) < 0 || parse_u64(f[3], 10, &o->size) < 0 ||
+            parse_u64(f[4], 10, &o->qnum) < 0 || parse_pid(f[5], &o->lpid) < 0 ||
+            parse_pid(f[6], &o->lrpid) < 0 || parse_uid(f[7], &o->uid) < 0 || parse_uid(f[8], &o->gid) < 0 ||
+            parse_uid(f[9], &o->cuid) < 0 || parse_uid(f[10], &o->cgid) < 0 ||
+            parse_time(f[11], &o->mtime) < 0 || parse_time(f[12], &o->atime) < 0 ||
+            parse_time(f[13], &o->ctime) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+static int fill_sem(struct ipc_object *o, char **f, size_t n) {
+        /* key semid perms nsems uid gid cuid cgid otime ctime */
+        uint64_t nsems;
+
+        if (n != 10)
+                return -EBADMSG;
+        if (parse_key(f[F_KEY], &o->key) < 0 || parse_id(f[F_ID], &o->id) < 0 ||
+            parse_mode(f[F_PERMS], &o->mode) < 0 || parse_u64(f[3], 10, &nsems) < 0 || nsems > 65535 ||
+            parse_uid(f[4], &o->uid) < 0 || parse_uid(f[5], &o->gid) < 0 || parse_uid(f[6], &o->cuid) < 0 ||
+            parse_uid(f[7], &o->cgid) < 0 || parse_time(f[8], &o->mtime) < 0 ||
+            parse_time(f[9], &o->ctime) < 0)
+                return -EINVAL;
+        o->nsems = (unsigned) nsems;
+        return 0;
+}
+
+static const char *expected_fields(enum ipc_type type) {
+        return type == IPC_TYPE_SHM ? "16 or 14" : type == IPC_TYPE_MSG ? "14" : "10";
+}
+
+int sysv_parse(enum ipc_type type, FILE *f, const char *label, struct inventory *inv) {
+        char line[MAX_LINE];
+        unsigned lineno = 0;
+        int r;
+
+        if (!ipc_type_is_sysv(type))
+                return -EINVAL;
+
+        while (fgets(line, sizeof(line), f)) {
+                size_t len = strlen(line);
+                char *fields[MAX_FIELDS];
+                size_t n = 0;
+                char *save = NULL;
+
+                lineno++;
+
+                if (len == 0 || line[len - 1] != '\n') {
+                        if (!feof(f)) {
+                                /* Swallow the rest of an overlong line. */
+                                int c;
+                                while ((c = fgetc(f)) != EOF && c != '\n')
+                                        ;
+                                r = inventory_warn(inv, "%s:%u: line too long, skipped", label, lineno);
+                        } else
+                                r = inventory_warn(inv, "%s:%u: truncated line (no newline), skipped", label,
+                                                   lineno);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                line[len - 1] = 0;
+
+                for (char *tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+                        if (n == MAX_FIELDS) {
+                                n++; /* mark "too many" */
+                                break;
+                        }
+                        fields[n++] = tok;
+                }
+
+                if (n == 0)
+                        continue; /* blank line */
+                if (lineno == 1 && strcmp(fields[0], "key") == 0)
+                        continue; /* header */
+
+                struct ipc_object *o = inventory_append(inv, type);
+                if (!o)
+                        return negative_errno();
+
+                r = type == IPC_TYPE_SHM   ? fill_shm(o, fields, n)
+                    : type == IPC_TYPE_MSG ? fill_msg(o, fields, n)
+                                           : fill_sem(o, fields, n);
+                if (r < 0) {
+                        inventory_drop_last(inv);
+                        if (r == -EBADMSG)
+                                r = inventory_warn(inv, "%s:%u: expected %s fields, got %zu, skipped", label,
+                                                   lineno, expected_fields(type), n);
+                        else
+                                r = inventory_warn(inv, "%s:%u: malformed field, skipped", label, lineno);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (type == IPC_TYPE_SEM)
+                        o->cpid = o->lpid = PID_NONE; /* sem keeps no pids in the set */
+        }
+
+        if (ferror(f))
+                return -EIO;
+        return 0;
+}
+
+int sysv_sem_read_members(struct ipc_object *o) {
+        struct sem_member *m;
+
+        if (o->type != IPC_TYPE_SEM)
+                return -EINVAL;
+        if (o->nsems == 0)
+                return 0;
+
+        /* The id came from a listing that may be stale: make sure it still
+         * names the same set before reading its members. */
+        struct semid_ds ds;
+        union {
+                int val;
+                struct semid_ds *buf;
+        } arg = { .buf = &ds };
+        if (semctl(o->id, 0, IPC_STAT, arg) < 0)
+                return errno == EINVAL || errno == EIDRM ? -EIDRM : negative_errno();
+        if (ds.sem_perm.__key != o->key || ds.sem_nsems != o->nsems)
+                return -EIDRM;
+
+        m = calloc(o->nsems, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+
+        for (unsigned i = 0; i < o->nsems; i++) {
+                int pid, ncnt, zcnt;
+
+                pid = semctl(o->id, (int) i, GETPID);
+                if (pid >= 0)
+                        ncnt = semctl(o->id, (int) i, GETNCNT);
+                if (pid >= 0 && ncnt >= 0)
+                        zcnt = semctl(o->id, (int) i, GETZCNT);
+                if (pid < 0 || ncnt < 0 || zcnt < 0) {
+                        int r = negative_errno();
+                        free(m);
+                        /* EINVAL: the id is gone or the set shrank under us. */
+                        return r == -EINVAL ? -EIDRM : r;
+                }
+                m[i] = (struct sem_member) { .pid = pid, .ncnt = (unsigned) ncnt, .zcnt = (unsigned) zcnt };
+        }
+
+        free(o->sems);
+        o->sems = m;
+        return 0;
+}
+
+static const char *sysv_file(enum ipc_type type) {
+        return type == IPC_TYPE_SHM ? "shm" : type == IPC_TYPE_MSG ? "msg" : "sem";
+}
+
+int sysv_collect(enum ipc_type type, const char *dir, struct inventory *inv) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t first = inv->n_objects;
+        int r;
+
+        if (asprintf(&path, "%s/%s", dir, sysv_file(type)) < 0)
+                return -ENOMEM;
+
+        f = fopen(path, "re");
+        if (!f) {
+                inv->unavailable |= IPC_TYPE_BIT(type);
+                return inventory_warn(inv, "%s: cannot read (%s); SysV %s not collected", path, strerror(errno),
+                                      sysv_file(type));
+        }
+
+        r = sysv_parse(type, f, path, inv);
+        if (r < 0)
+                return r;
+
+        if (type != IPC_TYPE_SEM)
+                return 0;
+
+        for (size_t i = first; i < inv->n_objects;) {
+                struct ipc_object *o = &inv->objects[i];
+
+                r = sysv_sem_read_members(o);
+                if (r == -EIDRM) {
+                        /* Removed between the listing and semctl: it is not
+                         * there any more, so it is not in the inventory. */
+                        ipc_object_done(o);
+                        memmove(o, o + 1, (inv->n_objects - i - 1) * sizeof(*o));
+                        inv->n_objects--;
+                        continue;
+                }
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        o->flags |= IPC_OBJECT_SEM_UNREADABLE;
+                i++;
+        }
+        return 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdio.h>
+
+#include "ipc_object.h"
+
+/*
+ * Parse one /proc/sysvipc file (shm, msg or sem) and append its objects.
+ *
+ * Columns are split on whitespace, never at fixed offsets: widths differ
+ * between 32- and 64-bit kernels and across versions.  Keys are signed
+ * decimal.  shm is accepted with 16 columns (rss, swap) or the older 14.
+ * A bad line (wrong field count, a field that is not a number, a last line
+ * cut short without its newline) is reported as a warning "LABEL:LINE: ..."
+ * in the inventory and skipped.  Returns 0, or a negative errno for an I/O
+ * or allocation failure.
+ */
+int sysv_parse(enum ipc_type type, FILE *f, const char *label, struct inventory *inv);
+
+/* Opens DIR/{shm,msg,sem} (DIR is normally /proc/sysvipc) and parses it.  A
+ * missing file (a kernel without SysV IPC) is a warning and marks the type
+ * unavailable. For sem, also calls sysv_sem_read_members() on each set. */
+int sysv_collect(enum ipc_type type, const char *dir, struct inventory *inv);
+
+/* semctl GETPID, GETNCNT and GETZCNT for each semaphore of the set.  Returns
+ * -EIDRM when the set is gone (or its id now names another set), -EACCES when
+ * the caller may not read it. */
+int sysv_sem_read_members(struct ipc_object *o);
