@@ -6,7 +6,7 @@
 #include "collect.h"
 #include "fifo.h"
 #include "holder_index.h"
-#include "mqueue.h"
+#include "mqfs.h"
 #include "shmdir.h"
 #include "sysv.h"
 
@@ -34,7 +34,7 @@ int collect_inventory(const struct scan_config *scan, const struct collect_paths
                 }
 
         if (scan->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) {
-                r = mqueue_collect(scan->mqueue_dir, inv);
+                r = mqfs_collect(scan->mqueue_dir, inv);
                 if (r < 0)
                         return r;
         }

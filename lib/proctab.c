@@ -208,8 +208,10 @@ static int scan_maps(int pfd, pid_t pid, struct holder_index *idx) {
                 ino_t ino;
                 bool sysv;
 
-                if (proctab_parse_maps_line(line, &dev, &ino, &sysv) < 0 || ino == 0)
+                if (proctab_parse_maps_line(line, &dev, &ino, &sysv) < 0)
                         continue;
+                if (ino == 0 && !sysv)
+                        continue; /* anonymous; but shmid 0 is a real segment */
                 r = holder_index_add(idx, sysv ? HOLDER_DEV_SYSV_SHM : dev, ino, pid);
                 if (r < 0)
                         return r;

@@ -9,13 +9,13 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "mqueue.h"
+#include "mqfs.h"
 
 #ifndef MQUEUE_MAGIC
 #define MQUEUE_MAGIC 0x19800202
 #endif
 
-int mqueue_parse_status(const char *text, uint64_t *ret_qsize, pid_t *ret_notify_pid) {
+int mqfs_parse_status(const char *text, uint64_t *ret_qsize, pid_t *ret_notify_pid) {
         unsigned long long qsize;
         int notify, signo, pid;
 
@@ -60,10 +60,10 @@ static int read_status(int dfd, const char *name, const struct stat *st, struct 
                 return r;
 
         buf[n] = 0;
-        return mqueue_parse_status(buf, &o->size, &o->notify_pid);
+        return mqfs_parse_status(buf, &o->size, &o->notify_pid);
 }
 
-int mqueue_collect(const char *dir, struct inventory *inv) {
+int mqfs_collect(const char *dir, struct inventory *inv) {
         _cleanup_closedir_ DIR *d = NULL;
         struct statfs sfs;
         int dfd, r;

@@ -16,7 +16,7 @@
  * When DIR holds no mqueue filesystem, one warning is added, mq is marked
  * unavailable and 0 is returned.
  */
-int mqueue_collect(const char *dir, struct inventory *inv);
+int mqfs_collect(const char *dir, struct inventory *inv);
 
 /* Parse the text of a queue file: "QSIZE:N NOTIFY:N SIGNO:N NOTIFY_PID:N". */
-int mqueue_parse_status(const char *text, uint64_t *ret_qsize, pid_t *ret_notify_pid);
+int mqfs_parse_status(const char *text, uint64_t *ret_qsize, pid_t *ret_notify_pid);

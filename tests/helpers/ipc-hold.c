@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ipc-hold: make one IPC object with a known key or name, mode and size, hold
+ * it the way a real program would, print "ready ID" and wait for SIGTERM.
+ * With -x it exits after making the object (an orphan in the making).
+ *
+ *   ipc-hold [-x] shm  KEY SIZE MODE      shmget + shmat
+ *   ipc-hold [-x] sem  KEY NSEMS MODE     semget + semop on semaphore 0
+ *   ipc-hold [-x] msg  KEY BYTES MODE     msgget + msgsnd of BYTES bytes
+ *   ipc-hold [-x] mq   NAME BYTES MODE    mq_open + mq_send, fd kept open
+ *   ipc-hold [-x] pshm NAME SIZE MODE     shm_open + mmap, fd closed
+ *   ipc-hold [-x] psem NAME 0 MODE        sem_open, its mapping kept
+ *   ipc-hold [-x] fifo PATH 0 MODE        mkfifo + open for reading
+ *
+ * Only ever run inside the test's private IPC/mount/PID namespaces.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void die(const char *what) {
+        fprintf(stderr, "ipc-hold: %s: %s\n", what, strerror(errno));
+        exit(1);
+}
+
+static unsigned long num(const char *s, int base) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, base);
+        if (errno || *end || end == s) {
+                fprintf(stderr, "ipc-hold: bad number '%s'\n", s);
+                exit(2);
+        }
+        return v;
+}
+
+int main(int argc, char **argv) {
+        bool exit_after = false;
+        int i = 1;
+        long id = 0;
+
+        if (argc > 1 && strcmp(argv[1], "-x") == 0) {
+                exit_after = true;
+                i++;
+        }
+        if (argc - i != 4) {
+                fprintf(stderr, "usage: ipc-hold [-x] TYPE KEY|NAME|PATH SIZE MODE\n");
+                return 2;
+        }
+        const char *type = argv[i], *what = argv[i + 1];
+        unsigned long size = num(argv[i + 2], 0);
+        mode_t mode = (mode_t) num(argv[i + 3], 8);
+
+        umask(0);
+
+        if (strcmp(type, "shm") == 0) {
+                id = shmget((key_t) num(what, 0), size, IPC_CREAT | IPC_EXCL | (int) mode);
+                if (id < 0)
+                        die("shmget");
+                if (shmat((int) id, NULL, 0) == (void *) -1)
+                        die("shmat");
+        } else if (strcmp(type, "sem") == 0) {
+                id = semget((key_t) num(what, 0), (int) size, IPC_CREAT | IPC_EXCL | (int) mode);
+                if (id < 0)
+                        die("semget");
+                struct sembuf op = { .sem_num = 0, .sem_op = 1 };
+                if (semop((int) id, &op, 1) < 0)
+                        die("semop");
+        } else if (strcmp(type, "msg") == 0) {
+                id = msgget((key_t) num(what, 0), IPC_CREAT | IPC_EXCL | (int) mode);
+                if (id < 0)
+                        die("msgget");
+                if (size > 0) {
+                        struct {
+                                long mtype;
+                                char text[8192];
+                        } m = { .mtype = 1 };
+                        if (size > sizeof(m.text))
+                                size = sizeof(m.text);
+                        if (msgsnd((int) id, &m, size, 0) < 0)
+                                die("msgsnd");
+                }
+        } else if (strcmp(type, "mq") == 0) {
+                struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = size > 0 ? (long) size : 16 };
+                mqd_t q = mq_open(what, O_RDWR | O_CREAT | O_EXCL, mode, &attr);
+                if (q == (mqd_t) -1)
+                        die("mq_open");
+                if (size > 0) {
+                        char *buf = calloc(1, size);
+                        if (!buf || mq_send(q, buf, size, 0) < 0)
+                                die("mq_send");
+                        free(buf);
+                }
+        } else if (strcmp(type, "pshm") == 0) {
+                int fd = shm_open(what, O_RDWR | O_CREAT | O_EXCL, mode);
+                if (fd < 0)
+                        die("shm_open");
+                if (ftruncate(fd, (off_t) size) < 0)
+                        die("ftruncate");
+                if (size > 0 && mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED)
+                        die("mmap");
+                close(fd); /* held by the mapping alone */
+        } else if (strcmp(type, "psem") == 0) {
+                if (sem_open(what, O_CREAT | O_EXCL, mode, 1) == SEM_FAILED)
+                        die("sem_open");
+        } else if (strcmp(type, "fifo") == 0) {
+                if (mkfifo(what, mode) < 0)
+                        die("mkfifo");
+                if (open(what, O_RDONLY | O_NONBLOCK) < 0)
+                        die("open fifo");
+        } else {
+                fprintf(stderr, "ipc-hold: unknown type '%s'\n", type);
+                return 2;
+        }
+
+        printf("ready %ld %d\n", id, (int) getpid());
+        fflush(stdout);
+        if (exit_after)
+                return 0;
+
+        /* Hold until told to stop; SIGTERM's default action ends us. */
+        for (;;)
+                pause();
+}

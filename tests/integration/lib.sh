@@ -1,0 +1,106 @@
+# shellcheck shell=bash
+# Shared by the integration tests: TAP output, private namespaces, helpers.
+#
+# Every test that makes or removes IPC objects runs in private IPC, mount and
+# PID namespaces, with a private tmpfs on /dev/shm, its own mqueue mount and
+# its own FIFO directory.  Nothing here may touch the host's IPC.
+
+set -u
+
+top_builddir=$(cd "${top_builddir:-.}" && pwd)
+top_srcdir=$(cd "${top_srcdir:-.}" && pwd)
+IPCGC="$top_builddir/ipcgc"
+HOLD="$top_builddir/tests/helpers/ipc-hold"
+
+_tap_n=0
+_tap_failed=0
+
+ok() { # ok DESCRIPTION: a passed check
+    _tap_n=$((_tap_n + 1))
+    echo "ok $_tap_n - $*"
+}
+
+not_ok() { # not_ok DESCRIPTION [DETAIL...]
+    _tap_n=$((_tap_n + 1))
+    _tap_failed=$((_tap_failed + 1))
+    echo "not ok $_tap_n - $1"
+    shift
+    local d
+    for d in "$@"; do echo "#   $d"; done
+}
+
+check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
+    local desc=$1
+    shift
+    if "$@"; then ok "$desc"; else not_ok "$desc" "command failed: $*"; fi
+}
+
+is() { # is GOT EXPECTED DESCRIPTION
+    if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3" "got:      '$1'" "expected: '$2'"; fi
+}
+
+done_testing() {
+    echo "1..$_tap_n"
+    [ "$_tap_failed" -eq 0 ]
+    exit $?
+}
+
+# Re-runs the calling script inside fresh IPC, mount and PID namespaces, then
+# removes its scratch directory.  Inside, sets T (scratch dir), MQDIR, FIFODIR
+# and CONF (a config naming only the private places).
+enter_private_namespaces() {
+    if [ "${IPCGC_TEST_IN_NS:-}" != 1 ]; then
+        if [ "$(id -u)" != 0 ]; then
+            echo "Bail out! integration tests need root to make private IPC, mount and PID namespaces"
+            exit 1
+        fi
+        local dir rc
+        dir=$(mktemp -d "${TMPDIR:-/tmp}/ipcgc-test.XXXXXX")
+        IPCGC_TEST_IN_NS=1 IPCGC_TEST_DIR=$dir \
+            unshare --ipc --mount --pid --fork --mount-proc --propagation private -- bash "$0" "$@"
+        rc=$?
+        rm -rf "$dir"
+        exit $rc
+    fi
+
+    T=$IPCGC_TEST_DIR
+    mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+    mount -t tmpfs -o mode=0755 tmpfs "$T"
+    MQDIR=$T/mqueue
+    FIFODIR=$T/fifo
+    mkdir -p "$MQDIR" "$FIFODIR"
+    chmod 1777 "$FIFODIR"
+    mount -t mqueue mqueue "$MQDIR"
+    CONF=$T/ipcgc.conf
+    cat >"$CONF" <<EOC
+[Scan]
+MqueueDir=$MQDIR
+ShmDir=/dev/shm
+FifoDirs=$FIFODIR
+FifoMaxDepth=4
+EOC
+}
+
+# hold [-x] TYPE WHAT SIZE MODE: starts ipc-hold and waits for it to say it
+# is ready (no sleeping).  Sets HOLD_ID (SysV id) and HOLD_PID.
+hold() {
+    local fd word
+    exec {fd}< <("$HOLD" "$@")
+    if ! read -r -u "$fd" word HOLD_ID HOLD_PID || [ "$word" != ready ]; then
+        echo "Bail out! ipc-hold $* did not start"
+        exit 1
+    fi
+    exec {fd}<&-
+}
+
+# As hold, but as another user (uid:gid), so ownership can be checked.
+hold_as() {
+    local ug=$1 fd word
+    shift
+    exec {fd}< <(setpriv --reuid="${ug%:*}" --regid="${ug#*:}" --clear-groups "$HOLD" "$@")
+    if ! read -r -u "$fd" word HOLD_ID HOLD_PID || [ "$word" != ready ]; then
+        echo "Bail out! ipc-hold $* (as $ug) did not start"
+        exit 1
+    fi
+    exec {fd}<&-
+}
