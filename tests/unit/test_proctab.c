@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The /proc parsers of proctab.c, proctab_build() over a fake proc tree made
+ * in a temporary directory, and one pass over the real /proc.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "holder_index.h"
+#include "macro.h"
+#include "proctab.h"
+
+/* Field k (1-based, as proc(5) numbers them) of a 52-field stat line is
+ * 1000 + k unless set here, so an off-by-one picks a wrong, visible value. */
+static char *make_stat(const char *pid, const char *comm, char state, unsigned long flags,
+                       unsigned long long starttime) {
+        char *s = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&s, &len);
+
+        assert_non_null(m);
+        fprintf(m, "%s (%s) %c", pid, comm, state);
+        for (int k = 4; k <= 52; k++) {
+                if (k == 8)
+                        fputs(" -1", m); /* tpgid: -1 without a terminal */
+                else if (k == 9)
+                        fprintf(m, " %lu", flags);
+                else if (k == 22)
+                        fprintf(m, " %llu", starttime);
+                else
+                        fprintf(m, " %d", 1000 + k);
+        }
+        fputc('\n', m);
+        assert_int_equal(fclose(m), 0);
+        return s;
+}
+
+static size_t count_fields_after_comm(const char *s) {
+        size_t n = 2; /* pid and comm */
+        const char *p = strrchr(s, ')') + 1;
+
+        while (*p) {
+                p += strspn(p, " \n");
+                if (!*p)
+                        break;
+                n++;
+                p += strcspn(p, " \n");
+        }
+        return n;
+}
+
+static void check_stat(const char *comm) {
+        _cleanup_free_ char *text = make_stat("123", comm, 'S', 0x00400140, 987654321ULL);
+        char got[17];
+        char state = 0;
+        unsigned flags = 0;
+        uint64_t start = 0;
+
+        assert_int_equal(count_fields_after_comm(text), 52);
+        assert_int_equal(proctab_parse_stat(text, got, &state, &flags, &start), 0);
+        assert_string_equal(got, comm);
+        assert_int_equal(state, 'S');
+        assert_int_equal(flags, 0x00400140);
+        assert_int_equal(start, 987654321ULL);
+}
+
+static void test_parse_stat(void **state) {
+        check_stat("bash");
+        check_stat("a) b"); /* a ')' and a space inside */
+        check_stat("(sd-pam)");
+        check_stat("x) R 1 2 3 4");    /* looks like the fields that follow */
+        check_stat("abcdefghijklmno"); /* 15 bytes: TASK_COMM_LEN - 1 */
+        check_stat("kworker/0:1H");
+        check_stat("");
+}
+
+static void test_parse_stat_kthread_zombie(void **state) {
+        _cleanup_free_ char *kt = make_stat("2", "kthreadd", 'S', 0x00208040, 0);
+        _cleanup_free_ char *z = make_stat("77", "defunct", 'Z', 0x00400144, UINT64_C(18446744073709551615));
+        char comm[17];
+        char st;
+        unsigned flags;
+        uint64_t start;
+
+        assert_int_equal(proctab_parse_stat(kt, comm, &st, &flags, &start), 0);
+        assert_string_equal(comm, "kthreadd");
+        assert_int_equal(flags & 0x00200000u, 0x00200000u); /* PF_KTHREAD */
+        assert_int_equal(start, 0);
+
+        assert_int_equal(proctab_parse_stat(z, comm, &st, &flags, &start), 0);
+        assert_int_equal(st, 'Z');
+        assert_int_equal(start, UINT64_MAX);
+}
+
+static void test_parse_stat_bad(void **state) {
+        _cleanup_free_ char *good = make_stat("5", "ok", 'R', 1, 2);
+        _cleanup_free_ char *short_line = strndup(good, (size_t) (strstr(good, " 1021 ") - good)); /* 20 fields */
+        _cleanup_free_ char *bad_number = strdup(good);
+        const char *bad[] = {
+                "",
+                "123",
+                "123 (no close paren S 1 2 3",
+                "123 no open paren) S 1 2 3",
+                "123 )backwards( S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20",
+                "123 (x)",
+                short_line,
+                bad_number,
+        };
+
+        assert_non_null(short_line);
+        assert_non_null(bad_number);
+        memcpy(strstr(bad_number, " 1010 "), " 10x0 ", 6); /* field 10 */
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char comm[17] = "untouched";
+                char st = '?';
+                unsigned flags = 77;
+                uint64_t start = 88;
+
+                if (proctab_parse_stat(bad[i], comm, &st, &flags, &start) != -EBADMSG)
+                        fail_msg("\"%s\" was accepted", bad[i]);
+                assert_string_equal(comm, "untouched");
+                assert_int_equal(st, '?');
+                assert_int_equal(flags, 77);
+                assert_int_equal(start, 88);
+        }
+}
+
+static void test_parse_own_stat(void **state) {
+        char buf[4096], comm[17], expect[16], st;
+        unsigned flags;
+        uint64_t start;
+        ssize_t n;
+        int fd;
+
+        fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        n = read(fd, buf, sizeof(buf) - 1);
+        assert_true(n > 0);
+        buf[n] = 0;
+        (void) close(fd);
+
+        snprintf(expect, sizeof(expect), "%s", program_invocation_short_name);
+        assert_int_equal(proctab_parse_stat(buf, comm, &st, &flags, &start), 0);
+        assert_string_equal(comm, expect);
+        assert_int_equal(st, 'R');
+        assert_int_equal(flags & 0x00200000u, 0);
+        assert_true(start > 0);
+}
+
+static void check_unit(const char *text, const char *want) {
+        char *unit = (char *) "sentinel";
+
+        assert_int_equal(proctab_parse_cgroup_unit(text, &unit), 0);
+        if (want)
+                assert_string_equal(unit, want);
+        else
+                assert_null(unit);
+        free(unit);
+}
+
+static void test_parse_cgroup_unit(void **state) {
+        check_unit("0::/system.slice/foo.service\n", "foo.service");
+        check_unit("0::/system.slice/foo.service", "foo.service"); /* no newline */
+        check_unit("0::/user.slice/user-1000.slice/user@1000.service/app.slice/bar.service\n", "bar.service");
+        check_unit("0::/user.slice/user-1000.slice/session-3.scope\n", "session-3.scope");
+        check_unit("0::/init.scope\n", "init.scope");
+        /* a sub-cgroup a service made for itself */
+        check_unit("0::/system.slice/foo.service/payload\n", "foo.service");
+        check_unit("0::/system.slice/docker-0123abcd.scope/init\n", "docker-0123abcd.scope");
+        check_unit("0::/\n", NULL);
+        check_unit("0::/system.slice\n", NULL);
+        check_unit("0::/user.slice/.service\n", NULL); /* a suffix alone names no unit */
+        check_unit("", NULL);
+        /* v1 hierarchies only: the unified line is what names the unit */
+        check_unit("12:pids:/system.slice/foo.service\n"
+                   "3:cpu,cpuacct:/system.slice/foo.service\n"
+                   "1:name=systemd:/system.slice/foo.service\n",
+                   NULL);
+        /* hybrid: v1 lines, then the unified one */
+        check_unit("12:pids:/system.slice/wrong.service\n"
+                   "1:name=systemd:/system.slice/wrong.service\n"
+                   "0::/system.slice/right.service\n",
+                   "right.service");
+}
+
+static void check_maps(const char *line, dev_t dev, ino_t ino, bool sysv) {
+        dev_t d = 12345;
+        ino_t i = 12345;
+        bool s = !sysv;
+
+        if (proctab_parse_maps_line(line, &d, &i, &s) != 0)
+                fail_msg("\"%s\" was refused", line);
+        assert_int_equal(major(d), major(dev));
+        assert_int_equal(minor(d), minor(dev));
+        assert_int_equal(i, ino);
+        assert_int_equal(s, sysv);
+}
+
+static void test_parse_maps_line(void **state) {
+        check_maps("7f2c4a000000-7f2c4a028000 r--p 00000000 fd:01 1835017                    "
+                   "/usr/lib/x86_64-linux-gnu/libc.so.6\n",
+                   makedev(0xfd, 0x01), 1835017, false);
+        check_maps("55d0c8e6e000-55d0c8e8f000 r-xp 00002000 103:05 4194305 /usr/bin/a b (deleted)",
+                   makedev(0x103, 0x05), 4194305, false);
+        check_maps("7f2c4b000000-7f2c4b100000 rw-s 00000000 00:01 32769                      "
+                   "/SYSV0000abcd (deleted)\n",
+                   makedev(0, 1), 32769, true);
+        check_maps("7f2c4b000000-7f2c4b100000 r--s 00000000 00:01 0 /SYSV00000000 (deleted)\n", makedev(0, 1), 0, true);
+        /* memfd and /dev/shm files are not SysV */
+        check_maps("7f2c4b000000-7f2c4b100000 rw-s 00000000 00:1b 77 /dev/shm/SYSVlookalike\n", makedev(0, 0x1b), 77,
+                   false);
+        /* anonymous mappings: inode 0, with or without a name or a trailing space */
+        check_maps("7ffd1c9e0000-7ffd1ca01000 rw-p 00000000 00:00 0                          [stack]\n", makedev(0, 0),
+                   0, false);
+        check_maps("7f2c4a200000-7f2c4a300000 rw-p 00000000 00:00 0 \n", makedev(0, 0), 0, false);
+        check_maps("7f2c4a200000-7f2c4a300000 rw-p 00000000 00:00 0\n", makedev(0, 0), 0, false);
+        check_maps("7f2c4a200000-7f2c4a300000 rw-p 00000000 00:00 0", makedev(0, 0), 0, false);
+}
+
+static void test_parse_maps_line_bad(void **state) {
+        const char *bad[] = {
+                "",
+                "\n",
+                "garbage",
+                "7f2c4a000000-7f2c4a028000 r--p 00000000",
+                "7f2c4a000000-7f2c4a028000 r--p 00000000 fd01 1835017 /usr/lib/libc.so.6",
+                "7f2c4a000000-7f2c4a028000 r--p 00000000 fd:01",
+                "7f2c4a000000-7f2c4a028000 r--p 00000000 fd:01x 1835017 /x",
+                "7f2c4a000000-7f2c4a028000 r--p 00000000 fd:01 18x35017 /x",
+                "7f2c4a000000-7f2c4a028000 r--p 00000000 zz:01 1835017 /x",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                dev_t d;
+                ino_t ino;
+                bool sysv;
+
+                if (proctab_parse_maps_line(bad[i], &d, &ino, &sysv) >= 0)
+                        fail_msg("\"%s\" was accepted", bad[i]);
+        }
+}
+
+/* ---- a fake proc tree ------------------------------------------------- */
+
+struct fake {
+        char root[64];
+        char target[96]; /* a real file the fake processes hold */
+        struct stat target_st;
+};
+
+static void put(const struct fake *f, const char *rel, const char *text) {
+        _cleanup_free_ char *path = NULL;
+        FILE *o;
+
+        assert_true(asprintf(&path, "%s/%s", f->root, rel) >= 0);
+        o = fopen(path, "we");
+        assert_non_null(o);
+        assert_true(fputs(text, o) >= 0);
+        assert_int_equal(fclose(o), 0);
+}
+
+static void mkdir_rel(const struct fake *f, const char *rel) {
+        _cleanup_free_ char *path = NULL;
+
+        assert_true(asprintf(&path, "%s/%s", f->root, rel) >= 0);
+        assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void symlink_rel(const struct fake *f, const char *to, const char *rel) {
+        _cleanup_free_ char *path = NULL;
+
+        assert_true(asprintf(&path, "%s/%s", f->root, rel) >= 0);
+        assert_int_equal(symlink(to, path), 0);
+}
+
+static void status_with_uid(const struct fake *f, const char *pid, const char *uids) {
+        _cleanup_free_ char *rel = NULL, *text = NULL;
+
+        assert_true(asprintf(&rel, "%s/status", pid) >= 0);
+        assert_true(asprintf(&text,
+                             "Name:\tx\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t%s\nNgid:\t0\nPid:\t%s\n"
+                             "PPid:\t1\nTracerPid:\t0\n%s%s%sGid:\t0\t0\t0\t0\nFDSize:\t64\n",
+                             pid, pid, uids ? "Uid:\t" : "", strempty(uids), uids ? "\n" : "") >= 0);
+        put(f, rel, text);
+}
+
+/* A process directory: stat, status and optionally cgroup, fd/ and maps. */
+static void fake_process(const struct fake *f, const char *pid, const char *comm, char state, unsigned long flags,
+                         unsigned long long starttime, const char *uids, const char *cgroup, bool fd_and_maps) {
+        _cleanup_free_ char *stat = make_stat(pid, comm, state, flags, starttime), *rel = NULL;
+
+        mkdir_rel(f, pid);
+        assert_true(asprintf(&rel, "%s/stat", pid) >= 0);
+        put(f, rel, stat);
+        status_with_uid(f, pid, uids);
+        if (cgroup) {
+                free(rel);
+                assert_true(asprintf(&rel, "%s/cgroup", pid) >= 0);
+                put(f, rel, cgroup);
+        }
+        if (fd_and_maps) {
+                free(rel);
+                assert_true(asprintf(&rel, "%s/fd", pid) >= 0);
+                mkdir_rel(f, rel);
+                free(rel);
+                assert_true(asprintf(&rel, "%s/maps", pid) >= 0);
+                put(f, rel, "");
+        }
+}
+
+#define PF_KTHREAD 0x00200000ul
+
+static int setup_fake(void **state) {
+        struct fake *f = calloc(1, sizeof(*f));
+        _cleanup_free_ char *maps42 = NULL;
+        int fd;
+
+        if (!f)
+                return -1;
+        strcpy(f->root, "/tmp/test_proctab.XXXXXX");
+        if (!mkdtemp(f->root))
+                return -1;
+        *state = f;
+
+        /* The held file lives outside the fake tree's pid directories. */
+        snprintf(f->target, sizeof(f->target), "%s/target", f->root);
+        fd = open(f->target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 || fstat(fd, &f->target_st) < 0)
+                return -1;
+        (void) close(fd);
+
+        /* 42: a user process in a user service; holds target through two fds
+         * and a mapping, and attaches SysV segment 32769. */
+        fake_process(f, "42", "my (odd) name", 'S', 0x00400100, 500, "1000\t1001\t1000\t1001",
+                     "0::/user.slice/user-1000.slice/user@1000.service/app.slice/bar.service\n", true);
+        symlink_rel(f, f->target, "42/fd/3");
+        symlink_rel(f, f->target, "42/fd/4");
+        symlink_rel(f, "/dev/null", "42/fd/5");
+        assert_true(asprintf(&maps42,
+                             "5600aa000000-5600aa001000 r--p 00000000 %02x:%02x %llu %s\n"
+                             "7f0000000000-7f0000100000 rw-s 00000000 00:01 32769 /SYSV0000abcd (deleted)\n"
+                             "7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0 [stack]\n"
+                             "not a maps line\n",
+                             major(f->target_st.st_dev), minor(f->target_st.st_dev),
+                             (unsigned long long) f->target_st.st_ino, f->target) >= 0);
+        put(f, "42/maps", maps42);
+
+        /* 43: root, a system service; attaches the same segment */
+        fake_process(f, "43", "worker", 'R', 0x00400040, 600, "0\t0\t0\t0",
+                     "12:pids:/system.slice/foo.service\n0::/system.slice/foo.service\n", true);
+        put(f, "43/maps",
+            "7f0000000000-7f0000100000 rw-s 00000000 00:01 32769 /SYSV0000abcd (deleted)\n"
+            "7f0000200000-7f0000300000 r--s 00000000 00:01 0 /SYSV00001234 (deleted)\n");
+
+        /* 7: a zombie and 2: a kernel thread; what they seem to hold is not theirs */
+        fake_process(f, "7", "defunct", 'Z', 0x00400044, 100, "1000\t1000\t1000\t1000", "0::/\n", true);
+        symlink_rel(f, f->target, "7/fd/3");
+        fake_process(f, "2", "kthreadd", 'S', PF_KTHREAD | 0x8040, 0, "0\t0\t0\t0", "0::/\n", true);
+        symlink_rel(f, f->target, "2/fd/3");
+        put(f, "2/maps", "7f0000000000-7f0000100000 rw-s 00000000 00:01 32769 /SYSV0000abcd (deleted)\n");
+
+        /* 44: no cgroup file, no fd/ or maps: gone by the time they are read */
+        fake_process(f, "44", "lone", 'S', 0x00400000, 700, "5\t5\t5\t5", NULL, false);
+
+        /* Not processes, or processes that vanished or cannot be read */
+        /* 99 has no stat: it exited */
+        mkdir_rel(f, "99");
+        /* 100's stat cannot be parsed */
+        mkdir_rel(f, "100");
+        put(f, "100/stat", "100 (broken\n");
+        /* 101's status has no Uid: line */
+        fake_process(f, "101", "nouid", 'S', 0, 1, NULL, "0::/\n", true);
+        mkdir_rel(f, "sys");
+        mkdir_rel(f, "1x");
+        mkdir_rel(f, "0");
+        symlink_rel(f, "42", "self");
+        put(f, "uptime", "1.00 2.00\n");
+        return 0;
+}
+
+static int rm_rf_at(int dfd, const char *name) {
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d;
+        int r = 0;
+
+        if (fd < 0)
+                return unlinkat(dfd, name, 0);
+        d = fdopendir(fd);
+        if (!d) {
+                (void) close(fd);
+                return -1;
+        }
+        for (struct dirent *de; (de = readdir(d));)
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && rm_rf_at(dirfd(d), de->d_name) < 0)
+                        r = -1;
+        (void) closedir(d);
+        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+                r = -1;
+        return r;
+}
+
+static int teardown_fake(void **state) {
+        struct fake *f = *state;
+        int r;
+
+        if (!f)
+                return 0;
+        r = rm_rf_at(AT_FDCWD, f->root);
+        free(f);
+        return r;
+}
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        assert_int_equal(clock_gettime(clock, &ts), 0);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static void test_build_fake(void **state) {
+        const struct fake *f = *state;
+        _cleanup_(proctab_freep) struct proctab *t = NULL;
+        const struct process *p;
+        uint64_t ticks = (uint64_t) sysconf(_SC_CLK_TCK);
+        uint64_t boot = now_usec(CLOCK_REALTIME) - now_usec(CLOCK_BOOTTIME);
+
+        assert_int_equal(proctab_build(f->root, NULL, PROCTAB_CGROUP, &t), 0);
+
+        /* 2 7 42 43 44: sorted; 99, 100, 101 and the non-pids left out */
+        assert_int_equal(t->n_procs, 5);
+        const pid_t want[] = { 2, 7, 42, 43, 44 };
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                assert_int_equal(t->procs[i].pid, want[i]);
+        assert_int_equal(t->n_fd_unreadable, 0);
+        assert_int_equal(t->n_maps_unreadable, 0);
+        assert_null(proctab_find(t, 99));
+        assert_null(proctab_find(t, 100));
+        assert_null(proctab_find(t, 101));
+        assert_null(proctab_find(t, 0));
+        assert_null(proctab_find(t, -1));
+        assert_null(proctab_find(t, 45));
+
+        p = proctab_find(t, 42);
+        assert_non_null(p);
+        assert_int_equal(p->pid, 42);
+        assert_string_equal(p->comm, "my (odd) name");
+        assert_int_equal(p->ruid, 1000);
+        assert_int_equal(p->euid, 1001);
+        assert_string_equal(p->unit, "bar.service");
+        assert_int_equal(p->flags, 0);
+
+        p = proctab_find(t, 43);
+        assert_non_null(p);
+        assert_string_equal(p->comm, "worker");
+        assert_int_equal(p->ruid, 0);
+        assert_string_equal(p->unit, "foo.service");
+        assert_int_equal(p->flags, 0);
+
+        p = proctab_find(t, 7);
+        assert_non_null(p);
+        assert_int_equal(p->flags, PROCESS_ZOMBIE);
+        assert_null(p->unit);
+
+        p = proctab_find(t, 2);
+        assert_non_null(p);
+        assert_string_equal(p->comm, "kthreadd");
+        assert_int_equal(p->flags, PROCESS_KTHREAD);
+
+        p = proctab_find(t, 44);
+        assert_non_null(p);
+        assert_int_equal(p->ruid, 5);
+        assert_null(p->unit); /* no cgroup file */
+
+        /* start_usec = boot time + starttime ticks */
+        const struct process *p2 = proctab_find(t, 2), *p7 = proctab_find(t, 7), *p42 = proctab_find(t, 42);
+        assert_true(p2->start_usec + 1000000 > boot && p2->start_usec < boot + 1000000);
+        assert_int_equal(p7->start_usec - p2->start_usec, 100 * 1000000 / ticks);
+        assert_int_equal(p42->start_usec - p2->start_usec, 500 * 1000000 / ticks);
+}
+
+static void test_build_fake_holders(void **state) {
+        const struct fake *f = *state;
+        _cleanup_(proctab_freep) struct proctab *t = NULL;
+        _cleanup_(holder_index_freep) struct holder_index *idx = NULL;
+        const pid_t *pids;
+        size_t n;
+
+        assert_int_equal(holder_index_new(4, &idx), 0);
+        assert_int_equal(holder_index_want(idx, f->target_st.st_dev, f->target_st.st_ino), 0);
+        assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_SHM, 32769), 0);
+        assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_SHM, 32770), 0);
+        assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_SHM, 0), 0);
+
+        assert_int_equal(proctab_build(f->root, idx, PROCTAB_FDS | PROCTAB_MAPS, &t), 0);
+
+        /* 44 has no fd/: it exited during the pass, so it is left out */
+        assert_int_equal(t->n_procs, 4);
+        assert_null(proctab_find(t, 44));
+        assert_non_null(proctab_find(t, 42));
+        assert_null(proctab_find(t, 42)->unit); /* PROCTAB_CGROUP not asked for */
+
+        /* Two fds and one mapping in 42: one holder.  The zombie and the
+         * kernel thread hold nothing. */
+        pids = holder_index_get(idx, f->target_st.st_dev, f->target_st.st_ino, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(pids[0], 42);
+
+        /* The SysV mapping is keyed by shmid; directory order decides who is
+         * first. */
+        pids = holder_index_get(idx, HOLDER_DEV_SYSV_SHM, 32769, &n);
+        assert_int_equal(n, 2);
+        assert_true((pids[0] == 42 && pids[1] == 43) || (pids[0] == 43 && pids[1] == 42));
+
+        /* shmid 0 is a segment like any other, though its "inode" is 0 */
+        pids = holder_index_get(idx, HOLDER_DEV_SYSV_SHM, 0, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(pids[0], 43);
+
+        pids = holder_index_get(idx, HOLDER_DEV_SYSV_SHM, 32770, &n);
+        assert_int_equal(n, 0);
+        assert_null(pids);
+}
+
+static void test_build_missing_root(void **state) {
+        struct proctab sentinel, *t = &sentinel;
+
+        assert_int_equal(proctab_build("/nonexistent/proc", NULL, 0, &t), -ENOENT);
+        assert_ptr_equal(t, &sentinel);
+}
+
+/* ---- the real /proc --------------------------------------------------- */
+
+static void test_build_real_proc(void **state) {
+        _cleanup_(proctab_freep) struct proctab *t = NULL;
+        const struct process *me;
+        char comm[16];
+        uint64_t now;
+
+        assert_int_equal(proctab_build("/proc", NULL, PROCTAB_CGROUP, &t), 0);
+        now = now_usec(CLOCK_REALTIME);
+
+        assert_true(t->n_procs >= 1);
+        for (size_t i = 1; i < t->n_procs; i++)
+                assert_true(t->procs[i - 1].pid < t->procs[i].pid);
+
+        me = proctab_find(t, getpid());
+        assert_non_null(me);
+        assert_int_equal(me->pid, getpid());
+        assert_int_equal(me->ruid, getuid());
+        assert_int_equal(me->euid, geteuid());
+        snprintf(comm, sizeof(comm), "%s", program_invocation_short_name);
+        assert_string_equal(me->comm, comm);
+        assert_int_equal(me->flags & (PROCESS_ZOMBIE | PROCESS_KTHREAD), 0);
+        /* started moments ago; the tick and the clock difference are far
+         * inside a minute */
+        assert_true(me->start_usec <= now + 1000000);
+        assert_true(me->start_usec + 60 * 1000000ULL >= now);
+        if (me->unit) {
+                size_t l = strlen(me->unit);
+                assert_true((l > 8 && strcmp(me->unit + l - 8, ".service") == 0) ||
+                            (l > 6 && strcmp(me->unit + l - 6, ".scope") == 0));
+        }
+}
+
+int main(void) {
+        /* clang-format off */
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_stat),
+                cmocka_unit_test(test_parse_stat_kthread_zombie),
+                cmocka_unit_test(test_parse_stat_bad),
+                cmocka_unit_test(test_parse_own_stat),
+                cmocka_unit_test(test_parse_cgroup_unit),
+                cmocka_unit_test(test_parse_maps_line),
+                cmocka_unit_test(test_parse_maps_line_bad),
+                cmocka_unit_test_setup_teardown(test_build_fake, setup_fake, teardown_fake),
+                cmocka_unit_test_setup_teardown(test_build_fake_holders, setup_fake, teardown_fake),
+                cmocka_unit_test(test_build_missing_root),
+                cmocka_unit_test(test_build_real_proc),
+        };
+        /* clang-format on */
+
+        return cmocka_run_group_tests_name("proctab: /proc parsers and process table", tests, NULL, NULL);
+}
