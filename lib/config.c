@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -11,6 +13,7 @@
 #include "fifo.h"
 #include "ipc_object.h"
 #include "macro.h"
+#include "parse.h"
 
 static void strv_free(char **v, size_t n) {
         for (size_t i = 0; i < n; i++)
@@ -24,6 +27,12 @@ struct config *config_free(struct config *c) {
         free(c->scan.mqueue_dir);
         free(c->scan.shm_dir);
         strv_free(c->scan.fifo_dirs, c->scan.n_fifo_dirs);
+        free(c->daemon.socket);
+        free(c->daemon.admin_group);
+        free(c->daemon.archive_dir);
+        for (size_t i = 0; i < c->n_rules; i++)
+                rule_done(&c->rules[i]);
+        free(c->rules);
         free(c);
         return NULL;
 }
@@ -40,7 +49,13 @@ int config_new_default(struct config **ret) {
         c->scan.mqueue_dir = strdup(CONFIG_DEFAULT_MQUEUE_DIR);
         c->scan.shm_dir = strdup(CONFIG_DEFAULT_SHM_DIR);
         c->scan.fifo_dirs = calloc(ELEMENTSOF(default_fifo_dirs), sizeof(char *));
-        if (!c->scan.mqueue_dir || !c->scan.shm_dir || !c->scan.fifo_dirs)
+        c->daemon.interval = CONFIG_DEFAULT_INTERVAL;
+        c->daemon.max_removals = CONFIG_DEFAULT_MAX_REMOVALS;
+        c->daemon.archive_max_bytes = CONFIG_DEFAULT_ARCHIVE_MAX_BYTES;
+        c->daemon.socket = strdup(CONFIG_DEFAULT_SOCKET);
+        c->daemon.archive_dir = strdup(CONFIG_DEFAULT_ARCHIVE_DIR);
+        if (!c->scan.mqueue_dir || !c->scan.shm_dir || !c->scan.fifo_dirs || !c->daemon.socket ||
+            !c->daemon.archive_dir)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(default_fifo_dirs); i++) {
                 c->scan.fifo_dirs[i] = strdup(default_fifo_dirs[i]);
@@ -54,13 +69,24 @@ int config_new_default(struct config **ret) {
 
 /* Parser state.  inih gives no line numbers to the handler, so the reader
  * below counts lines and every message is tagged with the current one. */
+enum section {
+        SECTION_NONE,
+        SECTION_SCAN,
+        SECTION_DAEMON,
+        SECTION_RULE,
+        SECTION_BAD, /* already reported */
+};
+
 struct parse {
         FILE *f;
         unsigned line;
         const char *path;
         struct config *config;
         char *error; /* the first error, "path:line: message" */
+        unsigned error_line;
         bool line_too_long;
+        enum section section;
+        struct rule *rule; /* the [Rule] being read */
 };
 
 static int fail(struct parse *p, const char *fmt, ...) _printf_(2, 3);
@@ -76,8 +102,94 @@ static int fail(struct parse *p, const char *fmt, ...) {
         va_end(ap);
         if (!msg || asprintf(&p->error, "%s:%u: %s", p->path, p->line, msg) < 0)
                 p->error = NULL;
+        p->error_line = p->line;
         free(msg);
         return 0; /* inih: handler failure */
+}
+
+static int end_rule(struct parse *p) {
+        if (p->rule && !p->rule->has_action) {
+                unsigned line = p->line;
+                p->line = p->rule->line;
+                (void) fail(p, "[Rule %s] has no Action= (collect, report or keep)", p->rule->name);
+                p->line = line;
+        }
+        p->rule = NULL;
+        return 0;
+}
+
+static bool valid_rule_name(const char *s) {
+        if (!*s || strlen(s) > 64)
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && !strchr("-_.@", *s))
+                        return false;
+        return true;
+}
+
+static void begin_rule(struct parse *p, const char *name) {
+        struct config *c = p->config;
+
+        if (!valid_rule_name(name)) {
+                (void) fail(p, "bad rule name \"%s\" (letters, digits, - _ . @; at most 64)", name);
+                p->section = SECTION_BAD;
+                return;
+        }
+        for (size_t i = 0; i < c->n_rules; i++)
+                if (strcmp(c->rules[i].name, name) == 0) {
+                        (void) fail(p, "duplicate [Rule %s], first defined at %s:%u", name, c->rules[i].file,
+                                    c->rules[i].line);
+                        p->section = SECTION_BAD;
+                        return;
+                }
+        if (c->n_rules >= RULES_MAX) {
+                (void) fail(p, "more than %u rules", RULES_MAX);
+                p->section = SECTION_BAD;
+                return;
+        }
+        struct rule *a = reallocarray(c->rules, c->n_rules + 1, sizeof(*a));
+        if (!a) {
+                (void) fail(p, "out of memory");
+                p->section = SECTION_BAD;
+                return;
+        }
+        c->rules = a;
+        p->rule = &a[c->n_rules++];
+        *p->rule = (struct rule) { .name = strdup(name), .file = strdup(p->path), .line = p->line };
+        if (!p->rule->name || !p->rule->file)
+                (void) fail(p, "out of memory");
+        p->section = SECTION_RULE;
+}
+
+/* Section headers are seen here, where the line number is known, rather than
+ * in the handler: inih does not report a section that has no keys, and an
+ * empty [Rule] must still be an error. */
+static void begin_section(struct parse *p, const char *line) {
+        const char *s = line + strspn(line, " \t");
+        const char *close;
+        char name[128];
+
+        if (*s != '[' || !(close = strchr(s, ']')))
+                return; /* inih reports the syntax error */
+        (void) end_rule(p);
+        if ((size_t) (close - s - 1) >= sizeof(name)) {
+                (void) fail(p, "section name too long");
+                p->section = SECTION_BAD;
+                return;
+        }
+        memcpy(name, s + 1, (size_t) (close - s - 1));
+        name[close - s - 1] = 0;
+
+        if (strcmp(name, "Scan") == 0)
+                p->section = SECTION_SCAN;
+        else if (strcmp(name, "Daemon") == 0)
+                p->section = SECTION_DAEMON;
+        else if (strncmp(name, "Rule ", 5) == 0)
+                begin_rule(p, name + 5 + strspn(name + 5, " "));
+        else {
+                (void) fail(p, "unknown section [%s] (Scan, Daemon, Rule NAME)", name);
+                p->section = SECTION_BAD;
+        }
 }
 
 static char *reader(char *str, int num, void *userdata) {
@@ -98,8 +210,10 @@ static char *reader(char *str, int num, void *userdata) {
                         (void) fail(p, "line too long (at most %d bytes)", num - 2);
                 p->line_too_long = true;
                 snprintf(str, (size_t) num, "#\n");
-        } else
+        } else {
                 memcpy(str, line, (size_t) n + 1);
+                begin_section(p, str);
+        }
         free(line);
         return str;
 }
@@ -186,51 +300,182 @@ static int handle_scan(struct parse *p, const char *key, const char *value) {
         return fail(p, "unknown key %s= in [Scan]", key);
 }
 
+static int handle_daemon(struct parse *p, const char *key, const char *value) {
+        struct daemon_config *d = &p->config->daemon;
+
+        if (strcmp(key, "Interval") == 0) {
+                uint64_t v;
+                if (parse_duration(value, &v) < 0 || v == 0 || v > 7 * 86400)
+                        return fail(p, "Interval= wants a duration from 1s to 7d, got \"%s\"", value);
+                d->interval = v;
+                return 1;
+        }
+        if (strcmp(key, "DryRun") == 0) {
+                if (parse_bool(value, &d->dry_run) < 0)
+                        return fail(p, "DryRun= wants yes or no, got \"%s\"", value);
+                return 1;
+        }
+        if (strcmp(key, "Socket") == 0)
+                return parse_path(p, key, value, &d->socket);
+        if (strcmp(key, "ArchiveDir") == 0)
+                return parse_path(p, key, value, &d->archive_dir);
+        if (strcmp(key, "AdminGroup") == 0) {
+                gid_t g;
+                if (parse_gid(value, &g) < 0)
+                        return fail(p, "AdminGroup=: unknown group \"%s\"", value);
+                char *v = strdup(value);
+                if (!v)
+                        return fail(p, "out of memory");
+                free(d->admin_group);
+                d->admin_group = v;
+                return 1;
+        }
+        if (strcmp(key, "MaxRemovalsPerSweep") == 0)
+                return parse_uint(p, key, value, CONFIG_MAX_REMOVALS_LIMIT, &d->max_removals);
+        if (strcmp(key, "ArchiveMaxBytes") == 0) {
+                if (parse_size(value, &d->archive_max_bytes) < 0)
+                        return fail(p, "ArchiveMaxBytes= wants a size like 256M, got \"%s\"", value);
+                return 1;
+        }
+        return fail(p, "unknown key %s= in [Daemon]", key);
+}
+
+static int handle_rule(struct parse *p, const char *key, const char *value) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (!p->rule)
+                return 1; /* its header was refused and reported */
+        r = rule_set(p->rule, key, value, &error);
+        if (r == -ENOENT)
+                return fail(p, "unknown key %s= in [Rule %s]", key, p->rule->name);
+        if (r == -ENOMEM)
+                return fail(p, "out of memory");
+        if (r < 0)
+                return fail(p, "%s", error ? error : "bad value");
+        return 1;
+}
+
 static int handler(void *userdata, const char *section, const char *key, const char *value) {
         struct parse *p = userdata;
 
         if (p->error)
                 return 1; /* report the first error only; it names its line */
-        if (strcmp(section, "Scan") == 0)
+        switch (p->section) {
+        case SECTION_SCAN:
                 return handle_scan(p, key, value);
-        if (!*section)
+        case SECTION_DAEMON:
+                return handle_daemon(p, key, value);
+        case SECTION_RULE:
+                return handle_rule(p, key, value);
+        case SECTION_NONE:
                 return fail(p, "%s= outside any section", key);
-        return fail(p, "unknown section [%s]", section);
+        case SECTION_BAD:
+                return 1;
+        }
+        return 1;
 }
 
-int config_load(const char *path, bool must_exist, struct config **ret, char **ret_error) {
-        _cleanup_(config_freep) struct config *c = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
+/* Reads one file into C.  Returns 0, or -EINVAL/-errno with *ret_error set. */
+static int load_file(struct config *c, const char *path, FILE *f, char **ret_error) {
+        struct parse p = { .f = f, .path = path, .config = c };
         int r;
 
-        r = config_new_default(&c);
-        if (r < 0)
-                return r;
-
-        f = fopen(path, "re");
-        if (!f) {
-                if (errno == ENOENT && !must_exist) {
-                        *ret = TAKE_PTR(c);
-                        return 0;
-                }
-                r = negative_errno();
-                if (asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
-        }
-
-        struct parse p = { .f = f, .path = path, .config = c };
         r = ini_parse_stream(reader, &p, handler, &p);
-        if (r > 0 && !p.error)
-                /* inih's own syntax error: a line with no '=', an open '['. */
+        if (!p.error)
+                (void) end_rule(&p);
+        if (r > 0 && (!p.error || (unsigned) r < p.error_line)) {
+                /* inih returns the first line it found wrong; when that is not
+                 * ours, it is its own syntax error (a line with no '=', an
+                 * open '['), which came first. */
+                free(p.error);
                 if (asprintf(&p.error, "%s:%d: syntax error: expected [Section] or Key=Value", path, r) < 0)
                         p.error = NULL;
+        }
         if (r < 0 && !p.error)
                 if (asprintf(&p.error, "%s: cannot read", path) < 0)
                         p.error = NULL;
         if (p.error || r != 0) {
                 *ret_error = p.error ? p.error : strdup("out of memory");
                 return -EINVAL;
+        }
+        return 0;
+}
+
+static int open_or_error(const char *path, FILE **ret, char **ret_error) {
+        FILE *f = fopen(path, "re");
+        if (!f) {
+                int r = negative_errno();
+                if (asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        *ret = f;
+        return 0;
+}
+
+static int filter_conf(const struct dirent *de) {
+        size_t n = strlen(de->d_name);
+        return de->d_name[0] != '.' && n > 5 && strcmp(de->d_name + n - 5, ".conf") == 0;
+}
+
+static int load_dropins(struct config *c, const char *path, char **ret_error) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent **list = NULL;
+        const char *slash = strrchr(path, '/');
+        int n, r = 0;
+
+        if (asprintf(&dir, "%.*s/conf.d", slash ? (int) (slash - path) : 1, slash ? path : ".") < 0)
+                return -ENOMEM;
+        n = scandir(dir, &list, filter_conf, alphasort);
+        if (n < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
+        if ((unsigned) n > CONFIG_MAX_DROPINS) {
+                if (asprintf(ret_error, "%s: more than %u drop-in files", dir, CONFIG_MAX_DROPINS) < 0)
+                        *ret_error = NULL;
+                r = -EINVAL;
+        }
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *file = NULL;
+                _cleanup_fclose_ FILE *f = NULL;
+                if (r == 0 && asprintf(&file, "%s/%s", dir, list[i]->d_name) < 0)
+                        r = -ENOMEM;
+                if (r == 0)
+                        r = open_or_error(file, &f, ret_error);
+                if (r == 0)
+                        r = load_file(c, file, f, ret_error);
+                free(list[i]);
+        }
+        free(list);
+        return r;
+}
+
+int config_load(const char *path, unsigned flags, struct config **ret, char **ret_error) {
+        _cleanup_(config_freep) struct config *c = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        int r;
+
+        *ret_error = NULL;
+        r = config_new_default(&c);
+        if (r < 0)
+                return r;
+
+        f = fopen(path, "re");
+        if (!f && !(errno == ENOENT && !(flags & CONFIG_MUST_EXIST))) {
+                r = negative_errno();
+                if (asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        if (f) {
+                r = load_file(c, path, f, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        if (flags & CONFIG_DROPINS) {
+                r = load_dropins(c, path, ret_error);
+                if (r < 0)
+                        return r;
         }
 
         *ret = TAKE_PTR(c);

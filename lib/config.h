@@ -3,6 +3,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "rule.h"
 
 #define CONFIG_DEFAULT_MQUEUE_DIR "/dev/mqueue"
 #define CONFIG_DEFAULT_SHM_DIR "/dev/shm"
@@ -20,20 +23,47 @@ struct scan_config {
         unsigned fifo_max_depth;
 };
 
+/* [Daemon]: how sweeps run. */
+struct daemon_config {
+        uint64_t interval; /* seconds */
+        bool dry_run;
+        char *socket;
+        char *admin_group;
+        unsigned max_removals; /* per sweep */
+        char *archive_dir;
+        uint64_t archive_max_bytes;
+};
+
+#define CONFIG_DEFAULT_INTERVAL 60u
+#define CONFIG_DEFAULT_MAX_REMOVALS 64u
+#define CONFIG_MAX_REMOVALS_LIMIT 100000u
+#define CONFIG_DEFAULT_SOCKET "/run/ipcgc/io.ipcgc"
+#define CONFIG_DEFAULT_ARCHIVE_DIR "/var/lib/ipcgc/archive"
+#define CONFIG_DEFAULT_ARCHIVE_MAX_BYTES (256ull << 20)
+#define CONFIG_MAX_DROPINS 256u
+
 struct config {
         struct scan_config scan;
+        struct daemon_config daemon;
+        struct rule *rules; /* in file order; first match wins */
+        size_t n_rules;
 };
 
 /* The built-in defaults: every type, /dev/mqueue, /dev/shm, FIFOs in
  * /tmp /var/tmp /run to depth 4. */
 int config_new_default(struct config **ret);
 
+enum {
+        CONFIG_MUST_EXIST = 1u << 0, /* a missing PATH is an error, not "defaults" */
+        CONFIG_DROPINS = 1u << 1,    /* then read DIR(PATH)/conf.d/\*.conf in name order */
+};
+
 /*
- * Load PATH over the defaults.  When PATH does not exist and MUST_EXIST is
- * false, the defaults stand.  On a bad file returns -EINVAL and sets
- * *ret_error to "PATH:LINE: what is wrong" (malloc'd); *ret is untouched.
+ * Load PATH over the defaults (and its drop-ins, with CONFIG_DROPINS).  On a
+ * bad file returns -EINVAL and sets *ret_error to "FILE:LINE: what is wrong"
+ * (malloc'd); *ret is untouched, so a caller reloading keeps what it had.
  */
-int config_load(const char *path, bool must_exist, struct config **ret, char **ret_error);
+int config_load(const char *path, unsigned flags, struct config **ret, char **ret_error);
 
 struct config *config_free(struct config *c);
 static inline void config_freep(struct config **p) {

@@ -156,3 +156,69 @@ int fifo_collect(char *const *dirs, size_t n_dirs, unsigned max_depth, struct in
         }
         return 0;
 }
+
+static const char *root_of(char *const *roots, size_t n_roots, const char *path, size_t *ret_len) {
+        const char *best = NULL;
+        size_t best_len = 0;
+
+        for (size_t i = 0; i < n_roots; i++) {
+                size_t n = strlen(roots[i]);
+                while (n > 1 && roots[i][n - 1] == '/')
+                        n--;
+                bool under = n == 1 && roots[i][0] == '/' ? path[0] == '/'
+                                                            : strncmp(path, roots[i], n) == 0 && path[n] == '/';
+                if (under && n >= best_len) {
+                        best = roots[i];
+                        best_len = n;
+                }
+        }
+        *ret_len = best_len;
+        return best;
+}
+
+int fifo_open_parent(char *const *roots, size_t n_roots, const char *path, int *ret_dirfd, const char **ret_base) {
+        _cleanup_close_ int fd = -EBADF;
+        const char *root, *p;
+        uint64_t mnt_id, id;
+        size_t len;
+        int r;
+
+        root = root_of(roots, n_roots, path, &len);
+        if (!root)
+                return -ENOENT;
+
+        fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        r = fd_mount_id(fd, &mnt_id);
+        if (r < 0)
+                return r;
+
+        p = path + (len == 1 ? 1 : len + 1);
+        for (;;) {
+                const char *slash = strchr(p, '/');
+                size_t n = slash ? (size_t) (slash - p) : strlen(p);
+                char comp[NAME_MAX + 1];
+
+                if (n == 0 || n > NAME_MAX || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+                        return -EINVAL;
+                if (!slash) {
+                        *ret_dirfd = TAKE_FD(fd);
+                        *ret_base = p;
+                        return 0;
+                }
+                memcpy(comp, p, n);
+                comp[n] = 0;
+                int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                if (nfd < 0)
+                        return errno == ENOTDIR ? -ELOOP : negative_errno();
+                (void) close(fd);
+                fd = nfd;
+                r = fd_mount_id(fd, &id);
+                if (r < 0)
+                        return r;
+                if (id != mnt_id)
+                        return -EXDEV;
+                p = slash + 1;
+        }
+}

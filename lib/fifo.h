@@ -17,3 +17,13 @@
  * refused with a warning.  Directories that cannot be read are warnings.
  */
 int fifo_collect(char *const *dirs, size_t n_dirs, unsigned max_depth, struct inventory *inv);
+
+/*
+ * Opens the directory holding the FIFO at PATH, walking from the configured
+ * root that contains it one component at a time with O_NOFOLLOW|O_DIRECTORY
+ * and checking every step stays on the root's mount.  Returns the directory
+ * fd in *ret_dirfd and the last component in *ret_base (pointing into PATH).
+ * -ENOENT when no root contains PATH, -ELOOP when a symlink is on the way,
+ * -EXDEV when the walk would leave the root's mount.
+ */
+int fifo_open_parent(char *const *roots, size_t n_roots, const char *path, int *ret_dirfd, const char **ret_base);

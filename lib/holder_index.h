@@ -28,7 +28,9 @@ static inline void holder_index_freep(struct holder_index **p) {
 int holder_index_want(struct holder_index *idx, dev_t dev, ino_t ino);
 bool holder_index_wants(const struct holder_index *idx, dev_t dev, ino_t ino);
 size_t holder_index_size(const struct holder_index *idx);
-/* Records that PID holds (DEV, INO), once per pid; unwanted keys are ignored. */
+/* Records that PID holds (DEV, INO); unwanted keys are ignored.  Repeats are
+ * collapsed when they come back to back, which is how a /proc scan (one
+ * process at a time) produces them. */
 int holder_index_add(struct holder_index *idx, dev_t dev, ino_t ino, pid_t pid);
 /* The pids for a key, in the order they were seen, or NULL with *ret_n = 0. */
 const pid_t *holder_index_get(const struct holder_index *idx, dev_t dev, ino_t ino, size_t *ret_n);

@@ -63,6 +63,33 @@ static int read_status(int dfd, const char *name, const struct stat *st, struct 
         return mqfs_parse_status(buf, &o->size, &o->notify_pid);
 }
 
+int mqfs_read_one(int dfd, const char *name, struct ipc_object *o) {
+        struct stat st;
+        int r;
+
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EMEDIUMTYPE;
+
+        free(o->name);
+        if (asprintf(&o->name, "/%s", name) < 0) {
+                o->name = NULL;
+                return -ENOMEM;
+        }
+        ipc_object_set_stat(o, &st);
+        o->size = 0; /* st_size of a queue file is not its contents; QSIZE is */
+
+        r = read_status(dfd, name, &st, o);
+        if (r == -ENOENT || r == -ENOMEM)
+                return r;
+        if (r < 0)
+                o->flags |= IPC_OBJECT_MQ_UNREADABLE;
+        else
+                o->flags &= ~IPC_OBJECT_MQ_UNREADABLE;
+        return 0;
+}
+
 int mqfs_collect(const char *dir, struct inventory *inv) {
         _cleanup_closedir_ DIR *d = NULL;
         struct statfs sfs;
@@ -85,38 +112,19 @@ int mqfs_collect(const char *dir, struct inventory *inv) {
         }
 
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
-                struct stat st;
-
-                if (de->d_name[0] == '.')
-                        continue; /* queue names cannot start with a dot past the leading slash */
-
-                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (errno == ENOENT)
-                                continue; /* unlinked since readdir */
-                        return negative_errno();
-                }
-                if (!S_ISREG(st.st_mode))
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
 
                 struct ipc_object *o = inventory_append(inv, IPC_TYPE_MQ);
                 if (!o)
                         return negative_errno();
-                if (asprintf(&o->name, "/%s", de->d_name) < 0) {
-                        o->name = NULL;
-                        return -ENOMEM;
-                }
-                ipc_object_set_stat(o, &st);
-                o->size = 0; /* st_size of a queue file is not its contents; QSIZE is */
-
-                r = read_status(dfd, de->d_name, &st, o);
-                if (r == -ENOENT) {
-                        inventory_drop_last(inv);
+                r = mqfs_read_one(dfd, de->d_name, o);
+                if (r == -ENOENT || r == -EMEDIUMTYPE) {
+                        inventory_drop_last(inv); /* gone since readdir, or not a queue */
                         continue;
                 }
-                if (r == -ENOMEM)
-                        return r;
                 if (r < 0)
-                        o->flags |= IPC_OBJECT_MQ_UNREADABLE;
+                        return r;
         }
         if (errno != 0)
                 return negative_errno();

@@ -18,5 +18,10 @@
  */
 int mqfs_collect(const char *dir, struct inventory *inv);
 
+/* Stats and reads one queue file NAME of the mount open at DFD into O (type
+ * and name already set), as mqfs_collect does.  -ENOENT when it is gone,
+ * -EBADF-like errors for a non-queue entry (-EMEDIUMTYPE). */
+int mqfs_read_one(int dfd, const char *name, struct ipc_object *o);
+
 /* Parse the text of a queue file: "QSIZE:N NOTIFY:N SIGNO:N NOTIFY_PID:N". */
 int mqfs_parse_status(const char *text, uint64_t *ret_qsize, pid_t *ret_notify_pid);

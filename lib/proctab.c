@@ -132,8 +132,12 @@ int proctab_parse_maps_line(const char *line, dev_t *ret_dev, ino_t *ret_ino, bo
                         return -EBADMSG;
                 p++;
         }
+        if (!isxdigit((unsigned char) *p))
+                return -EBADMSG;
         maj = strtoul(p, &end, 16);
         if (*end != ':')
+                return -EBADMSG;
+        if (!isxdigit((unsigned char) end[1]))
                 return -EBADMSG;
         min = strtoul(end + 1, &end, 16);
         if (*end != ' ')

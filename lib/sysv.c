@@ -4,7 +4,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 
 #include "sysv.h"
 
@@ -141,31 +143,32 @@ static const char *expected_fields(enum ipc_type type) {
 }
 
 int sysv_parse(enum ipc_type type, FILE *f, const char *label, struct inventory *inv) {
-        char line[MAX_LINE];
         unsigned lineno = 0;
         int r;
 
         if (!ipc_type_is_sysv(type))
                 return -EINVAL;
 
-        while (fgets(line, sizeof(line), f)) {
-                size_t len = strlen(line);
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+
+        while ((len = getline(&line, &cap, f)) >= 0) {
                 char *fields[MAX_FIELDS];
                 size_t n = 0;
                 char *save = NULL;
 
                 lineno++;
 
-                if (len == 0 || line[len - 1] != '\n') {
-                        if (!feof(f)) {
-                                /* Swallow the rest of an overlong line. */
-                                int c;
-                                while ((c = fgetc(f)) != EOF && c != '\n')
-                                        ;
-                                r = inventory_warn(inv, "%s:%u: line too long, skipped", label, lineno);
-                        } else
-                                r = inventory_warn(inv, "%s:%u: truncated line (no newline), skipped", label,
-                                                   lineno);
+                const char *problem = NULL;
+                if (len == 0 || line[len - 1] != '\n')
+                        problem = "truncated line (no newline)";
+                else if ((size_t) len > MAX_LINE)
+                        problem = "line too long";
+                else if (memchr(line, 0, (size_t) len))
+                        problem = "NUL byte in line";
+                if (problem) {
+                        r = inventory_warn(inv, "%s:%u: %s, skipped", label, lineno, problem);
                         if (r < 0)
                                 return r;
                         continue;
@@ -304,4 +307,97 @@ int sysv_collect(enum ipc_type type, const char *dir, struct inventory *inv) {
                 i++;
         }
         return 0;
+}
+
+int sysv_stat(enum ipc_type type, int id, struct ipc_object *ret) {
+        struct ipc_object o = { .type = type, .id = id, .cpid = PID_NONE, .lpid = PID_NONE, .lrpid = PID_NONE };
+        int r;
+
+        switch (type) {
+        case IPC_TYPE_SHM: {
+                struct shmid_ds ds;
+                if (shmctl(id, IPC_STAT, &ds) < 0)
+                        return errno == EINVAL || errno == EIDRM ? -EIDRM : negative_errno();
+                o.key = ds.shm_perm.__key;
+                o.uid = ds.shm_perm.uid;
+                o.gid = ds.shm_perm.gid;
+                o.cuid = ds.shm_perm.cuid;
+                o.cgid = ds.shm_perm.cgid;
+                o.mode = ds.shm_perm.mode & 07777;
+                o.size = ds.shm_segsz;
+                o.cpid = ds.shm_cpid;
+                o.lpid = ds.shm_lpid;
+                o.nattch = ds.shm_nattch;
+                o.atime = ds.shm_atime;
+                o.dtime = ds.shm_dtime;
+                o.ctime = ds.shm_ctime;
+                break;
+        }
+        case IPC_TYPE_MSG: {
+                struct msqid_ds ds;
+                if (msgctl(id, IPC_STAT, &ds) < 0)
+                        return errno == EINVAL || errno == EIDRM ? -EIDRM : negative_errno();
+                o.key = ds.msg_perm.__key;
+                o.uid = ds.msg_perm.uid;
+                o.gid = ds.msg_perm.gid;
+                o.cuid = ds.msg_perm.cuid;
+                o.cgid = ds.msg_perm.cgid;
+                o.mode = ds.msg_perm.mode & 07777;
+                o.size = ds.__msg_cbytes;
+                o.qnum = ds.msg_qnum;
+                o.lpid = ds.msg_lspid;
+                o.lrpid = ds.msg_lrpid;
+                o.mtime = ds.msg_stime;
+                o.atime = ds.msg_rtime;
+                o.ctime = ds.msg_ctime;
+                break;
+        }
+        case IPC_TYPE_SEM: {
+                struct semid_ds ds;
+                union {
+                        int val;
+                        struct semid_ds *buf;
+                } arg = { .buf = &ds };
+                if (semctl(id, 0, IPC_STAT, arg) < 0)
+                        return errno == EINVAL || errno == EIDRM ? -EIDRM : negative_errno();
+                o.key = ds.sem_perm.__key;
+                o.uid = ds.sem_perm.uid;
+                o.gid = ds.sem_perm.gid;
+                o.cuid = ds.sem_perm.cuid;
+                o.cgid = ds.sem_perm.cgid;
+                o.mode = ds.sem_perm.mode & 07777;
+                o.nsems = (unsigned) ds.sem_nsems;
+                o.mtime = ds.sem_otime;
+                o.ctime = ds.sem_ctime;
+                r = sysv_sem_read_members(&o);
+                if (r == -EACCES || r == -EPERM)
+                        o.flags |= IPC_OBJECT_SEM_UNREADABLE;
+                else if (r < 0)
+                        return r;
+                break;
+        }
+        default:
+                return -EINVAL;
+        }
+        *ret = o;
+        return 0;
+}
+
+int sysv_remove(enum ipc_type type, int id) {
+        int r;
+
+        switch (type) {
+        case IPC_TYPE_SHM:
+                r = shmctl(id, IPC_RMID, NULL);
+                break;
+        case IPC_TYPE_MSG:
+                r = msgctl(id, IPC_RMID, NULL);
+                break;
+        case IPC_TYPE_SEM:
+                r = semctl(id, 0, IPC_RMID);
+                break;
+        default:
+                return -EINVAL;
+        }
+        return r < 0 ? negative_errno() : 0;
 }

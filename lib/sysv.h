@@ -27,3 +27,10 @@ int sysv_collect(enum ipc_type type, const char *dir, struct inventory *inv);
  * -EIDRM when the set is gone (or its id now names another set), -EACCES when
  * the caller may not read it. */
 int sysv_sem_read_members(struct ipc_object *o);
+
+/* Re-reads one object by id with IPC_STAT (and, for sem, its members) into
+ * a fresh object of TYPE.  -EIDRM when the id names nothing now. */
+int sysv_stat(enum ipc_type type, int id, struct ipc_object *ret);
+
+/* IPC_RMID. */
+int sysv_remove(enum ipc_type type, int id);

@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "judge.h"
+
+static const char *const verdict_names[_VERDICT_MAX] = {
+        [VERDICT_LIVE] = "LIVE",           [VERDICT_ORPHAN] = "ORPHAN",     [VERDICT_PENDING] = "PENDING",
+        [VERDICT_PROTECTED] = "PROTECTED", [VERDICT_REPORTED] = "REPORTED", [VERDICT_UNKNOWN] = "UNKNOWN",
+};
+
+const char *verdict_to_string(enum verdict v) {
+        return (unsigned) v < _VERDICT_MAX ? verdict_names[v] : NULL;
+}
+
+int verdict_from_string(const char *s) {
+        for (int v = 0; v < _VERDICT_MAX; v++)
+                if (strcasecmp(s, verdict_names[v]) == 0)
+                        return v;
+        return -EINVAL;
+}
+
+static const char *const role_names[_ROLE_MAX] = {
+        [ROLE_HOLDER] = "holder",
+        [ROLE_ATTACHED] = "attached",
+        [ROLE_NATTCH] = "nattch",
+        [ROLE_CREATOR] = "creator",
+        [ROLE_LAST_OP] = "last-op",
+        [ROLE_LAST_SENDER] = "last-sender",
+        [ROLE_LAST_RECEIVER] = "last-receiver",
+        [ROLE_SEMPID] = "semop",
+        [ROLE_WAITER] = "waiters",
+        [ROLE_NOTIFY] = "notify",
+        [ROLE_UID_PROCESS] = "uid-process",
+        [ROLE_OWNER] = "owner",
+        [ROLE_UNREADABLE] = "unreadable",
+};
+
+const char *evidence_role_to_string(enum evidence_role r) {
+        return (unsigned) r < _ROLE_MAX ? role_names[r] : NULL;
+}
+
+static const char *const state_names[_EVIDENCE_STATE_MAX] = {
+        [EVIDENCE_ALIVE] = "alive",   [EVIDENCE_FACT] = "fact",     [EVIDENCE_EXITED] = "exited",
+        [EVIDENCE_REUSED] = "reused", [EVIDENCE_ZOMBIE] = "zombie", [EVIDENCE_NONE] = "none",
+        [EVIDENCE_UNREADABLE] = "unreadable",
+};
+
+const char *evidence_state_to_string(enum evidence_state s) {
+        return (unsigned) s < _EVIDENCE_STATE_MAX ? state_names[s] : NULL;
+}
+
+void judgement_done(struct judgement *j) {
+        free(j->reason);
+        for (size_t i = 0; i < j->n_evidence; i++)
+                free(j->evidence[i].note);
+        free(j->evidence);
+        *j = (struct judgement) {};
+}
+
+void judgements_free(struct judgement *j, size_t n) {
+        if (!j)
+                return;
+        for (size_t i = 0; i < n; i++)
+                judgement_done(&j[i]);
+        free(j);
+}
+
+static time_t max_time(time_t a, time_t b) {
+        return a > b ? a : b;
+}
+
+time_t ipc_object_last_activity(const struct ipc_object *o) {
+        switch (o->type) {
+        case IPC_TYPE_SHM:
+                return max_time(o->ctime, max_time(o->atime, o->dtime));
+        case IPC_TYPE_MQ:
+                /* Reading a queue's status file moves its ctime, ours included:
+                 * only receive (atime) and send (mtime) are activity. */
+                return max_time(o->atime, o->mtime);
+        default:
+                return max_time(o->ctime, max_time(o->atime, o->mtime));
+        }
+}
+
+/* Builder for one judgement. */
+struct builder {
+        const struct judge_context *ctx;
+        const struct ipc_object *o;
+        struct judgement *j;
+        bool live, unreadable;
+        int error;
+};
+
+static struct evidence *add(struct builder *b, enum evidence_role role, enum evidence_state state, pid_t pid,
+                            const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static struct evidence *add(struct builder *b, enum evidence_role role, enum evidence_state state, pid_t pid,
+                            const char *fmt, ...) {
+        struct judgement *j = b->j;
+        struct evidence *a = reallocarray(j->evidence, j->n_evidence + 1, sizeof(*a));
+
+        if (!a) {
+                b->error = -ENOMEM;
+                return NULL;
+        }
+        j->evidence = a;
+        struct evidence *e = &a[j->n_evidence++];
+        *e = (struct evidence) { .role = role, .state = state, .pid = pid };
+        if (fmt) {
+                va_list ap;
+                va_start(ap, fmt);
+                if (vasprintf(&e->note, fmt, ap) < 0) {
+                        e->note = NULL;
+                        b->error = -ENOMEM;
+                }
+                va_end(ap);
+        }
+        if (evidence_counts(e))
+                b->live = true;
+        if (state == EVIDENCE_UNREADABLE)
+                b->unreadable = true;
+        return e;
+}
+
+static void fill_process(struct evidence *e, const struct process *p) {
+        if (!e || !p)
+                return;
+        memcpy(e->comm, p->comm, sizeof(e->comm));
+        e->start_usec = p->start_usec;
+}
+
+static bool process_alive(const struct process *p) {
+        return p && !(p->flags & PROCESS_ZOMBIE);
+}
+
+/*
+ * A pid recorded by the kernel at time EVENT (epoch seconds; 0 = unknown).
+ * It counts only if that process started no later than the event: a younger
+ * process with the same number got the pid by reuse.
+ */
+static void consider_pid(struct builder *b, enum evidence_role role, pid_t pid, time_t event, const char *note) {
+        const struct process *p;
+        enum evidence_state state;
+
+        if (pid <= 0)
+                return;
+        p = proctab_find(b->ctx->proctab, pid);
+        if (!p)
+                state = EVIDENCE_EXITED;
+        else if (p->flags & PROCESS_ZOMBIE)
+                state = EVIDENCE_ZOMBIE;
+        else if (event > 0 && p->start_usec > (uint64_t) event * 1000000ull + JUDGE_PID_SLACK_USEC)
+                state = EVIDENCE_REUSED;
+        else
+                state = EVIDENCE_ALIVE;
+        fill_process(add(b, role, state, pid, note ? "%s" : NULL, note), p);
+}
+
+static void consider_holders(struct builder *b, enum evidence_role role) {
+        for (size_t i = 0; i < b->o->n_holders; i++) {
+                const struct process *p = proctab_find(b->ctx->proctab, b->o->holders[i]);
+                /* Seen holding it during this scan: no reuse question. */
+                fill_process(add(b, role, process_alive(p) ? EVIDENCE_ALIVE : EVIDENCE_EXITED, b->o->holders[i], NULL),
+                             p);
+        }
+}
+
+static void consider_uid(struct builder *b, enum evidence_role role, uid_t uid, const char *why) {
+        const struct proctab *t = b->ctx->proctab;
+        for (size_t i = 0; i < t->n_procs; i++) {
+                const struct process *p = &t->procs[i];
+                if (process_alive(p) && !(p->flags & PROCESS_KTHREAD) && (p->ruid == uid || p->euid == uid)) {
+                        fill_process(add(b, role, EVIDENCE_ALIVE, p->pid, "%s: a live process of uid %u", why,
+                                         (unsigned) uid),
+                                     p);
+                        return;
+                }
+        }
+        add(b, role, EVIDENCE_NONE, 0, "%s: no live process of uid %u", why, (unsigned) uid);
+}
+
+/* Considers the fd- and maps-unreadable processes: if any exist, the holder
+ * scan may have missed someone. */
+static void consider_unreadable_proc(struct builder *b, bool fds, bool maps) {
+        const struct proctab *t = b->ctx->proctab;
+        size_t n = (fds ? t->n_fd_unreadable : 0) + (maps ? t->n_maps_unreadable : 0);
+        pid_t first = 0;
+
+        if (n == 0)
+                return;
+        for (size_t i = 0; i < t->n_procs && !first; i++)
+                if ((fds && (t->procs[i].flags & PROCESS_FD_UNREADABLE)) ||
+                    (maps && (t->procs[i].flags & PROCESS_MAPS_UNREADABLE)))
+                        first = t->procs[i].pid;
+        add(b, ROLE_UNREADABLE, EVIDENCE_UNREADABLE, first, "/proc/PID/%s unreadable for %zu process%s (first: pid %d)",
+            fds && maps ? "{fd,maps}" : fds ? "fd" : "maps", n, n == 1 ? "" : "es", (int) first);
+}
+
+static void owner_pidfiles(struct builder *b, const char *pattern) {
+        glob_t g = {};
+        int r = glob(pattern, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &g);
+
+        if (r == GLOB_NOMATCH) {
+                add(b, ROLE_OWNER, EVIDENCE_NONE, 0, "pidfile:%s: no such file", pattern);
+                return;
+        }
+        if (r != 0) {
+                add(b, ROLE_OWNER, EVIDENCE_UNREADABLE, 0, "pidfile:%s: cannot search", pattern);
+                return;
+        }
+        /* A glob over a hostile directory must not cost without bound. */
+        for (size_t i = 0; i < g.gl_pathc && i < 64; i++) {
+                char buf[32];
+                struct stat st;
+                int fd = open(g.gl_pathv[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                        if (fd >= 0)
+                                close(fd);
+                        add(b, ROLE_OWNER, EVIDENCE_UNREADABLE, 0, "pidfile %s: cannot read", g.gl_pathv[i]);
+                        continue;
+                }
+                ssize_t n = read(fd, buf, sizeof(buf) - 1);
+                close(fd);
+                char *end;
+                long pid = n > 0 ? (buf[n] = 0, strtol(buf, &end, 10)) : 0;
+                if (n <= 0 || pid <= 0 || pid > INT32_MAX || (*end && *end != '\n')) {
+                        add(b, ROLE_OWNER, EVIDENCE_NONE, 0, "pidfile %s: no pid in it", g.gl_pathv[i]);
+                        continue;
+                }
+                /* A daemon writes its pidfile after it starts. */
+                char note[PATH_MAX + 16];
+                snprintf(note, sizeof(note), "pidfile %s", g.gl_pathv[i]);
+                consider_pid(b, ROLE_OWNER, (pid_t) pid, st.st_mtim.tv_sec, note);
+        }
+        globfree(&g);
+}
+
+static void consider_owner(struct builder *b, const struct owner_source *s) {
+        const struct proctab *t = b->ctx->proctab;
+
+        switch (s->kind) {
+        case OWNER_UID:
+                consider_uid(b, ROLE_OWNER, b->o->uid, "Owner=uid");
+                return;
+        case OWNER_PIDFILE:
+                owner_pidfiles(b, s->arg);
+                return;
+        case OWNER_PROCESS:
+        case OWNER_UNIT:
+                for (size_t i = 0; i < t->n_procs; i++) {
+                        const struct process *p = &t->procs[i];
+                        if (!process_alive(p))
+                                continue;
+                        if (s->kind == OWNER_PROCESS ? strcmp(p->comm, s->arg) == 0
+                                                      : p->unit && fnmatch(s->arg, p->unit, 0) == 0) {
+                                fill_process(add(b, ROLE_OWNER, EVIDENCE_ALIVE, p->pid, "%s:%s%s%s",
+                                                 owner_kind_to_string(s->kind), s->arg, p->unit ? " in " : "",
+                                                 strempty(p->unit)),
+                                             p);
+                                return;
+                        }
+                }
+                add(b, ROLE_OWNER, EVIDENCE_NONE, 0, "%s:%s: no live process", owner_kind_to_string(s->kind), s->arg);
+                return;
+        }
+}
+
+static void gather(struct builder *b) {
+        const struct ipc_object *o = b->o;
+
+        switch (o->type) {
+        case IPC_TYPE_SHM:
+                /* nattch counts attachments the kernel knows of, including
+                 * processes this PID namespace cannot see. */
+                if (o->nattch > 0)
+                        add(b, ROLE_NATTCH, EVIDENCE_FACT, 0, "nattch %llu", (unsigned long long) o->nattch);
+                else
+                        add(b, ROLE_NATTCH, EVIDENCE_NONE, 0, "nattch 0");
+                consider_holders(b, ROLE_ATTACHED);
+                consider_pid(b, ROLE_CREATOR, o->cpid, o->ctime, NULL);
+                if (o->lpid != o->cpid)
+                        consider_pid(b, ROLE_LAST_OP, o->lpid, max_time(o->atime, max_time(o->dtime, o->ctime)), NULL);
+                break;
+
+        case IPC_TYPE_MSG:
+                if (o->lpid <= 0 && o->lrpid <= 0)
+                        consider_uid(b, ROLE_UID_PROCESS, o->cuid, "never used");
+                consider_pid(b, ROLE_LAST_SENDER, o->lpid, o->mtime, NULL);
+                consider_pid(b, ROLE_LAST_RECEIVER, o->lrpid, o->atime, NULL);
+                break;
+
+        case IPC_TYPE_SEM:
+                if (o->flags & IPC_OBJECT_SEM_UNREADABLE) {
+                        add(b, ROLE_UNREADABLE, EVIDENCE_UNREADABLE, 0, "semctl refused: waiters and pids unknown");
+                        break;
+                }
+                for (unsigned i = 0; o->sems && i < o->nsems; i++)
+                        if (o->sems[i].ncnt || o->sems[i].zcnt)
+                                add(b, ROLE_WAITER, EVIDENCE_FACT, 0, "semaphore %u: %u waiting to decrease, %u for zero",
+                                    i, o->sems[i].ncnt, o->sems[i].zcnt);
+                if (o->mtime == 0)
+                        consider_uid(b, ROLE_UID_PROCESS, o->cuid, "never operated on");
+                /* SETVAL records a pid without touching otime: measure from
+                 * whichever came last. */
+                for (unsigned i = 0; o->sems && i < o->nsems; i++) {
+                        char note[32];
+                        bool seen = false;
+                        for (unsigned k = 0; k < i && !seen; k++)
+                                seen = o->sems[k].pid == o->sems[i].pid;
+                        if (seen)
+                                continue;
+                        snprintf(note, sizeof(note), "semaphore %u", i);
+                        consider_pid(b, ROLE_SEMPID, o->sems[i].pid, max_time(o->mtime, o->ctime), note);
+                }
+                break;
+
+        case IPC_TYPE_MQ:
+                consider_holders(b, ROLE_HOLDER);
+                if (o->flags & IPC_OBJECT_MQ_UNREADABLE)
+                        add(b, ROLE_UNREADABLE, EVIDENCE_UNREADABLE, 0, "queue status unreadable: notify pid unknown");
+                else if (o->notify_pid > 0)
+                        /* Registration time is not recorded anywhere: no reuse check. */
+                        consider_pid(b, ROLE_NOTIFY, o->notify_pid, 0, NULL);
+                consider_unreadable_proc(b, true, false);
+                break;
+
+        case IPC_TYPE_PSHM:
+        case IPC_TYPE_PSEM:
+                consider_holders(b, ROLE_HOLDER);
+                consider_unreadable_proc(b, true, true);
+                break;
+
+        case IPC_TYPE_FIFO:
+                consider_holders(b, ROLE_HOLDER);
+                consider_unreadable_proc(b, true, false);
+                break;
+
+        case _IPC_TYPE_MAX:
+                break;
+        }
+
+        if (b->j->rule)
+                for (size_t i = 0; i < b->j->rule->n_owners; i++)
+                        consider_owner(b, &b->j->rule->owners[i]);
+}
+
+static const char *role_phrase(enum evidence_role r) {
+        switch (r) {
+        case ROLE_HOLDER:
+                return "held by";
+        case ROLE_ATTACHED:
+                return "attached by";
+        case ROLE_CREATOR:
+                return "creator";
+        case ROLE_LAST_OP:
+                return "last attach/detach by";
+        case ROLE_LAST_SENDER:
+                return "last sender";
+        case ROLE_LAST_RECEIVER:
+                return "last receiver";
+        case ROLE_SEMPID:
+                return "last semop by";
+        case ROLE_NOTIFY:
+                return "notification registered by";
+        case ROLE_UID_PROCESS:
+        case ROLE_OWNER:
+                return "owner";
+        default:
+                return "";
+        }
+}
+
+/* "creator pid 42 (pg)" / "last sender pid 42 exited" / "nattch 2" */
+static void describe(FILE *f, const struct evidence *e) {
+        if (e->pid > 0 && (e->role == ROLE_UID_PROCESS || e->role == ROLE_OWNER)) {
+                fprintf(f, "%s: pid %d (%s)", strempty(e->note), (int) e->pid, e->comm);
+                return;
+        }
+        if (e->pid <= 0) {
+                fputs(strempty(e->note), f);
+                return;
+        }
+        fprintf(f, "%s pid %d", role_phrase(e->role), (int) e->pid);
+        switch (e->state) {
+        case EVIDENCE_ALIVE:
+                fprintf(f, " (%s)", e->comm);
+                break;
+        case EVIDENCE_EXITED:
+                fputs(" exited", f);
+                break;
+        case EVIDENCE_ZOMBIE:
+                fputs(" exited (zombie)", f);
+                break;
+        case EVIDENCE_REUSED:
+                fprintf(f, " reused by a newer process (%s)", e->comm);
+                break;
+        default:
+                break;
+        }
+        if (e->note && e->role != ROLE_OWNER)
+                fprintf(f, " [%s]", e->note);
+        else if (e->note)
+                fprintf(f, " [%s]", e->note);
+}
+
+static int build_reason(struct builder *b, uint64_t min_age) {
+        struct judgement *j = b->j;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        char d1[FORMAT_DURATION_MAX], d2[FORMAT_DURATION_MAX];
+        const char *sep = "";
+
+        if (!f)
+                return -ENOMEM;
+
+        switch (j->verdict) {
+        case VERDICT_LIVE:
+                for (size_t i = 0; i < j->n_evidence; i++)
+                        if (evidence_counts(&j->evidence[i])) {
+                                describe(f, &j->evidence[i]);
+                                break;
+                        }
+                break;
+        case VERDICT_UNKNOWN:
+                fputs("cannot tell: ", f);
+                for (size_t i = 0; i < j->n_evidence; i++)
+                        if (j->evidence[i].state == EVIDENCE_UNREADABLE) {
+                                fputs(sep, f);
+                                describe(f, &j->evidence[i]);
+                                sep = "; ";
+                        }
+                break;
+        default:
+                if (j->verdict == VERDICT_PROTECTED)
+                        fprintf(f, "rule %s says keep; ", j->rule->name);
+                else if (j->verdict == VERDICT_REPORTED)
+                        fprintf(f, j->rule ? "rule %s says report; " : "no rule matches, reported only; ",
+                                j->rule ? j->rule->name : "");
+                else if (j->verdict == VERDICT_PENDING)
+                        fprintf(f, "orphan, idle %s of MinAge %s; ", format_duration(d1, j->idle),
+                                format_duration(d2, min_age));
+                for (size_t i = 0; i < j->n_evidence; i++) {
+                        fputs(sep, f);
+                        describe(f, &j->evidence[i]);
+                        sep = "; ";
+                }
+                if (j->n_evidence == 0)
+                        fputs("no holder", f);
+                if (j->verdict != VERDICT_PENDING)
+                        fprintf(f, "; idle %s", format_duration(d1, j->idle));
+                break;
+        }
+        if (fclose(f) != 0 || !text) {
+                free(text);
+                return -ENOMEM;
+        }
+        j->reason = text;
+        return 0;
+}
+
+int judge_object(const struct judge_context *ctx, const struct ipc_object *o, struct judgement *ret) {
+        struct judgement j = {};
+        struct builder b = { .ctx = ctx, .o = o, .j = &j };
+        time_t last = ipc_object_last_activity(o);
+        int r;
+
+        j.rule = rules_find(ctx->rules, ctx->n_rules, o);
+        j.idle = ctx->now > last ? (uint64_t) (ctx->now - last) : 0;
+
+        gather(&b);
+        if (b.error < 0) {
+                judgement_done(&j);
+                return b.error;
+        }
+
+        if (b.live)
+                j.verdict = VERDICT_LIVE;
+        else if (j.rule && j.rule->action == ACTION_KEEP)
+                j.verdict = VERDICT_PROTECTED;
+        else if (b.unreadable)
+                j.verdict = VERDICT_UNKNOWN;
+        else if (!j.rule || j.rule->action == ACTION_REPORT)
+                j.verdict = VERDICT_REPORTED;
+        else if (j.idle < j.rule->min_age)
+                j.verdict = VERDICT_PENDING;
+        else
+                j.verdict = VERDICT_ORPHAN;
+
+        r = build_reason(&b, j.rule ? j.rule->min_age : 0);
+        if (r < 0) {
+                judgement_done(&j);
+                return r;
+        }
+        *ret = j;
+        return 0;
+}
+
+int judge_inventory(const struct judge_context *ctx, const struct inventory *inv, struct judgement **ret) {
+        struct judgement *all = calloc(inv->n_objects ? inv->n_objects : 1, sizeof(*all));
+        if (!all)
+                return -ENOMEM;
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                int r = judge_object(ctx, &inv->objects[i], &all[i]);
+                if (r < 0) {
+                        judgements_free(all, i);
+                        return r;
+                }
+        }
+        *ret = all;
+        return 0;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ipc_object.h"
+#include "proctab.h"
+#include "rule.h"
+
+enum verdict {
+        VERDICT_LIVE,      /* some evidence of life holds */
+        VERDICT_ORPHAN,    /* no evidence, rule says collect, old enough: collectable now */
+        VERDICT_PENDING,   /* orphan, younger than MinAge */
+        VERDICT_PROTECTED, /* rule says keep */
+        VERDICT_REPORTED,  /* orphan, rule says report (or no rule matches) */
+        VERDICT_UNKNOWN,   /* evidence could not be read; never removed */
+        _VERDICT_MAX,
+};
+
+const char *verdict_to_string(enum verdict v);
+int verdict_from_string(const char *s);
+
+enum evidence_role {
+        ROLE_HOLDER,       /* an fd or a mapping of the object, seen in /proc */
+        ROLE_ATTACHED,     /* shm: attached (maps) */
+        ROLE_NATTCH,       /* shm: the kernel's attachment count */
+        ROLE_CREATOR,      /* shm cpid */
+        ROLE_LAST_OP,      /* shm lpid (attach/detach) */
+        ROLE_LAST_SENDER,  /* msg lspid */
+        ROLE_LAST_RECEIVER,/* msg lrpid */
+        ROLE_SEMPID,       /* sem: last semop pid of one semaphore */
+        ROLE_WAITER,       /* sem: processes blocked in semop */
+        ROLE_NOTIFY,       /* mq: registered for notification */
+        ROLE_UID_PROCESS,  /* never used: a live process of the creator uid */
+        ROLE_OWNER,        /* the rule's Owner= source */
+        ROLE_UNREADABLE,   /* a fact that could not be read */
+        _ROLE_MAX,
+};
+
+const char *evidence_role_to_string(enum evidence_role r);
+
+enum evidence_state {
+        EVIDENCE_ALIVE,  /* counts: this process lives and is the one recorded */
+        EVIDENCE_FACT,   /* counts: a kernel count (nattch, waiters) */
+        EVIDENCE_EXITED, /* does not count: no such process */
+        EVIDENCE_REUSED, /* does not count: the pid now names a younger process */
+        EVIDENCE_ZOMBIE, /* does not count: exited, not yet reaped */
+        EVIDENCE_NONE,   /* does not count: looked, found nothing */
+        EVIDENCE_UNREADABLE, /* makes the verdict UNKNOWN unless something else counts */
+        _EVIDENCE_STATE_MAX,
+};
+
+const char *evidence_state_to_string(enum evidence_state s);
+
+struct evidence {
+        enum evidence_role role;
+        enum evidence_state state;
+        pid_t pid;           /* 0 when the evidence is not a pid */
+        char comm[17];       /* of the live process, when there is one */
+        uint64_t start_usec; /* of the live process */
+        char *note;          /* "semaphore 2", "nattch 2", "unit foo.service", ... */
+};
+
+static inline bool evidence_counts(const struct evidence *e) {
+        return e->state == EVIDENCE_ALIVE || e->state == EVIDENCE_FACT;
+}
+
+struct judgement {
+        enum verdict verdict;
+        char *reason;            /* one line a person can read */
+        const struct rule *rule; /* NULL: no rule matched */
+        struct evidence *evidence;
+        size_t n_evidence;
+        uint64_t idle; /* seconds since the object's last recorded activity */
+};
+
+void judgement_done(struct judgement *j);
+
+struct judge_context {
+        const struct proctab *proctab;
+        const struct rule *rules;
+        size_t n_rules;
+        time_t now;
+};
+
+/* Seconds of slack when comparing a process start with a second-granular
+ * object timestamp. */
+#define JUDGE_PID_SLACK_USEC 1000000ull
+
+/* The object's last recorded activity, as epoch seconds. */
+time_t ipc_object_last_activity(const struct ipc_object *o);
+
+int judge_object(const struct judge_context *ctx, const struct ipc_object *o, struct judgement *ret);
+/* One judgement per inventory object, same order. */
+int judge_inventory(const struct judge_context *ctx, const struct inventory *inv, struct judgement **ret);
+void judgements_free(struct judgement *j, size_t n);

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "fifo.h"
+#include "mqfs.h"
+#include "quarantine.h"
+#include "reap.h"
+#include "sysv.h"
+
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+
+static const char *const action_names[_REAP_ACTION_MAX] = {
+        [REAP_REMOVED] = "removed", [REAP_WOULD_REMOVE] = "would-remove", [REAP_SKIPPED] = "skipped",
+        [REAP_FAILED] = "failed",   [REAP_STOPPED] = "stopped",
+};
+
+const char *reap_action_to_string(enum reap_action a) {
+        return (unsigned) a < _REAP_ACTION_MAX ? action_names[a] : NULL;
+}
+
+struct reap_result *reap_result_free(struct reap_result *r) {
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < r->n_records; i++) {
+                free(r->records[i].id);
+                free(r->records[i].reason);
+                free(r->records[i].rule);
+        }
+        free(r->records);
+        free(r);
+        return NULL;
+}
+
+static int record(struct reap_result *res, const struct ipc_object *o, enum verdict v, const struct rule *rule,
+                  enum reap_action action, int error, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static int record(struct reap_result *res, const struct ipc_object *o, enum verdict v, const struct rule *rule,
+                  enum reap_action action, int error, const char *fmt, ...) {
+        struct reap_record *a = reallocarray(res->records, res->n_records + 1, sizeof(*a));
+        va_list ap;
+
+        if (!a)
+                return -ENOMEM;
+        res->records = a;
+        struct reap_record *rec = &a[res->n_records];
+        *rec = (struct reap_record) { .type = o ? o->type : 0, .verdict = v, .action = action, .error = error };
+        va_start(ap, fmt);
+        if (vasprintf(&rec->reason, fmt, ap) < 0)
+                rec->reason = NULL;
+        va_end(ap);
+        if (o)
+                rec->id = ipc_object_id(o);
+        if (rule)
+                rec->rule = strdup(rule->name);
+        if (!rec->reason || (o && !rec->id) || (rule && !rec->rule)) {
+                free(rec->reason);
+                free(rec->id);
+                free(rec->rule);
+                return -ENOMEM;
+        }
+        res->n_records++;
+        switch (action) {
+        case REAP_REMOVED:
+                res->removed++;
+                break;
+        case REAP_WOULD_REMOVE:
+                res->would_remove++;
+                break;
+        case REAP_SKIPPED:
+                res->skipped++;
+                break;
+        case REAP_FAILED:
+                res->failed++;
+                break;
+        default:
+                break;
+        }
+        return 0;
+}
+
+/* What changed between the object as judged and as re-read; NULL if nothing. */
+static const char *sysv_changed(const struct ipc_object *a, const struct ipc_object *b) {
+        if (a->key != b->key || a->cuid != b->cuid || a->cgid != b->cgid)
+                return "a different object now has this id";
+        if (a->ctime != b->ctime || a->uid != b->uid || a->gid != b->gid || a->mode != b->mode)
+                return "changed (ctime, owner or mode)";
+        switch (a->type) {
+        case IPC_TYPE_SHM:
+                if (a->size != b->size)
+                        return "a different object now has this id";
+                if (a->nattch != b->nattch || a->atime != b->atime || a->dtime != b->dtime || a->lpid != b->lpid ||
+                    a->cpid != b->cpid)
+                        return "attached or detached since judged";
+                break;
+        case IPC_TYPE_MSG:
+                if (a->lpid != b->lpid || a->lrpid != b->lrpid || a->mtime != b->mtime || a->atime != b->atime ||
+                    a->size != b->size || a->qnum != b->qnum)
+                        return "messages sent or received since judged";
+                break;
+        case IPC_TYPE_SEM:
+                if (a->nsems != b->nsems)
+                        return "a different object now has this id";
+                if (a->mtime != b->mtime)
+                        return "operated on since judged";
+                if (!a->sems != !b->sems)
+                        return "semaphore state could not be compared";
+                for (unsigned i = 0; a->sems && i < a->nsems; i++)
+                        if (a->sems[i].pid != b->sems[i].pid || a->sems[i].ncnt != b->sems[i].ncnt ||
+                            a->sems[i].zcnt != b->sems[i].zcnt)
+                                return "operated on or waited on since judged";
+                break;
+        default:
+                break;
+        }
+        return NULL;
+}
+
+static const char *file_changed(const struct ipc_object *a, const struct stat *st, mode_t type) {
+        if ((st->st_mode & S_IFMT) != type)
+                return "replaced by another kind of file since judged";
+        if (st->st_dev != a->dev || st->st_ino != a->ino)
+                return "replaced by another file since judged";
+        if (st->st_uid != a->uid || st->st_gid != a->gid || (st->st_mode & 07777) != a->mode)
+                return "owner or mode changed since judged";
+        if (st->st_mtim.tv_sec != a->mtime || (a->type != IPC_TYPE_MQ && st->st_ctim.tv_sec != a->ctime))
+                return "modified since judged";
+        if (a->type == IPC_TYPE_MQ && st->st_atim.tv_sec != a->atime)
+                return "received from since judged";
+        return NULL;
+}
+
+struct candidate {
+        size_t index;             /* into the judged inventory */
+        struct ipc_object *fresh; /* in the batch's fresh inventory */
+        int dirfd;                /* files: the parent directory */
+        const char *base;         /* files: the name in it */
+        char *base_buf;
+        struct quarantine q;
+        bool have_q;
+        bool finished; /* its record is written */
+};
+
+static void candidate_done(struct candidate *c) {
+        if (c->have_q) {
+                (void) quarantine_restore(&c->q);
+                quarantine_close(&c->q);
+        }
+        if (c->dirfd >= 0)
+                (void) close(c->dirfd);
+        free(c->base_buf);
+        c->dirfd = -1;
+        c->have_q = false;
+}
+
+/* Opens the directory the object's name lives in. */
+static int open_parent(const struct reap_options *opt, const struct ipc_object *o, struct candidate *c) {
+        int fd;
+
+        switch (o->type) {
+        case IPC_TYPE_FIFO:
+                return fifo_open_parent(opt->scan->fifo_dirs, opt->scan->n_fifo_dirs, o->name, &c->dirfd, &c->base);
+        case IPC_TYPE_MQ: {
+                struct statfs sfs;
+                fd = open(opt->scan->mqueue_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return negative_errno();
+                if (fstatfs(fd, &sfs) < 0 || sfs.f_type != MQUEUE_MAGIC) {
+                        (void) close(fd);
+                        return -EMEDIUMTYPE;
+                }
+                c->dirfd = fd;
+                c->base = o->name + 1;
+                return 0;
+        }
+        case IPC_TYPE_PSHM:
+        case IPC_TYPE_PSEM:
+                fd = open(opt->scan->shm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return negative_errno();
+                c->dirfd = fd;
+                if (o->type == IPC_TYPE_PSEM) {
+                        if (asprintf(&c->base_buf, "sem.%s", o->name + 1) < 0) {
+                                c->base_buf = NULL;
+                                return -ENOMEM;
+                        }
+                        c->base = c->base_buf;
+                } else
+                        c->base = o->name + 1;
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
+/* Step 1 for one candidate: re-read it into FRESH and compare with the
+ * judged object; files other than mq are moved into quarantine.  Returns 1
+ * when it may go on, 0 when a skip was recorded, <0 on a hard error. */
+static int reread(const struct reap_options *opt, const struct ipc_object *o, const struct judgement *j,
+                  struct candidate *c, struct ipc_object *fresh, struct reap_result *res) {
+        const char *why;
+        struct stat st;
+        int r;
+
+        if (ipc_type_is_sysv(o->type)) {
+                r = sysv_stat(o->type, o->id, fresh);
+                if (r == -EIDRM)
+                        return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "gone since judged") ?: 0;
+                if (r < 0)
+                        return record(res, o, j->verdict, j->rule, REAP_FAILED, -r, "cannot re-read: %s",
+                                      strerror(-r)) ?: 0;
+                why = sysv_changed(o, fresh);
+                if (why)
+                        return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "%s", why) ?: 0;
+                return 1;
+        }
+
+        r = open_parent(opt, o, c);
+        if (r < 0)
+                return record(res, o, j->verdict, j->rule, r == -ENOENT ? REAP_SKIPPED : REAP_FAILED,
+                              r == -ENOENT ? 0 : -r, "cannot reach its directory safely: %s", strerror(-r)) ?: 0;
+
+        fresh->name = strdup(o->name);
+        if (!fresh->name)
+                return -ENOMEM;
+
+        if (o->type == IPC_TYPE_MQ) {
+                r = mqfs_read_one(c->dirfd, c->base, fresh);
+                free(fresh->name); /* read_one names it from the entry: keep the judged name */
+                fresh->name = strdup(o->name);
+                if (!fresh->name)
+                        return -ENOMEM;
+                if (r == -ENOENT)
+                        return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "gone since judged") ?: 0;
+                if (r < 0)
+                        return record(res, o, j->verdict, j->rule, REAP_FAILED, -r, "cannot re-read: %s",
+                                      strerror(-r)) ?: 0;
+                st = (struct stat) { .st_mode = S_IFREG | fresh->mode, .st_dev = fresh->dev, .st_ino = fresh->ino,
+                                     .st_uid = fresh->uid, .st_gid = fresh->gid };
+                st.st_mtim.tv_sec = fresh->mtime;
+                st.st_atim.tv_sec = fresh->atime;
+                why = file_changed(o, &st, S_IFREG);
+                if (why)
+                        return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "%s", why) ?: 0;
+                return 1;
+        }
+
+        mode_t type = o->type == IPC_TYPE_FIFO ? S_IFIFO : S_IFREG;
+        if (fstatat(c->dirfd, c->base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                r = negative_errno();
+                return record(res, o, j->verdict, j->rule, REAP_SKIPPED, r == -ENOENT ? 0 : -r, "%s",
+                              r == -ENOENT ? "gone since judged" : "cannot stat it") ?: 0;
+        }
+        why = file_changed(o, &st, type);
+        if (why)
+                return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "%s", why) ?: 0;
+
+        r = quarantine_enter(&c->q, c->dirfd, c->base);
+        c->have_q = true;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return record(res, o, j->verdict, j->rule, r == -ENOENT ? REAP_SKIPPED : REAP_FAILED,
+                              r == -ENOENT ? 0 : -r, "cannot move it aside to remove it safely: %s", strerror(-r)) ?: 0;
+
+        /* Whatever sat under the name when it was moved is what is checked
+         * now, and only that can be unlinked. */
+        r = quarantine_stat(&c->q, &st);
+        if (r < 0)
+                return record(res, o, j->verdict, j->rule, REAP_FAILED, -r, "cannot stat it once moved aside") ?: 0;
+        why = file_changed(o, &st, type);
+        if (why)
+                return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "%s", why) ?: 0;
+
+        ipc_object_set_stat(fresh, &st);
+        if (type == S_IFIFO)
+                fresh->size = 0;
+        return 1;
+}
+
+/* Copies the identity and name of O into a fresh object of the same type. */
+static struct ipc_object *fresh_for(struct inventory *fresh_inv, const struct ipc_object *o) {
+        struct ipc_object *f = inventory_append(fresh_inv, o->type);
+        if (f)
+                f->id = o->id;
+        return f;
+}
+
+static int remove_one(const struct ipc_object *o, struct candidate *c, int *ret_errno) {
+        struct stat st;
+
+        if (ipc_type_is_sysv(o->type)) {
+                /* Last look, as close to IPC_RMID as it gets. */
+                struct ipc_object again;
+                int r = sysv_stat(o->type, o->id, &again);
+                if (r < 0) {
+                        *ret_errno = -r;
+                        return r == -EIDRM ? 0 : -1;
+                }
+                const char *why = sysv_changed(c->fresh, &again);
+                ipc_object_done(&again);
+                if (why)
+                        return 0;
+                r = sysv_remove(o->type, o->id);
+                *ret_errno = r < 0 ? -r : 0;
+                return r < 0 ? -1 : 1;
+        }
+        if (o->type == IPC_TYPE_MQ) {
+                /* mqueue has no rename: check and unlink back to back. */
+                if (fstatat(c->dirfd, c->base, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != c->fresh->dev ||
+                    st.st_ino != c->fresh->ino)
+                        return 0;
+                if (unlinkat(c->dirfd, c->base, 0) < 0) {
+                        *ret_errno = errno;
+                        return -1;
+                }
+                return 1;
+        }
+        int r = quarantine_unlink(&c->q);
+        *ret_errno = r < 0 ? -r : 0;
+        return r < 0 ? -1 : 1;
+}
+
+static int run_batch(const struct inventory *inv, const struct judgement *judgements, const size_t *idx, size_t n,
+                     const struct reap_options *opt, struct reap_result *res) {
+        _cleanup_(inventory_freep) struct inventory *fresh_inv = NULL;
+        _cleanup_(proctab_freep) struct proctab *pt = NULL;
+        _cleanup_free_ struct candidate *cs = NULL;
+        int r;
+
+        r = inventory_new(&fresh_inv);
+        if (r < 0)
+                return r;
+        cs = calloc(n, sizeof(*cs));
+        if (!cs)
+                return -ENOMEM;
+        /* The fresh inventory must not move while candidates point into it. */
+        fresh_inv->objects = calloc(n, sizeof(struct ipc_object));
+        if (!fresh_inv->objects)
+                return -ENOMEM;
+        fresh_inv->n_allocated = n;
+
+        for (size_t i = 0; i < n; i++) {
+                const struct ipc_object *o = &inv->objects[idx[i]];
+                struct candidate *c = &cs[i];
+                *c = (struct candidate) { .index = idx[i], .dirfd = -1 };
+                c->fresh = fresh_for(fresh_inv, o);
+                if (!c->fresh) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                r = reread(opt, o, &judgements[idx[i]], c, c->fresh, res);
+                if (r < 0)
+                        goto out;
+                c->finished = r == 0;
+        }
+
+        /* One fresh pass over /proc for everything still in play. */
+        r = collect_holders(fresh_inv, opt->paths, &pt);
+        if (r < 0)
+                goto out;
+
+        struct judge_context ctx = { .proctab = pt, .rules = opt->rules, .n_rules = opt->n_rules, .now = time(NULL) };
+        for (size_t i = 0; i < n; i++) {
+                struct candidate *c = &cs[i];
+                const struct ipc_object *o = &inv->objects[c->index];
+                struct judgement j;
+                int err = 0;
+
+                if (c->finished)
+                        continue;
+                r = judge_object(&ctx, c->fresh, &j);
+                if (r < 0)
+                        goto out;
+                if (j.verdict != VERDICT_ORPHAN) {
+                        r = record(res, o, j.verdict, j.rule, REAP_SKIPPED, 0, "re-judged %s: %s",
+                                   verdict_to_string(j.verdict), j.reason);
+                        judgement_done(&j);
+                        if (r < 0)
+                                goto out;
+                        continue;
+                }
+
+                int k = remove_one(o, c, &err);
+                if (k > 0)
+                        r = record(res, o, j.verdict, j.rule, REAP_REMOVED, 0, "%s", j.reason);
+                else if (k == 0)
+                        r = record(res, o, j.verdict, j.rule, REAP_SKIPPED, err, "changed at the last moment");
+                else
+                        r = record(res, o, j.verdict, j.rule, REAP_FAILED, err, "removal failed: %s", strerror(err));
+                judgement_done(&j);
+                if (r < 0)
+                        goto out;
+        }
+        r = 0;
+out:
+        for (size_t i = 0; i < n; i++)
+                candidate_done(&cs[i]);
+        return r;
+}
+
+int reap(const struct inventory *inv, const struct judgement *judgements, const struct reap_options *opt,
+         struct reap_result **ret) {
+        _cleanup_(reap_result_freep) struct reap_result *res = calloc(1, sizeof(*res));
+        _cleanup_free_ size_t *orphans = NULL;
+        size_t n_orphans = 0, next = 0;
+        int r;
+
+        if (!res)
+                return -ENOMEM;
+        orphans = calloc(inv->n_objects ? inv->n_objects : 1, sizeof(size_t));
+        if (!orphans)
+                return -ENOMEM;
+        for (size_t i = 0; i < inv->n_objects; i++)
+                if (judgements[i].verdict == VERDICT_ORPHAN)
+                        orphans[n_orphans++] = i;
+
+        if (opt->dry_run) {
+                for (; next < n_orphans && next < opt->max_removals; next++) {
+                        const struct judgement *j = &judgements[orphans[next]];
+                        r = record(res, &inv->objects[orphans[next]], j->verdict, j->rule, REAP_WOULD_REMOVE, 0,
+                                   "%s", j->reason);
+                        if (r < 0)
+                                return r;
+                }
+        } else {
+                /* Batches sized to what the limit still allows: a skip
+                 * leaves room for the next orphan. */
+                while (next < n_orphans && res->removed < opt->max_removals) {
+                        size_t n = opt->max_removals - res->removed;
+                        if (n > n_orphans - next)
+                                n = n_orphans - next;
+                        r = run_batch(inv, judgements, orphans + next, n, opt, res);
+                        if (r < 0)
+                                return r;
+                        next += n;
+                }
+        }
+
+        if (next < n_orphans) {
+                res->stopped = true;
+                res->not_tried = n_orphans - next;
+                r = record(res, NULL, VERDICT_ORPHAN, NULL, REAP_STOPPED, 0,
+                           "MaxRemovalsPerSweep=%u reached; %zu orphan%s left for the next sweep", opt->max_removals,
+                           res->not_tried, res->not_tried == 1 ? "" : "s");
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(res);
+        return 0;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "collect.h"
+#include "config.h"
+#include "judge.h"
+
+enum reap_action {
+        REAP_REMOVED,
+        REAP_WOULD_REMOVE, /* dry run */
+        REAP_SKIPPED,      /* re-verification found a change; nothing done */
+        REAP_FAILED,       /* removal was attempted and failed; errno says why */
+        REAP_STOPPED,      /* MaxRemovalsPerSweep reached: the rest were not tried */
+        _REAP_ACTION_MAX,
+};
+
+const char *reap_action_to_string(enum reap_action a);
+
+/* Every removal, skip and failure is one record. */
+struct reap_record {
+        char *id; /* NULL for REAP_STOPPED */
+        enum ipc_type type;
+        enum verdict verdict; /* as re-judged just before the action */
+        char *reason;
+        char *rule; /* rule name, or NULL */
+        enum reap_action action;
+        int error; /* errno, 0 when none */
+};
+
+struct reap_result {
+        struct reap_record *records;
+        size_t n_records;
+        unsigned removed, would_remove, skipped, failed;
+        bool stopped;       /* the limit cut the sweep short */
+        size_t not_tried;   /* orphans left for a later sweep */
+};
+
+struct reap_options {
+        bool dry_run;
+        unsigned max_removals;
+        const struct scan_config *scan; /* where files live: roots for FIFOs, ShmDir, MqueueDir */
+        const struct collect_paths *paths;
+        const struct rule *rules;
+        size_t n_rules;
+};
+
+/*
+ * Removes the objects judged ORPHAN, at most MAX_REMOVALS of them.
+ *
+ * Nothing is removed on the strength of the judgement alone.  For each
+ * batch: SysV objects are re-read by id (IPC_STAT) and compared; files are
+ * re-opened from their root without following any symlink or crossing a
+ * mount and, except mq, moved into a private 0700 directory beside them, so
+ * that what is checked is exactly what is unlinked; then one fresh pass over
+ * /proc and a fresh judgement with the same rules.  Anything changed, or not
+ * ORPHAN any more, is skipped (and moved back).  A FIFO is never opened.
+ * A dry run only records what would be removed.
+ */
+int reap(const struct inventory *inv, const struct judgement *judgements, const struct reap_options *opt,
+         struct reap_result **ret);
+struct reap_result *reap_result_free(struct reap_result *r);
+static inline void reap_result_freep(struct reap_result **p) {
+        if (*p)
+                reap_result_free(*p);
+}
