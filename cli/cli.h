@@ -6,6 +6,7 @@
 
 #include "collect.h"
 #include "config.h"
+#include "judge.h"
 
 /* Exit codes: a usage error is told apart from a failure at run time. */
 enum {
@@ -44,6 +45,10 @@ int cli_load_config(const struct cli *cli, struct config **ret);
  * holders, printing each collection warning once on stderr. */
 int cli_collect(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
                 struct proctab **ret_proctab);
+/* cli_collect, then one judgement per object with the config's rules. */
+int cli_judge(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
+              struct proctab **ret_proctab, struct judgement **ret_judgements);
+
 /* A user name or a numeric uid. */
 int cli_parse_user(const char *s, uid_t *ret);
 /* A user's name, or the uid as text when it has none; points into BUF or a cache. */
@@ -51,3 +56,6 @@ const char *cli_user_name(uid_t uid, char buf[static 16]);
 
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
+int cmd_sweep(struct cli *cli, int argc, char **argv);
+int cmd_explain(struct cli *cli, int argc, char **argv);
+int cmd_check_config(struct cli *cli, int argc, char **argv);

@@ -25,6 +25,10 @@ enum {
         COL_GID,
         COL_NATTCH,
         COL_CTIME,
+        COL_VERDICT,
+        COL_REASON,
+        COL_RULE,
+        COL_IDLE,
 };
 
 static const struct column columns[] = {
@@ -42,9 +46,13 @@ static const struct column columns[] = {
         [COL_GID] = { "GID", "owner's gid", 5, SCOLS_FL_RIGHT },
         [COL_NATTCH] = { "NATTCH", "shm attachments, as the kernel counts them", 3, SCOLS_FL_RIGHT },
         [COL_CTIME] = { "CTIME", "last change, ISO 8601", 20, 0 },
+        [COL_VERDICT] = { "VERDICT", "LIVE ORPHAN PENDING PROTECTED REPORTED UNKNOWN", 7, 0 },
+        [COL_REASON] = { "REASON", "why, in one line", 0.4, SCOLS_FL_TRUNC },
+        [COL_RULE] = { "RULE", "the rule that matched", 8, 0 },
+        [COL_IDLE] = { "IDLE", "time since the last recorded activity", 4, SCOLS_FL_RIGHT },
 };
 
-#define DEFAULT_COLUMNS "TYPE,ID,KEY/NAME,OWNER,PERMS,SIZE,CPID,LPID,HOLDERS,AGE"
+#define DEFAULT_COLUMNS "TYPE,ID,KEY/NAME,OWNER,PERMS,SIZE,CPID,LPID,HOLDERS,AGE,VERDICT,REASON"
 
 static void help(void) {
         printf("Usage: ipcgc list [OPTIONS]\n"
@@ -54,6 +62,7 @@ static void help(void) {
                "Options:\n"
                "  -t, --types TYPES   only these types (shm,msg,sem,mq,pshm,psem,fifo)\n"
                "  -u, --user USER     only objects owned by USER (name or uid)\n"
+               "      --verdict V     only objects judged V (LIVE, ORPHAN, ...; comma list)\n"
                "  -o, --output COLS   columns to show; +COLS adds to the default\n"
                "  -b, --bytes         sizes in bytes\n"
                "  -r, --raw           raw output\n"
@@ -86,8 +95,8 @@ static void pid_cell(char *buf, size_t size, pid_t pid) {
                 snprintf(buf, size, "%d", (int) pid);
 }
 
-static int add_line(struct libscols_table *t, const struct ipc_object *o, const int *ids, size_t n, bool bytes,
-                    time_t now) {
+static int add_line(struct libscols_table *t, const struct ipc_object *o, const struct judgement *j, const int *ids,
+                    size_t n, bool bytes, time_t now) {
         struct libscols_line *ln = scols_table_new_line(t, NULL);
         if (!ln)
                 return -ENOMEM;
@@ -154,6 +163,18 @@ static int add_line(struct libscols_table *t, const struct ipc_object *o, const 
                         else
                                 v = "-";
                         break;
+                case COL_VERDICT:
+                        v = verdict_to_string(j->verdict);
+                        break;
+                case COL_REASON:
+                        v = j->reason;
+                        break;
+                case COL_RULE:
+                        v = j->rule ? j->rule->name : "-";
+                        break;
+                case COL_IDLE:
+                        format_duration(buf, j->idle);
+                        break;
                 case COL_CTIME: {
                         struct tm tm;
                         if (!localtime_r(&o->ctime, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
@@ -167,11 +188,36 @@ static int add_line(struct libscols_table *t, const struct ipc_object *o, const 
         return 0;
 }
 
-static bool selected(const struct ipc_object *o, bool by_user, uid_t uid) {
-        return !by_user || o->uid == uid;
+struct filter {
+        bool by_user;
+        uid_t uid;
+        unsigned verdicts; /* bits of enum verdict; 0: all */
+};
+
+static bool selected(const struct filter *f, const struct ipc_object *o, const struct judgement *j) {
+        return (!f->by_user || o->uid == f->uid) && (!f->verdicts || (f->verdicts & (1u << j->verdict)));
 }
 
-static int print_json(const struct inventory *inv, bool by_user, uid_t uid) {
+static int parse_verdicts(const char *s, unsigned *ret) {
+        _cleanup_free_ char *copy = strdup(s);
+        char *save = NULL;
+        unsigned mask = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, ", ", &save); w; w = strtok_r(NULL, ", ", &save)) {
+                int v = verdict_from_string(w);
+                if (v < 0)
+                        return v;
+                mask |= 1u << v;
+        }
+        if (!mask)
+                return -EINVAL;
+        *ret = mask;
+        return 0;
+}
+
+static int print_json(const struct inventory *inv, const struct judgement *js, const struct filter *f) {
         json_object *root = json_object_new_object(), *arr = json_object_new_array();
         int r = 0;
 
@@ -182,11 +228,16 @@ static int print_json(const struct inventory *inv, bool by_user, uid_t uid) {
         }
         for (size_t i = 0; i < inv->n_objects; i++) {
                 json_object *j;
-                if (!selected(&inv->objects[i], by_user, uid))
+                if (!selected(f, &inv->objects[i], &js[i]))
                         continue;
                 r = object_to_json(&inv->objects[i], &j);
                 if (r < 0)
                         break;
+                r = judgement_to_json(&js[i], false, j);
+                if (r < 0) {
+                        json_object_put(j);
+                        break;
+                }
                 if (json_object_array_add(arr, j) < 0) {
                         json_object_put(j);
                         r = -ENOMEM;
@@ -204,21 +255,23 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 { "types", required_argument, NULL, 't' },   { "user", required_argument, NULL, 'u' },
                 { "output", required_argument, NULL, 'o' },  { "bytes", no_argument, NULL, 'b' },
                 { "raw", no_argument, NULL, 'r' },           { "noheadings", no_argument, NULL, 'n' },
-                { "json", no_argument, NULL, 'J' },          CLI_COMMON_LONG_OPTIONS,
+                { "json", no_argument, NULL, 'J' },          { "verdict", required_argument, NULL, 'V' },
+                CLI_COMMON_LONG_OPTIONS,
                 {},
         };
         _cleanup_(config_freep) struct config *config = NULL;
         _cleanup_(inventory_freep) struct inventory *inv = NULL;
         _cleanup_(proctab_freep) struct proctab *pt = NULL;
+        struct judgement *js = NULL;
         struct table_options topts = {};
+        struct filter filter = {};
         unsigned types = 0;
-        bool by_user = false, bytes = false;
-        uid_t uid = 0;
+        bool bytes = false;
         int ids[TABLE_MAX_COLUMNS];
         size_t n_ids;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "t:u:o:brnJh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "t:u:o:brnJhV:", options, NULL)) >= 0) {
                 if (cli_common_option(cli, c, optarg))
                         continue;
                 switch (c) {
@@ -229,11 +282,17 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                         }
                         break;
                 case 'u':
-                        if (cli_parse_user(optarg, &uid) < 0) {
+                        if (cli_parse_user(optarg, &filter.uid) < 0) {
                                 cli_usage_error("unknown user '%s'", optarg);
                                 return EXIT_USAGE;
                         }
-                        by_user = true;
+                        filter.by_user = true;
+                        break;
+                case 'V':
+                        if (parse_verdicts(optarg, &filter.verdicts) < 0) {
+                                cli_usage_error("invalid --verdict '%s'", optarg);
+                                return EXIT_USAGE;
+                        }
                         break;
                 case 'o':
                         topts.output = optarg;
@@ -266,11 +325,12 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
 
         if (cli_load_config(cli, &config) < 0)
                 return EXIT_FAIL;
-        if (cli_collect(cli, config, types, &inv, &pt) < 0)
+        if (cli_judge(cli, config, types, &inv, &pt, &js) < 0)
                 return EXIT_FAIL;
 
         if (topts.json) {
-                r = print_json(inv, by_user, uid);
+                r = print_json(inv, js, &filter);
+                judgements_free(js, inv->n_objects);
                 if (r < 0) {
                         fprintf(stderr, "ipcgc: failed to format JSON: %s\n", strerror(-r));
                         return EXIT_FAIL;
@@ -280,15 +340,17 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
 
         struct libscols_table *t = table_new(columns, ids, n_ids, &topts);
         if (!t) {
+                judgements_free(js, inv->n_objects);
                 fprintf(stderr, "ipcgc: out of memory\n");
                 return EXIT_FAIL;
         }
         time_t now = time(NULL);
         for (size_t i = 0; i < inv->n_objects; i++) {
-                if (!selected(&inv->objects[i], by_user, uid))
+                if (!selected(&filter, &inv->objects[i], &js[i]))
                         continue;
-                r = add_line(t, &inv->objects[i], ids, n_ids, bytes, now);
+                r = add_line(t, &inv->objects[i], &js[i], ids, n_ids, bytes, now);
                 if (r < 0) {
+                        judgements_free(js, inv->n_objects);
                         scols_unref_table(t);
                         fprintf(stderr, "ipcgc: out of memory\n");
                         return EXIT_FAIL;
@@ -296,5 +358,6 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
         }
         scols_print_table(t);
         scols_unref_table(t);
+        judgements_free(js, inv->n_objects);
         return EXIT_OK;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -14,7 +15,10 @@ static const struct {
         const char *help;
 } commands[] = {
         { "list", cmd_list, "list IPC objects and their holders" },
+        { "explain", cmd_explain, "the verdict on one object, its reason and evidence" },
+        { "sweep", cmd_sweep, "remove orphaned objects (--dry-run: only say which)" },
         { "audit", cmd_audit, "IPC use per user and type against the kernel limits" },
+        { "check-config", cmd_check_config, "validate the configuration and show its rules" },
 };
 
 static void usage(FILE *out) {
@@ -25,7 +29,7 @@ static void usage(FILE *out) {
                 "\n"
                 "Commands:\n");
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-                fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+                fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
         fprintf(out,
                 "\n"
                 "Options for every command:\n"
@@ -68,8 +72,10 @@ int cli_load_config(const struct cli *cli, struct config **ret) {
         _cleanup_free_ char *error = NULL;
         int r;
 
-        r = config_load(cli->config_path ? cli->config_path : DEFAULT_CONFIG_PATH, cli->config_path != NULL, ret,
-                        &error);
+        /* The file, then the conf.d/ beside it; one named with --config
+         * must exist, the default may not. */
+        r = config_load(cli->config_path ?: DEFAULT_CONFIG_PATH,
+                        CONFIG_DROPINS | (cli->config_path ? CONFIG_MUST_EXIST : 0), ret, &error);
         if (r < 0) {
                 if (error)
                         fprintf(stderr, "ipcgc: %s\n", error);
@@ -104,6 +110,28 @@ int cli_collect(const struct cli *cli, const struct config *config, unsigned typ
                 fprintf(stderr, "ipcgc: warning: %zu more warnings not shown\n", inv->n_warnings_dropped);
 
         *ret_inv = TAKE_PTR(inv);
+        return 0;
+}
+
+int cli_judge(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
+              struct proctab **ret_proctab, struct judgement **ret_judgements) {
+        _cleanup_(inventory_freep) struct inventory *inv = NULL;
+        _cleanup_(proctab_freep) struct proctab *pt = NULL;
+        int r;
+
+        r = cli_collect(cli, config, types, &inv, &pt);
+        if (r < 0)
+                return r;
+        struct judge_context ctx = {
+                .proctab = pt, .rules = config->rules, .n_rules = config->n_rules, .now = time(NULL),
+        };
+        r = judge_inventory(&ctx, inv, ret_judgements);
+        if (r < 0) {
+                fprintf(stderr, "ipcgc: failed to judge objects: %s\n", strerror(-r));
+                return r;
+        }
+        *ret_inv = TAKE_PTR(inv);
+        *ret_proctab = TAKE_PTR(pt);
         return 0;
 }
 

@@ -406,9 +406,7 @@ static void describe(FILE *f, const struct evidence *e) {
         default:
                 break;
         }
-        if (e->note && e->role != ROLE_OWNER)
-                fprintf(f, " [%s]", e->note);
-        else if (e->note)
+        if (e->note)
                 fprintf(f, " [%s]", e->note);
 }
 
@@ -424,13 +422,15 @@ static int build_reason(struct builder *b, uint64_t min_age) {
                 return -ENOMEM;
 
         switch (j->verdict) {
-        case VERDICT_LIVE:
+        case VERDICT_LIVE: {
+                /* A named process says more than a count. */
+                const struct evidence *best = NULL;
                 for (size_t i = 0; i < j->n_evidence; i++)
-                        if (evidence_counts(&j->evidence[i])) {
-                                describe(f, &j->evidence[i]);
-                                break;
-                        }
+                        if (evidence_counts(&j->evidence[i]) && (!best || (best->pid <= 0 && j->evidence[i].pid > 0)))
+                                best = &j->evidence[i];
+                describe(f, best);
                 break;
+        }
         case VERDICT_UNKNOWN:
                 fputs("cannot tell: ", f);
                 for (size_t i = 0; i < j->n_evidence; i++)

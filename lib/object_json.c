@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "judge.h"
 #include "object_json.h"
 
 static json_object *pid_or_null(pid_t pid) {
@@ -81,4 +82,37 @@ int object_to_json(const struct ipc_object *o, json_object **ret) {
         }
         *ret = j;
         return 0;
+}
+
+int judgement_to_json(const struct judgement *j, bool evidence, json_object *obj) {
+        int r = 0;
+
+        r |= add(obj, "verdict", json_object_new_string(verdict_to_string(j->verdict)));
+        r |= add(obj, "reason", json_object_new_string(j->reason ? j->reason : ""));
+        r |= add(obj, "rule", j->rule ? json_object_new_string(j->rule->name) : NULL);
+        r |= add(obj, "idle", json_object_new_uint64(j->idle));
+        if (!evidence)
+                return r < 0 ? -ENOMEM : 0;
+
+        json_object *a = json_object_new_array_ext((int) j->n_evidence);
+        if (!a)
+                return -ENOMEM;
+        r |= add(obj, "evidence", a);
+        for (size_t i = 0; i < j->n_evidence; i++) {
+                const struct evidence *e = &j->evidence[i];
+                json_object *ej = json_object_new_object();
+                if (!ej || json_object_array_add(a, ej) < 0) {
+                        json_object_put(ej);
+                        return -ENOMEM;
+                }
+                bool has_process = e->comm[0] != 0;
+                r |= add(ej, "role", json_object_new_string(evidence_role_to_string(e->role)));
+                r |= add(ej, "state", json_object_new_string(evidence_state_to_string(e->state)));
+                r |= add(ej, "counts", json_object_new_boolean(evidence_counts(e)));
+                r |= add(ej, "pid", e->pid > 0 ? json_object_new_int(e->pid) : NULL);
+                r |= add(ej, "comm", has_process ? json_object_new_string(e->comm) : NULL);
+                r |= add(ej, "start_usec", has_process ? json_object_new_uint64(e->start_usec) : NULL);
+                r |= add(ej, "note", e->note ? json_object_new_string(e->note) : NULL);
+        }
+        return r < 0 ? -ENOMEM : 0;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 
 #include "ipc_object.h"
 
@@ -11,3 +12,8 @@
  * so a consumer can rely on the same keys for every object.
  */
 int object_to_json(const struct ipc_object *o, json_object **ret);
+
+struct judgement;
+/* Adds "verdict", "reason", "rule" (name or null) and "idle" to OBJ; with
+ * EVIDENCE, also "evidence": [{role, state, pid, comm, start, note}]. */
+int judgement_to_json(const struct judgement *j, bool evidence, json_object *obj);
