@@ -86,37 +86,47 @@ int proctab_parse_stat(const char *text, char ret_comm[17], char *ret_state, uns
         return 0;
 }
 
+/* The deepest .service or .scope component of one cgroup path. */
+static const char *path_unit(const char *c, const char *end, size_t *ret_len) {
+        const char *best = NULL;
+
+        while (c < end) {
+                c += (*c == '/');
+                const char *e = c;
+                while (e < end && *e != '/')
+                        e++;
+                size_t n = (size_t) (e - c);
+                if ((n > 8 && memcmp(e - 8, ".service", 8) == 0) || (n > 6 && memcmp(e - 6, ".scope", 6) == 0)) {
+                        best = c;
+                        *ret_len = n;
+                }
+                c = e;
+        }
+        return best;
+}
+
 int proctab_parse_cgroup_unit(const char *text, char **ret) {
-        const char *line = text;
+        const char *unified = NULL, *named = NULL;
+        size_t unified_len = 0, named_len = 0;
 
         *ret = NULL;
-        while (line && *line) {
+        /* systemd keeps units in the unified hierarchy ("0::"); on hybrid
+         * and legacy hosts, in the name=systemd one. */
+        for (const char *line = text; line && *line;) {
                 const char *end = strchrnul(line, '\n');
-                if (strncmp(line, "0::", 3) == 0) {
-                        const char *best = NULL;
-                        size_t best_len = 0;
-                        for (const char *c = line + 3; c < end;) {
-                                c += (*c == '/');
-                                const char *e = c;
-                                while (e < end && *e != '/')
-                                        e++;
-                                size_t n = (size_t) (e - c);
-                                if ((n > 8 && memcmp(e - 8, ".service", 8) == 0) ||
-                                    (n > 6 && memcmp(e - 6, ".scope", 6) == 0)) {
-                                        best = c;
-                                        best_len = n;
-                                }
-                                c = e;
-                        }
-                        if (best) {
-                                *ret = strndup(best, best_len);
-                                return *ret ? 0 : -ENOMEM;
-                        }
-                        return 0;
+                if (strncmp(line, "0::", 3) == 0)
+                        unified = path_unit(line + 3, end, &unified_len);
+                else {
+                        const char *p = strstr(line, ":name=systemd:");
+                        if (p && p < end)
+                                named = path_unit(p + 14, end, &named_len);
                 }
                 line = *end ? end + 1 : NULL;
         }
-        return 0;
+        if (!unified && !named)
+                return 0;
+        *ret = unified ? strndup(unified, unified_len) : strndup(named, named_len);
+        return *ret ? 0 : -ENOMEM;
 }
 
 int proctab_parse_maps_line(const char *line, dev_t *ret_dev, ino_t *ret_ino, bool *ret_sysv) {

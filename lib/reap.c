@@ -271,18 +271,20 @@ static int reread(const struct reap_options *opt, const struct ipc_object *o, co
                 return record(res, o, j->verdict, j->rule, r == -ENOENT ? REAP_SKIPPED : REAP_FAILED,
                               r == -ENOENT ? 0 : -r, "cannot move it aside to remove it safely: %s", strerror(-r)) ?: 0;
 
+        /* The times to judge by are those from before the move: a rename
+         * stamps ctime. */
+        ipc_object_set_stat(fresh, &st);
+        if (type == S_IFIFO)
+                fresh->size = 0;
+
         /* Whatever sat under the name when it was moved is what is checked
          * now, and only that can be unlinked. */
         r = quarantine_stat(&c->q, &st);
         if (r < 0)
                 return record(res, o, j->verdict, j->rule, REAP_FAILED, -r, "cannot stat it once moved aside") ?: 0;
-        why = file_changed(o, &st, type);
-        if (why)
-                return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "%s", why) ?: 0;
-
-        ipc_object_set_stat(fresh, &st);
-        if (type == S_IFIFO)
-                fresh->size = 0;
+        if ((st.st_mode & S_IFMT) != type || st.st_dev != o->dev || st.st_ino != o->ino || st.st_uid != o->uid ||
+            st.st_gid != o->gid || (st.st_mode & 07777) != o->mode || st.st_mtim.tv_sec != o->mtime)
+                return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "replaced just before removal") ?: 0;
         return 1;
 }
 

@@ -11,6 +11,12 @@
  *   ipc-hold [-x] pshm NAME SIZE MODE     shm_open + mmap, fd closed
  *   ipc-hold [-x] psem NAME 0 MODE        sem_open, its mapping kept
  *   ipc-hold [-x] fifo PATH 0 MODE        mkfifo + open for reading
+ *   ipc-hold [-x] sem0 KEY NSEMS MODE     semget, never operated on
+ *   ipc-hold shmat KEY 0 0                attach an existing segment
+ *   ipc-hold semwait KEY 0 0              block in semop waiting on semaphore 1
+ *   ipc-hold mqnotify NAME BYTES MODE     mq_open + mq_notify, fd kept open
+ *   ipc-hold shmbusy|sembusy|msgbusy|mqbusy KEY|NAME SIZE MODE
+ *                                         make it, then use it in a loop forever
  *
  * Only ever run inside the test's private IPC/mount/PID namespaces.
  */
@@ -45,6 +51,61 @@ static unsigned long num(const char *s, int base) {
                 exit(2);
         }
         return v;
+}
+
+/* Makes the object, says ready, then uses it without pause: a live user. */
+static void busy(const char *type, const char *what, unsigned long size, mode_t mode) {
+        if (strcmp(type, "shmbusy") == 0) {
+                int id = shmget((key_t) num(what, 0), size, IPC_CREAT | IPC_EXCL | (int) mode);
+                if (id < 0)
+                        die("shmget");
+                printf("ready %d %d\n", id, (int) getpid());
+                fflush(stdout);
+                for (;;) {
+                        void *p = shmat(id, NULL, 0);
+                        if (p == (void *) -1)
+                                die("shmat");
+                        *(volatile char *) p = 1;
+                        shmdt(p);
+                }
+        }
+        if (strcmp(type, "sembusy") == 0) {
+                int id = semget((key_t) num(what, 0), (int) size, IPC_CREAT | IPC_EXCL | (int) mode);
+                if (id < 0)
+                        die("semget");
+                printf("ready %d %d\n", id, (int) getpid());
+                fflush(stdout);
+                for (;;) {
+                        struct sembuf up = { .sem_num = 0, .sem_op = 1 }, down = { .sem_num = 0, .sem_op = -1 };
+                        if (semop(id, &up, 1) < 0 || semop(id, &down, 1) < 0)
+                                die("semop");
+                }
+        }
+        if (strcmp(type, "msgbusy") == 0) {
+                int id = msgget((key_t) num(what, 0), IPC_CREAT | IPC_EXCL | (int) mode);
+                if (id < 0)
+                        die("msgget");
+                printf("ready %d %d\n", id, (int) getpid());
+                fflush(stdout);
+                struct {
+                        long mtype;
+                        char text[64];
+                } m = { .mtype = 1 };
+                for (;;)
+                        if (msgsnd(id, &m, sizeof(m.text), 0) < 0 || msgrcv(id, &m, sizeof(m.text), 0, 0) < 0)
+                                die("msgsnd/msgrcv");
+        }
+        struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 64 };
+        mqd_t q = mq_open(what, O_RDWR | O_CREAT | O_EXCL, mode, &attr);
+        if (q == (mqd_t) -1)
+                die("mq_open");
+        printf("ready 0 %d\n", (int) getpid());
+        fflush(stdout);
+        char buf[64] = "";
+        for (;;)
+                if (mq_send(q, buf, sizeof(buf), 0) < 0 || mq_receive(q, buf, sizeof(buf), NULL) < 0)
+                        die("mq_send/mq_receive");
+        (void) size;
 }
 
 int main(int argc, char **argv) {
@@ -121,6 +182,37 @@ int main(int argc, char **argv) {
                         die("mkfifo");
                 if (open(what, O_RDONLY | O_NONBLOCK) < 0)
                         die("open fifo");
+        } else if (strcmp(type, "sem0") == 0) {
+                id = semget((key_t) num(what, 0), (int) size, IPC_CREAT | IPC_EXCL | (int) mode);
+                if (id < 0)
+                        die("semget");
+        } else if (strcmp(type, "shmat") == 0) {
+                id = shmget((key_t) num(what, 0), 0, 0);
+                if (id < 0)
+                        die("shmget");
+                if (shmat((int) id, NULL, 0) == (void *) -1)
+                        die("shmat");
+        } else if (strcmp(type, "semwait") == 0) {
+                id = semget((key_t) num(what, 0), 0, 0);
+                if (id < 0)
+                        die("semget");
+                printf("ready %ld %d\n", id, (int) getpid());
+                fflush(stdout);
+                struct sembuf op = { .sem_num = 1, .sem_op = -1 };
+                for (;;)
+                        if (semop((int) id, &op, 1) < 0 && errno != EINTR)
+                                die("semop");
+        } else if (strcmp(type, "mqnotify") == 0) {
+                struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = size > 0 ? (long) size : 16 };
+                mqd_t q = mq_open(what, O_RDWR | O_CREAT | O_EXCL, mode, &attr);
+                if (q == (mqd_t) -1)
+                        die("mq_open");
+                struct sigevent ev = { .sigev_notify = SIGEV_NONE };
+                if (mq_notify(q, &ev) < 0)
+                        die("mq_notify");
+        } else if (strncmp(type, "shmbusy", 7) == 0 || strcmp(type, "sembusy") == 0 || strcmp(type, "msgbusy") == 0 ||
+                   strcmp(type, "mqbusy") == 0) {
+                busy(type, what, size, mode);
         } else {
                 fprintf(stderr, "ipc-hold: unknown type '%s'\n", type);
                 return 2;

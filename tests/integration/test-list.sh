@@ -83,7 +83,7 @@ is "$("$IPCGC" --config "$CONF" list --local -t shm,mq -J | jq -c '[.objects[].t
 table=$("$IPCGC" --config "$CONF" list --local -r -n -o TYPE,KEY/NAME,OWNER,PERMS -t shm)
 is "$table" "shm 0x00001234 root rw-r-----" "raw table with chosen columns"
 header=$("$IPCGC" --config "$CONF" list --local -t shm | head -1 | tr -s ' ')
-is "$header" "TYPE ID KEY/NAME OWNER PERMS SIZE CPID LPID HOLDERS AGE" "default columns"
+is "$header" "TYPE ID KEY/NAME OWNER PERMS SIZE CPID LPID HOLDERS AGE VERDICT REASON" "default columns"
 
 "$IPCGC" --config "$CONF" list --local --bogus >/dev/null 2>&1
 is "$?" 2 "unknown option is a usage error (exit 2)"

@@ -187,11 +187,19 @@ static void test_parse_cgroup_unit(void **state) {
         check_unit("0::/system.slice\n", NULL);
         check_unit("0::/user.slice/.service\n", NULL); /* a suffix alone names no unit */
         check_unit("", NULL);
-        /* v1 hierarchies only: the unified line is what names the unit */
+        /* legacy (v1 only): systemd's own name=systemd hierarchy names the
+         * unit; controller hierarchies never do */
         check_unit("12:pids:/system.slice/foo.service\n"
                    "3:cpu,cpuacct:/system.slice/foo.service\n"
                    "1:name=systemd:/system.slice/foo.service\n",
+                   "foo.service");
+        check_unit("12:pids:/system.slice/foo.service\n"
+                   "3:cpu,cpuacct:/system.slice/foo.service\n",
                    NULL);
+        /* hybrid with an empty unified line: name=systemd still says */
+        check_unit("1:name=systemd:/system.slice/bar.service\n"
+                   "0::/\n",
+                   "bar.service");
         /* hybrid: v1 lines, then the unified one */
         check_unit("12:pids:/system.slice/wrong.service\n"
                    "1:name=systemd:/system.slice/wrong.service\n"
