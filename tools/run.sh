@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the build dependencies, builds ipcgc in build/, and runs the main
-# job on this machine: a listing of every IPC object and its holders.
+# job on this machine: a dry-run sweep with the shipped rules, which judges
+# every IPC object and says what a real sweep would remove, and why.
 # Nothing is changed on the machine's IPC.
 set -eu
 cd "$(dirname "$0")/.."
@@ -11,4 +12,4 @@ mkdir -p build
 cd build
 ../configure --enable-werror --sysconfdir=/etc >/dev/null
 make -j"$(nproc)" >/dev/null
-./ipcgc list --local
+./ipcgc --config ../conf/ipcgc.conf sweep --local --dry-run
