@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "object_json.h"
+#include "report.h"
+
+/* json-c's adders fail only on allocation; collect that into one result. */
+static int put(json_object *obj, const char *key, json_object *val) {
+        return json_object_object_add(obj, key, val) < 0 ? -ENOMEM : 0;
+}
+
+static int append(json_object *arr, json_object *val) {
+        if (!val || json_object_array_add(arr, val) < 0) {
+                json_object_put(val);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+bool list_filter_match(const struct list_filter *f, const struct ipc_object *o, const struct judgement *j) {
+        if (!f)
+                return true;
+        return (!f->types || (f->types & IPC_TYPE_BIT(o->type))) && (!f->by_user || o->uid == f->uid) &&
+               (!f->verdicts || (f->verdicts & (1u << j->verdict)));
+}
+
+int report_list(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
+                json_object **ret) {
+        json_object *root = json_object_new_object(), *arr = json_object_new_array();
+        int r = 0;
+
+        if (!root || !arr || put(root, "objects", arr) < 0) {
+                json_object_put(root);
+                json_object_put(arr);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < inv->n_objects && r == 0; i++) {
+                json_object *j;
+                if (!list_filter_match(f, &inv->objects[i], &js[i]))
+                        continue;
+                r = object_to_json(&inv->objects[i], &j);
+                if (r < 0)
+                        break;
+                r = judgement_to_json(&js[i], false, j);
+                if (r == 0)
+                        r = append(arr, j);
+                else
+                        json_object_put(j);
+        }
+        if (r < 0) {
+                json_object_put(root);
+                return r;
+        }
+        *ret = root;
+        return 0;
+}
+
+int report_explain(const struct ipc_object *o, const struct judgement *j, json_object **ret) {
+        json_object *obj;
+        int r;
+
+        r = object_to_json(o, &obj);
+        if (r < 0)
+                return r;
+        r = judgement_to_json(j, true, obj);
+        if (r == 0 && j->rule) {
+                json_object *ri = json_object_new_object();
+                r = ri ? put(obj, "rule_info", ri) : -ENOMEM;
+                if (r == 0)
+                        r = put(ri, "name", json_object_new_string(j->rule->name)) |
+                            put(ri, "file", json_object_new_string(j->rule->file)) |
+                            put(ri, "line", json_object_new_int64(j->rule->line)) |
+                            put(ri, "action", json_object_new_string(rule_action_to_string(j->rule->action))) |
+                            put(ri, "min_age", json_object_new_uint64(j->rule->min_age));
+        } else if (r == 0)
+                r = put(obj, "rule_info", NULL);
+        if (r < 0) {
+                json_object_put(obj);
+                return -ENOMEM;
+        }
+        *ret = obj;
+        return 0;
+}
+
+int report_sweep(const struct reap_result *res, bool dry_run, json_object **ret) {
+        json_object *root = json_object_new_object(), *arr = json_object_new_array();
+        int r = 0;
+
+        if (!root || !arr) {
+                json_object_put(root);
+                json_object_put(arr);
+                return -ENOMEM;
+        }
+        r |= put(root, "records", arr);
+        r |= put(root, "dry_run", json_object_new_boolean(dry_run));
+        r |= put(root, "removed", json_object_new_int64(res->removed));
+        r |= put(root, "would_remove", json_object_new_int64(res->would_remove));
+        r |= put(root, "skipped", json_object_new_int64(res->skipped));
+        r |= put(root, "failed", json_object_new_int64(res->failed));
+        r |= put(root, "stopped", json_object_new_boolean(res->stopped));
+        r |= put(root, "not_tried", json_object_new_int64((int64_t) res->not_tried));
+        for (size_t i = 0; i < res->n_records && r == 0; i++) {
+                const struct reap_record *rec = &res->records[i];
+                json_object *j = json_object_new_object();
+                r = append(arr, j);
+                if (r < 0)
+                        break;
+                r |= put(j, "action", json_object_new_string(reap_action_to_string(rec->action)));
+                r |= put(j, "id", rec->id ? json_object_new_string(rec->id) : NULL);
+                r |= put(j, "type", rec->id ? json_object_new_string(ipc_type_to_string(rec->type)) : NULL);
+                r |= put(j, "verdict", json_object_new_string(verdict_to_string(rec->verdict)));
+                r |= put(j, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
+                r |= put(j, "reason", json_object_new_string(rec->reason));
+                r |= put(j, "errno", rec->error ? json_object_new_int(rec->error) : NULL);
+        }
+        if (r < 0) {
+                json_object_put(root);
+                return -ENOMEM;
+        }
+        *ret = root;
+        return 0;
+}
+
+int report_audit(const struct audit *a, json_object **ret) {
+        json_object *root = json_object_new_object(), *usage = json_object_new_array(),
+                    *limits = json_object_new_array();
+        int r = 0;
+
+        if (!root || !usage || !limits) {
+                json_object_put(root);
+                json_object_put(usage);
+                json_object_put(limits);
+                return -ENOMEM;
+        }
+        r |= put(root, "usage", usage);
+        r |= put(root, "limits", limits);
+        for (size_t i = 0; i < a->n_usage && r == 0; i++) {
+                const struct audit_usage *u = &a->usage[i];
+                const struct passwd *pw = getpwuid(u->uid);
+                char ubuf[16];
+                json_object *j = json_object_new_object();
+                r = append(usage, j);
+                if (r < 0)
+                        break;
+                snprintf(ubuf, sizeof(ubuf), "%u", (unsigned) u->uid);
+                r |= put(j, "user", json_object_new_string(pw ? pw->pw_name : ubuf));
+                r |= put(j, "uid", json_object_new_int64(u->uid));
+                r |= put(j, "type", json_object_new_string(ipc_type_to_string(u->type)));
+                r |= put(j, "count", json_object_new_uint64(u->count));
+                r |= put(j, "bytes", json_object_new_uint64(u->bytes));
+                if (u->type == IPC_TYPE_SEM)
+                        r |= put(j, "semaphores", json_object_new_uint64(u->units));
+        }
+        for (int l = 0; l < _LIMIT_MAX && r == 0; l++) {
+                const struct audit_limit *lim = &a->limits[l];
+                json_object *j = json_object_new_object();
+                r = append(limits, j);
+                if (r < 0)
+                        break;
+                r |= put(j, "name", json_object_new_string(lim->name));
+                r |= put(j, "used", json_object_new_uint64(lim->used));
+                r |= put(j, "limit", lim->error < 0 ? NULL : json_object_new_uint64(lim->max));
+        }
+        if (r < 0) {
+                json_object_put(root);
+                return -ENOMEM;
+        }
+        *ret = root;
+        return 0;
+}
+
+int inventory_find(const struct inventory *inv, const char *id, size_t *ret_index) {
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                _cleanup_free_ char *s = ipc_object_id(&inv->objects[i]);
+                if (!s)
+                        return -ENOMEM;
+                if (strcmp(s, id) == 0) {
+                        *ret_index = i;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
