@@ -1,0 +1,204 @@
+#!/bin/bash
+# A malformed configuration is refused whole, with one `ipcgc: FILE:LINE:
+# message` line on stderr and exit status 1; the shipped files are accepted.
+#
+# Only check-config runs here, plus `list --types fifo` over a FIFO directory
+# of our own: this script makes no IPC objects and needs no namespaces.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+
+FIX=$top_srcdir/tests/fixtures/bad-configs
+W=$(mktemp -d "${TMPDIR:-/tmp}/ipcgc-safety-config.XXXXXX") || exit 1
+trap 'rm -rf "$W"' EXIT
+
+# The corpus: one defect per file.  FILE LINE WORDS, where WORDS must appear
+# in the message (so that the right defect is the one reported).
+EXPECTED=$(cat <<'EOF'
+unknown-key-scan.conf        5  unknown key FifoMaxDeep= in [Scan]
+unknown-key-daemon.conf      4  unknown key MaxRemovals= in [Daemon]
+unknown-key-rule.conf        6  unknown key MaxAge= in [Rule old]
+bad-duration-minage.conf     5  MinAge= wants a duration
+bad-duration-interval.conf   4  Interval= wants a duration
+bad-glob-name.conf           4  Name=: bad glob "/foo["
+bad-glob-path.conf           4  Path=: bad glob "/tmp/x\"
+bad-key-range.conf           4  Key=: bad key or key range "0x2000-0x1000"
+bad-key.conf                 5  Key=: bad key or key range "zz"
+unknown-user.conf            3  User=: unknown user "no-such-user-xyz"
+unknown-group.conf           4  Group=: unknown group "no-such-group-xyz"
+empty-types-scan.conf        3  Types= wants one or more
+empty-types-rule.conf        7  Types= wants one or more
+bad-action.conf              5  Action= wants collect, report or keep, got "delete"
+rule-without-action.conf     4  [Rule noaction] has no Action=
+empty-rule.conf              7  [Rule empty] has no Action=
+empty-rule-between.conf      3  [Rule empty] has no Action=
+duplicate-rule.conf          8  duplicate [Rule twice], first defined at
+unknown-section.conf         5  unknown section [Sacn]
+bad-owner.conf               5  Owner=: unknown source "service:postgresql"
+no-equals.conf               4  syntax error
+key-outside-section.conf     3  Types= outside any section
+long-line.conf               4  line too long
+continuation-line.conf       7
+EOF
+)
+
+# expect_refused FILE LINE WORDS DESC: check-config FILE exits 1, prints
+# nothing on stdout and exactly one line on stderr, "ipcgc: FILE:LINE: ...",
+# containing WORDS.
+expect_refused() {
+    local file=$1 line=$2 words=$3 desc=$4 rc err n
+    "$IPCGC" check-config "$file" >"$W/out" 2>"$W/err"
+    rc=$?
+    err=$(cat "$W/err")
+    n=$(wc -l <"$W/err")
+    is "$rc" 1 "$desc: exit status 1"
+    if [ "$n" -eq 1 ] && [[ $err == "ipcgc: $file:$line: "* ]] && [ ! -s "$W/out" ]; then
+        ok "$desc: one line, $file:$line"
+    else
+        not_ok "$desc: one line, $file:$line" "stderr ($n lines): $err" "stdout: $(head -3 "$W/out" | tr "\n" "|")"
+    fi
+    if [ -n "$words" ]; then
+        if [[ $err == *"$words"* ]]; then ok "$desc: says: $words"; else not_ok "$desc: says: $words" "got: $err"; fi
+    fi
+}
+
+# --- The corpus ---------------------------------------------------------------
+listed=
+while read -r file line words; do
+    [ -n "$file" ] || continue
+    listed="$listed $file"
+    if [ ! -f "$FIX/$file" ]; then
+        not_ok "$file exists in tests/fixtures/bad-configs"
+        continue
+    fi
+    expect_refused "$FIX/$file" "$line" "$words" "$file"
+done <<<"$EXPECTED"
+
+# Every fixture is in the table above and shipped in the tarball.
+for f in "$FIX"/*.conf; do
+    b=${f##*/}
+    case " $listed " in
+    *" $b "*) ok "$b has an expected line" ;;
+    *) not_ok "$b has an expected line" "add it to EXPECTED in $0" ;;
+    esac
+    check "$b is in EXTRA_DIST" grep -qFw "tests/fixtures/bad-configs/$b" "$top_srcdir/tests/safety/Makemodule.am"
+done
+
+# --- Line counting around the length limit and the first error ---------------
+# The limit the message states: 198 bytes of line (without its newline) pass,
+# 199 are refused at that line.
+long() { head -c "$1" /dev/zero | tr '\0' x; }
+printf '[Rule a]\nPath=/tmp/%s\nAction=keep\n' "$(long 188)" >"$W/len198.conf"
+printf '[Rule a]\nPath=/tmp/%s\nAction=keep\n' "$(long 189)" >"$W/len199.conf"
+is "$(awk 'NR == 2 { print length($0) }' "$W/len198.conf")" 198 "fixture line is 198 bytes"
+"$IPCGC" check-config "$W/len198.conf" >/dev/null 2>&1
+is "$?" 0 "a 198-byte line is accepted"
+expect_refused "$W/len199.conf" 2 "line too long (at most 198 bytes)" "a 199-byte line"
+
+# Two defects: only the first is reported, whichever part of the parser finds it.
+printf '[Scan]\nTypes=shm\nBogus=1\n[Rule a]\nAction=nope\n' >"$W/two.conf"
+expect_refused "$W/two.conf" 3 "Bogus=" "two defects, a bad key first"
+printf '[Scan]\nTypes=shm\nno equals here\n[Rule a]\nAction=nope\n' >"$W/two-syntax-first.conf"
+expect_refused "$W/two-syntax-first.conf" 3 "syntax error" "two defects, a syntax error first"
+printf '[Scan]\nTypes=nope\n[Rule a]\nno equals here\n' >"$W/two-syntax-second.conf"
+expect_refused "$W/two-syntax-second.conf" 2 "Types=" "two defects, a syntax error second"
+printf '[Rule a]\nMinAge=1h\nno equals here\n[Rule b]\nAction=keep\n' >"$W/two-noaction-first.conf"
+expect_refused "$W/two-noaction-first.conf" 1 "[Rule a] has no Action=" "two defects, a rule without Action= first"
+
+# --- Drop-ins: FILE's conf.d/*.conf are read too, errors name the drop-in ----
+mkdir -p "$W/d1/conf.d"
+printf '[Scan]\nTypes=all\n\n[Rule main]\nUser=0\nAction=keep\n' >"$W/d1/ipcgc.conf"
+printf '# a drop-in\n[Rule late]\nMinAge=15x\nAction=collect\n' >"$W/d1/conf.d/20-bad.conf"
+printf '[Rule never]\nBogus=1\n' >"$W/d1/conf.d/.hidden.conf"
+printf '[Rule never]\nBogus=1\n' >"$W/d1/conf.d/30-off.conf.example"
+"$IPCGC" check-config "$W/d1/ipcgc.conf" >/dev/null 2>"$W/err"
+is "$?" 1 "ipcgc.conf with a bad conf.d/20-bad.conf exits 1"
+is "$(cat "$W/err")" "ipcgc: $W/d1/conf.d/20-bad.conf:3: MinAge= wants a duration like 90s, 15m, 1h30m or 2d, got \"15x\"" \
+    "an error in a drop-in names the drop-in and its line"
+rm "$W/d1/conf.d/20-bad.conf"
+"$IPCGC" check-config -r -n "$W/d1/ipcgc.conf" >"$W/out" 2>"$W/err"
+is "$?" 0 "dot-files and non-.conf files in conf.d are not read"
+printf '[Rule main]\nAction=report\n' >"$W/d1/conf.d/40-dup.conf"
+"$IPCGC" check-config "$W/d1/ipcgc.conf" >/dev/null 2>"$W/err"
+is "$(cat "$W/err")" "ipcgc: $W/d1/conf.d/40-dup.conf:1: duplicate [Rule main], first defined at $W/d1/ipcgc.conf:4" \
+    "a rule name reused across files is refused"
+
+# --- The shipped configuration -----------------------------------------------
+"$IPCGC" check-config -r -n "$top_srcdir/conf/ipcgc.conf" >"$W/out" 2>"$W/err"
+is "$?" 0 "conf/ipcgc.conf with its conf.d passes"
+is "$(cat "$W/err")" "" "conf/ipcgc.conf: nothing on stderr"
+is "$(awk '{ printf "%s%s", sep, $1; sep = " " }' "$W/out")" "system-users default" \
+    "conf/ipcgc.conf lists the rules system-users and default, in that order"
+is "$(awk '$1 == "system-users" { print $NF }' "$W/out")" keep "system-users keeps"
+is "$(awk '$1 == "default" { print $(NF - 1), $NF }' "$W/out")" "15m collect" "default collects after 15m"
+
+# The examples, each alone, then renamed into a copy of the shipped conf.d.
+# They name postgres and www-data: where that user does not exist, the file
+# must be refused at its User= line.
+mkdir -p "$W/ship/conf.d"
+cp "$top_srcdir/conf/ipcgc.conf" "$W/ship/"
+cp "$top_srcdir"/conf/conf.d/*.conf "$W/ship/conf.d/"
+all_users=yes
+for ex in "$top_srcdir"/conf/conf.d/*.example; do
+    name=${ex##*/}
+    name=${name%.example}
+    mkdir -p "$W/ex"
+    cp "$ex" "$W/ex/$name"
+    cp "$ex" "$W/ship/conf.d/$name"
+    user=$(sed -n 's/^User=//p' "$ex")
+    uline=$(grep -n '^User=' "$ex" | cut -d: -f1)
+    rule=$(sed -n 's/^\[Rule \(.*\)\]$/\1/p' "$ex")
+    if getent passwd "$user" >/dev/null; then
+        "$IPCGC" check-config -r -n "$W/ex/$name" >"$W/out" 2>"$W/err"
+        is "$?" 0 "$name.example passes (user $user exists)"
+        is "$(awk '{ print $1, $NF }' "$W/out")" "$rule collect" "$name.example: rule $rule collects"
+        is "$(cat "$W/err")" "" "$name.example: nothing on stderr"
+    else
+        all_users=no
+        expect_refused "$W/ex/$name" "$uline" "User=: unknown user \"$user\"" \
+            "$name.example without user $user"
+    fi
+done
+if [ "$all_users" = yes ]; then
+    "$IPCGC" check-config -r -n "$W/ship/ipcgc.conf" >"$W/out" 2>"$W/err"
+    is "$?" 0 "shipped conf.d with the examples enabled passes"
+    # Drop-ins are read in name order (50-* before 90-* before 99-*), and
+    # the rules keep that order: the first match decides.
+    want=$(LC_ALL=C ls "$W/ship/conf.d" | while read -r f; do
+        sed -n 's/^\[Rule \(.*\)\]$/\1/p' "$W/ship/conf.d/$f"
+    done | paste -sd' ')
+    is "$(awk '{ printf "%s%s", sep, $1; sep = " " }' "$W/out")" "$want" "rules come in drop-in name order: $want"
+else
+    ok "# SKIP shipped conf.d with the examples: a user they name does not exist here"
+    ok "# SKIP drop-in name order with the examples"
+fi
+
+# --- Usage errors and missing files -------------------------------------------
+"$IPCGC" check-config a b >/dev/null 2>"$W/err"
+is "$?" 2 "check-config a b is a usage error (exit 2)"
+check "usage error says so" grep -q "at most one FILE" "$W/err"
+"$IPCGC" check-config --bogus >/dev/null 2>&1
+is "$?" 2 "check-config --bogus is a usage error (exit 2)"
+
+"$IPCGC" check-config /nonexistent/ipcgc.conf >/dev/null 2>"$W/err"
+is "$?" 1 "check-config of a missing file exits 1"
+is "$(cat "$W/err")" "ipcgc: /nonexistent/ipcgc.conf: No such file or directory" "and names the file"
+
+# list, confined to FIFOs in a directory of ours.
+mkdir -p "$W/fifo"
+mkfifo "$W/fifo/p"
+printf '[Scan]\nTypes=fifo\nFifoDirs=%s\nFifoMaxDepth=1\n' "$W/fifo" >"$W/fifo.conf"
+"$IPCGC" list --local --types fifo --config /nonexistent >"$W/out" 2>"$W/err"
+is "$?" 1 "list --config /nonexistent exits 1"
+check "list --config /nonexistent names the file" grep -q "^ipcgc: /nonexistent: " "$W/err"
+is "$(cat "$W/out")" "" "list --config /nonexistent prints no listing"
+"$IPCGC" --config /nonexistent list --local --types fifo >/dev/null 2>"$W/err"
+is "$?" 1 "ipcgc --config /nonexistent list exits 1"
+check "ipcgc --config /nonexistent list names the file" grep -q "^ipcgc: /nonexistent: " "$W/err"
+"$IPCGC" list --local --types fifo --config "$FIX/unknown-key-scan.conf" >"$W/out" 2>"$W/err"
+is "$?" 1 "list with a bad config exits 1"
+is "$(cat "$W/err")" "ipcgc: $FIX/unknown-key-scan.conf:5: unknown key FifoMaxDeep= in [Scan]" \
+    "list refuses a bad config with FILE:LINE"
+json=$("$IPCGC" list --local --types fifo --config "$W/fifo.conf" -J 2>"$W/err")
+is "$?" 0 "list --types fifo with a good config exits 0"
+is "$(jq -c '[.objects[].id]' <<<"$json")" "[\"fifo:$W/fifo/p\"]" "and lists our one FIFO"
+
+done_testing
