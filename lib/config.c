@@ -50,6 +50,7 @@ int config_new_default(struct config **ret) {
         c->scan.shm_dir = strdup(CONFIG_DEFAULT_SHM_DIR);
         c->scan.fifo_dirs = calloc(ELEMENTSOF(default_fifo_dirs), sizeof(char *));
         c->daemon.interval = CONFIG_DEFAULT_INTERVAL;
+        c->daemon.process_events = true;
         c->daemon.max_removals = CONFIG_DEFAULT_MAX_REMOVALS;
         c->daemon.archive_max_bytes = CONFIG_DEFAULT_ARCHIVE_MAX_BYTES;
         c->daemon.socket = strdup(CONFIG_DEFAULT_SOCKET);
@@ -211,7 +212,9 @@ static char *reader(char *str, int num, void *userdata) {
                 p->line_too_long = true;
                 snprintf(str, (size_t) num, "#\n");
         } else {
-                memcpy(str, line, (size_t) n + 1);
+                /* A byte-order mark would hide a first [Section] from us. */
+                size_t skip = p->line == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+                memcpy(str, line + skip, (size_t) n + 1 - skip);
                 begin_section(p, str);
         }
         free(line);
@@ -315,6 +318,11 @@ static int handle_daemon(struct parse *p, const char *key, const char *value) {
                         return fail(p, "DryRun= wants yes or no, got \"%s\"", value);
                 return 1;
         }
+        if (strcmp(key, "ProcessEvents") == 0) {
+                if (parse_bool(value, &d->process_events) < 0)
+                        return fail(p, "ProcessEvents= wants yes or no, got \"%s\"", value);
+                return 1;
+        }
         if (strcmp(key, "Socket") == 0)
                 return parse_path(p, key, value, &d->socket);
         if (strcmp(key, "ArchiveDir") == 0)
@@ -380,6 +388,11 @@ static int handler(void *userdata, const char *section, const char *key, const c
 static int load_file(struct config *c, const char *path, FILE *f, char **ret_error) {
         struct parse p = { .f = f, .path = path, .config = c };
         int r;
+
+        /* inih would read an indented line as more of the previous key's
+         * value, so "  collect" under Action=keep would quietly win.  Every
+         * line stands alone here. */
+        ini_allow_multiline = false;
 
         r = ini_parse_stream(reader, &p, handler, &p);
         if (!p.error)

@@ -27,6 +27,7 @@ struct scan_config {
 struct daemon_config {
         uint64_t interval; /* seconds */
         bool dry_run;
+        bool process_events; /* listen to the process connector for exits */
         char *socket;
         char *admin_group;
         unsigned max_removals; /* per sweep */
