@@ -382,7 +382,10 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 r = judge_object(&ctx, c->fresh, &j);
                 if (r < 0)
                         goto out;
-                if (j.verdict != VERDICT_ORPHAN) {
+                bool removable = j.verdict == VERDICT_ORPHAN ||
+                                 (opt->force && (j.verdict == VERDICT_PENDING || j.verdict == VERDICT_REPORTED ||
+                                                 j.verdict == VERDICT_PROTECTED));
+                if (!removable) {
                         r = record(res, o, j.verdict, j.rule, REAP_SKIPPED, 0, "re-judged %s: %s",
                                    verdict_to_string(j.verdict), j.reason);
                         judgement_done(&j);

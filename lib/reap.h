@@ -45,6 +45,9 @@ struct reap_options {
         const struct collect_paths *paths;
         const struct rule *rules;
         size_t n_rules;
+        /* Remove also what is re-judged PENDING, REPORTED or PROTECTED (an
+         * admin's explicit `ipcgc rm --force`).  Never LIVE or UNKNOWN. */
+        bool force;
 };
 
 /*

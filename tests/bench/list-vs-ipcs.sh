@@ -2,7 +2,7 @@
 # Median wall time of `ipcgc list --local -J` against `ipcs -a` on 4000 shm
 # segments and 8000 semaphore sets, measured alternately in one run, in a
 # private IPC/mount/PID namespace.  Usage: list-vs-ipcs.sh [RUNS]
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 enter_private_namespaces "$@"
 
 RUNS=${1:-9}

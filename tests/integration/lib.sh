@@ -56,13 +56,18 @@ enter_private_namespaces() {
         fi
         local dir rc
         dir=$(mktemp -d "${TMPDIR:-/tmp}/ipcgc-test.XXXXXX")
-        IPCGC_TEST_IN_NS=1 IPCGC_TEST_DIR=$dir \
+        IPCGC_TEST_IN_NS=1 IPCGC_TEST_DIR=$dir IPCGC_HOST_IPC_NS=$(stat -L -c %i /proc/self/ns/ipc) \
             unshare --ipc --mount --pid --fork --mount-proc --propagation private -- bash "$0" "$@"
         rc=$?
         rm -rf "$dir"
         exit $rc
     fi
 
+    # Belt and braces: never go on in the host's IPC namespace.
+    if [ "$(stat -L -c %i /proc/self/ns/ipc)" = "${IPCGC_HOST_IPC_NS:-}" ] || [ -z "${IPCGC_TEST_DIR:-}" ]; then
+        echo "Bail out! not in a private IPC namespace"
+        exit 1
+    fi
     T=$IPCGC_TEST_DIR
     mount -t tmpfs -o mode=1777 tmpfs /dev/shm
     mount -t tmpfs -o mode=0755 tmpfs "$T"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # `ipcgc list` and `ipcgc audit` on one real object of every type, each held
 # the way a program holds it, in private namespaces.
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 enter_private_namespaces "$@"
 
 NOBODY=65534:65534

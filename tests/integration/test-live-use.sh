@@ -2,7 +2,7 @@
 # Sweeps while live processes keep using their objects: none may be touched.
 # The rule collects anything orphaned at once (MinAge=0), so only evidence of
 # life stands between these objects and removal.
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 enter_private_namespaces "$@"
 
 printf '\n[Rule all]\nMinAge=0\nAction=collect\n' >>"$CONF"

@@ -4,7 +4,7 @@
 # the object and its owner, then the verdict is checked while the owner
 # lives, right after it exits, and (where a MinAge applies) once that has
 # passed.  Then `ipcgc sweep` must remove exactly the objects judged ORPHAN.
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 
 # name                 before     after      later
 SCENARIOS='

@@ -4,7 +4,7 @@
 #
 # Only check-config runs here, plus `list --types fifo` over a FIFO directory
 # of our own: this script makes no IPC objects and needs no namespaces.
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 
 FIX=$top_srcdir/tests/fixtures/bad-configs
 W=$(mktemp -d "${TMPDIR:-/tmp}/ipcgc-safety-config.XXXXXX") || exit 1

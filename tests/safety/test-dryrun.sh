@@ -6,7 +6,7 @@
 # every orphan at once.  `sweep --dry-run` (table and JSON) and a plain sweep
 # under DryRun=yes must name exactly the orphans and leave every object, its
 # metadata and every file's times exactly as they were.
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 enter_private_namespaces "$@"
 
 cat >>"$CONF" <<'EOF'

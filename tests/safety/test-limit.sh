@@ -6,7 +6,7 @@
 # object of each of those types made among them, MaxRemovalsPerSweep=7 and a
 # rule that collects every orphan at once.  Sweep after sweep takes 7 and no
 # more: 30 -> 23 -> 16 -> 9 -> 2 -> 0.  The held objects outlive it all.
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 enter_private_namespaces "$@"
 
 LIMIT=7

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "control.h"
+
+struct manager;
+
+/* Answers one Varlink call.  Returns the whole reply message:
+ * {"parameters": {...}} or {"error": "...", "parameters": {...}}. */
+json_object *api_call(struct manager *m, const struct peer *peer, const char *method, json_object *parameters);
+
+/* A reply carrying a named error. */
+json_object *api_error(const char *error, const char *key, const char *value);

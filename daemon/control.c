@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "control.h"
+#include "log.h"
+#include "manager.h"
+
+struct conn {
+        struct control *control;
+        int fd;
+        sd_event_source *io, *idle;
+        struct peer peer;
+        char *in;
+        size_t in_len;
+        char *out;
+        size_t out_len, out_off;
+        uint64_t last_active;
+        bool closing; /* send what is queued, then close */
+        struct conn *prev, *next;
+};
+
+struct control {
+        struct manager *m;
+        int fd;
+        bool bound_here; /* remove the socket file on exit */
+        char *path;
+        sd_event_source *source;
+        struct conn *conns; /* most recently active first */
+        size_t n_conns;
+};
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static void unlink_conn(struct control *c, struct conn *k) {
+        if (k->prev)
+                k->prev->next = k->next;
+        else
+                c->conns = k->next;
+        if (k->next)
+                k->next->prev = k->prev;
+        k->prev = k->next = NULL;
+}
+
+static void push_front(struct control *c, struct conn *k) {
+        k->next = c->conns;
+        if (c->conns)
+                c->conns->prev = k;
+        c->conns = k;
+}
+
+static void conn_free(struct conn *k) {
+        struct control *c = k->control;
+        unlink_conn(c, k);
+        c->n_conns--;
+        sd_event_source_disable_unref(k->io);
+        sd_event_source_disable_unref(k->idle);
+        (void) close(k->fd);
+        free(k->in);
+        free(k->out);
+        free(k);
+}
+
+static void touch(struct conn *k) {
+        k->last_active = now_usec();
+        unlink_conn(k->control, k);
+        push_front(k->control, k);
+        (void) sd_event_source_set_time_relative(k->idle, CONTROL_IDLE_USEC);
+        (void) sd_event_source_set_enabled(k->idle, SD_EVENT_ONESHOT);
+}
+
+static int update_events(struct conn *k) {
+        uint32_t ev = 0;
+        /* One request at a time: read again only when the reply is out. */
+        if (k->out_off < k->out_len)
+                ev |= EPOLLOUT;
+        else if (!k->closing)
+                ev |= EPOLLIN;
+        return sd_event_source_set_io_events(k->io, ev);
+}
+
+/* Queues MSG (consumed) followed by the NUL that ends a Varlink message. */
+static int queue(struct conn *k, json_object *msg) {
+        const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        size_t n = strlen(s) + 1;
+        char *buf;
+
+        if (k->out_off == k->out_len) {
+                k->out_off = k->out_len = 0;
+        }
+        buf = realloc(k->out, k->out_len + n);
+        if (!buf) {
+                json_object_put(msg);
+                return -ENOMEM;
+        }
+        memcpy(buf + k->out_len, s, n);
+        k->out = buf;
+        k->out_len += n;
+        json_object_put(msg);
+        return 0;
+}
+
+static void protocol_error(struct conn *k, const char *error, const char *what) {
+        log_msg(LOG_DEBUG, "client pid %d uid %u: %s; disconnecting", (int) k->peer.pid, (unsigned) k->peer.uid, what);
+        (void) queue(k, api_error(error, "parameter", what));
+        k->closing = true;
+}
+
+static void handle_message(struct conn *k, const char *text, size_t len) {
+        struct json_tokener *tok = json_tokener_new_ex(32);
+        json_object *msg = NULL, *method = NULL, *params = NULL, *oneway = NULL;
+
+        if (tok) {
+                msg = json_tokener_parse_ex(tok, text, (int) len);
+                if (json_tokener_get_error(tok) != json_tokener_success ||
+                    json_tokener_get_parse_end(tok) != len) {
+                        json_object_put(msg);
+                        msg = NULL;
+                }
+                json_tokener_free(tok);
+        }
+        if (!msg || !json_object_is_type(msg, json_type_object)) {
+                json_object_put(msg);
+                protocol_error(k, "org.varlink.service.InvalidParameter", "message is not a JSON object");
+                return;
+        }
+        if (!json_object_object_get_ex(msg, "method", &method) || !json_object_is_type(method, json_type_string)) {
+                json_object_put(msg);
+                protocol_error(k, "org.varlink.service.InvalidParameter", "method");
+                return;
+        }
+        if (json_object_object_get_ex(msg, "parameters", &params) && !json_object_is_type(params, json_type_object) &&
+            !json_object_is_type(params, json_type_null)) {
+                (void) queue(k, api_error("org.varlink.service.InvalidParameter", "parameter", "parameters"));
+                json_object_put(msg);
+                return;
+        }
+        bool is_oneway = json_object_object_get_ex(msg, "oneway", &oneway) && json_object_get_boolean(oneway);
+
+        json_object *reply = api_call(k->control->m, &k->peer, json_object_get_string(method), params);
+        if (is_oneway)
+                json_object_put(reply);
+        else if (!reply || queue(k, reply) < 0)
+                k->closing = true;
+        json_object_put(msg);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct conn *k = userdata;
+
+        if (revents & EPOLLOUT) {
+                while (k->out_off < k->out_len) {
+                        ssize_t n = send(k->fd, k->out + k->out_off, k->out_len - k->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+                        if (n < 0) {
+                                if (errno == EAGAIN)
+                                        break;
+                                conn_free(k);
+                                return 0;
+                        }
+                        k->out_off += (size_t) n;
+                }
+                if (k->out_off == k->out_len && k->closing) {
+                        conn_free(k);
+                        return 0;
+                }
+                touch(k);
+        }
+        if (k->out_off == k->out_len && k->in_len > 0 && memchr(k->in, 0, k->in_len)) {
+                /* A request that waited behind the last reply. */
+                (void) sd_event_source_set_io_events(k->io, EPOLLIN);
+        }
+
+        bool pending = k->in_len > 0 && memchr(k->in, 0, k->in_len);
+        if (((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) || pending) && !k->closing && k->out_off == k->out_len) {
+                if (!k->in) {
+                        k->in = malloc(CONTROL_MAX_MESSAGE);
+                        if (!k->in) {
+                                conn_free(k);
+                                return 0;
+                        }
+                }
+                if (!pending) {
+                        ssize_t n = recv(k->fd, k->in + k->in_len, CONTROL_MAX_MESSAGE - k->in_len, MSG_DONTWAIT);
+                        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                                conn_free(k);
+                                return 0;
+                        }
+                        if (n > 0) {
+                                k->in_len += (size_t) n;
+                                touch(k);
+                        }
+                }
+                /* Answer the first complete message; the rest waits for the
+                 * reply to be read, so a client cannot pile up work. */
+                char *nul = memchr(k->in, 0, k->in_len);
+                if (nul) {
+                        size_t len = (size_t) (nul - k->in);
+                        handle_message(k, k->in, len);
+                        memmove(k->in, nul + 1, k->in_len - len - 1);
+                        k->in_len -= len + 1;
+                } else if (k->in_len == CONTROL_MAX_MESSAGE)
+                        protocol_error(k, "org.varlink.service.InvalidParameter", "message too large");
+        }
+
+        if (update_events(k) < 0)
+                conn_free(k);
+        return 0;
+}
+
+static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct conn *k = userdata;
+        log_msg(LOG_DEBUG, "client pid %d idle for %us; disconnecting", (int) k->peer.pid,
+                CONTROL_IDLE_USEC / 1000000u);
+        conn_free(k);
+        return 0;
+}
+
+static bool in_admin_group(int fd, gid_t admin_gid, gid_t primary) {
+        gid_t groups[256];
+        socklen_t len = sizeof(groups);
+
+        if (primary == admin_gid)
+                return true;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+                return false; /* too many groups or no support: not an admin */
+        for (size_t i = 0; i < len / sizeof(gid_t); i++)
+                if (groups[i] == admin_gid)
+                        return true;
+        return false;
+}
+
+/* Makes room for a newcomer: the least recently active idle connection
+ * (of the same uid when PER_UID) goes, so a client hoarding connections
+ * cannot lock out the next `ipcgc status`. */
+static bool evict(struct control *c, bool per_uid, uid_t uid) {
+        struct conn *victim = NULL;
+        for (struct conn *k = c->conns; k; k = k->next)
+                if ((!per_uid || k->peer.uid == uid) && k->out_off == k->out_len)
+                        victim = k; /* the list runs newest to oldest */
+        if (!victim)
+                return false;
+        log_msg(LOG_DEBUG, "connection limit: closing the oldest idle connection (pid %d uid %u)",
+                (int) victim->peer.pid, (unsigned) victim->peer.uid);
+        conn_free(victim);
+        return true;
+}
+
+static void refuse(int fd, const char *why) {
+        json_object *e = api_error("io.ipcgc.TooManyConnections", "reason", why);
+        const char *s = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN);
+        (void) send(fd, s, strlen(s) + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        json_object_put(e);
+        (void) close(fd);
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct control *c = userdata;
+
+        for (;;) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0)
+                        return 0;
+
+                struct ucred cred;
+                socklen_t len = sizeof(cred);
+                if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                        (void) close(cfd);
+                        continue;
+                }
+
+                size_t same_uid = 0;
+                for (struct conn *k = c->conns; k; k = k->next)
+                        same_uid += k->peer.uid == cred.uid;
+                if (same_uid >= CONTROL_MAX_PER_UID && !evict(c, true, cred.uid)) {
+                        refuse(cfd, "too many connections from this user");
+                        continue;
+                }
+                if (c->n_conns >= CONTROL_MAX_CONNECTIONS && !evict(c, false, 0)) {
+                        refuse(cfd, "too many connections");
+                        continue;
+                }
+
+                struct conn *k = calloc(1, sizeof(*k));
+                if (!k) {
+                        (void) close(cfd);
+                        continue;
+                }
+                k->control = c;
+                k->fd = cfd;
+                k->peer = (struct peer) { .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
+                const char *group = c->m->config->daemon.admin_group;
+                struct group *gr = group ? getgrnam(group) : NULL;
+                k->peer.admin = cred.uid == 0 || (gr && in_admin_group(cfd, gr->gr_gid, cred.gid));
+
+                c->n_conns++;
+                push_front(c, k);
+                if (sd_event_add_io(c->m->event, &k->io, cfd, EPOLLIN, on_io, k) < 0 ||
+                    sd_event_add_time_relative(c->m->event, &k->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0, on_idle,
+                                               k) < 0) {
+                        conn_free(k);
+                        continue;
+                }
+                k->last_active = now_usec();
+        }
+}
+
+/* Is another daemon answering at PATH? */
+static bool someone_listens(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool yes;
+
+        if (fd < 0)
+                return false;
+        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+        yes = connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+        (void) close(fd);
+        return yes;
+}
+
+static int bind_socket(struct control *c, const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct stat st;
+        int fd;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode)) {
+                        log_msg(LOG_ERR, "%s exists and is not a socket; refusing to replace it", path);
+                        return -EEXIST;
+                }
+                if (someone_listens(path)) {
+                        log_msg(LOG_ERR, "another daemon already answers on %s; refusing to start", path);
+                        return -EADDRINUSE;
+                }
+                log_msg(LOG_INFO, "replacing stale socket %s", path);
+                (void) unlink(path);
+        }
+
+        /* The parent directory, like /run/ipcgc, if it is missing. */
+        _cleanup_free_ char *dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = 0;
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+        }
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 || listen(fd, 128) < 0) {
+                int r = negative_errno();
+                (void) close(fd);
+                return r;
+        }
+        c->bound_here = true;
+        return fd;
+}
+
+int control_new(struct manager *m, struct control **ret) {
+        _cleanup_free_ struct control *c = calloc(1, sizeof(*c));
+        int n, r;
+
+        if (!c)
+                return -ENOMEM;
+        c->m = m;
+        c->fd = -1;
+
+        n = sd_listen_fds(true);
+        if (n > 1) {
+                log_msg(LOG_ERR, "expected one socket from systemd, got %d", n);
+                return -EINVAL;
+        }
+        if (n == 1) {
+                if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+                        log_msg(LOG_ERR, "the socket from systemd is not a listening AF_UNIX stream socket");
+                        return -EINVAL;
+                }
+                c->fd = SD_LISTEN_FDS_START;
+                (void) fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+        } else {
+                c->path = strdup(m->config->daemon.socket);
+                if (!c->path)
+                        return -ENOMEM;
+                r = bind_socket(c, c->path);
+                if (r < 0) {
+                        if (r != -EADDRINUSE && r != -EEXIST)
+                                log_msg(LOG_ERR, "cannot listen on %s: %s", c->path, strerror(-r));
+                        free(c->path);
+                        return r;
+                }
+                c->fd = r;
+        }
+
+        r = sd_event_add_io(m->event, &c->source, c->fd, EPOLLIN, on_accept, c);
+        if (r < 0) {
+                free(c->path);
+                return r;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+struct control *control_free(struct control *c) {
+        if (!c)
+                return NULL;
+        while (c->conns)
+                conn_free(c->conns);
+        sd_event_source_disable_unref(c->source);
+        if (c->fd >= 0)
+                (void) close(c->fd);
+        if (c->bound_here && c->path)
+                (void) unlink(c->path);
+        free(c->path);
+        free(c);
+        return NULL;
+}

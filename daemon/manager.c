@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "connector.h"
+#include "control.h"
+#include "log.h"
+#include "manager.h"
+#include "sysv.h"
+
+/* Exits are gathered for this long before one look decides on a sweep, so
+ * a burst of exits costs one sweep, not one each. */
+#define PROMPT_DELAY_USEC (50 * 1000)
+#define MAX_PENDING_EXITS 4096u
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static void drop_state(struct manager *m) {
+        if (m->inv)
+                judgements_free(m->judgements, m->inv->n_objects);
+        m->judgements = NULL;
+        m->inv = inventory_free(m->inv);
+        m->proctab = proctab_free(m->proctab);
+        free(m->evidence_pids);
+        m->evidence_pids = NULL;
+        m->n_evidence_pids = 0;
+        free(m->sysv_keys);
+        m->sysv_keys = NULL;
+        m->n_sysv_keys = 0;
+}
+
+struct manager *manager_free(struct manager *m) {
+        if (!m)
+                return NULL;
+        control_free(m->control);
+        connector_free(m->connector);
+        sd_event_source_disable_unref(m->timer);
+        sd_event_source_disable_unref(m->prompt);
+        drop_state(m);
+        history_clear(&m->history);
+        free(m->exited);
+        config_free(m->config);
+        free(m->config_path);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}
+
+int manager_new(const char *config_path, bool explicit_path, struct manager **ret) {
+        _cleanup_(manager_freep) struct manager *m = calloc(1, sizeof(*m));
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->config_path = strdup(config_path);
+        if (!m->config_path)
+                return -ENOMEM;
+        m->config_explicit = explicit_path;
+        m->start_usec = now_usec(CLOCK_MONOTONIC);
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+static int load(struct manager *m, struct config **ret, char **ret_error) {
+        return config_load(m->config_path, CONFIG_DROPINS | (m->config_explicit ? CONFIG_MUST_EXIST : 0), ret,
+                           ret_error);
+}
+
+int manager_load_config(struct manager *m) {
+        _cleanup_free_ char *error = NULL;
+        int r = load(m, &m->config, &error);
+        if (r < 0) {
+                log_event(LOG_ERR, MESSAGE_ID_CONFIG_ERROR, "%s", error ? error : strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+bool manager_dry_run(const struct manager *m) {
+        return m->force_dry_run || m->config->daemon.dry_run;
+}
+
+static int arm_timer(struct manager *m) {
+        uint64_t usec = m->config->daemon.interval * 1000000u;
+        if (!m->timer)
+                return sd_event_add_time_relative(m->event, &m->timer, CLOCK_MONOTONIC, usec, 0, NULL, m);
+        int r = sd_event_source_set_time_relative(m->timer, usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
+        return r;
+}
+
+int manager_reload(struct manager *m, char **ret_error) {
+        struct config *c = NULL;
+        char *error = NULL;
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec(CLOCK_MONOTONIC));
+        r = load(m, &c, &error);
+        if (r < 0) {
+                log_event(LOG_ERR, MESSAGE_ID_CONFIG_ERROR, "reload refused, keeping the running configuration: %s",
+                          error ? error : strerror(-r));
+                if (ret_error)
+                        *ret_error = error;
+                else
+                        free(error);
+                (void) sd_notify(false, "READY=1");
+                manager_notify_status(m);
+                return r;
+        }
+        /* Rules change verdicts: what was judged under the old ones is stale.
+         * The judgements point into the old rules, so they go with them. */
+        drop_state(m);
+        config_free(m->config);
+        m->config = c;
+        (void) arm_timer(m);
+        log_event(LOG_INFO, MESSAGE_ID_RELOAD, "configuration reloaded from %s: %zu rules, interval %llus%s",
+                  m->config_path, c->n_rules, (unsigned long long) c->daemon.interval,
+                  manager_dry_run(m) ? ", dry run" : "");
+        (void) sd_notify(false, "READY=1");
+        manager_notify_status(m);
+        return 0;
+}
+
+static int cmp_sysv_key(const void *a, const void *b) {
+        const struct sysv_key *x = a, *y = b;
+        if (x->type != y->type)
+                return x->type < y->type ? -1 : 1;
+        if (x->id != y->id)
+                return x->id < y->id ? -1 : 1;
+        return (x->ctime > y->ctime) - (x->ctime < y->ctime);
+}
+
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+        return (x > y) - (x < y);
+}
+
+/* The pids whose exit could change a verdict: every live process evidence. */
+static int index_evidence(struct manager *m) {
+        size_t n = 0, cap = 0;
+        pid_t *pids = NULL;
+
+        for (size_t i = 0; i < m->inv->n_objects; i++) {
+                const struct judgement *j = &m->judgements[i];
+                for (size_t k = 0; k < j->n_evidence; k++) {
+                        const struct evidence *e = &j->evidence[k];
+                        if (e->state != EVIDENCE_ALIVE || e->pid <= 0)
+                                continue;
+                        if (n == cap) {
+                                size_t nc = cap ? cap * 2 : 64;
+                                pid_t *a = reallocarray(pids, nc, sizeof(pid_t));
+                                if (!a) {
+                                        free(pids);
+                                        return -ENOMEM;
+                                }
+                                pids = a;
+                                cap = nc;
+                        }
+                        pids[n++] = e->pid;
+                }
+        }
+        if (n)
+                qsort(pids, n, sizeof(pid_t), cmp_pid);
+        size_t u = 0;
+        for (size_t i = 0; i < n; i++)
+                if (u == 0 || pids[u - 1] != pids[i])
+                        pids[u++] = pids[i];
+        free(m->evidence_pids);
+        m->evidence_pids = pids;
+        m->n_evidence_pids = u;
+
+        struct sysv_key *keys = calloc(m->inv->n_objects ? m->inv->n_objects : 1, sizeof(*keys));
+        if (!keys)
+                return -ENOMEM;
+        size_t nk = 0;
+        for (size_t i = 0; i < m->inv->n_objects; i++)
+                if (ipc_type_is_sysv(m->inv->objects[i].type))
+                        keys[nk++] = (struct sysv_key) { .type = m->inv->objects[i].type,
+                                                         .id = m->inv->objects[i].id,
+                                                         .ctime = m->inv->objects[i].ctime };
+        qsort(keys, nk, sizeof(*keys), cmp_sysv_key);
+        free(m->sysv_keys);
+        m->sysv_keys = keys;
+        m->n_sysv_keys = nk;
+        return 0;
+}
+
+static int judge_now(struct manager *m, unsigned types) {
+        _cleanup_(inventory_freep) struct inventory *inv = NULL;
+        _cleanup_(proctab_freep) struct proctab *pt = NULL;
+        struct judgement *js = NULL;
+        struct scan_config scan = m->config->scan;
+        int r;
+
+        if (types)
+                scan.types &= types;
+        r = collect_inventory(&scan, &m->paths, &inv);
+        if (r < 0)
+                return r;
+        r = collect_holders(inv, &m->paths, &pt);
+        if (r < 0)
+                return r;
+        struct judge_context ctx = {
+                .proctab = pt, .rules = m->config->rules, .n_rules = m->config->n_rules, .now = time(NULL),
+        };
+        r = judge_inventory(&ctx, inv, &js);
+        if (r < 0)
+                return r;
+
+        /* Each warning once per judgement is too chatty for a daemon that
+         * judges every minute: only at debug level after the first time. */
+        for (size_t i = 0; i < inv->n_warnings; i++)
+                log_msg(m->stats.sweeps == 0 ? LOG_WARNING : LOG_DEBUG, "%s", inv->warnings[i]);
+
+        drop_state(m);
+        m->inv = TAKE_PTR(inv);
+        m->proctab = TAKE_PTR(pt);
+        m->judgements = js;
+        m->judged_usec = now_usec(CLOCK_MONOTONIC);
+        return index_evidence(m);
+}
+
+int manager_refresh(struct manager *m, uint64_t max_age_usec) {
+        if (m->inv && now_usec(CLOCK_MONOTONIC) - m->judged_usec <= max_age_usec)
+                return 0;
+        return judge_now(m, 0);
+}
+
+static const char *trigger_name(enum sweep_trigger t) {
+        switch (t) {
+        case TRIGGER_START:
+                return "start";
+        case TRIGGER_TIMER:
+                return "timer";
+        case TRIGGER_EXIT:
+                return "process exit";
+        case TRIGGER_REQUEST:
+                return "request";
+        }
+        return "?";
+}
+
+static void log_records(struct manager *m, const struct reap_result *res) {
+        time_t now = time(NULL);
+
+        for (size_t i = 0; i < res->n_records; i++) {
+                const struct reap_record *rec = &res->records[i];
+                const char *id;
+                int prio;
+
+                switch (rec->action) {
+                case REAP_REMOVED:
+                        id = MESSAGE_ID_REMOVED;
+                        prio = LOG_NOTICE;
+                        m->stats.removed_total++;
+                        m->stats.removed_by_type[rec->type]++;
+                        break;
+                case REAP_WOULD_REMOVE:
+                        id = MESSAGE_ID_WOULD_REMOVE;
+                        prio = LOG_INFO;
+                        break;
+                case REAP_SKIPPED:
+                        id = MESSAGE_ID_SKIPPED;
+                        prio = LOG_INFO;
+                        m->stats.skipped_total++;
+                        m->stats.skipped_by_type[rec->type]++;
+                        break;
+                case REAP_FAILED:
+                        id = MESSAGE_ID_FAILED;
+                        prio = LOG_ERR;
+                        m->stats.failed_total++;
+                        break;
+                default:
+                        id = MESSAGE_ID_STOPPED;
+                        prio = LOG_WARNING;
+                        break;
+                }
+                log_action(prio, id, rec->id, reap_action_to_string(rec->action), verdict_to_string(rec->verdict),
+                           rec->rule, rec->reason, rec->error);
+                if (rec->action != REAP_WOULD_REMOVE)
+                        (void) history_add(&m->history, now, rec);
+        }
+}
+
+int manager_sweep(struct manager *m, enum sweep_trigger trigger, bool dry_run, unsigned types,
+                  struct reap_result **ret) {
+        _cleanup_(reap_result_freep) struct reap_result *res = NULL;
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        dry_run = dry_run || manager_dry_run(m);
+        r = judge_now(m, types);
+        if (r < 0) {
+                log_msg(LOG_ERR, "sweep failed to judge objects: %s", strerror(-r));
+                return r;
+        }
+
+        struct scan_config scan = m->config->scan;
+        struct reap_options opt = {
+                .dry_run = dry_run,
+                .max_removals = m->config->daemon.max_removals,
+                .scan = &scan,
+                .paths = &m->paths,
+                .rules = m->config->rules,
+                .n_rules = m->config->n_rules,
+        };
+        r = reap(m->inv, m->judgements, &opt, &res);
+        if (r < 0) {
+                log_msg(LOG_ERR, "sweep failed: %s", strerror(-r));
+                return r;
+        }
+        log_records(m, res);
+
+        m->stats.sweeps++;
+        m->stats.last_sweep = time(NULL);
+        m->stats.last_sweep_usec = now_usec(CLOCK_MONOTONIC) - t0;
+        if (res->removed || res->failed || res->stopped)
+                log_event(LOG_INFO, MESSAGE_ID_SWEEP, "sweep (%s): %zu objects, %u removed, %u skipped, %u failed%s",
+                          trigger_name(trigger), m->inv->n_objects, res->removed, res->skipped, res->failed,
+                          res->stopped ? ", stopped at MaxRemovalsPerSweep" : "");
+        else
+                log_msg(LOG_DEBUG, "sweep (%s): %zu objects, nothing to do", trigger_name(trigger),
+                        m->inv->n_objects);
+
+        /* What was removed is gone: judge again on the next request. */
+        if (res->removed)
+                m->judged_usec = 0;
+        manager_notify_status(m);
+        if (ret)
+                *ret = TAKE_PTR(res);
+        return 0;
+}
+
+void manager_notify_status(struct manager *m) {
+        size_t counts[_VERDICT_MAX] = {};
+
+        if (m->inv)
+                for (size_t i = 0; i < m->inv->n_objects; i++)
+                        counts[m->judgements[i].verdict]++;
+        (void) sd_notifyf(false,
+                          "STATUS=%zu objects: %zu live, %zu orphan, %zu pending, %zu unknown; %llu removed since "
+                          "start%s",
+                          m->inv ? m->inv->n_objects : 0, counts[VERDICT_LIVE], counts[VERDICT_ORPHAN],
+                          counts[VERDICT_PENDING], counts[VERDICT_UNKNOWN],
+                          (unsigned long long) m->stats.removed_total, manager_dry_run(m) ? " (dry run)" : "");
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+        (void) manager_sweep(m, TRIGGER_TIMER, false, 0, NULL);
+        (void) arm_timer(m);
+        return 0;
+}
+
+/* Is any SysV object there that the last judgement did not see, or one whose
+ * recorded pids include an exited one?  Reading /proc/sysvipc costs far less
+ * than a sweep, which needs all of /proc. */
+static bool sysv_news(struct manager *m) {
+        _cleanup_(inventory_freep) struct inventory *now = NULL;
+        const char *dir = m->paths.sysvipc ? m->paths.sysvipc : "/proc/sysvipc";
+
+        if (inventory_new(&now) < 0)
+                return true;
+        /* shm and msg only: listing them is a read of two files, while sem
+         * needs semctl per set; a sem's pids live in the evidence index. */
+        for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_MSG; t++)
+                if ((m->config->scan.types & IPC_TYPE_BIT(t)) && sysv_collect(t, dir, now) < 0)
+                        return true;
+        for (size_t i = 0; i < now->n_objects; i++) {
+                const struct ipc_object *o = &now->objects[i];
+                struct sysv_key key = { .type = o->type, .id = o->id, .ctime = o->ctime };
+                if (!bsearch(&key, m->sysv_keys, m->n_sysv_keys, sizeof(key), cmp_sysv_key))
+                        return true; /* new since the last judgement */
+                for (size_t k = 0; k < m->n_exited; k++)
+                        if (m->exited[k] == o->cpid || m->exited[k] == o->lpid || m->exited[k] == o->lrpid)
+                                return true;
+        }
+        return false;
+}
+
+static int on_prompt(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+        bool sweep = false;
+
+        for (size_t i = 0; i < m->n_exited && !sweep; i++)
+                sweep = bsearch(&m->exited[i], m->evidence_pids, m->n_evidence_pids, sizeof(pid_t), cmp_pid) != NULL;
+        if (!sweep && m->exited_unknown)
+                sweep = sysv_news(m);
+        m->n_exited = 0;
+        m->exited_unknown = false;
+        if (sweep) {
+                m->stats.prompt_sweeps++;
+                (void) manager_sweep(m, TRIGGER_EXIT, false, 0, NULL);
+        }
+        return 0;
+}
+
+static void on_exit_event(pid_t pid, void *userdata) {
+        struct manager *m = userdata;
+
+        m->stats.exit_events++;
+        if (pid == 0 || m->n_exited >= MAX_PENDING_EXITS)
+                m->exited_unknown = true; /* lost events: look at everything */
+        else {
+                if (!m->exited) {
+                        m->exited = calloc(MAX_PENDING_EXITS, sizeof(pid_t));
+                        if (!m->exited) {
+                                m->exited_unknown = true;
+                                goto arm;
+                        }
+                }
+                m->exited[m->n_exited++] = pid;
+                /* A process born after the last judgement may have made
+                 * objects that judgement never saw. */
+                if (!proctab_find(m->proctab, pid))
+                        m->exited_unknown = true;
+        }
+arm:
+        if (sd_event_source_get_enabled(m->prompt, NULL) > 0)
+                return; /* a look is already due */
+        (void) sd_event_source_set_time_relative(m->prompt, PROMPT_DELAY_USEC);
+        (void) sd_event_source_set_enabled(m->prompt, SD_EVENT_ONESHOT);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) manager_reload(userdata, NULL);
+        return 0;
+}
+
+int manager_start(struct manager *m) {
+        int r;
+
+        r = sd_event_add_signal(m->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP | SD_EVENT_SIGNAL_PROCMASK, on_sighup, m);
+        if (r < 0)
+                return r;
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_time_relative(m->event, &m->timer, CLOCK_MONOTONIC, m->config->daemon.interval * 1000000u,
+                                       0, on_timer, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, &m->prompt, CLOCK_MONOTONIC, PROMPT_DELAY_USEC, 0, on_prompt, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(m->prompt, SD_EVENT_OFF);
+
+        if (m->no_process_events || !m->config->daemon.process_events)
+                log_msg(LOG_INFO, "process events disabled; sweeping every %llus",
+                        (unsigned long long) m->config->daemon.interval);
+        else {
+                r = connector_new(m->event, on_exit_event, m, &m->connector);
+                if (r < 0)
+                        log_msg(LOG_WARNING, "process connector unavailable (%s); relying on the %llus timer",
+                                r == -EOPNOTSUPP ? "not in the initial PID namespace" : strerror(-r),
+                                (unsigned long long) m->config->daemon.interval);
+        }
+
+        r = control_new(m, &m->control);
+        if (r < 0)
+                return r;
+
+        (void) manager_sweep(m, TRIGGER_START, false, 0, NULL);
+        (void) sd_notify(false, "READY=1");
+        log_msg(LOG_INFO, "ready: %zu rules, interval %llus, socket %s%s", m->config->n_rules,
+                (unsigned long long) m->config->daemon.interval, m->config->daemon.socket,
+                manager_dry_run(m) ? ", dry run" : "");
+        return 0;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "collect.h"
+#include "config.h"
+#include "history.h"
+#include "judge.h"
+#include "reap.h"
+
+struct control;
+struct connector;
+
+/* What started a sweep, for the log. */
+enum sweep_trigger {
+        TRIGGER_START,
+        TRIGGER_TIMER,
+        TRIGGER_EXIT,
+        TRIGGER_REQUEST,
+};
+
+struct manager_stats {
+        uint64_t sweeps;
+        uint64_t removed_total, skipped_total, failed_total;
+        uint64_t removed_by_type[_IPC_TYPE_MAX], skipped_by_type[_IPC_TYPE_MAX];
+        time_t last_sweep;          /* wall clock of the last sweep, 0: none yet */
+        uint64_t last_sweep_usec;   /* how long it took */
+        uint64_t exit_events, prompt_sweeps;
+};
+
+struct sysv_key {
+        enum ipc_type type;
+        int id;
+        time_t ctime;
+};
+
+struct manager {
+        sd_event *event;
+
+        char *config_path; /* as given, or the default */
+        bool config_explicit;
+        bool force_dry_run; /* --dry-run */
+        bool no_process_events;
+        bool once;
+        struct config *config;
+        struct collect_paths paths;
+
+        /* The last judgement, kept for List, Explain, GetStatus and metrics. */
+        struct inventory *inv;
+        struct proctab *proctab;
+        struct judgement *judgements;
+        uint64_t judged_usec; /* CLOCK_MONOTONIC */
+        /* Pids that were evidence of life, sorted: their exit prompts a sweep. */
+        pid_t *evidence_pids;
+        size_t n_evidence_pids;
+        /* The SysV objects judged, sorted, to spot new ones cheaply. */
+        struct sysv_key *sysv_keys;
+        size_t n_sysv_keys;
+
+        /* Exits seen since the last prompt check. */
+        pid_t *exited;
+        size_t n_exited;
+        bool exited_unknown; /* a pid we did not know, or lost events */
+
+        struct history history;
+        struct manager_stats stats;
+        uint64_t start_usec; /* CLOCK_MONOTONIC */
+
+        sd_event_source *timer;
+        sd_event_source *prompt;
+        struct connector *connector;
+        struct control *control;
+};
+
+int manager_new(const char *config_path, bool explicit_path, struct manager **ret);
+struct manager *manager_free(struct manager *m);
+static inline void manager_freep(struct manager **p) {
+        if (*p)
+                manager_free(*p);
+}
+
+/* Loads the configuration at start.  On a bad file, logs FILE:LINE and
+ * returns -EINVAL. */
+int manager_load_config(struct manager *m);
+/* SIGHUP/Reload: a bad file is logged and the running configuration stays.
+ * *ret_error gets the message when non-NULL. */
+int manager_reload(struct manager *m, char **ret_error);
+
+bool manager_dry_run(const struct manager *m);
+
+/* Collects and judges if the last judgement is older than MAX_AGE_USEC. */
+int manager_refresh(struct manager *m, uint64_t max_age_usec);
+/* A full sweep: collect, judge, reap (or only record, when DRY_RUN), log
+ * every record, keep the state.  TYPES 0: the configured ones. */
+int manager_sweep(struct manager *m, enum sweep_trigger trigger, bool dry_run, unsigned types,
+                  struct reap_result **ret);
+
+/* Sets up the timer, signals, watchdog, process events and the control
+ * socket, then tells systemd it is ready. */
+int manager_start(struct manager *m);
+void manager_notify_status(struct manager *m);

@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+struct manager;
+
+/* Prometheus text exposition of the manager's last judgement and counters. */
+int metrics_format(struct manager *m, char **ret);
