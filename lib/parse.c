@@ -13,7 +13,7 @@
 static int parse_unsigned(const char *s, int base, char **end, uint64_t *ret) {
         unsigned long long v;
 
-        if (!isdigit((unsigned char) *s))
+        if (base == 16 ? !isxdigit((unsigned char) *s) : !isdigit((unsigned char) *s))
                 return -EINVAL;
         errno = 0;
         v = strtoull(s, end, base);
