@@ -4,6 +4,8 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include <json-c/json.h>
+
 #include "collect.h"
 #include "config.h"
 #include "judge.h"
@@ -13,6 +15,7 @@ enum {
         EXIT_OK = 0,
         EXIT_FAIL = 1,
         EXIT_USAGE = 2,
+        EXIT_NO_DAEMON = 3, /* ipcgcd is not there to answer: try --local */
 };
 
 #define DEFAULT_CONFIG_PATH SYSCONFDIR "/ipcgc/ipcgc.conf"
@@ -49,6 +52,17 @@ int cli_collect(const struct cli *cli, const struct config *config, unsigned typ
 int cli_judge(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
               struct proctab **ret_proctab, struct judgement **ret_judgements);
 
+/* Calls METHOD on ipcgcd at the configured Socket=.  Returns EXIT_OK with
+ * the reply's parameters in *ret, or prints why not and returns the exit
+ * code: EXIT_NO_DAEMON when nothing answers, EXIT_FAIL for an error reply. */
+int cli_remote(const struct cli *cli, const struct config *config, const char *method, json_object *params,
+               json_object **ret);
+/* Prints JSON the way every command's -J does. */
+void cli_print_json(json_object *j);
+/* Field readers for rendering replies: NULL / false when absent or null. */
+const char *json_str(json_object *o, const char *key);
+bool json_int(json_object *o, const char *key, int64_t *ret);
+
 /* A user name or a numeric uid. */
 int cli_parse_user(const char *s, uid_t *ret);
 /* A user's name, or the uid as text when it has none; points into BUF or a cache. */
@@ -59,3 +73,8 @@ int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_sweep(struct cli *cli, int argc, char **argv);
 int cmd_explain(struct cli *cli, int argc, char **argv);
 int cmd_check_config(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_history(struct cli *cli, int argc, char **argv);
+int cmd_reload(struct cli *cli, int argc, char **argv);
+int cmd_metrics(struct cli *cli, int argc, char **argv);
+int cmd_rm(struct cli *cli, int argc, char **argv);

@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "audit.h"
 #include "cli.h"
+#include "report.h"
 #include "format.h"
 #include "table.h"
 
@@ -24,47 +26,6 @@ static void help(void) {
                "  -J, --json          JSON: {\"usage\":[...],\"limits\":[...]}\n"
                "      --config FILE   read FILE for [Scan]\n"
                "      --local         run the engine in this process\n");
-}
-
-static int print_json(const struct audit *a) {
-        json_object *root = json_object_new_object(), *usage = json_object_new_array(),
-                    *limits = json_object_new_array();
-        int r = -ENOMEM;
-
-        if (!root || !usage || !limits)
-                goto out;
-        for (size_t i = 0; i < a->n_usage; i++) {
-                const struct audit_usage *u = &a->usage[i];
-                char ubuf[16];
-                json_object *j = json_object_new_object();
-                if (!j || json_object_array_add(usage, j) < 0)
-                        goto out;
-                json_object_object_add(j, "user", json_object_new_string(cli_user_name(u->uid, ubuf)));
-                json_object_object_add(j, "uid", json_object_new_int64(u->uid));
-                json_object_object_add(j, "type", json_object_new_string(ipc_type_to_string(u->type)));
-                json_object_object_add(j, "count", json_object_new_uint64(u->count));
-                json_object_object_add(j, "bytes", json_object_new_uint64(u->bytes));
-                if (u->type == IPC_TYPE_SEM)
-                        json_object_object_add(j, "semaphores", json_object_new_uint64(u->units));
-        }
-        for (int l = 0; l < _LIMIT_MAX; l++) {
-                const struct audit_limit *lim = &a->limits[l];
-                json_object *j = json_object_new_object();
-                if (!j || json_object_array_add(limits, j) < 0)
-                        goto out;
-                json_object_object_add(j, "name", json_object_new_string(lim->name));
-                json_object_object_add(j, "used", json_object_new_uint64(lim->used));
-                json_object_object_add(j, "limit", lim->error < 0 ? NULL : json_object_new_uint64(lim->max));
-        }
-        json_object_object_add(root, "usage", TAKE_PTR(usage));
-        json_object_object_add(root, "limits", TAKE_PTR(limits));
-        puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        r = 0;
-out:
-        json_object_put(usage);
-        json_object_put(limits);
-        json_object_put(root);
-        return r;
 }
 
 static const struct column usage_columns[] = {
@@ -90,23 +51,31 @@ static int set_cells(struct libscols_table *t, const char *const *cells, size_t 
         return 0;
 }
 
-static int print_tables(const struct audit *a, const struct table_options *o, bool bytes) {
+static int print_tables(json_object *reply, const struct table_options *o, bool bytes) {
         static const int all[] = { 0, 1, 2, 3 };
+        json_object *usage = NULL, *limits = NULL;
         struct libscols_table *t;
         int r = 0;
+
+        (void) json_object_object_get_ex(reply, "usage", &usage);
+        (void) json_object_object_get_ex(reply, "limits", &limits);
 
         t = table_new(usage_columns, all, ELEMENTSOF(usage_columns), o);
         if (!t)
                 return -ENOMEM;
-        for (size_t i = 0; r == 0 && i < a->n_usage; i++) {
-                const struct audit_usage *u = &a->usage[i];
-                char ubuf[16], count[24], size[24];
-                snprintf(count, sizeof(count), "%" PRIu64, u->count);
-                if (bytes)
-                        snprintf(size, sizeof(size), "%" PRIu64, u->bytes);
-                else
-                        format_bytes(size, u->bytes);
-                const char *cells[] = { cli_user_name(u->uid, ubuf), ipc_type_to_string(u->type), count, size };
+        for (size_t i = 0; r == 0 && usage && i < json_object_array_length(usage); i++) {
+                json_object *u = json_object_array_get_idx(usage, i);
+                char count[24] = "-", size[FORMAT_BYTES_MAX] = "-";
+                int64_t v;
+                if (json_int(u, "count", &v))
+                        snprintf(count, sizeof(count), "%" PRId64, v);
+                if (json_int(u, "bytes", &v)) {
+                        if (bytes)
+                                snprintf(size, sizeof(size), "%" PRId64, v);
+                        else
+                                format_bytes(size, (uint64_t) v);
+                }
+                const char *cells[] = { json_str(u, "user"), json_str(u, "type"), count, size };
                 r = set_cells(t, cells, ELEMENTSOF(cells));
         }
         if (r == 0)
@@ -119,16 +88,22 @@ static int print_tables(const struct audit *a, const struct table_options *o, bo
         t = table_new(limit_columns, all, ELEMENTSOF(limit_columns), o);
         if (!t)
                 return -ENOMEM;
-        for (int l = 0; r == 0 && l < _LIMIT_MAX; l++) {
-                const struct audit_limit *lim = &a->limits[l];
-                char used[24], max[24] = "?", pct[16] = "?";
-                snprintf(used, sizeof(used), "%" PRIu64, lim->used);
-                if (lim->error == 0) {
-                        snprintf(max, sizeof(max), "%" PRIu64, lim->max);
-                        if (lim->max > 0)
-                                snprintf(pct, sizeof(pct), "%.1f%%", 100.0 * (double) lim->used / (double) lim->max);
+        for (size_t i = 0; r == 0 && limits && i < json_object_array_length(limits); i++) {
+                json_object *l = json_object_array_get_idx(limits, i);
+                char used[24] = "-", max[24] = "?", pct[16] = "?";
+                int64_t u = 0, mx;
+                if (json_int(l, "used", &u))
+                        snprintf(used, sizeof(used), "%" PRId64, u);
+                /* shmall can exceed what int64 holds: print the text as sent. */
+                const char *limit_text = json_str(l, "limit");
+                if (limit_text) {
+                        snprintf(max, sizeof(max), "%s", limit_text);
+                        if (json_int(l, "limit", &mx) && mx > 0)
+                                snprintf(pct, sizeof(pct), "%.1f%%", 100.0 * (double) u / (double) mx);
+                        else
+                                snprintf(pct, sizeof(pct), "%.1f%%", 100.0 * (double) u / strtod(limit_text, NULL));
                 }
-                const char *cells[] = { lim->name, used, max, pct };
+                const char *cells[] = { json_str(l, "name"), used, max, pct };
                 r = set_cells(t, cells, ELEMENTSOF(cells));
         }
         if (r == 0)
@@ -145,9 +120,6 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
                 {},
         };
         _cleanup_(config_freep) struct config *config = NULL;
-        _cleanup_(inventory_freep) struct inventory *inv = NULL;
-        _cleanup_(proctab_freep) struct proctab *pt = NULL;
-        _cleanup_(audit_freep) struct audit *a = NULL;
         struct table_options topts = {};
         unsigned types = 0;
         bool bytes = false;
@@ -189,15 +161,39 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
 
         if (cli_load_config(cli, &config) < 0)
                 return EXIT_FAIL;
-        if (cli_collect(cli, config, types, &inv, &pt) < 0)
-                return EXIT_FAIL;
 
-        r = audit_build(inv, cli->paths.proc ? cli->paths.proc : "/proc", &a);
-        if (r >= 0)
-                r = topts.json ? print_json(a) : print_tables(a, &topts, bytes);
-        if (r < 0) {
-                fprintf(stderr, "ipcgc: audit failed: %s\n", strerror(-r));
+        json_object *reply = NULL;
+        if (cli->local) {
+                _cleanup_(inventory_freep) struct inventory *inv = NULL;
+                _cleanup_(proctab_freep) struct proctab *pt = NULL;
+                _cleanup_(audit_freep) struct audit *a = NULL;
+
+                if (cli_collect(cli, config, types, &inv, &pt) < 0)
+                        return EXIT_FAIL;
+                r = audit_build(inv, cli->paths.proc ? cli->paths.proc : "/proc", &a);
+                if (r >= 0)
+                        r = report_audit(a, &reply);
+                if (r < 0) {
+                        fprintf(stderr, "ipcgc: audit failed: %s\n", strerror(-r));
+                        return EXIT_FAIL;
+                }
+        } else {
+                if (types) {
+                        cli_usage_error("audit -t works with --local only; the daemon audits every type");
+                        return EXIT_USAGE;
+                }
+                r = cli_remote(cli, config, "io.ipcgc.Audit", NULL, &reply);
+                if (r != EXIT_OK)
+                        return r;
+        }
+
+        if (topts.json)
+                cli_print_json(reply);
+        else if (print_tables(reply, &topts, bytes) < 0) {
+                json_object_put(reply);
+                fprintf(stderr, "ipcgc: out of memory\n");
                 return EXIT_FAIL;
         }
+        json_object_put(reply);
         return EXIT_OK;
 }

@@ -7,7 +7,9 @@
 
 #include "cli.h"
 #include "format.h"
-#include "object_json.h"
+#include <stdlib.h>
+
+#include "report.h"
 #include "table.h"
 
 static void help(void) {
@@ -23,52 +25,55 @@ static void help(void) {
                "      --local         run the engine in this process\n");
 }
 
-static void format_time(char *buf, size_t size, uint64_t usec) {
-        time_t t = (time_t) (usec / 1000000u);
-        struct tm tm;
-        if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-                snprintf(buf, size, "-");
-}
+static void print_text(json_object *o) {
+        char buf[64], ubuf[16];
+        json_object *ri = NULL, *ev = NULL;
+        int64_t v, uid = 0, gid = 0;
 
-static int print_text(const struct ipc_object *o, const struct judgement *j) {
-        _cleanup_free_ char *id = ipc_object_id(o);
-        char perms[FORMAT_PERMS_MAX], size[FORMAT_BYTES_MAX], idle[FORMAT_DURATION_MAX], ubuf[16];
-
-        if (!id)
-                return -ENOMEM;
-        printf("%s: %s\n", id, verdict_to_string(j->verdict));
-        printf("  reason:   %s\n", j->reason);
-        if (j->rule)
-                printf("  rule:     %s (%s:%u), Action=%s, MinAge=%" PRIu64 "s\n", j->rule->name, j->rule->file,
-                       j->rule->line, rule_action_to_string(j->rule->action), j->rule->min_age);
-        else
+        printf("%s: %s\n", strna(json_str(o, "id")), strna(json_str(o, "verdict")));
+        printf("  reason:   %s\n", strna(json_str(o, "reason")));
+        if (json_object_object_get_ex(o, "rule_info", &ri) && json_object_is_type(ri, json_type_object)) {
+                int64_t line = 0, min_age = 0;
+                (void) json_int(ri, "line", &line);
+                (void) json_int(ri, "min_age", &min_age);
+                printf("  rule:     %s (%s:%" PRId64 "), Action=%s, MinAge=%s\n", strna(json_str(ri, "name")),
+                       strna(json_str(ri, "file")), line, strna(json_str(ri, "action")),
+                       format_duration(buf, (uint64_t) min_age));
+        } else
                 printf("  rule:     none matches (reported only)\n");
-        if (ipc_type_is_sysv(o->type))
-                printf("  key:      0x%08" PRIx32 "\n", (uint32_t) o->key);
-        printf("  owner:    %s (uid %u, gid %u), %s\n", cli_user_name(o->uid, ubuf), (unsigned) o->uid,
-               (unsigned) o->gid, format_perms(perms, o->mode));
-        printf("  size:     %s\n", format_bytes(size, o->size));
-        printf("  idle:     %s\n", format_duration(idle, j->idle));
+        if (json_int(o, "key", &v))
+                printf("  key:      0x%08" PRIx32 "\n", (uint32_t) v);
+        (void) json_int(o, "uid", &uid);
+        (void) json_int(o, "gid", &gid);
+        const char *perms = json_str(o, "perms");
+        printf("  owner:    %s (uid %" PRId64 ", gid %" PRId64 "), %s\n", cli_user_name((uid_t) uid, ubuf), uid, gid,
+               perms ? format_perms(buf, (mode_t) strtoul(perms, NULL, 8)) : "-");
+        if (json_int(o, "size", &v))
+                printf("  size:     %s\n", format_bytes(buf, (uint64_t) v));
+        if (json_int(o, "idle", &v))
+                printf("  idle:     %s\n", format_duration(buf, (uint64_t) v));
 
         printf("  evidence:\n");
-        if (j->n_evidence == 0)
+        if (!json_object_object_get_ex(o, "evidence", &ev) || json_object_array_length(ev) == 0)
                 printf("    none\n");
-        for (size_t i = 0; i < j->n_evidence; i++) {
-                const struct evidence *e = &j->evidence[i];
-                char started[64] = "";
-
-                printf("    %-13s %-10s", evidence_role_to_string(e->role), evidence_state_to_string(e->state));
-                if (e->pid > 0)
-                        printf(" pid %d", (int) e->pid);
-                if (e->comm[0]) {
-                        format_time(started, sizeof(started), e->start_usec);
-                        printf(" (%s, started %s)", e->comm, started);
+        for (size_t i = 0; ev && i < json_object_array_length(ev); i++) {
+                json_object *e = json_object_array_get_idx(ev, i);
+                printf("    %-13s %-10s", strna(json_str(e, "role")), strna(json_str(e, "state")));
+                if (json_int(e, "pid", &v))
+                        printf(" pid %" PRId64, v);
+                const char *comm = json_str(e, "comm");
+                if (comm && json_int(e, "start_usec", &v)) {
+                        time_t t = (time_t) (v / 1000000);
+                        struct tm tm;
+                        if (!localtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                                snprintf(buf, sizeof(buf), "-");
+                        printf(" (%s, started %s)", comm, buf);
                 }
-                if (e->note)
-                        printf(" %s", e->note);
+                const char *note = json_str(e, "note");
+                if (note)
+                        printf(" %s", note);
                 putchar('\n');
         }
-        return 0;
 }
 
 int cmd_explain(struct cli *cli, int argc, char **argv) {
@@ -78,9 +83,6 @@ int cmd_explain(struct cli *cli, int argc, char **argv) {
                 {},
         };
         _cleanup_(config_freep) struct config *config = NULL;
-        _cleanup_(inventory_freep) struct inventory *inv = NULL;
-        _cleanup_(proctab_freep) struct proctab *pt = NULL;
-        struct judgement *js = NULL;
         bool json = false;
         unsigned types;
         int c, r;
@@ -122,36 +124,49 @@ int cmd_explain(struct cli *cli, int argc, char **argv) {
 
         if (cli_load_config(cli, &config) < 0)
                 return EXIT_FAIL;
-        if (cli_judge(cli, config, types, &inv, &pt, &js) < 0)
-                return EXIT_FAIL;
 
-        r = -ENOENT;
-        for (size_t i = 0; i < inv->n_objects; i++) {
-                _cleanup_free_ char *id = ipc_object_id(&inv->objects[i]);
-                if (!id || strcmp(id, want) != 0)
-                        continue;
-                if (json) {
-                        json_object *j;
-                        r = object_to_json(&inv->objects[i], &j);
-                        if (r == 0) {
-                                r = judgement_to_json(&js[i], true, j);
-                                if (r == 0)
-                                        puts(json_object_to_json_string_ext(
-                                                j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-                                json_object_put(j);
-                        }
-                } else
-                        r = print_text(&inv->objects[i], &js[i]);
-                break;
+        json_object *obj = NULL;
+        if (cli->local) {
+                _cleanup_(inventory_freep) struct inventory *inv = NULL;
+                _cleanup_(proctab_freep) struct proctab *pt = NULL;
+                struct judgement *js = NULL;
+                size_t i;
+
+                if (cli_judge(cli, config, types, &inv, &pt, &js) < 0)
+                        return EXIT_FAIL;
+                r = inventory_find(inv, want, &i);
+                if (r == 0)
+                        r = report_explain(&inv->objects[i], &js[i], &obj);
+                judgements_free(js, inv->n_objects);
+                if (r == -ENOENT) {
+                        fprintf(stderr, "ipcgc: no such object: %s\n", want);
+                        return EXIT_FAIL;
+                }
+                if (r < 0) {
+                        fprintf(stderr, "ipcgc: out of memory\n");
+                        return EXIT_FAIL;
+                }
+        } else {
+                json_object *params = json_object_new_object(), *reply = NULL;
+                json_object_object_add(params, "id", json_object_new_string(want));
+                r = cli_remote(cli, config, "io.ipcgc.Explain", params, &reply);
+                json_object_put(params);
+                if (r != EXIT_OK)
+                        return r;
+                json_object *o;
+                if (json_object_object_get_ex(reply, "object", &o))
+                        obj = json_object_get(o);
+                json_object_put(reply);
+                if (!obj) {
+                        fprintf(stderr, "ipcgc: malformed reply: no object\n");
+                        return EXIT_FAIL;
+                }
         }
-        judgements_free(js, inv->n_objects);
-        if (r == -ENOENT) {
-                fprintf(stderr, "ipcgc: no such object: %s\n", want);
-                return EXIT_FAIL;
-        }
-        if (r < 0) {
-                fprintf(stderr, "ipcgc: out of memory\n");
-                return EXIT_FAIL;
-        }
+
+        if (json)
+                cli_print_json(obj);
+        else
+                print_text(obj);
+        json_object_put(obj);
         return EXIT_OK;
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
 #include "format.h"
-#include "object_json.h"
+#include "report.h"
 #include "table.h"
 
 enum {
@@ -73,129 +74,120 @@ static void help(void) {
         table_help_columns(stdout, columns, ELEMENTSOF(columns));
 }
 
-static int pids_to_string(const pid_t *pids, size_t n, char *buf, size_t size) {
-        size_t used = 0;
-        buf[0] = 0;
-        for (size_t i = 0; i < n; i++) {
-                int k = snprintf(buf + used, size - used, "%s%d", i ? "," : "", (int) pids[i]);
-                if (k < 0 || (size_t) k >= size - used) {
-                        /* Say how many more rather than cut a pid in half. */
-                        snprintf(buf + used, size - used, ",+%zu", n - i);
-                        break;
-                }
-                used += (size_t) k;
-        }
-        return 0;
-}
-
-static void pid_cell(char *buf, size_t size, pid_t pid) {
-        if (pid == PID_NONE)
-                snprintf(buf, size, "-");
+static void int_cell(char *buf, size_t size, json_object *o, const char *key) {
+        int64_t v;
+        if (json_int(o, key, &v))
+                snprintf(buf, size, "%" PRId64, v);
         else
-                snprintf(buf, size, "%d", (int) pid);
+                snprintf(buf, size, "-");
 }
 
-static int add_line(struct libscols_table *t, const struct ipc_object *o, const struct judgement *j, const int *ids,
-                    size_t n, bool bytes, time_t now) {
+static int add_line(struct libscols_table *t, json_object *o, const int *ids, size_t n, bool bytes, time_t now) {
         struct libscols_line *ln = scols_table_new_line(t, NULL);
+        const char *type = json_str(o, "type");
+        int64_t v;
+
         if (!ln)
                 return -ENOMEM;
-
         for (size_t i = 0; i < n; i++) {
-                char buf[256];
-                const char *v = buf;
-                _cleanup_free_ char *id = NULL;
+                char buf[256] = "-";
+                const char *cell = buf;
 
                 switch (ids[i]) {
                 case COL_TYPE:
-                        v = ipc_type_to_string(o->type);
+                        cell = type;
                         break;
                 case COL_ID:
-                        v = id = ipc_object_id(o);
-                        if (!id)
-                                return -ENOMEM;
+                        cell = json_str(o, "id");
                         break;
                 case COL_KEYNAME:
-                        if (ipc_type_is_sysv(o->type))
-                                snprintf(buf, sizeof(buf), "0x%08" PRIx32, (uint32_t) o->key);
+                        if (json_int(o, "key", &v))
+                                snprintf(buf, sizeof(buf), "0x%08" PRIx32, (uint32_t) v);
                         else
-                                v = o->name;
+                                cell = json_str(o, "name");
                         break;
                 case COL_OWNER: {
                         char ubuf[16];
-                        v = cli_user_name(o->uid, ubuf);
-                        snprintf(buf, sizeof(buf), "%s", v);
-                        v = buf;
+                        if (json_int(o, "uid", &v))
+                                snprintf(buf, sizeof(buf), "%s", cli_user_name((uid_t) v, ubuf));
                         break;
                 }
-                case COL_PERMS:
-                        format_perms(buf, o->mode);
+                case COL_PERMS: {
+                        const char *p = json_str(o, "perms");
+                        if (p)
+                                format_perms(buf, (mode_t) strtoul(p, NULL, 8));
                         break;
+                }
                 case COL_SIZE:
-                        if (o->type == IPC_TYPE_SEM || (o->flags & IPC_OBJECT_MQ_UNREADABLE))
-                                v = "-";
-                        else if (bytes)
-                                snprintf(buf, sizeof(buf), "%" PRIu64, o->size);
-                        else
-                                format_bytes(buf, o->size);
+                        if (type && strcmp(type, "sem") != 0 && json_int(o, "size", &v)) {
+                                if (bytes)
+                                        snprintf(buf, sizeof(buf), "%" PRId64, v);
+                                else
+                                        format_bytes(buf, (uint64_t) v);
+                        }
                         break;
                 case COL_CPID:
-                        pid_cell(buf, sizeof(buf), o->cpid);
+                        int_cell(buf, sizeof(buf), o, "cpid");
                         break;
                 case COL_LPID:
-                        pid_cell(buf, sizeof(buf), o->lpid);
+                        int_cell(buf, sizeof(buf), o, "lpid");
                         break;
-                case COL_HOLDERS:
-                        pids_to_string(o->holders, o->n_holders, buf, sizeof(buf));
+                case COL_HOLDERS: {
+                        json_object *h;
+                        size_t used = 0;
+                        buf[0] = 0;
+                        if (json_object_object_get_ex(o, "holders", &h) && json_object_is_type(h, json_type_array))
+                                for (size_t k = 0; k < json_object_array_length(h); k++) {
+                                        int w = snprintf(buf + used, sizeof(buf) - used, "%s%d", k ? "," : "",
+                                                         json_object_get_int(json_object_array_get_idx(h, k)));
+                                        if (w < 0 || (size_t) w >= sizeof(buf) - used) {
+                                                /* Say how many more rather than cut a pid in half. */
+                                                snprintf(buf + used, sizeof(buf) - used, ",+%zu",
+                                                         json_object_array_length(h) - k);
+                                                break;
+                                        }
+                                        used += (size_t) w;
+                                }
                         break;
+                }
                 case COL_AGE:
-                        format_duration(buf, now > o->ctime ? (uint64_t) (now - o->ctime) : 0);
+                        if (json_int(o, "ctime", &v))
+                                format_duration(buf, now > v ? (uint64_t) (now - v) : 0);
                         break;
                 case COL_UID:
-                        snprintf(buf, sizeof(buf), "%u", (unsigned) o->uid);
+                        int_cell(buf, sizeof(buf), o, "uid");
                         break;
                 case COL_GID:
-                        snprintf(buf, sizeof(buf), "%u", (unsigned) o->gid);
+                        int_cell(buf, sizeof(buf), o, "gid");
                         break;
                 case COL_NATTCH:
-                        if (o->type == IPC_TYPE_SHM)
-                                snprintf(buf, sizeof(buf), "%" PRIu64, o->nattch);
-                        else
-                                v = "-";
+                        int_cell(buf, sizeof(buf), o, "nattch");
                         break;
                 case COL_VERDICT:
-                        v = verdict_to_string(j->verdict);
+                        cell = json_str(o, "verdict");
                         break;
                 case COL_REASON:
-                        v = j->reason;
+                        cell = json_str(o, "reason");
                         break;
                 case COL_RULE:
-                        v = j->rule ? j->rule->name : "-";
+                        cell = json_str(o, "rule");
                         break;
                 case COL_IDLE:
-                        format_duration(buf, j->idle);
+                        if (json_int(o, "idle", &v))
+                                format_duration(buf, (uint64_t) v);
                         break;
                 case COL_CTIME: {
                         struct tm tm;
-                        if (!localtime_r(&o->ctime, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
-                                v = "-";
+                        time_t ct;
+                        if (json_int(o, "ctime", &v) && (ct = (time_t) v, localtime_r(&ct, &tm)))
+                                strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm);
                         break;
                 }
                 }
-                if (scols_line_set_data(ln, i, v) < 0)
+                if (scols_line_set_data(ln, i, cell ? cell : "-") < 0)
                         return -ENOMEM;
         }
         return 0;
-}
-
-struct filter {
-        bool by_user;
-        uid_t uid;
-        unsigned verdicts; /* bits of enum verdict; 0: all */
-};
-
-static bool selected(const struct filter *f, const struct ipc_object *o, const struct judgement *j) {
-        return (!f->by_user || o->uid == f->uid) && (!f->verdicts || (f->verdicts & (1u << j->verdict)));
 }
 
 static int parse_verdicts(const char *s, unsigned *ret) {
@@ -217,37 +209,13 @@ static int parse_verdicts(const char *s, unsigned *ret) {
         return 0;
 }
 
-static int print_json(const struct inventory *inv, const struct judgement *js, const struct filter *f) {
-        json_object *root = json_object_new_object(), *arr = json_object_new_array();
-        int r = 0;
-
-        if (!root || !arr || json_object_object_add(root, "objects", arr) < 0) {
-                json_object_put(root);
-                json_object_put(arr);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < inv->n_objects; i++) {
-                json_object *j;
-                if (!selected(f, &inv->objects[i], &js[i]))
-                        continue;
-                r = object_to_json(&inv->objects[i], &j);
-                if (r < 0)
-                        break;
-                r = judgement_to_json(&js[i], false, j);
-                if (r < 0) {
-                        json_object_put(j);
-                        break;
-                }
-                if (json_object_array_add(arr, j) < 0) {
-                        json_object_put(j);
-                        r = -ENOMEM;
-                        break;
-                }
-        }
-        if (r == 0)
-                puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(root);
-        return r;
+static json_object *types_array(unsigned mask, bool verdicts) {
+        json_object *a = json_object_new_array();
+        for (int i = 0; a && i < (verdicts ? _VERDICT_MAX : _IPC_TYPE_MAX); i++)
+                if (mask & (1u << i))
+                        json_object_array_add(a, json_object_new_string(verdicts ? verdict_to_string(i)
+                                                                                 : ipc_type_to_string(i)));
+        return a;
 }
 
 int cmd_list(struct cli *cli, int argc, char **argv) {
@@ -260,12 +228,10 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 {},
         };
         _cleanup_(config_freep) struct config *config = NULL;
-        _cleanup_(inventory_freep) struct inventory *inv = NULL;
-        _cleanup_(proctab_freep) struct proctab *pt = NULL;
-        struct judgement *js = NULL;
         struct table_options topts = {};
-        struct filter filter = {};
-        unsigned types = 0;
+        struct list_filter filter = {};
+        const char *user = NULL;
+        json_object *reply = NULL, *objects;
         bool bytes = false;
         int ids[TABLE_MAX_COLUMNS];
         size_t n_ids;
@@ -276,7 +242,7 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                         continue;
                 switch (c) {
                 case 't':
-                        if (ipc_type_mask_parse(optarg, &types) < 0) {
+                        if (ipc_type_mask_parse(optarg, &filter.types) < 0) {
                                 cli_usage_error("invalid --types '%s'", optarg);
                                 return EXIT_USAGE;
                         }
@@ -287,6 +253,7 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                                 return EXIT_USAGE;
                         }
                         filter.by_user = true;
+                        user = optarg;
                         break;
                 case 'V':
                         if (parse_verdicts(optarg, &filter.verdicts) < 0) {
@@ -325,39 +292,58 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
 
         if (cli_load_config(cli, &config) < 0)
                 return EXIT_FAIL;
-        if (cli_judge(cli, config, types, &inv, &pt, &js) < 0)
-                return EXIT_FAIL;
 
-        if (topts.json) {
-                r = print_json(inv, js, &filter);
+        if (cli->local) {
+                _cleanup_(inventory_freep) struct inventory *inv = NULL;
+                _cleanup_(proctab_freep) struct proctab *pt = NULL;
+                struct judgement *js = NULL;
+
+                if (cli_judge(cli, config, filter.types, &inv, &pt, &js) < 0)
+                        return EXIT_FAIL;
+                r = report_list(inv, js, &filter, &reply);
                 judgements_free(js, inv->n_objects);
                 if (r < 0) {
-                        fprintf(stderr, "ipcgc: failed to format JSON: %s\n", strerror(-r));
+                        fprintf(stderr, "ipcgc: out of memory\n");
                         return EXIT_FAIL;
                 }
+        } else {
+                json_object *params = json_object_new_object();
+                if (filter.types)
+                        json_object_object_add(params, "types", types_array(filter.types, false));
+                if (filter.verdicts)
+                        json_object_object_add(params, "verdicts", types_array(filter.verdicts, true));
+                if (user)
+                        json_object_object_add(params, "user", json_object_new_string(user));
+                r = cli_remote(cli, config, "io.ipcgc.List", params, &reply);
+                json_object_put(params);
+                if (r != EXIT_OK)
+                        return r;
+        }
+
+        if (topts.json) {
+                cli_print_json(reply);
+                json_object_put(reply);
                 return EXIT_OK;
         }
 
         struct libscols_table *t = table_new(columns, ids, n_ids, &topts);
-        if (!t) {
-                judgements_free(js, inv->n_objects);
-                fprintf(stderr, "ipcgc: out of memory\n");
+        if (!t || !json_object_object_get_ex(reply, "objects", &objects)) {
+                json_object_put(reply);
+                if (t)
+                        scols_unref_table(t);
+                fprintf(stderr, "ipcgc: %s\n", t ? "malformed reply: no objects" : "out of memory");
                 return EXIT_FAIL;
         }
         time_t now = time(NULL);
-        for (size_t i = 0; i < inv->n_objects; i++) {
-                if (!selected(&filter, &inv->objects[i], &js[i]))
-                        continue;
-                r = add_line(t, &inv->objects[i], &js[i], ids, n_ids, bytes, now);
-                if (r < 0) {
-                        judgements_free(js, inv->n_objects);
+        for (size_t i = 0; i < json_object_array_length(objects); i++)
+                if (add_line(t, json_object_array_get_idx(objects, i), ids, n_ids, bytes, now) < 0) {
                         scols_unref_table(t);
+                        json_object_put(reply);
                         fprintf(stderr, "ipcgc: out of memory\n");
                         return EXIT_FAIL;
                 }
-        }
         scols_print_table(t);
         scols_unref_table(t);
-        judgements_free(js, inv->n_objects);
+        json_object_put(reply);
         return EXIT_OK;
 }

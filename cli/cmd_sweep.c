@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "object_json.h"
+#include <inttypes.h>
+
+#include "report.h"
 #include "reap.h"
 #include "table.h"
 
@@ -35,66 +37,45 @@ static const struct column columns[] = {
         { "REASON", "why", 0.5, SCOLS_FL_WRAP },
 };
 
-static int print_json(const struct reap_result *res, bool dry_run) {
-        json_object *root = json_object_new_object(), *arr = json_object_new_array();
-        if (!root || !arr) {
-                json_object_put(root);
-                json_object_put(arr);
-                return -ENOMEM;
-        }
-        json_object_object_add(root, "dry_run", json_object_new_boolean(dry_run));
-        json_object_object_add(root, "removed", json_object_new_int64(res->removed));
-        json_object_object_add(root, "would_remove", json_object_new_int64(res->would_remove));
-        json_object_object_add(root, "skipped", json_object_new_int64(res->skipped));
-        json_object_object_add(root, "failed", json_object_new_int64(res->failed));
-        json_object_object_add(root, "stopped", json_object_new_boolean(res->stopped));
-        json_object_object_add(root, "not_tried", json_object_new_int64((int64_t) res->not_tried));
-        json_object_object_add(root, "records", arr);
-        for (size_t i = 0; i < res->n_records; i++) {
-                const struct reap_record *rec = &res->records[i];
-                json_object *j = json_object_new_object();
-                if (!j || json_object_array_add(arr, j) < 0) {
-                        json_object_put(j);
-                        json_object_put(root);
-                        return -ENOMEM;
-                }
-                json_object_object_add(j, "action", json_object_new_string(reap_action_to_string(rec->action)));
-                json_object_object_add(j, "id", rec->id ? json_object_new_string(rec->id) : NULL);
-                json_object_object_add(j, "type", rec->id ? json_object_new_string(ipc_type_to_string(rec->type)) : NULL);
-                json_object_object_add(j, "verdict", json_object_new_string(verdict_to_string(rec->verdict)));
-                json_object_object_add(j, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
-                json_object_object_add(j, "reason", json_object_new_string(rec->reason));
-                json_object_object_add(j, "errno", rec->error ? json_object_new_int(rec->error) : NULL);
-        }
-        puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(root);
-        return 0;
-}
-
-static int print_table(const struct reap_result *res, const struct table_options *o, bool dry_run) {
+static int print_table(json_object *reply, const struct table_options *o) {
         static const int ids[] = { 0, 1, 2, 3, 4 };
         struct libscols_table *t = table_new(columns, ids, ELEMENTSOF(columns), o);
+        json_object *records = NULL, *b;
+        int64_t removed = 0, would = 0, skipped = 0, failed = 0;
+
         if (!t)
                 return -ENOMEM;
-        for (size_t i = 0; i < res->n_records; i++) {
-                const struct reap_record *rec = &res->records[i];
+        (void) json_object_object_get_ex(reply, "records", &records);
+        for (size_t i = 0; records && i < json_object_array_length(records); i++) {
+                json_object *rec = json_object_array_get_idx(records, i);
+                const char *action = json_str(rec, "action");
+                bool stopped = action && strcmp(action, "stopped") == 0;
+                const char *cells[] = { action, json_str(rec, "id"), stopped ? NULL : json_str(rec, "verdict"),
+                                        json_str(rec, "rule"), json_str(rec, "reason") };
                 struct libscols_line *ln = scols_table_new_line(t, NULL);
-                if (!ln || scols_line_set_data(ln, 0, reap_action_to_string(rec->action)) < 0 ||
-                    scols_line_set_data(ln, 1, rec->id ? rec->id : "-") < 0 ||
-                    scols_line_set_data(ln, 2, rec->action == REAP_STOPPED ? "-" : verdict_to_string(rec->verdict)) < 0 ||
-                    scols_line_set_data(ln, 3, rec->rule ? rec->rule : "-") < 0 ||
-                    scols_line_set_data(ln, 4, rec->reason) < 0) {
+                for (size_t k = 0; ln && k < ELEMENTSOF(cells); k++)
+                        if (scols_line_set_data(ln, k, cells[k] ? cells[k] : "-") < 0)
+                                ln = NULL;
+                if (!ln) {
                         scols_unref_table(t);
                         return -ENOMEM;
                 }
         }
-        if (res->n_records)
+        if (records && json_object_array_length(records))
                 scols_print_table(t);
         scols_unref_table(t);
+
+        bool dry_run = json_object_object_get_ex(reply, "dry_run", &b) && json_object_get_boolean(b);
+        bool stopped = json_object_object_get_ex(reply, "stopped", &b) && json_object_get_boolean(b);
+        (void) json_int(reply, "removed", &removed);
+        (void) json_int(reply, "would_remove", &would);
+        (void) json_int(reply, "skipped", &skipped);
+        (void) json_int(reply, "failed", &failed);
         if (!o->raw && !o->noheadings)
-                printf("%s%u %s, %u skipped, %u failed%s\n", res->n_records ? "\n" : "",
-                       dry_run ? res->would_remove : res->removed, dry_run ? "would be removed (dry run)" : "removed",
-                       res->skipped, res->failed, res->stopped ? "; stopped at MaxRemovalsPerSweep" : "");
+                printf("%s%" PRId64 " %s, %" PRId64 " skipped, %" PRId64 " failed%s\n",
+                       records && json_object_array_length(records) ? "\n" : "", dry_run ? would : removed,
+                       dry_run ? "would be removed (dry run)" : "removed", skipped, failed,
+                       stopped ? "; stopped at MaxRemovalsPerSweep" : "");
         return 0;
 }
 
@@ -107,10 +88,7 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                 {},
         };
         _cleanup_(config_freep) struct config *config = NULL;
-        _cleanup_(inventory_freep) struct inventory *inv = NULL;
-        _cleanup_(proctab_freep) struct proctab *pt = NULL;
-        _cleanup_(reap_result_freep) struct reap_result *res = NULL;
-        struct judgement *js = NULL;
+        json_object *reply = NULL;
         struct table_options topts = {};
         unsigned types = 0;
         bool dry_run = false;
@@ -156,31 +134,58 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                 fprintf(stderr, "ipcgc: DryRun=yes in the configuration: nothing will be removed\n");
                 dry_run = true;
         }
-        if (cli_judge(cli, config, types, &inv, &pt, &js) < 0)
-                return EXIT_FAIL;
+        if (cli->local) {
+                _cleanup_(inventory_freep) struct inventory *inv = NULL;
+                _cleanup_(proctab_freep) struct proctab *pt = NULL;
+                _cleanup_(reap_result_freep) struct reap_result *res = NULL;
+                struct judgement *js = NULL;
 
-        struct scan_config scan = config->scan;
-        if (types)
-                scan.types = types;
-        struct reap_options opt = {
-                .dry_run = dry_run,
-                .max_removals = config->daemon.max_removals,
-                .scan = &scan,
-                .paths = &cli->paths,
-                .rules = config->rules,
-                .n_rules = config->n_rules,
-        };
-        r = reap(inv, js, &opt, &res);
-        judgements_free(js, inv->n_objects);
-        if (r < 0) {
-                fprintf(stderr, "ipcgc: sweep failed: %s\n", strerror(-r));
-                return EXIT_FAIL;
+                if (cli_judge(cli, config, types, &inv, &pt, &js) < 0)
+                        return EXIT_FAIL;
+                struct scan_config scan = config->scan;
+                if (types)
+                        scan.types = types;
+                struct reap_options opt = {
+                        .dry_run = dry_run,
+                        .max_removals = config->daemon.max_removals,
+                        .scan = &scan,
+                        .paths = &cli->paths,
+                        .rules = config->rules,
+                        .n_rules = config->n_rules,
+                };
+                r = reap(inv, js, &opt, &res);
+                judgements_free(js, inv->n_objects);
+                if (r >= 0)
+                        r = report_sweep(res, dry_run, &reply);
+                if (r < 0) {
+                        fprintf(stderr, "ipcgc: sweep failed: %s\n", strerror(-r));
+                        return EXIT_FAIL;
+                }
+        } else {
+                json_object *params = json_object_new_object(), *a = json_object_new_array();
+                json_object_object_add(params, "dry_run", json_object_new_boolean(dry_run));
+                for (int t = 0; types && t < _IPC_TYPE_MAX; t++)
+                        if (types & IPC_TYPE_BIT(t))
+                                json_object_array_add(a, json_object_new_string(ipc_type_to_string(t)));
+                if (types)
+                        json_object_object_add(params, "types", a);
+                else
+                        json_object_put(a);
+                r = cli_remote(cli, config, "io.ipcgc.Sweep", params, &reply);
+                json_object_put(params);
+                if (r != EXIT_OK)
+                        return r;
         }
 
-        r = topts.json ? print_json(res, dry_run) : print_table(res, &topts, dry_run);
-        if (r < 0) {
+        if (topts.json)
+                cli_print_json(reply);
+        else if (print_table(reply, &topts) < 0) {
+                json_object_put(reply);
                 fprintf(stderr, "ipcgc: out of memory\n");
                 return EXIT_FAIL;
         }
-        return res->failed ? EXIT_FAIL : EXIT_OK;
+        int64_t failed = 0;
+        (void) json_int(reply, "failed", &failed);
+        json_object_put(reply);
+        return failed ? EXIT_FAIL : EXIT_OK;
 }

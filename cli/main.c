@@ -8,16 +8,22 @@
 #include <time.h>
 
 #include "cli.h"
+#include "client.h"
 
 static const struct {
         const char *name;
         int (*run)(struct cli *cli, int argc, char **argv);
         const char *help;
 } commands[] = {
-        { "list", cmd_list, "list IPC objects and their holders" },
+        { "status", cmd_status, "the daemon's state and counts" },
+        { "list", cmd_list, "list IPC objects, their holders and verdicts" },
         { "explain", cmd_explain, "the verdict on one object, its reason and evidence" },
         { "sweep", cmd_sweep, "remove orphaned objects (--dry-run: only say which)" },
         { "audit", cmd_audit, "IPC use per user and type against the kernel limits" },
+        { "rm", cmd_rm, "remove one orphaned object (--force: also PENDING, REPORTED, PROTECTED)" },
+        { "history", cmd_history, "the daemon's recent removals and skips" },
+        { "reload", cmd_reload, "make the daemon re-read its configuration" },
+        { "metrics", cmd_metrics, "Prometheus metrics from the daemon" },
         { "check-config", cmd_check_config, "validate the configuration and show its rules" },
 };
 
@@ -34,7 +40,7 @@ static void usage(FILE *out) {
                 "\n"
                 "Options for every command:\n"
                 "  --config FILE    read FILE instead of %s\n"
-                "  --local          run the engine in this process\n"
+                "  --local          run the engine in this process instead of asking ipcgcd\n"
                 "  -h, --help       show help (ipcgc COMMAND --help for a command's)\n"
                 "  -V, --version    show the version\n",
                 DEFAULT_CONFIG_PATH);
@@ -111,6 +117,59 @@ int cli_collect(const struct cli *cli, const struct config *config, unsigned typ
 
         *ret_inv = TAKE_PTR(inv);
         return 0;
+}
+
+int cli_remote(const struct cli *cli, const struct config *config, const char *method, json_object *params,
+               json_object **ret) {
+        _cleanup_free_ char *error = NULL;
+        const char *path = config->daemon.socket;
+        json_object *reply = NULL;
+        int r;
+
+        r = client_call(path, method, params, &reply, &error);
+        if (r == 0) {
+                *ret = reply;
+                return EXIT_OK;
+        }
+        if (r == -EREMOTEIO) {
+                const char *detail = NULL;
+                json_object_object_foreach(reply, key, val) {
+                        (void) key;
+                        detail = json_object_get_string(val);
+                        break;
+                }
+                fprintf(stderr, "ipcgc: %s%s%s\n", error, detail ? ": " : "", detail ? detail : "");
+                json_object_put(reply);
+                return EXIT_FAIL;
+        }
+        json_object_put(reply);
+        if (r == -ENOENT || r == -ECONNREFUSED || r == -ENOTSOCK || r == -ENOTDIR) {
+                fprintf(stderr, "ipcgc: cannot reach ipcgcd at %s: %s\n"
+                                "ipcgc: is it running?  --local runs the engine in this process instead.\n",
+                        path, strerror(-r));
+                return EXIT_NO_DAEMON;
+        }
+        fprintf(stderr, "ipcgc: talking to ipcgcd at %s failed: %s\n", path, strerror(-r));
+        return EXIT_FAIL;
+}
+
+void cli_print_json(json_object *j) {
+        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+const char *json_str(json_object *o, const char *key) {
+        json_object *v;
+        if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+bool json_int(json_object *o, const char *key, int64_t *ret) {
+        json_object *v;
+        if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+                return false;
+        *ret = json_object_get_int64(v);
+        return true;
 }
 
 int cli_judge(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,

@@ -17,6 +17,7 @@
 #include "control.h"
 #include "log.h"
 #include "manager.h"
+#include "parse.h"
 
 struct conn {
         struct control *control;
@@ -305,8 +306,9 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 k->fd = cfd;
                 k->peer = (struct peer) { .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
                 const char *group = c->m->config->daemon.admin_group;
-                struct group *gr = group ? getgrnam(group) : NULL;
-                k->peer.admin = cred.uid == 0 || (gr && in_admin_group(cfd, gr->gr_gid, cred.gid));
+                gid_t admin_gid;
+                k->peer.admin = cred.uid == 0 ||
+                                (group && parse_gid(group, &admin_gid) == 0 && in_admin_group(cfd, admin_gid, cred.gid));
 
                 c->n_conns++;
                 push_front(c, k);

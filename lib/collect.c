@@ -98,6 +98,8 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, st
                  * pshm and psem by either. */
                 if (o->type != IPC_TYPE_SHM)
                         flags |= PROCTAB_FDS;
+                if (o->type == IPC_TYPE_FIFO)
+                        flags |= PROCTAB_FIFO_OPENERS;
                 if (o->type != IPC_TYPE_FIFO && o->type != IPC_TYPE_MQ)
                         flags |= PROCTAB_MAPS;
         }

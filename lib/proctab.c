@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,13 +237,85 @@ static int scan_maps(int pfd, pid_t pid, struct holder_index *idx) {
         return 0;
 }
 
+/*
+ * A FIFO opener blocked in the kernel's wait_for_partner holds no fd yet, so
+ * the fd scan misses it; yet unlinking the FIFO now would strand it for
+ * good.  Its open(2) arguments tell which file it is opening: read the path
+ * from its memory and resolve it as it would, through its own root and cwd.
+ * Returns 0 (recorded, or not such an opener), or -EACCES when it cannot
+ * tell, which makes the fd evidence of this process unreadable.
+ */
+static int scan_fifo_opener(int pfd, const char *proc_root, pid_t pid, struct holder_index *idx) {
+        char buf[256], path[PATH_MAX], full[PATH_MAX + 64];
+        unsigned long long nr, a0, a1;
+        ssize_t n;
+
+        n = read_small(pfd, "wchan", buf, sizeof(buf));
+        if (n <= 0 || strcmp(buf, "wait_for_partner") != 0)
+                return 0;
+
+        n = read_small(pfd, "syscall", buf, sizeof(buf));
+        if (n <= 0 || sscanf(buf, "%llu %llx %llx", &nr, &a0, &a1) != 3)
+                return -EACCES;
+        long long dirfd;
+        unsigned long long ptr;
+        if (nr == SYS_openat
+#ifdef SYS_openat2
+            || nr == SYS_openat2
+#endif
+        ) {
+                dirfd = (int) (unsigned) a0;
+                ptr = a1;
+        }
+#ifdef SYS_open
+        else if (nr == SYS_open) {
+                dirfd = AT_FDCWD;
+                ptr = a0;
+        }
+#endif
+        else
+                return -EACCES;
+
+        /* The string may end near a page boundary: read what can be read. */
+        size_t want = sizeof(path) - 1;
+        for (;;) {
+                struct iovec local = { .iov_base = path, .iov_len = want };
+                struct iovec remote = { .iov_base = (void *) (uintptr_t) ptr, .iov_len = want };
+                n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+                if (n > 0)
+                        break;
+                if (errno != EFAULT || want <= 1)
+                        return -EACCES;
+                size_t to_page = 4096 - (size_t) (ptr % 4096);
+                want = want > to_page ? to_page : want / 2;
+        }
+        path[n] = 0;
+        if (strlen(path) == (size_t) n && (size_t) n == sizeof(path) - 1)
+                return -EACCES; /* no terminator: not a path we can trust */
+
+        int k;
+        if (path[0] == '/')
+                k = snprintf(full, sizeof(full), "%s/%d/root%s", proc_root, (int) pid, path);
+        else if (dirfd == AT_FDCWD)
+                k = snprintf(full, sizeof(full), "%s/%d/cwd/%s", proc_root, (int) pid, path);
+        else
+                k = snprintf(full, sizeof(full), "%s/%d/fd/%lld/%s", proc_root, (int) pid, dirfd, path);
+        if (k < 0 || (size_t) k >= sizeof(full))
+                return -EACCES;
+
+        struct stat st;
+        if (stat(full, &st) < 0)
+                return -EACCES;
+        return holder_index_add(idx, st.st_dev, st.st_ino, pid);
+}
+
 static bool is_access_error(int r) {
         return r == -EACCES || r == -EPERM;
 }
 
 /* Returns 1 when the process was read, 0 when it vanished meanwhile. */
-static int scan_process(int procfd, const char *name, pid_t pid, struct holder_index *idx, unsigned flags,
-                        uint64_t boot_usec, long ticks, struct process *ret) {
+static int scan_process(int procfd, const char *proc_root, const char *name, pid_t pid, struct holder_index *idx,
+                        unsigned flags, uint64_t boot_usec, long ticks, struct process *ret) {
         _cleanup_close_ int pfd = -EBADF;
         char buf[4096], state;
         struct process p = { .pid = pid };
@@ -294,6 +368,13 @@ static int scan_process(int procfd, const char *name, pid_t pid, struct holder_i
                                 p.flags |= PROCESS_FD_UNREADABLE;
                         else if (r == -ENOENT || r == -ESRCH)
                                 goto gone;
+                        else if (r < 0)
+                                goto fail;
+                }
+                if ((flags & PROCTAB_FIFO_OPENERS) && !(p.flags & PROCESS_FD_UNREADABLE)) {
+                        r = scan_fifo_opener(pfd, proc_root, pid, idx);
+                        if (r == -EACCES)
+                                p.flags |= PROCESS_FD_UNREADABLE;
                         else if (r < 0)
                                 goto fail;
                 }
@@ -369,7 +450,7 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
                         n_alloc = na;
                 }
 
-                r = scan_process(dirfd(d), de->d_name, (pid_t) pid, idx, flags, boot_usec, ticks,
+                r = scan_process(dirfd(d), proc_root, de->d_name, (pid_t) pid, idx, flags, boot_usec, ticks,
                                  &t->procs[t->n_procs]);
                 if (r < 0)
                         goto fail;

@@ -33,6 +33,9 @@ enum {
         PROCTAB_FDS = 1u << 0,    /* read /proc/PID/fd into the holder index */
         PROCTAB_MAPS = 1u << 1,   /* read /proc/PID/maps into the holder index */
         PROCTAB_CGROUP = 1u << 2, /* read /proc/PID/cgroup for the unit */
+        /* a process blocked in open() of a FIFO, waiting for its peer, has no
+         * fd yet: find which FIFO from its syscall arguments */
+        PROCTAB_FIFO_OPENERS = 1u << 3,
 };
 
 /*

@@ -349,11 +349,12 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
         if (!fresh_inv->objects)
                 return -ENOMEM;
         fresh_inv->n_allocated = n;
+        for (size_t i = 0; i < n; i++)
+                cs[i] = (struct candidate) { .index = idx[i], .dirfd = -1 };
 
         for (size_t i = 0; i < n; i++) {
                 const struct ipc_object *o = &inv->objects[idx[i]];
                 struct candidate *c = &cs[i];
-                *c = (struct candidate) { .index = idx[i], .dirfd = -1 };
                 c->fresh = fresh_for(fresh_inv, o);
                 if (!c->fresh) {
                         r = -ENOMEM;

@@ -19,19 +19,19 @@ hold pshm /busy-pshm 4096 0600
 hold psem /busy-psem 0 0600
 hold fifo "$FIFODIR/busy-fifo" 0 0600
 
-before=$("$IPCGC" --config "$CONF" list -J | jq -c '[.objects[].id] | sort')
+before=$("$IPCGC" --local --config "$CONF" list -J | jq -c '[.objects[].id] | sort')
 is "$(jq length <<<"$before")" 8 "eight live objects to start with"
 
 removed=0
 for i in $(seq 25); do
-    n=$("$IPCGC" --config "$CONF" sweep -J | jq '.removed')
+    n=$("$IPCGC" --local --config "$CONF" sweep -J | jq '.removed')
     removed=$((removed + n))
 done
 is "$removed" 0 "25 sweeps during live use removed nothing"
 
-after=$("$IPCGC" --config "$CONF" list -J | jq -c '[.objects[].id] | sort')
+after=$("$IPCGC" --local --config "$CONF" list -J | jq -c '[.objects[].id] | sort')
 is "$after" "$before" "every object is still there"
-verdicts=$("$IPCGC" --config "$CONF" list -J | jq -r '[.objects[].verdict] | unique | join(",")')
+verdicts=$("$IPCGC" --local --config "$CONF" list -J | jq -r '[.objects[].verdict] | unique | join(",")')
 is "$verdicts" LIVE "every object is judged LIVE"
 
 done_testing

@@ -42,7 +42,7 @@ rule() { # rule NAME KEY=VALUE...: appends a [Rule NAME] to the config
 
 verdict() { # verdict ID: the verdict ipcgc gives now ("GONE" if not listed)
     local v
-    v=$(IPCGC_RUN "$IPCGC" --config "$CONF" explain -J "$1" 2>/dev/null | jq -r .verdict)
+    v=$(IPCGC_RUN "$IPCGC" --local --config "$CONF" explain -J "$1" 2>/dev/null | jq -r .verdict)
     echo "${v:-GONE}"
 }
 
@@ -201,14 +201,14 @@ run_one() { # inside the namespaces: one scenario, "ok"/"not ok" lines out
 
     # The sweep removes exactly what is ORPHAN now, and nothing else.
     local json removed present
-    json=$(IPCGC_RUN "$IPCGC" --config "$CONF" sweep -J)
+    json=$(IPCGC_RUN "$IPCGC" --local --config "$CONF" sweep -J)
     removed=$(jq -r '[.records[] | select(.action == "removed") | .id] | join(" ")' <<<"$json")
     if [ "$v" = ORPHAN ]; then
         is "$removed" "$OBJ" "$name: sweep removes it"
         is "$(verdict "$OBJ")" GONE "$name: and it is gone"
     else
         is "$removed" "" "$name: sweep removes nothing"
-        present=$(IPCGC_RUN "$IPCGC" --config "$CONF" list -J | jq -r --arg id "$OBJ" '[.objects[] | select(.id == $id)] | length')
+        present=$(IPCGC_RUN "$IPCGC" --local --config "$CONF" list -J | jq -r --arg id "$OBJ" '[.objects[] | select(.id == $id)] | length')
         is "$present" 1 "$name: and it is still there"
     fi
     return 0
