@@ -24,6 +24,7 @@ enum {
 struct cli {
         const char *config_path; /* NULL: DEFAULT_CONFIG_PATH, and a missing one is fine */
         bool local;
+        const char *socket; /* --socket: overrides [Daemon] Socket= */
         struct collect_paths paths;
 };
 
@@ -32,13 +33,15 @@ enum {
         OPT_LOCAL,
         OPT_SYSVIPC,
         OPT_PROC,
+        OPT_SOCKET,
 };
 
 /* The long options every command shares; commands append their own. */
 #define CLI_COMMON_LONG_OPTIONS                                                                    \
         { "config", required_argument, NULL, OPT_CONFIG }, { "local", no_argument, NULL, OPT_LOCAL }, \
                 { "sysvipc-dir", required_argument, NULL, OPT_SYSVIPC },                          \
-                { "proc-dir", required_argument, NULL, OPT_PROC }, { "help", no_argument, NULL, 'h' }
+                { "proc-dir", required_argument, NULL, OPT_PROC },                                 \
+                { "socket", required_argument, NULL, OPT_SOCKET }, { "help", no_argument, NULL, 'h' }
 
 /* Returns true when C was one of the common options. */
 bool cli_common_option(struct cli *cli, int c, const char *arg);

@@ -69,7 +69,12 @@ static int parse(struct cli *cli, int argc, char **argv, const char *usage, bool
 
 static int call(struct cli *cli, const char *method, json_object *params, json_object **ret) {
         _cleanup_(config_freep) struct config *config = NULL;
-        if (cli_load_config(cli, &config) < 0)
+        /* With --socket the configuration is not needed: a broken file must
+         * not stop anyone asking the daemon how it is doing. */
+        if (cli->socket) {
+                if (config_new_default(&config) < 0)
+                        return EXIT_FAIL;
+        } else if (cli_load_config(cli, &config) < 0)
                 return EXIT_FAIL;
         return cli_remote(cli, config, method, params, ret);
 }

@@ -41,6 +41,7 @@ static void usage(FILE *out) {
                 "Options for every command:\n"
                 "  --config FILE    read FILE instead of %s\n"
                 "  --local          run the engine in this process instead of asking ipcgcd\n"
+                "  --socket PATH    ask ipcgcd at PATH instead of the configured Socket=\n"
                 "  -h, --help       show help (ipcgc COMMAND --help for a command's)\n"
                 "  -V, --version    show the version\n",
                 DEFAULT_CONFIG_PATH);
@@ -69,6 +70,9 @@ bool cli_common_option(struct cli *cli, int c, const char *arg) {
                 return true;
         case OPT_PROC:
                 cli->paths.proc = arg;
+                return true;
+        case OPT_SOCKET:
+                cli->socket = arg;
                 return true;
         }
         return false;
@@ -122,7 +126,7 @@ int cli_collect(const struct cli *cli, const struct config *config, unsigned typ
 int cli_remote(const struct cli *cli, const struct config *config, const char *method, json_object *params,
                json_object **ret) {
         _cleanup_free_ char *error = NULL;
-        const char *path = config->daemon.socket;
+        const char *path = cli->socket ?: config->daemon.socket;
         json_object *reply = NULL;
         int r;
 
@@ -258,6 +262,8 @@ int main(int argc, char **argv) {
                         cli.config_path = argv[++i];
                 else if (strncmp(a, "--config=", 9) == 0)
                         cli.config_path = a + 9;
+                else if (strcmp(a, "--socket") == 0 && i + 1 < argc)
+                        cli.socket = argv[++i];
                 else {
                         cli_usage_error("unknown option '%s'", a);
                         return EXIT_USAGE;

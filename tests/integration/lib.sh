@@ -56,8 +56,14 @@ enter_private_namespaces() {
         fi
         local dir rc
         dir=$(mktemp -d "${TMPDIR:-/tmp}/ipcgc-test.XXXXXX")
+        # The kernel serves the process connector only to the initial PID
+        # namespace, so the test of it keeps that one (IPCGC_TEST_KEEP_PIDNS=1);
+        # its IPC and mounts are private all the same.
+        local pidns="--pid --fork --mount-proc"
+        [ "${IPCGC_TEST_KEEP_PIDNS:-}" = 1 ] && pidns=
+        # shellcheck disable=SC2086
         IPCGC_TEST_IN_NS=1 IPCGC_TEST_DIR=$dir IPCGC_HOST_IPC_NS=$(stat -L -c %i /proc/self/ns/ipc) \
-            unshare --ipc --mount --pid --fork --mount-proc --propagation private -- bash "$0" "$@"
+            unshare --ipc --mount $pidns --propagation private -- bash "$0" "$@"
         rc=$?
         rm -rf "$dir"
         exit $rc
@@ -108,4 +114,25 @@ hold_as() {
         exit 1
     fi
     exec {fd}<&-
+}
+
+# start_daemon [ARGS...]: starts ipcgcd on $CONF (which must name
+# Socket=$T/io.ipcgc) with its log in $T/ipcgcd.log, and waits until it
+# answers.  Sets DAEMON_PID.
+start_daemon() {
+    "$top_builddir/ipcgcd" --config "$CONF" "$@" 2>>"$T/ipcgcd.log" &
+    DAEMON_PID=$!
+    local i
+    for i in $(seq 500); do
+        "$IPCGC" --config "$CONF" status >/dev/null 2>&1 && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || break
+        read -r -t 0.01 <> <(:) || true
+    done
+    echo "Bail out! ipcgcd did not start: $(tail -5 "$T/ipcgcd.log")"
+    exit 1
+}
+
+stop_daemon() { # stop_daemon: SIGTERM, wait, and say how it ended
+    kill -TERM "$DAEMON_PID" 2>/dev/null
+    wait "$DAEMON_PID"
 }
