@@ -13,4 +13,4 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config make \
     libsystemd-dev libinih-dev libjson-c-dev libsmartcols-dev libcmocka-dev \
-    util-linux jq xz-utils >/dev/null
+    util-linux jq xz-utils systemd systemd-container man-db groff-base >/dev/null
