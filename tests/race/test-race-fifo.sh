@@ -31,6 +31,7 @@ is "$rc" 0 "race-fifo ran to completion"
 
 declare -A S
 while read -r _ phase kind rest; do
+    # shellcheck disable=SC2086 # "key value key value ...": split on purpose
     set -- $rest
     while [ $# -ge 2 ]; do
         S[$phase/$kind/$1]=$2
@@ -76,7 +77,7 @@ for pk in $(printf '%s\n' "${!S[@]}" | sed -n 's,/tried$,,p' | sort); do
     is "$(get "${pk%/*}" "${pk#*/}" in_use)" 0 "$pk: the FIFO not removed while in use"
     is "$(get "${pk%/*}" "${pk#*/}" other)" 0 "$pk: every outcome accounted for"
     is "$(get "${pk%/*}" "${pk#*/}" hook_missed)" 0 "$pk: every attack landed where it was aimed"
-    is "$(get "${pk%/*}" "${pk#*/}" setup_errors)" 0 "$pk: every FIFO judged ORPHAN before the attack"
+    is "$(get "${pk%/*}" "${pk#*/}" setup_errors)" 0 "$pk: every FIFO judged ORPHAN, every attack made"
 done
 
 # Controls: with no attack the orphan is removed, so the rest is not vacuous.
