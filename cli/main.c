@@ -109,7 +109,7 @@ int cli_collect(const struct cli *cli, const struct config *config, unsigned typ
                 fprintf(stderr, "ipcgc: failed to collect IPC objects: %s\n", strerror(-r));
                 return r;
         }
-        r = collect_holders(inv, &cli->paths, ret_proctab);
+        r = collect_holders(inv, &cli->paths, judge_proctab_needs(inv, config->rules, config->n_rules), ret_proctab);
         if (r < 0) {
                 fprintf(stderr, "ipcgc: failed to read the process table: %s\n", strerror(-r));
                 return r;

@@ -533,7 +533,11 @@ json_object *api_call(struct manager *m, const struct peer *peer, const char *me
                         return methods[i].fn(m, peer, parameters);
 
         const char *dot = strrchr(method, '.');
-        if (!dot || (strncmp(method, "io.ipcgc.", 9) != 0 && strncmp(method, "org.varlink.service.", 20) != 0))
-                return api_error("org.varlink.service.InterfaceNotFound", "interface", method);
+        if (!dot || (strncmp(method, "io.ipcgc.", 9) != 0 && strncmp(method, "org.varlink.service.", 20) != 0)) {
+                /* The interface is the method's name up to its last dot. */
+                char iface[256];
+                snprintf(iface, sizeof(iface), "%.*s", dot ? (int) (dot - method) : (int) strlen(method), method);
+                return api_error("org.varlink.service.InterfaceNotFound", "interface", iface);
+        }
         return api_error("org.varlink.service.MethodNotFound", "method", method);
 }

@@ -209,13 +209,16 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                 }
                 /* Answer the first complete message; the rest waits for the
                  * reply to be read, so a client cannot pile up work. */
-                char *nul = memchr(k->in, 0, k->in_len);
-                if (nul) {
+                char *nul;
+                /* A oneway call queues no reply: go straight on to the next
+                 * message already read, until one has a reply to send. */
+                while (!k->closing && k->out_off == k->out_len && (nul = memchr(k->in, 0, k->in_len))) {
                         size_t len = (size_t) (nul - k->in);
                         handle_message(k, k->in, len);
                         memmove(k->in, nul + 1, k->in_len - len - 1);
                         k->in_len -= len + 1;
-                } else if (k->in_len == CONTROL_MAX_MESSAGE)
+                }
+                if (k->in_len == CONTROL_MAX_MESSAGE && !memchr(k->in, 0, k->in_len))
                         protocol_error(k, "org.varlink.service.InvalidParameter", "message too large");
         }
 

@@ -211,7 +211,7 @@ static int judge_now(struct manager *m, unsigned types) {
         r = collect_inventory(&scan, &m->paths, &inv);
         if (r < 0)
                 return r;
-        r = collect_holders(inv, &m->paths, &pt);
+        r = collect_holders(inv, &m->paths, judge_proctab_needs(inv, m->config->rules, m->config->n_rules), &pt);
         if (r < 0)
                 return r;
         struct judge_context ctx = {

@@ -74,10 +74,10 @@ static bool holder_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_in
         }
 }
 
-int collect_holders(struct inventory *inv, const struct collect_paths *paths, struct proctab **ret) {
+int collect_holders(struct inventory *inv, const struct collect_paths *paths, unsigned extra, struct proctab **ret) {
         _cleanup_(holder_index_freep) struct holder_index *idx = NULL;
         struct proctab *t = NULL;
-        unsigned flags = PROCTAB_CGROUP;
+        unsigned flags = extra & (PROCTAB_UIDS | PROCTAB_CGROUP);
         int r;
 
         r = holder_index_new(inv->n_objects, &idx);

@@ -21,6 +21,7 @@ int collect_inventory(const struct scan_config *scan, const struct collect_paths
  * fds, mappings, SysV attachments).  The holder index is seeded with exactly
  * the inventory's identities, so the cost follows the objects examined.
  * /proc/PID/fd is read only when some object can be held by an fd, maps
- * only when some object can be mapped.
+ * only when some object can be mapped.  EXTRA adds PROCTAB_UIDS and
+ * PROCTAB_CGROUP when the judgement will need them (judge_proctab_needs).
  */
-int collect_holders(struct inventory *inv, const struct collect_paths *paths, struct proctab **ret);
+int collect_holders(struct inventory *inv, const struct collect_paths *paths, unsigned extra, struct proctab **ret);

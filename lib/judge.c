@@ -176,6 +176,12 @@ static void consider_holders(struct builder *b, enum evidence_role role) {
 
 static void consider_uid(struct builder *b, enum evidence_role role, uid_t uid, const char *why) {
         const struct proctab *t = b->ctx->proctab;
+
+        if (!(t->flags & PROCTAB_UIDS)) {
+                /* Built without uids: say so rather than find no one. */
+                add(b, role, EVIDENCE_UNREADABLE, 0, "%s: process uids were not read", why);
+                return;
+        }
         for (size_t i = 0; i < t->n_procs; i++) {
                 const struct process *p = &t->procs[i];
                 if (process_alive(p) && !(p->flags & PROCESS_KTHREAD) && (p->ruid == uid || p->euid == uid)) {
@@ -256,6 +262,10 @@ static void consider_owner(struct builder *b, const struct owner_source *s) {
                 return;
         case OWNER_PROCESS:
         case OWNER_UNIT:
+                if (s->kind == OWNER_UNIT && !(t->flags & PROCTAB_CGROUP)) {
+                        add(b, ROLE_OWNER, EVIDENCE_UNREADABLE, 0, "unit:%s: process units were not read", s->arg);
+                        return;
+                }
                 for (size_t i = 0; i < t->n_procs; i++) {
                         const struct process *p = &t->procs[i];
                         if (!process_alive(p))
@@ -466,6 +476,23 @@ static int build_reason(struct builder *b, uint64_t min_age) {
         }
         j->reason = text;
         return 0;
+}
+
+unsigned judge_proctab_needs(const struct inventory *inv, const struct rule *rules, size_t n_rules) {
+        unsigned need = 0;
+
+        for (size_t i = 0; i < n_rules; i++)
+                for (size_t k = 0; k < rules[i].n_owners; k++)
+                        need |= rules[i].owners[k].kind == OWNER_UID    ? PROCTAB_UIDS
+                                : rules[i].owners[k].kind == OWNER_UNIT ? PROCTAB_CGROUP
+                                                                        : 0;
+        for (size_t i = 0; !(need & PROCTAB_UIDS) && i < inv->n_objects; i++) {
+                const struct ipc_object *o = &inv->objects[i];
+                if ((o->type == IPC_TYPE_MSG && o->lpid <= 0 && o->lrpid <= 0) ||
+                    (o->type == IPC_TYPE_SEM && o->mtime == 0))
+                        need |= PROCTAB_UIDS;
+        }
+        return need;
 }
 
 int judge_object(const struct judge_context *ctx, const struct ipc_object *o, struct judgement *ret) {

@@ -92,6 +92,10 @@ struct judge_context {
 /* The object's last recorded activity, as epoch seconds. */
 time_t ipc_object_last_activity(const struct ipc_object *o);
 
+/* The PROCTAB_UIDS / PROCTAB_CGROUP a judgement of INV under RULES needs:
+ * uids for never-used msg and sem and for Owner=uid, units for Owner=unit. */
+unsigned judge_proctab_needs(const struct inventory *inv, const struct rule *rules, size_t n_rules);
+
 int judge_object(const struct judge_context *ctx, const struct ipc_object *o, struct judgement *ret);
 /* One judgement per inventory object, same order. */
 int judge_inventory(const struct judge_context *ctx, const struct inventory *inv, struct judgement **ret);

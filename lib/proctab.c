@@ -341,15 +341,20 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
         if (kflags & PF_KTHREAD)
                 p.flags |= PROCESS_KTHREAD;
 
-        n = read_small(pfd, "status", buf, sizeof(buf));
-        if (n < 0)
-                return n == -ENOENT || n == -ESRCH ? 0 : (int) n;
-        const char *u = strstr(buf, "\nUid:");
-        unsigned long ruid, euid;
-        if (!u || sscanf(u + 5, "%lu %lu", &ruid, &euid) != 2)
-                return 0; /* a process too far gone to report its uid */
-        p.ruid = (uid_t) ruid;
-        p.euid = (uid_t) euid;
+        p.ruid = p.euid = (uid_t) -1;
+        if (flags & PROCTAB_UIDS) {
+                /* status, not the owner of /proc/PID: that is root for any
+                 * process that is not dumpable. */
+                n = read_small(pfd, "status", buf, sizeof(buf));
+                if (n < 0)
+                        return n == -ENOENT || n == -ESRCH ? 0 : (int) n;
+                const char *u = strstr(buf, "\nUid:");
+                unsigned long ruid, euid;
+                if (!u || sscanf(u + 5, "%lu %lu", &ruid, &euid) != 2)
+                        return 0; /* a process too far gone to report its uid */
+                p.ruid = (uid_t) ruid;
+                p.euid = (uid_t) euid;
+        }
 
         if (flags & PROCTAB_CGROUP) {
                 n = read_small(pfd, "cgroup", buf, sizeof(buf));
@@ -468,6 +473,7 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
         }
 
         qsort(t->procs, t->n_procs, sizeof(*t->procs), cmp_pid);
+        t->flags = flags;
         *ret = t;
         return 0;
 fail:

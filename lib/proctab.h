@@ -26,6 +26,7 @@ struct process {
 struct proctab {
         struct process *procs; /* sorted by pid */
         size_t n_procs;
+        unsigned flags; /* the PROCTAB_* it was built with: what it knows */
         size_t n_fd_unreadable, n_maps_unreadable;
 };
 
@@ -36,6 +37,7 @@ enum {
         /* a process blocked in open() of a FIFO, waiting for its peer, has no
          * fd yet: find which FIFO from its syscall arguments */
         PROCTAB_FIFO_OPENERS = 1u << 3,
+        PROCTAB_UIDS = 1u << 4, /* read /proc/PID/status for the uids */
 };
 
 /*

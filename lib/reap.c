@@ -367,7 +367,7 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
         }
 
         /* One fresh pass over /proc for everything still in play. */
-        r = collect_holders(fresh_inv, opt->paths, &pt);
+        r = collect_holders(fresh_inv, opt->paths, judge_proctab_needs(fresh_inv, opt->rules, opt->n_rules), &pt);
         if (r < 0)
                 goto out;
 

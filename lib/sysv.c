@@ -223,18 +223,10 @@ int sysv_sem_read_members(struct ipc_object *o) {
         if (o->nsems == 0)
                 return 0;
 
-        /* The id came from a listing that may be stale: make sure it still
-         * names the same set before reading its members. */
-        struct semid_ds ds;
-        union {
-                int val;
-                struct semid_ds *buf;
-        } arg = { .buf = &ds };
-        if (semctl(o->id, 0, IPC_STAT, arg) < 0)
-                return errno == EINVAL || errno == EIDRM ? -EIDRM : negative_errno();
-        if (ds.sem_perm.__key != o->key || ds.sem_nsems != o->nsems)
-                return -EIDRM;
-
+        /* No IPC_STAT here: an id names the same set until it has been freed
+         * and its slot reused some 65536 times over, and a set gone since the
+         * listing answers EINVAL below.  Removal re-reads the set with
+         * IPC_STAT (sysv_stat) and compares key and ctime before acting. */
         m = calloc(o->nsems, sizeof(*m));
         if (!m)
                 return -ENOMEM;

@@ -145,6 +145,7 @@ part_timer() {
     done_testing
 }
 
+export IPCGC_TEST_EXCLUSIVE=1
 if [ "${1:-}" = --part ]; then
     [ "$2" = connector ] && export IPCGC_TEST_KEEP_PIDNS=1
     enter_private_namespaces "$@"

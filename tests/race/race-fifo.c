@@ -778,7 +778,7 @@ static int judge_tree(const struct setup *s, const struct iteration *it, struct 
         r = collect_inventory(&s->cfg->scan, NULL, &inv);
         if (r < 0)
                 fatal("collect_inventory: %s", strerror(-r));
-        r = collect_holders(inv, NULL, &pt);
+        r = collect_holders(inv, NULL, 0, &pt);
         if (r < 0)
                 fatal("collect_holders: %s", strerror(-r));
         struct judge_context ctx = {

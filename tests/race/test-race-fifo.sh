@@ -7,6 +7,7 @@
 #
 # RACE_FIFO_SCALE=N multiplies the iterations (a longer soak).
 . "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
+export IPCGC_TEST_EXCLUSIVE=1 # forks thousands of processes: see lib.sh
 enter_private_namespaces "$@"
 
 RACE=$top_builddir/tests/race/race-fifo

@@ -448,7 +448,7 @@ static void test_build_fake(void **state) {
         uint64_t ticks = (uint64_t) sysconf(_SC_CLK_TCK);
         uint64_t boot = now_usec(CLOCK_REALTIME) - now_usec(CLOCK_BOOTTIME);
 
-        assert_int_equal(proctab_build(f->root, NULL, PROCTAB_CGROUP, &t), 0);
+        assert_int_equal(proctab_build(f->root, NULL, PROCTAB_CGROUP | PROCTAB_UIDS, &t), 0);
 
         /* 2 7 42 43 44: sorted; 99, 100, 101 and the non-pids left out */
         assert_int_equal(t->n_procs, 5);
@@ -515,7 +515,7 @@ static void test_build_fake_holders(void **state) {
         assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_SHM, 32770), 0);
         assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_SHM, 0), 0);
 
-        assert_int_equal(proctab_build(f->root, idx, PROCTAB_FDS | PROCTAB_MAPS, &t), 0);
+        assert_int_equal(proctab_build(f->root, idx, PROCTAB_FDS | PROCTAB_MAPS | PROCTAB_UIDS, &t), 0);
 
         /* 44 has no fd/: it exited during the pass, so it is left out */
         assert_int_equal(t->n_procs, 4);
@@ -560,7 +560,7 @@ static void test_build_real_proc(void **state) {
         char comm[16];
         uint64_t now;
 
-        assert_int_equal(proctab_build("/proc", NULL, PROCTAB_CGROUP, &t), 0);
+        assert_int_equal(proctab_build("/proc", NULL, PROCTAB_CGROUP | PROCTAB_UIDS, &t), 0);
         now = now_usec(CLOCK_REALTIME);
 
         assert_true(t->n_procs >= 1);
