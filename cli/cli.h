@@ -66,6 +66,9 @@ void cli_print_json(json_object *j);
 const char *json_str(json_object *o, const char *key);
 bool json_int(json_object *o, const char *key, int64_t *ret);
 
+/* -t TYPES: false (after saying why) when ARG names no valid types. */
+bool cli_parse_types(const char *arg, unsigned *ret);
+
 /* A user name or a numeric uid. */
 int cli_parse_user(const char *s, uid_t *ret);
 /* A user's name, or the uid as text when it has none; points into BUF or a cache. */

@@ -71,15 +71,9 @@ int cmd_check_config(struct cli *cli, int argc, char **argv) {
         int c;
 
         while ((c = getopt_long(argc, argv, "rnh", options, NULL)) >= 0) {
-                if (cli_common_option(cli, c, optarg))
+                if (cli_common_option(cli, c, optarg) || table_option(c, &topts))
                         continue;
                 switch (c) {
-                case 'r':
-                        topts.raw = true;
-                        break;
-                case 'n':
-                        topts.noheadings = true;
-                        break;
                 case 'h':
                         help();
                         return EXIT_OK;

@@ -238,14 +238,12 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
         int c, r;
 
         while ((c = getopt_long(argc, argv, "t:u:o:brnJhV:", options, NULL)) >= 0) {
-                if (cli_common_option(cli, c, optarg))
+                if (cli_common_option(cli, c, optarg) || table_option(c, &topts))
                         continue;
                 switch (c) {
                 case 't':
-                        if (ipc_type_mask_parse(optarg, &filter.types) < 0) {
-                                cli_usage_error("invalid --types '%s'", optarg);
+                        if (!cli_parse_types(optarg, &filter.types))
                                 return EXIT_USAGE;
-                        }
                         break;
                 case 'u':
                         if (cli_parse_user(optarg, &filter.uid) < 0) {
@@ -266,15 +264,6 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                         break;
                 case 'b':
                         bytes = true;
-                        break;
-                case 'r':
-                        topts.raw = true;
-                        break;
-                case 'n':
-                        topts.noheadings = true;
-                        break;
-                case 'J':
-                        topts.json = true;
                         break;
                 case 'h':
                         help();

@@ -95,26 +95,15 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
         int c, r;
 
         while ((c = getopt_long(argc, argv, "t:rnJh", options, NULL)) >= 0) {
-                if (cli_common_option(cli, c, optarg))
+                if (cli_common_option(cli, c, optarg) || table_option(c, &topts))
                         continue;
                 switch (c) {
                 case OPT_DRY_RUN:
                         dry_run = true;
                         break;
                 case 't':
-                        if (ipc_type_mask_parse(optarg, &types) < 0) {
-                                cli_usage_error("invalid --types '%s'", optarg);
+                        if (!cli_parse_types(optarg, &types))
                                 return EXIT_USAGE;
-                        }
-                        break;
-                case 'r':
-                        topts.raw = true;
-                        break;
-                case 'n':
-                        topts.noheadings = true;
-                        break;
-                case 'J':
-                        topts.json = true;
                         break;
                 case 'h':
                         help();

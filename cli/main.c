@@ -198,6 +198,13 @@ int cli_judge(const struct cli *cli, const struct config *config, unsigned types
         return 0;
 }
 
+bool cli_parse_types(const char *arg, unsigned *ret) {
+        if (ipc_type_mask_parse(arg, ret) == 0)
+                return true;
+        cli_usage_error("invalid --types '%s' (shm msg sem mq pshm psem fifo, or all)", arg);
+        return false;
+}
+
 int cli_parse_user(const char *s, uid_t *ret) {
         struct passwd *pw;
         char *end;

@@ -75,6 +75,21 @@ struct libscols_table *table_new(const struct column *cols, const int *ids, size
         return t;
 }
 
+bool table_option(int c, struct table_options *o) {
+        switch (c) {
+        case 'r':
+                o->raw = true;
+                return true;
+        case 'n':
+                o->noheadings = true;
+                return true;
+        case 'J':
+                o->json = true;
+                return true;
+        }
+        return false;
+}
+
 void table_help_columns(FILE *out, const struct column *cols, size_t n) {
         fputs("\nAvailable output columns:\n", out);
         for (size_t i = 0; i < n; i++)

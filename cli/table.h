@@ -29,5 +29,8 @@ int table_select(const struct column *cols, size_t n_cols, const char *defaults,
 struct libscols_table *table_new(const struct column *cols, const int *ids, size_t n,
                                  const struct table_options *o);
 
+/* -r, -n and -J, which every listing takes: true when C was one of them. */
+bool table_option(int c, struct table_options *o);
+
 /* Prints a column list for --help. */
 void table_help_columns(FILE *out, const struct column *cols, size_t n);
