@@ -352,6 +352,16 @@ static void gather(struct builder *b) {
         case IPC_TYPE_FIFO:
                 consider_holders(b, ROLE_HOLDER);
                 consider_unreadable_proc(b, true, false);
+                if (b->ctx->proctab->n_fifo_open_unknown > 0) {
+                        const struct proctab *t = b->ctx->proctab;
+                        pid_t first = 0;
+                        for (size_t i = 0; i < t->n_procs && !first; i++)
+                                if (t->procs[i].flags & PROCESS_FIFO_OPEN_UNKNOWN)
+                                        first = t->procs[i].pid;
+                        add(b, ROLE_UNREADABLE, EVIDENCE_UNREADABLE, first,
+                            "%zu process%s blocked opening a FIFO whose path cannot be resolved (first: pid %d)",
+                            t->n_fifo_open_unknown, t->n_fifo_open_unknown == 1 ? "" : "es", (int) first);
+                }
                 break;
 
         case _IPC_TYPE_MAX:

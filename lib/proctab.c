@@ -379,7 +379,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                 if ((flags & PROCTAB_FIFO_OPENERS) && !(p.flags & PROCESS_FD_UNREADABLE)) {
                         r = scan_fifo_opener(pfd, proc_root, pid, idx);
                         if (r == -EACCES)
-                                p.flags |= PROCESS_FD_UNREADABLE;
+                                p.flags |= PROCESS_FIFO_OPEN_UNKNOWN;
                         else if (r < 0)
                                 goto fail;
                 }
@@ -464,6 +464,8 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
                 struct process *p = &t->procs[t->n_procs++];
                 if (p->flags & PROCESS_FD_UNREADABLE)
                         t->n_fd_unreadable++;
+                if (p->flags & PROCESS_FIFO_OPEN_UNKNOWN)
+                        t->n_fifo_open_unknown++;
                 if (p->flags & PROCESS_MAPS_UNREADABLE)
                         t->n_maps_unreadable++;
         }

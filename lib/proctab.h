@@ -12,6 +12,9 @@ enum {
         PROCESS_MAPS_UNREADABLE = 1u << 1, /* /proc/PID/maps denied: its mappings are unknown */
         PROCESS_ZOMBIE = 1u << 2,          /* exited, not yet reaped: holds nothing, owns nothing */
         PROCESS_KTHREAD = 1u << 3,
+        /* blocked opening a FIFO whose path cannot be resolved now (it may be
+         * one of ours, moved aside): which FIFO it waits on is unknown */
+        PROCESS_FIFO_OPEN_UNKNOWN = 1u << 4,
 };
 
 struct process {
@@ -27,7 +30,7 @@ struct proctab {
         struct process *procs; /* sorted by pid */
         size_t n_procs;
         unsigned flags; /* the PROCTAB_* it was built with: what it knows */
-        size_t n_fd_unreadable, n_maps_unreadable;
+        size_t n_fd_unreadable, n_maps_unreadable, n_fifo_open_unknown;
 };
 
 enum {
