@@ -199,14 +199,14 @@ alive "oneway and pipelined calls"
 
 # --- A flood of idle connections -------------------------------------------
 
-# start_hoard NAME UID N [PARTIAL]: vclient -H N as UID, its "held" line in
-# HELD[NAME]; stop_hoard NAME closes its stdin, FINAL[NAME] its last line.
+# start_hoard NAME UID N [VCLIENT-OPTIONS...]: vclient -H N as UID, its
+# "held" line in HELD[NAME]; stop_hoard NAME closes its stdin, FINAL[NAME]
+# its last line.
 declare -A HELD FINAL HOARD_OUT HOARD_CTL
 start_hoard() {
-    local name=$1 uid=$2 n=$3 partial=${4:-} fd ctl line
-    local cmd=("$VCLIENT" -H "$n")
-    [ -n "$partial" ] && cmd+=(-P "$partial")
-    cmd+=("$SOCK")
+    local name=$1 uid=$2 n=$3 fd ctl line
+    shift 3
+    local cmd=("$VCLIENT" -H "$n" "$@" "$SOCK")
     [ "$uid" != 0 ] && cmd=(setpriv --reuid="$uid" --regid="$uid" --clear-groups "${cmd[@]}")
     mkfifo "$T/ctl-$name"
     # The hoarder must not inherit the other hoarders' stdin: each must see
@@ -253,11 +253,17 @@ status_latency() {
     local m
     m=$(median "${runs[@]}")
     diag "status latency, $desc: ${runs[*]} ms, median $m ms"
-    is "$failed" 0 "status answers 5 times out of 5 $desc"
-    if [ "$failed" = 0 ] && awk -v m="$m" 'BEGIN { exit !(m < 100) }'; then
+    if [ "$failed" = 0 ]; then
+        ok "status answers 5 times out of 5 $desc"
+    else
+        not_ok "status answers 5 times out of 5 $desc" "it answered $((5 - failed)) times" "$(cat "$T/status.err")"
+    fi
+    if [ "$failed" != 0 ]; then
+        ok "status median < 100 ms $desc # SKIP status did not answer"
+    elif awk -v m="$m" 'BEGIN { exit !(m < 100) }'; then
         ok "status median $m ms < 100 ms $desc"
     else
-        not_ok "status median < 100 ms $desc" "runs: ${runs[*]}" "$(cat "$T/status.err")"
+        not_ok "status median < 100 ms $desc" "runs: ${runs[*]}"
     fi
 }
 
@@ -280,7 +286,7 @@ is "$(field_of "${FINAL[root]}" replies)" 0 "the idle connections got no replies
 status_latency "after root let go of its connections"
 
 # 200 connections from an unprivileged uid, each with half a message sent.
-start_hoard u4321 4321 200 '{"method":"io.ipcgc.GetSta'
+start_hoard u4321 4321 200 -P '{"method":"io.ipcgc.GetSta'
 h=${HELD[u4321]}
 o=$(field_of "$h" open)
 is "$(field_of "$h" failed)" 0 "200 connections as uid 4321: every connect() succeeds"
@@ -318,6 +324,30 @@ for u in 4322 4323 4324 4325 4326; do
     stop_hoard "u$u"
 done
 status_latency "after everyone let go"
+
+# Four uids, 32 connections each (the most a uid may have, 128 in all, the
+# daemon's limit), each with 300 calls pipelined and never reading a reply:
+# the replies fill the socket, so no connection is idle and none can be
+# evicted.  Holding connections must still not lock out `ipcgc status`.
+req='{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"io.ipcgc"}}\0'
+many=$(for _ in {1..300}; do printf '%s' "$req"; done)
+for u in 4331 4332 4333 4334; do
+    start_hoard "stuck$u" "$u" 32 -N -P "$many"
+done
+sum=0
+for u in 4331 4332 4333 4334; do
+    line=$(query_hoard "stuck$u")
+    o=$(field_of "$line" open)
+    sum=$((sum + ${o:-0}))
+done
+diag "connections with unread replies held open: $sum"
+status_latency "as root while four uids hold 128 connections with replies unread"
+status_latency "as uid 4335, a newcomer, while four uids hold 128 connections with replies unread" \
+    --reuid=4335 --regid=4335 --clear-groups
+for u in 4331 4332 4333 4334; do
+    stop_hoard "stuck$u"
+done
+status_latency "after the unread replies were let go"
 
 is "$(ipcs -m | grep -c 0x00005150)" 1 "the live segment is still there"
 stop_daemon

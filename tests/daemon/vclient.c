@@ -23,10 +23,13 @@
  *       A failed send is reported on stderr ("send: ...") and reading goes
  *       on, so a reply the server managed to send is still seen.
  *
- *   vclient -H N [-P DATA] [-t MS] SOCKET
+ *   vclient -H N [-P DATA] [-N] [-t MS] SOCKET
  *
  *       Opens N connections and holds them.  Each sends DATA (decoded as
- *       above; say a message without its NUL) or nothing.  Once all are
+ *       above; say a message without its NUL, or many whole requests) or
+ *       nothing.  With -N it never reads what comes back, so the server's
+ *       replies pile up unread; a closure is then seen by POLLHUP and a
+ *       refusal by peeking.  Once all are
  *       connected and nothing has happened for 300 ms (at most MS, default
  *       5000), prints
  *         held N open=O closed=C refused=R failed=F
@@ -298,6 +301,7 @@ static int run_single(const char *path, char **data, int n_data, unsigned timeou
 }
 
 static volatile sig_atomic_t stop;
+static bool no_read; /* -N: leave the replies unread */
 
 static void on_signal(int sig) {
         (void) sig;
@@ -317,6 +321,22 @@ struct held {
 static bool drain(struct held *h) {
         char tmp[4096];
         bool reply = false;
+
+        if (no_read) {
+                /* Only called on POLLHUP/POLLERR: gone.  Peek at the first
+                 * message to tell a refusal from a plain hang-up. */
+                ssize_t n = recv(h->fd, tmp, sizeof(tmp) - 1, MSG_DONTWAIT | MSG_PEEK);
+                if (n > 0) {
+                        tmp[n] = 0;
+                        if (strstr(tmp, "io.ipcgc.TooManyConnections"))
+                                h->state = CONN_REFUSED;
+                }
+                if (h->state == CONN_OPEN)
+                        h->state = CONN_CLOSED;
+                close(h->fd);
+                h->fd = -1;
+                return false;
+        }
 
         for (;;) {
                 ssize_t n = recv(h->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
@@ -370,7 +390,8 @@ static int watch(struct held *hs, int n, int ms, bool with_stdin, long *replies)
                 }
                 for (int i = 0; i < n; i++)
                         if (hs[i].fd >= 0) {
-                                p[k] = (struct pollfd) { .fd = hs[i].fd, .events = POLLIN };
+                                /* POLLHUP and POLLERR come unasked. */
+                                p[k] = (struct pollfd) { .fd = hs[i].fd, .events = no_read ? 0 : POLLIN };
                                 idx[k++] = i;
                         }
                 int left = -1;
@@ -472,7 +493,7 @@ static int run_hold(const char *path, int n, const char *partial, unsigned timeo
 
 static void usage(FILE *out) {
         fputs("Usage: vclient [-t MS] [-c COUNT] [-p MS] SOCKET [DATA...]\n"
-              "       vclient -H N [-P DATA] [-t MS] SOCKET\n",
+              "       vclient -H N [-P DATA] [-N] [-t MS] SOCKET\n",
               out);
 }
 
@@ -493,7 +514,7 @@ int main(int argc, char **argv) {
         const char *partial = NULL;
         int c;
 
-        while ((c = getopt(argc, argv, "t:c:p:H:P:h")) >= 0)
+        while ((c = getopt(argc, argv, "t:c:p:H:P:Nh")) >= 0)
                 switch (c) {
                 case 't':
                         timeout_ms = (unsigned) number(optarg);
@@ -509,6 +530,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'P':
                         partial = optarg;
+                        break;
+                case 'N':
+                        no_read = true;
                         break;
                 case 'h':
                         usage(stdout);
