@@ -195,6 +195,9 @@ case "$(grep -c '' <<<"$out") $(sed -n 2p <<<"$out")" in
 "2 EOF"*) ok "nothing is answered after a message that made the server hang up" ;;
 *) not_ok "nothing is answered after a message that made the server hang up" "got: $out" ;;
 esac
+out=$(vc -w -t 3000 "$GETINFO"'{"method":"io.ipcgc.GetStatus"}\0')
+is "$(jq -r '.parameters | .product // (.version | type)' <<<"$(head -2 <<<"$out")" 2>/dev/null | tr '\n' ' ')$(sed -n 3p <<<"$out")" \
+    "ipcgcd string EOF" "two calls and a half-close (like printf | nc -U): both answered, then the server hangs up"
 alive "oneway and pipelined calls"
 
 # --- A flood of idle connections -------------------------------------------

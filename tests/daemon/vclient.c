@@ -5,7 +5,7 @@
  * would: malformed JSON, messages without their NUL, oversized messages,
  * several requests in one write.
  *
- *   vclient [-t MS] [-c COUNT] [-p MS] SOCKET [DATA...]
+ *   vclient [-t MS] [-c COUNT] [-p MS] [-w] SOCKET [DATA...]
  *
  *       Connects to SOCKET and sends every DATA argument, in one write
  *       unless -p is given.  Backslash escapes in DATA are decoded: \0 (the
@@ -20,6 +20,8 @@
  *       "PARTIAL <bytes>" before EOF.  With -c COUNT it exits as soon as
  *       COUNT messages are in, printing nothing more.
  *       -p MS sends each DATA with its own write, MS milliseconds apart.
+ *       -w shuts down the writing side once everything is sent, as
+ *       `printf ... | nc -U` does.
  *       A failed send is reported on stderr ("send: ...") and reading goes
  *       on, so a reply the server managed to send is still seen.
  *
@@ -213,7 +215,7 @@ static void print_message(const char *prefix, const char *p, size_t n) {
 }
 
 static int run_single(const char *path, char **data, int n_data, unsigned timeout_ms, long count,
-                      unsigned pause_ms) {
+                      unsigned pause_ms, bool half_close) {
         struct buf in = {}, pieces_all = {};
         long got = 0;
         int fd;
@@ -251,6 +253,8 @@ static int run_single(const char *path, char **data, int n_data, unsigned timeou
                 }
         }
         free(pieces_all.data);
+        if (half_close)
+                (void) shutdown(fd, SHUT_WR);
 
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -492,7 +496,7 @@ static int run_hold(const char *path, int n, const char *partial, unsigned timeo
 }
 
 static void usage(FILE *out) {
-        fputs("Usage: vclient [-t MS] [-c COUNT] [-p MS] SOCKET [DATA...]\n"
+        fputs("Usage: vclient [-t MS] [-c COUNT] [-p MS] [-w] SOCKET [DATA...]\n"
               "       vclient -H N [-P DATA] [-N] [-t MS] SOCKET\n",
               out);
 }
@@ -511,10 +515,11 @@ static long number(const char *s) {
 int main(int argc, char **argv) {
         unsigned timeout_ms = 0, pause_ms = 0;
         long count = 0, hold = 0;
+        bool half_close = false;
         const char *partial = NULL;
         int c;
 
-        while ((c = getopt(argc, argv, "t:c:p:H:P:Nh")) >= 0)
+        while ((c = getopt(argc, argv, "t:c:p:wH:P:Nh")) >= 0)
                 switch (c) {
                 case 't':
                         timeout_ms = (unsigned) number(optarg);
@@ -533,6 +538,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'N':
                         no_read = true;
+                        break;
+                case 'w':
+                        half_close = true;
                         break;
                 case 'h':
                         usage(stdout);
@@ -555,5 +563,5 @@ int main(int argc, char **argv) {
                 return run_hold(path, (int) hold, partial, timeout_ms ? timeout_ms : 5000);
         }
         signal(SIGPIPE, SIG_IGN);
-        return run_single(path, argv + optind, argc - optind, timeout_ms ? timeout_ms : 3000, count, pause_ms);
+        return run_single(path, argv + optind, argc - optind, timeout_ms ? timeout_ms : 3000, count, pause_ms, half_close);
 }
