@@ -104,7 +104,7 @@ int cli_collect(const struct cli *cli, const struct config *config, unsigned typ
         if (types)
                 scan.types = types;
 
-        r = collect_inventory(&scan, &cli->paths, &inv);
+        r = collect_inventory(&scan, &cli->paths, NULL, &inv);
         if (r < 0) {
                 fprintf(stderr, "ipcgc: failed to collect IPC objects: %s\n", strerror(-r));
                 return r;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -13,11 +14,17 @@
 #include "log.h"
 #include "manager.h"
 #include "sysv.h"
+#include "watch.h"
 
 /* Exits are gathered for this long before one look decides on a sweep, so
  * a burst of exits costs one sweep, not one each. */
 #define PROMPT_DELAY_USEC (50 * 1000)
 #define MAX_PENDING_EXITS 4096u
+/* A sweep may reuse the last full judgement this many times in a row, and
+ * for this long: what a reuse cannot see (a new holder of an object judged
+ * dead, a holder that closed its fd but lives on) is seen by then. */
+#define QUICK_MAX_SWEEPS 9u
+#define QUICK_MAX_AGE_USEC (10ull * 60 * 1000000)
 
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
@@ -44,6 +51,7 @@ struct manager *manager_free(struct manager *m) {
                 return NULL;
         control_free(m->control);
         connector_free(m->connector);
+        watch_free(m->watch);
         sd_event_source_disable_unref(m->timer);
         sd_event_source_disable_unref(m->prompt);
         drop_state(m);
@@ -208,7 +216,7 @@ static int judge_now(struct manager *m, unsigned types) {
 
         if (types)
                 scan.types &= types;
-        r = collect_inventory(&scan, &m->paths, &inv);
+        r = collect_inventory(&scan, &m->paths, NULL, &inv);
         if (r < 0)
                 return r;
         r = collect_holders(inv, &m->paths, judge_proctab_needs(inv, m->config->rules, m->config->n_rules), &pt);
@@ -230,8 +238,145 @@ static int judge_now(struct manager *m, unsigned types) {
         m->inv = TAKE_PTR(inv);
         m->proctab = TAKE_PTR(pt);
         m->judgements = js;
+        m->judged_usec = m->full_usec = now_usec(CLOCK_MONOTONIC);
+        m->partial = types != 0;
+        m->quick_sweeps = 0;
+        m->stats.full_judgements++;
+        r = index_evidence(m);
+        if (r < 0)
+                return r;
+        /* Watch the live evidence, so the next sweep can tell cheaply
+         * whether any of it is gone.  A failure only costs that. */
+        if (m->watch)
+                (void) watch_set(m->watch, m->evidence_pids, m->n_evidence_pids, m->proctab,
+                                 m->paths.proc ? m->paths.proc : "/proc");
+        return 0;
+}
+
+/* Do A and B carry the same facts a verdict is made of?  (Holders aside:
+ * the quick path takes them over from the last full judgement.) */
+static bool same_facts(const struct ipc_object *a, const struct ipc_object *b) {
+        if (a->type != b->type || a->id != b->id || a->key != b->key || a->uid != b->uid || a->gid != b->gid ||
+            a->cuid != b->cuid || a->cgid != b->cgid || a->mode != b->mode || a->size != b->size ||
+            a->cpid != b->cpid || a->lpid != b->lpid || a->lrpid != b->lrpid || a->nattch != b->nattch ||
+            a->qnum != b->qnum || a->notify_pid != b->notify_pid || a->atime != b->atime || a->mtime != b->mtime ||
+            a->dtime != b->dtime || a->nsems != b->nsems || a->dev != b->dev || a->ino != b->ino ||
+            a->flags != b->flags)
+                return false;
+        /* Our own reads of a queue's status stamp its ctime. */
+        if (a->type != IPC_TYPE_MQ && a->ctime != b->ctime)
+                return false;
+        if ((a->name || b->name) && (!a->name || !b->name || strcmp(a->name, b->name) != 0))
+                return false;
+        if (a->nsems && (!a->sems || !b->sems || memcmp(a->sems, b->sems, a->nsems * sizeof(*a->sems)) != 0))
+                return false;
+        return true;
+}
+
+/*
+ * A sweep when nothing has changed, without reading all of /proc: collect
+ * again (reusing the sem members and queue status of unchanged objects), and
+ * when every object is the one judged last time with the same facts, and
+ * every process whose life was evidence still lives (one poll of their
+ * pidfds), the last judgement stands; PENDING ones are judged again as they
+ * age.  Anything else, and it is a full judgement.  Returns 1 when the quick
+ * path judged, 0 when a full judgement is needed.
+ *
+ * It can miss what appears on an object without changing its facts: a new
+ * holder of an object judged dead, or a holder closing its fd while it lives
+ * on.  Both only delay: removal re-verifies everything itself, and a full
+ * judgement comes at least every QUICK_MAX_SWEEPS sweeps or ten minutes.
+ */
+static int judge_quick(struct manager *m) {
+        _cleanup_(inventory_index_freep) struct inventory_index *idx = NULL;
+        _cleanup_(inventory_freep) struct inventory *inv = NULL;
+        struct judgement *js = NULL;
+        bool *taken = NULL;
+        int r;
+
+        if (!m->inv || m->partial || !m->watch || m->quick_sweeps >= QUICK_MAX_SWEEPS ||
+            now_usec(CLOCK_MONOTONIC) - m->full_usec > QUICK_MAX_AGE_USEC || !watch_all_alive(m->watch))
+                return 0;
+
+        r = inventory_index_new(m->inv, &idx);
+        if (r < 0)
+                return r;
+        r = collect_inventory(&m->config->scan, &m->paths, idx, &inv);
+        if (r < 0)
+                return r;
+        if (inv->n_objects != m->inv->n_objects)
+                return 0;
+
+        js = calloc(inv->n_objects ? inv->n_objects : 1, sizeof(*js));
+        taken = calloc(m->inv->n_objects ? m->inv->n_objects : 1, sizeof(bool));
+        if (!js || !taken) {
+                free(js);
+                free(taken);
+                return -ENOMEM;
+        }
+
+        struct judge_context ctx = {
+                .proctab = m->proctab, .rules = m->config->rules, .n_rules = m->config->n_rules, .now = time(NULL),
+        };
+        size_t i;
+        for (i = 0; i < inv->n_objects; i++) {
+                struct ipc_object *o = &inv->objects[i];
+                const struct ipc_object *p = inventory_index_find(idx, o);
+                if (!p || !same_facts(p, o))
+                        break;
+                size_t k = (size_t) (p - m->inv->objects);
+                if (taken[k])
+                        break;
+                if (p->n_holders) {
+                        o->holders = malloc(p->n_holders * sizeof(pid_t));
+                        if (!o->holders) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        memcpy(o->holders, p->holders, p->n_holders * sizeof(pid_t));
+                        o->n_holders = p->n_holders;
+                }
+                struct judgement *old = &m->judgements[k];
+                time_t last = ipc_object_last_activity(o);
+                uint64_t idle = ctx.now > last ? (uint64_t) (ctx.now - last) : 0;
+                if (old->verdict == VERDICT_PENDING && old->rule && idle >= old->rule->min_age) {
+                        /* Old enough now: judge it again (same facts, so
+                         * the same evidence, against the new age). */
+                        r = judge_object(&ctx, o, &js[i]);
+                        if (r < 0)
+                                break;
+                } else {
+                        js[i] = *old;
+                        js[i].idle = idle;
+                        *old = (struct judgement) {};
+                }
+                taken[k] = true;
+        }
+        free(taken);
+        if (i < inv->n_objects || r < 0) {
+                /* Give back what was taken over, then judge in full. */
+                for (size_t q = 0; q < i; q++) {
+                        const struct ipc_object *p = inventory_index_find(idx, &inv->objects[q]);
+                        size_t k = (size_t) (p - m->inv->objects);
+                        if (m->judgements[k].reason == NULL && js[q].reason)
+                                m->judgements[k] = js[q];
+                        else
+                                judgement_done(&js[q]);
+                }
+                free(js);
+                return r < 0 ? r : 0;
+        }
+
+        /* The proctab and the evidence index stay: the same processes are
+         * the evidence. */
+        judgements_free(m->judgements, m->inv->n_objects);
+        inventory_free(m->inv);
+        m->inv = TAKE_PTR(inv);
+        m->judgements = js;
         m->judged_usec = now_usec(CLOCK_MONOTONIC);
-        return index_evidence(m);
+        m->quick_sweeps++;
+        m->stats.quick_judgements++;
+        return 1;
 }
 
 int manager_refresh(struct manager *m, uint64_t max_age_usec) {
@@ -303,7 +448,9 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger, bool dry_run, u
         int r;
 
         dry_run = dry_run || manager_dry_run(m);
-        r = judge_now(m, types);
+        r = types ? 0 : judge_quick(m);
+        if (r == 0)
+                r = judge_now(m, types);
         if (r < 0) {
                 log_msg(LOG_ERR, "sweep failed to judge objects: %s", strerror(-r));
                 return r;
@@ -378,7 +525,7 @@ static bool sysv_news(struct manager *m) {
         /* shm and msg only: listing them is a read of two files, while sem
          * needs semctl per set; a sem's pids live in the evidence index. */
         for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_MSG; t++)
-                if ((m->config->scan.types & IPC_TYPE_BIT(t)) && sysv_collect(t, dir, now) < 0)
+                if ((m->config->scan.types & IPC_TYPE_BIT(t)) && sysv_collect(t, dir, NULL, now) < 0)
                         return true;
         for (size_t i = 0; i < now->n_objects; i++) {
                 const struct ipc_object *o = &now->objects[i];
@@ -478,6 +625,15 @@ int manager_start(struct manager *m) {
         r = control_new(m, &m->control);
         if (r < 0)
                 return r;
+
+        /* One pidfd per live evidence process: make room for them. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (watch_new(&m->watch) < 0)
+                return -ENOMEM;
 
         (void) manager_sweep(m, TRIGGER_START, false, 0, NULL);
         (void) sd_notify(false, "READY=1");

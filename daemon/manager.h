@@ -13,6 +13,7 @@
 
 struct control;
 struct connector;
+struct watch;
 
 /* What started a sweep, for the log. */
 enum sweep_trigger {
@@ -29,6 +30,7 @@ struct manager_stats {
         time_t last_sweep;          /* wall clock of the last sweep, 0: none yet */
         uint64_t last_sweep_usec;   /* how long it took */
         uint64_t exit_events, prompt_sweeps;
+        uint64_t quick_judgements, full_judgements;
 };
 
 struct sysv_key {
@@ -64,6 +66,12 @@ struct manager {
         pid_t *exited;
         size_t n_exited;
         bool exited_unknown; /* a pid we did not know, or lost events */
+
+        /* Reuse of the last full judgement (see judge_quick in manager.c). */
+        struct watch *watch;   /* pidfds of the live evidence processes */
+        bool partial;          /* the last judgement covered some types only */
+        unsigned quick_sweeps; /* sweeps since the last full judgement */
+        uint64_t full_usec;    /* CLOCK_MONOTONIC of the last full judgement */
 
         struct history history;
         struct manager_stats stats;

@@ -61,11 +61,15 @@ int metrics_format(struct manager *m, char **ret) {
                 "# HELP ipcgc_sweep_duration_seconds How long the last sweep took.\n"
                 "# TYPE ipcgc_sweep_duration_seconds gauge\n"
                 "ipcgc_sweep_duration_seconds %.6f\n"
+                "# HELP ipcgc_judgements_total Judgements of every object, full or reusing the last one.\n"
+                "# TYPE ipcgc_judgements_total counter\n"
+                "ipcgc_judgements_total{kind=\"full\"} %" PRIu64 "\n"
+                "ipcgc_judgements_total{kind=\"quick\"} %" PRIu64 "\n"
                 "# HELP ipcgc_process_exit_events_total Process exits seen through the process connector.\n"
                 "# TYPE ipcgc_process_exit_events_total counter\n"
                 "ipcgc_process_exit_events_total %" PRIu64 "\n",
                 m->stats.failed_total, m->stats.sweeps, (double) m->stats.last_sweep_usec / 1e6,
-                m->stats.exit_events);
+                m->stats.full_judgements, m->stats.quick_judgements, m->stats.exit_events);
         fputs("# HELP ipcgc_limit_used Use of a kernel IPC limit.\n# TYPE ipcgc_limit_used gauge\n", f);
         for (int l = 0; l < _LIMIT_MAX; l++)
                 fprintf(f, "ipcgc_limit_used{limit=\"%s\"} %" PRIu64 "\n", a->limits[l].name, a->limits[l].used);

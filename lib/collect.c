@@ -18,7 +18,8 @@ static const char *proc_path(const struct collect_paths *paths) {
         return paths && paths->proc ? paths->proc : "/proc";
 }
 
-int collect_inventory(const struct scan_config *scan, const struct collect_paths *paths, struct inventory **ret) {
+int collect_inventory(const struct scan_config *scan, const struct collect_paths *paths,
+                      const struct inventory_index *prev, struct inventory **ret) {
         _cleanup_(inventory_freep) struct inventory *inv = NULL;
         int r;
 
@@ -28,13 +29,13 @@ int collect_inventory(const struct scan_config *scan, const struct collect_paths
 
         for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_SEM; t++)
                 if (scan->types & IPC_TYPE_BIT(t)) {
-                        r = sysv_collect(t, sysvipc_path(paths), inv);
+                        r = sysv_collect(t, sysvipc_path(paths), prev, inv);
                         if (r < 0)
                                 return r;
                 }
 
         if (scan->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) {
-                r = mqfs_collect(scan->mqueue_dir, inv);
+                r = mqfs_collect(scan->mqueue_dir, prev, inv);
                 if (r < 0)
                         return r;
         }

@@ -13,8 +13,11 @@ struct collect_paths {
 };
 
 /* Every object of the configured types.  Problems that do not stop the
- * collection (a bad line, no mqueue mount) are warnings in the inventory. */
-int collect_inventory(const struct scan_config *scan, const struct collect_paths *paths, struct inventory **ret);
+ * collection (a bad line, no mqueue mount) are warnings in the inventory.
+ * PREV (may be NULL): an earlier inventory whose unchanged objects lend
+ * what is costly to read again (see sysv_collect, mqfs_read_one). */
+int collect_inventory(const struct scan_config *scan, const struct collect_paths *paths,
+                      const struct inventory_index *prev, struct inventory **ret);
 
 /*
  * One pass over /proc: the process table, and each object's holders (open

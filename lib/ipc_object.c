@@ -168,3 +168,72 @@ int inventory_warn(struct inventory *inv, const char *fmt, ...) {
         inv->warnings[inv->n_warnings++] = s;
         return 0;
 }
+
+struct index_entry {
+        enum ipc_type type;
+        uint64_t a, b;
+        const struct ipc_object *o;
+};
+
+struct inventory_index {
+        struct index_entry *entries;
+        size_t n;
+};
+
+static void index_key(const struct ipc_object *o, struct index_entry *e) {
+        e->type = o->type;
+        if (ipc_type_is_sysv(o->type)) {
+                e->a = (uint64_t) (uint32_t) o->id;
+                e->b = 0;
+        } else {
+                e->a = (uint64_t) o->dev;
+                e->b = (uint64_t) o->ino;
+        }
+}
+
+static int cmp_entry(const void *x, const void *y) {
+        const struct index_entry *p = x, *q = y;
+        if (p->type != q->type)
+                return p->type < q->type ? -1 : 1;
+        if (p->a != q->a)
+                return p->a < q->a ? -1 : 1;
+        return (p->b > q->b) - (p->b < q->b);
+}
+
+int inventory_index_new(const struct inventory *inv, struct inventory_index **ret) {
+        struct inventory_index *x = calloc(1, sizeof(*x));
+        if (!x)
+                return -ENOMEM;
+        x->entries = calloc(inv->n_objects ? inv->n_objects : 1, sizeof(*x->entries));
+        if (!x->entries) {
+                free(x);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                index_key(&inv->objects[i], &x->entries[i]);
+                x->entries[i].o = &inv->objects[i];
+        }
+        x->n = inv->n_objects;
+        qsort(x->entries, x->n, sizeof(*x->entries), cmp_entry);
+        *ret = x;
+        return 0;
+}
+
+struct inventory_index *inventory_index_free(struct inventory_index *x) {
+        if (x) {
+                free(x->entries);
+                free(x);
+        }
+        return NULL;
+}
+
+const struct ipc_object *inventory_index_find(const struct inventory_index *x, const struct ipc_object *like) {
+        struct index_entry key;
+        const struct index_entry *e;
+
+        if (!x)
+                return NULL;
+        index_key(like, &key);
+        e = bsearch(&key, x->entries, x->n, sizeof(key), cmp_entry);
+        return e ? e->o : NULL;
+}

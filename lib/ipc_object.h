@@ -131,3 +131,19 @@ struct ipc_object *inventory_append(struct inventory *inv, enum ipc_type type);
 /* Drops the last object appended (used when a half-read object turns out gone). */
 void inventory_drop_last(struct inventory *inv);
 int inventory_warn(struct inventory *inv, const char *fmt, ...) _printf_(2, 3);
+
+/*
+ * An earlier inventory's objects by identity: (type, id) for SysV, (type,
+ * dev, ino) for files.  Lets a collection reuse what it read about an object
+ * that has not changed since (a sem set's members, a queue's QSIZE), which a
+ * daemon sweeping every minute would otherwise read again and again.
+ */
+struct inventory_index;
+int inventory_index_new(const struct inventory *inv, struct inventory_index **ret);
+struct inventory_index *inventory_index_free(struct inventory_index *x);
+static inline void inventory_index_freep(struct inventory_index **p) {
+        if (*p)
+                inventory_index_free(*p);
+}
+/* The earlier object with the identity of LIKE, or NULL. */
+const struct ipc_object *inventory_index_find(const struct inventory_index *x, const struct ipc_object *like);

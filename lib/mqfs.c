@@ -63,7 +63,7 @@ static int read_status(int dfd, const char *name, const struct stat *st, struct 
         return mqfs_parse_status(buf, &o->size, &o->notify_pid);
 }
 
-int mqfs_read_one(int dfd, const char *name, struct ipc_object *o) {
+int mqfs_read_one(int dfd, const char *name, const struct inventory_index *prev, struct ipc_object *o) {
         struct stat st;
         int r;
 
@@ -80,6 +80,13 @@ int mqfs_read_one(int dfd, const char *name, struct ipc_object *o) {
         ipc_object_set_stat(o, &st);
         o->size = 0; /* st_size of a queue file is not its contents; QSIZE is */
 
+        const struct ipc_object *p = inventory_index_find(prev, o);
+        if (p && !(p->flags & IPC_OBJECT_MQ_UNREADABLE) && p->mtime == o->mtime && p->atime == o->atime) {
+                o->size = p->size;
+                o->notify_pid = p->notify_pid;
+                o->flags &= ~IPC_OBJECT_MQ_UNREADABLE;
+                return 0;
+        }
         r = read_status(dfd, name, &st, o);
         if (r == -ENOENT || r == -ENOMEM)
                 return r;
@@ -90,7 +97,7 @@ int mqfs_read_one(int dfd, const char *name, struct ipc_object *o) {
         return 0;
 }
 
-int mqfs_collect(const char *dir, struct inventory *inv) {
+int mqfs_collect(const char *dir, const struct inventory_index *prev, struct inventory *inv) {
         _cleanup_closedir_ DIR *d = NULL;
         struct statfs sfs;
         int dfd, r;
@@ -118,7 +125,7 @@ int mqfs_collect(const char *dir, struct inventory *inv) {
                 struct ipc_object *o = inventory_append(inv, IPC_TYPE_MQ);
                 if (!o)
                         return negative_errno();
-                r = mqfs_read_one(dfd, de->d_name, o);
+                r = mqfs_read_one(dfd, de->d_name, prev, o);
                 if (r == -ENOENT || r == -EMEDIUMTYPE) {
                         inventory_drop_last(inv); /* gone since readdir, or not a queue */
                         continue;

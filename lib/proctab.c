@@ -336,6 +336,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
         if (proctab_parse_stat(buf, p.comm, &state, &kflags, &start_ticks) < 0)
                 return 0;
         p.start_usec = boot_usec + start_ticks * 1000000ULL / (uint64_t) ticks;
+        p.start_ticks = start_ticks;
         if (state == 'Z' || state == 'X')
                 p.flags |= PROCESS_ZOMBIE;
         if (kflags & PF_KTHREAD)

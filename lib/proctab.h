@@ -21,6 +21,7 @@ struct process {
         pid_t pid;
         uid_t ruid, euid;
         uint64_t start_usec; /* wall clock, µs since the epoch */
+        uint64_t start_ticks; /* as /proc/PID/stat says: exact, for telling two processes apart */
         char comm[17];
         char *unit; /* systemd unit from the cgroup path, or NULL */
         unsigned flags;

@@ -233,7 +233,7 @@ static int reread(const struct reap_options *opt, const struct ipc_object *o, co
                 return -ENOMEM;
 
         if (o->type == IPC_TYPE_MQ) {
-                r = mqfs_read_one(c->dirfd, c->base, fresh);
+                r = mqfs_read_one(c->dirfd, c->base, NULL, fresh); /* read it, never reuse */
                 free(fresh->name); /* read_one names it from the entry: keep the judged name */
                 fresh->name = strdup(o->name);
                 if (!fresh->name)

@@ -257,7 +257,20 @@ static const char *sysv_file(enum ipc_type type) {
         return type == IPC_TYPE_SHM ? "shm" : type == IPC_TYPE_MSG ? "msg" : "sem";
 }
 
-int sysv_collect(enum ipc_type type, const char *dir, struct inventory *inv) {
+static bool sem_reuse(const struct inventory_index *prev, struct ipc_object *o) {
+        const struct ipc_object *p = inventory_index_find(prev, o);
+
+        if (!p || !p->sems || (p->flags & IPC_OBJECT_SEM_UNREADABLE) || p->key != o->key || p->ctime != o->ctime ||
+            p->mtime != o->mtime || p->nsems != o->nsems)
+                return false;
+        o->sems = malloc(o->nsems * sizeof(*o->sems));
+        if (!o->sems)
+                return false;
+        memcpy(o->sems, p->sems, o->nsems * sizeof(*o->sems));
+        return true;
+}
+
+int sysv_collect(enum ipc_type type, const char *dir, const struct inventory_index *prev, struct inventory *inv) {
         _cleanup_free_ char *path = NULL;
         _cleanup_fclose_ FILE *f = NULL;
         size_t first = inv->n_objects;
@@ -283,6 +296,10 @@ int sysv_collect(enum ipc_type type, const char *dir, struct inventory *inv) {
         for (size_t i = first; i < inv->n_objects;) {
                 struct ipc_object *o = &inv->objects[i];
 
+                if (sem_reuse(prev, o)) {
+                        i++;
+                        continue;
+                }
                 r = sysv_sem_read_members(o);
                 if (r == -EIDRM) {
                         /* Removed between the listing and semctl: it is not

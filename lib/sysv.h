@@ -20,8 +20,11 @@ int sysv_parse(enum ipc_type type, FILE *f, const char *label, struct inventory 
 
 /* Opens DIR/{shm,msg,sem} (DIR is normally /proc/sysvipc) and parses it.  A
  * missing file (a kernel without SysV IPC) is a warning and marks the type
- * unavailable. For sem, also calls sysv_sem_read_members() on each set. */
-int sysv_collect(enum ipc_type type, const char *dir, struct inventory *inv);
+ * unavailable.  For sem, also calls sysv_sem_read_members() on each set,
+ * unless PREV (may be NULL) holds the same set unchanged since (key, ctime,
+ * otime, size): then its members are copied.  Waiter counts can change
+ * without otime, so a copy may be stale; removal always re-reads. */
+int sysv_collect(enum ipc_type type, const char *dir, const struct inventory_index *prev, struct inventory *inv);
 
 /* semctl GETPID, GETNCNT and GETZCNT for each semaphore of the set.  Returns
  * -EIDRM when the set is gone (or its id now names another set), -EACCES when

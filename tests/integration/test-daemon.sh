@@ -117,6 +117,27 @@ part_timer() {
     check "metrics: shmmni in use" grep -qx 'ipcgc_limit_used{limit="shmmni"} 1' <<<"$metrics"
     check "metrics: bytes held" grep -qx 'ipcgc_bytes{type="shm"} 8192' <<<"$metrics"
 
+    # Sweeps that find nothing changed reuse the last judgement; a change in
+    # the evidence (its holder exits) brings a full one, which acts on it.
+    st=$("$IPCGC" --config "$CONF" status -J)
+    quick0=$(jq .quick_judgements <<<"$st")
+    full0=$(jq .full_judgements <<<"$st")
+    for i in 1 2 3; do "$IPCGC" --config "$CONF" sweep -J >/dev/null; done
+    st=$("$IPCGC" --config "$CONF" status -J)
+    is "$(($(jq .quick_judgements <<<"$st") - quick0))" 3 "three sweeps with nothing changed reuse the judgement"
+    is "$(jq .full_judgements <<<"$st")" "$full0" "and make no full one"
+    is "$("$IPCGC" --config "$CONF" list -J | jq -r --arg id "shm:$LIVE_ID" '.objects[] | select(.id == $id) | .verdict')" \
+        LIVE "the held segment is still LIVE"
+    hold shm 0x6005 4096 0600
+    HELD2=$HOLD_PID
+    "$IPCGC" --config "$CONF" sweep -J >/dev/null # a new object: full
+    "$IPCGC" --config "$CONF" sweep -J >/dev/null # nothing new: quick
+    kill "$HELD2"
+    wait "$HELD2" 2>/dev/null
+    removed=$("$IPCGC" --config "$CONF" sweep -J | jq -r '[.records[] | select(.action == "removed") | .id] | join(" ")')
+    check "its holder's exit is seen through its pidfd and the orphan is removed ($removed)" \
+        test "$(ipcs -m | grep -c 0x00006005)" = 0
+
     # Reload: a broken file keeps the old rules and names file:line.
     cp "$CONF" "$T/good.conf"
     printf '\n[Rule broken]\nMinAge=soon\nAction=collect\n' >>"$CONF"

@@ -775,7 +775,7 @@ static int judge_tree(const struct setup *s, const struct iteration *it, struct 
         struct judgement *js = NULL;
         int r;
 
-        r = collect_inventory(&s->cfg->scan, NULL, &inv);
+        r = collect_inventory(&s->cfg->scan, NULL, NULL, &inv);
         if (r < 0)
                 fatal("collect_inventory: %s", strerror(-r));
         r = collect_holders(inv, NULL, 0, &pt);

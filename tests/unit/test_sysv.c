@@ -314,7 +314,7 @@ static void test_collect_labels_with_path(void **state) {
         assert_int_equal(symlink(abs, link), 0);
 
         assert_int_equal(inventory_new(&inv), 0);
-        assert_int_equal(sysv_collect(IPC_TYPE_SHM, dir, inv), 0);
+        assert_int_equal(sysv_collect(IPC_TYPE_SHM, dir, NULL, inv), 0);
         assert_int_equal(inv->unavailable, 0);
         assert_int_equal(inv->n_objects, 4);
         check_shm(&inv->objects[3], garbage_good_c);
@@ -333,7 +333,7 @@ static void test_collect_missing_file(void **state) {
         /* A kernel without SysV IPC has no /proc/sysvipc/msg. */
         assert_non_null(mkdtemp(dir));
         assert_int_equal(inventory_new(&inv), 0);
-        assert_int_equal(sysv_collect(IPC_TYPE_MSG, dir, inv), 0);
+        assert_int_equal(sysv_collect(IPC_TYPE_MSG, dir, NULL, inv), 0);
         assert_int_equal(inv->n_objects, 0);
         assert_int_equal(inv->unavailable, IPC_TYPE_BIT(IPC_TYPE_MSG));
         assert_int_equal(inv->n_warnings, 1);
