@@ -84,13 +84,16 @@ int cmd_rm(struct cli *cli, int argc, char **argv) {
                         if (k != i && js[k].verdict == VERDICT_ORPHAN)
                                 js[k].verdict = VERDICT_REPORTED;
                 js[i].verdict = VERDICT_ORPHAN;
+                if (config->daemon.dry_run)
+                        fprintf(stderr, "ipcgc: DryRun=yes in the configuration: nothing will be removed\n");
                 struct reap_options opt = { .max_removals = 1, .scan = &config->scan, .paths = &cli->paths,
-                                            .rules = config->rules, .n_rules = config->n_rules, .force = force };
+                                            .rules = config->rules, .n_rules = config->n_rules, .force = force,
+                                            .dry_run = config->daemon.dry_run };
                 r = reap(inv, js, &opt, &res);
                 judgements_free(js, inv->n_objects);
                 json_object *out = NULL, *recs;
                 if (r >= 0)
-                        r = report_sweep(res, false, &out);
+                        r = report_sweep(res, opt.dry_run, &out);
                 if (r < 0) {
                         fprintf(stderr, "ipcgc: rm failed: %s\n", strerror(-r));
                         return EXIT_FAIL;
@@ -119,7 +122,7 @@ int cmd_rm(struct cli *cli, int argc, char **argv) {
         else
                 printf("%s %s: %s\n", strna(json_str(record, "action")), id, strna(json_str(record, "reason")));
         const char *action = json_str(record, "action");
-        int ret = action && strcmp(action, "removed") == 0 ? EXIT_OK : EXIT_FAIL;
+        int ret = action && (strcmp(action, "removed") == 0 || strcmp(action, "would-remove") == 0) ? EXIT_OK : EXIT_FAIL;
         json_object_put(record);
         return ret;
 }

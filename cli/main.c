@@ -136,13 +136,15 @@ int cli_remote(const struct cli *cli, const struct config *config, const char *m
                 return EXIT_OK;
         }
         if (r == -EREMOTEIO) {
-                const char *detail = NULL;
+                /* The error's name, then every parameter it carries: an
+                 * ObjectInUse says which verdict and why. */
+                fprintf(stderr, "ipcgc: %s", error);
+                const char *sep = ": ";
                 json_object_object_foreach(reply, key, val) {
-                        (void) key;
-                        detail = json_object_get_string(val);
-                        break;
+                        fprintf(stderr, "%s%s=%s", sep, key, json_object_get_string(val));
+                        sep = ", ";
                 }
-                fprintf(stderr, "ipcgc: %s%s%s\n", error, detail ? ": " : "", detail ? detail : "");
+                fputc('\n', stderr);
                 json_object_put(reply);
                 return EXIT_FAIL;
         }

@@ -354,28 +354,18 @@ static json_object *remove_one(struct manager *m, const struct peer *p, json_obj
         struct reap_options opt = {
                 .max_removals = 1, .scan = &scan, .paths = &m->paths, .rules = m->config->rules,
                 .n_rules = m->config->n_rules, .force = force,
+                .dry_run = manager_dry_run(m), /* a dry-run daemon removes nothing, asked or not */
         };
         r = reap(one, &jj, &opt, &res);
         one->objects = NULL; /* borrowed */
         one->n_objects = one->n_allocated = 0;
         if (r < 0)
                 return failed("remove failed", r);
-        for (size_t k = 0; k < res->n_records; k++) {
-                const struct reap_record *rec = &res->records[k];
-                log_action(rec->action == REAP_REMOVED ? LOG_NOTICE : LOG_INFO,
-                           rec->action == REAP_REMOVED ? MESSAGE_ID_REMOVED : MESSAGE_ID_SKIPPED, rec->id,
-                           reap_action_to_string(rec->action), verdict_to_string(rec->verdict), rec->rule,
-                           rec->reason, rec->error);
-                (void) history_add(&m->history, time(NULL), rec);
-                if (rec->action == REAP_REMOVED) {
-                        m->stats.removed_total++;
-                        m->stats.removed_by_type[rec->type]++;
-                }
-        }
+        manager_log_records(m, res, false);
         m->judged_usec = 0;
 
         json_object *out;
-        r = report_sweep(res, false, &out);
+        r = report_sweep(res, opt.dry_run, &out);
         if (r < 0)
                 return failed("cannot format", r);
         json_object *records, *rec = NULL;

@@ -253,13 +253,21 @@ static bool in_admin_group(int fd, gid_t admin_gid, gid_t primary) {
  * (of the same uid when PER_UID) goes, so a client hoarding connections
  * cannot lock out the next `ipcgc status`. */
 static bool evict(struct control *c, bool per_uid, uid_t uid) {
-        struct conn *victim = NULL;
+        struct conn *idle = NULL, *any = NULL;
+        /* The list runs newest to oldest: the last match is the oldest.  An
+         * idle connection goes first; failing that, the least recently
+         * active one, even with a reply pending: a client that does not read
+         * its replies must not hold the daemon's door shut. */
         for (struct conn *k = c->conns; k; k = k->next)
-                if ((!per_uid || k->peer.uid == uid) && k->out_off == k->out_len)
-                        victim = k; /* the list runs newest to oldest */
+                if (!per_uid || k->peer.uid == uid) {
+                        any = k;
+                        if (k->out_off == k->out_len)
+                                idle = k;
+                }
+        struct conn *victim = idle ? idle : any;
         if (!victim)
                 return false;
-        log_msg(LOG_DEBUG, "connection limit: closing the oldest idle connection (pid %d uid %u)",
+        log_msg(LOG_DEBUG, "connection limit: closing the least recently active connection (pid %d uid %u)",
                 (int) victim->peer.pid, (unsigned) victim->peer.uid);
         conn_free(victim);
         return true;

@@ -399,10 +399,10 @@ static const char *trigger_name(enum sweep_trigger t) {
         return "?";
 }
 
-static void log_records(struct manager *m, const struct reap_result *res) {
+void manager_log_records(struct manager *m, const struct reap_result *res, bool quiet) {
         time_t now = time(NULL);
 
-        for (size_t i = 0; i < res->n_records; i++) {
+        for (size_t i = 0; i < res->n_records && !quiet; i++) {
                 const struct reap_record *rec = &res->records[i];
                 const char *id;
                 int prio;
@@ -448,9 +448,11 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger, bool dry_run, u
         int r;
 
         dry_run = dry_run || manager_dry_run(m);
-        r = types ? 0 : judge_quick(m);
+        /* Always judge every type: the state kept serves List, Explain and
+         * the exit index too.  TYPES narrows only what may be removed. */
+        r = judge_quick(m);
         if (r == 0)
-                r = judge_now(m, types);
+                r = judge_now(m, 0);
         if (r < 0) {
                 log_msg(LOG_ERR, "sweep failed to judge objects: %s", strerror(-r));
                 return r;
@@ -464,13 +466,14 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger, bool dry_run, u
                 .paths = &m->paths,
                 .rules = m->config->rules,
                 .n_rules = m->config->n_rules,
+                .types = types,
         };
         r = reap(m->inv, m->judgements, &opt, &res);
         if (r < 0) {
                 log_msg(LOG_ERR, "sweep failed: %s", strerror(-r));
                 return r;
         }
-        log_records(m, res);
+        manager_log_records(m, res, dry_run && trigger == TRIGGER_REQUEST);
 
         m->stats.sweeps++;
         m->stats.last_sweep = time(NULL);

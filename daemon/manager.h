@@ -106,6 +106,12 @@ int manager_refresh(struct manager *m, uint64_t max_age_usec);
 int manager_sweep(struct manager *m, enum sweep_trigger trigger, bool dry_run, unsigned types,
                   struct reap_result **ret);
 
+/* Logs each record, counts it and keeps it in the history.  A dry run asked
+ * for over the socket (QUIET) logs nothing and keeps nothing: anyone may ask
+ * for one, and it must not flood the journal or push real actions out of
+ * the history. */
+void manager_log_records(struct manager *m, const struct reap_result *res, bool quiet);
+
 /* Sets up the timer, signals, watchdog, process events and the control
  * socket, then tells systemd it is ready. */
 int manager_start(struct manager *m);

@@ -48,6 +48,8 @@ struct reap_options {
         /* Remove also what is re-judged PENDING, REPORTED or PROTECTED (an
          * admin's explicit `ipcgc rm --force`).  Never LIVE or UNKNOWN. */
         bool force;
+        /* Only orphans of these types (IPC_TYPE_BIT()s); 0: all. */
+        unsigned types;
 };
 
 /*

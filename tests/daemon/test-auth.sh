@@ -113,7 +113,7 @@ run "${AS_U[@]}" -- list -t shm -J
 is "$(ids_of "$OUT")" "$U_SHM" "uid 4321: list -t shm shows only its own segment"
 
 run "${AS_U[@]}" -- explain "$R_SHM"
-if [ "$RC" = 1 ] && grep -q "io\.ipcgc\.NoSuchObject: $R_SHM" <<<"$ERR"; then
+if [ "$RC" = 1 ] && grep -q "io\.ipcgc\.NoSuchObject: id=$R_SHM" <<<"$ERR"; then
     ok "uid 4321: explain of root's object is NoSuchObject"
 else
     not_ok "uid 4321: explain of root's object is NoSuchObject" "exit $RC" "stdout: $OUT" "stderr: $ERR"

@@ -20,11 +20,12 @@ mkdir -p "$T/result"
 # and the units' ExecStart= paths are pointed there; nothing else in them
 # changes.
 sbindir=$(sed -n 's|^ExecStart=\(.*\)/ipcgcd$|\1|p' "$top_builddir/systemd/ipcgcd.service")
-mkdir -p "$T/opt/man/man1" "$T/opt/man/man5" "$T/units"
+mkdir -p "$T/opt/man/man1" "$T/opt/man/man5" "$T/opt/man/man8" "$T/units"
 cp "$top_builddir/ipcgcd" "$top_builddir/ipcgc" "$top_builddir/tests/helpers/ipc-hold" \
     "$top_srcdir/tests/systemd/in-container.sh" "$T/opt/"
 cp "$top_srcdir/man/ipcgc.1" "$T/opt/man/man1/"
 cp "$top_srcdir/man/ipcgc.conf.5" "$T/opt/man/man5/"
+cp "$top_srcdir/man/ipcgcd.8" "$T/opt/man/man8/"
 for u in ipcgcd.service ipcgc-sweep.service; do
     sed "s|$sbindir/ipcgcd|/opt/ipcgc/ipcgcd|" "$top_builddir/systemd/$u" >"$T/units/$u"
 done
@@ -64,7 +65,7 @@ if [ -s "$T/result/security" ]; then
     grep -E 'Overall exposure' "$T/result/security" | sed 's/^/#   /'
 fi
 # The units' Documentation= pages, which the container cannot check.
-for page in ipcgc.1 ipcgc.conf.5; do
+for page in ipcgcd.8 ipcgc.1 ipcgc.conf.5; do
     if MANPATH="$T/opt/man" man -w "${page%.*}" "${page##*.}" 2>/dev/null | grep -q "$page" ||
         groff -man -z "$T/opt/man/man${page##*.}/$page" 2>/dev/null; then
         echo "ok - Documentation=man:$page resolves" >>"$T/tap"
