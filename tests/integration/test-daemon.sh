@@ -160,6 +160,24 @@ part_timer() {
     done
     is "$("$IPCGC" --config "$CONF" status -J | jq .rules)" 2 "SIGHUP with a good config applies it (status shows 2 rules)"
 
+    # A second daemon on the same socket refuses to start; the first goes on.
+    "$top_builddir/ipcgcd" --config "$CONF" 2>"$T/second.log"
+    is "$?" 1 "a second ipcgcd on the same socket refuses to start"
+    check "and says why" grep -q "another daemon already answers on $T/io.ipcgc" "$T/second.log"
+    "$IPCGC" --config "$CONF" status >/dev/null
+    is "$?" 0 "the first still answers"
+
+    # Killed without a chance to clean up, it leaves a stale socket file,
+    # which the next start replaces.
+    kill -KILL "$DAEMON_PID"
+    wait "$DAEMON_PID" 2>/dev/null
+    check "SIGKILL leaves the socket file behind" test -S "$T/io.ipcgc"
+    "$IPCGC" --config "$CONF" status >/dev/null 2>"$T/err"
+    is "$?" 3 "with no daemon, ipcgc exits 3"
+    check "and suggests --local" grep -q -- "--local" "$T/err"
+    start_daemon
+    check "a new daemon replaces the stale socket" grep -q "replacing stale socket" "$T/ipcgcd.log"
+
     stop_daemon
     is "$?" 0 "SIGTERM ends the daemon cleanly"
     check "no sanitizer report in the daemon's log" bash -c "! grep -q 'Sanitizer' '$T/ipcgcd.log'"
