@@ -65,10 +65,13 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
                         if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC ||
                             cn->len < sizeof(struct proc_event))
                                 continue;
-                        struct proc_event *ev = (struct proc_event *) cn->data;
-                        if (ev->what == PROC_EVENT_EXIT &&
-                            ev->event_data.exit.process_pid == ev->event_data.exit.process_tgid)
-                                c->cb(ev->event_data.exit.process_tgid, c->userdata);
+                        /* cn->data sits 4 bytes off the alignment proc_event
+                         * wants: copy it out rather than read it in place. */
+                        struct proc_event ev;
+                        memcpy(&ev, cn->data, sizeof(ev));
+                        if (ev.what == PROC_EVENT_EXIT &&
+                            ev.event_data.exit.process_pid == ev.event_data.exit.process_tgid)
+                                c->cb(ev.event_data.exit.process_tgid, c->userdata);
                 }
         }
 }

@@ -533,7 +533,7 @@ static bool sysv_news(struct manager *m) {
         for (size_t i = 0; i < now->n_objects; i++) {
                 const struct ipc_object *o = &now->objects[i];
                 struct sysv_key key = { .type = o->type, .id = o->id, .ctime = o->ctime };
-                if (!bsearch(&key, m->sysv_keys, m->n_sysv_keys, sizeof(key), cmp_sysv_key))
+                if (m->n_sysv_keys == 0 || !bsearch(&key, m->sysv_keys, m->n_sysv_keys, sizeof(key), cmp_sysv_key))
                         return true; /* new since the last judgement */
                 for (size_t k = 0; k < m->n_exited; k++)
                         if (m->exited[k] == o->cpid || m->exited[k] == o->lpid || m->exited[k] == o->lrpid)
@@ -546,7 +546,7 @@ static int on_prompt(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
         bool sweep = false;
 
-        for (size_t i = 0; i < m->n_exited && !sweep; i++)
+        for (size_t i = 0; i < m->n_exited && m->n_evidence_pids && !sweep; i++)
                 sweep = bsearch(&m->exited[i], m->evidence_pids, m->n_evidence_pids, sizeof(pid_t), cmp_pid) != NULL;
         if (!sweep && m->exited_unknown)
                 sweep = sysv_news(m);

@@ -36,7 +36,7 @@ static int cmp_pid(const void *a, const void *b) {
 
 const struct process *proctab_find(const struct proctab *t, pid_t pid) {
         struct process key = { .pid = pid };
-        if (!t || pid <= 0)
+        if (!t || pid <= 0 || t->n_procs == 0)
                 return NULL;
         return bsearch(&key, t->procs, t->n_procs, sizeof(key), cmp_pid);
 }
