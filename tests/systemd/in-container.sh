@@ -26,10 +26,14 @@ MinAge=0
 Action=collect
 EOC
 sbindir=$(sed -n 's|^ExecStart=\(.*\)/ipcgcd$|\1|p' /etc/systemd/system/ipcgcd.service)
+# LeakSanitizer stops the world with ptrace, which the units' SystemCallFilter=
+# forbids: in a sanitized build it would fail at exit.  Leaks are checked by
+# every other test; here the units run as shipped otherwise.
 cat >/etc/systemd/system/ipcgcd.service.d/test.conf <<EOC
 [Service]
 ExecStart=
 ExecStart=$sbindir/ipcgcd --config $CONF
+Environment=ASAN_OPTIONS=detect_leaks=0
 EOC
 systemctl daemon-reload
 
@@ -83,11 +87,12 @@ check "systemctl stop ipcgcd works" systemctl stop ipcgcd.service
 is "$(systemctl show -p Result --value ipcgcd.service)" success "it stopped cleanly (Result=success)"
 is "$(systemctl show -p ExecMainStatus --value ipcgcd.service)" 0 "with exit status 0"
 check "no sanitizer report in its journal" bash -c "! journalctl --no-pager -u ipcgcd.service | grep -q Sanitizer"
+journalctl --no-pager -u ipcgcd.service >/result/ipcgcd.journal 2>&1
 
 # The one-shot pair for hosts without the daemon.
 /opt/ipcgc/ipc-hold -x shm 0x7778 4096 0600 >/dev/null
 mkdir -p /etc/systemd/system/ipcgc-sweep.service.d
-printf '[Service]\nExecStart=\nExecStart=%s/ipcgcd --once --config %s\n' "$sbindir" "$CONF" \
+printf '[Service]\nExecStart=\nExecStart=%s/ipcgcd --once --config %s\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' "$sbindir" "$CONF" \
     >/etc/systemd/system/ipcgc-sweep.service.d/test.conf
 systemctl daemon-reload
 check "ipcgc-sweep.service runs to success" systemctl start ipcgc-sweep.service
