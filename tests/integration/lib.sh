@@ -109,6 +109,9 @@ hold() {
         echo "Bail out! ipc-hold $* did not start"
         exit 1
     fi
+    # With -x it exits once ready: wait for that (its stdout closing), so
+    # nothing is judged while it still holds the object.
+    [ "$1" = -x ] && cat <&"$fd" >/dev/null
     exec {fd}<&-
 }
 
@@ -121,6 +124,7 @@ hold_as() {
         echo "Bail out! ipc-hold $* (as $ug) did not start"
         exit 1
     fi
+    [ "$1" = -x ] && cat <&"$fd" >/dev/null
     exec {fd}<&-
 }
 
