@@ -276,16 +276,17 @@ static bool same_facts(const struct ipc_object *a, const struct ipc_object *b) {
 /*
  * A sweep when nothing has changed, without reading all of /proc: collect
  * again (reusing the sem members and queue status of unchanged objects), and
- * when every object is the one judged last time with the same facts, and
- * every process whose life was evidence still lives (one poll of their
- * pidfds), the last judgement stands; PENDING ones are judged again as they
- * age.  Anything else, and it is a full judgement.  Returns 1 when the quick
- * path judged, 0 when a full judgement is needed.
+ * when every object is the one judged last time with the same facts, was
+ * LIVE then, and every process whose life was evidence still lives (one poll
+ * of their pidfds), the last judgement stands.  Anything else, and it is a
+ * full judgement.  Returns 1 when the quick path judged, 0 when a full
+ * judgement is needed.
  *
- * It can miss what appears on an object without changing its facts: a new
- * holder of an object judged dead, or a holder closing its fd while it lives
- * on.  Both only delay: removal re-verifies everything itself, and a full
- * judgement comes at least every QUICK_MAX_SWEEPS sweeps or ten minutes.
+ * Only LIVE verdicts are reused: a new holder of an object judged dead
+ * changes none of the facts read here, and reporting it dead would be wrong
+ * about a live object.  What the reuse can miss is the other way: a holder
+ * that closes its fd but lives on keeps the object LIVE until the next full
+ * judgement, at least every QUICK_MAX_SWEEPS sweeps or ten minutes.
  */
 static int judge_quick(struct manager *m) {
         _cleanup_(inventory_index_freep) struct inventory_index *idx = NULL;
@@ -337,19 +338,17 @@ static int judge_quick(struct manager *m) {
                         o->n_holders = p->n_holders;
                 }
                 struct judgement *old = &m->judgements[k];
+                /* A verdict of no life rests on having seen no holder and no
+                 * waiter; a new one leaves the facts read here unchanged (an
+                 * open(2) of a FIFO, a semop(2) that blocks).  Only what was
+                 * LIVE may be reused; anything else is judged in full. */
+                if (old->verdict != VERDICT_LIVE)
+                        break;
                 time_t last = ipc_object_last_activity(o);
                 uint64_t idle = ctx.now > last ? (uint64_t) (ctx.now - last) : 0;
-                if (old->verdict == VERDICT_PENDING && old->rule && idle >= old->rule->min_age) {
-                        /* Old enough now: judge it again (same facts, so
-                         * the same evidence, against the new age). */
-                        r = judge_object(&ctx, o, &js[i]);
-                        if (r < 0)
-                                break;
-                } else {
-                        js[i] = *old;
-                        js[i].idle = idle;
-                        *old = (struct judgement) {};
-                }
+                js[i] = *old;
+                js[i].idle = idle;
+                *old = (struct judgement) {};
                 taken[k] = true;
         }
         free(taken);
@@ -380,7 +379,9 @@ static int judge_quick(struct manager *m) {
 }
 
 int manager_refresh(struct manager *m, uint64_t max_age_usec) {
-        if (m->inv && now_usec(CLOCK_MONOTONIC) - m->judged_usec <= max_age_usec)
+        /* What a person asks about is judged in full: a reused judgement is
+         * for sweeps, which re-verify before they act. */
+        if (m->inv && m->quick_sweeps == 0 && now_usec(CLOCK_MONOTONIC) - m->judged_usec <= max_age_usec)
                 return 0;
         return judge_now(m, 0);
 }

@@ -257,16 +257,27 @@ static const char *sysv_file(enum ipc_type type) {
         return type == IPC_TYPE_SHM ? "shm" : type == IPC_TYPE_MSG ? "msg" : "sem";
 }
 
+/* An unchanged set (key, ctime, otime, size) has the same last-op pids:
+ * only semop(2) and SETVAL/SETALL record one, and they move otime or ctime.
+ * Its waiter counts can change without either, so those are read again. */
 static bool sem_reuse(const struct inventory_index *prev, struct ipc_object *o) {
         const struct ipc_object *p = inventory_index_find(prev, o);
 
         if (!p || !p->sems || (p->flags & IPC_OBJECT_SEM_UNREADABLE) || p->key != o->key || p->ctime != o->ctime ||
             p->mtime != o->mtime || p->nsems != o->nsems)
                 return false;
-        o->sems = malloc(o->nsems * sizeof(*o->sems));
-        if (!o->sems)
+        struct sem_member *m = malloc(o->nsems * sizeof(*m));
+        if (!m)
                 return false;
-        memcpy(o->sems, p->sems, o->nsems * sizeof(*o->sems));
+        for (unsigned i = 0; i < o->nsems; i++) {
+                int ncnt = semctl(o->id, (int) i, GETNCNT), zcnt = ncnt < 0 ? -1 : semctl(o->id, (int) i, GETZCNT);
+                if (ncnt < 0 || zcnt < 0) {
+                        free(m);
+                        return false; /* let the full read say why */
+                }
+                m[i] = (struct sem_member) { .pid = p->sems[i].pid, .ncnt = (unsigned) ncnt, .zcnt = (unsigned) zcnt };
+        }
+        o->sems = m;
         return true;
 }
 

@@ -184,6 +184,32 @@ part_timer() {
     done_testing
 }
 
+part_reuse() {
+    # An object judged dead that gains a holder must not be reported dead by
+    # a sweep that reuses the last judgement.  A dry-run daemon keeps the
+    # orphan there to be reported.
+    daemon_config 1h "DryRun=yes"
+    start_daemon
+    mkfifo "$FIFODIR/keepme"
+    for i in 1 2 3; do "$IPCGC" --config "$CONF" sweep -J >/dev/null; done
+    before=$("$IPCGC" --config "$CONF" sweep -J)
+    is "$(jq -r --arg id "fifo:$FIFODIR/keepme" '[.records[] | select(.id == $id) | .action] | join(" ")' <<<"$before")" \
+        would-remove "an unheld FIFO would be removed"
+    ( exec 8<>"$FIFODIR/keepme"; exec sleep 600 ) &
+    OPENER=$!
+    for i in $(seq 200); do [ -e "/proc/$OPENER/fd/8" ] && break; read -r -t 0.01 <> <(:) || true; done
+    after=$("$IPCGC" --config "$CONF" sweep -J)
+    is "$(jq -r --arg id "fifo:$FIFODIR/keepme" '[.records[] | select(.id == $id)] | length' <<<"$after")" 0 \
+        "once opened, the next sweep does not report it as would-remove"
+    is "$("$IPCGC" --config "$CONF" list -J | jq -r --arg id "fifo:$FIFODIR/keepme" '.objects[] | select(.id == $id) | .verdict')" \
+        LIVE "and list says LIVE"
+    kill "$OPENER"
+    wait "$OPENER" 2>/dev/null
+    stop_daemon
+    is "$?" 0 "the dry-run daemon stops cleanly"
+    done_testing
+}
+
 export IPCGC_TEST_EXCLUSIVE=1
 if [ "${1:-}" = --part ]; then
     [ "$2" = connector ] && export IPCGC_TEST_KEEP_PIDNS=1
@@ -195,6 +221,7 @@ out=$(mktemp)
 rc=0
 bash "$0" --part connector >>"$out" || rc=1
 bash "$0" --part timer >>"$out" || rc=1
+bash "$0" --part reuse >>"$out" || rc=1
 awk '/^1\.\./ { next }
      /^(not )?ok [0-9]+/ { n++; sub(/ok [0-9]+/, "ok " n) }
      { print }
