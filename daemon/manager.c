@@ -298,6 +298,11 @@ static int judge_quick(struct manager *m) {
         if (!m->inv || m->partial || !m->watch || m->quick_sweeps >= QUICK_MAX_SWEEPS ||
             now_usec(CLOCK_MONOTONIC) - m->full_usec > QUICK_MAX_AGE_USEC || !watch_all_alive(m->watch))
                 return 0;
+        /* Only LIVE verdicts can be reused (below): with anything else on
+         * the books, collecting twice would only cost. */
+        for (size_t k = 0; k < m->inv->n_objects; k++)
+                if (m->judgements[k].verdict != VERDICT_LIVE)
+                        return 0;
 
         r = inventory_index_new(m->inv, &idx);
         if (r < 0)
