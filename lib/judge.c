@@ -399,47 +399,72 @@ static const char *role_phrase(enum evidence_role r) {
         }
 }
 
+/* A reason is one line: built on the stack, cut (with "...") if it would
+ * not fit, then copied once.  A FILE per object was most of a judgement's
+ * cost. */
+struct line {
+        char buf[1024];
+        size_t len;
+};
+
+static void put(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct line *l, const char *fmt, ...) {
+        va_list ap;
+        size_t room = sizeof(l->buf) - l->len;
+        int n;
+
+        if (room <= 1)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(l->buf + l->len, room, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        if ((size_t) n >= room) {
+                l->len = sizeof(l->buf) - 1;
+                memcpy(l->buf + l->len - 3, "...", 3);
+        } else
+                l->len += (size_t) n;
+}
+
 /* "creator pid 42 (pg)" / "last sender pid 42 exited" / "nattch 2" */
-static void describe(FILE *f, const struct evidence *e) {
+static void describe(struct line *f, const struct evidence *e) {
         if (e->pid > 0 && (e->role == ROLE_UID_PROCESS || e->role == ROLE_OWNER)) {
-                fprintf(f, "%s: pid %d (%s)", strempty(e->note), (int) e->pid, e->comm);
+                put(f, "%s: pid %d (%s)", strempty(e->note), (int) e->pid, e->comm);
                 return;
         }
         if (e->pid <= 0) {
-                fputs(strempty(e->note), f);
+                put(f, "%s", strempty(e->note));
                 return;
         }
-        fprintf(f, "%s pid %d", role_phrase(e->role), (int) e->pid);
+        put(f, "%s pid %d", role_phrase(e->role), (int) e->pid);
         switch (e->state) {
         case EVIDENCE_ALIVE:
-                fprintf(f, " (%s)", e->comm);
+                put(f, " (%s)", e->comm);
                 break;
         case EVIDENCE_EXITED:
-                fputs(" exited", f);
+                put(f, "%s", " exited");
                 break;
         case EVIDENCE_ZOMBIE:
-                fputs(" exited (zombie)", f);
+                put(f, "%s", " exited (zombie)");
                 break;
         case EVIDENCE_REUSED:
-                fprintf(f, " reused by a newer process (%s)", e->comm);
+                put(f, " reused by a newer process (%s)", e->comm);
                 break;
         default:
                 break;
         }
         if (e->note)
-                fprintf(f, " [%s]", e->note);
+                put(f, " [%s]", e->note);
 }
 
 static int build_reason(struct builder *b, uint64_t min_age) {
         struct judgement *j = b->j;
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&text, &len);
+        struct line line = { .len = 0 }, *f = &line;
         char d1[FORMAT_DURATION_MAX], d2[FORMAT_DURATION_MAX];
         const char *sep = "";
 
-        if (!f)
-                return -ENOMEM;
+        line.buf[0] = 0;
 
         switch (j->verdict) {
         case VERDICT_LIVE: {
@@ -452,38 +477,37 @@ static int build_reason(struct builder *b, uint64_t min_age) {
                 break;
         }
         case VERDICT_UNKNOWN:
-                fputs("cannot tell: ", f);
+                put(f, "%s", "cannot tell: ");
                 for (size_t i = 0; i < j->n_evidence; i++)
                         if (j->evidence[i].state == EVIDENCE_UNREADABLE) {
-                                fputs(sep, f);
+                                put(f, "%s", sep);
                                 describe(f, &j->evidence[i]);
                                 sep = "; ";
                         }
                 break;
         default:
                 if (j->verdict == VERDICT_PROTECTED)
-                        fprintf(f, "rule %s says keep; ", j->rule->name);
+                        put(f, "rule %s says keep; ", j->rule->name);
                 else if (j->verdict == VERDICT_REPORTED)
-                        fprintf(f, j->rule ? "rule %s says report; " : "no rule matches, reported only; ",
+                        put(f, j->rule ? "rule %s says report; " : "no rule matches, reported only; ",
                                 j->rule ? j->rule->name : "");
                 else if (j->verdict == VERDICT_PENDING)
-                        fprintf(f, "orphan, idle %s of MinAge %s; ", format_duration(d1, j->idle),
+                        put(f, "orphan, idle %s of MinAge %s; ", format_duration(d1, j->idle),
                                 format_duration(d2, min_age));
                 for (size_t i = 0; i < j->n_evidence; i++) {
-                        fputs(sep, f);
+                        put(f, "%s", sep);
                         describe(f, &j->evidence[i]);
                         sep = "; ";
                 }
                 if (j->n_evidence == 0)
-                        fputs("no holder", f);
+                        put(f, "%s", "no holder");
                 if (j->verdict != VERDICT_PENDING)
-                        fprintf(f, "; idle %s", format_duration(d1, j->idle));
+                        put(f, "; idle %s", format_duration(d1, j->idle));
                 break;
         }
-        if (fclose(f) != 0 || !text) {
-                free(text);
+        char *text = strndup(line.buf, line.len);
+        if (!text)
                 return -ENOMEM;
-        }
         j->reason = text;
         return 0;
 }
