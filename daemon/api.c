@@ -177,11 +177,11 @@ static json_object *get_status(struct manager *m, const struct peer *p, json_obj
         return ok(s);
 }
 
-static json_object *list(struct manager *m, const struct peer *p, json_object *params) {
+static json_object *list(struct manager *m, const struct peer *p, json_object *params, char **ret_text,
+                         size_t *ret_len) {
         static const char *const keys[] = { "types", "verdicts", "user", NULL };
         struct list_filter f = {};
         const char *user = NULL, *bad;
-        json_object *out;
         int r;
 
         if ((bad = unknown_key(params, keys)))
@@ -215,10 +215,10 @@ static json_object *list(struct manager *m, const struct peer *p, json_object *p
         r = manager_refresh(m, FRESH_USEC);
         if (r < 0)
                 return failed("cannot judge objects", r);
-        r = report_list(m->inv, m->judgements, &f, &out);
+        r = report_list_text(m->inv, m->judgements, &f, "{\"parameters\":", "}", ret_text, ret_len);
         if (r < 0)
                 return failed("cannot format the list", r);
-        return ok(out);
+        return NULL;
 }
 
 static json_object *explain(struct manager *m, const struct peer *p, json_object *params) {
@@ -507,7 +507,6 @@ static const struct {
         json_object *(*fn)(struct manager *m, const struct peer *p, json_object *params);
 } methods[] = {
         { "io.ipcgc.GetStatus", get_status },
-        { "io.ipcgc.List", list },
         { "io.ipcgc.Explain", explain },
         { "io.ipcgc.Sweep", sweep },
         { "io.ipcgc.Remove", remove_one },
@@ -519,7 +518,11 @@ static const struct {
         { "org.varlink.service.GetInterfaceDescription", get_interface_description },
 };
 
-json_object *api_call(struct manager *m, const struct peer *peer, const char *method, json_object *parameters) {
+json_object *api_call(struct manager *m, const struct peer *peer, const char *method, json_object *parameters,
+                      char **ret_text, size_t *ret_len) {
+        *ret_text = NULL;
+        if (strcmp(method, "io.ipcgc.List") == 0)
+                return list(m, peer, parameters, ret_text, ret_len);
         for (size_t i = 0; i < ELEMENTSOF(methods); i++)
                 if (strcmp(method, methods[i].name) == 0)
                         return methods[i].fn(m, peer, parameters);

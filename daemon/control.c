@@ -117,6 +117,28 @@ static int queue(struct conn *k, json_object *msg) {
         return 0;
 }
 
+/* Queues TEXT (consumed; LEN bytes, then its NUL) as one message.  An empty
+ * queue takes the buffer over instead of copying a reply that may be large. */
+static int queue_text(struct conn *k, char *text, size_t len) {
+        if (k->out_off == k->out_len) {
+                free(k->out);
+                k->out = text;
+                k->out_len = len + 1;
+                k->out_off = 0;
+                return 0;
+        }
+        char *buf = realloc(k->out, k->out_len + len + 1);
+        if (!buf) {
+                free(text);
+                return -ENOMEM;
+        }
+        memcpy(buf + k->out_len, text, len + 1);
+        k->out = buf;
+        k->out_len += len + 1;
+        free(text);
+        return 0;
+}
+
 static void protocol_error(struct conn *k, const char *error, const char *what) {
         log_msg(LOG_DEBUG, "client pid %d uid %u: %s; disconnecting", (int) k->peer.pid, (unsigned) k->peer.uid, what);
         (void) queue(k, api_error(error, "parameter", what));
@@ -154,10 +176,17 @@ static void handle_message(struct conn *k, const char *text, size_t len) {
         }
         bool is_oneway = json_object_object_get_ex(msg, "oneway", &oneway) && json_object_get_boolean(oneway);
 
-        json_object *reply = api_call(k->control->m, &k->peer, json_object_get_string(method), params);
-        if (is_oneway)
+        char *reply_text = NULL;
+        size_t reply_len = 0;
+        json_object *reply =
+                api_call(k->control->m, &k->peer, json_object_get_string(method), params, &reply_text, &reply_len);
+        if (is_oneway) {
                 json_object_put(reply);
-        else if (!reply || queue(k, reply) < 0)
+                free(reply_text);
+        } else if (reply_text) {
+                if (queue_text(k, reply_text, reply_len) < 0)
+                        k->closing = true;
+        } else if (!reply || queue(k, reply) < 0)
                 k->closing = true;
         json_object_put(msg);
 }
@@ -176,9 +205,15 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         }
                         k->out_off += (size_t) n;
                 }
-                if (k->out_off == k->out_len && k->closing) {
-                        conn_free(k);
-                        return 0;
+                if (k->out_off == k->out_len) {
+                        /* A large reply is sent: give its buffer back. */
+                        free(k->out);
+                        k->out = NULL;
+                        k->out_off = k->out_len = 0;
+                        if (k->closing) {
+                                conn_free(k);
+                                return 0;
+                        }
                 }
                 touch(k);
         }

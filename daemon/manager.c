@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,9 @@ static int judge_now(struct manager *m, unsigned types) {
 
         if (types)
                 scan.types &= types;
+        /* Nothing of the last judgement is used to make the next one: let
+         * it go first, so a sweep never holds two inventories at once. */
+        drop_state(m);
         r = collect_inventory(&scan, &m->paths, NULL, &inv);
         if (r < 0)
                 return r;
@@ -496,6 +500,9 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger, bool dry_run, u
         if (res->removed)
                 m->judged_usec = 0;
         manager_notify_status(m);
+        /* A sweep frees as much as it allocates; hand it back, so a daemon
+         * that is mostly idle does not sit on its peak. */
+        (void) malloc_trim(0);
         if (ret)
                 *ret = TAKE_PTR(res);
         return 0;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "object_json.h"
@@ -55,6 +56,68 @@ int report_list(const struct inventory *inv, const struct judgement *js, const s
                 return r;
         }
         *ret = root;
+        return 0;
+}
+
+struct text {
+        char *buf;
+        size_t len, cap;
+};
+
+static int text_add(struct text *t, const char *s, size_t n) {
+        if (t->len + n + 1 > t->cap) {
+                size_t cap = t->cap ? t->cap : 65536;
+                while (cap < t->len + n + 1)
+                        cap *= 2;
+                char *b = realloc(t->buf, cap);
+                if (!b)
+                        return -ENOMEM;
+                t->buf = b;
+                t->cap = cap;
+        }
+        memcpy(t->buf + t->len, s, n);
+        t->len += n;
+        t->buf[t->len] = 0;
+        return 0;
+}
+
+int report_list_text(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
+                     const char *prefix, const char *suffix, char **ret, size_t *ret_len) {
+        struct text t = {};
+        bool first = true;
+        int r;
+
+        r = text_add(&t, prefix, strlen(prefix));
+        if (r == 0)
+                r = text_add(&t, "{\"objects\":[", 12);
+        for (size_t i = 0; r == 0 && i < inv->n_objects; i++) {
+                json_object *j;
+                if (!list_filter_match(f, &inv->objects[i], &js[i]))
+                        continue;
+                r = object_to_json(&inv->objects[i], &j);
+                if (r < 0)
+                        break;
+                r = judgement_to_json(&js[i], false, j);
+                if (r == 0) {
+                        const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
+                                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
+                        r = first ? 0 : text_add(&t, ",", 1);
+                        if (r == 0)
+                                r = s ? text_add(&t, s, strlen(s)) : -ENOMEM;
+                        first = false;
+                }
+                json_object_put(j);
+        }
+        if (r == 0)
+                r = text_add(&t, "]}", 2);
+        if (r == 0)
+                r = text_add(&t, suffix, strlen(suffix));
+        if (r < 0) {
+                free(t.buf);
+                return r;
+        }
+        *ret = t.buf;
+        *ret_len = t.len;
         return 0;
 }
 

@@ -28,6 +28,11 @@ bool list_filter_match(const struct list_filter *f, const struct ipc_object *o, 
 /* {"objects": [object + verdict, reason, rule, idle]} */
 int report_list(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
                 json_object **ret);
+/* The same as report_list, written as text one object at a time between
+ * PREFIX and SUFFIX: a listing of a million objects costs its text, not a
+ * tree of a million JSON objects besides.  *ret_len excludes the final NUL. */
+int report_list_text(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
+                     const char *prefix, const char *suffix, char **ret, size_t *ret_len);
 /* object + verdict, reason, rule, idle, evidence, and "rule_info" {name, file, line, action, min_age} */
 int report_explain(const struct ipc_object *o, const struct judgement *j, json_object **ret);
 /* {"dry_run", "removed", "would_remove", "skipped", "failed", "stopped", "not_tried", "records": [...]} */
