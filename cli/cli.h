@@ -66,6 +66,9 @@ void cli_print_json(json_object *j);
 const char *json_str(json_object *o, const char *key);
 bool json_int(json_object *o, const char *key, int64_t *ret);
 
+/* After getopt: false (after saying so) when arguments are left over. */
+bool cli_no_arguments(int argc, char **argv, const char *command);
+
 /* -t TYPES: false (after saying why) when ARG names no valid types. */
 bool cli_parse_types(const char *arg, unsigned *ret);
 

@@ -143,10 +143,8 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         }
-        if (optind < argc) {
-                cli_usage_error("audit takes no arguments, got '%s'", argv[optind]);
+        if (!cli_no_arguments(argc, argv, "audit"))
                 return EXIT_USAGE;
-        }
 
         if (cli_load_config(cli, &config) < 0)
                 return EXIT_FAIL;

@@ -56,10 +56,8 @@ static int parse(struct cli *cli, int argc, char **argv, const char *usage, bool
                         return EXIT_USAGE;
                 }
         }
-        if (optind < argc) {
-                cli_usage_error("%s takes no arguments, got '%s'", argv[0], argv[optind]);
+        if (!cli_no_arguments(argc, argv, argv[0]))
                 return EXIT_USAGE;
-        }
         if (cli->local) {
                 cli_usage_error("%s asks the daemon; there is nothing to ask with --local", argv[0]);
                 return EXIT_USAGE;

@@ -272,10 +272,8 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                         return EXIT_USAGE; /* getopt said why */
                 }
         }
-        if (optind < argc) {
-                cli_usage_error("list takes no arguments, got '%s'", argv[optind]);
+        if (!cli_no_arguments(argc, argv, "list"))
                 return EXIT_USAGE;
-        }
         if (table_select(columns, ELEMENTSOF(columns), DEFAULT_COLUMNS, topts.output, ids, &n_ids) < 0)
                 return EXIT_USAGE;
 

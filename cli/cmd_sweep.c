@@ -112,10 +112,8 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         }
-        if (optind < argc) {
-                cli_usage_error("sweep takes no arguments, got '%s'", argv[optind]);
+        if (!cli_no_arguments(argc, argv, "sweep"))
                 return EXIT_USAGE;
-        }
 
         if (cli_load_config(cli, &config) < 0)
                 return EXIT_FAIL;

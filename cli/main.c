@@ -200,6 +200,13 @@ int cli_judge(const struct cli *cli, const struct config *config, unsigned types
         return 0;
 }
 
+bool cli_no_arguments(int argc, char **argv, const char *command) {
+        if (optind >= argc)
+                return true;
+        cli_usage_error("%s takes no arguments, got '%s'", command, argv[optind]);
+        return false;
+}
+
 bool cli_parse_types(const char *arg, unsigned *ret) {
         if (ipc_type_mask_parse(arg, ret) == 0)
                 return true;

@@ -45,6 +45,17 @@ static json_object *ok(json_object *params) {
         return reply;
 }
 
+/* {"parameters": {KEY: VALUE}}; takes VALUE. */
+static json_object *ok_with(const char *key, json_object *value) {
+        json_object *params = json_object_new_object();
+        if (!params) {
+                json_object_put(value);
+                return NULL;
+        }
+        json_object_object_add(params, key, value);
+        return ok(params);
+}
+
 static json_object *invalid(const char *param) {
         return api_error("org.varlink.service.InvalidParameter", "parameter", param);
 }
@@ -224,7 +235,7 @@ static json_object *list(struct manager *m, const struct peer *p, json_object *p
 static json_object *explain(struct manager *m, const struct peer *p, json_object *params) {
         static const char *const keys[] = { "id", NULL };
         const char *id = NULL, *bad;
-        json_object *obj, *out;
+        json_object *obj;
         size_t i;
         int r;
 
@@ -243,13 +254,7 @@ static json_object *explain(struct manager *m, const struct peer *p, json_object
         r = report_explain(&m->inv->objects[i], &m->judgements[i], &obj);
         if (r < 0)
                 return failed("cannot format", r);
-        out = json_object_new_object();
-        if (!out) {
-                json_object_put(obj);
-                return NULL;
-        }
-        json_object_object_add(out, "object", obj);
-        return ok(out);
+        return ok_with("object", obj);
 }
 
 static json_object *sweep(struct manager *m, const struct peer *p, json_object *params) {
@@ -372,13 +377,7 @@ static json_object *remove_one(struct manager *m, const struct peer *p, json_obj
         if (json_object_object_get_ex(out, "records", &records) && json_object_array_length(records) > 0)
                 rec = json_object_get(json_object_array_get_idx(records, 0));
         json_object_put(out);
-        json_object *params_out = json_object_new_object();
-        if (!params_out) {
-                json_object_put(rec);
-                return NULL;
-        }
-        json_object_object_add(params_out, "record", rec);
-        return ok(params_out);
+        return ok_with("record", rec);
 }
 
 static json_object *reload(struct manager *m, const struct peer *p, json_object *params) {
@@ -461,11 +460,7 @@ static json_object *get_metrics(struct manager *m, const struct peer *p, json_ob
                 r = metrics_format(m, &text);
         if (r < 0)
                 return failed("metrics failed", r);
-        json_object *out = json_object_new_object();
-        if (!out)
-                return NULL;
-        json_object_object_add(out, "text", json_object_new_string(text));
-        return ok(out);
+        return ok_with("text", json_object_new_string(text));
 }
 
 static json_object *get_info(struct manager *m, const struct peer *p, json_object *params) {
@@ -495,11 +490,7 @@ static json_object *get_interface_description(struct manager *m, const struct pe
                                                                       : NULL;
         if (!text)
                 return api_error("org.varlink.service.InterfaceNotFound", "interface", name);
-        json_object *out = json_object_new_object();
-        if (!out)
-                return NULL;
-        json_object_object_add(out, "description", json_object_new_string(text));
-        return ok(out);
+        return ok_with("description", json_object_new_string(text));
 }
 
 static const struct {
