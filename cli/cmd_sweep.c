@@ -71,9 +71,26 @@ static int print_table(json_object *reply, const struct table_options *o) {
         (void) json_int(reply, "would_remove", &would);
         (void) json_int(reply, "skipped", &skipped);
         (void) json_int(reply, "failed", &failed);
+        json_object *judged;
+        if (!o->raw && !o->noheadings && json_object_object_get_ex(reply, "judged", &judged)) {
+                int64_t total = 0;
+                json_object_object_foreach(judged, v, count) {
+                        (void) v;
+                        total += json_object_get_int64(count);
+                }
+                printf("%sjudged %" PRId64 " object%s", records && json_object_array_length(records) ? "\n" : "",
+                       total, total == 1 ? "" : "s");
+                const char *sep = ": ";
+                json_object_object_foreach(judged, verdict, n) {
+                        if (json_object_get_int64(n) == 0)
+                                continue;
+                        printf("%s%" PRId64 " %s", sep, json_object_get_int64(n), verdict);
+                        sep = ", ";
+                }
+                putchar('\n');
+        }
         if (!o->raw && !o->noheadings)
-                printf("%s%" PRId64 " %s, %" PRId64 " skipped, %" PRId64 " failed%s\n",
-                       records && json_object_array_length(records) ? "\n" : "", dry_run ? would : removed,
+                printf("%s%" PRId64 " %s, %" PRId64 " skipped, %" PRId64 " failed%s\n", "", dry_run ? would : removed,
                        dry_run ? "would be removed (dry run)" : "removed", skipped, failed,
                        stopped ? "; stopped at MaxRemovalsPerSweep" : "");
         return 0;

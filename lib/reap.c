@@ -426,6 +426,8 @@ int reap(const struct inventory *inv, const struct judgement *judgements, const 
         if (!orphans)
                 return -ENOMEM;
         for (size_t i = 0; i < inv->n_objects; i++)
+                res->judged[judgements[i].verdict]++;
+        for (size_t i = 0; i < inv->n_objects; i++)
                 if (judgements[i].verdict == VERDICT_ORPHAN &&
                     (!opt->types || (opt->types & IPC_TYPE_BIT(inv->objects[i].type))))
                         orphans[n_orphans++] = i;

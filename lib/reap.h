@@ -35,6 +35,7 @@ struct reap_result {
         size_t n_records;
         unsigned removed, would_remove, skipped, failed;
         bool stopped;       /* the limit cut the sweep short */
+        size_t judged[_VERDICT_MAX]; /* the verdicts the sweep started from, by kind */
         size_t not_tried;   /* orphans left for a later sweep */
 };
 

@@ -165,6 +165,10 @@ int report_sweep(const struct reap_result *res, bool dry_run, json_object **ret)
         r |= put(root, "failed", json_object_new_int64(res->failed));
         r |= put(root, "stopped", json_object_new_boolean(res->stopped));
         r |= put(root, "not_tried", json_object_new_int64((int64_t) res->not_tried));
+        json_object *judged = json_object_new_object();
+        r |= judged ? put(root, "judged", judged) : -ENOMEM;
+        for (int v = 0; judged && v < _VERDICT_MAX; v++)
+                r |= put(judged, verdict_to_string(v), json_object_new_int64((int64_t) res->judged[v]));
         for (size_t i = 0; i < res->n_records && r == 0; i++) {
                 const struct reap_record *rec = &res->records[i];
                 json_object *j = json_object_new_object();

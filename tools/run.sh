@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 ./tools/deps.sh
-autoreconf -fi >/dev/null
+autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed" >&2; exit 1; }
 mkdir -p build
 cd build
 ../configure --enable-werror --sysconfdir=/etc >/dev/null

@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 ./tools/deps.sh || exit 1
-autoreconf -fi >/dev/null || exit 1
+autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed" >&2; exit 1; }
 rm -rf build-test
 mkdir -p build-test
 cd build-test || exit 1
