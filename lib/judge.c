@@ -433,7 +433,7 @@ static void describe(struct line *f, const struct evidence *e) {
                 put(f, "%s: pid %d (%s)", strempty(e->note), (int) e->pid, e->comm);
                 return;
         }
-        if (e->pid <= 0) {
+        if (e->pid <= 0 || e->role == ROLE_UNREADABLE) {
                 put(f, "%s", strempty(e->note));
                 return;
         }

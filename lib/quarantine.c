@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,10 +69,29 @@ int quarantine_unlink(struct quarantine *q) {
 int quarantine_restore(struct quarantine *q) {
         if (!q->moved)
                 return 0;
-        if (renameat2(q->qfd, ENTRY, q->dirfd, q->base, RENAME_NOREPLACE) < 0)
+        if (renameat2(q->qfd, ENTRY, q->dirfd, q->base, RENAME_NOREPLACE) == 0) {
+                q->moved = 0;
+                return 0;
+        }
+        if (errno != EEXIST)
                 return negative_errno();
-        q->moved = 0;
-        return 0;
+        /* Someone took the name meanwhile.  Never over them: put it back
+         * beside, under a name that says what happened, rather than leave it
+         * in our hidden directory. */
+        for (unsigned i = 0; i < 100; i++) {
+                char name[NAME_MAX + 1];
+                int n = i ? snprintf(name, sizeof(name), "%s.ipcgc-restored.%u", q->base, i)
+                          : snprintf(name, sizeof(name), "%s.ipcgc-restored", q->base);
+                if (n < 0 || (size_t) n >= sizeof(name))
+                        return -ENAMETOOLONG;
+                if (renameat2(q->qfd, ENTRY, q->dirfd, name, RENAME_NOREPLACE) == 0) {
+                        q->moved = 0;
+                        return -EEXIST; /* back, but not under its name */
+                }
+                if (errno != EEXIST)
+                        return negative_errno();
+        }
+        return -EEXIST;
 }
 
 void quarantine_close(struct quarantine *q) {

@@ -26,8 +26,9 @@ int quarantine_enter(struct quarantine *q, int dirfd, const char *base);
 int quarantine_stat(const struct quarantine *q, struct stat *ret);
 /* Unlinks what was moved. */
 int quarantine_unlink(struct quarantine *q);
-/* Puts it back under its name, never over something new there; if the name
- * has been taken meanwhile, returns -EEXIST and it stays, unharmed, in ours. */
+/* Puts it back under its name, never over something new there.  If the name
+ * has been taken meanwhile, it goes beside as NAME.ipcgc-restored[.N] and
+ * -EEXIST is returned; it stays in ours only if even that fails. */
 int quarantine_restore(struct quarantine *q);
 /* Removes our directory if empty, and frees. */
 void quarantine_close(struct quarantine *q);
