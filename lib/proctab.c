@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/sysmacros.h>
@@ -294,19 +295,105 @@ static int scan_fifo_opener(int pfd, const char *proc_root, pid_t pid, struct ho
                 return -EACCES; /* no terminator: not a path we can trust */
 
         int k;
-        if (path[0] == '/')
-                k = snprintf(full, sizeof(full), "%s/%d/root%s", proc_root, (int) pid, path);
-        else if (dirfd == AT_FDCWD)
+        struct stat st;
+        if (path[0] == '/') {
+                /* Resolve it as the process would: inside its own root, where
+                 * an absolute symlink means that root, not ours. */
+                _cleanup_close_ int rootfd = -EBADF;
+                k = snprintf(full, sizeof(full), "%s/%d/root", proc_root, (int) pid);
+                if (k < 0 || (size_t) k >= sizeof(full))
+                        return -EACCES;
+                rootfd = open(full, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (rootfd < 0)
+                        return -EACCES;
+                struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+                _cleanup_close_ int fd = (int) syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        return -EACCES;
+                return holder_index_add(idx, st.st_dev, st.st_ino, pid);
+        }
+        if (dirfd == AT_FDCWD)
                 k = snprintf(full, sizeof(full), "%s/%d/cwd/%s", proc_root, (int) pid, path);
         else
                 k = snprintf(full, sizeof(full), "%s/%d/fd/%lld/%s", proc_root, (int) pid, dirfd, path);
         if (k < 0 || (size_t) k >= sizeof(full))
                 return -EACCES;
 
-        struct stat st;
         if (stat(full, &st) < 0)
                 return -EACCES;
         return holder_index_add(idx, st.st_dev, st.st_ino, pid);
+}
+
+/* Field 20 of /proc/PID/stat: how many threads the process has. */
+static unsigned stat_num_threads(const char *text) {
+        const char *p = strrchr(text, ')');
+        unsigned long v = 1;
+        if (!p)
+                return 1;
+        /* after ") ": fields 3..; num_threads is the 18th of them */
+        for (int i = 0; i < 18 && p; i++)
+                p = strchr(p + 1, ' ');
+        if (!p || sscanf(p + 1, "%lu", &v) != 1)
+                return 1;
+        return (unsigned) v;
+}
+
+/* A directory fd of a live thread of the process whose leader has exited
+ * (pthread_exit): the leader's /proc/PID/{fd,maps} are empty then, while the
+ * other threads go on holding everything.  -ESRCH when no thread lives. */
+static int live_thread_dir(int pfd) {
+        _cleanup_closedir_ DIR *d = NULL;
+        int tfd = openat(pfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (tfd < 0)
+                return -ESRCH;
+        d = fdopendir(tfd);
+        if (!d) {
+                (void) close(tfd);
+                return -ESRCH;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                char buf[1024], comm[17], state;
+                unsigned kflags;
+                uint64_t ticks;
+                if (de->d_name[0] == '.')
+                        continue;
+                int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                if (read_small(fd, "stat", buf, sizeof(buf)) > 0 &&
+                    proctab_parse_stat(buf, comm, &state, &kflags, &ticks) == 0 && state != 'Z' && state != 'X')
+                        return fd;
+                (void) close(fd);
+        }
+        return -ESRCH;
+}
+
+/* scan_fifo_opener for every thread: any one of them may be the one blocked
+ * in open(2). */
+static int scan_fifo_openers(int pfd, const char *proc_root, pid_t pid, unsigned threads, struct holder_index *idx) {
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = 0;
+
+        if (threads <= 1)
+                return scan_fifo_opener(pfd, proc_root, pid, idx);
+        int tfd = openat(pfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (tfd < 0)
+                return -EACCES;
+        d = fdopendir(tfd);
+        if (!d) {
+                (void) close(tfd);
+                return -EACCES;
+        }
+        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+                if (de->d_name[0] == '.')
+                        continue;
+                int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        continue; /* that thread is gone */
+                r = scan_fifo_opener(fd, proc_root, pid, idx);
+                (void) close(fd);
+        }
+        return r;
 }
 
 static bool is_access_error(int r) {
@@ -337,8 +424,17 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                 return 0;
         p.start_usec = boot_usec + start_ticks * 1000000ULL / (uint64_t) ticks;
         p.start_ticks = start_ticks;
-        if (state == 'Z' || state == 'X')
-                p.flags |= PROCESS_ZOMBIE;
+        unsigned threads = stat_num_threads(buf);
+        _cleanup_close_ int tfd = -EBADF;
+        if (state == 'Z' || state == 'X') {
+                /* A leader that exited while its threads run on shows Z: the
+                 * process lives, and its files are seen through a thread. */
+                if (threads > 1)
+                        tfd = live_thread_dir(pfd);
+                if (tfd < 0)
+                        p.flags |= PROCESS_ZOMBIE;
+        }
+        int hfd = tfd >= 0 ? tfd : pfd; /* where its fds and maps show */
         if (kflags & PF_KTHREAD)
                 p.flags |= PROCESS_KTHREAD;
 
@@ -369,7 +465,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
         /* Kernel threads and zombies hold no files. */
         if (idx && !(p.flags & (PROCESS_KTHREAD | PROCESS_ZOMBIE))) {
                 if (flags & PROCTAB_FDS) {
-                        r = scan_fds(pfd, pid, idx, &p.flags);
+                        r = scan_fds(hfd, pid, idx, &p.flags);
                         if (is_access_error(r))
                                 p.flags |= PROCESS_FD_UNREADABLE;
                         else if (r == -ENOENT || r == -ESRCH)
@@ -378,14 +474,14 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                                 goto fail;
                 }
                 if ((flags & PROCTAB_FIFO_OPENERS) && !(p.flags & PROCESS_FD_UNREADABLE)) {
-                        r = scan_fifo_opener(pfd, proc_root, pid, idx);
+                        r = scan_fifo_openers(pfd, proc_root, pid, threads, idx);
                         if (r == -EACCES)
                                 p.flags |= PROCESS_FIFO_OPEN_UNKNOWN;
                         else if (r < 0)
                                 goto fail;
                 }
                 if (flags & PROCTAB_MAPS) {
-                        r = scan_maps(pfd, pid, idx);
+                        r = scan_maps(hfd, pid, idx);
                         if (is_access_error(r))
                                 p.flags |= PROCESS_MAPS_UNREADABLE;
                         else if (r == -ENOENT || r == -ESRCH)

@@ -15,6 +15,9 @@
  *   ipc-hold shmat KEY 0 0                attach an existing segment
  *   ipc-hold semwait KEY 0 0              block in semop waiting on semaphore 1
  *   ipc-hold mqnotify NAME BYTES MODE     mq_open + mq_notify, fd kept open
+ *   ipc-hold fifowait PATH 0 MODE         mkfifo, then a second thread blocks opening it
+ *   ipc-hold -T ...                       as without -T, then the main thread exits
+ *                                         (pthread_exit) while another thread lives on
  *   ipc-hold shmbusy|sembusy|msgbusy|mqbusy KEY|NAME SIZE MODE
  *                                         make it, then use it in a loop forever
  *
@@ -23,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -51,6 +55,22 @@ static unsigned long num(const char *s, int base) {
                 exit(2);
         }
         return v;
+}
+
+static void *idle_thread(void *arg) {
+        (void) arg;
+        for (;;)
+                pause();
+        return NULL;
+}
+
+static void *open_thread(void *arg) {
+        /* Blocks in open(2) until a writer comes, which none does. */
+        if (open((const char *) arg, O_RDONLY) < 0)
+                die("open fifo (thread)");
+        for (;;)
+                pause();
+        return NULL;
 }
 
 /* Makes the object, says ready, then uses it without pause: a live user. */
@@ -113,9 +133,14 @@ int main(int argc, char **argv) {
         int i = 1;
         long id = 0;
 
-        if (argc > 1 && strcmp(argv[1], "-x") == 0) {
-                exit_after = true;
-                i++;
+        bool leader_exits = false;
+        for (; i < argc && argv[i][0] == '-' && argv[i][1] && !argv[i][2]; i++) {
+                if (argv[i][1] == 'x')
+                        exit_after = true;
+                else if (argv[i][1] == 'T')
+                        leader_exits = true;
+                else
+                        break;
         }
         if (argc - i != 4) {
                 fprintf(stderr, "usage: ipc-hold [-x] TYPE KEY|NAME|PATH SIZE MODE\n");
@@ -182,6 +207,12 @@ int main(int argc, char **argv) {
                         die("mkfifo");
                 if (open(what, O_RDONLY | O_NONBLOCK) < 0)
                         die("open fifo");
+        } else if (strcmp(type, "fifowait") == 0) {
+                pthread_t t;
+                if (mkfifo(what, mode) < 0)
+                        die("mkfifo");
+                if (pthread_create(&t, NULL, open_thread, (void *) what) != 0)
+                        die("pthread_create");
         } else if (strcmp(type, "sem0") == 0) {
                 id = semget((key_t) num(what, 0), (int) size, IPC_CREAT | IPC_EXCL | (int) mode);
                 if (id < 0)
@@ -222,6 +253,12 @@ int main(int argc, char **argv) {
         fflush(stdout);
         if (exit_after)
                 return 0;
+        if (leader_exits) {
+                pthread_t t;
+                if (pthread_create(&t, NULL, idle_thread, NULL) != 0)
+                        die("pthread_create");
+                pthread_exit(NULL); /* the process lives on in t */
+        }
 
         /* Hold until told to stop; SIGTERM's default action ends us. */
         for (;;)

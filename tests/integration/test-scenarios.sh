@@ -22,6 +22,9 @@ pshm-mapped            LIVE       ORPHAN     -
 psem-mapped            LIVE       ORPHAN     -
 fifo-reader            LIVE       ORPHAN     -
 fifo-unheld-old        PENDING    PENDING    ORPHAN
+sem-leader-exited      LIVE       ORPHAN     -
+pshm-leader-exited     LIVE       ORPHAN     -
+fifo-thread-opening    LIVE       ORPHAN     -
 pid-reuse              ORPHAN     ORPHAN     -
 owner-pidfile          LIVE       ORPHAN     -
 owner-process          LIVE       ORPHAN     -
@@ -119,6 +122,32 @@ setup_fifo-reader() { base_rules; hold fifo "$FIFODIR/reader" 0 0600; OBJ=fifo:$
 setup_fifo-unheld-old() {
     rule fifos Types=fifo MinAge=3s Action=collect
     mkfifo -m 0600 "$FIFODIR/old"; OBJ=fifo:$FIFODIR/old; OWNER=
+}
+# The main thread has called pthread_exit: /proc/PID shows a zombie with no
+# fds or maps, while another thread keeps the process and its objects alive.
+setup_sem-leader-exited() { base_rules; hold -T sem 0x500b 2 0600; OBJ=sem:$HOLD_ID; OWNER=$HOLD_PID; wait_leader_gone "$OWNER"; }
+setup_pshm-leader-exited() { base_rules; hold -T pshm /sc-leader 8192 0600; OBJ=pshm:/sc-leader; OWNER=$HOLD_PID; wait_leader_gone "$OWNER"; }
+# A thread other than the main one is blocked opening the FIFO, waiting for a
+# writer: no fd yet, and only that thread's wchan says so.
+setup_fifo-thread-opening() {
+    base_rules
+    hold fifowait "$FIFODIR/waited" 0 0600; OBJ=fifo:$FIFODIR/waited; OWNER=$HOLD_PID
+    local i t
+    for i in $(seq 500); do
+        for t in /proc/"$OWNER"/task/*; do
+            [ "$t" != "/proc/$OWNER/task/$OWNER" ] && [ "$(cat "$t/wchan" 2>/dev/null)" = wait_for_partner ] && return 0
+        done
+        read -r -t 0.01 <> <(:) || true
+    done
+    not_ok "fifo-thread-opening: the thread never blocked in open"
+}
+wait_leader_gone() { # until the main thread shows as exited
+    local i
+    for i in $(seq 500); do
+        [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
+        read -r -t 0.01 <> <(:) || true
+    done
+    not_ok "the main thread of $1 never exited"
 }
 setup_pid-reuse() {
     base_rules
