@@ -19,6 +19,13 @@
  * for a person, and a client that loops on List costs one sweep a second at
  * most. */
 #define FRESH_USEC (1000u * 1000u)
+/* For callers who are not admins, whose requests nobody vouches for: a
+ * judgement this old will do, so no one can keep the daemon judging. */
+#define FRESH_USEC_OTHERS (10u * 1000u * 1000u)
+
+static uint64_t freshness(const struct peer *p) {
+        return p->admin ? FRESH_USEC : FRESH_USEC_OTHERS;
+}
 
 json_object *api_error(const char *error, const char *key, const char *value) {
         json_object *reply = json_object_new_object(), *params = json_object_new_object();
@@ -223,7 +230,7 @@ static json_object *list(struct manager *m, const struct peer *p, json_object *p
                 f.uid = p->uid;
         }
 
-        r = manager_refresh(m, FRESH_USEC);
+        r = manager_refresh(m, freshness(p));
         if (r < 0)
                 return failed("cannot judge objects", r);
         r = report_list_text(m->inv, m->judgements, &f, "{\"parameters\":", "}", ret_text, ret_len);
@@ -243,7 +250,7 @@ static json_object *explain(struct manager *m, const struct peer *p, json_object
                 return invalid(bad);
         if (get_string(params, "id", &id) <= 0)
                 return invalid("id");
-        r = manager_refresh(m, FRESH_USEC);
+        r = manager_refresh(m, freshness(p));
         if (r < 0)
                 return failed("cannot judge objects", r);
         r = inventory_find(m->inv, id, &i);
@@ -274,13 +281,23 @@ static json_object *sweep(struct manager *m, const struct peer *p, json_object *
                 return invalid("types");
         if (!dry_run && !p->admin)
                 return denied("io.ipcgc.Sweep");
-        if (!p->admin) {
-                /* A dry run for anyone, but it shows only their own objects. */
-                r = manager_refresh(m, FRESH_USEC);
-                if (r < 0)
-                        return failed("cannot judge objects", r);
+        if (p->admin)
+                r = manager_sweep(m, TRIGGER_REQUEST, dry_run, types, &res);
+        else {
+                /* A dry run for anyone, from the kept judgement (at most
+                 * FRESH_USEC_OTHERS old): asking again and again must not
+                 * make the daemon judge again and again. */
+                r = manager_refresh(m, freshness(p));
+                if (r >= 0) {
+                        struct scan_config scan = m->config->scan;
+                        struct reap_options opt = {
+                                .dry_run = true, .max_removals = m->config->daemon.max_removals, .scan = &scan,
+                                .paths = &m->paths, .rules = m->config->rules, .n_rules = m->config->n_rules,
+                                .types = types,
+                        };
+                        r = reap(m->inv, m->judgements, &opt, &res);
+                }
         }
-        r = manager_sweep(m, TRIGGER_REQUEST, dry_run, types, &res);
         if (r < 0)
                 return failed("sweep failed", r);
         if (!p->admin) {
@@ -441,7 +458,7 @@ static json_object *audit(struct manager *m, const struct peer *p, json_object *
 
         if (params && json_object_object_length(params) > 0)
                 return invalid("parameters");
-        r = manager_refresh(m, FRESH_USEC);
+        r = manager_refresh(m, freshness(p));
         if (r >= 0)
                 r = audit_build(m->inv, m->paths.proc ? m->paths.proc : "/proc", &a);
         if (r >= 0)
@@ -455,7 +472,7 @@ static json_object *get_metrics(struct manager *m, const struct peer *p, json_ob
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = manager_refresh(m, FRESH_USEC);
+        r = manager_refresh(m, freshness(p));
         if (r >= 0)
                 r = metrics_format(m, &text);
         if (r < 0)

@@ -22,7 +22,7 @@
 struct conn {
         struct control *control;
         int fd;
-        sd_event_source *io, *idle;
+        sd_event_source *io, *idle, *more;
         struct peer peer;
         char *in;
         size_t in_len;
@@ -72,6 +72,7 @@ static void conn_free(struct conn *k) {
         c->n_conns--;
         sd_event_source_disable_unref(k->io);
         sd_event_source_disable_unref(k->idle);
+        sd_event_source_disable_unref(k->more);
         (void) close(k->fd);
         free(k->in);
         free(k->out);
@@ -245,13 +246,24 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                 /* Answer the first complete message; the rest waits for the
                  * reply to be read, so a client cannot pile up work. */
                 char *nul;
+                unsigned handled = 0;
                 /* A oneway call queues no reply: go straight on to the next
-                 * message already read, until one has a reply to send. */
+                 * message already read, until one has a reply to send; but
+                 * only a few per wakeup, so one client's pile of oneway
+                 * calls cannot keep the others waiting. */
                 while (!k->closing && k->out_off == k->out_len && (nul = memchr(k->in, 0, k->in_len))) {
+                        if (handled++ == CONTROL_MESSAGES_PER_WAKEUP) {
+                                (void) sd_event_source_set_enabled(k->more, SD_EVENT_ONESHOT);
+                                break;
+                        }
                         size_t len = (size_t) (nul - k->in);
                         handle_message(k, k->in, len);
                         memmove(k->in, nul + 1, k->in_len - len - 1);
                         k->in_len -= len + 1;
+                }
+                if (k->closing && k->out_off == k->out_len) {
+                        conn_free(k); /* nothing to say before closing */
+                        return 0;
                 }
                 if (k->in_len == CONTROL_MAX_MESSAGE && !memchr(k->in, 0, k->in_len))
                         protocol_error(k, "org.varlink.service.InvalidParameter", "message too large");
@@ -260,6 +272,12 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         if (update_events(k) < 0)
                 conn_free(k);
         return 0;
+}
+
+/* The rest of a pile of messages, after the other clients had their turn. */
+static int on_more(sd_event_source *s, void *userdata) {
+        struct conn *k = userdata;
+        return on_io(k->io, k->fd, 0, k);
 }
 
 static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -360,7 +378,9 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 push_front(c, k);
                 if (sd_event_add_io(c->m->event, &k->io, cfd, EPOLLIN, on_io, k) < 0 ||
                     sd_event_add_time_relative(c->m->event, &k->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0, on_idle,
-                                               k) < 0) {
+                                               k) < 0 ||
+                    sd_event_add_defer(c->m->event, &k->more, on_more, k) < 0 ||
+                    sd_event_source_set_enabled(k->more, SD_EVENT_OFF) < 0) {
                         conn_free(k);
                         continue;
                 }

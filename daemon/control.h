@@ -12,6 +12,7 @@ struct control;
 #define CONTROL_MAX_PER_UID 32u
 #define CONTROL_MAX_MESSAGE (64u * 1024u)
 #define CONTROL_IDLE_USEC (30u * 1000000u)
+#define CONTROL_MESSAGES_PER_WAKEUP 8u
 
 /* Who is asking, from SO_PEERCRED and SO_PEERGROUPS. */
 struct peer {

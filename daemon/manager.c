@@ -20,6 +20,9 @@
 /* Exits are gathered for this long before one look decides on a sweep, so
  * a burst of exits costs one sweep, not one each. */
 #define PROMPT_DELAY_USEC (50 * 1000)
+/* ...and at least this long after the last prompt sweep: a loop of short
+ * processes that each touch a queue must not keep the daemon sweeping. */
+#define PROMPT_MIN_GAP_USEC (250 * 1000)
 #define MAX_PENDING_EXITS 4096u
 /* A sweep may reuse the last full judgement this many times in a row, and
  * for this long: what a reuse cannot see (a new holder of an object judged
@@ -566,6 +569,7 @@ static int on_prompt(sd_event_source *s, uint64_t usec, void *userdata) {
         m->n_exited = 0;
         m->exited_unknown = false;
         if (sweep) {
+                m->last_prompt_usec = now_usec(CLOCK_MONOTONIC);
                 m->stats.prompt_sweeps++;
                 (void) manager_sweep(m, TRIGGER_EXIT, false, 0, NULL);
         }
@@ -595,7 +599,10 @@ static void on_exit_event(pid_t pid, void *userdata) {
 arm:
         if (sd_event_source_get_enabled(m->prompt, NULL) > 0)
                 return; /* a look is already due */
-        (void) sd_event_source_set_time_relative(m->prompt, PROMPT_DELAY_USEC);
+        uint64_t now = now_usec(CLOCK_MONOTONIC), at = now + PROMPT_DELAY_USEC;
+        if (m->last_prompt_usec && at < m->last_prompt_usec + PROMPT_MIN_GAP_USEC)
+                at = m->last_prompt_usec + PROMPT_MIN_GAP_USEC;
+        (void) sd_event_source_set_time(m->prompt, at);
         (void) sd_event_source_set_enabled(m->prompt, SD_EVENT_ONESHOT);
 }
 

@@ -66,6 +66,7 @@ struct manager {
         pid_t *exited;
         size_t n_exited;
         bool exited_unknown; /* a pid we did not know, or lost events */
+        uint64_t last_prompt_usec; /* CLOCK_MONOTONIC of the last prompt sweep */
 
         /* Reuse of the last full judgement (see judge_quick in manager.c). */
         struct watch *watch;   /* pidfds of the live evidence processes */

@@ -141,3 +141,10 @@ const pid_t *holder_index_get(const struct holder_index *idx, dev_t dev, ino_t i
         *ret_n = s->used ? s->n_pids : 0;
         return s->used ? s->pids : NULL;
 }
+
+bool holder_index_wants_ino(const struct holder_index *idx, ino_t ino) {
+        for (size_t i = 0; i <= idx->mask; i++)
+                if (idx->slots[i].used && idx->slots[i].ino == ino && idx->slots[i].dev != HOLDER_DEV_SYSV_SHM)
+                        return true;
+        return false;
+}

@@ -28,6 +28,9 @@ static inline void holder_index_freep(struct holder_index **p) {
 int holder_index_want(struct holder_index *idx, dev_t dev, ino_t ino);
 bool holder_index_wants(const struct holder_index *idx, dev_t dev, ino_t ino);
 size_t holder_index_size(const struct holder_index *idx);
+/* Is any wanted key's inode INO, whatever its device?  (For an fd whose
+ * device cannot be read: see proctab.c.)  Linear: for rare paths only. */
+bool holder_index_wants_ino(const struct holder_index *idx, ino_t ino);
 /* Records that PID holds (DEV, INO); unwanted keys are ignored.  Repeats are
  * collapsed when they come back to back, which is how a /proc scan (one
  * process at a time) produces them. */

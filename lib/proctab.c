@@ -167,6 +167,20 @@ int proctab_parse_maps_line(const char *line, dev_t *ret_dev, ino_t *ret_ino, bo
         return 0;
 }
 
+/* Is the inode of fd NAME (in the fd/ directory FDFD) one the index wants?
+ * True too when fdinfo cannot say: unknown must stay unknown. */
+static bool fd_inode_wanted(int fdfd, const char *name, const struct holder_index *idx) {
+        char path[NAME_MAX + 16], buf[512];
+        unsigned long long ino;
+        const char *p;
+
+        snprintf(path, sizeof(path), "../fdinfo/%s", name);
+        if (read_small(fdfd, path, buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "\nino:")) ||
+            sscanf(p + 5, "%llu", &ino) != 1)
+                return true;
+        return holder_index_wants_ino(idx, (ino_t) ino);
+}
+
 static int scan_fds(int pfd, pid_t pid, struct holder_index *idx, unsigned *flags) {
         _cleanup_closedir_ DIR *d = NULL;
         int fdfd, r;
@@ -192,8 +206,15 @@ static int scan_fds(int pfd, pid_t pid, struct holder_index *idx, unsigned *flag
                         if (errno == ENOENT)
                                 continue; /* closed meanwhile */
                         if (errno == EACCES || errno == EPERM) {
-                                *flags |= PROCESS_FD_UNREADABLE;
-                                return 0;
+                                /* A FUSE mount refuses even root a stat of its
+                                 * files: one user's mount must not blind the
+                                 * whole sweep.  fdinfo still names the inode;
+                                 * only one that could be ours leaves this
+                                 * process's holdings unknown. */
+                                if (fd_inode_wanted(fdfd, de->d_name, idx)) {
+                                        *flags |= PROCESS_FD_UNREADABLE;
+                                        return 0;
+                                }
                         }
                         continue;
                 }
@@ -204,12 +225,24 @@ static int scan_fds(int pfd, pid_t pid, struct holder_index *idx, unsigned *flag
         return errno != 0 ? negative_errno() : 0;
 }
 
-static int scan_maps(int pfd, pid_t pid, struct holder_index *idx) {
+/* Is the process (its /proc dir PFD) in the IPC namespace SELF?  SysV ids
+ * are per namespace: a segment of a container with the same shmid as one of
+ * ours is another segment.  When it cannot be told, yes: the safe side. */
+static bool same_ipc_ns(int pfd, const struct stat *self) {
+        struct stat st;
+        if (!self || fstatat(pfd, "ns/ipc", &st, 0) < 0)
+                return true;
+        return st.st_dev == self->st_dev && st.st_ino == self->st_ino;
+}
+
+static int scan_maps(int mfd, int pfd, pid_t pid, const struct stat *self_ipc_ns, struct holder_index *idx) {
         _cleanup_fclose_ FILE *f = NULL;
         char line[PATH_MAX + 128];
+        int ns = -1; /* same IPC namespace: -1 not yet looked up */
+        bool partial = false;
         int fd, r;
 
-        fd = openat(pfd, "maps", O_RDONLY | O_CLOEXEC);
+        fd = openat(mfd, "maps", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         f = fdopen(fd, "r");
@@ -223,12 +256,22 @@ static int scan_maps(int pfd, pid_t pid, struct holder_index *idx) {
         while (fgets(line, sizeof(line), f)) {
                 dev_t dev;
                 ino_t ino;
-                bool sysv;
+                bool sysv, was_partial = partial;
 
+                /* The rest of a line longer than the buffer is no line. */
+                partial = !strchr(line, '\n');
+                if (was_partial)
+                        continue;
                 if (proctab_parse_maps_line(line, &dev, &ino, &sysv) < 0)
                         continue;
                 if (ino == 0 && !sysv)
                         continue; /* anonymous; but shmid 0 is a real segment */
+                if (sysv) {
+                        if (ns < 0)
+                                ns = same_ipc_ns(pfd, self_ipc_ns);
+                        if (!ns)
+                                continue;
+                }
                 r = holder_index_add(idx, sysv ? HOLDER_DEV_SYSV_SHM : dev, ino, pid);
                 if (r < 0)
                         return r;
@@ -402,7 +445,8 @@ static bool is_access_error(int r) {
 
 /* Returns 1 when the process was read, 0 when it vanished meanwhile. */
 static int scan_process(int procfd, const char *proc_root, const char *name, pid_t pid, struct holder_index *idx,
-                        unsigned flags, uint64_t boot_usec, long ticks, struct process *ret) {
+                        unsigned flags, uint64_t boot_usec, long ticks, const struct stat *self_ipc_ns,
+                        struct process *ret) {
         _cleanup_close_ int pfd = -EBADF;
         char buf[4096], state;
         struct process p = { .pid = pid };
@@ -481,7 +525,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                                 goto fail;
                 }
                 if (flags & PROCTAB_MAPS) {
-                        r = scan_maps(hfd, pid, idx);
+                        r = scan_maps(hfd, pfd, pid, self_ipc_ns, idx);
                         if (is_access_error(r))
                                 p.flags |= PROCESS_MAPS_UNREADABLE;
                         else if (r == -ENOENT || r == -ESRCH)
@@ -527,6 +571,10 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
         if (!d)
                 return negative_errno();
 
+        /* Our own IPC namespace, to tell our SysV segments from others'. */
+        struct stat self_ns;
+        bool have_ns = stat("/proc/self/ns/ipc", &self_ns) == 0;
+
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
@@ -553,7 +601,7 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
                 }
 
                 r = scan_process(dirfd(d), proc_root, de->d_name, (pid_t) pid, idx, flags, boot_usec, ticks,
-                                 &t->procs[t->n_procs]);
+                                 have_ns ? &self_ns : NULL, &t->procs[t->n_procs]);
                 if (r < 0)
                         goto fail;
                 if (r == 0)

@@ -29,10 +29,10 @@ not_ok() { # not_ok DESCRIPTION [DETAIL...]
     for d in "$@"; do echo "#   $d"; done
 }
 
-check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
+check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds (and returns its status)
     local desc=$1
     shift
-    if "$@"; then ok "$desc"; else not_ok "$desc" "command failed: $*"; fi
+    if "$@"; then ok "$desc"; else not_ok "$desc" "command failed: $*"; return 1; fi
 }
 
 is() { # is GOT EXPECTED DESCRIPTION

@@ -39,15 +39,23 @@ EOC
 }
 
 part_connector() {
-    trap 'kill $DAEMON_PID 2>/dev/null; wait 2>/dev/null' EXIT
+    trap 'kill $DAEMON_PID ${OTHER_PID:-} 2>/dev/null; wait 2>/dev/null' EXIT
     daemon_config 1h
     start_daemon
     is "$("$IPCGC" --config "$CONF" status -J | jq .process_events)" true "the daemon listens to the process connector"
 
+    # Another IPC namespace, with a process attached to its own segment of
+    # shmid 0: the same id our first segment will get.  SysV ids are per
+    # namespace; that attachment is no evidence for ours.
+    exec {nsfd}< <(unshare --ipc "$HOLD" shm 0x6009 4096 0600)
+    read -r -u "$nsfd" _ other_id OTHER_PID
+    is "$other_id" 0 "a process in another IPC namespace attaches its shmid 0"
+
     # A segment whose creator exits: removed well before the 1 h timer.
     hold -x shm 0x6001 4096 0600
     waited=$(wait_gone 0x00006001 1000)
-    check "shm removed within 1 s of its creator's exit (took ${waited} ms)" test "$waited" != timeout
+    check "shm removed within 1 s of its creator's exit (took ${waited} ms)" test "$waited" != timeout ||
+        { sed 's/^/# daemon: /' "$T/ipcgcd.log"; "$IPCGC" --local --config "$CONF" list -o ID,VERDICT,REASON | sed 's/^/# /'; }
     grep -q "sweep (process exit)" "$T/ipcgcd.log"
     is "$?" 0 "the removal came from a process-exit sweep"
 
