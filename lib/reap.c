@@ -387,8 +387,15 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                                  (opt->force && (j.verdict == VERDICT_PENDING || j.verdict == VERDICT_REPORTED ||
                                                  j.verdict == VERDICT_PROTECTED));
                 if (!removable) {
-                        r = record(res, o, j.verdict, j.rule, REAP_SKIPPED, 0, "re-judged %s: %s",
-                                   verdict_to_string(j.verdict), j.reason);
+                        /* Back under its name at once, not at the end of the
+                         * batch: it is in use. */
+                        int back = c->have_q ? quarantine_restore(&c->q) : 0;
+                        r = record(res, o, j.verdict, j.rule, back < 0 ? REAP_FAILED : REAP_SKIPPED,
+                                   back < 0 ? -back : 0, "re-judged %s: %s%s", verdict_to_string(j.verdict), j.reason,
+                                   back == -EEXIST ? "; its name was taken meanwhile: put back beside it as "
+                                                     "NAME.ipcgc-restored"
+                                   : back < 0      ? "; could not be put back: left in .ipcgc-reap.*/entry beside it"
+                                                   : "");
                         judgement_done(&j);
                         if (r < 0)
                                 goto out;
