@@ -196,13 +196,15 @@ static int scan_fds(int pfd, pid_t pid, struct holder_index *idx, unsigned *flag
         }
 
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
-                struct stat st;
+                struct statx stx;
 
                 if (de->d_name[0] == '.')
                         continue;
                 /* Following the magic link stats the open file itself; it does
-                 * not open anything, so a FIFO's peer is not woken. */
-                if (fstatat(fdfd, de->d_name, &st, 0) < 0) {
+                 * not open anything, so a FIFO's peer is not woken.  Cached
+                 * attributes do: identity is all that is asked, and a network
+                 * file system that does not answer must not stop the sweep. */
+                if (statx(fdfd, de->d_name, AT_STATX_DONT_SYNC, STATX_INO, &stx) < 0) {
                         if (errno == ENOENT)
                                 continue; /* closed meanwhile */
                         if (errno == EACCES || errno == EPERM) {
@@ -218,7 +220,7 @@ static int scan_fds(int pfd, pid_t pid, struct holder_index *idx, unsigned *flag
                         }
                         continue;
                 }
-                r = holder_index_add(idx, st.st_dev, st.st_ino, pid);
+                r = holder_index_add(idx, makedev(stx.stx_dev_major, stx.stx_dev_minor), (ino_t) stx.stx_ino, pid);
                 if (r < 0)
                         return r;
         }
