@@ -30,8 +30,14 @@ int mqfs_parse_status(const char *text, uint64_t *ret_qsize, pid_t *ret_notify_p
 
 static bool may_restore_times(const struct stat *st) {
         /* Explicit timestamps need ownership or CAP_FOWNER; root is the case
-         * that matters, and a failed restore is caught below anyway. */
-        uid_t me = geteuid();
+         * that matters, and a failed restore is caught below anyway.  The
+         * euid does not change under us: ask once, not once per queue. */
+        static uid_t me = (uid_t) -1;
+        static bool known;
+        if (!known) {
+                me = geteuid();
+                known = true;
+        }
         return me == 0 || me == st->st_uid;
 }
 

@@ -237,49 +237,64 @@ static bool same_ipc_ns(int pfd, const struct stat *self) {
         return st.st_dev == self->st_dev && st.st_ino == self->st_ino;
 }
 
-static int scan_maps(int mfd, int pfd, pid_t pid, const struct stat *self_ipc_ns, struct holder_index *idx) {
-        _cleanup_fclose_ FILE *f = NULL;
-        char line[PATH_MAX + 128];
+#define MAPS_BUF (64u * 1024u)
+
+/* BUF: MAPS_BUF bytes of scratch, one per scan.  Large reads parsed in
+ * place: no stdio, and a few calls per process rather than one per 4 KiB. */
+static int scan_maps(int mfd, int pfd, pid_t pid, const struct stat *self_ipc_ns, struct holder_index *idx,
+                     char *buf) {
+        _cleanup_close_ int fd = -EBADF;
+        size_t have = 0;
         int ns = -1; /* same IPC namespace: -1 not yet looked up */
-        bool partial = false;
-        int fd, r;
+        bool skipping = false; /* inside a line too long to be real */
+        int r;
 
         fd = openat(mfd, "maps", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        f = fdopen(fd, "r");
-        if (!f) {
-                r = negative_errno();
-                (void) close(fd);
-                return r;
-        }
 
-        errno = 0;
-        while (fgets(line, sizeof(line), f)) {
-                dev_t dev;
-                ino_t ino;
-                bool sysv, was_partial = partial;
-
-                /* The rest of a line longer than the buffer is no line. */
-                partial = !strchr(line, '\n');
-                if (was_partial)
-                        continue;
-                if (proctab_parse_maps_line(line, &dev, &ino, &sysv) < 0)
-                        continue;
-                if (ino == 0 && !sysv)
-                        continue; /* anonymous; but shmid 0 is a real segment */
-                if (sysv) {
-                        if (ns < 0)
-                                ns = same_ipc_ns(pfd, self_ipc_ns);
-                        if (!ns)
+        for (;;) {
+                ssize_t n = read(fd, buf + have, MAPS_BUF - 1 - have);
+                if (n < 0) {
+                        if (errno == EINTR)
                                 continue;
+                        return errno == EACCES || errno == EPERM ? -EACCES : -EIO;
                 }
-                r = holder_index_add(idx, sysv ? HOLDER_DEV_SYSV_SHM : dev, ino, pid);
-                if (r < 0)
-                        return r;
+                if (n == 0)
+                        break;
+                have += (size_t) n;
+                buf[have] = 0;
+
+                char *line = buf, *nl;
+                while ((nl = memchr(line, '\n', have - (size_t) (line - buf)))) {
+                        *nl = 0;
+                        dev_t dev;
+                        ino_t ino;
+                        bool sysv;
+                        bool skip = skipping;
+                        skipping = false;
+                        if (!skip && proctab_parse_maps_line(line, &dev, &ino, &sysv) == 0 && (ino != 0 || sysv)) {
+                                /* shmid 0 is a real segment; inode 0 otherwise anonymous */
+                                if (sysv && ns < 0)
+                                        ns = same_ipc_ns(pfd, self_ipc_ns);
+                                if (!sysv || ns) {
+                                        r = holder_index_add(idx, sysv ? HOLDER_DEV_SYSV_SHM : dev, ino, pid);
+                                        if (r < 0)
+                                                return r;
+                                }
+                        }
+                        line = nl + 1;
+                }
+                /* Keep the unfinished line; one that fills the buffer is no
+                 * maps line: drop it and the rest of it. */
+                size_t rest = have - (size_t) (line - buf);
+                if (rest == MAPS_BUF - 1) {
+                        skipping = true;
+                        rest = 0;
+                }
+                memmove(buf, line, rest);
+                have = rest;
         }
-        if (ferror(f))
-                return errno == EACCES || errno == EPERM ? -EACCES : -EIO;
         return 0;
 }
 
@@ -448,7 +463,7 @@ static bool is_access_error(int r) {
 /* Returns 1 when the process was read, 0 when it vanished meanwhile. */
 static int scan_process(int procfd, const char *proc_root, const char *name, pid_t pid, struct holder_index *idx,
                         unsigned flags, uint64_t boot_usec, long ticks, const struct stat *self_ipc_ns,
-                        struct process *ret) {
+                        char *scratch, struct process *ret) {
         _cleanup_close_ int pfd = -EBADF;
         char buf[4096], state;
         struct process p = { .pid = pid };
@@ -527,7 +542,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                                 goto fail;
                 }
                 if (flags & PROCTAB_MAPS) {
-                        r = scan_maps(hfd, pfd, pid, self_ipc_ns, idx);
+                        r = scan_maps(hfd, pfd, pid, self_ipc_ns, idx, scratch);
                         if (is_access_error(r))
                                 p.flags |= PROCESS_MAPS_UNREADABLE;
                         else if (r == -ENOENT || r == -ESRCH)
@@ -576,6 +591,9 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
         /* Our own IPC namespace, to tell our SysV segments from others'. */
         struct stat self_ns;
         bool have_ns = stat("/proc/self/ns/ipc", &self_ns) == 0;
+        _cleanup_free_ char *scratch = malloc(MAPS_BUF);
+        if (!scratch)
+                return -ENOMEM;
 
         t = calloc(1, sizeof(*t));
         if (!t)
@@ -603,7 +621,7 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
                 }
 
                 r = scan_process(dirfd(d), proc_root, de->d_name, (pid_t) pid, idx, flags, boot_usec, ticks,
-                                 have_ns ? &self_ns : NULL, &t->procs[t->n_procs]);
+                                 have_ns ? &self_ns : NULL, scratch, &t->procs[t->n_procs]);
                 if (r < 0)
                         goto fail;
                 if (r == 0)

@@ -56,6 +56,7 @@ part_connector() {
     waited=$(wait_gone 0x00006001 1000)
     check "shm removed within 1 s of its creator's exit (took ${waited} ms)" test "$waited" != timeout ||
         { sed 's/^/# daemon: /' "$T/ipcgcd.log"; "$IPCGC" --local --config "$CONF" list -o ID,VERDICT,REASON | sed 's/^/# /'; }
+    for i in $(seq 200); do grep -q "sweep (process exit)" "$T/ipcgcd.log" && break; read -r -t 0.01 <> <(:) || true; done
     grep -q "sweep (process exit)" "$T/ipcgcd.log"
     is "$?" 0 "the removal came from a process-exit sweep"
 
@@ -92,6 +93,8 @@ part_timer() {
     SHMID=$HOLD_ID
     waited=$(wait_gone 0x00006003 5000)
     check "a timer sweep removes the orphan (took ${waited} ms, Interval=2s)" test "$waited" != timeout
+    # The sweep's summary is logged just after its removals: wait for it.
+    for i in $(seq 200); do grep -q "sweep (timer)" "$T/ipcgcd.log" && break; read -r -t 0.01 <> <(:) || true; done
     grep -q "sweep (timer)" "$T/ipcgcd.log"
     is "$?" 0 "the removal came from a timer sweep"
 
