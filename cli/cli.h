@@ -69,6 +69,10 @@ bool json_int(json_object *o, const char *key, int64_t *ret);
 /* After getopt: false (after saying so) when arguments are left over. */
 bool cli_no_arguments(int argc, char **argv, const char *command);
 
+/* After getopt: exactly one argument, an object ID ("shm:123", "fifo:/x").
+ * Returns its type, or -EINVAL after saying what is wrong. */
+int cli_object_id(int argc, char **argv, const char *command, const char **ret_id);
+
 /* -t TYPES: false (after saying why) when ARG names no valid types. */
 bool cli_parse_types(const char *arg, unsigned *ret);
 

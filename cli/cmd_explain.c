@@ -101,25 +101,10 @@ int cmd_explain(struct cli *cli, int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         }
-        if (optind + 1 != argc) {
-                cli_usage_error("explain takes one object ID, like shm:123 or mq:/name");
+        const char *want;
+        int t = cli_object_id(argc, argv, "explain", &want);
+        if (t < 0)
                 return EXIT_USAGE;
-        }
-        const char *want = argv[optind];
-        const char *colon = strchr(want, ':');
-        char tname[8];
-        int t;
-        if (!colon || (size_t) (colon - want) >= sizeof(tname) || !colon[1]) {
-                cli_usage_error("'%s' is not an object ID (TYPE:ID, like shm:123 or fifo:/tmp/x)", want);
-                return EXIT_USAGE;
-        }
-        memcpy(tname, want, (size_t) (colon - want));
-        tname[colon - want] = 0;
-        t = ipc_type_from_string(tname);
-        if (t < 0) {
-                cli_usage_error("unknown object type '%s'", tname);
-                return EXIT_USAGE;
-        }
         types = IPC_TYPE_BIT(t);
 
         if (cli_load_config(cli, &config) < 0)

@@ -49,11 +49,9 @@ int cmd_rm(struct cli *cli, int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         }
-        if (optind + 1 != argc) {
-                cli_usage_error("rm takes one object ID, like shm:123 or mq:/name");
+        const char *id;
+        if (cli_object_id(argc, argv, "rm", &id) < 0)
                 return EXIT_USAGE;
-        }
-        const char *id = argv[optind];
         if (cli_load_config(cli, &config) < 0)
                 return EXIT_FAIL;
 

@@ -207,6 +207,30 @@ bool cli_no_arguments(int argc, char **argv, const char *command) {
         return false;
 }
 
+int cli_object_id(int argc, char **argv, const char *command, const char **ret_id) {
+        char tname[8];
+        int t;
+
+        if (optind + 1 != argc) {
+                cli_usage_error("%s takes one object ID, like shm:123 or mq:/name", command);
+                return -EINVAL;
+        }
+        const char *id = argv[optind], *colon = strchr(id, ':');
+        if (!colon || (size_t) (colon - id) >= sizeof(tname) || !colon[1]) {
+                cli_usage_error("'%s' is not an object ID (TYPE:ID, like shm:123 or fifo:/tmp/x)", id);
+                return -EINVAL;
+        }
+        memcpy(tname, id, (size_t) (colon - id));
+        tname[colon - id] = 0;
+        t = ipc_type_from_string(tname);
+        if (t < 0) {
+                cli_usage_error("unknown object type '%s'", tname);
+                return -EINVAL;
+        }
+        *ret_id = id;
+        return t;
+}
+
 bool cli_parse_types(const char *arg, unsigned *ret) {
         if (ipc_type_mask_parse(arg, ret) == 0)
                 return true;
