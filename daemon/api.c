@@ -78,45 +78,51 @@ static json_object *failed(const char *what, int r) {
         return api_error("io.ipcgc.Failed", "message", buf);
 }
 
-/* Parameter readers: absent is fine, the wrong type is InvalidParameter. */
-static int get_bool(json_object *params, const char *key, bool *ret) {
+/* Parameter readers: absent (or null) is 0, the wrong type -EINVAL (which
+ * callers answer with InvalidParameter), present 1 with *RET set. */
+static int param(json_object *params, const char *key, json_type type, json_object **ret) {
         json_object *v;
         if (!params || !json_object_object_get_ex(params, key, &v) || json_object_is_type(v, json_type_null))
                 return 0;
-        if (!json_object_is_type(v, json_type_boolean))
+        if (!json_object_is_type(v, type))
                 return -EINVAL;
-        *ret = json_object_get_boolean(v);
+        *ret = v;
         return 1;
+}
+
+static int get_bool(json_object *params, const char *key, bool *ret) {
+        json_object *v;
+        int r = param(params, key, json_type_boolean, &v);
+        if (r > 0)
+                *ret = json_object_get_boolean(v);
+        return r;
 }
 
 static int get_string(json_object *params, const char *key, const char **ret) {
         json_object *v;
-        if (!params || !json_object_object_get_ex(params, key, &v) || json_object_is_type(v, json_type_null))
-                return 0;
-        if (!json_object_is_type(v, json_type_string))
-                return -EINVAL;
-        *ret = json_object_get_string(v);
-        return 1;
+        int r = param(params, key, json_type_string, &v);
+        if (r > 0)
+                *ret = json_object_get_string(v);
+        return r;
 }
 
 static int get_int(json_object *params, const char *key, int64_t *ret) {
         json_object *v;
-        if (!params || !json_object_object_get_ex(params, key, &v) || json_object_is_type(v, json_type_null))
-                return 0;
-        if (!json_object_is_type(v, json_type_int))
-                return -EINVAL;
-        *ret = json_object_get_int64(v);
-        return 1;
+        int r = param(params, key, json_type_int, &v);
+        if (r > 0)
+                *ret = json_object_get_int64(v);
+        return r;
 }
 
 /* ["shm", "mq"] -> mask, or with VERDICTS ["LIVE", ...]. */
 static int get_names(json_object *params, const char *key, bool verdicts, unsigned *ret) {
         json_object *v;
         unsigned mask = 0;
+        int r = param(params, key, json_type_array, &v);
 
-        if (!params || !json_object_object_get_ex(params, key, &v) || json_object_is_type(v, json_type_null))
-                return 0;
-        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > 32)
+        if (r <= 0)
+                return r;
+        if (json_object_array_length(v) > 32)
                 return -EINVAL;
         for (size_t i = 0; i < json_object_array_length(v); i++) {
                 json_object *e = json_object_array_get_idx(v, i);

@@ -356,6 +356,15 @@ members:
 #define MSG_STAT_ANY 13
 #endif
 
+static void set_perm(struct ipc_object *o, const struct ipc_perm *p) {
+        o->key = p->__key;
+        o->uid = p->uid;
+        o->gid = p->gid;
+        o->cuid = p->cuid;
+        o->cgid = p->cgid;
+        o->mode = p->mode & 07777;
+}
+
 /* IPC_STAT of id ARG, or with ANY the *_STAT_ANY of index ARG (which, like
  * /proc/sysvipc, needs no read permission and returns the id).  Fills O but
  * for a set's members.  Returns the id, or -EIDRM when there is nothing. */
@@ -369,12 +378,7 @@ static int stat_into(enum ipc_type type, int arg, bool any, struct ipc_object *o
                 r = shmctl(arg, any ? SHM_STAT_ANY : IPC_STAT, &ds);
                 if (r < 0)
                         break;
-                o->key = ds.shm_perm.__key;
-                o->uid = ds.shm_perm.uid;
-                o->gid = ds.shm_perm.gid;
-                o->cuid = ds.shm_perm.cuid;
-                o->cgid = ds.shm_perm.cgid;
-                o->mode = ds.shm_perm.mode & 07777;
+                set_perm(o, &ds.shm_perm);
                 o->size = ds.shm_segsz;
                 o->cpid = ds.shm_cpid;
                 o->lpid = ds.shm_lpid;
@@ -389,12 +393,7 @@ static int stat_into(enum ipc_type type, int arg, bool any, struct ipc_object *o
                 r = msgctl(arg, any ? MSG_STAT_ANY : IPC_STAT, &ds);
                 if (r < 0)
                         break;
-                o->key = ds.msg_perm.__key;
-                o->uid = ds.msg_perm.uid;
-                o->gid = ds.msg_perm.gid;
-                o->cuid = ds.msg_perm.cuid;
-                o->cgid = ds.msg_perm.cgid;
-                o->mode = ds.msg_perm.mode & 07777;
+                set_perm(o, &ds.msg_perm);
                 o->size = ds.__msg_cbytes;
                 o->qnum = ds.msg_qnum;
                 o->lpid = ds.msg_lspid;
@@ -413,12 +412,7 @@ static int stat_into(enum ipc_type type, int arg, bool any, struct ipc_object *o
                 r = semctl(arg, 0, any ? SEM_STAT_ANY : IPC_STAT, u);
                 if (r < 0)
                         break;
-                o->key = ds.sem_perm.__key;
-                o->uid = ds.sem_perm.uid;
-                o->gid = ds.sem_perm.gid;
-                o->cuid = ds.sem_perm.cuid;
-                o->cgid = ds.sem_perm.cgid;
-                o->mode = ds.sem_perm.mode & 07777;
+                set_perm(o, &ds.sem_perm);
                 o->nsems = (unsigned) ds.sem_nsems;
                 o->mtime = ds.sem_otime;
                 o->ctime = ds.sem_ctime;
