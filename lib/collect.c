@@ -66,8 +66,14 @@ static bool holder_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_in
                 *ret_ino = (ino_t) o->id;
                 return true;
         case IPC_TYPE_MSG:
+                /* held by nothing; waited on by threads in msgrcv/msgsnd */
+                *ret_dev = HOLDER_DEV_SYSV_MSG;
+                *ret_ino = (ino_t) o->id;
+                return true;
         case IPC_TYPE_SEM:
-                return false; /* nothing holds these but their id */
+                *ret_dev = HOLDER_DEV_SYSV_SEM;
+                *ret_ino = (ino_t) o->id;
+                return true;
         default:
                 *ret_dev = o->dev;
                 *ret_ino = o->ino;
@@ -96,13 +102,25 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
                 if (r < 0)
                         return r;
                 /* shm is held by attachment (maps); a FIFO or mq by an fd;
-                 * pshm and psem by either. */
-                if (o->type != IPC_TYPE_SHM)
-                        flags |= PROCTAB_FDS;
-                if (o->type == IPC_TYPE_FIFO)
-                        flags |= PROCTAB_FIFO_OPENERS;
-                if (o->type != IPC_TYPE_FIFO && o->type != IPC_TYPE_MQ)
+                 * pshm and psem by either; msg and sem only waited on. */
+                switch (o->type) {
+                case IPC_TYPE_SHM:
                         flags |= PROCTAB_MAPS;
+                        break;
+                case IPC_TYPE_MSG:
+                case IPC_TYPE_SEM:
+                        flags |= PROCTAB_IPC_WAITERS;
+                        break;
+                case IPC_TYPE_FIFO:
+                        flags |= PROCTAB_FDS | PROCTAB_FIFO_OPENERS;
+                        break;
+                case IPC_TYPE_MQ:
+                        flags |= PROCTAB_FDS;
+                        break;
+                default:
+                        flags |= PROCTAB_FDS | PROCTAB_MAPS;
+                        break;
+                }
         }
 
         r = proctab_build(proc_path(paths), holder_index_size(idx) > 0 ? idx : NULL, flags, &t);

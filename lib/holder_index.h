@@ -12,9 +12,13 @@
  * objects under examination, not to the machine.
  *
  * SysV shm attachments are keyed (HOLDER_DEV_SYSV_SHM, shmid): in
- * /proc/PID/maps such a mapping shows the shmid as its inode.
+ * /proc/PID/maps such a mapping shows the shmid as its inode.  Waiters on
+ * SysV queues and sets are keyed the same way, by their own devices.
  */
 #define HOLDER_DEV_SYSV_SHM ((dev_t) -1)
+/* Threads blocked in msgrcv/msgsnd on a queue, semop on a set: (DEV, id). */
+#define HOLDER_DEV_SYSV_MSG ((dev_t) -2)
+#define HOLDER_DEV_SYSV_SEM ((dev_t) -3)
 
 struct holder_index;
 

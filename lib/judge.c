@@ -302,6 +302,13 @@ static void gather(struct builder *b) {
                 break;
 
         case IPC_TYPE_MSG:
+                /* A receiver blocked on an empty queue is recorded nowhere
+                 * but in its own wchan and syscall. */
+                consider_holders(b, ROLE_WAITER);
+                if (b->ctx->proctab->n_ipc_wait_unknown > 0)
+                        add(b, ROLE_UNREADABLE, EVIDENCE_UNREADABLE, 0,
+                            "%zu process%s blocked in SysV IPC calls that cannot be read",
+                            b->ctx->proctab->n_ipc_wait_unknown, b->ctx->proctab->n_ipc_wait_unknown == 1 ? "" : "es");
                 if (o->lpid <= 0 && o->lrpid <= 0)
                         consider_uid(b, ROLE_UID_PROCESS, o->cuid, "never used");
                 consider_pid(b, ROLE_LAST_SENDER, o->lpid, o->mtime, NULL);
@@ -317,6 +324,8 @@ static void gather(struct builder *b) {
                         if (o->sems[i].ncnt || o->sems[i].zcnt)
                                 add(b, ROLE_WAITER, EVIDENCE_FACT, 0, "semaphore %u: %u waiting to decrease, %u for zero",
                                     i, o->sems[i].ncnt, o->sems[i].zcnt);
+                /* the counts are the kernel's word; these name who waits */
+                consider_holders(b, ROLE_WAITER);
                 if (o->mtime == 0)
                         consider_uid(b, ROLE_UID_PROCESS, o->cuid, "never operated on");
                 /* SETVAL records a pid without touching otime: measure from
@@ -391,6 +400,8 @@ static const char *role_phrase(enum evidence_role r) {
                 return "last semop by";
         case ROLE_NOTIFY:
                 return "notification registered by";
+        case ROLE_WAITER:
+                return "waited on by";
         case ROLE_UID_PROCESS:
         case ROLE_OWNER:
                 return "owner";

@@ -31,7 +31,7 @@ enum evidence_role {
         ROLE_LAST_SENDER,  /* msg lspid */
         ROLE_LAST_RECEIVER,/* msg lrpid */
         ROLE_SEMPID,       /* sem: last semop pid of one semaphore */
-        ROLE_WAITER,       /* sem: processes blocked in semop */
+        ROLE_WAITER,       /* sem, msg: threads blocked in semop, msgrcv, msgsnd */
         ROLE_NOTIFY,       /* mq: registered for notification */
         ROLE_UID_PROCESS,  /* never used: a live process of the creator uid */
         ROLE_OWNER,        /* the rule's Owner= source */

@@ -303,21 +303,16 @@ static int scan_maps(int mfd, int pfd, pid_t pid, const struct stat *self_ipc_ns
  * the fd scan misses it; yet unlinking the FIFO now would strand it for
  * good.  Its open(2) arguments tell which file it is opening: read the path
  * from its memory and resolve it as it would, through its own root and cwd.
- * Returns 0 (recorded, or not such an opener), or -EACCES when it cannot
- * tell, which makes the fd evidence of this process unreadable.
+ * Returns 0 (recorded), or PROCESS_FIFO_OPEN_UNKNOWN when it cannot tell.
  */
-static int scan_fifo_opener(int pfd, const char *proc_root, pid_t pid, struct holder_index *idx) {
+static int fifo_opener(int tfd, const char *proc_root, pid_t pid, struct holder_index *idx) {
         char buf[256], path[PATH_MAX], full[PATH_MAX + 64];
         unsigned long long nr, a0, a1;
         ssize_t n;
 
-        n = read_small(pfd, "wchan", buf, sizeof(buf));
-        if (n <= 0 || strcmp(buf, "wait_for_partner") != 0)
-                return 0;
-
-        n = read_small(pfd, "syscall", buf, sizeof(buf));
+        n = read_small(tfd, "syscall", buf, sizeof(buf));
         if (n <= 0 || sscanf(buf, "%llu %llx %llx", &nr, &a0, &a1) != 3)
-                return -EACCES;
+                return PROCESS_FIFO_OPEN_UNKNOWN;
         long long dirfd;
         unsigned long long ptr;
         if (nr == SYS_openat
@@ -335,7 +330,7 @@ static int scan_fifo_opener(int pfd, const char *proc_root, pid_t pid, struct ho
         }
 #endif
         else
-                return -EACCES;
+                return PROCESS_FIFO_OPEN_UNKNOWN;
 
         /* The string may end near a page boundary: read what can be read. */
         size_t want = sizeof(path) - 1;
@@ -346,13 +341,13 @@ static int scan_fifo_opener(int pfd, const char *proc_root, pid_t pid, struct ho
                 if (n > 0)
                         break;
                 if (errno != EFAULT || want <= 1)
-                        return -EACCES;
+                        return PROCESS_FIFO_OPEN_UNKNOWN;
                 size_t to_page = 4096 - (size_t) (ptr % 4096);
                 want = want > to_page ? to_page : want / 2;
         }
         path[n] = 0;
         if (strlen(path) == (size_t) n && (size_t) n == sizeof(path) - 1)
-                return -EACCES; /* no terminator: not a path we can trust */
+                return PROCESS_FIFO_OPEN_UNKNOWN; /* no terminator: not a path we can trust */
 
         int k;
         struct stat st;
@@ -362,14 +357,14 @@ static int scan_fifo_opener(int pfd, const char *proc_root, pid_t pid, struct ho
                 _cleanup_close_ int rootfd = -EBADF;
                 k = snprintf(full, sizeof(full), "%s/%d/root", proc_root, (int) pid);
                 if (k < 0 || (size_t) k >= sizeof(full))
-                        return -EACCES;
+                        return PROCESS_FIFO_OPEN_UNKNOWN;
                 rootfd = open(full, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (rootfd < 0)
-                        return -EACCES;
+                        return PROCESS_FIFO_OPEN_UNKNOWN;
                 struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
                 _cleanup_close_ int fd = (int) syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
                 if (fd < 0 || fstat(fd, &st) < 0)
-                        return -EACCES;
+                        return PROCESS_FIFO_OPEN_UNKNOWN;
                 return holder_index_add(idx, st.st_dev, st.st_ino, pid);
         }
         if (dirfd == AT_FDCWD)
@@ -377,11 +372,76 @@ static int scan_fifo_opener(int pfd, const char *proc_root, pid_t pid, struct ho
         else
                 k = snprintf(full, sizeof(full), "%s/%d/fd/%lld/%s", proc_root, (int) pid, dirfd, path);
         if (k < 0 || (size_t) k >= sizeof(full))
-                return -EACCES;
+                return PROCESS_FIFO_OPEN_UNKNOWN;
 
         if (stat(full, &st) < 0)
-                return -EACCES;
+                return PROCESS_FIFO_OPEN_UNKNOWN;
         return holder_index_add(idx, st.st_dev, st.st_ino, pid);
+}
+
+/*
+ * A thread blocked in semop(2), msgrcv(2) or msgsnd(2) is waiting on that
+ * object: it lives on it as surely as a holder does, though nothing of it
+ * shows in /proc/PID/fd or maps, and a msg queue records no waiters at all.
+ * The id is the syscall's first argument.  Returns 0 (recorded), or
+ * PROCESS_IPC_WAIT_UNKNOWN when the call cannot be read or is not one we
+ * know (the ipc(2) multiplexer, a 32-bit task's numbers).
+ */
+static int ipc_waiter(int tfd, pid_t pid, bool sem, struct holder_index *idx) {
+        char buf[256];
+        unsigned long long nr, a0;
+
+        if (read_small(tfd, "syscall", buf, sizeof(buf)) <= 0 || sscanf(buf, "%llu %llx", &nr, &a0) != 2)
+                return PROCESS_IPC_WAIT_UNKNOWN;
+        bool is_sem = false, is_msg = false;
+#ifdef SYS_semtimedop
+        is_sem = is_sem || nr == SYS_semtimedop;
+#endif
+#ifdef SYS_semop
+        is_sem = is_sem || nr == SYS_semop;
+#endif
+#ifdef SYS_msgrcv
+        is_msg = is_msg || nr == SYS_msgrcv;
+#endif
+#ifdef SYS_msgsnd
+        is_msg = is_msg || nr == SYS_msgsnd;
+#endif
+        if (sem ? !is_sem : !is_msg)
+                return PROCESS_IPC_WAIT_UNKNOWN;
+        return holder_index_add(idx, sem ? HOLDER_DEV_SYSV_SEM : HOLDER_DEV_SYSV_MSG, (ino_t) (unsigned) a0, pid);
+}
+
+int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
+                           unsigned flags) {
+        if (flags & PROCTAB_FIFO_OPENERS) {
+                if (strcmp(wchan, "wait_for_partner") == 0)
+                        return fifo_opener(tfd, proc_root, pid, idx);
+        }
+        if (flags & PROCTAB_IPC_WAITERS) {
+                /* The names differ between kernel versions. */
+                if (strcmp(wchan, "__do_semtimedop") == 0 || strcmp(wchan, "do_semtimedop") == 0)
+                        return ipc_waiter(tfd, pid, true, idx);
+                if (strcmp(wchan, "do_msgrcv") == 0 || strcmp(wchan, "do_msgsnd") == 0)
+                        return ipc_waiter(tfd, pid, false, idx);
+        }
+        return 0;
+}
+
+/* The PROCESS_*_UNKNOWN flags for not knowing what FLAGS asked. */
+static unsigned unknown_of(unsigned flags) {
+        return (flags & PROCTAB_FIFO_OPENERS ? PROCESS_FIFO_OPEN_UNKNOWN : 0) |
+               (flags & PROCTAB_IPC_WAITERS ? PROCESS_IPC_WAIT_UNKNOWN : 0);
+}
+
+/* The blocked-thread check of one thread (or single-threaded process) dir. */
+static int blocked_thread(int tfd, const char *proc_root, pid_t pid, struct holder_index *idx, unsigned flags) {
+        char wchan[128];
+        ssize_t n = read_small(tfd, "wchan", wchan, sizeof(wchan));
+        if (n == 0 || n == -ENOENT || n == -ESRCH)
+                return 0; /* gone */
+        if (n < 0)
+                return (int) unknown_of(flags);
+        return proctab_blocked_thread(tfd, proc_root, pid, wchan, idx, flags);
 }
 
 /* Field 20 of /proc/PID/stat: how many threads the process has. */
@@ -428,32 +488,36 @@ static int live_thread_dir(int pfd) {
         return -ESRCH;
 }
 
-/* scan_fifo_opener for every thread: any one of them may be the one blocked
- * in open(2). */
-static int scan_fifo_openers(int pfd, const char *proc_root, pid_t pid, unsigned threads, struct holder_index *idx) {
+/* blocked_thread for every thread: any one of them may be the one blocked.
+ * Returns the PROCESS_*_UNKNOWN flags of what could not be told. */
+static int blocked_threads(int pfd, const char *proc_root, pid_t pid, unsigned threads, struct holder_index *idx,
+                           unsigned flags) {
         _cleanup_closedir_ DIR *d = NULL;
-        int r = 0;
+        int r, unknown = 0;
 
         if (threads <= 1)
-                return scan_fifo_opener(pfd, proc_root, pid, idx);
+                return blocked_thread(pfd, proc_root, pid, idx, flags);
         int tfd = openat(pfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (tfd < 0)
-                return -EACCES;
+                return errno == ENOENT || errno == ESRCH ? 0 : (int) unknown_of(flags);
         d = fdopendir(tfd);
         if (!d) {
                 (void) close(tfd);
-                return -EACCES;
+                return -ENOMEM;
         }
-        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+        for (struct dirent *de; (de = readdir(d));) {
                 if (de->d_name[0] == '.')
                         continue;
                 int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         continue; /* that thread is gone */
-                r = scan_fifo_opener(fd, proc_root, pid, idx);
+                r = blocked_thread(fd, proc_root, pid, idx, flags);
                 (void) close(fd);
+                if (r < 0)
+                        return r;
+                unknown |= r;
         }
-        return r;
+        return unknown;
 }
 
 static bool is_access_error(int r) {
@@ -534,12 +598,25 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                         else if (r < 0)
                                 goto fail;
                 }
-                if ((flags & PROCTAB_FIFO_OPENERS) && !(p.flags & PROCESS_FD_UNREADABLE)) {
-                        r = scan_fifo_openers(pfd, proc_root, pid, threads, idx);
-                        if (r == -EACCES)
-                                p.flags |= PROCESS_FIFO_OPEN_UNKNOWN;
-                        else if (r < 0)
+                /* wchan reads "0" where ptrace access is denied, as if the
+                 * thread were not blocked at all: where the fds could not be
+                 * read, what it waits on is unknown (for FIFOs the fd
+                 * evidence says so already). */
+                unsigned blocked = flags & (PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS);
+                if ((blocked & PROCTAB_IPC_WAITERS) && !(flags & PROCTAB_FDS) && !(p.flags & PROCESS_FD_UNREADABLE)) {
+                        _cleanup_close_ int fdd = openat(hfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (fdd < 0 && is_access_error(negative_errno()))
+                                p.flags |= PROCESS_FD_UNREADABLE;
+                }
+                if (p.flags & PROCESS_FD_UNREADABLE) {
+                        p.flags |= unknown_of(blocked & PROCTAB_IPC_WAITERS);
+                        blocked = 0;
+                }
+                if (blocked) {
+                        r = blocked_threads(pfd, proc_root, pid, threads, idx, blocked);
+                        if (r < 0)
                                 goto fail;
+                        p.flags |= (unsigned) r;
                 }
                 if (flags & PROCTAB_MAPS) {
                         r = scan_maps(hfd, pfd, pid, self_ipc_ns, idx, scratch);
@@ -631,6 +708,8 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
                         t->n_fd_unreadable++;
                 if (p->flags & PROCESS_FIFO_OPEN_UNKNOWN)
                         t->n_fifo_open_unknown++;
+                if (p->flags & PROCESS_IPC_WAIT_UNKNOWN)
+                        t->n_ipc_wait_unknown++;
                 if (p->flags & PROCESS_MAPS_UNREADABLE)
                         t->n_maps_unreadable++;
         }

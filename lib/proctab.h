@@ -15,6 +15,9 @@ enum {
         /* blocked opening a FIFO whose path cannot be resolved now (it may be
          * one of ours, moved aside): which FIFO it waits on is unknown */
         PROCESS_FIFO_OPEN_UNKNOWN = 1u << 4,
+        /* a thread blocked in semop/msgrcv/msgsnd whose call cannot be read:
+         * which object it waits on is unknown */
+        PROCESS_IPC_WAIT_UNKNOWN = 1u << 5,
 };
 
 struct process {
@@ -31,7 +34,7 @@ struct proctab {
         struct process *procs; /* sorted by pid */
         size_t n_procs;
         unsigned flags; /* the PROCTAB_* it was built with: what it knows */
-        size_t n_fd_unreadable, n_maps_unreadable, n_fifo_open_unknown;
+        size_t n_fd_unreadable, n_maps_unreadable, n_fifo_open_unknown, n_ipc_wait_unknown;
 };
 
 enum {
@@ -42,6 +45,9 @@ enum {
          * fd yet: find which FIFO from its syscall arguments */
         PROCTAB_FIFO_OPENERS = 1u << 3,
         PROCTAB_UIDS = 1u << 4, /* read /proc/PID/status for the uids */
+        /* threads blocked in semop(2), msgrcv(2), msgsnd(2): recorded in the
+         * holder index as (HOLDER_DEV_SYSV_SEM/MSG, id) */
+        PROCTAB_IPC_WAITERS = 1u << 5,
 };
 
 /*
@@ -58,6 +64,16 @@ static inline void proctab_freep(struct proctab **p) {
                 proctab_free(*p);
 }
 const struct process *proctab_find(const struct proctab *t, pid_t pid);
+
+/*
+ * What a thread whose /proc/PID/task/TID/wchan reads WCHAN is blocked on, as
+ * far as FLAGS (PROCTAB_FIFO_OPENERS, PROCTAB_IPC_WAITERS) ask: recorded in
+ * IDX.  TFD is the thread's (or a single-threaded process's) /proc dir.
+ * Returns 0, the PROCESS_*_UNKNOWN flags of what could not be told, or a
+ * negative errno.
+ */
+int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
+                           unsigned flags);
 
 /* Parsers, exposed for the unit tests. */
 int proctab_parse_stat(const char *text, char ret_comm[17], char *ret_state, unsigned *ret_flags,

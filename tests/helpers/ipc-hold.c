@@ -14,6 +14,7 @@
  *   ipc-hold [-x] sem0 KEY NSEMS MODE     semget, never operated on
  *   ipc-hold shmat KEY 0 0                attach an existing segment
  *   ipc-hold semwait KEY 0 0              block in semop waiting on semaphore 1
+ *   ipc-hold msgwait KEY 0 0              block in msgrcv for a type nobody sends
  *   ipc-hold mqnotify NAME BYTES MODE     mq_open + mq_notify, fd kept open
  *   ipc-hold fifowait PATH 0 MODE         mkfifo, then a second thread blocks opening it
  *   ipc-hold -T ...                       as without -T, then the main thread exits
@@ -233,6 +234,19 @@ int main(int argc, char **argv) {
                 for (;;)
                         if (semop((int) id, &op, 1) < 0 && errno != EINTR)
                                 die("semop");
+        } else if (strcmp(type, "msgwait") == 0) {
+                id = msgget((key_t) num(what, 0), 0);
+                if (id < 0)
+                        die("msgget");
+                printf("ready %ld %d\n", id, (int) getpid());
+                fflush(stdout);
+                struct {
+                        long type;
+                        char text[64];
+                } m;
+                for (;;)
+                        if (msgrcv((int) id, &m, sizeof(m.text), 999, 0) < 0 && errno != EINTR)
+                                die("msgrcv");
         } else if (strcmp(type, "mqnotify") == 0) {
                 struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = size > 0 ? (long) size : 16 };
                 mqd_t q = mq_open(what, O_RDWR | O_CREAT | O_EXCL, mode, &attr);

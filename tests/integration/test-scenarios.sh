@@ -14,6 +14,7 @@ shm-creator-died       LIVE       LIVE       -
 msg-live-sender        LIVE       ORPHAN     -
 msg-never-used-uid     LIVE       ORPHAN     -
 sem-waiter             LIVE       ORPHAN     -
+msg-receiver-waiting   LIVE       ORPHAN     -
 sem-lastop-alive       LIVE       ORPHAN     -
 sem-never-used         LIVE       ORPHAN     -
 mq-held                LIVE       ORPHAN     -
@@ -107,6 +108,12 @@ setup_sem-waiter() {
     hold -x sem 0x5006 2 0600; OBJ=sem:$HOLD_ID # its semop pid exits at once
     hold semwait 0x5006 0 0; OWNER=$HOLD_PID
     wait_blocked "$OWNER" || not_ok "semwait never blocked"
+}
+setup_msg-receiver-waiting() {
+    base_rules
+    hold -x msg 0x500c 16 0600; OBJ=msg:$HOLD_ID # its sender exits at once
+    hold msgwait 0x500c 0 0; OWNER=$HOLD_PID     # a receiver, blocked: no lrpid yet
+    wait_blocked "$OWNER" || not_ok "msgwait never blocked"
 }
 setup_sem-lastop-alive() { base_rules; hold sem 0x5007 2 0600; OBJ=sem:$HOLD_ID; OWNER=$HOLD_PID; }
 setup_sem-never-used() {
