@@ -189,6 +189,7 @@ static json_object *get_status(struct manager *m, const struct peer *p, json_obj
         json_object_object_add(s, "sweeps", json_object_new_int64((int64_t) m->stats.sweeps));
         json_object_object_add(s, "full_judgements", json_object_new_int64((int64_t) m->stats.full_judgements));
         json_object_object_add(s, "quick_judgements", json_object_new_int64((int64_t) m->stats.quick_judgements));
+        json_object_object_add(s, "quick_without_life", json_object_new_int64((int64_t) m->stats.quick_with_dead));
         json_object_object_add(s, "last_sweep",
                                m->stats.last_sweep ? json_object_new_int64(m->stats.last_sweep) : NULL);
         json_object_object_add(s, "last_sweep_usec",

@@ -12,8 +12,10 @@
 
 #include "connector.h"
 #include "control.h"
+#include "guard.h"
 #include "log.h"
 #include "manager.h"
+#include "sleepers.h"
 #include "sysv.h"
 #include "watch.h"
 
@@ -40,6 +42,8 @@ static void drop_state(struct manager *m) {
         if (m->inv)
                 judgements_free(m->judgements, m->inv->n_objects);
         m->judgements = NULL;
+        m->inv_index = inventory_index_free(m->inv_index);
+        m->dead_keys = m->dead_keys ? holder_index_free(m->dead_keys) : NULL;
         m->inv = inventory_free(m->inv);
         m->proctab = proctab_free(m->proctab);
         free(m->evidence_pids);
@@ -56,6 +60,8 @@ struct manager *manager_free(struct manager *m) {
         control_free(m->control);
         connector_free(m->connector);
         watch_free(m->watch);
+        guard_free(m->guard);
+        sleepers_free(m->sleepers);
         sd_event_source_disable_unref(m->timer);
         sd_event_source_disable_unref(m->prompt);
         drop_state(m);
@@ -211,6 +217,95 @@ static int index_evidence(struct manager *m) {
         return 0;
 }
 
+/*
+ * May the verdicts of no life of the last full judgement be kept while the
+ * guard, the sleepers and the re-read facts show nothing new?  Not when one
+ * rests on what those cannot see: a live process of some uid, an Owner=
+ * source, a notification pid (no start time to check reuse against), or a
+ * SysV pid recorded so recently that a process starting now could still
+ * pass for the one recorded (JUDGE_PID_SLACK_USEC).
+ */
+static bool dead_reusable(const struct manager *m) {
+        time_t now = time(NULL);
+
+        for (size_t i = 0; i < m->inv->n_objects; i++) {
+                const struct judgement *j = &m->judgements[i];
+                const struct ipc_object *o = &m->inv->objects[i];
+                if (j->verdict == VERDICT_LIVE)
+                        continue;
+                for (size_t k = 0; k < j->n_evidence; k++) {
+                        enum evidence_role role = j->evidence[k].role;
+                        if (role == ROLE_UID_PROCESS || role == ROLE_OWNER || role == ROLE_NOTIFY)
+                                return false;
+                }
+                if (ipc_type_is_sysv(o->type)) {
+                        time_t last = o->atime;
+                        last = o->mtime > last ? o->mtime : last;
+                        last = o->ctime > last ? o->ctime : last;
+                        last = o->dtime > last ? o->dtime : last;
+                        if ((uint64_t) last * 1000000ull + 2 * JUDGE_PID_SLACK_USEC > (uint64_t) now * 1000000ull)
+                                return false;
+                }
+        }
+        return true;
+}
+
+/* Did the holder scan find, by wchan, a waiter on every semaphore set the
+ * kernel says has waiters?  If not, this kernel names the wait in a way we
+ * do not know, and wchan cannot vouch for waiter counts. */
+static bool waiters_counted_named(const struct manager *m) {
+        for (size_t i = 0; i < m->inv->n_objects; i++) {
+                const struct ipc_object *o = &m->inv->objects[i];
+                if (o->type != IPC_TYPE_SEM || !o->sems || o->n_holders > 0)
+                        continue;
+                for (unsigned k = 0; k < o->nsems; k++)
+                        if (o->sems[k].ncnt || o->sems[k].zcnt)
+                                return false;
+        }
+        return true;
+}
+
+/* The key a thread blocked on O is recorded under, if any. */
+static bool blocked_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_ino) {
+        switch (o->type) {
+        case IPC_TYPE_FIFO:
+                *ret_dev = o->dev;
+                *ret_ino = o->ino;
+                return true;
+        case IPC_TYPE_SEM:
+                *ret_dev = HOLDER_DEV_SYSV_SEM;
+                *ret_ino = (ino_t) o->id;
+                return true;
+        case IPC_TYPE_MSG:
+                *ret_dev = HOLDER_DEV_SYSV_MSG;
+                *ret_ino = (ino_t) o->id;
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* What a quick sweep needs of a full judgement: its objects by identity,
+ * and the keys of those judged without life. */
+static int index_for_quick(struct manager *m) {
+        int r = inventory_index_new(m->inv, &m->inv_index);
+        if (r < 0)
+                return r;
+        r = holder_index_new(m->inv->n_objects, &m->dead_keys);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->inv->n_objects; i++) {
+                dev_t dev;
+                ino_t ino;
+                if (m->judgements[i].verdict != VERDICT_LIVE && blocked_key(&m->inv->objects[i], &dev, &ino)) {
+                        r = holder_index_want(m->dead_keys, dev, ino);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
 static int judge_now(struct manager *m, unsigned types) {
         _cleanup_(inventory_freep) struct inventory *inv = NULL;
         _cleanup_(proctab_freep) struct proctab *pt = NULL;
@@ -226,6 +321,9 @@ static int judge_now(struct manager *m, unsigned types) {
         r = collect_inventory(&scan, &m->paths, NULL, &inv);
         if (r < 0)
                 return r;
+        /* Before the holder scan: an open after it must leave a trace. */
+        if (m->guard)
+                guard_arm(m->guard, inv, &scan);
         r = collect_holders(inv, &m->paths, judge_proctab_needs(inv, m->config->rules, m->config->n_rules), &pt);
         if (r < 0)
                 return r;
@@ -252,6 +350,14 @@ static int judge_now(struct manager *m, unsigned types) {
         r = index_evidence(m);
         if (r < 0)
                 return r;
+        if (m->guard)
+                guard_commit(m->guard, m->inv, m->judgements);
+        r = index_for_quick(m);
+        if (r < 0)
+                return r;
+        m->dead_reusable = dead_reusable(m);
+        if (!waiters_counted_named(m))
+                m->waiters_by_wchan = false;
         /* Watch the live evidence, so the next sweep can tell cheaply
          * whether any of it is gone.  A failure only costs that. */
         if (m->watch)
@@ -280,113 +386,129 @@ static bool same_facts(const struct ipc_object *a, const struct ipc_object *b) {
         return true;
 }
 
+/* Is any thread blocked opening, or waiting on, an object the last
+ * judgement found no life in?  (Or blocked where we cannot tell on what.)
+ * Such a thread holds no fd and changes no fact the sweep re-reads.
+ * Returns 1 if so, 0 if not, or a negative errno. */
+static int blocked_on_dead(struct manager *m) {
+        int r;
+
+        if (!m->sleepers) {
+                r = sleepers_new(m->paths.proc ? m->paths.proc : "/proc", &m->sleepers);
+                if (r < 0)
+                        return r;
+        }
+        r = sleepers_scan(m->sleepers, m->dead_keys, PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS);
+        if (r < 0)
+                return r;
+        /* The index only records the keys judged dead: any record is news,
+         * and the full judgement that follows starts a new index. */
+        return r > 0 || holder_index_recorded(m->dead_keys) > 0;
+}
+
 /*
- * A sweep when nothing has changed, without reading all of /proc: collect
- * again (reusing the sem members and queue status of unchanged objects), and
- * when every object is the one judged last time with the same facts, was
- * LIVE then, and every process whose life was evidence still lives (one poll
- * of their pidfds), the last judgement stands.  Anything else, and it is a
- * full judgement.  Returns 1 when the quick path judged, 0 when a full
- * judgement is needed.
+ * A sweep when nothing has changed, without reading all of /proc.
  *
- * Only LIVE verdicts are reused: a new holder of an object judged dead
- * changes none of the facts read here, and reporting it dead would be wrong
- * about a live object.  What the reuse can miss is the other way: a holder
+ * The last full judgement stands when the SysV objects collected again
+ * (lending unchanged sem sets their members) are the ones judged, with the
+ * same facts, and:
+ *  - every process whose life was evidence still lives (one poll of their
+ *    pidfds): a LIVE verdict stays LIVE;
+ *  - the guard (guard.h) is intact: no name came or went among the file
+ *    objects, which are then not listed again, and none judged without
+ *    life was opened;
+ *  - no thread is blocked opening or waiting on an object judged without
+ *    life (sleepers.h), and none of those verdicts rested on anything else
+ *    a new process could change (dead_reusable).
+ * Without the guard, a judgement of all LIVE can still stand on the file
+ * objects listed again.  ORPHAN verdicts, and PENDING ones whose MinAge has
+ * passed, are judged again on the facts and processes of the last scan:
+ * time alone may turn PENDING into ORPHAN.  Anything else, and it is a full
+ * judgement.  Returns 1 when the quick path judged, 0 when a full judgement
+ * is needed.
+ *
+ * Removal re-verifies every object against a fresh /proc pass whatever
+ * judged it (reap.c).  What the reuse can miss is the other way: a holder
  * that closes its fd but lives on keeps the object LIVE until the next full
  * judgement, at least every QUICK_MAX_SWEEPS sweeps or ten minutes.
  */
 static int judge_quick(struct manager *m) {
-        _cleanup_(inventory_index_freep) struct inventory_index *idx = NULL;
         _cleanup_(inventory_freep) struct inventory *inv = NULL;
-        struct judgement *js = NULL;
-        bool *taken = NULL;
+        _cleanup_free_ bool *taken = NULL;
+        bool all_live = true, files_kept;
+        struct scan_config scan = m->config->scan;
         int r;
 
-        if (!m->inv || m->partial || !m->watch || m->quick_sweeps >= QUICK_MAX_SWEEPS ||
-            now_usec(CLOCK_MONOTONIC) - m->full_usec > QUICK_MAX_AGE_USEC || !watch_all_alive(m->watch))
+        if (!m->inv || !m->inv_index || !m->dead_keys || m->partial || !m->watch ||
+            m->quick_sweeps >= QUICK_MAX_SWEEPS || now_usec(CLOCK_MONOTONIC) - m->full_usec > QUICK_MAX_AGE_USEC ||
+            !watch_all_alive(m->watch))
                 return 0;
-        /* Only LIVE verdicts can be reused (below): with anything else on
-         * the books, collecting twice would only cost. */
-        for (size_t k = 0; k < m->inv->n_objects; k++)
-                if (m->judgements[k].verdict != VERDICT_LIVE)
+        for (size_t k = 0; k < m->inv->n_objects && all_live; k++)
+                all_live = m->judgements[k].verdict == VERDICT_LIVE;
+        files_kept = m->guard && guard_intact(m->guard);
+        if (!all_live) {
+                if (!m->dead_reusable || !files_kept)
                         return 0;
-
-        r = inventory_index_new(m->inv, &idx);
-        if (r < 0)
-                return r;
-        r = collect_inventory(&m->config->scan, &m->paths, idx, &inv);
-        if (r < 0)
-                return r;
-        if (inv->n_objects != m->inv->n_objects)
-                return 0;
-
-        js = calloc(inv->n_objects ? inv->n_objects : 1, sizeof(*js));
-        taken = calloc(m->inv->n_objects ? m->inv->n_objects : 1, sizeof(bool));
-        if (!js || !taken) {
-                free(js);
-                free(taken);
-                return -ENOMEM;
+                r = blocked_on_dead(m);
+                if (r != 0)
+                        return r < 0 ? r : 0;
         }
 
+        /* Waiter counts matter only for sets without life, and the
+         * sleepers just found no thread waiting on any of those. */
+        inventory_index_lend_sem_counts(m->inv_index, all_live || m->waiters_by_wchan);
+        if (files_kept)
+                scan.types &= IPC_TYPE_MASK_SYSV;
+        r = collect_inventory(&scan, &m->paths, m->inv_index, &inv);
+        if (r < 0)
+                return r;
+
+        size_t expected = 0;
+        for (size_t k = 0; k < m->inv->n_objects; k++)
+                expected += (scan.types & IPC_TYPE_BIT(m->inv->objects[k].type)) != 0;
+        if (inv->n_objects != expected)
+                return 0;
+        taken = calloc(m->inv->n_objects ? m->inv->n_objects : 1, sizeof(bool));
+        if (!taken)
+                return -ENOMEM;
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                const struct ipc_object *p = inventory_index_find(m->inv_index, &inv->objects[i]);
+                if (!p || !same_facts(p, &inv->objects[i]))
+                        return 0;
+                size_t k = (size_t) (p - m->inv->objects);
+                if (taken[k])
+                        return 0;
+                taken[k] = true;
+        }
+
+        /* The objects are the ones judged, with the same facts: the old
+         * inventory stands, and so do its holders. */
         struct judge_context ctx = {
                 .proctab = m->proctab, .rules = m->config->rules, .n_rules = m->config->n_rules, .now = time(NULL),
         };
-        size_t i;
-        for (i = 0; i < inv->n_objects; i++) {
-                struct ipc_object *o = &inv->objects[i];
-                const struct ipc_object *p = inventory_index_find(idx, o);
-                if (!p || !same_facts(p, o))
-                        break;
-                size_t k = (size_t) (p - m->inv->objects);
-                if (taken[k])
-                        break;
-                if (p->n_holders) {
-                        o->holders = malloc(p->n_holders * sizeof(pid_t));
-                        if (!o->holders) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        memcpy(o->holders, p->holders, p->n_holders * sizeof(pid_t));
-                        o->n_holders = p->n_holders;
-                }
-                struct judgement *old = &m->judgements[k];
-                /* A verdict of no life rests on having seen no holder and no
-                 * waiter; a new one leaves the facts read here unchanged (an
-                 * open(2) of a FIFO, a semop(2) that blocks).  Only what was
-                 * LIVE may be reused; anything else is judged in full. */
-                if (old->verdict != VERDICT_LIVE)
-                        break;
+        for (size_t k = 0; k < m->inv->n_objects; k++) {
+                struct judgement *j = &m->judgements[k];
+                const struct ipc_object *o = &m->inv->objects[k];
                 time_t last = ipc_object_last_activity(o);
                 uint64_t idle = ctx.now > last ? (uint64_t) (ctx.now - last) : 0;
-                js[i] = *old;
-                js[i].idle = idle;
-                *old = (struct judgement) {};
-                taken[k] = true;
-        }
-        free(taken);
-        if (i < inv->n_objects || r < 0) {
-                /* Give back what was taken over, then judge in full. */
-                for (size_t q = 0; q < i; q++) {
-                        const struct ipc_object *p = inventory_index_find(idx, &inv->objects[q]);
-                        size_t k = (size_t) (p - m->inv->objects);
-                        if (m->judgements[k].reason == NULL && js[q].reason)
-                                m->judgements[k] = js[q];
-                        else
-                                judgement_done(&js[q]);
-                }
-                free(js);
-                return r < 0 ? r : 0;
+
+                if (j->verdict == VERDICT_ORPHAN ||
+                    (j->verdict == VERDICT_PENDING && j->rule && idle >= j->rule->min_age)) {
+                        struct judgement fresh;
+                        r = judge_object(&ctx, o, &fresh);
+                        if (r < 0)
+                                return r;
+                        judgement_done(j);
+                        *j = fresh;
+                } else
+                        j->idle = idle;
         }
 
-        /* The proctab and the evidence index stay: the same processes are
-         * the evidence. */
-        judgements_free(m->judgements, m->inv->n_objects);
-        inventory_free(m->inv);
-        m->inv = TAKE_PTR(inv);
-        m->judgements = js;
         m->judged_usec = now_usec(CLOCK_MONOTONIC);
         m->quick_sweeps++;
         m->stats.quick_judgements++;
+        if (!all_live)
+                m->stats.quick_with_dead++;
         return 1;
 }
 
@@ -655,8 +777,9 @@ int manager_start(struct manager *m) {
                 rl.rlim_cur = rl.rlim_max;
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
-        if (watch_new(&m->watch) < 0)
+        if (watch_new(&m->watch) < 0 || guard_new(&m->guard) < 0)
                 return -ENOMEM;
+        m->waiters_by_wchan = true; /* until a full judgement shows otherwise */
 
         (void) manager_sweep(m, TRIGGER_START, false, 0, NULL);
         (void) sd_notify(false, "READY=1");

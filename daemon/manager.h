@@ -13,6 +13,8 @@
 
 struct control;
 struct connector;
+struct guard;
+struct sleepers;
 struct watch;
 
 /* What started a sweep, for the log. */
@@ -31,6 +33,7 @@ struct manager_stats {
         uint64_t last_sweep_usec;   /* how long it took */
         uint64_t exit_events, prompt_sweeps;
         uint64_t quick_judgements, full_judgements;
+        uint64_t quick_with_dead; /* quick judgements that kept verdicts other than LIVE */
 };
 
 struct sysv_key {
@@ -54,6 +57,10 @@ struct manager {
         struct inventory *inv;
         struct proctab *proctab;
         struct judgement *judgements;
+        struct inventory_index *inv_index; /* of inv: what a quick sweep compares with */
+        /* The FIFOs, sem sets and msg queues judged without life: a thread
+         * blocked opening or waiting on one of them is news. */
+        struct holder_index *dead_keys;
         uint64_t judged_usec; /* CLOCK_MONOTONIC */
         /* Pids that were evidence of life, sorted: their exit prompts a sweep. */
         pid_t *evidence_pids;
@@ -70,6 +77,17 @@ struct manager {
 
         /* Reuse of the last full judgement (see judge_quick in manager.c). */
         struct watch *watch;   /* pidfds of the live evidence processes */
+        struct guard *guard;   /* inotify on the files, for verdicts of no life */
+        struct sleepers *sleepers; /* every thread's wchan, for blocked openers and waiters */
+        /* The verdicts of no life in the last full judgement rest only on
+         * what the guard, the sleepers and the facts re-read can vouch for
+         * (no uid, Owner= or notification evidence, nothing touched within
+         * a pid's start-time slack): they may be kept too. */
+        bool dead_reusable;
+        /* Every semaphore waiter the kernel counted was found by its wchan:
+         * the names this kernel uses are the ones we know.  Until one such
+         * check fails, the sleepers vouch for the waiter counts. */
+        bool waiters_by_wchan;
         bool partial;          /* the last judgement covered some types only */
         unsigned quick_sweeps; /* sweeps since the last full judgement */
         uint64_t full_usec;    /* CLOCK_MONOTONIC of the last full judgement */

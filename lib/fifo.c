@@ -41,6 +41,11 @@ static int walk_dir(struct walk *w, int dfd, const char *path, unsigned depth) {
         _cleanup_closedir_ DIR *d = NULL;
         int r;
 
+        r = inventory_add_dir(w->inv, path, dfd);
+        if (r < 0) {
+                (void) close(dfd);
+                return r;
+        }
         d = fdopendir(dfd);
         if (!d) {
                 r = negative_errno();

@@ -20,6 +20,7 @@ struct holder_index {
         struct slot *slots;
         size_t mask;
         size_t n_used;
+        size_t n_recorded; /* pids recorded, over all keys */
 };
 
 /* Holders per key are capped: evidence of life needs one live holder, and a
@@ -133,7 +134,12 @@ int holder_index_add(struct holder_index *idx, dev_t dev, ino_t ino, pid_t pid) 
                 s->n_alloc = n;
         }
         s->pids[s->n_pids++] = pid;
+        idx->n_recorded++;
         return 0;
+}
+
+size_t holder_index_recorded(const struct holder_index *idx) {
+        return idx->n_recorded;
 }
 
 const pid_t *holder_index_get(const struct holder_index *idx, dev_t dev, ino_t ino, size_t *ret_n) {

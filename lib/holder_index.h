@@ -39,5 +39,7 @@ bool holder_index_wants_ino(const struct holder_index *idx, ino_t ino);
  * collapsed when they come back to back, which is how a /proc scan (one
  * process at a time) produces them. */
 int holder_index_add(struct holder_index *idx, dev_t dev, ino_t ino, pid_t pid);
+/* How many (key, pid) records were made, over all keys. */
+size_t holder_index_recorded(const struct holder_index *idx);
 /* The pids for a key, in the order they were seen, or NULL with *ret_n = 0. */
 const pid_t *holder_index_get(const struct holder_index *idx, dev_t dev, ino_t ino, size_t *ret_n);

@@ -106,8 +106,28 @@ struct inventory *inventory_free(struct inventory *inv) {
         for (size_t i = 0; i < inv->n_warnings; i++)
                 free(inv->warnings[i]);
         free(inv->warnings);
+        for (size_t i = 0; i < inv->n_dirs; i++)
+                free(inv->dirs[i].path);
+        free(inv->dirs);
         free(inv);
         return NULL;
+}
+
+int inventory_add_dir(struct inventory *inv, const char *path, int dfd) {
+        struct stat st;
+
+        if (fstat(dfd, &st) < 0)
+                return negative_errno();
+        /* Bounded by the walk: FifoMaxDepth levels below each root. */
+        struct inventory_dir *a = reallocarray(inv->dirs, inv->n_dirs + 1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        inv->dirs = a;
+        char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        inv->dirs[inv->n_dirs++] = (struct inventory_dir) { .path = p, .dev = st.st_dev, .ino = st.st_ino };
+        return 0;
 }
 
 struct ipc_object *inventory_append(struct inventory *inv, enum ipc_type type) {
@@ -178,6 +198,7 @@ struct index_entry {
 struct inventory_index {
         struct index_entry *entries;
         size_t n;
+        bool sem_counts;
 };
 
 static void index_key(const struct ipc_object *o, struct index_entry *e) {
@@ -236,4 +257,12 @@ const struct ipc_object *inventory_index_find(const struct inventory_index *x, c
         index_key(like, &key);
         e = bsearch(&key, x->entries, x->n, sizeof(key), cmp_entry);
         return e ? e->o : NULL;
+}
+
+void inventory_index_lend_sem_counts(struct inventory_index *x, bool yes) {
+        x->sem_counts = yes;
+}
+
+bool inventory_index_lends_sem_counts(const struct inventory_index *x) {
+        return x && x->sem_counts;
 }

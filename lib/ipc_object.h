@@ -116,6 +116,17 @@ struct inventory {
         size_t n_warnings_dropped;
 
         unsigned unavailable; /* IPC_TYPE_BIT()s that could not be collected at all */
+
+        /* The directories the file objects were found in (every one
+         * walked), for whoever wants to watch them for change. */
+        struct inventory_dir *dirs;
+        size_t n_dirs;
+};
+
+struct inventory_dir {
+        char *path;
+        dev_t dev;
+        ino_t ino;
 };
 
 int inventory_new(struct inventory **ret);
@@ -131,6 +142,8 @@ struct ipc_object *inventory_append(struct inventory *inv, enum ipc_type type);
 /* Drops the last object appended (used when a half-read object turns out gone). */
 void inventory_drop_last(struct inventory *inv);
 int inventory_warn(struct inventory *inv, const char *fmt, ...) _printf_(2, 3);
+/* Records that the directory at PATH (an open fd of it: DFD) was read. */
+int inventory_add_dir(struct inventory *inv, const char *path, int dfd);
 
 /*
  * An earlier inventory's objects by identity: (type, id) for SysV, (type,
@@ -147,3 +160,8 @@ static inline void inventory_index_freep(struct inventory_index **p) {
 }
 /* The earlier object with the identity of LIKE, or NULL. */
 const struct ipc_object *inventory_index_find(const struct inventory_index *x, const struct ipc_object *like);
+/* Lend unchanged sem sets their waiter counts too, not only their last-op
+ * pids.  For a caller that knows from elsewhere that no thread waits on any
+ * set whose counts matter to it (see sleepers.h). */
+void inventory_index_lend_sem_counts(struct inventory_index *x, bool yes);
+bool inventory_index_lends_sem_counts(const struct inventory_index *x);

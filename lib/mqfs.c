@@ -117,6 +117,11 @@ int mqfs_collect(const char *dir, const struct inventory_index *prev, struct inv
                                       dir);
         }
 
+        r = inventory_add_dir(inv, dir, dfd);
+        if (r < 0) {
+                (void) close(dfd);
+                return r;
+        }
         d = fdopendir(dfd);
         if (!d) {
                 r = negative_errno();

@@ -411,20 +411,38 @@ static int ipc_waiter(int tfd, pid_t pid, bool sem, struct holder_index *idx) {
         return holder_index_add(idx, sem ? HOLDER_DEV_SYSV_SEM : HOLDER_DEV_SYSV_MSG, (ino_t) (unsigned) a0, pid);
 }
 
-int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
-                           unsigned flags) {
-        if (flags & PROCTAB_FIFO_OPENERS) {
-                if (strcmp(wchan, "wait_for_partner") == 0)
-                        return fifo_opener(tfd, proc_root, pid, idx);
-        }
+/* What a wchan says a thread is blocked in, of what FLAGS ask about. */
+enum blocked_in { BLOCKED_NO, BLOCKED_FIFO_OPEN, BLOCKED_SEMOP, BLOCKED_MSG };
+
+static enum blocked_in blocked_in(const char *wchan, unsigned flags) {
+        if ((flags & PROCTAB_FIFO_OPENERS) && strcmp(wchan, "wait_for_partner") == 0)
+                return BLOCKED_FIFO_OPEN;
         if (flags & PROCTAB_IPC_WAITERS) {
                 /* The names differ between kernel versions. */
                 if (strcmp(wchan, "__do_semtimedop") == 0 || strcmp(wchan, "do_semtimedop") == 0)
-                        return ipc_waiter(tfd, pid, true, idx);
+                        return BLOCKED_SEMOP;
                 if (strcmp(wchan, "do_msgrcv") == 0 || strcmp(wchan, "do_msgsnd") == 0)
-                        return ipc_waiter(tfd, pid, false, idx);
+                        return BLOCKED_MSG;
         }
-        return 0;
+        return BLOCKED_NO;
+}
+
+bool proctab_wchan_wanted(const char *wchan, unsigned flags) {
+        return blocked_in(wchan, flags) != BLOCKED_NO;
+}
+
+int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
+                           unsigned flags) {
+        switch (blocked_in(wchan, flags)) {
+        case BLOCKED_FIFO_OPEN:
+                return fifo_opener(tfd, proc_root, pid, idx);
+        case BLOCKED_SEMOP:
+                return ipc_waiter(tfd, pid, true, idx);
+        case BLOCKED_MSG:
+                return ipc_waiter(tfd, pid, false, idx);
+        default:
+                return 0;
+        }
 }
 
 /* The PROCESS_*_UNKNOWN flags for not knowing what FLAGS asked. */

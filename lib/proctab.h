@@ -74,6 +74,9 @@ const struct process *proctab_find(const struct proctab *t, pid_t pid);
  */
 int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
                            unsigned flags);
+/* Is a thread whose wchan reads WCHAN blocked in one of the calls FLAGS ask
+ * about (so that proctab_blocked_thread has something to read)? */
+bool proctab_wchan_wanted(const char *wchan, unsigned flags);
 
 /* Parsers, exposed for the unit tests. */
 int proctab_parse_stat(const char *text, char ret_comm[17], char *ret_state, unsigned *ret_flags,

@@ -25,9 +25,14 @@ int shmdir_collect(const char *dir, unsigned types, struct inventory *inv) {
                 return inventory_warn(inv, "POSIX shared memory and semaphores unavailable: cannot open %s: %s", dir,
                                       strerror(errno));
         }
+        int r = inventory_add_dir(inv, dir, dfd);
+        if (r < 0) {
+                (void) close(dfd);
+                return r;
+        }
         d = fdopendir(dfd);
         if (!d) {
-                int r = negative_errno();
+                r = negative_errno();
                 (void) close(dfd);
                 return r;
         }

@@ -261,7 +261,8 @@ static const char *sysv_file(enum ipc_type type) {
 
 /* An unchanged set (key, ctime, otime, size) has the same last-op pids:
  * only semop(2) and SETVAL/SETALL record one, and they move otime or ctime.
- * Its waiter counts can change without either, so those are read again. */
+ * Its waiter counts can change without either, so those are read again,
+ * unless the caller vouches for them (inventory_index_lend_sem_counts). */
 static bool sem_reuse(const struct inventory_index *prev, struct ipc_object *o) {
         const struct ipc_object *p = inventory_index_find(prev, o);
 
@@ -271,6 +272,11 @@ static bool sem_reuse(const struct inventory_index *prev, struct ipc_object *o) 
         struct sem_member *m = malloc(o->nsems * sizeof(*m));
         if (!m)
                 return false;
+        if (inventory_index_lends_sem_counts(prev)) {
+                memcpy(m, p->sems, o->nsems * sizeof(*m));
+                o->sems = m;
+                return true;
+        }
         for (unsigned i = 0; i < o->nsems; i++) {
                 int ncnt = semctl(o->id, (int) i, GETNCNT), zcnt = ncnt < 0 ? -1 : semctl(o->id, (int) i, GETZCNT);
                 if (ncnt < 0 || zcnt < 0) {

@@ -15,6 +15,9 @@
  *   ipc-hold shmat KEY 0 0                attach an existing segment
  *   ipc-hold semwait KEY 0 0              block in semop waiting on semaphore 1
  *   ipc-hold msgwait KEY 0 0              block in msgrcv for a type nobody sends
+ *   ipc-hold mqopen NAME 0 0              mq_open an existing queue, fd kept open
+ *   ipc-hold pshmmap NAME SIZE 0          shm_open an existing object and map it, fd closed
+ *   ipc-hold psemopen NAME 0 0            sem_open an existing semaphore
  *   ipc-hold mqnotify NAME BYTES MODE     mq_open + mq_notify, fd kept open
  *   ipc-hold fifowait PATH 0 MODE         mkfifo, then a second thread blocks opening it
  *   ipc-hold -T ...                       as without -T, then the main thread exits
@@ -247,6 +250,19 @@ int main(int argc, char **argv) {
                 for (;;)
                         if (msgrcv((int) id, &m, sizeof(m.text), 999, 0) < 0 && errno != EINTR)
                                 die("msgrcv");
+        } else if (strcmp(type, "mqopen") == 0) {
+                if (mq_open(what, O_RDWR) == (mqd_t) -1)
+                        die("mq_open");
+        } else if (strcmp(type, "pshmmap") == 0) {
+                int fd = shm_open(what, O_RDWR, 0);
+                if (fd < 0)
+                        die("shm_open");
+                if (mmap(NULL, size ? size : 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+                        die("mmap");
+                close(fd);
+        } else if (strcmp(type, "psemopen") == 0) {
+                if (sem_open(what, 0) == SEM_FAILED)
+                        die("sem_open");
         } else if (strcmp(type, "mqnotify") == 0) {
                 struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = size > 0 ? (long) size : 16 };
                 mqd_t q = mq_open(what, O_RDWR | O_CREAT | O_EXCL, mode, &attr);
