@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -202,8 +203,33 @@ static json_object *get_status(struct manager *m, const struct peer *p, json_obj
         return ok(s);
 }
 
-static json_object *list(struct manager *m, const struct peer *p, json_object *params, char **ret_text,
-                         size_t *ret_len) {
+struct api_stream {
+        struct manager *m;
+        uint64_t generation;
+        struct list_filter filter;
+        struct report_list_cursor cursor;
+};
+
+/* About this much text per piece: what a socket buffer takes at a time. */
+#define STREAM_PIECE (64u * 1024u)
+
+int api_stream_next(struct api_stream *s, char **ret, size_t *ret_len, bool *ret_done) {
+        if (s->m->state_generation != s->generation || !s->m->inv)
+                return -ESTALE;
+        int r = report_list_chunk(s->m->inv, s->m->judgements, &s->filter, "{\"parameters\":", "}", STREAM_PIECE,
+                                  &s->cursor, ret, ret_len);
+        if (r < 0)
+                return r;
+        *ret_done = s->cursor.stage == 2;
+        return 0;
+}
+
+struct api_stream *api_stream_free(struct api_stream *s) {
+        free(s);
+        return NULL;
+}
+
+static json_object *list(struct manager *m, const struct peer *p, json_object *params, struct api_stream **ret) {
         static const char *const keys[] = { "types", "verdicts", "user", NULL };
         struct list_filter f = {};
         const char *user = NULL, *bad;
@@ -240,9 +266,11 @@ static json_object *list(struct manager *m, const struct peer *p, json_object *p
         r = manager_refresh(m, freshness(p));
         if (r < 0)
                 return failed("cannot judge objects", r);
-        r = report_list_text(m->inv, m->judgements, &f, "{\"parameters\":", "}", ret_text, ret_len);
-        if (r < 0)
-                return failed("cannot format the list", r);
+        struct api_stream *st = calloc(1, sizeof(*st));
+        if (!st)
+                return failed("cannot format the list", -ENOMEM);
+        *st = (struct api_stream) { .m = m, .generation = m->state_generation, .filter = f };
+        *ret = st;
         return NULL;
 }
 
@@ -534,10 +562,10 @@ static const struct {
 };
 
 json_object *api_call(struct manager *m, const struct peer *peer, const char *method, json_object *parameters,
-                      char **ret_text, size_t *ret_len) {
-        *ret_text = NULL;
+                      struct api_stream **ret_stream) {
+        *ret_stream = NULL;
         if (strcmp(method, "io.ipcgc.List") == 0)
-                return list(m, peer, parameters, ret_text, ret_len);
+                return list(m, peer, parameters, ret_stream);
         for (size_t i = 0; i < ELEMENTSOF(methods); i++)
                 if (strcmp(method, methods[i].name) == 0)
                         return methods[i].fn(m, peer, parameters);

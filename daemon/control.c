@@ -28,6 +28,7 @@ struct conn {
         size_t in_len;
         char *out;
         size_t out_len, out_off;
+        struct api_stream *stream; /* a reply being produced as it is read */
         uint64_t last_active;
         bool closing; /* send what is queued, then close */
         struct conn *prev, *next;
@@ -76,6 +77,7 @@ static void conn_free(struct conn *k) {
         (void) close(k->fd);
         free(k->in);
         free(k->out);
+        api_stream_free(k->stream);
         free(k);
 }
 
@@ -90,7 +92,7 @@ static void touch(struct conn *k) {
 static int update_events(struct conn *k) {
         uint32_t ev = 0;
         /* One request at a time: read again only when the reply is out. */
-        if (k->out_off < k->out_len)
+        if (k->out_off < k->out_len || k->stream)
                 ev |= EPOLLOUT;
         else if (!k->closing)
                 ev |= EPOLLIN;
@@ -118,25 +120,29 @@ static int queue(struct conn *k, json_object *msg) {
         return 0;
 }
 
-/* Queues TEXT (consumed; LEN bytes, then its NUL) as one message.  An empty
- * queue takes the buffer over instead of copying a reply that may be large. */
-static int queue_text(struct conn *k, char *text, size_t len) {
-        if (k->out_off == k->out_len) {
-                free(k->out);
-                k->out = text;
+/* The next piece of a streamed reply, once the last one is out; the NUL
+ * that ends the message after the last piece.  A stream whose judgement
+ * changed meanwhile cannot be finished: the connection is closed. */
+static int refill(struct conn *k) {
+        char *text;
+        size_t len;
+        bool done;
+
+        int r = api_stream_next(k->stream, &text, &len, &done);
+        if (r < 0) {
+                log_msg(LOG_DEBUG, "client pid %d uid %u: reply abandoned: %s", (int) k->peer.pid,
+                        (unsigned) k->peer.uid, r == -ESTALE ? "the judgement changed under it" : strerror(-r));
+                return r;
+        }
+        free(k->out);
+        k->out = text;
+        k->out_len = len;
+        k->out_off = 0;
+        if (done) {
+                /* text has room for its NUL: send that too */
                 k->out_len = len + 1;
-                k->out_off = 0;
-                return 0;
+                k->stream = api_stream_free(k->stream);
         }
-        char *buf = realloc(k->out, k->out_len + len + 1);
-        if (!buf) {
-                free(text);
-                return -ENOMEM;
-        }
-        memcpy(buf + k->out_len, text, len + 1);
-        k->out = buf;
-        k->out_len += len + 1;
-        free(text);
         return 0;
 }
 
@@ -177,17 +183,19 @@ static void handle_message(struct conn *k, const char *text, size_t len) {
         }
         bool is_oneway = json_object_object_get_ex(msg, "oneway", &oneway) && json_object_get_boolean(oneway);
 
-        char *reply_text = NULL;
-        size_t reply_len = 0;
-        json_object *reply =
-                api_call(k->control->m, &k->peer, json_object_get_string(method), params, &reply_text, &reply_len);
+        struct api_stream *stream = NULL;
+        json_object *reply = api_call(k->control->m, &k->peer, json_object_get_string(method), params, &stream);
         if (is_oneway) {
                 json_object_put(reply);
-                free(reply_text);
-        } else if (reply_text) {
-                if (queue_text(k, reply_text, reply_len) < 0)
+                api_stream_free(stream);
+        } else if (stream) {
+                /* Written as the socket drains (refill); the first piece now,
+                 * which is all of a short reply. */
+                k->stream = stream;
+                if (refill(k) < 0)
                         k->closing = true;
-        } else if (!reply || queue(k, reply) < 0)
+        }
+        else if (!reply || queue(k, reply) < 0)
                 k->closing = true;
         json_object_put(msg);
 }
@@ -196,7 +204,13 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct conn *k = userdata;
 
         if (revents & EPOLLOUT) {
-                while (k->out_off < k->out_len) {
+                for (;;) {
+                        if (k->out_off == k->out_len && k->stream && refill(k) < 0) {
+                                conn_free(k);
+                                return 0;
+                        }
+                        if (k->out_off == k->out_len)
+                                break;
                         ssize_t n = send(k->fd, k->out + k->out_off, k->out_len - k->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
                         if (n < 0) {
                                 if (errno == EAGAIN)
@@ -206,7 +220,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         }
                         k->out_off += (size_t) n;
                 }
-                if (k->out_off == k->out_len) {
+                if (k->out_off == k->out_len && !k->stream) {
                         /* A large reply is sent: give its buffer back. */
                         free(k->out);
                         k->out = NULL;
@@ -218,13 +232,14 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                 }
                 touch(k);
         }
-        if (k->out_off == k->out_len && k->in_len > 0 && memchr(k->in, 0, k->in_len)) {
+        if (k->out_off == k->out_len && !k->stream && k->in_len > 0 && memchr(k->in, 0, k->in_len)) {
                 /* A request that waited behind the last reply. */
                 (void) sd_event_source_set_io_events(k->io, EPOLLIN);
         }
 
         bool pending = k->in_len > 0 && memchr(k->in, 0, k->in_len);
-        if (((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) || pending) && !k->closing && k->out_off == k->out_len) {
+        if (((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) || pending) && !k->closing && k->out_off == k->out_len &&
+            !k->stream) {
                 if (!k->in) {
                         k->in = malloc(CONTROL_MAX_MESSAGE);
                         if (!k->in) {
@@ -251,7 +266,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                  * message already read, until one has a reply to send; but
                  * only a few per wakeup, so one client's pile of oneway
                  * calls cannot keep the others waiting. */
-                while (!k->closing && k->out_off == k->out_len && (nul = memchr(k->in, 0, k->in_len))) {
+                while (!k->closing && k->out_off == k->out_len && !k->stream && (nul = memchr(k->in, 0, k->in_len))) {
                         if (handled++ == CONTROL_MESSAGES_PER_WAKEUP) {
                                 (void) sd_event_source_set_enabled(k->more, SD_EVENT_ONESHOT);
                                 break;

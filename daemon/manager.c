@@ -39,6 +39,7 @@ static uint64_t now_usec(clockid_t clock) {
 }
 
 static void drop_state(struct manager *m) {
+        m->state_generation++;
         if (m->inv)
                 judgements_free(m->judgements, m->inv->n_objects);
         m->judgements = NULL;
@@ -482,7 +483,8 @@ static int judge_quick(struct manager *m) {
         }
 
         /* The objects are the ones judged, with the same facts: the old
-         * inventory stands, and so do its holders. */
+         * inventory stands, and so do its holders.  Judgements change. */
+        m->state_generation++;
         struct judge_context ctx = {
                 .proctab = m->proctab, .rules = m->config->rules, .n_rules = m->config->n_rules, .now = time(NULL),
         };

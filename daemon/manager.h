@@ -62,6 +62,9 @@ struct manager {
          * blocked opening or waiting on one of them is news. */
         struct holder_index *dead_keys;
         uint64_t judged_usec; /* CLOCK_MONOTONIC */
+        /* Moves whenever inv, judgements or proctab change or go: a reply
+         * still being written from them must stop (api.h). */
+        uint64_t state_generation;
         /* Pids that were evidence of life, sorted: their exit prompts a sweep. */
         pid_t *evidence_pids;
         size_t n_evidence_pids;

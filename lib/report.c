@@ -81,17 +81,21 @@ static int text_add(struct text *t, const char *s, size_t n) {
         return 0;
 }
 
-int report_list_text(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
-                     const char *prefix, const char *suffix, char **ret, size_t *ret_len) {
+int report_list_chunk(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
+                      const char *prefix, const char *suffix, size_t max_bytes, struct report_list_cursor *c,
+                      char **ret, size_t *ret_len) {
         struct text t = {};
-        bool first = true;
-        int r;
+        int r = 0;
 
-        r = text_add(&t, prefix, strlen(prefix));
-        if (r == 0)
-                r = text_add(&t, "{\"objects\":[", 12);
-        for (size_t i = 0; r == 0 && i < inv->n_objects; i++) {
+        if (c->stage == 0) {
+                r = text_add(&t, prefix, strlen(prefix));
+                if (r == 0)
+                        r = text_add(&t, "{\"objects\":[", 12);
+                c->stage = 1;
+        }
+        for (; r == 0 && c->stage == 1 && c->next < inv->n_objects && t.len < max_bytes; c->next++) {
                 json_object *j;
+                size_t i = c->next;
                 if (!list_filter_match(f, &inv->objects[i], &js[i]))
                         continue;
                 r = object_to_json(&inv->objects[i], &j);
@@ -101,20 +105,27 @@ int report_list_text(const struct inventory *inv, const struct judgement *js, co
                 if (r == 0) {
                         const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
                                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
-                        r = first ? 0 : text_add(&t, ",", 1);
+                        r = c->any ? text_add(&t, ",", 1) : 0;
                         if (r == 0)
                                 r = s ? text_add(&t, s, strlen(s)) : -ENOMEM;
-                        first = false;
+                        c->any = true;
                 }
                 json_object_put(j);
         }
-        if (r == 0)
+        if (r == 0 && c->stage == 1 && c->next >= inv->n_objects) {
                 r = text_add(&t, "]}", 2);
-        if (r == 0)
-                r = text_add(&t, suffix, strlen(suffix));
+                if (r == 0)
+                        r = text_add(&t, suffix, strlen(suffix));
+                c->stage = 2;
+        }
         if (r < 0) {
                 free(t.buf);
                 return r;
+        }
+        if (!t.buf) {
+                t.buf = strdup("");
+                if (!t.buf)
+                        return -ENOMEM;
         }
         *ret = t.buf;
         *ret_len = t.len;

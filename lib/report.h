@@ -28,11 +28,22 @@ bool list_filter_match(const struct list_filter *f, const struct ipc_object *o, 
 /* {"objects": [object + verdict, reason, rule, idle]} */
 int report_list(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
                 json_object **ret);
-/* The same as report_list, written as text one object at a time between
- * PREFIX and SUFFIX: a listing of a million objects costs its text, not a
- * tree of a million JSON objects besides.  *ret_len excludes the final NUL. */
-int report_list_text(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
-                     const char *prefix, const char *suffix, char **ret, size_t *ret_len);
+/*
+ * The same as report_list, written as text between PREFIX and SUFFIX, a
+ * piece at a time: each call writes from object C->next on until the piece
+ * holds MAX_BYTES or more, or the text ends (C->stage is then 2).  A
+ * listing of a million objects costs a piece of its text at a time, not
+ * the whole of it, nor a tree of a million JSON objects.  Start with a
+ * zeroed cursor; *ret_len excludes the NUL that ends *ret.
+ */
+struct report_list_cursor {
+        size_t next;
+        int stage; /* 0: nothing written yet; 1: objects; 2: done */
+        bool any;  /* an object was written: the next one needs a comma */
+};
+int report_list_chunk(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
+                      const char *prefix, const char *suffix, size_t max_bytes, struct report_list_cursor *c,
+                      char **ret, size_t *ret_len);
 /* object + verdict, reason, rule, idle, evidence, and "rule_info" {name, file, line, action, min_age} */
 int report_explain(const struct ipc_object *o, const struct judgement *j, json_object **ret);
 /* {"dry_run", "removed", "would_remove", "skipped", "failed", "stopped", "not_tried", "records": [...]} */

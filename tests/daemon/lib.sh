@@ -76,7 +76,7 @@ vc() {
     local opts=()
     while [ $# -gt 0 ] && [ "${1:0:1}" = - ] && [ "$1" != - ]; do
         opts+=("$1")
-        case $1 in -t | -c | -p | -H | -P) opts+=("$2"); shift ;; esac
+        case $1 in -t | -c | -p | -d | -H | -P) opts+=("$2"); shift ;; esac
         shift
     done
     "$VCLIENT" "${opts[@]}" "$SOCK" "$@"

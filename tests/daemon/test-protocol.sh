@@ -352,6 +352,31 @@ for u in 4331 4332 4333 4334; do
 done
 status_latency "after the unread replies were let go"
 
+# --- A List reply written as the client reads it ------------------------
+
+# 1500 FIFOs make a reply of many pieces (about 64 KiB each).  Whole, it is
+# the same list as --local's.
+mkdir "$FIFODIR/many"
+for i in $(seq 1500); do mkfifo "$FIFODIR/many/f$i"; done
+"$IPCGC" --config "$CONF" list -J >"$T/daemon-list" 2>&1
+"$IPCGC" --local --config "$CONF" list -J >"$T/local-list" 2>&1
+is "$(jq '.objects | length' "$T/daemon-list")" "$(jq '.objects | length' "$T/local-list")" \
+    "a List of $(jq '.objects | length' "$T/local-list") objects comes whole, in pieces"
+is "$(jq -c '[.objects[] | [.id, .verdict]] | sort' "$T/daemon-list" | md5sum)" \
+    "$(jq -c '[.objects[] | [.id, .verdict]] | sort' "$T/local-list" | md5sum)" "with the same objects and verdicts"
+# A reader that waits before reading holds the reply half written; a sweep
+# changes the judgement under it, and the rest cannot be written from it:
+# the connection closes without a complete message, and the daemon serves on.
+vc -d 1500 -t 5000 '{"method":"io.ipcgc.List"}\0' >"$T/slow-list" &
+slow=$!
+read -r -t 0.5 <> <(:) || true
+"$IPCGC" --config "$CONF" sweep --dry-run >/dev/null 2>&1
+wait "$slow"
+is "$(tail -1 "$T/slow-list")" EOF "a List whose judgement changed mid-reply ends with the connection"
+is "$(grep -c '^{' "$T/slow-list")" 0 "and no half reply passes for a whole one"
+is "$(grep -c '^PARTIAL' "$T/slow-list")" 1 "(part of it had been written: it was cut mid-reply)"
+alive "a List cut short"
+
 is "$(ipcs -m | grep -c 0x00005150)" 1 "the live segment is still there"
 stop_daemon
 

@@ -5,7 +5,7 @@
  * would: malformed JSON, messages without their NUL, oversized messages,
  * several requests in one write.
  *
- *   vclient [-t MS] [-c COUNT] [-p MS] [-w] SOCKET [DATA...]
+ *   vclient [-t MS] [-c COUNT] [-p MS] [-d MS] [-w] SOCKET [DATA...]
  *
  *       Connects to SOCKET and sends every DATA argument, in one write
  *       unless -p is given.  Backslash escapes in DATA are decoded: \0 (the
@@ -20,6 +20,7 @@
  *       "PARTIAL <bytes>" before EOF.  With -c COUNT it exits as soon as
  *       COUNT messages are in, printing nothing more.
  *       -p MS sends each DATA with its own write, MS milliseconds apart.
+ *       -d MS waits MS milliseconds after sending before reading anything.
  *       -w shuts down the writing side once everything is sent, as
  *       `printf ... | nc -U` does.
  *       A failed send is reported on stderr ("send: ...") and reading goes
@@ -192,6 +193,8 @@ static uint64_t now_ms(void) {
         return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
 }
 
+static unsigned read_delay_ms; /* -d: wait this long before reading */
+
 static void sleep_ms(unsigned ms) {
         struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long) (ms % 1000u) * 1000000L };
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -253,6 +256,8 @@ static int run_single(const char *path, char **data, int n_data, unsigned timeou
                 }
         }
         free(pieces_all.data);
+        if (read_delay_ms)
+                sleep_ms(read_delay_ms);
         if (half_close)
                 (void) shutdown(fd, SHUT_WR);
 
@@ -496,7 +501,7 @@ static int run_hold(const char *path, int n, const char *partial, unsigned timeo
 }
 
 static void usage(FILE *out) {
-        fputs("Usage: vclient [-t MS] [-c COUNT] [-p MS] [-w] SOCKET [DATA...]\n"
+        fputs("Usage: vclient [-t MS] [-c COUNT] [-p MS] [-d MS] [-w] SOCKET [DATA...]\n"
               "       vclient -H N [-P DATA] [-N] [-t MS] SOCKET\n",
               out);
 }
@@ -519,7 +524,7 @@ int main(int argc, char **argv) {
         const char *partial = NULL;
         int c;
 
-        while ((c = getopt(argc, argv, "t:c:p:wH:P:Nh")) >= 0)
+        while ((c = getopt(argc, argv, "t:c:p:d:wH:P:Nh")) >= 0)
                 switch (c) {
                 case 't':
                         timeout_ms = (unsigned) number(optarg);
@@ -529,6 +534,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'p':
                         pause_ms = (unsigned) number(optarg);
+                        break;
+                case 'd':
+                        read_delay_ms = (unsigned) number(optarg);
                         break;
                 case 'H':
                         hold = number(optarg);
