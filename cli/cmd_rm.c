@@ -71,9 +71,11 @@ int cmd_rm(struct cli *cli, int argc, char **argv) {
                         return EXIT_FAIL;
                 }
                 enum verdict v = js[i].verdict;
+                char why[JUDGEMENT_REASON_MAX];
                 if (!(v == VERDICT_ORPHAN || (force && (v == VERDICT_PENDING || v == VERDICT_REPORTED ||
                                                         v == VERDICT_PROTECTED)))) {
-                        fprintf(stderr, "ipcgc: %s is %s, not removed: %s\n", id, verdict_to_string(v), js[i].reason);
+                        fprintf(stderr, "ipcgc: %s is %s, not removed: %s\n", id, verdict_to_string(v),
+                                judgement_reason(&js[i], why));
                         judgements_free(js, inv->n_objects);
                         return EXIT_FAIL;
                 }

@@ -391,9 +391,10 @@ static json_object *remove_one(struct manager *m, const struct peer *p, json_obj
                                   j->verdict == VERDICT_PROTECTED));
         if (!allowed) {
                 json_object *e = api_error("io.ipcgc.ObjectInUse", "id", id), *params_out;
+                char why[JUDGEMENT_REASON_MAX];
                 if (e && json_object_object_get_ex(e, "parameters", &params_out)) {
                         json_object_object_add(params_out, "verdict", json_object_new_string(verdict_to_string(j->verdict)));
-                        json_object_object_add(params_out, "reason", json_object_new_string(j->reason));
+                        json_object_object_add(params_out, "reason", json_object_new_string(judgement_reason(j, why)));
                 }
                 return e;
         }

@@ -50,9 +50,6 @@ static void drop_state(struct manager *m) {
         free(m->evidence_pids);
         m->evidence_pids = NULL;
         m->n_evidence_pids = 0;
-        free(m->sysv_keys);
-        m->sysv_keys = NULL;
-        m->n_sysv_keys = 0;
 }
 
 struct manager *manager_free(struct manager *m) {
@@ -154,15 +151,6 @@ int manager_reload(struct manager *m, char **ret_error) {
         return 0;
 }
 
-static int cmp_sysv_key(const void *a, const void *b) {
-        const struct sysv_key *x = a, *y = b;
-        if (x->type != y->type)
-                return x->type < y->type ? -1 : 1;
-        if (x->id != y->id)
-                return x->id < y->id ? -1 : 1;
-        return (x->ctime > y->ctime) - (x->ctime < y->ctime);
-}
-
 static int cmp_pid(const void *a, const void *b) {
         pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
         return (x > y) - (x < y);
@@ -202,19 +190,6 @@ static int index_evidence(struct manager *m) {
         m->evidence_pids = pids;
         m->n_evidence_pids = u;
 
-        struct sysv_key *keys = calloc(m->inv->n_objects ? m->inv->n_objects : 1, sizeof(*keys));
-        if (!keys)
-                return -ENOMEM;
-        size_t nk = 0;
-        for (size_t i = 0; i < m->inv->n_objects; i++)
-                if (ipc_type_is_sysv(m->inv->objects[i].type))
-                        keys[nk++] = (struct sysv_key) { .type = m->inv->objects[i].type,
-                                                         .id = m->inv->objects[i].id,
-                                                         .ctime = m->inv->objects[i].ctime };
-        qsort(keys, nk, sizeof(*keys), cmp_sysv_key);
-        free(m->sysv_keys);
-        m->sysv_keys = keys;
-        m->n_sysv_keys = nk;
         return 0;
 }
 
@@ -292,7 +267,10 @@ static int index_for_quick(struct manager *m) {
         int r = inventory_index_new(m->inv, &m->inv_index);
         if (r < 0)
                 return r;
-        r = holder_index_new(m->inv->n_objects, &m->dead_keys);
+        size_t n_dead = 0;
+        for (size_t i = 0; i < m->inv->n_objects; i++)
+                n_dead += m->judgements[i].verdict != VERDICT_LIVE;
+        r = holder_index_new(n_dead, &m->dead_keys);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < m->inv->n_objects; i++) {
@@ -375,7 +353,7 @@ static bool same_facts(const struct ipc_object *a, const struct ipc_object *b) {
             a->cpid != b->cpid || a->lpid != b->lpid || a->lrpid != b->lrpid || a->nattch != b->nattch ||
             a->qnum != b->qnum || a->notify_pid != b->notify_pid || a->atime != b->atime || a->mtime != b->mtime ||
             a->dtime != b->dtime || a->nsems != b->nsems || a->dev != b->dev || a->ino != b->ino ||
-            a->flags != b->flags)
+            ((a->flags ^ b->flags) & ~IPC_OBJECT_SEMS_LENT))
                 return false;
         /* Our own reads of a queue's status stamp its ctime. */
         if (a->type != IPC_TYPE_MQ && a->ctime != b->ctime)
@@ -407,6 +385,34 @@ static int blocked_on_dead(struct manager *m) {
         return r > 0 || holder_index_recorded(m->dead_keys) > 0;
 }
 
+/* Are the objects of TYPES collected now the ones judged last, with the
+ * same facts?  Marks each one matched in TAKEN.  1: yes, 0: no. */
+static int same_as_judged(struct manager *m, unsigned types, bool *taken) {
+        _cleanup_(inventory_freep) struct inventory *inv = NULL;
+        struct scan_config scan = m->config->scan;
+        size_t expected = 0;
+        int r;
+
+        scan.types = types;
+        r = collect_inventory(&scan, &m->paths, m->inv_index, &inv);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < m->inv->n_objects; k++)
+                expected += (types & IPC_TYPE_BIT(m->inv->objects[k].type)) != 0;
+        if (inv->n_objects != expected)
+                return 0;
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                const struct ipc_object *p = inventory_index_find(m->inv_index, &inv->objects[i]);
+                if (!p || !same_facts(p, &inv->objects[i]))
+                        return 0;
+                size_t k = (size_t) (p - m->inv->objects);
+                if (taken[k])
+                        return 0;
+                taken[k] = true;
+        }
+        return 1;
+}
+
 /*
  * A sweep when nothing has changed, without reading all of /proc.
  *
@@ -422,9 +428,9 @@ static int blocked_on_dead(struct manager *m) {
  *    life (sleepers.h), and none of those verdicts rested on anything else
  *    a new process could change (dead_reusable).
  * Without the guard, a judgement of all LIVE can still stand on the file
- * objects listed again.  ORPHAN verdicts, and PENDING ones whose MinAge has
- * passed, are judged again on the facts and processes of the last scan:
- * time alone may turn PENDING into ORPHAN.  Anything else, and it is a full
+ * objects listed again.  PENDING verdicts whose MinAge has passed are
+ * judged again on the facts and processes of the last scan: time alone
+ * turns them ORPHAN.  Anything else, and it is a full
  * judgement.  Returns 1 when the quick path judged, 0 when a full judgement
  * is needed.
  *
@@ -434,10 +440,8 @@ static int blocked_on_dead(struct manager *m) {
  * judgement, at least every QUICK_MAX_SWEEPS sweeps or ten minutes.
  */
 static int judge_quick(struct manager *m) {
-        _cleanup_(inventory_freep) struct inventory *inv = NULL;
         _cleanup_free_ bool *taken = NULL;
         bool all_live = true, files_kept;
-        struct scan_config scan = m->config->scan;
         int r;
 
         if (!m->inv || !m->inv_index || !m->dead_keys || m->partial || !m->watch ||
@@ -458,28 +462,23 @@ static int judge_quick(struct manager *m) {
         /* Waiter counts matter only for sets without life, and the
          * sleepers just found no thread waiting on any of those. */
         inventory_index_lend_sem_counts(m->inv_index, all_live || m->waiters_by_wchan);
-        if (files_kept)
-                scan.types &= IPC_TYPE_MASK_SYSV;
-        r = collect_inventory(&scan, &m->paths, m->inv_index, &inv);
-        if (r < 0)
-                return r;
-
-        size_t expected = 0;
-        for (size_t k = 0; k < m->inv->n_objects; k++)
-                expected += (scan.types & IPC_TYPE_BIT(m->inv->objects[k].type)) != 0;
-        if (inv->n_objects != expected)
-                return 0;
         taken = calloc(m->inv->n_objects ? m->inv->n_objects : 1, sizeof(bool));
         if (!taken)
                 return -ENOMEM;
-        for (size_t i = 0; i < inv->n_objects; i++) {
-                const struct ipc_object *p = inventory_index_find(m->inv_index, &inv->objects[i]);
-                if (!p || !same_facts(p, &inv->objects[i]))
-                        return 0;
-                size_t k = (size_t) (p - m->inv->objects);
-                if (taken[k])
-                        return 0;
-                taken[k] = true;
+        /* A type at a time: the collection compared is never more than one
+         * type's worth beside the judgement kept. */
+        unsigned types = m->config->scan.types;
+        for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_SEM; t++)
+                if (types & IPC_TYPE_BIT(t)) {
+                        r = same_as_judged(m, IPC_TYPE_BIT(t), taken);
+                        if (r <= 0)
+                                return r;
+                }
+        /* The file objects are listed again only without the guard. */
+        if (!files_kept && (types & ~IPC_TYPE_MASK_SYSV)) {
+                r = same_as_judged(m, types & ~IPC_TYPE_MASK_SYSV, taken);
+                if (r <= 0)
+                        return r;
         }
 
         /* The objects are the ones judged, with the same facts: the old
@@ -494,8 +493,7 @@ static int judge_quick(struct manager *m) {
                 time_t last = ipc_object_last_activity(o);
                 uint64_t idle = ctx.now > last ? (uint64_t) (ctx.now - last) : 0;
 
-                if (j->verdict == VERDICT_ORPHAN ||
-                    (j->verdict == VERDICT_PENDING && j->rule && idle >= j->rule->min_age)) {
+                if (j->verdict == VERDICT_PENDING && j->rule && idle >= j->rule->min_age) {
                         struct judgement fresh;
                         r = judge_object(&ctx, o, &fresh);
                         if (r < 0)
@@ -672,8 +670,8 @@ static bool sysv_news(struct manager *m) {
                         return true;
         for (size_t i = 0; i < now->n_objects; i++) {
                 const struct ipc_object *o = &now->objects[i];
-                struct sysv_key key = { .type = o->type, .id = o->id, .ctime = o->ctime };
-                if (m->n_sysv_keys == 0 || !bsearch(&key, m->sysv_keys, m->n_sysv_keys, sizeof(key), cmp_sysv_key))
+                const struct ipc_object *p = inventory_index_find(m->inv_index, o);
+                if (!p || p->ctime != o->ctime)
                         return true; /* new since the last judgement */
                 for (size_t k = 0; k < m->n_exited; k++)
                         if (m->exited[k] == o->cpid || m->exited[k] == o->lpid || m->exited[k] == o->lrpid)

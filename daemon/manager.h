@@ -36,11 +36,6 @@ struct manager_stats {
         uint64_t quick_with_dead; /* quick judgements that kept verdicts other than LIVE */
 };
 
-struct sysv_key {
-        enum ipc_type type;
-        int id;
-        time_t ctime;
-};
 
 struct manager {
         sd_event *event;
@@ -68,9 +63,6 @@ struct manager {
         /* Pids that were evidence of life, sorted: their exit prompts a sweep. */
         pid_t *evidence_pids;
         size_t n_evidence_pids;
-        /* The SysV objects judged, sorted, to spot new ones cheaply. */
-        struct sysv_key *sysv_keys;
-        size_t n_sysv_keys;
 
         /* Exits seen since the last prompt check. */
         pid_t *exited;

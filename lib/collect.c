@@ -50,6 +50,7 @@ int collect_inventory(const struct scan_config *scan, const struct collect_paths
                         return r;
         }
 
+        inventory_trim(inv);
         *ret = TAKE_PTR(inv);
         return 0;
 }

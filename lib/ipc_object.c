@@ -73,7 +73,8 @@ char *ipc_object_id(const struct ipc_object *o) {
 
 void ipc_object_done(struct ipc_object *o) {
         free(o->name);
-        free(o->sems);
+        if (!(o->flags & IPC_OBJECT_SEMS_LENT))
+                free(o->sems);
         free(o->holders);
 }
 
@@ -113,6 +114,16 @@ struct inventory *inventory_free(struct inventory *inv) {
         return NULL;
 }
 
+void inventory_trim(struct inventory *inv) {
+        if (inv->n_allocated > inv->n_objects && inv->n_objects > 0) {
+                struct ipc_object *a = reallocarray(inv->objects, inv->n_objects, sizeof(*a));
+                if (a) {
+                        inv->objects = a;
+                        inv->n_allocated = inv->n_objects;
+                }
+        }
+}
+
 int inventory_add_dir(struct inventory *inv, const char *path, int dfd) {
         struct stat st;
 
@@ -127,6 +138,20 @@ int inventory_add_dir(struct inventory *inv, const char *path, int dfd) {
         if (!p)
                 return -ENOMEM;
         inv->dirs[inv->n_dirs++] = (struct inventory_dir) { .path = p, .dev = st.st_dev, .ino = st.st_ino };
+        return 0;
+}
+
+int inventory_reserve(struct inventory *inv, size_t more) {
+        if (more > INVENTORY_MAX_OBJECTS - inv->n_objects)
+                more = INVENTORY_MAX_OBJECTS - inv->n_objects;
+        size_t want = inv->n_objects + more;
+        if (want <= inv->n_allocated)
+                return 0;
+        struct ipc_object *a = reallocarray(inv->objects, want, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        inv->objects = a;
+        inv->n_allocated = want;
         return 0;
 }
 

@@ -51,6 +51,9 @@ enum {
         IPC_OBJECT_SEM_UNREADABLE = 1u << 0,
         /* mq QSIZE/NOTIFY_PID not read (no permission, or times could not be kept) */
         IPC_OBJECT_MQ_UNREADABLE = 1u << 1,
+        /* sems belongs to the earlier inventory it was lent from (see
+         * inventory_index_lend_sem_counts), which must outlive this one */
+        IPC_OBJECT_SEMS_LENT = 1u << 2,
 };
 
 /*
@@ -63,33 +66,33 @@ enum {
  * ctime is always "last change", never creation: no IPC type records that.
  */
 struct ipc_object {
+        /* Four-byte fields first, then eight-byte ones: a daemon keeps one
+         * of these per object, and padding would cost an eighth more. */
         enum ipc_type type;
         int id;      /* SysV id; -1 for named objects */
         int32_t key; /* SysV key, signed as /proc/sysvipc prints it */
-        char *name;  /* "/name" for mq, pshm, psem; absolute path for fifo; NULL for SysV */
-
         uid_t uid, cuid;
         gid_t gid, cgid;
         mode_t mode; /* permission bits; SysV may add SHM_DEST/SHM_LOCKED above 0777 */
-        uint64_t size; /* bytes: shm size, msg cbytes, mq QSIZE, file size; sem 0 */
-
         pid_t cpid, lpid, lrpid; /* PID_NONE where the type has no such field */
-        uint64_t nattch;         /* shm */
-        uint64_t qnum;           /* msg: messages queued */
         pid_t notify_pid;        /* mq: 0 when nobody is registered */
+        unsigned nsems;          /* sem */
+        unsigned flags;
+
+        char *name;    /* "/name" for mq, pshm, psem; absolute path for fifo; NULL for SysV */
+        uint64_t size; /* bytes: shm size, msg cbytes, mq QSIZE, file size; sem 0 */
+        uint64_t nattch; /* shm */
+        uint64_t qnum;   /* msg: messages queued */
 
         time_t atime, mtime, ctime, dtime;
 
-        unsigned nsems; /* sem */
-        struct sem_member *sems;
+        struct sem_member *sems; /* sem: nsems of them */
 
         dev_t dev; /* files: identity for the holder index and re-verification */
         ino_t ino;
 
         pid_t *holders; /* sorted, unique */
         size_t n_holders;
-
-        unsigned flags;
 };
 
 /* "shm:123", "mq:/name", "fifo:/tmp/x".  Returns NULL on ENOMEM. */
@@ -139,6 +142,12 @@ static inline void inventory_freep(struct inventory **p) {
 /* Returns a zeroed object with pid fields set to PID_NONE and id -1, or NULL
  * when out of memory or over INVENTORY_MAX_OBJECTS (then errno is set). */
 struct ipc_object *inventory_append(struct inventory *inv, enum ipc_type type);
+/* Makes room for MORE objects at once, where the count is known: growing
+ * by doubling would hold up to twice the room, and both copies meanwhile. */
+int inventory_reserve(struct inventory *inv, size_t more);
+/* Gives back what the doubling growth left unused: a daemon keeps the
+ * inventory between sweeps. */
+void inventory_trim(struct inventory *inv);
 /* Drops the last object appended (used when a half-read object turns out gone). */
 void inventory_drop_last(struct inventory *inv);
 int inventory_warn(struct inventory *inv, const char *fmt, ...) _printf_(2, 3);
@@ -162,6 +171,8 @@ static inline void inventory_index_freep(struct inventory_index **p) {
 const struct ipc_object *inventory_index_find(const struct inventory_index *x, const struct ipc_object *like);
 /* Lend unchanged sem sets their waiter counts too, not only their last-op
  * pids.  For a caller that knows from elsewhere that no thread waits on any
- * set whose counts matter to it (see sleepers.h). */
+ * set whose counts matter to it (see sleepers.h).  The members are then
+ * lent as they are (IPC_OBJECT_SEMS_LENT), not copied: the inventory
+ * collected must go before the one indexed. */
 void inventory_index_lend_sem_counts(struct inventory_index *x, bool yes);
 bool inventory_index_lends_sem_counts(const struct inventory_index *x);

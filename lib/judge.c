@@ -60,7 +60,6 @@ const char *evidence_state_to_string(enum evidence_state s) {
 }
 
 void judgement_done(struct judgement *j) {
-        free(j->reason);
         for (size_t i = 0; i < j->n_evidence; i++)
                 free(j->evidence[i].note);
         free(j->evidence);
@@ -469,9 +468,9 @@ static void describe(struct line *f, const struct evidence *e) {
                 put(f, " [%s]", e->note);
 }
 
-static int build_reason(struct builder *b, uint64_t min_age) {
-        struct judgement *j = b->j;
+const char *judgement_reason(const struct judgement *j, char buf[static JUDGEMENT_REASON_MAX]) {
         struct line line = { .len = 0 }, *f = &line;
+        uint64_t min_age = j->rule ? j->rule->min_age : 0;
         char d1[FORMAT_DURATION_MAX], d2[FORMAT_DURATION_MAX];
         const char *sep = "";
 
@@ -516,11 +515,8 @@ static int build_reason(struct builder *b, uint64_t min_age) {
                         put(f, "; idle %s", format_duration(d1, j->idle));
                 break;
         }
-        char *text = strndup(line.buf, line.len);
-        if (!text)
-                return -ENOMEM;
-        j->reason = text;
-        return 0;
+        memcpy(buf, line.buf, line.len + 1);
+        return buf;
 }
 
 unsigned judge_proctab_needs(const struct inventory *inv, const struct rule *rules, size_t n_rules) {
@@ -544,7 +540,6 @@ int judge_object(const struct judge_context *ctx, const struct ipc_object *o, st
         struct judgement j = {};
         struct builder b = { .ctx = ctx, .o = o, .j = &j };
         time_t last = ipc_object_last_activity(o);
-        int r;
 
         j.rule = rules_find(ctx->rules, ctx->n_rules, o);
         j.idle = ctx->now > last ? (uint64_t) (ctx->now - last) : 0;
@@ -568,11 +563,6 @@ int judge_object(const struct judge_context *ctx, const struct ipc_object *o, st
         else
                 j.verdict = VERDICT_ORPHAN;
 
-        r = build_reason(&b, j.rule ? j.rule->min_age : 0);
-        if (r < 0) {
-                judgement_done(&j);
-                return r;
-        }
         *ret = j;
         return 0;
 }

@@ -69,7 +69,6 @@ static inline bool evidence_counts(const struct evidence *e) {
 
 struct judgement {
         enum verdict verdict;
-        char *reason;            /* one line a person can read */
         const struct rule *rule; /* NULL: no rule matched */
         struct evidence *evidence;
         size_t n_evidence;
@@ -77,6 +76,13 @@ struct judgement {
 };
 
 void judgement_done(struct judgement *j);
+
+/* The one line a person reads about J ("held by pid 42 (pg)", "orphan,
+ * idle 3m of MinAge 1h; ..."), written into BUF and returned.  Made from the
+ * verdict, evidence, rule and idle time whenever it is asked for: it is
+ * never staler than the judgement, and costs nothing to keep. */
+#define JUDGEMENT_REASON_MAX 1024
+const char *judgement_reason(const struct judgement *j, char buf[static JUDGEMENT_REASON_MAX]);
 
 struct judge_context {
         const struct proctab *proctab;

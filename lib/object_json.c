@@ -88,7 +88,8 @@ int judgement_to_json(const struct judgement *j, bool evidence, json_object *obj
         int r = 0;
 
         r |= add(obj, "verdict", json_object_new_string(verdict_to_string(j->verdict)));
-        r |= add(obj, "reason", json_object_new_string(j->reason ? j->reason : ""));
+        char why[JUDGEMENT_REASON_MAX];
+        r |= add(obj, "reason", json_object_new_string(judgement_reason(j, why)));
         r |= add(obj, "rule", j->rule ? json_object_new_string(j->rule->name) : NULL);
         r |= add(obj, "idle", json_object_new_uint64(j->idle));
         if (!evidence)

@@ -390,8 +390,10 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                         /* Back under its name at once, not at the end of the
                          * batch: it is in use. */
                         int back = c->have_q ? quarantine_restore(&c->q) : 0;
+                        char why[JUDGEMENT_REASON_MAX];
                         r = record(res, o, j.verdict, j.rule, back < 0 ? REAP_FAILED : REAP_SKIPPED,
-                                   back < 0 ? -back : 0, "re-judged %s: %s%s", verdict_to_string(j.verdict), j.reason,
+                                   back < 0 ? -back : 0, "re-judged %s: %s%s", verdict_to_string(j.verdict),
+                                   judgement_reason(&j, why),
                                    back == -EEXIST ? "; its name was taken meanwhile: put back beside it as "
                                                      "NAME.ipcgc-restored"
                                    : back < 0      ? "; could not be put back: left in .ipcgc-reap.*/entry beside it"
@@ -403,8 +405,9 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 }
 
                 int k = remove_one(o, c, &err);
+                char why[JUDGEMENT_REASON_MAX];
                 if (k > 0)
-                        r = record(res, o, j.verdict, j.rule, REAP_REMOVED, 0, "%s", j.reason);
+                        r = record(res, o, j.verdict, j.rule, REAP_REMOVED, 0, "%s", judgement_reason(&j, why));
                 else if (k == 0)
                         r = record(res, o, j.verdict, j.rule, REAP_SKIPPED, err, "changed at the last moment");
                 else
@@ -442,8 +445,9 @@ int reap(const struct inventory *inv, const struct judgement *judgements, const 
         if (opt->dry_run) {
                 for (; next < n_orphans && next < opt->max_removals; next++) {
                         const struct judgement *j = &judgements[orphans[next]];
+                        char why[JUDGEMENT_REASON_MAX];
                         r = record(res, &inv->objects[orphans[next]], j->verdict, j->rule, REAP_WOULD_REMOVE, 0,
-                                   "%s", j->reason);
+                                   "%s", judgement_reason(j, why));
                         if (r < 0)
                                 return r;
                 }

@@ -269,14 +269,16 @@ static bool sem_reuse(const struct inventory_index *prev, struct ipc_object *o) 
         if (!p || !p->sems || (p->flags & IPC_OBJECT_SEM_UNREADABLE) || p->key != o->key || p->ctime != o->ctime ||
             p->mtime != o->mtime || p->nsems != o->nsems)
                 return false;
+        if (inventory_index_lends_sem_counts(prev)) {
+                /* The caller compares and lets go before the earlier
+                 * inventory goes: no copy of every set's members. */
+                o->sems = p->sems;
+                o->flags |= IPC_OBJECT_SEMS_LENT;
+                return true;
+        }
         struct sem_member *m = malloc(o->nsems * sizeof(*m));
         if (!m)
                 return false;
-        if (inventory_index_lends_sem_counts(prev)) {
-                memcpy(m, p->sems, o->nsems * sizeof(*m));
-                o->sems = m;
-                return true;
-        }
         for (unsigned i = 0; i < o->nsems; i++) {
                 int ncnt = semctl(o->id, (int) i, GETNCNT), zcnt = ncnt < 0 ? -1 : semctl(o->id, (int) i, GETZCNT);
                 if (ncnt < 0 || zcnt < 0) {
@@ -455,17 +457,21 @@ int sysv_stat(enum ipc_type type, int id, struct ipc_object *ret) {
  * same facts as /proc/sysvipc without the kernel printing them and us
  * parsing them back (twice as fast).  -EOPNOTSUPP on kernels before 4.17. */
 static int collect_stat_any(enum ipc_type type, struct inventory *inv) {
+        size_t used = 0;
         int max;
 
+        /* The highest index in use, and how many are. */
         switch (type) {
         case IPC_TYPE_SHM: {
                 struct shm_info si;
                 max = shmctl(0, SHM_INFO, (struct shmid_ds *) (void *) &si);
+                used = (size_t) si.used_ids;
                 break;
         }
         case IPC_TYPE_MSG: {
                 struct msginfo mi;
                 max = msgctl(0, MSG_INFO, (struct msqid_ds *) (void *) &mi);
+                used = (size_t) mi.msgpool;
                 break;
         }
         default: {
@@ -475,15 +481,20 @@ static int collect_stat_any(enum ipc_type type, struct inventory *inv) {
                         struct seminfo *info;
                 } u = { .info = &si };
                 max = semctl(0, 0, SEM_INFO, u);
+                used = (size_t) si.semusz;
                 break;
         }
         }
         if (max < 0)
                 return negative_errno();
+        /* A few more for what is made while we read. */
+        int r = inventory_reserve(inv, used + 16);
+        if (r < 0)
+                return r;
 
         for (int i = 0; i <= max; i++) {
                 struct ipc_object o;
-                int r = stat_into(type, i, true, &o);
+                r = stat_into(type, i, true, &o);
                 if (r == -EIDRM)
                         continue; /* a free slot */
                 if (r == -EINVAL)

@@ -787,12 +787,13 @@ static int judge_tree(const struct setup *s, const struct iteration *it, struct 
         r = judge_inventory(&ctx, inv, &js);
         if (r < 0)
                 fatal("judge_inventory: %s", strerror(-r));
+        char why[JUDGEMENT_REASON_MAX];
         if (inv->n_objects != 1 || strcmp(inv->objects[0].name, it->fifo_path) != 0 ||
             inv->objects[0].ino != it->fifo_ino || js[0].verdict != VERDICT_ORPHAN) {
                 diag_it(it, "setup: expected only %s, ORPHAN; got %zu objects, first %s %s (%s)", it->fifo_path,
                         inv->n_objects, inv->n_objects ? inv->objects[0].name : "-",
                         inv->n_objects ? verdict_to_string(js[0].verdict) : "-",
-                        inv->n_objects ? strempty(js[0].reason) : "-");
+                        inv->n_objects ? judgement_reason(&js[0], why) : "-");
                 judgements_free(js, inv->n_objects);
                 return -1;
         }
