@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -107,5 +108,11 @@ static int run(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+        /* Each judgement's big arrays (objects, judgements, indexes) come
+         * and go whole: mapped for themselves, they go back to the kernel
+         * when freed, instead of leaving holes in the heap that the next,
+         * slightly different layout cannot reuse.  glibc would otherwise
+         * raise this threshold as such blocks are freed. */
+        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
         return run(argc, argv);
 }

@@ -373,13 +373,21 @@ static int blocked_on_dead(struct manager *m) {
         int r;
 
         if (!m->sleepers) {
-                r = sleepers_new(m->paths.proc ? m->paths.proc : "/proc", &m->sleepers);
+                /* An fd per thread: at most a quarter of what may be open,
+                 * so clients and pidfds always find room. */
+                struct rlimit rl;
+                size_t max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur / 4
+                                                                                              : SLEEPERS_MAX;
+                r = sleepers_new(m->paths.proc ? m->paths.proc : "/proc", max, &m->sleepers);
                 if (r < 0)
                         return r;
         }
         r = sleepers_scan(m->sleepers, m->dead_keys, PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS);
-        if (r < 0)
+        if (r < 0) {
+                /* Too many threads, or fds: give them back, try again later. */
+                m->sleepers = sleepers_free(m->sleepers);
                 return r;
+        }
         /* The index only records the keys judged dead: any record is news,
          * and the full judgement that follows starts a new index. */
         return r > 0 || holder_index_recorded(m->dead_keys) > 0;
@@ -585,8 +593,10 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger, bool dry_run, u
         dry_run = dry_run || manager_dry_run(m);
         /* Always judge every type: the state kept serves List, Explain and
          * the exit index too.  TYPES narrows only what may be removed. */
+        /* Whatever stops the quick path (news, or a failure of its own,
+         * such as too few fds for the sleepers) leaves it to a full one. */
         r = judge_quick(m);
-        if (r == 0)
+        if (r <= 0)
                 r = judge_now(m, 0);
         if (r < 0) {
                 log_msg(LOG_ERR, "sweep failed to judge objects: %s", strerror(-r));

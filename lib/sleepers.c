@@ -36,7 +36,7 @@ struct unseen {
 struct sleepers {
         char *proc_root;
         struct sleeper *all; /* sorted by tid up to n_sorted, then as found */
-        size_t n, n_sorted, n_allocated;
+        size_t n, n_sorted, n_allocated, max;
         uint64_t forks; /* /proc/stat "processes" when last brought up to date */
         pid_t last_pid; /* every tid up to this one was looked for */
         struct unseen *unseen;
@@ -113,7 +113,7 @@ static void drop_all(struct sleepers *s) {
 }
 
 static int add(struct sleepers *s, pid_t pid, pid_t tid, int fd) {
-        if (s->n >= SLEEPERS_MAX)
+        if (s->n >= s->max)
                 return -E2BIG;
         if (s->n == s->n_allocated) {
                 size_t na = s->n_allocated ? s->n_allocated * 2 : 256;
@@ -225,10 +225,11 @@ static int take(struct sleepers *s) {
         return 0;
 }
 
-int sleepers_new(const char *proc_root, struct sleepers **ret) {
+int sleepers_new(const char *proc_root, size_t max, struct sleepers **ret) {
         struct sleepers *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
+        s->max = max < SLEEPERS_MAX ? max : SLEEPERS_MAX;
         s->proc_root = strdup(proc_root);
         if (!s->proc_root) {
                 free(s);

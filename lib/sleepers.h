@@ -19,10 +19,10 @@
  */
 struct sleepers;
 
-/* Past this many threads the set is not taken: -E2BIG. */
+/* Past this many threads (or MAX, if lower) the set is not taken: -E2BIG. */
 #define SLEEPERS_MAX 65536u
 
-int sleepers_new(const char *proc_root, struct sleepers **ret);
+int sleepers_new(const char *proc_root, size_t max, struct sleepers **ret);
 struct sleepers *sleepers_free(struct sleepers *s);
 static inline void sleepers_freep(struct sleepers **p) {
         if (*p)
