@@ -131,6 +131,16 @@ int cli_remote(const struct cli *cli, const struct config *config, const char *m
         int r;
 
         r = client_call(path, method, params, &reply, &error);
+        /* A List is written from the judgement as it is read; a sweep that
+         * replaces the judgement meanwhile cuts it off.  Asking again gets
+         * the new one. */
+        for (int again = 0; r == -ECONNRESET && strcmp(method, "io.ipcgc.List") == 0 && again < 3; again++) {
+                json_object_put(reply);
+                reply = NULL;
+                free(error);
+                error = NULL;
+                r = client_call(path, method, params, &reply, &error);
+        }
         if (r == 0) {
                 *ret = reply;
                 return EXIT_OK;
