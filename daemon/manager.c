@@ -241,26 +241,6 @@ static bool waiters_counted_named(const struct manager *m) {
         return true;
 }
 
-/* The key a thread blocked on O is recorded under, if any. */
-static bool blocked_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_ino) {
-        switch (o->type) {
-        case IPC_TYPE_FIFO:
-                *ret_dev = o->dev;
-                *ret_ino = o->ino;
-                return true;
-        case IPC_TYPE_SEM:
-                *ret_dev = HOLDER_DEV_SYSV_SEM;
-                *ret_ino = (ino_t) o->id;
-                return true;
-        case IPC_TYPE_MSG:
-                *ret_dev = HOLDER_DEV_SYSV_MSG;
-                *ret_ino = (ino_t) o->id;
-                return true;
-        default:
-                return false;
-        }
-}
-
 /* What a quick sweep needs of a full judgement: its objects by identity,
  * and the keys of those judged without life. */
 static int index_for_quick(struct manager *m) {
@@ -276,7 +256,10 @@ static int index_for_quick(struct manager *m) {
         for (size_t i = 0; i < m->inv->n_objects; i++) {
                 dev_t dev;
                 ino_t ino;
-                if (m->judgements[i].verdict != VERDICT_LIVE && blocked_key(&m->inv->objects[i], &dev, &ino)) {
+                const struct ipc_object *o = &m->inv->objects[i];
+                /* what a blocked thread can be recorded under */
+                bool blockable = o->type == IPC_TYPE_FIFO || o->type == IPC_TYPE_SEM || o->type == IPC_TYPE_MSG;
+                if (m->judgements[i].verdict != VERDICT_LIVE && blockable && collect_holder_key(o, &dev, &ino)) {
                         r = holder_index_want(m->dead_keys, dev, ino);
                         if (r < 0)
                                 return r;

@@ -60,7 +60,7 @@ static int cmp_pid(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-static bool holder_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_ino) {
+bool collect_holder_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_ino) {
         switch (o->type) {
         case IPC_TYPE_SHM:
                 *ret_dev = HOLDER_DEV_SYSV_SHM;
@@ -97,7 +97,7 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
                 dev_t dev;
                 ino_t ino;
 
-                if (!holder_key(o, &dev, &ino))
+                if (!collect_holder_key(o, &dev, &ino))
                         continue;
                 r = holder_index_want(idx, dev, ino);
                 if (r < 0)
@@ -138,7 +138,7 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
                 free(o->holders);
                 o->holders = NULL;
                 o->n_holders = 0;
-                if (!holder_key(o, &dev, &ino))
+                if (!collect_holder_key(o, &dev, &ino))
                         continue;
                 pids = holder_index_get(idx, dev, ino, &n);
                 if (n == 0)

@@ -28,3 +28,7 @@ int collect_inventory(const struct scan_config *scan, const struct collect_paths
  * PROCTAB_CGROUP when the judgement will need them (judge_proctab_needs).
  */
 int collect_holders(struct inventory *inv, const struct collect_paths *paths, unsigned extra, struct proctab **ret);
+
+/* The holder index key of O: (dev, ino) for files, (HOLDER_DEV_SYSV_*, id)
+ * for SysV objects.  False for none. */
+bool collect_holder_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_ino);
