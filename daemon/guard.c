@@ -141,12 +141,20 @@ static bool drain(struct guard *g, int probe_wd) {
  * watch is WD) and closes it again: no message is read or sent, no
  * notification registered, and its times stay as they were. */
 static void learn_mq_open(struct guard *g, const struct ipc_object *o, int wd) {
-        (void) drain(g, -1); /* what came before is not the answer */
-        mqd_t q = mq_open(o->name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (q == (mqd_t) -1)
-                return; /* another IPC namespace's mount, or gone: learn it later */
-        (void) mq_close(q);
-        g->mq_open_seen = drain(g, wd) ? 1 : 0;
+        /* Twice, each time from an empty queue: someone else's open(2) of
+         * the same queue at the same moment is not to pass for an answer. */
+        for (int i = 0; i < 2; i++) {
+                (void) drain(g, -1); /* what came before is not the answer */
+                mqd_t q = mq_open(o->name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+                if (q == (mqd_t) -1)
+                        return; /* another IPC namespace's mount, or gone: learn it later */
+                (void) mq_close(q);
+                if (!drain(g, wd)) {
+                        g->mq_open_seen = 0;
+                        return;
+                }
+        }
+        g->mq_open_seen = 1;
 }
 
 void guard_arm(struct guard *g, const struct inventory *inv, const struct scan_config *scan) {
@@ -165,9 +173,19 @@ void guard_arm(struct guard *g, const struct inventory *inv, const struct scan_c
         g->w = calloc(n_files + inv->n_dirs + 1, sizeof(*g->w));
         g->wd_of = malloc((inv->n_objects ? inv->n_objects : 1) * sizeof(int));
         if (!g->w || !g->wd_of)
-                return;
+                goto fail;
         g->n_wd_of = inv->n_objects;
 
+        /* The directories first: a name moved while its object's watch is
+         * being added is then an event, not a watch on something else. */
+        for (size_t i = 0; i < inv->n_dirs; i++) {
+                const struct inventory_dir *d = &inv->dirs[i];
+                struct stat st;
+                int wd = inotify_add_watch(g->fd, d->path, GUARD_DIR_MASK);
+                if (wd < 0 || lstat(d->path, &st) < 0 || st.st_dev != d->dev || st.st_ino != d->ino)
+                        goto fail;
+                g->w[g->n++] = (struct guarded) { .wd = wd, .dir = true };
+        }
         for (size_t i = 0; i < inv->n_objects; i++) {
                 const struct ipc_object *o = &inv->objects[i];
                 char path[PATH_MAX];
@@ -177,26 +195,18 @@ void guard_arm(struct guard *g, const struct inventory *inv, const struct scan_c
                 if (!ipc_type_is_file(o->type))
                         continue;
                 if (object_path(o, scan, path, sizeof(path)) < 0)
-                        return;
+                        goto fail;
                 int wd = inotify_add_watch(g->fd, path, GUARD_MASK);
                 /* Watched by name: make sure the name is still the inode
                  * collected, or the watch guards something else. */
                 if (wd < 0 || lstat(path, &st) < 0 || st.st_dev != o->dev || st.st_ino != o->ino)
-                        return;
+                        goto fail;
                 g->wd_of[i] = wd;
                 g->w[g->n++] = (struct guarded) { .wd = wd, .mq = o->type == IPC_TYPE_MQ };
                 if (o->type == IPC_TYPE_MQ && !probe) {
                         probe = o;
                         probe_wd = wd;
                 }
-        }
-        for (size_t i = 0; i < inv->n_dirs; i++) {
-                const struct inventory_dir *d = &inv->dirs[i];
-                struct stat st;
-                int wd = inotify_add_watch(g->fd, d->path, GUARD_DIR_MASK);
-                if (wd < 0 || lstat(d->path, &st) < 0 || st.st_dev != d->dev || st.st_ino != d->ino)
-                        return;
-                g->w[g->n++] = (struct guarded) { .wd = wd, .dir = true };
         }
         /* Two names of one inode (hard links) share one watch. */
         qsort(g->w, g->n, sizeof(*g->w), cmp_wd);
@@ -212,6 +222,11 @@ void guard_arm(struct guard *g, const struct inventory *inv, const struct scan_c
          * its outcome. */
         (void) drain(g, -1);
         g->complete = true;
+        return;
+fail:
+        /* Watches are a shared, limited resource (max_user_watches): an
+         * incomplete guard keeps none. */
+        disarm(g);
 }
 
 void guard_commit(struct guard *g, const struct inventory *inv, const struct judgement *js) {

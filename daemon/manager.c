@@ -315,8 +315,12 @@ static int judge_now(struct manager *m, unsigned types) {
         if (m->guard)
                 guard_commit(m->guard, m->inv, m->judgements);
         r = index_for_quick(m);
-        if (r < 0)
+        if (r < 0) {
+                /* No quick sweep on half an index. */
+                m->inv_index = inventory_index_free(m->inv_index);
+                m->dead_keys = m->dead_keys ? holder_index_free(m->dead_keys) : NULL;
                 return r;
+        }
         m->dead_reusable = dead_reusable(m);
         if (!waiters_counted_named(m))
                 m->waiters_by_wchan = false;
@@ -356,6 +360,11 @@ static int blocked_on_dead(struct manager *m) {
         int r;
 
         if (!m->sleepers) {
+                /* Not again soon after it failed: walking /proc for nothing
+                 * would double every sweep. */
+                if (now_usec(CLOCK_MONOTONIC) < m->sleepers_retry_usec)
+                        return 1;
+                m->sleepers_retry_usec = now_usec(CLOCK_MONOTONIC) + QUICK_MAX_AGE_USEC;
                 /* An fd per thread: at most a quarter of what may be open,
                  * so clients and pidfds always find room. */
                 struct rlimit rl;
@@ -441,14 +450,20 @@ static int judge_quick(struct manager *m) {
                 return 0;
         for (size_t k = 0; k < m->inv->n_objects && all_live; k++)
                 all_live = m->judgements[k].verdict == VERDICT_LIVE;
-        files_kept = m->guard && guard_intact(m->guard);
         if (!all_live) {
-                if (!m->dead_reusable || !files_kept)
+                if (!m->dead_reusable || !m->guard || !guard_intact(m->guard))
                         return 0;
+                /* The sleepers before the guard's last word: an opener that
+                 * was blocked and has since got through is either still seen
+                 * blocked, or its open is an event by the time the guard is
+                 * read again below. */
                 r = blocked_on_dead(m);
                 if (r != 0)
                         return r < 0 ? r : 0;
         }
+        files_kept = m->guard && guard_intact(m->guard);
+        if (!all_live && !files_kept)
+                return 0;
 
         /* Waiter counts matter only for sets without life, and the
          * sleepers just found no thread waiting on any of those. */
@@ -471,6 +486,10 @@ static int judge_quick(struct manager *m) {
                 if (r <= 0)
                         return r;
         }
+
+        /* And nothing opened meanwhile. */
+        if (!all_live && !guard_intact(m->guard))
+                return 0;
 
         /* The objects are the ones judged, with the same facts: the old
          * inventory stands, and so do its holders.  Judgements change. */

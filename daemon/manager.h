@@ -74,6 +74,7 @@ struct manager {
         struct watch *watch;   /* pidfds of the live evidence processes */
         struct guard *guard;   /* inotify on the files, for verdicts of no life */
         struct sleepers *sleepers; /* every thread's wchan, for blocked openers and waiters */
+        uint64_t sleepers_retry_usec; /* CLOCK_MONOTONIC: no new sleepers before */
         /* The verdicts of no life in the last full judgement rest only on
          * what the guard, the sleepers and the facts re-read can vouch for
          * (no uid, Owner= or notification evidence, nothing touched within

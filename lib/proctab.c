@@ -220,7 +220,20 @@ static int scan_fds(int pfd, pid_t pid, struct holder_index *idx, unsigned *flag
                         }
                         continue;
                 }
-                r = holder_index_add(idx, makedev(stx.stx_dev_major, stx.stx_dev_minor), (ino_t) stx.stx_ino, pid);
+                dev_t dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+                if (!holder_index_wants(idx, dev, (ino_t) stx.stx_ino))
+                        continue;
+                /* An O_PATH descriptor (or one opened for neither reading nor
+                 * writing) is a place, not a use: nothing can be read,
+                 * written, mapped or sent through it, and opening it again
+                 * through /proc/PID/fd works after the name is gone.  No
+                 * open event tells of one either, which the daemon's guard
+                 * relies on.  The link's own mode shows the access: proc
+                 * gives it r for reading, w for writing, nothing for O_PATH. */
+                struct stat lst;
+                if (fstatat(fdfd, de->d_name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && (lst.st_mode & 0777) == 0)
+                        continue;
+                r = holder_index_add(idx, dev, (ino_t) stx.stx_ino, pid);
                 if (r < 0)
                         return r;
         }
@@ -414,14 +427,20 @@ static int ipc_waiter(int tfd, pid_t pid, bool sem, struct holder_index *idx) {
 /* What a wchan says a thread is blocked in, of what FLAGS ask about. */
 enum blocked_in { BLOCKED_NO, BLOCKED_FIFO_OPEN, BLOCKED_SEMOP, BLOCKED_MSG };
 
+/* Is WCHAN the function NAME, or a compiler's copy of it ("NAME.isra.0")? */
+static bool wchan_is(const char *wchan, const char *name) {
+        size_t n = strlen(name);
+        return strncmp(wchan, name, n) == 0 && (wchan[n] == 0 || wchan[n] == '.');
+}
+
 static enum blocked_in blocked_in(const char *wchan, unsigned flags) {
-        if ((flags & PROCTAB_FIFO_OPENERS) && strcmp(wchan, "wait_for_partner") == 0)
+        if ((flags & PROCTAB_FIFO_OPENERS) && wchan_is(wchan, "wait_for_partner"))
                 return BLOCKED_FIFO_OPEN;
         if (flags & PROCTAB_IPC_WAITERS) {
                 /* The names differ between kernel versions. */
-                if (strcmp(wchan, "__do_semtimedop") == 0 || strcmp(wchan, "do_semtimedop") == 0)
+                if (wchan_is(wchan, "__do_semtimedop") || wchan_is(wchan, "do_semtimedop"))
                         return BLOCKED_SEMOP;
-                if (strcmp(wchan, "do_msgrcv") == 0 || strcmp(wchan, "do_msgsnd") == 0)
+                if (wchan_is(wchan, "do_msgrcv") || wchan_is(wchan, "do_msgsnd"))
                         return BLOCKED_MSG;
         }
         return BLOCKED_NO;

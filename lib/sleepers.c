@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,7 +226,79 @@ static int take(struct sleepers *s) {
         return 0;
 }
 
+/* Bit 19 of CapEff: without CAP_SYS_PTRACE, another user's wchan reads
+ * "0", as if the thread were running. */
+static bool can_read_every_wchan(void) {
+        char buf[4096];
+        _cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = 0;
+        const char *p = strstr(buf, "\nCapEff:");
+        unsigned long long caps;
+        return p && sscanf(p + 8, "%llx", &caps) == 1 && (caps & (1ull << 19));
+}
+
+struct blocked_probe {
+        int rfd;
+        _Atomic pid_t tid;
+};
+
+static void *block_reading(void *userdata) {
+        struct blocked_probe *b = userdata;
+        char c;
+        b->tid = gettid();
+        (void) !read(b->rfd, &c, 1);
+        return NULL;
+}
+
+/* Does wchan name where a thread sleeps (it reads "0" without kallsyms)?
+ * A thread of ours, blocked reading a pipe, must show something else. */
+static bool wchan_tells(void) {
+        int p[2];
+        pthread_t t;
+        bool tells = false;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return false;
+        struct blocked_probe b = { .rfd = p[0] };
+        if (pthread_create(&t, NULL, block_reading, &b) != 0) {
+                (void) close(p[0]);
+                (void) close(p[1]);
+                return false;
+        }
+        for (int i = 0; i < 200 && !tells; i++) {
+                char path[64], w[128];
+                pid_t tid = b.tid;
+                if (tid > 0) {
+                        snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", (int) tid);
+                        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+                        ssize_t n = fd >= 0 ? read(fd, w, sizeof(w) - 1) : -1;
+                        if (n > 0) {
+                                w[n] = 0;
+                                tells = strcmp(w, "0") != 0;
+                        }
+                }
+                if (!tells) {
+                        struct timespec ts = { .tv_nsec = 1000000 };
+                        (void) nanosleep(&ts, NULL);
+                }
+        }
+        (void) !write(p[1], "x", 1);
+        (void) pthread_join(t, NULL);
+        (void) close(p[0]);
+        (void) close(p[1]);
+        return tells;
+}
+
 int sleepers_new(const char *proc_root, size_t max, struct sleepers **ret) {
+        if (!can_read_every_wchan())
+                return -EPERM;
+        if (!wchan_tells())
+                return -EOPNOTSUPP;
         struct sleepers *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;

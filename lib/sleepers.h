@@ -22,6 +22,8 @@ struct sleepers;
 /* Past this many threads (or MAX, if lower) the set is not taken: -E2BIG. */
 #define SLEEPERS_MAX 65536u
 
+/* -EPERM without CAP_SYS_PTRACE, -EOPNOTSUPP when wchan does not name
+ * where threads sleep (a kernel without kallsyms): then they cannot vouch. */
 int sleepers_new(const char *proc_root, size_t max, struct sleepers **ret);
 struct sleepers *sleepers_free(struct sleepers *s);
 static inline void sleepers_freep(struct sleepers **p) {

@@ -27,6 +27,7 @@ mkfifo "$FIFODIR/opened" "$FIFODIR/blocked" "$FIFODIR/spare" # spare: dead to th
 mkdir "$FIFODIR/sub"
 hold -x mq /steady-q 16 0600
 hold -x pshm /steady-p 4096 0600
+hold -x pshm /steady-o 4096 0600 # only ever opened O_PATH: dead to the end
 hold -x psem /steady-s 0 0600
 hold -x sem 0x6101 2 0600; SEM_ID=$HOLD_ID
 hold -x msg 0x6102 16 0600; MSG_ID=$HOLD_ID
@@ -46,8 +47,8 @@ would_remove() { # would_remove ID JSON: prints how many records remove ID
 check_id="fifo:$FIFODIR/opened"
 first=$(sweep)
 is "$(would_remove "$check_id" "$first")" 1 "an unheld FIFO would be removed"
-is "$(jq -r '[.records[] | select(.action == "would-remove")] | length' <<<"$first")" 9 \
-    "all 9 orphans would be removed"
+is "$(jq -r '[.records[] | select(.action == "would-remove")] | length' <<<"$first")" 10 \
+    "all 10 orphans would be removed"
 
 # case NAME ID COMMAND...: COMMAND brings object ID to life; the sweep before
 # must be quick, the one after must not report ID.
@@ -93,6 +94,17 @@ case_ "psem opened" "psem:/steady-s" hold psemopen /steady-s 0 0
 case_ "sem waiter" "sem:$SEM_ID" eval 'hold semwait 0x6101 0 0; wait_sleeping'
 case_ "msg receiver blocked" "msg:$MSG_ID" eval 'hold msgwait 0x6102 0 0; wait_sleeping'
 case_ "shm attached" "shm:$SHM_ID" hold shmat 0x6103 0 0
+
+# An O_PATH descriptor is a place, not a use (no open event tells of one
+# either): the daemon's quick sweep and a cold --local one agree on it.
+sweep >/dev/null
+q1=$(quick)
+hold opath /dev/shm/steady-o 0 0
+out=$(sweep)
+local_out=$("$IPCGC" --local --config "$CONF" sweep --dry-run -J 2>/dev/null)
+is "$(would_remove pshm:/steady-o "$out") $(would_remove pshm:/steady-o "$local_out")" "1 1" \
+    "held O_PATH only: would-remove, for the daemon and for --local alike"
+check "(that daemon sweep was a quick one)" test "$(quick)" -gt "$q1"
 
 # New objects, each right after a quick sweep: a FIFO in a subdirectory
 # (the directory watch must see it: no file is listed again), then a SysV

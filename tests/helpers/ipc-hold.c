@@ -18,6 +18,7 @@
  *   ipc-hold mqopen NAME 0 0              mq_open an existing queue, fd kept open
  *   ipc-hold pshmmap NAME SIZE 0          shm_open an existing object and map it, fd closed
  *   ipc-hold psemopen NAME 0 0            sem_open an existing semaphore
+ *   ipc-hold opath PATH 0 0               open an existing file O_PATH only, and keep that
  *   ipc-hold mqnotify NAME BYTES MODE     mq_open + mq_notify, fd kept open
  *   ipc-hold fifowait PATH 0 MODE         mkfifo, then a second thread blocks opening it
  *   ipc-hold -T ...                       as without -T, then the main thread exits
@@ -260,6 +261,9 @@ int main(int argc, char **argv) {
                 if (mmap(NULL, size ? size : 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
                         die("mmap");
                 close(fd);
+        } else if (strcmp(type, "opath") == 0) {
+                if (open(what, O_PATH | O_CLOEXEC) < 0)
+                        die("open O_PATH");
         } else if (strcmp(type, "psemopen") == 0) {
                 if (sem_open(what, 0) == SEM_FAILED)
                         die("sem_open");

@@ -20,6 +20,7 @@ sem-never-used         LIVE       ORPHAN     -
 mq-held                LIVE       ORPHAN     -
 mq-notify              LIVE       ORPHAN     -
 pshm-mapped            LIVE       ORPHAN     -
+pshm-opath-only        ORPHAN     ORPHAN     -
 psem-mapped            LIVE       ORPHAN     -
 fifo-reader            LIVE       ORPHAN     -
 fifo-unheld-old        PENDING    PENDING    ORPHAN
@@ -124,6 +125,10 @@ setup_sem-never-used() {
 setup_mq-held() { base_rules; hold mq /sc-held 16 0600; OBJ=mq:/sc-held; OWNER=$HOLD_PID; }
 setup_mq-notify() { base_rules; hold mqnotify /sc-notify 16 0600; OBJ=mq:/sc-notify; OWNER=$HOLD_PID; }
 setup_pshm-mapped() { base_rules; hold pshm /sc-pshm 8192 0600; OBJ=pshm:/sc-pshm; OWNER=$HOLD_PID; }
+setup_pshm-opath-only() { # an O_PATH fd is a place, not a use: no evidence of life
+    base_rules; hold -x pshm /sc-opath 4096 0600; OBJ=pshm:/sc-opath
+    hold opath /dev/shm/sc-opath 0 0; OWNER=$HOLD_PID
+}
 setup_psem-mapped() { base_rules; hold psem /sc-psem 0 0600; OBJ=psem:/sc-psem; OWNER=$HOLD_PID; }
 setup_fifo-reader() { base_rules; hold fifo "$FIFODIR/reader" 0 0600; OBJ=fifo:$FIFODIR/reader; OWNER=$HOLD_PID; }
 setup_fifo-unheld-old() {
