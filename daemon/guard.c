@@ -12,10 +12,14 @@
 #include "guard.h"
 #include "macro.h"
 
-/* Anything that could mean a new holder, or a different object. */
-#define GUARD_MASK (IN_OPEN | IN_ATTRIB | IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF | IN_DONT_FOLLOW)
+/* Anything that could mean a new holder, or a different object.  (Not
+ * IN_MODIFY: writing takes an open first, and a busy FIFO would flood the
+ * queue with them.) */
+#define GUARD_MASK (IN_OPEN | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF | IN_DONT_FOLLOW)
 /* Of a LIVE object, only what changes what it is: who holds it does not
- * matter while a holder lives. */
+ * matter while a holder lives.  Its watch is narrowed to this at the commit,
+ * so that its holders' opens do not fill the queue. */
+#define GUARD_LIVE_MASK (IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF | IN_DONT_FOLLOW)
 #define GUARD_LIVE_MATTERS (IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF | IN_IGNORED)
 /* A name that comes or goes in a directory the objects were found in. */
 #define GUARD_DIR_MASK                                                                                        \
@@ -229,7 +233,8 @@ fail:
         disarm(g);
 }
 
-void guard_commit(struct guard *g, const struct inventory *inv, const struct judgement *js) {
+void guard_commit(struct guard *g, const struct inventory *inv, const struct judgement *js,
+                  const struct scan_config *scan) {
         if (!g->complete || !g->wd_of || g->n_wd_of != inv->n_objects) {
                 g->complete = false;
                 return;
@@ -244,6 +249,17 @@ void guard_commit(struct guard *g, const struct inventory *inv, const struct jud
                 }
                 w->sensitive = true;
                 g->mq_needed = g->mq_needed || w->mq;
+        }
+        /* Narrow the watches of LIVE objects, unless another name of the
+         * same inode was judged without life.  By name again: if the name
+         * is another inode by now, that one gets a watch of its own, which
+         * no event of matters, and the right one keeps its wide mask. */
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                char path[PATH_MAX];
+                const struct guarded *w = g->wd_of[i] >= 0 ? find(g, g->wd_of[i]) : NULL;
+                if (!w || w->sensitive || object_path(&inv->objects[i], scan, path, sizeof(path)) < 0)
+                        continue;
+                (void) inotify_add_watch(g->fd, path, GUARD_LIVE_MASK);
         }
         free(g->wd_of);
         g->wd_of = NULL;

@@ -41,8 +41,10 @@ struct guard *guard_free(struct guard *g);
 void guard_arm(struct guard *g, const struct inventory *inv, const struct scan_config *scan);
 
 /* After judging INV: events matter from now on only for objects not
- * judged LIVE. */
-void guard_commit(struct guard *g, const struct inventory *inv, const struct judgement *js);
+ * judged LIVE (the watches of LIVE ones are narrowed to what changes what
+ * they are: owner, mode, name). */
+void guard_commit(struct guard *g, const struct inventory *inv, const struct judgement *js,
+                  const struct scan_config *scan);
 
 /* True while the arming was complete and, since then, no event has touched
  * an object judged other than LIVE, changed the owner, mode, name or life

@@ -313,7 +313,7 @@ static int judge_now(struct manager *m, unsigned types) {
         if (r < 0)
                 return r;
         if (m->guard)
-                guard_commit(m->guard, m->inv, m->judgements);
+                guard_commit(m->guard, m->inv, m->judgements, &m->config->scan);
         r = index_for_quick(m);
         if (r < 0) {
                 /* No quick sweep on half an index. */
