@@ -215,10 +215,8 @@ static bool dead_reusable(const struct manager *m) {
                                 return false;
                 }
                 if (ipc_type_is_sysv(o->type)) {
-                        time_t last = o->atime;
-                        last = o->mtime > last ? o->mtime : last;
-                        last = o->ctime > last ? o->ctime : last;
-                        last = o->dtime > last ? o->dtime : last;
+                        /* every time a SysV pid is recorded at */
+                        time_t last = ipc_object_last_activity(o);
                         if ((uint64_t) last * 1000000ull + 2 * JUDGE_PID_SLACK_USEC > (uint64_t) now * 1000000ull)
                                 return false;
                 }

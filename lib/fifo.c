@@ -41,17 +41,9 @@ static int walk_dir(struct walk *w, int dfd, const char *path, unsigned depth) {
         _cleanup_closedir_ DIR *d = NULL;
         int r;
 
-        r = inventory_add_dir(w->inv, path, dfd);
-        if (r < 0) {
-                (void) close(dfd);
+        r = inventory_open_dir(w->inv, path, dfd, &d);
+        if (r < 0)
                 return r;
-        }
-        d = fdopendir(dfd);
-        if (!d) {
-                r = negative_errno();
-                (void) close(dfd);
-                return r;
-        }
 
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
                 const char *name = de->d_name;

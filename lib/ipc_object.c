@@ -124,7 +124,7 @@ void inventory_trim(struct inventory *inv) {
         }
 }
 
-int inventory_add_dir(struct inventory *inv, const char *path, int dfd) {
+static int add_dir(struct inventory *inv, const char *path, int dfd) {
         struct stat st;
 
         if (fstat(dfd, &st) < 0)
@@ -138,6 +138,22 @@ int inventory_add_dir(struct inventory *inv, const char *path, int dfd) {
         if (!p)
                 return -ENOMEM;
         inv->dirs[inv->n_dirs++] = (struct inventory_dir) { .path = p, .dev = st.st_dev, .ino = st.st_ino };
+        return 0;
+}
+
+int inventory_open_dir(struct inventory *inv, const char *path, int dfd, DIR **ret) {
+        int r = add_dir(inv, path, dfd);
+        if (r < 0) {
+                (void) close(dfd);
+                return r;
+        }
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                r = negative_errno();
+                (void) close(dfd);
+                return r;
+        }
+        *ret = d;
         return 0;
 }
 

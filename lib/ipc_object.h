@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -151,8 +152,9 @@ void inventory_trim(struct inventory *inv);
 /* Drops the last object appended (used when a half-read object turns out gone). */
 void inventory_drop_last(struct inventory *inv);
 int inventory_warn(struct inventory *inv, const char *fmt, ...) _printf_(2, 3);
-/* Records that the directory at PATH (an open fd of it: DFD) was read. */
-int inventory_add_dir(struct inventory *inv, const char *path, int dfd);
+/* Records that the directory at PATH is read, and opens DFD (an fd of it,
+ * consumed whatever happens) for reading in *RET. */
+int inventory_open_dir(struct inventory *inv, const char *path, int dfd, DIR **ret);
 
 /*
  * An earlier inventory's objects by identity: (type, id) for SysV, (type,

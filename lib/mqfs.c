@@ -117,17 +117,9 @@ int mqfs_collect(const char *dir, const struct inventory_index *prev, struct inv
                                       dir);
         }
 
-        r = inventory_add_dir(inv, dir, dfd);
-        if (r < 0) {
-                (void) close(dfd);
+        r = inventory_open_dir(inv, dir, dfd, &d);
+        if (r < 0)
                 return r;
-        }
-        d = fdopendir(dfd);
-        if (!d) {
-                r = negative_errno();
-                (void) close(dfd);
-                return r;
-        }
 
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)

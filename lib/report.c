@@ -28,6 +28,21 @@ bool list_filter_match(const struct list_filter *f, const struct ipc_object *o, 
                (!f->verdicts || (f->verdicts & (1u << j->verdict)));
 }
 
+/* One object of a list: the object, its verdict, reason, rule and idle time. */
+static int list_entry(const struct ipc_object *o, const struct judgement *j, json_object **ret) {
+        json_object *obj;
+        int r = object_to_json(o, &obj);
+        if (r < 0)
+                return r;
+        r = judgement_to_json(j, false, obj);
+        if (r < 0) {
+                json_object_put(obj);
+                return r;
+        }
+        *ret = obj;
+        return 0;
+}
+
 int report_list(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
                 json_object **ret) {
         json_object *root = json_object_new_object(), *arr = json_object_new_array();
@@ -42,14 +57,9 @@ int report_list(const struct inventory *inv, const struct judgement *js, const s
                 json_object *j;
                 if (!list_filter_match(f, &inv->objects[i], &js[i]))
                         continue;
-                r = object_to_json(&inv->objects[i], &j);
-                if (r < 0)
-                        break;
-                r = judgement_to_json(&js[i], false, j);
+                r = list_entry(&inv->objects[i], &js[i], &j);
                 if (r == 0)
                         r = append(arr, j);
-                else
-                        json_object_put(j);
         }
         if (r < 0) {
                 json_object_put(root);
@@ -98,18 +108,15 @@ int report_list_chunk(const struct inventory *inv, const struct judgement *js, c
                 size_t i = c->next;
                 if (!list_filter_match(f, &inv->objects[i], &js[i]))
                         continue;
-                r = object_to_json(&inv->objects[i], &j);
+                r = list_entry(&inv->objects[i], &js[i], &j);
                 if (r < 0)
                         break;
-                r = judgement_to_json(&js[i], false, j);
-                if (r == 0) {
-                        const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
-                                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
-                        r = c->any ? text_add(&t, ",", 1) : 0;
-                        if (r == 0)
-                                r = s ? text_add(&t, s, strlen(s)) : -ENOMEM;
-                        c->any = true;
-                }
+                const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
+                                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
+                r = c->any ? text_add(&t, ",", 1) : 0;
+                if (r == 0)
+                        r = s ? text_add(&t, s, strlen(s)) : -ENOMEM;
+                c->any = true;
                 json_object_put(j);
         }
         if (r == 0 && c->stage == 1 && c->next >= inv->n_objects) {

@@ -25,17 +25,9 @@ int shmdir_collect(const char *dir, unsigned types, struct inventory *inv) {
                 return inventory_warn(inv, "POSIX shared memory and semaphores unavailable: cannot open %s: %s", dir,
                                       strerror(errno));
         }
-        int r = inventory_add_dir(inv, dir, dfd);
-        if (r < 0) {
-                (void) close(dfd);
+        int r = inventory_open_dir(inv, dir, dfd, &d);
+        if (r < 0)
                 return r;
-        }
-        d = fdopendir(dfd);
-        if (!d) {
-                r = negative_errno();
-                (void) close(dfd);
-                return r;
-        }
 
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
                 struct stat st;

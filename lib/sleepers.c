@@ -128,6 +128,16 @@ static int add(struct sleepers *s, pid_t pid, pid_t tid, int fd) {
         return 0;
 }
 
+static int take(struct sleepers *s);
+
+/* The set taken again, as if new: counted. */
+static int retake(struct sleepers *s) {
+        int r = take(s);
+        if (r >= 0)
+                s->retaken++;
+        return r;
+}
+
 static int cmp_tid(const void *a, const void *b) {
         pid_t x = ((const struct sleeper *) a)->tid, y = ((const struct sleeper *) b)->tid;
         return (x > y) - (x < y);
@@ -383,12 +393,8 @@ static int catch_up(struct sleepers *s, uint64_t forks) {
                 r = read_long(s->proc_root, "sys/kernel/pid_max", &pid_max);
         if (r < 0)
                 return r;
-        if (last < s->last_pid || last - s->last_pid > PROBE_MAX || forks - s->forks >= (uint64_t) pid_max / 2) {
-                r = take(s);
-                if (r >= 0)
-                        s->retaken++;
-                return r;
-        }
+        if (last < s->last_pid || last - s->last_pid > PROBE_MAX || forks - s->forks >= (uint64_t) pid_max / 2)
+                return retake(s);
 
         _cleanup_close_ int procfd = open(s->proc_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (procfd < 0)
@@ -414,12 +420,7 @@ static int catch_up(struct sleepers *s, uint64_t forks) {
         s->n_sorted = s->n;
         return 0;
 fail:
-        if (r == -E2BIG) {
-                r = take(s);
-                if (r >= 0)
-                        s->retaken++;
-        }
-        return r;
+        return r == -E2BIG ? retake(s) : r;
 }
 
 int sleepers_scan(struct sleepers *s, struct holder_index *idx, unsigned flags) {
