@@ -78,7 +78,11 @@ make_set() {
     ids+=("msg:$HOLD_ID"); pids+=("$HOLD_PID")
     hold shm $((k + 3)) 4096 0600
     ids+=("shm:$HOLD_ID"); pids+=("$HOLD_PID")
-    eval "IDS_$tag=(\"\${ids[@]}\"); PIDS_$tag=(\"\${pids[@]}\")"
+    local -n out_ids=IDS_$tag out_pids=PIDS_$tag # namerefs: IDS_TAG, PIDS_TAG are read by round
+    # shellcheck disable=SC2034
+    out_ids=("${ids[@]}")
+    # shellcheck disable=SC2034
+    out_pids=("${pids[@]}")
 }
 
 start_daemon
@@ -109,31 +113,31 @@ check "all ${#ALL[@]} objects are LIVE for the daemon, and held for more than Mi
 # started again on the same StateDir 10 s after the death (after it has
 # swept at least once since).
 round() {
-    local tag=$1 restart=$2 ids pids id t0 t i sweeps0 restarted=
-    eval "ids=(\"\${IDS_$tag[@]}\"); pids=(\"\${PIDS_$tag[@]}\")"
+    local tag=$1 restart=$2 id t0 t i sweeps0 restarted=''
+    local -n r_ids=IDS_$tag r_pids=PIDS_$tag
     declare -A gone=()
     local kt
     t=$(date +%s)
-    for id in "${ids[@]}"; do
+    for id in "${r_ids[@]}"; do
         kt=$(kernel_time "$id")
         diag "$id: kernel's latest time $((t - kt)) s ago at the kill"
     done
     sweeps0=$("$IPCGC" --config "$CONF" status -J | jq .sweeps)
-    kill -KILL "${pids[@]}"
+    kill -KILL "${r_pids[@]}"
     t0=$(now_ms)
     for ((i = 0; i < 500; i++)); do
         local left=0 p
-        for p in "${pids[@]}"; do [ -d "/proc/$p" ] && left=1; done
+        for p in "${r_pids[@]}"; do [ -d "/proc/$p" ] && left=1; done
         [ "$left" = 0 ] && break
         nap 0.01
     done
     while :; do
         t=$(now_ms)
-        for id in "${ids[@]}"; do
+        for id in "${r_ids[@]}"; do
             [ -n "${gone[$id]:-}" ] && continue
             exists "$id" || gone[$id]=$((t - t0))
         done
-        [ "${#gone[@]}" = "${#ids[@]}" ] && break
+        [ "${#gone[@]}" = "${#r_ids[@]}" ] && break
         [ $((t - t0)) -gt 45000 ] && break
         if [ "$restart" = yes ] && [ -z "$restarted" ] && [ $((t - t0)) -ge 10000 ] &&
             [ "$("$IPCGC" --config "$CONF" status -J | jq .sweeps)" -gt "$sweeps0" ]; then
@@ -149,7 +153,7 @@ round() {
     [ "$restart" = yes ] && check "round $tag: ipcgcd was restarted between the death and the removal" \
         test -n "$restarted"
     local min=999999 max=0 missing=
-    for id in "${ids[@]}"; do
+    for id in "${r_ids[@]}"; do
         if [ -n "${gone[$id]:-}" ]; then
             diag "$id: removed ${gone[$id]} ms after its holder's SIGKILL"
             [ "${gone[$id]}" -lt "$min" ] && min=${gone[$id]}

@@ -45,7 +45,7 @@ check "its log says the connector is unavailable" grep -q 'process connector una
 # case_ NAME ID PID: PID holds ID; once the daemon judges it LIVE, SIGKILL PID
 # and time the removal.
 case_() {
-    local name=$1 id=$2 pid=$3 v= i t0 t gone=
+    local name=$1 id=$2 pid=$3 v='' i t0 t gone=''
     for ((i = 0; i < 100; i++)); do
         v=$(verdict "$id")
         [ "$v" = LIVE ] && break

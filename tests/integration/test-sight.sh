@@ -84,7 +84,7 @@ blocked_tid() {
     return 1
 }
 is_blocked() { blocked_tid >/dev/null; }
-for i in $(seq 500); do is_blocked && break; read -r -t 0.01 <> <(:) || true; done
+for _ in $(seq 500); do is_blocked && break; read -r -t 0.01 <> <(:) || true; done
 check "the FIFO reader is blocked in open(2)" is_blocked
 
 # Also a message received: msgrcv by a live process on the same queue.
@@ -163,14 +163,14 @@ check "the pshm can be mapped" uses pshmmap /sight-pshm 4096 0
 check "the psem can be opened" uses psemopen /sight-psem 0 0
 check "the held FIFO still has its reader" writes "$FIFODIR/held"
 check "the blocked reader is still there (the writer's open gets through)" writes "$FIFODIR/blocked"
-for i in $(seq 500); do is_blocked || break; read -r -t 0.01 <> <(:) || true; done
+for _ in $(seq 500); do is_blocked || break; read -r -t 0.01 <> <(:) || true; done
 if is_blocked; then not_ok "and its open(2) returned"; else ok "and its open(2) returned"; fi
 
 # --- control: the false declaration TrustPIDNamespace=yes (list only) -------
 # Recreate the blocked reader's situation: a fresh one on a new FIFO.
 hold fifowait "$FIFODIR/blocked2" 0 0600
 BLOCKED_PID=$HOLD_PID
-for i in $(seq 500); do is_blocked && break; read -r -t 0.01 <> <(:) || true; done
+for _ in $(seq 500); do is_blocked && break; read -r -t 0.01 <> <(:) || true; done
 trust=$(inner "$IPCGC" --local --config "$T/trust.conf" list -J 2>"$T/trust.err")
 is "$?" 0 "control: list --local with TrustPIDNamespace=yes succeeds"
 ids_json=$(jq -c --arg f "fifo:$FIFODIR/blocked2" '. + [$f]' <<<"$ids_json")
