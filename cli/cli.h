@@ -8,6 +8,7 @@
 
 #include "collect.h"
 #include "config.h"
+#include "engine.h"
 #include "judge.h"
 
 /* Exit codes: a usage error is told apart from a failure at run time. */
@@ -26,6 +27,7 @@ struct cli {
         bool local;
         const char *socket; /* --socket: overrides [Daemon] Socket= */
         struct collect_paths paths;
+        struct engine *engine; /* --local: opened by the first judgement */
 };
 
 enum {
@@ -51,9 +53,12 @@ int cli_load_config(const struct cli *cli, struct config **ret);
  * holders, printing each collection warning once on stderr. */
 int cli_collect(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
                 struct proctab **ret_proctab);
-/* cli_collect, then one judgement per object with the config's rules. */
-int cli_judge(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
+/* cli_collect, then one judgement per object with the config's rules and
+ * the memory of life, which root's runs then update (engine.h). */
+int cli_judge(struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
               struct proctab **ret_proctab, struct judgement **ret_judgements);
+/* What a removal's re-judgement needs of the last cli_judge. */
+void cli_reap_options(const struct cli *cli, struct reap_options *opt);
 
 /* Calls METHOD on ipcgcd at the configured Socket=.  Returns EXIT_OK with
  * the reply's parameters in *ret, or prints why not and returns the exit

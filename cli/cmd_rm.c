@@ -89,6 +89,7 @@ int cmd_rm(struct cli *cli, int argc, char **argv) {
                 struct reap_options opt = { .max_removals = 1, .scan = &config->scan, .paths = &cli->paths,
                                             .rules = config->rules, .n_rules = config->n_rules, .force = force,
                                             .dry_run = config->daemon.dry_run };
+                cli_reap_options(cli, &opt);
                 r = reap(inv, js, &opt, &res);
                 judgements_free(js, inv->n_objects);
                 json_object *out = NULL, *recs;

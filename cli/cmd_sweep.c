@@ -157,6 +157,7 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                         .rules = config->rules,
                         .n_rules = config->n_rules,
                 };
+                cli_reap_options(cli, &opt);
                 r = reap(inv, js, &opt, &res);
                 judgements_free(js, inv->n_objects);
                 if (r >= 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "client.h"
@@ -188,26 +189,56 @@ bool json_int(json_object *o, const char *key, int64_t *ret) {
         return true;
 }
 
-int cli_judge(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
+int cli_judge(struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
               struct proctab **ret_proctab, struct judgement **ret_judgements) {
         _cleanup_(inventory_freep) struct inventory *inv = NULL;
         _cleanup_(proctab_freep) struct proctab *pt = NULL;
+        struct judgement *js = NULL;
         int r;
 
+        if (!cli->engine) {
+                /* Root's runs teach the memory; others only read it. */
+                r = engine_open(config, cli->paths.proc, geteuid() == 0, &cli->engine);
+                if (r < 0) {
+                        fprintf(stderr, "ipcgc: failed to read the memory of life: %s\n", strerror(-r));
+                        return r;
+                }
+                if (cli->engine->memory_warning)
+                        fprintf(stderr, "ipcgc: warning: %s\n", cli->engine->memory_warning);
+        }
         r = cli_collect(cli, config, types, &inv, &pt);
         if (r < 0)
                 return r;
-        struct judge_context ctx = {
-                .proctab = pt, .rules = config->rules, .n_rules = config->n_rules, .now = time(NULL),
-        };
-        r = judge_inventory(&ctx, inv, ret_judgements);
+        bool was_partial = cli->engine->sight.partial;
+        r = engine_see(cli->engine, inv);
+        if (r >= 0 && cli->engine->sight.partial && !was_partial)
+                fprintf(stderr, "ipcgc: warning: no object without visible life is judged dead: %s\n",
+                        cli->engine->sight.reason);
+        time_t now = time(NULL);
+        struct judge_context ctx = engine_context(cli->engine, pt, now);
+        if (r >= 0)
+                r = judge_inventory(&ctx, inv, &js);
         if (r < 0) {
                 fprintf(stderr, "ipcgc: failed to judge objects: %s\n", strerror(-r));
                 return r;
         }
+        r = engine_learn(cli->engine, inv, js, pt, types ? types & config->scan.types : config->scan.types, now, 0);
+        if (r == -ENOMEM) {
+                judgements_free(js, inv->n_objects);
+                return r;
+        }
+        if (r < 0)
+                fprintf(stderr, "ipcgc: warning: could not save the memory of life in %s: %s\n",
+                        config->daemon.state_dir, strerror(-r));
+        *ret_judgements = js;
         *ret_inv = TAKE_PTR(inv);
         *ret_proctab = TAKE_PTR(pt);
         return 0;
+}
+
+void cli_reap_options(const struct cli *cli, struct reap_options *opt) {
+        if (cli->engine)
+                engine_reap_options(cli->engine, opt);
 }
 
 bool cli_no_arguments(int argc, char **argv, const char *command) {
@@ -325,8 +356,11 @@ int main(int argc, char **argv) {
         }
 
         for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-                if (strcmp(argv[i], commands[c].name) == 0)
-                        return commands[c].run(&cli, argc - i, argv + i);
+                if (strcmp(argv[i], commands[c].name) == 0) {
+                        int rc = commands[c].run(&cli, argc - i, argv + i);
+                        engine_free(cli.engine);
+                        return rc;
+                }
 
         cli_usage_error("unknown command '%s'", argv[i]);
         return EXIT_USAGE;

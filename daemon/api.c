@@ -330,6 +330,7 @@ static json_object *sweep(struct manager *m, const struct peer *p, json_object *
                                 .paths = &m->paths, .rules = m->config->rules, .n_rules = m->config->n_rules,
                                 .types = types,
                         };
+                        engine_reap_options(m->engine, &opt);
                         r = reap(m->inv, m->judgements, &opt, &res);
                 }
         }
@@ -414,6 +415,7 @@ static json_object *remove_one(struct manager *m, const struct peer *p, json_obj
                 .n_rules = m->config->n_rules, .force = force,
                 .dry_run = manager_dry_run(m), /* a dry-run daemon removes nothing, asked or not */
         };
+        engine_reap_options(m->engine, &opt);
         r = reap(one, &jj, &opt, &res);
         one->objects = NULL; /* borrowed */
         one->n_objects = one->n_allocated = 0;

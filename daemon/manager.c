@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -31,6 +33,9 @@
  * dead, a holder that closed its fd but lives on) is seen by then. */
 #define QUICK_MAX_SWEEPS 9u
 #define QUICK_MAX_AGE_USEC (10ull * 60 * 1000000)
+/* A quick sweep writes the memory out at most this often: what it adds is
+ * only "still alive", and a full judgement writes it anyway. */
+#define QUICK_SAVE_GAP_USEC (60ull * 1000000)
 
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
@@ -62,7 +67,12 @@ struct manager *manager_free(struct manager *m) {
         sleepers_free(m->sleepers);
         sd_event_source_disable_unref(m->timer);
         sd_event_source_disable_unref(m->prompt);
+        sd_event_source_disable_unref(m->clock_source);
+        sd_event_source_disable_unref(m->watch_source);
         drop_state(m);
+        if (m->engine && m->engine->learnt)
+                (void) engine_save(m->engine); /* what the quick sweeps saw since */
+        engine_free(m->engine);
         history_clear(&m->history);
         free(m->exited);
         config_free(m->config);
@@ -102,7 +112,31 @@ int manager_load_config(struct manager *m) {
                 log_event(LOG_ERR, MESSAGE_ID_CONFIG_ERROR, "%s", error ? error : strerror(-r));
                 return r;
         }
+        /* StateDir= is read here only: a reload keeps the memory it has. */
+        r = engine_open(m->config, m->paths.proc, geteuid() == 0, &m->engine);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot read the memory of life: %s", strerror(-r));
+                return r;
+        }
+        if (m->engine->memory_warning)
+                log_msg(LOG_WARNING, "%s", m->engine->memory_warning);
         return 0;
+}
+
+/* Says once what a judgement could not see, and when the state file could
+ * not be written (once per kind of failure). */
+static void log_engine(struct manager *m) {
+        struct engine *e = m->engine;
+
+        if (e->sight.partial && !m->sight_said)
+                log_msg(LOG_WARNING, "no object without visible life is judged dead: %s", e->sight.reason);
+        else if (!e->sight.partial && m->sight_said)
+                log_msg(LOG_INFO, "every process that could hold the objects is in sight again");
+        m->sight_said = e->sight.partial;
+        if (e->save_error && e->save_error != m->save_error_said)
+                log_msg(LOG_WARNING, "cannot save the memory of life in %s, judging without it after a restart: %s",
+                        m->config->daemon.state_dir, strerror(-e->save_error));
+        m->save_error_said = e->save_error;
 }
 
 bool manager_dry_run(const struct manager *m) {
@@ -140,6 +174,7 @@ int manager_reload(struct manager *m, char **ret_error) {
         /* Rules change verdicts: what was judged under the old ones is stale.
          * The judgements point into the old rules, so they go with them. */
         drop_state(m);
+        engine_set_config(m->engine, c);
         config_free(m->config);
         m->config = c;
         (void) arm_timer(m);
@@ -211,7 +246,10 @@ static bool dead_reusable(const struct manager *m) {
                         continue;
                 for (size_t k = 0; k < j->n_evidence; k++) {
                         enum evidence_role role = j->evidence[k].role;
-                        if (role == ROLE_UID_PROCESS || role == ROLE_OWNER || role == ROLE_NOTIFY)
+                        /* and a unit or an owner can come back to life
+                         * with no open or blocked thread to tell of it */
+                        if (role == ROLE_UID_PROCESS || role == ROLE_OWNER || role == ROLE_NOTIFY ||
+                            role == ROLE_UNIT || role == ROLE_NEVER_SEEN)
                                 return false;
                 }
                 if (ipc_type_is_sysv(o->type)) {
@@ -287,12 +325,20 @@ static int judge_now(struct manager *m, unsigned types) {
         r = collect_holders(inv, &m->paths, judge_proctab_needs(inv, m->config->rules, m->config->n_rules), &pt);
         if (r < 0)
                 return r;
-        struct judge_context ctx = {
-                .proctab = pt, .rules = m->config->rules, .n_rules = m->config->n_rules, .now = time(NULL),
-        };
+        r = engine_see(m->engine, inv);
+        if (r < 0)
+                return r;
+        time_t now = time(NULL);
+        struct judge_context ctx = engine_context(m->engine, pt, now);
         r = judge_inventory(&ctx, inv, &js);
         if (r < 0)
                 return r;
+        r = engine_learn(m->engine, inv, js, pt, scan.types, now, 0);
+        if (r == -ENOMEM) {
+                judgements_free(js, inv->n_objects);
+                return r;
+        }
+        log_engine(m);
 
         /* Each warning once per judgement is too chatty for a daemon that
          * judges every minute: only at debug level after the first time. */
@@ -492,24 +538,34 @@ static int judge_quick(struct manager *m) {
         /* The objects are the ones judged, with the same facts: the old
          * inventory stands, and so do its holders.  Judgements change. */
         m->state_generation++;
-        struct judge_context ctx = {
-                .proctab = m->proctab, .rules = m->config->rules, .n_rules = m->config->n_rules, .now = time(NULL),
-        };
+        struct judge_context ctx = engine_context(m->engine, m->proctab, time(NULL));
         for (size_t k = 0; k < m->inv->n_objects; k++) {
                 struct judgement *j = &m->judgements[k];
                 const struct ipc_object *o = &m->inv->objects[k];
-                time_t last = ipc_object_last_activity(o);
+                const struct memory_entry *me = j->verdict != VERDICT_LIVE && ctx.memory
+                                                        ? memory_find(ctx.memory, memory_key(o))
+                                                        : NULL;
+                /* idle as judge_object counts it: the grace, for what has no life */
+                time_t last = j->verdict == VERDICT_LIVE ? ipc_object_last_activity(o) : judge_grace_start(&ctx, o, me);
                 uint64_t idle = ctx.now > last ? (uint64_t) (ctx.now - last) : 0;
 
                 if (j->verdict == VERDICT_PENDING && j->rule && idle >= j->rule->min_age) {
                         struct judgement fresh;
-                        r = judge_object(&ctx, o, &fresh);
+                        r = judge_object_remembered(&ctx, o, me, &fresh);
                         if (r < 0)
                                 return r;
                         judgement_done(j);
                         *j = fresh;
                 } else
                         j->idle = idle;
+        }
+
+        /* The watch vouched for every LIVE verdict's processes: that is
+         * life seen now.  Written out now and then, and at exit. */
+        learn_still_live(m->engine->memory, m->inv, m->judgements, ctx.now);
+        if (m->engine->saved_usec + (int64_t) QUICK_SAVE_GAP_USEC < (int64_t) now_usec(CLOCK_MONOTONIC)) {
+                (void) engine_save(m->engine);
+                log_engine(m);
         }
 
         m->judged_usec = now_usec(CLOCK_MONOTONIC);
@@ -613,6 +669,7 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger, bool dry_run, u
                 .n_rules = m->config->n_rules,
                 .types = types,
         };
+        engine_reap_options(m->engine, &opt);
         r = reap(m->inv, m->judgements, &opt, &res);
         if (r < 0) {
                 log_msg(LOG_ERR, "sweep failed: %s", strerror(-r));
@@ -738,6 +795,39 @@ arm:
         (void) sd_event_source_set_enabled(m->prompt, SD_EVENT_ONESHOT);
 }
 
+/* A watched evidence process exited: news, as from the connector. */
+static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct manager *m = userdata;
+        pid_t pids[256];
+        size_t n = watch_exited(m->watch, pids, ELEMENTSOF(pids));
+
+        for (size_t i = 0; i < n; i++)
+                on_exit_event(pids[i], m);
+        return 0;
+}
+
+static int arm_clock(int fd) {
+        /* Never expires; only a change of the wall clock wakes it. */
+        struct itimerspec its = { .it_value = { .tv_sec = (time_t) INT32_MAX } };
+        return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0 ? -errno : 0;
+}
+
+/* The wall clock was set: times recorded before and start times computed
+ * after are on two scales now.  What the last judgement concluded from
+ * comparing them goes; the next one is full, and the engine, seeing the
+ * clocks' offset moved, judges reuse and grace conservatively (learn.h). */
+static int on_clock(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct manager *m = userdata;
+        uint64_t n;
+
+        if (read(fd, &n, sizeof(n)) < 0 && errno == ECANCELED) {
+                log_msg(LOG_NOTICE, "the wall clock was set; the next sweep judges every object afresh");
+                drop_state(m);
+        }
+        (void) arm_clock(fd);
+        return 0;
+}
+
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         (void) manager_reload(userdata, NULL);
         return 0;
@@ -789,6 +879,19 @@ int manager_start(struct manager *m) {
         }
         if (watch_new(&m->watch) < 0 || guard_new(&m->guard) < 0)
                 return -ENOMEM;
+        /* Without the connector (inside a PID namespace, or turned off), the
+         * evidence's pidfds tell of its exits; with it, they would tell twice. */
+        if (!m->connector) {
+                r = sd_event_add_io(m->event, &m->watch_source, watch_fd(m->watch), EPOLLIN, on_watch, m);
+                if (r < 0)
+                        return r;
+        }
+        int cfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (cfd >= 0 && arm_clock(cfd) == 0 &&
+            sd_event_add_io(m->event, &m->clock_source, cfd, EPOLLIN, on_clock, m) >= 0)
+                (void) sd_event_source_set_io_fd_own(m->clock_source, true);
+        else if (cfd >= 0)
+                (void) close(cfd);
         m->waiters_by_wchan = true; /* until a full judgement shows otherwise */
 
         (void) manager_sweep(m, TRIGGER_START, false, 0, NULL);

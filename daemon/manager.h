@@ -7,6 +7,7 @@
 
 #include "collect.h"
 #include "config.h"
+#include "engine.h"
 #include "history.h"
 #include "judge.h"
 #include "reap.h"
@@ -47,6 +48,13 @@ struct manager {
         bool once;
         struct config *config;
         struct collect_paths paths;
+        /* The memory of life, the sight and the clocks every judgement
+         * weighs (lib/engine.h). */
+        struct engine *engine;
+        bool sight_said;       /* the partial view was logged */
+        int save_error_said;   /* the last state file error logged */
+        sd_event_source *clock_source; /* TFD_TIMER_CANCEL_ON_SET: the wall clock stepped */
+        sd_event_source *watch_source; /* the pidfds of the evidence: one exited */
 
         /* The last judgement, kept for List, Explain, GetStatus and metrics. */
         struct inventory *inv;

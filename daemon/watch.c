@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,14 +21,35 @@ struct watch {
         struct watched *w;
         size_t n;
         bool complete;
+        int epfd;
 };
 
 int watch_new(struct watch **ret) {
         struct watch *w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (w->epfd < 0) {
+                free(w);
+                return -errno;
+        }
         *ret = w;
         return 0;
+}
+
+int watch_fd(const struct watch *w) {
+        return w->epfd;
+}
+
+size_t watch_exited(struct watch *w, pid_t *pids, size_t max) {
+        struct epoll_event ev[64];
+        size_t n = 0;
+        int k;
+
+        while (n < max && (k = epoll_wait(w->epfd, ev, (int) (max - n < 64 ? max - n : 64), 0)) > 0)
+                for (int i = 0; i < k; i++)
+                        pids[n++] = (pid_t) ev[i].data.u64;
+        return n;
 }
 
 static void clear(struct watch *w) {
@@ -42,6 +64,8 @@ static void clear(struct watch *w) {
 struct watch *watch_free(struct watch *w) {
         if (w) {
                 clear(w);
+                if (w->epfd >= 0)
+                        (void) close(w->epfd);
                 free(w);
         }
         return NULL;
@@ -113,6 +137,10 @@ int watch_set(struct watch *w, const pid_t *pids, size_t n, const struct proctab
                         return fd < 0 ? -errno : -ESRCH;
                 }
                 (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+                /* Once: an exited process stays readable until its pidfd
+                 * is closed at the next full judgement. */
+                struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = (uint64_t) pids[i] };
+                (void) epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
                 nw[k++] = (struct watched) { .pid = pids[i], .fd = fd };
         }
         for (; j < w->n; j++)

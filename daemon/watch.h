@@ -27,6 +27,15 @@ struct watch *watch_free(struct watch *w);
  * another negative errno; on any failure the watch is left incomplete. */
 int watch_set(struct watch *w, const pid_t *pids, size_t n, const struct proctab *pt, const char *proc_root);
 
+/* An fd that becomes readable when a watched process exits (an epoll set of
+ * the pidfds, each armed once): for an event loop, so that an exit is news
+ * at once even where the process connector is not served (inside a PID
+ * namespace). */
+int watch_fd(const struct watch *w);
+/* The pids whose exit made watch_fd readable since the last call, at most
+ * MAX of them into PIDS.  Returns how many. */
+size_t watch_exited(struct watch *w, pid_t *pids, size_t max);
+
 /* True when every watched process is still alive and the set is complete. */
 bool watch_all_alive(const struct watch *w);
 size_t watch_size(const struct watch *w);

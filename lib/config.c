@@ -30,6 +30,7 @@ struct config *config_free(struct config *c) {
         free(c->daemon.socket);
         free(c->daemon.admin_group);
         free(c->daemon.archive_dir);
+        free(c->daemon.state_dir);
         for (size_t i = 0; i < c->n_rules; i++)
                 rule_done(&c->rules[i]);
         free(c->rules);
@@ -55,8 +56,9 @@ int config_new_default(struct config **ret) {
         c->daemon.archive_max_bytes = CONFIG_DEFAULT_ARCHIVE_MAX_BYTES;
         c->daemon.socket = strdup(CONFIG_DEFAULT_SOCKET);
         c->daemon.archive_dir = strdup(CONFIG_DEFAULT_ARCHIVE_DIR);
+        c->daemon.state_dir = strdup(CONFIG_DEFAULT_STATE_DIR);
         if (!c->scan.mqueue_dir || !c->scan.shm_dir || !c->scan.fifo_dirs || !c->daemon.socket ||
-            !c->daemon.archive_dir)
+            !c->daemon.archive_dir || !c->daemon.state_dir)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(default_fifo_dirs); i++) {
                 c->scan.fifo_dirs[i] = strdup(default_fifo_dirs[i]);
@@ -300,6 +302,11 @@ static int handle_scan(struct parse *p, const char *key, const char *value) {
                 return parse_fifo_dirs(p, value);
         if (strcmp(key, "FifoMaxDepth") == 0)
                 return parse_uint(p, key, value, FIFO_MAX_DEPTH_LIMIT, &s->fifo_max_depth);
+        if (strcmp(key, "TrustPIDNamespace") == 0) {
+                if (parse_bool(value, &s->trust_pid_ns) < 0)
+                        return fail(p, "TrustPIDNamespace= wants yes or no, got \"%s\"", value);
+                return 1;
+        }
         return fail(p, "unknown key %s= in [Scan]", key);
 }
 
@@ -327,6 +334,15 @@ static int handle_daemon(struct parse *p, const char *key, const char *value) {
                 return parse_path(p, key, value, &d->socket);
         if (strcmp(key, "ArchiveDir") == 0)
                 return parse_path(p, key, value, &d->archive_dir);
+        if (strcmp(key, "StateDir") == 0) {
+                /* Empty: no memory of life (every judgement from one instant). */
+                if (!*value) {
+                        free(d->state_dir);
+                        d->state_dir = NULL;
+                        return 1;
+                }
+                return parse_path(p, key, value, &d->state_dir);
+        }
         if (strcmp(key, "AdminGroup") == 0) {
                 gid_t g;
                 if (parse_gid(value, &g) < 0)

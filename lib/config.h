@@ -21,6 +21,10 @@ struct scan_config {
         char **fifo_dirs;
         size_t n_fifo_dirs;
         unsigned fifo_max_depth;
+        /* TrustPIDNamespace=yes: this PID namespace sees every process that
+         * shares the IPC namespace and mounts judged.  Only the initial one
+         * is known to; elsewhere, no verdict of death without it. */
+        bool trust_pid_ns;
 };
 
 /* [Daemon]: how sweeps run. */
@@ -33,6 +37,7 @@ struct daemon_config {
         unsigned max_removals; /* per sweep */
         char *archive_dir;
         uint64_t archive_max_bytes;
+        char *state_dir; /* the memory of life; NULL: none */
 };
 
 #define CONFIG_DEFAULT_INTERVAL 60u
@@ -40,6 +45,7 @@ struct daemon_config {
 #define CONFIG_MAX_REMOVALS_LIMIT 100000u
 #define CONFIG_DEFAULT_SOCKET "/run/ipcgc/io.ipcgc"
 #define CONFIG_DEFAULT_ARCHIVE_DIR "/var/lib/ipcgc/archive"
+#define CONFIG_DEFAULT_STATE_DIR "/var/lib/ipcgc"
 #define CONFIG_DEFAULT_ARCHIVE_MAX_BYTES (256ull << 20)
 #define CONFIG_MAX_DROPINS 256u
 

@@ -12,6 +12,7 @@
 
 #include "format.h"
 #include "judge.h"
+#include "unit.h"
 
 static const char *const verdict_names[_VERDICT_MAX] = {
         [VERDICT_LIVE] = "LIVE",           [VERDICT_ORPHAN] = "ORPHAN",     [VERDICT_PENDING] = "PENDING",
@@ -43,6 +44,10 @@ static const char *const role_names[_ROLE_MAX] = {
         [ROLE_UID_PROCESS] = "uid-process",
         [ROLE_OWNER] = "owner",
         [ROLE_UNREADABLE] = "unreadable",
+        [ROLE_REMEMBERED] = "remembered",
+        [ROLE_UNIT] = "unit",
+        [ROLE_NEVER_SEEN] = "never-seen",
+        [ROLE_SIGHT] = "sight",
 };
 
 const char *evidence_role_to_string(enum evidence_role r) {
@@ -96,6 +101,8 @@ struct builder {
         const struct judge_context *ctx;
         const struct ipc_object *o;
         struct judgement *j;
+        const struct memory_entry *memory; /* what was seen of O before, or NULL */
+        pid_t self;                        /* ipcgc's own process: never evidence */
         bool live, unreadable;
         int error;
 };
@@ -141,6 +148,12 @@ static bool process_alive(const struct process *p) {
         return p && !(p->flags & PROCESS_ZOMBIE);
 }
 
+/* A process that can be evidence of an object's life: alive, and not ipcgc
+ * itself (its reads of the objects and of /proc are not a use). */
+static bool process_counts(const struct builder *b, const struct process *p) {
+        return process_alive(p) && p->pid != b->self;
+}
+
 /*
  * A pid recorded by the kernel at time EVENT (epoch seconds; 0 = unknown).
  * It counts only if that process started no later than the event: a younger
@@ -157,9 +170,20 @@ static void consider_pid(struct builder *b, enum evidence_role role, pid_t pid, 
                 state = EVIDENCE_EXITED;
         else if (p->flags & PROCESS_ZOMBIE)
                 state = EVIDENCE_ZOMBIE;
-        else if (event > 0 && p->start_usec > (uint64_t) event * 1000000ull + JUDGE_PID_SLACK_USEC)
+        else if (p->pid == b->self)
+                return;
+        else if (event > 0 && p->start_usec > (uint64_t) event * 1000000ull + JUDGE_PID_SLACK_USEC) {
+                /* A time recorded before a step of the wall clock is on
+                 * another scale than the start time computed now: no
+                 * verdict of reuse from it. */
+                if (b->ctx->clock_step > 0 && event <= b->ctx->clock_step + 1) {
+                        fill_process(add(b, role, EVIDENCE_ALIVE, pid, "%s%sreuse not judged: the clock was stepped",
+                                         strempty(note), note ? "; " : ""),
+                                     p);
+                        return;
+                }
                 state = EVIDENCE_REUSED;
-        else
+        } else
                 state = EVIDENCE_ALIVE;
         fill_process(add(b, role, state, pid, note ? "%s" : NULL, note), p);
 }
@@ -167,6 +191,8 @@ static void consider_pid(struct builder *b, enum evidence_role role, pid_t pid, 
 static void consider_holders(struct builder *b, enum evidence_role role) {
         for (size_t i = 0; i < b->o->n_holders; i++) {
                 const struct process *p = proctab_find(b->ctx->proctab, b->o->holders[i]);
+                if (p && p->pid == b->self)
+                        continue;
                 /* Seen holding it during this scan: no reuse question. */
                 fill_process(add(b, role, process_alive(p) ? EVIDENCE_ALIVE : EVIDENCE_EXITED, b->o->holders[i], NULL),
                              p);
@@ -183,7 +209,7 @@ static void consider_uid(struct builder *b, enum evidence_role role, uid_t uid, 
         }
         for (size_t i = 0; i < t->n_procs; i++) {
                 const struct process *p = &t->procs[i];
-                if (process_alive(p) && !(p->flags & PROCESS_KTHREAD) && (p->ruid == uid || p->euid == uid)) {
+                if (process_counts(b, p) && !(p->flags & PROCESS_KTHREAD) && (p->ruid == uid || p->euid == uid)) {
                         fill_process(add(b, role, EVIDENCE_ALIVE, p->pid, "%s: a live process of uid %u", why,
                                          (unsigned) uid),
                                      p);
@@ -267,7 +293,7 @@ static void consider_owner(struct builder *b, const struct owner_source *s) {
                 }
                 for (size_t i = 0; i < t->n_procs; i++) {
                         const struct process *p = &t->procs[i];
-                        if (!process_alive(p))
+                        if (!process_counts(b, p))
                                 continue;
                         if (s->kind == OWNER_PROCESS ? strcmp(p->comm, s->arg) == 0
                                                       : p->unit && fnmatch(s->arg, p->unit, 0) == 0) {
@@ -381,6 +407,102 @@ static void gather(struct builder *b) {
                         consider_owner(b, &b->j->rule->owners[i]);
 }
 
+/* "40s ago", "3h ago"; "just now" within a second. */
+static const char *ago(char buf[static FORMAT_DURATION_MAX + 8], time_t now, time_t then) {
+        char d[FORMAT_DURATION_MAX];
+        if (then >= now)
+                return "just now";
+        snprintf(buf, FORMAT_DURATION_MAX + 8, "%s ago", format_duration(d, (uint64_t) (now - then)));
+        return buf;
+}
+
+/*
+ * What the memory adds to an object without life now: a process seen as its
+ * evidence before that still runs (the same start, to the tick: a pid
+ * overwritten in the object by someone else cannot erase it), then a unit
+ * that was home to its evidence and still has a live process.  Otherwise
+ * it says when life was last seen, which is where MinAge counts from.
+ */
+static void consider_memory(struct builder *b) {
+        const struct memory *m = b->ctx->memory;
+        const struct memory_entry *me = b->memory;
+        const struct proctab *t = b->ctx->proctab;
+        char when[FORMAT_DURATION_MAX + 8];
+
+        if (!me)
+                return;
+        const struct memory_pid *mp = memory_entry_pids(m, me);
+        for (unsigned i = 0; i < me->n_pids; i++) {
+                const struct process *p = proctab_find(t, mp[i].pid);
+                if (!process_counts(b, p) || p->start_ticks != mp[i].start_ticks)
+                        continue;
+                fill_process(add(b, ROLE_REMEMBERED, EVIDENCE_ALIVE, p->pid, "seen before as %s, still runs",
+                                 strempty(evidence_role_to_string((enum evidence_role) mp[i].role))),
+                             p);
+                return;
+        }
+        const char *last = me->last_life ? evidence_role_to_string((enum evidence_role) me->last_role) : NULL;
+        for (unsigned i = 0; i < me->n_units; i++) {
+                const char *unit = memory_entry_unit(m, me, i);
+                pid_t live;
+                switch (unit_state(unit, t, b->self, &live)) {
+                case UNIT_RUNS: {
+                        char lastbuf[64] = "";
+                        if (last && me->last_pid > 0)
+                                snprintf(lastbuf, sizeof(lastbuf), " (last %s pid %d was seen %s)", last,
+                                         (int) me->last_pid, ago(when, b->ctx->now, (time_t) me->last_life));
+                        fill_process(add(b, ROLE_UNIT, EVIDENCE_ALIVE, live, "unit %s still runs%s",
+                                         unit_name(unit), lastbuf),
+                                     proctab_find(t, live));
+                        return;
+                }
+                case UNIT_UNKNOWN:
+                        add(b, ROLE_UNIT, EVIDENCE_UNREADABLE, 0, "unit %s: cannot tell whether it runs",
+                            unit_name(unit));
+                        break;
+                case UNIT_GONE:
+                        add(b, ROLE_UNIT, EVIDENCE_NONE, 0, "unit %s has no process left", unit_name(unit));
+                        break;
+                }
+        }
+        if (last && me->last_pid > 0)
+                add(b, ROLE_REMEMBERED, EVIDENCE_NONE, 0, "last %s pid %d seen %s", last, (int) me->last_pid,
+                    ago(when, b->ctx->now, (time_t) me->last_life));
+        else if (last)
+                add(b, ROLE_REMEMBERED, EVIDENCE_NONE, 0, "last %s seen %s", last,
+                    ago(when, b->ctx->now, (time_t) me->last_life));
+        else if (me->first_dead)
+                add(b, ROLE_REMEMBERED, EVIDENCE_NONE, 0, "first seen without life %s",
+                    ago(when, b->ctx->now, (time_t) me->first_dead));
+}
+
+/* NeverSeen=owner: nothing was ever seen using it, and its owner (or its
+ * creator) has a live process, which may be the program that uses it
+ * without leaving a trace ipcgc can see. */
+static void consider_never_seen(struct builder *b) {
+        const struct proctab *t = b->ctx->proctab;
+        const struct ipc_object *o = b->o;
+
+        if (!(t->flags & PROCTAB_UIDS)) {
+                add(b, ROLE_NEVER_SEEN, EVIDENCE_UNREADABLE, 0, "never seen in use: process uids were not read");
+                return;
+        }
+        for (size_t i = 0; i < t->n_procs; i++) {
+                const struct process *p = &t->procs[i];
+                if (!process_counts(b, p) || (p->flags & PROCESS_KTHREAD))
+                        continue;
+                uid_t u = p->ruid == o->uid || p->euid == o->uid ? o->uid : o->cuid;
+                if (p->ruid == u || p->euid == u) {
+                        fill_process(add(b, ROLE_NEVER_SEEN, EVIDENCE_ALIVE, p->pid,
+                                         "never seen in use; a live process of its owner uid %u", (unsigned) u),
+                                     p);
+                        return;
+                }
+        }
+        add(b, ROLE_NEVER_SEEN, EVIDENCE_NONE, 0, "never seen in use; no live process of uid %u or %u",
+            (unsigned) o->uid, (unsigned) o->cuid);
+}
+
 static const char *role_phrase(enum evidence_role r) {
         switch (r) {
         case ROLE_HOLDER:
@@ -439,11 +561,12 @@ static void put(struct line *l, const char *fmt, ...) {
 
 /* "creator pid 42 (pg)" / "last sender pid 42 exited" / "nattch 2" */
 static void describe(struct line *f, const struct evidence *e) {
-        if (e->pid > 0 && (e->role == ROLE_UID_PROCESS || e->role == ROLE_OWNER)) {
+        if (e->pid > 0 && (e->role == ROLE_UID_PROCESS || e->role == ROLE_OWNER || e->role == ROLE_REMEMBERED ||
+                           e->role == ROLE_UNIT || e->role == ROLE_NEVER_SEEN)) {
                 put(f, "%s: pid %d (%s)", strempty(e->note), (int) e->pid, e->comm);
                 return;
         }
-        if (e->pid <= 0 || e->role == ROLE_UNREADABLE) {
+        if (e->pid <= 0 || e->role == ROLE_UNREADABLE || e->role >= ROLE_REMEMBERED) {
                 put(f, "%s", strempty(e->note));
                 return;
         }
@@ -504,13 +627,21 @@ const char *judgement_reason(const struct judgement *j, char buf[static JUDGEMEN
                 else if (j->verdict == VERDICT_PENDING)
                         put(f, "orphan, idle %s of MinAge %s; ", format_duration(d1, j->idle),
                                 format_duration(d2, min_age));
+                /* What the memory says of when life was last seen is a
+                 * note on the evidence, not evidence. */
+                bool only_notes = true;
+                for (size_t i = 0; i < j->n_evidence && only_notes; i++)
+                        only_notes = j->evidence[i].role == ROLE_REMEMBERED &&
+                                     j->evidence[i].state == EVIDENCE_NONE;
+                if (only_notes) {
+                        put(f, "%s", "no holder");
+                        sep = "; ";
+                }
                 for (size_t i = 0; i < j->n_evidence; i++) {
                         put(f, "%s", sep);
                         describe(f, &j->evidence[i]);
                         sep = "; ";
                 }
-                if (j->n_evidence == 0)
-                        put(f, "%s", "no holder");
                 if (j->verdict != VERDICT_PENDING)
                         put(f, "; idle %s", format_duration(d1, j->idle));
                 break;
@@ -522,11 +653,14 @@ const char *judgement_reason(const struct judgement *j, char buf[static JUDGEMEN
 unsigned judge_proctab_needs(const struct inventory *inv, const struct rule *rules, size_t n_rules) {
         unsigned need = 0;
 
-        for (size_t i = 0; i < n_rules; i++)
+        for (size_t i = 0; i < n_rules; i++) {
+                if (rules[i].never_seen_owner)
+                        need |= PROCTAB_UIDS;
                 for (size_t k = 0; k < rules[i].n_owners; k++)
                         need |= rules[i].owners[k].kind == OWNER_UID    ? PROCTAB_UIDS
                                 : rules[i].owners[k].kind == OWNER_UNIT ? PROCTAB_CGROUP
                                                                         : 0;
+        }
         for (size_t i = 0; !(need & PROCTAB_UIDS) && i < inv->n_objects; i++) {
                 const struct ipc_object *o = &inv->objects[i];
                 if ((o->type == IPC_TYPE_MSG && o->lpid <= 0 && o->lrpid <= 0) ||
@@ -536,19 +670,52 @@ unsigned judge_proctab_needs(const struct inventory *inv, const struct rule *rul
         return need;
 }
 
-int judge_object(const struct judge_context *ctx, const struct ipc_object *o, struct judgement *ret) {
-        struct judgement j = {};
-        struct builder b = { .ctx = ctx, .o = o, .j = &j };
+time_t judge_grace_start(const struct judge_context *ctx, const struct ipc_object *o,
+                         const struct memory_entry *me) {
         time_t last = ipc_object_last_activity(o);
 
+        if (ctx->memory && !me)
+                /* Never seen before: this is its first sighting. */
+                last = max_time(last, ctx->now);
+        if (me) {
+                last = max_time(last, (time_t) me->last_life);
+                /* With no life ever seen, from its first sighting: a restart
+                 * of ipcgc, or of the machine's clock, gives no head start. */
+                if (!me->last_life)
+                        last = max_time(last, (time_t) me->first_dead);
+        }
+        if (ctx->clock_step > 0)
+                last = max_time(last, ctx->clock_step);
+        return last;
+}
+
+int judge_object(const struct judge_context *ctx, const struct ipc_object *o, struct judgement *ret) {
+        return judge_object_remembered(ctx, o, ctx->memory ? memory_find(ctx->memory, memory_key(o)) : NULL, ret);
+}
+
+int judge_object_remembered(const struct judge_context *ctx, const struct ipc_object *o,
+                            const struct memory_entry *me, struct judgement *ret) {
+        struct judgement j = {};
+        struct builder b = { .ctx = ctx, .o = o, .j = &j, .memory = me, .self = getpid() };
+
         j.rule = rules_find(ctx->rules, ctx->n_rules, o);
-        j.idle = ctx->now > last ? (uint64_t) (ctx->now - last) : 0;
 
         gather(&b);
+        if (!b.live)
+                consider_memory(&b);
+        if (!b.live && j.rule && j.rule->never_seen_owner && (!b.memory || !b.memory->last_life))
+                consider_never_seen(&b);
+        /* Missing evidence is not evidence of death where the view is partial. */
+        if (!b.live && ctx->sight && ctx->sight->partial)
+                add(&b, ROLE_SIGHT, EVIDENCE_UNREADABLE, 0, "%s", ctx->sight->reason);
         if (b.error < 0) {
                 judgement_done(&j);
                 return b.error;
         }
+        /* What is in use is idle since its last activity; what is not, since
+         * its grace began. */
+        time_t last = b.live ? ipc_object_last_activity(o) : judge_grace_start(ctx, o, b.memory);
+        j.idle = ctx->now > last ? (uint64_t) (ctx->now - last) : 0;
 
         if (b.live)
                 j.verdict = VERDICT_LIVE;

@@ -6,8 +6,10 @@
 #include <time.h>
 
 #include "ipc_object.h"
+#include "memory.h"
 #include "proctab.h"
 #include "rule.h"
+#include "sight.h"
 
 enum verdict {
         VERDICT_LIVE,      /* some evidence of life holds */
@@ -36,6 +38,12 @@ enum evidence_role {
         ROLE_UID_PROCESS,  /* never used: a live process of the creator uid */
         ROLE_OWNER,        /* the rule's Owner= source */
         ROLE_UNREADABLE,   /* a fact that could not be read */
+        /* From the memory of life (memory.h); kept last: the state file
+         * stores roles by number. */
+        ROLE_REMEMBERED,   /* a pid seen as evidence before, still the same process */
+        ROLE_UNIT,         /* lineage: a unit that was home to evidence before */
+        ROLE_NEVER_SEEN,   /* NeverSeen=owner: nothing ever seen, the owner runs */
+        ROLE_SIGHT,        /* the view is partial (sight.h) */
         _ROLE_MAX,
 };
 
@@ -89,20 +97,41 @@ struct judge_context {
         const struct rule *rules;
         size_t n_rules;
         time_t now;
+        /* What was seen before (NULL: nothing remembered).  It only adds
+         * life: remembered pids still running, units still running, and
+         * grace counted from the last life seen. */
+        const struct memory *memory;
+        /* NULL or complete: objects without visible life may be judged
+         * dead; partial: they are UNKNOWN. */
+        const struct sight *sight;
+        /* Wall clock (s) after the last step of the wall clock seen, 0:
+         * none.  Pid reuse is not judged from times recorded before it,
+         * and MinAge counts from it at the earliest. */
+        time_t clock_step;
 };
 
 /* Seconds of slack when comparing a process start with a second-granular
  * object timestamp. */
 #define JUDGE_PID_SLACK_USEC 1000000ull
 
-/* The object's last recorded activity, as epoch seconds. */
+/* The object's last recorded activity in the kernel's own times, as epoch
+ * seconds (the grace of MinAge also counts the memory: judge_last_life). */
 time_t ipc_object_last_activity(const struct ipc_object *o);
+/* Where MinAge counts from: the latest of the kernel's activity times, the
+ * last life ME (the object's memory, may be NULL) saw, its first sighting
+ * without life when no life was ever seen (now, when the context has a
+ * memory and ME is NULL), and a clock step. */
+time_t judge_grace_start(const struct judge_context *ctx, const struct ipc_object *o, const struct memory_entry *me);
 
 /* The PROCTAB_UIDS / PROCTAB_CGROUP a judgement of INV under RULES needs:
  * uids for never-used msg and sem and for Owner=uid, units for Owner=unit. */
 unsigned judge_proctab_needs(const struct inventory *inv, const struct rule *rules, size_t n_rules);
 
 int judge_object(const struct judge_context *ctx, const struct ipc_object *o, struct judgement *ret);
+/* As judge_object, with the memory ME of the object (NULL: none) looked up
+ * by the caller: a file re-read under another name is still itself. */
+int judge_object_remembered(const struct judge_context *ctx, const struct ipc_object *o,
+                            const struct memory_entry *me, struct judgement *ret);
 /* One judgement per inventory object, same order. */
 int judge_inventory(const struct judge_context *ctx, const struct inventory *inv, struct judgement **ret);
 void judgements_free(struct judgement *j, size_t n);

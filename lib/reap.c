@@ -371,7 +371,10 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
         if (r < 0)
                 goto out;
 
-        struct judge_context ctx = { .proctab = pt, .rules = opt->rules, .n_rules = opt->n_rules, .now = time(NULL) };
+        struct judge_context ctx = {
+                .proctab = pt, .rules = opt->rules, .n_rules = opt->n_rules, .now = time(NULL),
+                .memory = opt->memory, .sight = opt->sight, .clock_step = opt->clock_step,
+        };
         for (size_t i = 0; i < n; i++) {
                 struct candidate *c = &cs[i];
                 const struct ipc_object *o = &inv->objects[c->index];
@@ -380,7 +383,9 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
 
                 if (c->finished)
                         continue;
-                r = judge_object(&ctx, c->fresh, &j);
+                /* Remembered as the object judged, whatever name it has now. */
+                r = judge_object_remembered(&ctx, c->fresh,
+                                            opt->memory ? memory_find(opt->memory, memory_key(o)) : NULL, &j);
                 if (r < 0)
                         goto out;
                 bool removable = j.verdict == VERDICT_ORPHAN ||

@@ -51,6 +51,10 @@ struct reap_options {
         bool force;
         /* Only orphans of these types (IPC_TYPE_BIT()s); 0: all. */
         unsigned types;
+        /* The re-judgement weighs what the judgement did (judge.h). */
+        const struct memory *memory;
+        const struct sight *sight;
+        time_t clock_step;
 };
 
 /*

@@ -304,6 +304,15 @@ int rule_set(struct rule *r, const char *key, const char *value, char **ret_erro
                                      value);
                 return 0;
         }
+        if (strcmp(key, "NeverSeen") == 0) {
+                if (strcmp(value, "owner") == 0)
+                        r->never_seen_owner = true;
+                else if (strcmp(value, "evidence") == 0)
+                        r->never_seen_owner = false;
+                else
+                        return error(ret_error, "NeverSeen= wants owner or evidence, got \"%s\"", value);
+                return 0;
+        }
         if (strcmp(key, "Action") == 0) {
                 int a = rule_action_from_string(value);
                 if (a < 0)

@@ -60,6 +60,11 @@ struct rule {
         struct owner_source *owners;
         size_t n_owners;
         uint64_t min_age; /* seconds */
+        /* NeverSeen=owner: an object ipcgc has no memory of life for, and no
+         * evidence of life now, lives while its owner has a live process.
+         * What a rule can say when nothing was ever seen: without it,
+         * evidence alone decides. */
+        bool never_seen_owner;
         enum rule_action action;
         bool has_action;
 };

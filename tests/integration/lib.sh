@@ -74,6 +74,12 @@ enter_private_namespaces() {
             unshare --ipc --mount $pidns --propagation private -- bash "$0" "$@"
         rc=$?
         rm -rf "$dir"
+        # The units the test made (in_unit), once their processes are gone.
+        local cgmnt
+        cgmnt=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
+        if [ -n "$cgmnt" ] && [ -d "$cgmnt/ipcgc-test.${dir##*.}" ]; then
+            find "$cgmnt/ipcgc-test.${dir##*.}" -depth -type d -exec rmdir {} + 2>/dev/null
+        fi
         exit $rc
     fi
 
@@ -91,13 +97,40 @@ enter_private_namespaces() {
     chmod 1777 "$FIFODIR"
     mount -t mqueue mqueue "$MQDIR"
     CONF=$T/ipcgc.conf
+    # These namespaces hold every process that shares their IPC and mounts:
+    # the PID view is complete, and the memory of life is the test's own.
+    # [Scan] comes last: tests append bare [Scan] keys to it.
     cat >"$CONF" <<EOC
+[Daemon]
+StateDir=$T/state
 [Scan]
 MqueueDir=$MQDIR
 ShmDir=/dev/shm
 FifoDirs=$FIFODIR
 FifoMaxDepth=4
+TrustPIDNamespace=yes
 EOC
+}
+
+# The cgroup v2 directory test units are made under, one per test run, at the
+# top of the hierarchy: wherever the suite itself runs (a session scope, a
+# CI service), a process in here belongs to no unit but the one made for it.
+test_cgroup_root() {
+    local mnt
+    mnt=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
+    [ -n "$mnt" ] || { echo "Bail out! no cgroup2 mount"; exit 1; }
+    echo "$mnt/ipcgc-test.${IPCGC_TEST_DIR##*.}"
+}
+
+# in_unit NAME CMD...: runs CMD (exec'd, in the background of the caller's
+# choosing) inside its own cgroup NAME (e.g. pg.service, app.scope), made
+# under test_cgroup_root: what a systemd unit looks like to ipcgc.
+in_unit() {
+    local cg
+    cg=$(test_cgroup_root)/$1
+    shift
+    mkdir -p "$cg"
+    (echo "$BASHPID" >"$cg/cgroup.procs" && exec "$@")
 }
 
 # hold [-x] TYPE WHAT SIZE MODE: starts ipc-hold and waits for it to say it

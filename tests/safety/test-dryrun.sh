@@ -86,7 +86,10 @@ done
 #              files the ctime goes to mq-ctime instead
 #   inventory  list -J, every field of every object, sorted by id, except:
 #              idle (seconds since last activity: grows as the test runs),
-#              the "idle ..." part of reason (the same number, as text), and
+#              the "idle ..." part of reason (the same number, as text),
+#              what the memory of life adds to a reason ("first seen without
+#              life 1s ago": the first list taught it; it is ipcgc's state
+#              in StateDir, not the object's), and
 #              the mq ctime (reading a queue's status file stamps its ctime,
 #              our own list included: docs/ARCHITECTURE.md), kept in mq-ctime
 # The list comes last, so the "before" ipcs, ls and stat are what things
@@ -117,6 +120,7 @@ snapshot() {
     "$IPCGC" --config "$CONF" list --local -J >"$d/list.json" 2>"$d/list.err"
     echo "list exit $?" >>"$d/list.err"
     jq -S '[.objects[] | del(.idle) | .reason |= sub("idle [^;]*"; "idle -")
+            | .reason |= gsub("; (first seen without life|last [^;]* seen) [^;]*"; "")
             | if .type == "mq" then del(.ctime) else . end] | sort_by(.id)' "$d/list.json" >"$d/inventory"
     jq -r '.objects[] | select(.type == "mq") | "list \(.id) ctime=\(.ctime)"' "$d/list.json" >>"$d/mq-ctime"
 }

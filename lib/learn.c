@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "learn.h"
+#include "macro.h"
+#include "unit.h"
+
+static int64_t clock_usec(clockid_t id) {
+        struct timespec ts;
+        if (clock_gettime(id, &ts) < 0)
+                return 0;
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void read_boot_id(char buf[static 37]) {
+        _cleanup_close_ int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, 36) : -1;
+        buf[n == 36 ? 36 : 0] = 0;
+}
+
+int learn_clock(struct memory *m, time_t now, struct clock_view *ret) {
+        struct clock_view c = {};
+
+        read_boot_id(c.boot_id);
+        c.offset_usec = clock_usec(CLOCK_REALTIME) - clock_usec(CLOCK_BOOTTIME);
+        if (m && c.boot_id[0] && strcmp(m->boot_id, c.boot_id) == 0) {
+                int64_t d = c.offset_usec - m->clock_offset;
+                c.step = (time_t) m->clock_step;
+                if (m->clock_offset != 0 && (d > CLOCK_STEP_USEC || d < -CLOCK_STEP_USEC))
+                        c.step = now;
+        } else if (m)
+                /* Another boot (or none known): start times of the pids
+                 * remembered count from a different zero. */
+                for (size_t i = 0; i < m->n_entries; i++)
+                        m->entries[i].n_pids = 0;
+        *ret = c;
+        return 0;
+}
+
+/* Evidence that a process used the object, as opposed to one that merely
+ * stands near it (a process of the same uid) or was declared (Owner=). */
+static bool role_uses(enum evidence_role r) {
+        switch (r) {
+        case ROLE_HOLDER:
+        case ROLE_ATTACHED:
+        case ROLE_CREATOR:
+        case ROLE_LAST_OP:
+        case ROLE_LAST_SENDER:
+        case ROLE_LAST_RECEIVER:
+        case ROLE_SEMPID:
+        case ROLE_WAITER:
+        case ROLE_NOTIFY:
+        case ROLE_REMEMBERED:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* Life a memory keeps: anything that counts but a guess from a uid. */
+static bool role_is_life(enum evidence_role r) {
+        return r != ROLE_UID_PROCESS && r != ROLE_NEVER_SEEN;
+}
+
+/* The unit of each process of the table, read at most once a learning. */
+struct units {
+        const struct proctab *pt;
+        const char *proc_root;
+        char **unit; /* per process: NULL not read, "" in none */
+};
+
+static const char *unit_for(struct units *u, const struct process *p) {
+        size_t i = (size_t) (p - u->pt->procs);
+        if (!u->unit[i]) {
+                char *s = NULL;
+                if (unit_of_pid(u->proc_root, p->pid, p->start_ticks, &s) < 0 || !s)
+                        s = strdup("");
+                u->unit[i] = s;
+        }
+        return u->unit[i] && u->unit[i][0] ? u->unit[i] : NULL;
+}
+
+static bool has_pid(const struct memory_pid *a, size_t n, pid_t pid, uint64_t ticks) {
+        for (size_t i = 0; i < n; i++)
+                if (a[i].pid == pid && a[i].start_ticks == ticks)
+                        return true;
+        return false;
+}
+
+static bool has_unit(const char *const *a, size_t n, const char *s) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(a[i], s) == 0)
+                        return true;
+        return false;
+}
+
+/* The entry of OLD's ME, as it was: for objects not judged this time. */
+static int keep_entry(struct memory *m, const struct memory *old, const struct memory_entry *me) {
+        const char *units[MEMORY_MAX_UNITS];
+        size_t n = 0;
+        for (unsigned i = 0; i < me->n_units && n < MEMORY_MAX_UNITS; i++)
+                units[n++] = memory_entry_unit(old, me, i);
+        return memory_add(m, me, memory_entry_pids(old, me), me->n_pids, units, n);
+}
+
+static int learn_one(struct memory *m, const struct memory *old, const struct ipc_object *o,
+                     const struct judgement *j, const struct proctab *pt, struct units *units, time_t now) {
+        const struct memory_entry *me = old ? memory_find(old, memory_key(o)) : NULL;
+        struct memory_entry e = { .key = memory_key(o), .type = (uint8_t) o->type };
+        struct memory_pid pids[MEMORY_MAX_PIDS];
+        const char *unit_list[MEMORY_MAX_UNITS];
+        size_t n_pids = 0, n_units = 0;
+        const struct evidence *best = NULL;
+
+        for (size_t k = 0; k < j->n_evidence; k++) {
+                const struct evidence *ev = &j->evidence[k];
+                if (!evidence_counts(ev) || !role_is_life(ev->role))
+                        continue;
+                if (!best || (best->pid <= 0 && ev->pid > 0))
+                        best = ev;
+                if (ev->pid <= 0 || !role_uses(ev->role))
+                        continue;
+                const struct process *p = proctab_find(pt, ev->pid);
+                if (!p || (p->flags & PROCESS_ZOMBIE) || has_pid(pids, n_pids, p->pid, p->start_ticks))
+                        continue;
+                uint8_t role = (uint8_t) ev->role;
+                if (ev->role == ROLE_REMEMBERED && me)
+                        /* what it was seen as, not that it was remembered */
+                        for (unsigned q = 0; q < me->n_pids; q++)
+                                if (memory_entry_pids(old, me)[q].pid == p->pid)
+                                        role = memory_entry_pids(old, me)[q].role;
+                if (n_pids < MEMORY_MAX_PIDS)
+                        pids[n_pids++] = (struct memory_pid) {
+                                .pid = p->pid, .uid = p->euid, .start_ticks = p->start_ticks, .role = role,
+                        };
+                const char *u = unit_for(units, p);
+                if (u && n_units < MEMORY_MAX_UNITS && !has_unit(unit_list, n_units, u))
+                        unit_list[n_units++] = u;
+        }
+
+        if (j->verdict == VERDICT_UNKNOWN && !best) {
+                /* Nothing could be told: neither life nor its absence. */
+                if (me)
+                        return keep_entry(m, old, me);
+                return 0;
+        }
+
+        if (me) {
+                /* Remembered processes that still run keep counting. */
+                const struct memory_pid *mp = memory_entry_pids(old, me);
+                for (unsigned q = 0; q < me->n_pids && n_pids < MEMORY_MAX_PIDS; q++) {
+                        const struct process *p = proctab_find(pt, mp[q].pid);
+                        if (p && !(p->flags & PROCESS_ZOMBIE) && p->start_ticks == mp[q].start_ticks &&
+                            !has_pid(pids, n_pids, mp[q].pid, mp[q].start_ticks))
+                                pids[n_pids++] = mp[q];
+                }
+                /* Units are kept whatever they do now: a service restarted
+                 * comes back under the same name. */
+                for (unsigned q = 0; q < me->n_units && n_units < MEMORY_MAX_UNITS; q++) {
+                        const char *u = memory_entry_unit(old, me, q);
+                        if (!has_unit(unit_list, n_units, u))
+                                unit_list[n_units++] = u;
+                }
+        }
+
+        if (best) {
+                e.last_life = now;
+                e.last_role = (uint8_t) best->role;
+                e.last_pid = best->pid > 0 ? best->pid : 0;
+                /* a remembered or unit life names the process it saw last */
+                if ((best->role == ROLE_REMEMBERED || best->role == ROLE_UNIT) && me) {
+                        e.last_role = me->last_role;
+                        e.last_pid = me->last_pid;
+                        if (best->role == ROLE_REMEMBERED)
+                                for (size_t q = 0; q < n_pids; q++)
+                                        if (pids[q].pid == best->pid) {
+                                                e.last_role = pids[q].role;
+                                                e.last_pid = best->pid;
+                                        }
+                }
+        } else {
+                e.last_life = me ? me->last_life : 0;
+                e.last_role = me ? me->last_role : 0;
+                e.last_pid = me ? me->last_pid : 0;
+                e.first_dead = me && me->first_dead && me->first_dead >= me->last_life ? me->first_dead : now;
+                /* Kept only because its owner runs (NeverSeen=owner, or a
+                 * never-used set of a live uid): that is no life to
+                 * remember, but its grace starts again from each time it
+                 * was kept, so the owner's end leaves it MinAge. */
+                if (j->verdict == VERDICT_LIVE)
+                        e.first_dead = now;
+        }
+        return memory_add(m, &e, pids, n_pids, unit_list, n_units);
+}
+
+int learn(const struct memory *old, const struct inventory *inv, const struct judgement *js, const struct proctab *pt,
+          const char *proc_root, const struct clock_view *clock, unsigned covered, time_t now, struct memory **ret) {
+        _cleanup_(memory_freep) struct memory *m = NULL;
+        struct units units = { .pt = pt, .proc_root = proc_root ? proc_root : "/proc" };
+        int r;
+
+        r = memory_new(&m);
+        if (r < 0)
+                return r;
+        memcpy(m->boot_id, clock->boot_id, sizeof(m->boot_id));
+        m->clock_offset = clock->offset_usec;
+        m->clock_step = clock->step;
+
+        units.unit = calloc(pt->n_procs ? pt->n_procs : 1, sizeof(char *));
+        if (!units.unit)
+                return -ENOMEM;
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                r = learn_one(m, old, &inv->objects[i], &js[i], pt, &units, now);
+                if (r < 0)
+                        break;
+        }
+        for (size_t i = 0; old && r >= 0 && i < old->n_entries; i++)
+                if (!(covered & IPC_TYPE_BIT(old->entries[i].type)))
+                        r = keep_entry(m, old, &old->entries[i]);
+        for (size_t i = 0; i < pt->n_procs; i++)
+                free(units.unit[i]);
+        free(units.unit);
+        if (r < 0)
+                return r;
+        r = memory_seal(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+void learn_still_live(struct memory *m, const struct inventory *inv, const struct judgement *js, time_t now) {
+        for (size_t i = 0; m && i < inv->n_objects; i++) {
+                if (js[i].verdict != VERDICT_LIVE)
+                        continue;
+                struct memory_entry *e = (struct memory_entry *) memory_find(m, memory_key(&inv->objects[i]));
+                if (e && e->last_life) {
+                        e->last_life = now;
+                        e->first_dead = 0;
+                }
+        }
+}
