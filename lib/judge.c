@@ -103,6 +103,10 @@ struct builder {
         struct judgement *j;
         const struct memory_entry *memory; /* what was seen of O before, or NULL */
         pid_t self;                        /* ipcgc's own process: never evidence */
+        /* A pid the kernel recorded, gone now, that the memory knows was
+         * another uid's than the owner's and the creator's. */
+        pid_t foreign;
+        uid_t foreign_uid;
         bool live, unreadable;
         int error;
 };
@@ -186,6 +190,15 @@ static void consider_pid(struct builder *b, enum evidence_role role, pid_t pid, 
         } else
                 state = EVIDENCE_ALIVE;
         fill_process(add(b, role, state, pid, note ? "%s" : NULL, note), p);
+        if (state != EVIDENCE_ALIVE && b->memory && !b->foreign) {
+                const struct memory_pid *mp = memory_entry_pids(b->ctx->memory, b->memory);
+                for (unsigned i = 0; i < b->memory->n_pids; i++)
+                        if (mp[i].pid == pid && mp[i].uid != (uid_t) -1 && mp[i].uid != b->o->uid &&
+                            mp[i].uid != b->o->cuid) {
+                                b->foreign = pid;
+                                b->foreign_uid = mp[i].uid;
+                        }
+        }
 }
 
 static void consider_holders(struct builder *b, enum evidence_role role) {
@@ -703,6 +716,15 @@ int judge_object_remembered(const struct judge_context *ctx, const struct ipc_ob
         gather(&b);
         if (!b.live)
                 consider_memory(&b);
+        /* Anyone allowed to touch an object can overwrite the pid it
+         * records: another uid's pid, gone, is never alone in deciding its
+         * death.  Its owner's processes are weighed too. */
+        if (!b.live && b.foreign) {
+                char why[96];
+                snprintf(why, sizeof(why), "last recorded by pid %d of uid %u, not the owner's", (int) b.foreign,
+                         (unsigned) b.foreign_uid);
+                consider_uid(&b, ROLE_UID_PROCESS, o->uid, why);
+        }
         if (!b.live && j.rule && j.rule->never_seen_owner && (!b.memory || !b.memory->last_life))
                 consider_never_seen(&b);
         /* Missing evidence is not evidence of death where the view is partial. */

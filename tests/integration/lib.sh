@@ -122,15 +122,16 @@ test_cgroup_root() {
     echo "$mnt/ipcgc-test.${IPCGC_TEST_DIR##*.}"
 }
 
-# in_unit NAME CMD...: runs CMD (exec'd, in the background of the caller's
-# choosing) inside its own cgroup NAME (e.g. pg.service, app.scope), made
-# under test_cgroup_root: what a systemd unit looks like to ipcgc.
+# in_unit NAME CMD... &: runs CMD inside its own cgroup NAME (e.g.
+# pg.service, app.scope), made under test_cgroup_root: what a systemd unit
+# looks like to ipcgc.  It execs CMD, so call it in the background (or in a
+# subshell): $! is then CMD's own pid.
 in_unit() {
     local cg
     cg=$(test_cgroup_root)/$1
     shift
     mkdir -p "$cg"
-    (echo "$BASHPID" >"$cg/cgroup.procs" && exec "$@")
+    echo "$BASHPID" >"$cg/cgroup.procs" && exec "$@"
 }
 
 # hold [-x] TYPE WHAT SIZE MODE: starts ipc-hold and waits for it to say it

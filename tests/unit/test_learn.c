@@ -234,6 +234,25 @@ static void test_clock_step(void **state) {
         assert_int_equal(judge_with(&o, &r, NULL, NULL, NOW - 60, why), VERDICT_PENDING);
 }
 
+static void test_foreign_pid(void **state) {
+        char why[JUDGEMENT_REASON_MAX];
+        struct ipc_object o = shm_orphan();
+        struct rule r = rule_collect(0, false);
+        /* uid 4600 attached and detached last (it may: the mode lets it),
+         * and is gone; the memory knows that pid was 4600's */
+        struct memory_pid seen = { .pid = 400, .uid = 4600, .start_ticks = 9, .role = ROLE_LAST_OP };
+        struct memory *m = remember(&o, NOW - 60, 0, &seen, 1, NULL);
+
+        o.lpid = 400;
+        set_procs(1, (pid_t[]) { 301 }, (uid_t[]) { 1000 }, (uint64_t[]) { 6 });
+        assert_int_equal(judge_with(&o, &r, m, NULL, 0, why), VERDICT_LIVE);
+        assert_non_null(strstr(why, "not the owner's"));
+        /* with no process of the owner left, it is dead indeed */
+        set_procs(1, (pid_t[]) { 302 }, (uid_t[]) { 7 }, (uint64_t[]) { 6 });
+        assert_int_equal(judge_with(&o, &r, m, NULL, 0, why), VERDICT_ORPHAN);
+        memory_free(m);
+}
+
 static void test_learn(void **state) {
         struct inventory inv = {};
         struct ipc_object o = shm_orphan();
@@ -329,7 +348,8 @@ int main(void) {
                 cmocka_unit_test(test_remembered_pid),     cmocka_unit_test(test_grace_from_last_life),
                 cmocka_unit_test(test_first_sighting),     cmocka_unit_test(test_never_seen_owner),
                 cmocka_unit_test(test_self_is_no_evidence), cmocka_unit_test(test_partial_sight),
-                cmocka_unit_test(test_clock_step),         cmocka_unit_test(test_learn),
+                cmocka_unit_test(test_clock_step),         cmocka_unit_test(test_foreign_pid),
+                cmocka_unit_test(test_learn),
                 cmocka_unit_test(test_clock_view),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
