@@ -128,16 +128,22 @@ static int learn_one(struct memory *m, const struct memory *old, const struct ip
                 if (!p || (p->flags & PROCESS_ZOMBIE) || has_pid(pids, n_pids, p->pid, p->start_ticks))
                         continue;
                 uint8_t role = (uint8_t) ev->role;
-                if (ev->role == ROLE_REMEMBERED && me)
-                        /* what it was seen as, not that it was remembered */
-                        for (unsigned q = 0; q < me->n_pids; q++)
-                                if (memory_entry_pids(old, me)[q].pid == p->pid)
+                bool known = false;
+                for (unsigned q = 0; me && q < me->n_pids; q++)
+                        if (memory_entry_pids(old, me)[q].pid == p->pid &&
+                            memory_entry_pids(old, me)[q].start_ticks == p->start_ticks) {
+                                known = true;
+                                /* what it was seen as, not that it was remembered */
+                                if (ev->role == ROLE_REMEMBERED)
                                         role = memory_entry_pids(old, me)[q].role;
+                        }
                 if (n_pids < MEMORY_MAX_PIDS)
                         pids[n_pids++] = (struct memory_pid) {
                                 .pid = p->pid, .uid = p->euid, .start_ticks = p->start_ticks, .role = role,
                         };
-                const char *u = unit_for(units, p);
+                /* A process remembered for this object had its unit learnt
+                 * with it: a steady sweep reads no cgroup again. */
+                const char *u = known ? NULL : unit_for(units, p);
                 if (u && n_units < MEMORY_MAX_UNITS && !has_unit(unit_list, n_units, u))
                         unit_list[n_units++] = u;
         }
