@@ -18,9 +18,16 @@ trap finish EXIT
 IPCGC=/opt/ipcgc/ipcgc
 CONF=/etc/ipcgc-test/ipcgc.conf
 mkdir -p /etc/ipcgc-test /etc/systemd/system/ipcgcd.service.d
+# The container has its own IPC and PID namespaces, and nothing outside it
+# shares them: its PID view is complete (TrustPIDNamespace=yes).  The memory
+# of life goes to the unit's StateDirectory=, on the container's volatile
+# root, never the host's.
 cat >"$CONF" <<EOC
+[Scan]
+TrustPIDNamespace=yes
 [Daemon]
 Interval=1h
+StateDir=/var/lib/ipcgc
 [Rule all]
 MinAge=0
 Action=collect
@@ -35,7 +42,52 @@ ExecStart=
 ExecStart=$sbindir/ipcgcd --config $CONF
 Environment=ASAN_OPTIONS=detect_leaks=0
 EOC
+mkdir -p /etc/systemd/system/ipcgc-sweep.service.d
+printf '[Service]\nExecStart=\nExecStart=%s/ipcgcd --once --config %s\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' "$sbindir" "$CONF" \
+    >/etc/systemd/system/ipcgc-sweep.service.d/test.conf
 systemctl daemon-reload
+
+# uid 4601's shm, sem and msg, each used once and left by its maker: removing
+# another user's SysV objects takes CAP_SYS_ADMIN in the unit.  Sets OTHER_IDS
+# ("shm:N sem:N msg:N") and OTHER_KEYS (an array of their keys, 0x%08x).
+other_orphans() { # other_orphans KEYBASE
+    local t k=$1 id
+    OTHER_IDS=''
+    OTHER_KEYS=()
+    for t in shm sem msg; do
+        k=$((k + 1))
+        id=$(setpriv --reuid=4601 --regid=4601 --clear-groups /opt/ipcgc/ipc-hold -x "$t" "$k" 4096 0600 | cut -d' ' -f2)
+        OTHER_IDS="$OTHER_IDS $t:$id"
+        OTHER_KEYS+=("$(printf '0x%08x' "$k")")
+    done
+    OTHER_IDS=${OTHER_IDS# }
+}
+# journal_wait CURSOR UNIT PATTERN: whether UNIT's journal after CURSOR gets
+# a line matching PATTERN within 5 s (journald hears PID 1 asynchronously).
+journal_wait() {
+    local _
+    for _ in $(seq 100); do
+        journalctl --sync 2>/dev/null
+        journalctl --no-pager --after-cursor="$1" -u "$2" | grep -q -- "$3" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# journal_cursor: where the journal is now
+journal_cursor() { journalctl --sync 2>/dev/null; journalctl -n 0 --show-cursor | sed -n 's/^-- cursor: //p'; }
+# sysv_left KEY...: those of the keys some SysV object still has
+sysv_left() {
+    local k
+    for k in "$@"; do ipcs -a | grep -q "^$k " && echo "$k"; done | paste -sd' '
+}
+
+# The shipped preset, as a distribution applies it: the daemon and its
+# socket enabled, the timer disabled, even if it was enabled before.
+check "systemctl enable ipcgc-sweep.timer (before the preset)" systemctl enable ipcgc-sweep.timer
+check "systemctl preset on the four units" systemctl preset ipcgcd.service ipcgcd.socket ipcgc-sweep.service ipcgc-sweep.timer
+is "$(systemctl is-enabled ipcgcd.socket)" enabled "the preset enables ipcgcd.socket"
+is "$(systemctl is-enabled ipcgcd.service)" enabled "the preset enables ipcgcd.service"
+is "$(systemctl is-enabled ipcgc-sweep.timer)" disabled "the preset disables ipcgc-sweep.timer"
 
 # The volatile container has an empty /etc, so man(1) has no configuration
 # there: the Documentation= pages are checked on the host instead.
@@ -68,7 +120,7 @@ sweep=$("$IPCGC" --config "$CONF" sweep -J)
 removed=$(jq -r '[.records[] | select(.action == "removed") | .id] | join(" ")' <<<"$sweep")
 is "$removed" "shm:$shmid" "ipcgc sweep through the socket removed it"
 found=
-for i in $(seq 100); do
+for _ in $(seq 100); do
     journalctl --sync 2>/dev/null
     found=$(journalctl --no-pager -o json IPCGC_ACTION=removed | jq -r 'select(.IPCGC_OBJECT == "shm:'"$shmid"'") | .MESSAGE_ID')
     [ -n "$found" ] && break
@@ -77,6 +129,36 @@ done
 is "$found" 9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d01 "journalctl IPCGC_ACTION=removed shows it, with its MESSAGE_ID"
 rule=$(journalctl --no-pager -o json IPCGC_ACTION=removed | jq -r 'select(.IPCGC_OBJECT == "shm:'"$shmid"'") | .IPCGC_RULE')
 is "$rule" all "the entry names the rule (IPCGC_RULE=)"
+
+# Another user's SysV objects, through the daemon of the installed unit.
+other_orphans 0x46017000
+check "uid 4601 made a shm, a sem and a msg ($OTHER_IDS)" test "$(sysv_left "${OTHER_KEYS[@]}" | wc -w)" = 3
+# (no awk here: the volatile /etc has no /etc/alternatives)
+is "$(ipcs -m | grep "^${OTHER_KEYS[0]} " | tr -s ' ' | cut -d' ' -f3)" 4601 "owned by uid 4601"
+sweep=$("$IPCGC" --config "$CONF" sweep -J)
+removed=$(jq -r '[.records[] | select(.action == "removed") | .id] | sort | join(" ")' <<<"$sweep")
+is "$removed" "$(tr ' ' '\n' <<<"$OTHER_IDS" | sort | paste -sd' ')" "ipcgc sweep through the unit's daemon removed all three"
+is "$(jq -r '[.records[] | select(.action == "failed")] | length' <<<"$sweep")" 0 "and no removal failed"
+is "$(sysv_left "${OTHER_KEYS[@]}")" "" "none of them is left"
+check "the memory of life is kept in the unit's StateDirectory (/var/lib/ipcgc)" test -s /var/lib/ipcgc/memory
+
+# The timer's one-shot while the daemon runs: a no-op that stops nothing.
+/opt/ipcgc/ipc-hold -x shm 0x7779 4096 0600 >/dev/null
+pid_before=$(systemctl show -p MainPID --value ipcgcd.service)
+cursor=$(journal_cursor)
+check "systemctl start ipcgc-sweep.service while the daemon runs" systemctl start ipcgc-sweep.service
+# A skip leaves Result=success, and a finished one-shot is unloaded with its
+# Exec* records: the journal tells what happened.
+check "the one-shot was skipped by its ExecCondition=" \
+    journal_wait "$cursor" ipcgc-sweep.service "Skipped due to 'exec-condition'"
+is "$(journalctl --no-pager --after-cursor="$cursor" -u ipcgc-sweep.service -t ipcgcd | grep -c 'ipcgcd\[')" 0 \
+    "its ipcgcd --once did not run"
+is "$(ipcs -m | grep -c '^0x00007779 ')" 1 "and swept nothing (an orphan made just before is still there)"
+is "$(systemctl is-active ipcgcd.service)" active "the daemon is still active (no Conflicts=)"
+is "$(systemctl show -p MainPID --value ipcgcd.service)" "$pid_before" "the same process"
+check "systemctl start ipcgc-sweep.timer while the daemon runs" systemctl start ipcgc-sweep.timer
+is "$(systemctl is-active ipcgcd.service)" active "the daemon is still active with the timer started"
+check "systemctl stop ipcgc-sweep.timer" systemctl stop ipcgc-sweep.timer
 
 pid_before=$(systemctl show -p MainPID --value ipcgcd.service)
 printf '\n[Rule extra]\nName=/nothing\nAction=keep\n' >>"$CONF"
@@ -89,12 +171,19 @@ is "$(systemctl show -p ExecMainStatus --value ipcgcd.service)" 0 "with exit sta
 check "no sanitizer report in its journal" bash -c "! journalctl --no-pager -u ipcgcd.service | grep -q Sanitizer"
 journalctl --no-pager -u ipcgcd.service >/result/ipcgcd.journal 2>&1
 
-# The one-shot pair for hosts without the daemon.
+# The one-shot pair for hosts without the daemon (its socket still listens).
 /opt/ipcgc/ipc-hold -x shm 0x7778 4096 0600 >/dev/null
-mkdir -p /etc/systemd/system/ipcgc-sweep.service.d
-printf '[Service]\nExecStart=\nExecStart=%s/ipcgcd --once --config %s\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' "$sbindir" "$CONF" \
-    >/etc/systemd/system/ipcgc-sweep.service.d/test.conf
-systemctl daemon-reload
+other_orphans 0x46018000
+check "uid 4601 made a shm, a sem and a msg ($OTHER_IDS)" test "$(sysv_left "${OTHER_KEYS[@]}" | wc -w)" = 3
+cursor=$(journal_cursor)
 check "ipcgc-sweep.service runs to success" systemctl start ipcgc-sweep.service
-is "$(ipcs -m | grep -c '^0x00007778 ')" 0 "and removed the orphan"
+check "its ipcgcd --once ran (the daemon is not active)" \
+    journal_wait "$cursor" ipcgc-sweep.service 'ipcgcd\[[0-9]*\]: sweep (request): .* 0 failed'
+check "and finished successfully" journal_wait "$cursor" ipcgc-sweep.service 'Deactivated successfully'
+is "$(ipcs -m | grep -c '^0x0000777[89] ')" 0 "and removed root's orphans"
+is "$(sysv_left "${OTHER_KEYS[@]}")" "" "and uid 4601's shm, sem and msg"
+journalctl --no-pager -u ipcgc-sweep.service >/result/ipcgc-sweep.journal 2>&1
 check "ipcgc-sweep.timer can be started" systemctl start ipcgc-sweep.timer
+check "starting the daemon with the timer active" systemctl start ipcgcd.service
+is "$(systemctl is-active ipcgc-sweep.timer)" active "leaves the timer active"
+is "$(systemctl is-active ipcgcd.service)" active "and the daemon too"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # The real units under real systemd: boots the host's systemd in a volatile
 # systemd-nspawn container (its own IPC, PID and mount namespaces), with the
-# built binaries and units bound in, and runs tests/systemd/in-container.sh
-# as the container's only job.  Its TAP comes back through a bound directory.
+# built binaries, units and preset bound in, and runs
+# tests/systemd/in-container.sh as the container's only job.  Its TAP comes
+# back through a bound directory.
 set -u
 top_builddir=$(cd "${top_builddir:-.}" && pwd)
 top_srcdir=$(cd "${top_srcdir:-.}" && pwd)
@@ -45,6 +46,9 @@ binds=(--bind="$T/result:/result" --bind-ro="$T/opt:/opt/ipcgc")
 for u in "$T"/units/*; do
     binds+=(--bind-ro="$u:/etc/systemd/system/${u##*/}")
 done
+# The shipped preset, where the container's systemctl preset reads it (its
+# /usr is the host's, read-only; /etc/systemd/system-preset/ is as good).
+binds+=(--bind-ro="$top_srcdir/systemd/80-ipcgc.preset:/etc/systemd/system-preset/80-ipcgc.preset")
 
 start=$(date +%s%3N)
 timeout 120 systemd-nspawn --quiet --directory=/ --volatile=yes --boot --register=no --keep-unit \
