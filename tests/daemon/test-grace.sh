@@ -108,12 +108,25 @@ for ((i = 0; i < 600; i++)); do live_and_old && break; nap 0.1; done
 check "all ${#ALL[@]} objects are LIVE for the daemon, and held for more than MinAge" live_and_old ||
     diag "$(verdicts "${ALL[@]}")"
 
+# pending WHEN MIN-S: the daemon judges every object of the round PENDING,
+# and each reason says the last holder was seen at least MIN-S s ago.
+pending() {
+    local l bad
+    l=$("$IPCGC" --config "$CONF" list -J 2>/dev/null |
+        jq -c --args '[.objects[] | select(.id as $i | $ARGS.positional | index($i)) | {id, verdict, reason}]' "${r_ids[@]}")
+    diag "$1: $(jq -r '.[] | "\(.id) \(.verdict): \(.reason)"' <<<"$l")"
+    is "$(jq -r '[.[].verdict] | unique | join(",")' <<<"$l")" PENDING "$1: every object is PENDING"
+    bad=$(jq -r --argjson min "$2" '[.[] | select((.reason // "") |
+            (capture("seen (?<n>[0-9]+)s ago") | .n | tonumber) // -1 | . < $min) | .id] | join(" ")' <<<"$l")
+    is "$bad" "" "$1: every reason names the last life seen, at least $2 s ago"
+}
+
 # round TAG RESTART: SIGKILLs the set's holders, then polls every object
 # until it is gone (45 s at most).  With RESTART=yes, ipcgcd is stopped and
 # started again on the same StateDir 10 s after the death (after it has
 # swept at least once since).
 round() {
-    local tag=$1 restart=$2 id t0 t i sweeps0 restarted=''
+    local tag=$1 restart=$2 id t0 t i sweeps0 restarted='' pend1='' pend2=''
     local -n r_ids=IDS_$tag r_pids=PIDS_$tag
     declare -A gone=()
     local kt
@@ -147,6 +160,16 @@ round() {
             start_daemon
             restarted=$(($(now_ms) - t0))
             diag "ipcgcd answers again $restarted ms after the death"
+        fi
+        # Once in the grace (and once more after the restart): PENDING,
+        # and the reason names the clock, the last life seen.
+        if [ -z "$pend1" ] && [ $((t - t0)) -ge 5000 ]; then
+            pend1=$((t - t0))
+            pending "round $tag, $pend1 ms after the death" 4
+        fi
+        if [ -n "$restarted" ] && [ -z "$pend2" ] && [ $((t - t0)) -ge $((restarted + 2000)) ]; then
+            pend2=$((t - t0))
+            pending "round $tag, after the restart, $pend2 ms after the death" $((pend2 / 1000 - 1))
         fi
         nap 0.1
     done

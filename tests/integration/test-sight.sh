@@ -10,9 +10,13 @@
 #
 # The holders run in the test's PID namespace; ipcgc runs in a nested one
 # (same IPC and mount namespaces seen through a copy of the mounts, its own
-# /proc), where it is alone.  The control case declares the nested namespace
-# complete (TrustPIDNamespace=yes, here false): it is listed only, to show
-# that the declaration is honoured and what it risks.
+# /proc), where it is alone.  Two facts tell ipcgc its view is partial: the
+# PID namespace is not the initial one (unless TrustPIDNamespace=yes), and
+# SysV objects that were used record pid 0.  Phase 1 has only POSIX objects
+# and FIFOs, so the first fact alone must hold the judgement back; phase 2
+# adds the SysV ones, all nine.  Each phase has a control case that declares
+# the nested namespace complete (TrustPIDNamespace=yes, here false): it is
+# listed only, to show that the declaration is honoured and what it risks.
 . "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 enter_private_namespaces "$@"
 trap 'kill $(jobs -p) 2>/dev/null' EXIT # the holders end with the PID namespace
@@ -36,7 +40,7 @@ inner() {
 
 # A SysV segment whose creator lives and has it not attached (PostgreSQL's
 # pinned DSM segments): ipc-hold always attaches, perl's shmget does not.
-hold_shm_unattached() {
+hold_shm_unattached() { # hold_shm_unattached KEY
     local fd word
     exec {fd}< <(perl -MIPC::SysV=IPC_CREAT,IPC_EXCL -e '
         my $id = shmget(hex($ARGV[0]), 4096, IPC_CREAT | IPC_EXCL | 0600);
@@ -51,17 +55,22 @@ hold_shm_unattached() {
     exec {fd}<&-
 }
 
-# The nine live objects, each held from this PID namespace.
 declare -a IDS PIDS
 held() { IDS+=("$1"); PIDS+=("$HOLD_PID"); }
-hold_shm_unattached 0x5101
-held "shm:$HOLD_ID"; SHM_FREE=$HOLD_ID
-hold shm 0x5102 4096 0600
-held "shm:$HOLD_ID"; SHM_ATT=$HOLD_ID
-hold sem 0x5103 2 0600
-held "sem:$HOLD_ID"; SEM_ID=$HOLD_ID
-hold msg 0x5104 16 0600
-held "msg:$HOLD_ID"; MSG_ID=$HOLD_ID
+# mine JSON: the list's entries for the objects held here, {id, verdict, reason}
+mine() {
+    local ids_json
+    ids_json=$(printf '%s\n' "${IDS[@]}" | jq -R . | jq -sc .)
+    jq -c --argjson ids "$ids_json" '[.objects[] | select(.id as $i | $ids | index($i)) | {id, verdict, reason}]' <<<"$1"
+}
+ids_of() { # ids_of JQ-FILTER ENTRIES: the ids of the entries the filter selects
+    jq -r "[.[] | select($1) | .id] | join(\" \")" <<<"$2"
+}
+show() { diag "$(jq -r '.[] | "\(.id)  \(.verdict)  \(.reason)"' <<<"$1")"; }
+PIDNS_REASON='outside this PID namespace may share'
+SYSV0_REASON='records pid 0: processes outside this PID namespace'
+
+# --- phase 1: POSIX objects and FIFOs only ---------------------------------
 hold_as 4242:4242 mq /sight-mq 16 0600
 held "mq:/sight-mq"
 hold pshm /sight-pshm 4096 0600
@@ -87,41 +96,71 @@ is_blocked() { blocked_tid >/dev/null; }
 for _ in $(seq 500); do is_blocked && break; read -r -t 0.01 <> <(:) || true; done
 check "the FIFO reader is blocked in open(2)" is_blocked
 
-# Also a message received: msgrcv by a live process on the same queue.
-hold msgwait 0x5104 0 0
-MSG_WAITER=$HOLD_PID
-
-ids_json=$(printf '%s\n' "${IDS[@]}" | jq -R . | jq -sc .)
-is "${#IDS[@]}" 9 "nine live objects held from outside the nested PID namespace"
-
-# What the nested namespace sees of them.
 inner_pids=$(inner bash -c 'ls /proc | grep -c "^[0-9]"')
 check "the nested PID namespace sees only itself ($inner_pids processes)" test "$inner_pids" -le 3
+
+list=$(inner "$IPCGC" --local --config "$T/sight.conf" list -J 2>"$T/list1.err")
+is "$?" 0 "phase 1: list --local in the nested PID namespace succeeds"
+m=$(mine "$list")
+show "$m"
+is "$(jq length <<<"$m")" 5 "phase 1: all five objects are listed"
+is "$(ids_of '.verdict == "ORPHAN" or .verdict == "PENDING"' "$m")" "" "phase 1: none is judged ORPHAN or PENDING"
+is "$(ids_of '.verdict != "UNKNOWN"' "$m")" "" "phase 1: each is UNKNOWN (nothing the kernel counts shows their life)"
+is "$(jq -r --arg r "$PIDNS_REASON" '[.[] | select((.reason // "") | contains($r) | not) | .id] | join(" ")' <<<"$m")" "" \
+    "phase 1: each says processes outside this PID namespace may share it"
+sweep=$(inner "$IPCGC" --local --config "$T/sight.conf" sweep -J 2>"$T/sweep1.err")
+is "$?" 0 "phase 1: sweep --local succeeds"
+is "$(jq -r '.removed' <<<"$sweep")" 0 "phase 1: the sweep removes nothing"
+diag "phase 1 sweep stderr: $(cat "$T/sweep1.err")"
+is "$(grep -cF "$PIDNS_REASON" "$T/sweep1.err")" 1 \
+    "phase 1: the sweep warns once that processes outside the PID namespace may share it"
+
+# Control: the false declaration.  Nothing else tells ipcgc of the holders.
+trust=$(inner "$IPCGC" --local --config "$T/trust.conf" list -J 2>"$T/trust1.err")
+is "$?" 0 "phase 1 control: list --local with TrustPIDNamespace=yes succeeds"
+m=$(mine "$trust")
+diag "phase 1 control (TrustPIDNamespace=yes, a false declaration):"
+show "$m"
+is "$(jq length <<<"$m")" 5 "phase 1 control: all five objects are listed"
+is "$(ids_of '(.reason // "") | test("PID namespace")' "$m")" "" \
+    "phase 1 control: the declaration is honoured (no object is UNKNOWN for sight)"
+is "$(jq -r '[.[].verdict] | unique | join(",")' <<<"$m")" ORPHAN \
+    "phase 1 control: all five, held from outside, are judged ORPHAN (what the declaration risks)"
+check "phase 1 control: no sight warning" bash -c "! grep -q 'PID namespace' '$T/trust1.err'"
+
+# --- phase 2: the SysV objects too: all nine --------------------------------
+hold_shm_unattached 0x5101
+held "shm:$HOLD_ID"; SHM_FREE=$HOLD_ID
+hold shm 0x5102 4096 0600
+held "shm:$HOLD_ID"; SHM_ATT=$HOLD_ID
+hold sem 0x5103 2 0600
+held "sem:$HOLD_ID"; SEM_ID=$HOLD_ID
+hold msg 0x5104 16 0600
+held "msg:$HOLD_ID"; MSG_ID=$HOLD_ID
+# Also a message receiver: msgrcv by a live process on the same queue.
+hold msgwait 0x5104 0 0
+MSG_WAITER=$HOLD_PID
+is "${#IDS[@]}" 9 "nine live objects held from outside the nested PID namespace"
 diag "shm as the nested namespace sees it (key id cpid lpid nattch):
 $(inner cat /proc/sysvipc/shm | awk '{ print $1, $2, $5, $6, $7 }')"
 
-# --- the default: the PID namespace is not trusted -----------------------
 list=$(inner "$IPCGC" --local --config "$T/sight.conf" list -J 2>"$T/list.err")
-rc=$?
-is "$rc" 0 "list --local in the nested PID namespace succeeds"
+is "$?" 0 "list --local in the nested PID namespace succeeds"
 [ -s "$T/list.err" ] && diag "list stderr: $(cat "$T/list.err")"
-mine=$(jq -c --argjson ids "$ids_json" '[.objects[] | select(.id as $i | $ids | index($i)) | {id, verdict, reason}]' <<<"$list")
-diag "$(jq -r '.[] | "\(.id)  \(.verdict)  \(.reason)"' <<<"$mine")"
-is "$(jq length <<<"$mine")" 9 "all nine objects are listed"
-is "$(jq -r '[.[] | select(.verdict == "ORPHAN" or .verdict == "PENDING") | .id] | join(" ")' <<<"$mine")" "" \
-    "none is judged ORPHAN or PENDING"
-is "$(jq -r '[.[] | select(.verdict != "LIVE" and .verdict != "UNKNOWN") | "\(.id)=\(.verdict)"] | join(" ")' <<<"$mine")" "" \
-    "each is LIVE or UNKNOWN"
-is "$(jq -r --arg id "shm:$SHM_ATT" '.[] | select(.id == $id) | .verdict' <<<"$mine")" LIVE \
+m=$(mine "$list")
+show "$m"
+is "$(jq length <<<"$m")" 9 "all nine objects are listed"
+is "$(ids_of '.verdict == "ORPHAN" or .verdict == "PENDING"' "$m")" "" "none is judged ORPHAN or PENDING"
+is "$(ids_of '.verdict != "LIVE" and .verdict != "UNKNOWN"' "$m")" "" "each is LIVE or UNKNOWN"
+is "$(jq -r --arg id "shm:$SHM_ATT" '.[] | select(.id == $id) | .verdict' <<<"$m")" LIVE \
     "the attached segment is LIVE (nattch is the kernel's own count)"
-is "$(jq -r '[.[] | select(.verdict == "UNKNOWN" and ((.reason // "") | test("PID namespace") | not)) | .id] | join(" ")' <<<"$mine")" "" \
+is "$(ids_of '.verdict == "UNKNOWN" and ((.reason // "") | test("PID namespace") | not)' "$m")" "" \
     "every UNKNOWN one says the PID namespace is why"
 check "at least one is UNKNOWN for sight (the view really is partial)" \
-    test "$(jq '[.[] | select(.verdict == "UNKNOWN")] | length' <<<"$mine")" -ge 1
+    test "$(jq '[.[] | select(.verdict == "UNKNOWN")] | length' <<<"$m")" -ge 1
 
 sweep=$(inner "$IPCGC" --local --config "$T/sight.conf" sweep -J 2>"$T/sweep.err")
-rc=$?
-is "$rc" 0 "sweep --local in the nested PID namespace succeeds"
+is "$?" 0 "sweep --local in the nested PID namespace succeeds"
 is "$(jq -r '.removed' <<<"$sweep")" 0 "the sweep removes nothing"
 is "$(jq -r '[.records[]? | select(.action == "removed") | .id] | join(" ")' <<<"$sweep")" "" "no record of a removal"
 diag "sweep stderr: $(cat "$T/sweep.err")"
@@ -130,6 +169,22 @@ is "$(grep -ciE 'outside (this|the) PID namespace' "$T/sweep.err")" 1 \
 plain=$(inner "$IPCGC" --local --config "$T/sight.conf" sweep 2>"$T/sweep2.err" >/dev/null; echo $?)
 is "$plain" 0 "a plain (text) sweep succeeds too"
 is "$(grep -ciE 'outside (this|the) PID namespace' "$T/sweep2.err")" 1 "and warns once as well"
+
+# Control: the false declaration again.  It is honoured (the PID namespace
+# is trusted), but the SysV objects' recorded pid 0 is a fact of the kernel
+# that still shows the view to be partial.
+trust=$(inner "$IPCGC" --local --config "$T/trust.conf" list -J 2>"$T/trust.err")
+is "$?" 0 "control: list --local with TrustPIDNamespace=yes succeeds"
+m=$(mine "$trust")
+diag "control (TrustPIDNamespace=yes, a false declaration), with the SysV objects:"
+show "$m"
+is "$(jq length <<<"$m")" 9 "control: all nine objects are listed"
+is "$(jq -r --arg r "$PIDNS_REASON" '[.[] | select((.reason // "") | contains($r)) | .id] | join(" ")' <<<"$m")" "" \
+    "control: the declaration is honoured (no object is UNKNOWN for the PID namespace itself)"
+is "$(ids_of '.verdict == "ORPHAN" or .verdict == "PENDING"' "$m")" "" \
+    "control: the SysV records of pid 0 still keep every object from ORPHAN and PENDING"
+is "$(jq -r --arg r "$SYSV0_REASON" '[.[] | select(.verdict == "UNKNOWN" and ((.reason // "") | contains($r) | not)) | .id] | join(" ")' <<<"$m")" "" \
+    "control: and say so (each UNKNOWN names the SysV object that records pid 0)"
 
 # --- afterwards: everything is there and works -----------------------------
 sysv_has() { awk -v id="$2" 'NR > 1 && $2 == id { f = 1 } END { exit !f }' "/proc/sysvipc/$1"; }
@@ -165,26 +220,5 @@ check "the held FIFO still has its reader" writes "$FIFODIR/held"
 check "the blocked reader is still there (the writer's open gets through)" writes "$FIFODIR/blocked"
 for _ in $(seq 500); do is_blocked || break; read -r -t 0.01 <> <(:) || true; done
 if is_blocked; then not_ok "and its open(2) returned"; else ok "and its open(2) returned"; fi
-
-# --- control: the false declaration TrustPIDNamespace=yes (list only) -------
-# Recreate the blocked reader's situation: a fresh one on a new FIFO.
-hold fifowait "$FIFODIR/blocked2" 0 0600
-BLOCKED_PID=$HOLD_PID
-for _ in $(seq 500); do is_blocked && break; read -r -t 0.01 <> <(:) || true; done
-trust=$(inner "$IPCGC" --local --config "$T/trust.conf" list -J 2>"$T/trust.err")
-is "$?" 0 "control: list --local with TrustPIDNamespace=yes succeeds"
-ids_json=$(jq -c --arg f "fifo:$FIFODIR/blocked2" '. + [$f]' <<<"$ids_json")
-tmine=$(jq -c --argjson ids "$ids_json" '[.objects[] | select(.id as $i | $ids | index($i)) | {id, verdict, reason}]' <<<"$trust")
-diag "control (TrustPIDNamespace=yes, a false declaration):"
-diag "$(jq -r '.[] | "\(.id)  \(.verdict)  \(.reason)"' <<<"$tmine")"
-is "$(jq length <<<"$tmine")" 10 "control: all ten objects are listed"
-is "$(jq -r '[.[] | select((.reason // "") | test("PID namespace")) | .id] | join(" ")' <<<"$tmine")" "" \
-    "control: the declaration is honoured (no object is UNKNOWN for the PID namespace)"
-is "$(jq -r --arg id "shm:$SHM_ATT" '.[] | select(.id == $id) | .verdict' <<<"$tmine")" LIVE \
-    "control: the attached segment is still LIVE by nattch"
-# What the declaration risks: objects held only through processes it cannot
-# see look dead.
-is "$(jq -r '[.[] | select(.id | test("^(pshm|psem|mq|fifo):")) | .verdict] | unique | join(",")' <<<"$tmine")" ORPHAN \
-    "control: its POSIX objects and FIFOs, held from outside, are judged ORPHAN (the risk of the declaration)"
 
 done_testing
