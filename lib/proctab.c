@@ -61,6 +61,16 @@ static ssize_t read_small(int dfd, const char *name, char *buf, size_t size) {
         return (ssize_t) n;
 }
 
+/* What a /proc read fails with when the process (or thread) has exited
+ * meanwhile: between the open and the read of its file it is ESRCH. */
+static bool is_gone(ssize_t r) {
+        return r == -ENOENT || r == -ESRCH;
+}
+
+static bool is_access_error(ssize_t r) {
+        return r == -EACCES || r == -EPERM;
+}
+
 int proctab_parse_stat(const char *text, char ret_comm[17], char *ret_state, unsigned *ret_flags,
                        uint64_t *ret_starttime_ticks) {
         const char *open = strchr(text, '('), *close = strrchr(text, ')');
@@ -175,8 +185,10 @@ static bool fd_inode_wanted(int fdfd, const char *name, const struct holder_inde
         const char *p;
 
         snprintf(path, sizeof(path), "../fdinfo/%s", name);
-        if (read_small(fdfd, path, buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "\nino:")) ||
-            sscanf(p + 5, "%llu", &ino) != 1)
+        ssize_t n = read_small(fdfd, path, buf, sizeof(buf));
+        if (is_gone(n))
+                return false; /* closed meanwhile, or the process exited */
+        if (n <= 0 || !(p = strstr(buf, "\nino:")) || sscanf(p + 5, "%llu", &ino) != 1)
                 return true;
         return holder_index_wants_ino(idx, (ino_t) ino);
 }
@@ -271,7 +283,9 @@ static int scan_maps(int mfd, int pfd, pid_t pid, const struct stat *self_ipc_ns
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return errno == EACCES || errno == EPERM ? -EACCES : -EIO;
+                        /* ESRCH: it exited after the open, which is no error */
+                        int e = negative_errno();
+                        return is_gone(e) ? -ESRCH : is_access_error(e) ? -EACCES : -EIO;
                 }
                 if (n == 0)
                         break;
@@ -311,39 +325,102 @@ static int scan_maps(int mfd, int pfd, pid_t pid, const struct stat *self_ipc_ns
         return 0;
 }
 
-/*
- * A FIFO opener blocked in the kernel's wait_for_partner holds no fd yet, so
- * the fd scan misses it; yet unlinking the FIFO now would strand it for
- * good.  Its open(2) arguments tell which file it is opening: read the path
- * from its memory and resolve it as it would, through its own root and cwd.
- * Returns 0 (recorded), or PROCESS_FIFO_OPEN_UNKNOWN when it cannot tell.
- */
-static int fifo_opener(int tfd, const char *proc_root, pid_t pid, struct holder_index *idx) {
-        char buf[256], path[PATH_MAX], full[PATH_MAX + 64];
-        unsigned long long nr, a0, a1;
-        ssize_t n;
+int proctab_parse_syscall(const char *text, long *ret_nr, uint64_t ret_args[6]) {
+        unsigned long long a[6];
+        long nr;
+        char *end;
 
-        n = read_small(tfd, "syscall", buf, sizeof(buf));
-        if (n <= 0 || sscanf(buf, "%llu %llx %llx", &nr, &a0, &a1) != 3)
-                return PROCESS_FIFO_OPEN_UNKNOWN;
-        long long dirfd;
-        unsigned long long ptr;
+        /* "NR A0 .. A5 SP PC" in a call, "-1 SP PC" in none, "running" */
+        if (strncmp(text, "running", 7) == 0 && (text[7] == '\n' || text[7] == 0))
+                return -EAGAIN;
+        errno = 0;
+        nr = strtol(text, &end, 10);
+        if (errno || end == text || (*end != ' ' && *end != '\n' && *end != 0) || nr < -1)
+                return -EBADMSG;
+        if (nr == -1) {
+                *ret_nr = -1;
+                memset(ret_args, 0, 6 * sizeof(*ret_args));
+                return 0;
+        }
+        if (sscanf(end, " %llx %llx %llx %llx %llx %llx", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]) != 6)
+                return -EBADMSG;
+        *ret_nr = nr;
+        for (int i = 0; i < 6; i++)
+                ret_args[i] = a[i];
+        return 0;
+}
+
+/* A look at a thread failed: was it because the thread has exited since?
+ * Then it blocks nothing.  Otherwise what it does stays unknown. */
+static bool thread_gone(int tfd) {
+        char buf[1024], comm[17], state;
+        unsigned kflags;
+        uint64_t ticks;
+        ssize_t n = read_small(tfd, "stat", buf, sizeof(buf));
+        if (n == 0 || is_gone(n))
+                return true;
+        return n > 0 && proctab_parse_stat(buf, comm, &state, &kflags, &ticks) == 0 && (state == 'Z' || state == 'X');
+}
+
+/* The calls a thread can be blocked in, waiting on one of our objects. */
+enum call { CALL_OTHER, CALL_OPEN, CALL_SEM, CALL_MSG };
+
+static enum call call_of(long nr) {
+        if (nr < 0)
+                return CALL_OTHER;
         if (nr == SYS_openat
 #ifdef SYS_openat2
             || nr == SYS_openat2
 #endif
-        ) {
-                dirfd = (int) (unsigned) a0;
-                ptr = a1;
-        }
 #ifdef SYS_open
-        else if (nr == SYS_open) {
-                dirfd = AT_FDCWD;
-                ptr = a0;
-        }
+            || nr == SYS_open
 #endif
-        else
-                return PROCESS_FIFO_OPEN_UNKNOWN;
+        )
+                return CALL_OPEN;
+#ifdef SYS_semtimedop
+        if (nr == SYS_semtimedop)
+                return CALL_SEM;
+#endif
+#ifdef SYS_semop
+        if (nr == SYS_semop)
+                return CALL_SEM;
+#endif
+#ifdef SYS_msgrcv
+        if (nr == SYS_msgrcv)
+                return CALL_MSG;
+#endif
+#ifdef SYS_msgsnd
+        if (nr == SYS_msgsnd)
+                return CALL_MSG;
+#endif
+        return CALL_OTHER;
+}
+
+/*
+ * A FIFO opener blocked in the kernel's wait_for_partner holds no fd yet, so
+ * the fd scan misses it; yet unlinking the FIFO now would strand it for
+ * good.  Its open(2) arguments (NR and A, from its syscall file) tell which
+ * file it is opening: read the path from its memory and resolve it as it
+ * would, through its own root and cwd.  Returns 0 (recorded, or the thread
+ * is gone), or PROCESS_FIFO_OPEN_UNKNOWN when it cannot tell.
+ */
+static int fifo_opener(int tfd, const char *proc_root, pid_t pid, long nr, const uint64_t a[6],
+                       struct holder_index *idx) {
+        char path[PATH_MAX], full[PATH_MAX + 64];
+        ssize_t n;
+
+        long long dirfd;
+        uint64_t ptr;
+#ifdef SYS_open
+        if (nr == SYS_open) {
+                dirfd = AT_FDCWD;
+                ptr = a[0];
+        } else
+#endif
+        {
+                dirfd = (int) (unsigned) a[0];
+                ptr = a[1];
+        }
 
         /* The string may end near a page boundary: read what can be read. */
         size_t want = sizeof(path) - 1;
@@ -353,8 +430,10 @@ static int fifo_opener(int tfd, const char *proc_root, pid_t pid, struct holder_
                 n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
                 if (n > 0)
                         break;
+                if (n < 0 && errno == ESRCH)
+                        return 0; /* exited: opens nothing */
                 if (errno != EFAULT || want <= 1)
-                        return PROCESS_FIFO_OPEN_UNKNOWN;
+                        return thread_gone(tfd) ? 0 : PROCESS_FIFO_OPEN_UNKNOWN;
                 size_t to_page = 4096 - (size_t) (ptr % 4096);
                 want = want > to_page ? to_page : want / 2;
         }
@@ -373,11 +452,11 @@ static int fifo_opener(int tfd, const char *proc_root, pid_t pid, struct holder_
                         return PROCESS_FIFO_OPEN_UNKNOWN;
                 rootfd = open(full, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (rootfd < 0)
-                        return PROCESS_FIFO_OPEN_UNKNOWN;
+                        return thread_gone(tfd) ? 0 : PROCESS_FIFO_OPEN_UNKNOWN;
                 struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
                 _cleanup_close_ int fd = (int) syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
                 if (fd < 0 || fstat(fd, &st) < 0)
-                        return PROCESS_FIFO_OPEN_UNKNOWN;
+                        return thread_gone(tfd) ? 0 : PROCESS_FIFO_OPEN_UNKNOWN;
                 return holder_index_add(idx, st.st_dev, st.st_ino, pid);
         }
         if (dirfd == AT_FDCWD)
@@ -388,7 +467,7 @@ static int fifo_opener(int tfd, const char *proc_root, pid_t pid, struct holder_
                 return PROCESS_FIFO_OPEN_UNKNOWN;
 
         if (stat(full, &st) < 0)
-                return PROCESS_FIFO_OPEN_UNKNOWN;
+                return thread_gone(tfd) ? 0 : PROCESS_FIFO_OPEN_UNKNOWN;
         return holder_index_add(idx, st.st_dev, st.st_ino, pid);
 }
 
@@ -396,41 +475,36 @@ static int fifo_opener(int tfd, const char *proc_root, pid_t pid, struct holder_
  * A thread blocked in semop(2), msgrcv(2) or msgsnd(2) is waiting on that
  * object: it lives on it as surely as a holder does, though nothing of it
  * shows in /proc/PID/fd or maps, and a msg queue records no waiters at all.
- * The id is the syscall's first argument.  Returns 0 (recorded), or
- * PROCESS_IPC_WAIT_UNKNOWN when the call cannot be read or is not one we
- * know (the ipc(2) multiplexer, a 32-bit task's numbers).
+ * The id is the syscall's first argument.
  */
-static int ipc_waiter(int tfd, pid_t pid, bool sem, struct holder_index *idx) {
-        char buf[256];
-        unsigned long long nr, a0;
-
-        if (read_small(tfd, "syscall", buf, sizeof(buf)) <= 0 || sscanf(buf, "%llu %llx", &nr, &a0) != 2)
-                return PROCESS_IPC_WAIT_UNKNOWN;
-        bool is_sem = false, is_msg = false;
-#ifdef SYS_semtimedop
-        is_sem = is_sem || nr == SYS_semtimedop;
-#endif
-#ifdef SYS_semop
-        is_sem = is_sem || nr == SYS_semop;
-#endif
-#ifdef SYS_msgrcv
-        is_msg = is_msg || nr == SYS_msgrcv;
-#endif
-#ifdef SYS_msgsnd
-        is_msg = is_msg || nr == SYS_msgsnd;
-#endif
-        if (sem ? !is_sem : !is_msg)
-                return PROCESS_IPC_WAIT_UNKNOWN;
-        return holder_index_add(idx, sem ? HOLDER_DEV_SYSV_SEM : HOLDER_DEV_SYSV_MSG, (ino_t) (unsigned) a0, pid);
+static int ipc_waiter(pid_t pid, enum call call, uint64_t a0, struct holder_index *idx) {
+        return holder_index_add(idx, call == CALL_SEM ? HOLDER_DEV_SYSV_SEM : HOLDER_DEV_SYSV_MSG,
+                                (ino_t) (unsigned) a0, pid);
 }
 
 /* What a wchan says a thread is blocked in, of what FLAGS ask about. */
-enum blocked_in { BLOCKED_NO, BLOCKED_FIFO_OPEN, BLOCKED_SEMOP, BLOCKED_MSG };
+enum blocked_in { BLOCKED_NO, BLOCKED_FIFO_OPEN, BLOCKED_SEMOP, BLOCKED_MSG, BLOCKED_STOPPED };
 
 /* Is WCHAN the function NAME, or a compiler's copy of it ("NAME.isra.0")? */
 static bool wchan_is(const char *wchan, const char *name) {
         size_t n = strlen(name);
-        return strncmp(wchan, name, n) == 0 && (wchan[n] == 0 || wchan[n] == '.');
+        return strncmp(wchan, name, n) == 0 && (wchan[n] == 0 || wchan[n] == '.' || wchan[n] == '\n');
+}
+
+/*
+ * A thread stopped by a signal (SIGSTOP, job control), a tracer or a cgroup
+ * freezer sleeps there, not in the call it was blocked in: its wchan is
+ * do_signal_stop, ptrace_stop, do_freezer_trap (the cgroup v2 freezer; it
+ * reads get_signal where the compiler inlined it, as on 6.x builds) or
+ * __refrigerator (the v1 freezer, suspend), and a semop waiter is no longer
+ * counted in semncnt.  The call is only interrupted: it is taken up again
+ * when the thread is let go, and its syscall file names it meanwhile.
+ * get_signal sleeps in nothing but these stops.
+ */
+bool proctab_wchan_stopped(const char *wchan) {
+        return wchan_is(wchan, "do_signal_stop") || wchan_is(wchan, "ptrace_stop") ||
+               wchan_is(wchan, "do_freezer_trap") || wchan_is(wchan, "get_signal") ||
+               wchan_is(wchan, "do_jobctl_trap") || wchan_is(wchan, "__refrigerator");
 }
 
 static enum blocked_in blocked_in(const char *wchan, unsigned flags) {
@@ -443,25 +517,13 @@ static enum blocked_in blocked_in(const char *wchan, unsigned flags) {
                 if (wchan_is(wchan, "do_msgrcv") || wchan_is(wchan, "do_msgsnd"))
                         return BLOCKED_MSG;
         }
+        if ((flags & (PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS)) && proctab_wchan_stopped(wchan))
+                return BLOCKED_STOPPED;
         return BLOCKED_NO;
 }
 
 bool proctab_wchan_wanted(const char *wchan, unsigned flags) {
         return blocked_in(wchan, flags) != BLOCKED_NO;
-}
-
-int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
-                           unsigned flags) {
-        switch (blocked_in(wchan, flags)) {
-        case BLOCKED_FIFO_OPEN:
-                return fifo_opener(tfd, proc_root, pid, idx);
-        case BLOCKED_SEMOP:
-                return ipc_waiter(tfd, pid, true, idx);
-        case BLOCKED_MSG:
-                return ipc_waiter(tfd, pid, false, idx);
-        default:
-                return 0;
-        }
 }
 
 /* The PROCESS_*_UNKNOWN flags for not knowing what FLAGS asked. */
@@ -470,11 +532,87 @@ static unsigned unknown_of(unsigned flags) {
                (flags & PROCTAB_IPC_WAITERS ? PROCESS_IPC_WAIT_UNKNOWN : 0);
 }
 
+/* How often a stopped thread that is let go while looked at is looked at
+ * again before what it does is called unknown. */
+#define STOPPED_LOOKS 3
+
+int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
+                           unsigned flags) {
+        char again[128];
+        enum blocked_in what = BLOCKED_NO;
+
+        for (int look = 0; look < STOPPED_LOOKS; look++) {
+                char buf[256];
+                uint64_t a[6];
+                long nr;
+                int r;
+
+                what = blocked_in(wchan, flags);
+                if (what == BLOCKED_NO)
+                        return 0;
+                ssize_t n = read_small(tfd, "syscall", buf, sizeof(buf));
+                if (is_gone(n))
+                        return 0;
+                r = n > 0 ? proctab_parse_syscall(buf, &nr, a) : n < 0 ? (int) n : -EBADMSG;
+                if (r == -EAGAIN && what == BLOCKED_STOPPED) {
+                        /* Let go between the two reads: where is it now?  A
+                         * call it was stopped in is being taken up again. */
+                        n = read_small(tfd, "wchan", again, sizeof(again));
+                        if (n == 0 || is_gone(n))
+                                return 0;
+                        if (n < 0)
+                                break;
+                        if (strcmp(again, "0") == 0)
+                                break; /* running: in a call again or not, unknown */
+                        wchan = again;
+                        continue;
+                }
+                if (r < 0)
+                        break;
+
+                enum call call = call_of(nr);
+                switch (what) {
+                case BLOCKED_FIFO_OPEN:
+                        /* the ipc(2) multiplexer, a 32-bit task's numbers:
+                         * not one we know */
+                        return call == CALL_OPEN ? fifo_opener(tfd, proc_root, pid, nr, a, idx)
+                                                 : PROCESS_FIFO_OPEN_UNKNOWN;
+                case BLOCKED_SEMOP:
+                        return call == CALL_SEM ? ipc_waiter(pid, call, a[0], idx) : PROCESS_IPC_WAIT_UNKNOWN;
+                case BLOCKED_MSG:
+                        return call == CALL_MSG ? ipc_waiter(pid, call, a[0], idx) : PROCESS_IPC_WAIT_UNKNOWN;
+                case BLOCKED_STOPPED:
+                        /* Stopped in the call, or at its end: the two read
+                         * the same, and either way it is a use of the
+                         * object.  An open whose path cannot be resolved
+                         * leaves FIFOs unknown, as a blocked one does.  In
+                         * no call (-1: stopped in its own code) or in
+                         * another one, it waits on nothing. */
+                        if (call == CALL_OPEN && (flags & PROCTAB_FIFO_OPENERS))
+                                return fifo_opener(tfd, proc_root, pid, nr, a, idx);
+                        if ((call == CALL_SEM || call == CALL_MSG) && (flags & PROCTAB_IPC_WAITERS))
+                                return ipc_waiter(pid, call, a[0], idx);
+                        return 0;
+                default:
+                        return 0;
+                }
+        }
+        switch (what) {
+        case BLOCKED_FIFO_OPEN:
+                return PROCESS_FIFO_OPEN_UNKNOWN;
+        case BLOCKED_SEMOP:
+        case BLOCKED_MSG:
+                return PROCESS_IPC_WAIT_UNKNOWN;
+        default:
+                return (int) unknown_of(flags);
+        }
+}
+
 /* The blocked-thread check of one thread (or single-threaded process) dir. */
 static int blocked_thread(int tfd, const char *proc_root, pid_t pid, struct holder_index *idx, unsigned flags) {
         char wchan[128];
         ssize_t n = read_small(tfd, "wchan", wchan, sizeof(wchan));
-        if (n == 0 || n == -ENOENT || n == -ESRCH)
+        if (n == 0 || is_gone(n))
                 return 0; /* gone */
         if (n < 0)
                 return (int) unknown_of(flags);
@@ -557,8 +695,21 @@ static int blocked_threads(int pfd, const char *proc_root, pid_t pid, unsigned t
         return unknown;
 }
 
-static bool is_access_error(int r) {
-        return r == -EACCES || r == -EPERM;
+/* A process whose /proc dir or stat is refused rather than gone (hidepid=1,
+ * an LSM): nothing of it can be read, so it could hold or wait on anything
+ * asked about.  Its start time stays unknown (0), its uids -1.  Returns 1. */
+static int unreadable_process(struct process *p, const struct holder_index *idx, unsigned flags,
+                              struct process *ret) {
+        p->flags |= PROCESS_UNREADABLE;
+        if (idx) {
+                if (flags & (PROCTAB_FDS | PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS))
+                        p->flags |= PROCESS_FD_UNREADABLE;
+                if (flags & PROCTAB_MAPS)
+                        p->flags |= PROCESS_MAPS_UNREADABLE;
+                p->flags |= unknown_of(flags);
+        }
+        *ret = *p;
+        return 1;
 }
 
 /* Returns 1 when the process was read, 0 when it vanished meanwhile. */
@@ -573,13 +724,22 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
         ssize_t n;
         int r;
 
+        p.ruid = p.euid = (uid_t) -1;
         pfd = openat(procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (pfd < 0)
-                return errno == ENOENT || errno == ESRCH ? 0 : negative_errno();
+        if (pfd < 0) {
+                r = negative_errno();
+                if (is_gone(r))
+                        return 0;
+                if (is_access_error(r))
+                        return unreadable_process(&p, idx, flags, ret);
+                return r;
+        }
 
         n = read_small(pfd, "stat", buf, sizeof(buf));
-        if (n == -ENOENT || n == -ESRCH || n == 0)
+        if (n == 0 || is_gone(n))
                 return 0;
+        if (is_access_error(n))
+                return unreadable_process(&p, idx, flags, ret);
         if (n < 0)
                 return (int) n;
         if (proctab_parse_stat(buf, p.comm, &state, &kflags, &start_ticks) < 0)
@@ -600,23 +760,30 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
         if (kflags & PF_KTHREAD)
                 p.flags |= PROCESS_KTHREAD;
 
-        p.ruid = p.euid = (uid_t) -1;
         if (flags & PROCTAB_UIDS) {
                 /* status, not the owner of /proc/PID: that is root for any
                  * process that is not dumpable. */
                 n = read_small(pfd, "status", buf, sizeof(buf));
-                if (n < 0)
-                        return n == -ENOENT || n == -ESRCH ? 0 : (int) n;
-                const char *u = strstr(buf, "\nUid:");
-                unsigned long ruid, euid;
-                if (!u || sscanf(u + 5, "%lu %lu", &ruid, &euid) != 2)
-                        return 0; /* a process too far gone to report its uid */
-                p.ruid = (uid_t) ruid;
-                p.euid = (uid_t) euid;
+                if (is_gone(n))
+                        return 0;
+                if (is_access_error(n))
+                        p.flags |= PROCESS_UNREADABLE; /* its uids stay unknown */
+                else if (n < 0)
+                        return (int) n;
+                else {
+                        const char *u = strstr(buf, "\nUid:");
+                        unsigned long ruid, euid;
+                        if (!u || sscanf(u + 5, "%lu %lu", &ruid, &euid) != 2)
+                                return 0; /* a process too far gone to report its uid */
+                        p.ruid = (uid_t) ruid;
+                        p.euid = (uid_t) euid;
+                }
         }
 
         if (flags & PROCTAB_CGROUP) {
                 n = read_small(pfd, "cgroup", buf, sizeof(buf));
+                if (n == -ESRCH)
+                        return 0; /* exited after the open (no cgroup file at all: no unit) */
                 if (n > 0) {
                         r = proctab_parse_cgroup_unit(buf, &p.unit);
                         if (r < 0)
@@ -630,7 +797,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                         r = scan_fds(hfd, pid, idx, &p.flags);
                         if (is_access_error(r))
                                 p.flags |= PROCESS_FD_UNREADABLE;
-                        else if (r == -ENOENT || r == -ESRCH)
+                        else if (is_gone(r))
                                 goto gone;
                         else if (r < 0)
                                 goto fail;
@@ -659,7 +826,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                         r = scan_maps(hfd, pfd, pid, self_ipc_ns, idx, scratch);
                         if (is_access_error(r))
                                 p.flags |= PROCESS_MAPS_UNREADABLE;
-                        else if (r == -ENOENT || r == -ESRCH)
+                        else if (is_gone(r))
                                 goto gone;
                         else if (r < 0)
                                 goto fail;

@@ -18,6 +18,11 @@ enum {
         /* a thread blocked in semop/msgrcv/msgsnd whose call cannot be read:
          * which object it waits on is unknown */
         PROCESS_IPC_WAIT_UNKNOWN = 1u << 5,
+        /* Refused, not gone (hidepid=1, an LSM): /proc/PID or its stat,
+         * so comm, start time (0), uids (-1) and unit are unknown and the
+         * process is kept with every UNREADABLE and UNKNOWN flag of what
+         * was asked; or only its status, so its uids are unknown (-1) */
+        PROCESS_UNREADABLE = 1u << 6,
 };
 
 struct process {
@@ -75,8 +80,12 @@ const struct process *proctab_find(const struct proctab *t, pid_t pid);
 int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
                            unsigned flags);
 /* Is a thread whose wchan reads WCHAN blocked in one of the calls FLAGS ask
- * about (so that proctab_blocked_thread has something to read)? */
+ * about, or stopped where it may have been (so that proctab_blocked_thread
+ * has something to read)? */
 bool proctab_wchan_wanted(const char *wchan, unsigned flags);
+/* Does WCHAN say the thread is stopped or frozen (SIGSTOP, a tracer, a
+ * cgroup freezer), wherever it was when it stopped? */
+bool proctab_wchan_stopped(const char *wchan);
 
 /* Parsers, exposed for the unit tests. */
 int proctab_parse_stat(const char *text, char ret_comm[17], char *ret_state, unsigned *ret_flags,
@@ -86,3 +95,7 @@ int proctab_parse_stat(const char *text, char ret_comm[17], char *ret_state, uns
 int proctab_parse_cgroup_unit(const char *text, char **ret);
 /* One maps line: the device and inode it maps, and whether it is SysV shm. */
 int proctab_parse_maps_line(const char *line, dev_t *ret_dev, ino_t *ret_ino, bool *ret_sysv);
+/* A /proc/PID/syscall text: the call's number and its six arguments; -1 in
+ * *ret_nr (arguments zero) when the thread is in no call.  -EAGAIN for
+ * "running" (nothing to tell), -EBADMSG for anything else. */
+int proctab_parse_syscall(const char *text, long *ret_nr, uint64_t ret_args[6]);

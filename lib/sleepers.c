@@ -453,6 +453,9 @@ int sleepers_scan(struct sleepers *s, struct holder_index *idx, unsigned flags) 
                         continue;
                 }
                 wchan[n] = 0;
+                /* Blocked in a call on an object, or stopped (SIGSTOP, a
+                 * tracer, a freezer) where it may have been: those few pay
+                 * the read of their syscall. */
                 if (!proctab_wchan_wanted(wchan, flags))
                         continue; /* running, or asleep elsewhere */
 

@@ -21,10 +21,23 @@
  *   ipc-hold opath PATH 0 0               open an existing file O_PATH only, and keep that
  *   ipc-hold mqnotify NAME BYTES MODE     mq_open + mq_notify, fd kept open
  *   ipc-hold fifowait PATH 0 MODE         mkfifo, then a second thread blocks opening it
+ *   ipc-hold fifoonce PATH 0 0            block opening an existing FIFO for reading (one thread)
+ *   ipc-hold semonce KEY 0 0              block in semop waiting on semaphore 1 (one thread)
+ *   ipc-hold msgonce KEY BYTES 0          block in msgrcv of a message of type 2, up to BYTES (one thread)
+ *                                         (the three "once" types print "ready", make their
+ *                                         call once, retrying it on EINTR as a program must
+ *                                         after a stop, print "done ..." and hold)
+ *   ipc-hold [-x] semup KEY 0 0           semop +1 on semaphore 1 of an existing set
+ *   ipc-hold [-x] msgput KEY BYTES 0      msgsnd one message of type 2 (what msgonce waits for),
+ *                                         BYTES of "ipc-hold..."
  *   ipc-hold -T ...                       as without -T, then the main thread exits
  *                                         (pthread_exit) while another thread lives on
  *   ipc-hold shmbusy|sembusy|msgbusy|mqbusy KEY|NAME SIZE MODE
  *                                         make it, then use it in a loop forever
+ *   ipc-hold churn RATE VMAS 0            process churn: map VMAS separate pages, then make
+ *                                         RATE processes a second, each exiting after 0-40 ms
+ *                                         (each with VMAS+ maps lines); on SIGTERM print
+ *                                         "forked COUNT USEC" and exit
  *
  * Only ever run inside the test's private IPC/mount/PID namespaces.
  */
@@ -32,9 +45,11 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +59,9 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void die(const char *what) {
@@ -131,6 +149,158 @@ static void busy(const char *type, const char *what, unsigned long size, mode_t 
                 if (mq_send(q, buf, sizeof(buf), 0) < 0 || mq_receive(q, buf, sizeof(buf), NULL) < 0)
                         die("mq_send/mq_receive");
         (void) size;
+}
+
+/* Says ready, makes one blocking call in the only thread, retrying it on
+ * EINTR (semop fails so after a stop and SIGCONT), says what it got, then
+ * holds until SIGTERM. */
+static void once(const char *type, const char *what, unsigned long size) {
+        long id = 0;
+
+        if (strcmp(type, "semonce") == 0 && (id = semget((key_t) num(what, 0), 0, 0)) < 0)
+                die("semget");
+        if (strcmp(type, "msgonce") == 0 && (id = msgget((key_t) num(what, 0), 0)) < 0)
+                die("msgget");
+        printf("ready %ld %d\n", id, (int) getpid());
+        fflush(stdout);
+
+        if (strcmp(type, "fifoonce") == 0) {
+                int fd;
+                while ((fd = open(what, O_RDONLY | O_CLOEXEC)) < 0)
+                        if (errno != EINTR)
+                                die("open fifo");
+                printf("done open\n");
+        } else if (strcmp(type, "semonce") == 0) {
+                struct sembuf op = { .sem_num = 1, .sem_op = -1 };
+                while (semop((int) id, &op, 1) < 0)
+                        if (errno != EINTR)
+                                die("semop");
+                printf("done semop\n");
+        } else {
+                struct {
+                        long mtype;
+                        char text[64];
+                } m;
+                ssize_t n;
+                if (size == 0 || size > sizeof(m.text))
+                        size = sizeof(m.text);
+                while ((n = msgrcv((int) id, &m, size, 2, 0)) < 0)
+                        if (errno != EINTR)
+                                die("msgrcv");
+                printf("done msgrcv %ld %zd %.*s\n", m.mtype, n, (int) n, m.text);
+        }
+        fflush(stdout);
+        for (;;)
+                pause();
+}
+
+static volatile sig_atomic_t churn_stop;
+
+static void on_term(int sig) {
+        (void) sig;
+        churn_stop = 1;
+}
+
+static void on_child(int sig) {
+        (void) sig; /* only to end the pacing sleep: reap at once */
+}
+
+static unsigned long long now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (unsigned long long) ts.tv_sec * 1000000ull + (unsigned long long) ts.tv_nsec / 1000u;
+}
+
+#define CHURN_SLOTS 256
+#define CHURN_STACK (64 * 1024)
+
+/* A churn child: sleeps its life (in nanoseconds, ARG) and exits.  Raw
+ * system calls on a stack of its own, in memory it shares: nothing the
+ * sanitizers would track. */
+__attribute__((no_sanitize_address, no_sanitize_undefined)) static int churn_child(void *arg) {
+        struct timespec ts = { .tv_sec = 0, .tv_nsec = (long) (uintptr_t) arg };
+        (void) syscall(SYS_nanosleep, &ts, NULL);
+        syscall(SYS_exit, 0);
+        return 0;
+}
+
+/* Processes that come and go, RATE a second, each long enough to be listed
+ * in /proc and read, short enough to exit in the middle of a read: each
+ * lives 0 to 40 ms, so some 20 are alive at a time, and is reaped the
+ * moment it exits.  Their maps are long (VMAS pages mapped one by one,
+ * alternately readable and not so that none merge), which makes each read
+ * of them take a while.  They are made with clone(2) and CLONE_VM: each a
+ * process of its own (its own pid, /proc/PID, fd table), sharing this one's
+ * memory, so that making one copies no page tables; a fork of a sanitized
+ * program costs about a millisecond, which would cap the rate. */
+static void churn(unsigned long rate, unsigned long vmas) {
+        long page = sysconf(_SC_PAGESIZE);
+        char *base = mmap(NULL, (size_t) page * (vmas + 1), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base == MAP_FAILED)
+                die("mmap");
+        for (unsigned long k = 0; k < vmas; k += 2)
+                if (mprotect(base + (size_t) page * k, (size_t) page, PROT_NONE) < 0)
+                        die("mprotect");
+        char *stacks = mmap(NULL, (size_t) CHURN_SLOTS * CHURN_STACK, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stacks == MAP_FAILED)
+                die("mmap stacks");
+        pid_t slot[CHURN_SLOTS] = { 0 };
+        if (rate == 0 || rate > 1000000)
+                rate = 1000;
+
+        struct sigaction term = { .sa_handler = on_term }, child = { .sa_handler = on_child };
+        if (sigaction(SIGTERM, &term, NULL) < 0 || sigaction(SIGCHLD, &child, NULL) < 0)
+                die("sigaction");
+        printf("ready 0 %d\n", (int) getpid());
+        fflush(stdout);
+
+        unsigned long long start = now_usec(), made = 0;
+        unsigned seed = (unsigned) getpid();
+        struct timespec next;
+        clock_gettime(CLOCK_MONOTONIC, &next);
+        while (!churn_stop) {
+                /* reap; a slot is free once its child is */
+                pid_t pid;
+                while ((pid = waitpid(-1, NULL, WNOHANG | __WALL)) > 0)
+                        for (int k = 0; k < CHURN_SLOTS; k++)
+                                if (slot[k] == pid)
+                                        slot[k] = 0;
+                int k = 0;
+                while (k < CHURN_SLOTS && slot[k] != 0)
+                        k++;
+                if (k == CHURN_SLOTS) {
+                        (void) waitpid(-1, NULL, __WALL | WNOWAIT);
+                        continue;
+                }
+                long life_nsec = (long) (rand_r(&seed) % 40000) * 1000;
+                pid = clone(churn_child, stacks + (size_t) (k + 1) * CHURN_STACK, CLONE_VM | SIGCHLD,
+                            (void *) (uintptr_t) life_nsec);
+                if (pid < 0) {
+                        if (errno == EAGAIN)
+                                continue;
+                        die("clone");
+                }
+                slot[k] = pid;
+                made++;
+                /* The next one's slot in time; late ones are not made up for.
+                 * A child's exit ends the sleep early, to be reaped. */
+                next.tv_nsec += (long) (1000000000ul / rate);
+                if (next.tv_nsec >= 1000000000) {
+                        next.tv_sec++;
+                        next.tv_nsec -= 1000000000;
+                }
+                while (!churn_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+                        while ((pid = waitpid(-1, NULL, WNOHANG | __WALL)) > 0)
+                                for (int j = 0; j < CHURN_SLOTS; j++)
+                                        if (slot[j] == pid)
+                                                slot[j] = 0;
+        }
+        while (waitpid(-1, NULL, __WALL) > 0)
+                ;
+        printf("forked %llu %llu\n", made, now_usec() - start);
+        fflush(stdout);
+        exit(0);
 }
 
 int main(int argc, char **argv) {
@@ -251,6 +421,31 @@ int main(int argc, char **argv) {
                 for (;;)
                         if (msgrcv((int) id, &m, sizeof(m.text), 999, 0) < 0 && errno != EINTR)
                                 die("msgrcv");
+        } else if (strcmp(type, "fifoonce") == 0 || strcmp(type, "semonce") == 0 || strcmp(type, "msgonce") == 0) {
+                once(type, what, size);
+        } else if (strcmp(type, "semup") == 0) {
+                id = semget((key_t) num(what, 0), 0, 0);
+                if (id < 0)
+                        die("semget");
+                struct sembuf op = { .sem_num = 1, .sem_op = 1 };
+                if (semop((int) id, &op, 1) < 0)
+                        die("semop");
+        } else if (strcmp(type, "msgput") == 0) {
+                id = msgget((key_t) num(what, 0), 0);
+                if (id < 0)
+                        die("msgget");
+                struct {
+                        long mtype;
+                        char text[64];
+                } m = { .mtype = 2 };
+                if (size > sizeof(m.text))
+                        size = sizeof(m.text);
+                for (size_t k = 0; k < size; k++)
+                        m.text[k] = "ipc-hold"[k % 8];
+                if (msgsnd((int) id, &m, size, 0) < 0)
+                        die("msgsnd");
+        } else if (strcmp(type, "churn") == 0) {
+                churn(num(what, 0), size);
         } else if (strcmp(type, "mqopen") == 0) {
                 if (mq_open(what, O_RDWR) == (mqd_t) -1)
                         die("mq_open");

@@ -264,6 +264,114 @@ static void test_parse_maps_line_bad(void **state) {
         }
 }
 
+/* As the kernel prints /proc/TID/syscall: in a call, in none, running. */
+static void test_parse_syscall(void **state) {
+        uint64_t a[6] = { 9, 9, 9, 9, 9, 9 };
+        long nr = 99;
+
+        assert_int_equal(proctab_parse_syscall("257 0xffffff9c 0x563015e3202f 0x0 0x0 0x0 0x7fb3bb53c740 "
+                                               "0x7ffc1d182910 0x7fb3bb637011\n",
+                                               &nr, a),
+                         0);
+        assert_int_equal(nr, 257);
+        assert_int_equal(a[0], 0xffffff9c);
+        assert_int_equal(a[1], 0x563015e3202full);
+        assert_int_equal(a[2], 0);
+        assert_int_equal(a[5], 0x7fb3bb53c740ull);
+
+        assert_int_equal(proctab_parse_syscall("70 0x1 0x7ffc1d1829e0 0x40 0x3e7 0x0 0x7fb3bb53c740 0x7ffc1d182988 "
+                                               "0x7fb3bb64a3d3",
+                                               &nr, a),
+                         0);
+        assert_int_equal(nr, 70);
+        assert_int_equal(a[0], 1);
+        assert_int_equal(a[3], 0x3e7);
+
+        /* stopped in its own code (a busy loop, a breakpoint): no call */
+        assert_int_equal(proctab_parse_syscall("-1 0x7ffc1d182990 0x563015e31825\n", &nr, a), 0);
+        assert_int_equal(nr, -1);
+        for (int i = 0; i < 6; i++)
+                assert_int_equal(a[i], 0);
+
+        /* running: nothing to tell, nothing touched */
+        nr = 99;
+        a[0] = 9;
+        assert_int_equal(proctab_parse_syscall("running\n", &nr, a), -EAGAIN);
+        assert_int_equal(proctab_parse_syscall("running", &nr, a), -EAGAIN);
+        assert_int_equal(nr, 99);
+        assert_int_equal(a[0], 9);
+
+        const char *bad[] = {
+                "",
+                "\n",
+                "x",
+                "runningx",
+                "257",
+                "257 0x1 0x2 0x3 0x4 0x5",
+                "257x 0x1 0x2 0x3 0x4 0x5 0x6 0x7 0x8",
+                "-2 0x1 0x2",
+                "99999999999999999999999 0x1 0x2 0x3 0x4 0x5 0x6 0x7 0x8",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                if (proctab_parse_syscall(bad[i], &nr, a) != -EBADMSG)
+                        fail_msg("\"%s\" was accepted", bad[i]);
+                assert_int_equal(nr, 99);
+                assert_int_equal(a[0], 9);
+        }
+}
+
+/* What the wchans read on 6.x (see tests/integration/test-stopped.sh):
+ * do_signal_stop for SIGSTOP, ptrace_stop under a tracer, get_signal in the
+ * cgroup v2 freezer (do_freezer_trap inlined), __refrigerator in the v1
+ * one.  Stopped threads are looked at for either kind of call asked about,
+ * and only then. */
+static void test_wchan_stopped(void **state) {
+        const char *stopped[] = {
+                "do_signal_stop",
+                "ptrace_stop",
+                "do_freezer_trap",
+                "get_signal",
+                "__refrigerator",
+                "do_jobctl_trap",
+                "do_signal_stop.constprop.0",
+                "ptrace_stop.part.0",
+        };
+        const char *not_stopped[] = {
+                "0",
+                "",
+                "do_signal_stopx",
+                "ptrace",
+                "get_signal_",
+                "refrigerator",
+                "hrtimer_nanosleep",
+                "__do_sys_pause",
+                "wait_for_partner",
+                "do_msgrcv",
+                "__do_semtimedop",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(stopped); i++) {
+                if (!proctab_wchan_stopped(stopped[i]))
+                        fail_msg("%s: not taken for stopped", stopped[i]);
+                assert_true(proctab_wchan_wanted(stopped[i], PROCTAB_FIFO_OPENERS));
+                assert_true(proctab_wchan_wanted(stopped[i], PROCTAB_IPC_WAITERS));
+                assert_true(proctab_wchan_wanted(stopped[i], PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS));
+                assert_false(proctab_wchan_wanted(stopped[i], PROCTAB_FDS | PROCTAB_MAPS | PROCTAB_UIDS));
+                assert_false(proctab_wchan_wanted(stopped[i], 0));
+        }
+        for (size_t i = 0; i < ELEMENTSOF(not_stopped); i++)
+                if (proctab_wchan_stopped(not_stopped[i]))
+                        fail_msg("%s: taken for stopped", not_stopped[i]);
+
+        /* the blocked calls themselves, each for what it is */
+        assert_true(proctab_wchan_wanted("wait_for_partner", PROCTAB_FIFO_OPENERS));
+        assert_false(proctab_wchan_wanted("wait_for_partner", PROCTAB_IPC_WAITERS));
+        assert_true(proctab_wchan_wanted("do_msgrcv", PROCTAB_IPC_WAITERS));
+        assert_false(proctab_wchan_wanted("do_msgrcv", PROCTAB_FIFO_OPENERS));
+        assert_false(proctab_wchan_wanted("0", PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS));
+        assert_false(proctab_wchan_wanted("hrtimer_nanosleep", PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS));
+}
+
 /* ---- a fake proc tree ------------------------------------------------- */
 
 struct fake {
@@ -399,6 +507,76 @@ static int setup_fake(void **state) {
         mkdir_rel(f, "0");
         symlink_rel(f, "42", "self");
         put(f, "uptime", "1.00 2.00\n");
+        return 0;
+}
+
+/* A thread TID of fake process PID whose wchan and syscall read so. */
+static void fake_thread(const struct fake *f, const char *pid, const char *tid, const char *wchan,
+                        const char *syscall) {
+        _cleanup_free_ char *dir = NULL, *w = NULL, *sc = NULL;
+
+        assert_true(asprintf(&dir, "%s/task/%s", pid, tid) >= 0);
+        assert_true(asprintf(&w, "%s/wchan", dir) >= 0);
+        assert_true(asprintf(&sc, "%s/syscall", dir) >= 0);
+        mkdir_rel(f, dir);
+        put(f, w, wchan);
+        put(f, sc, syscall);
+}
+
+/* What fake stopped threads open: the paths their syscall lines point at
+ * (in our own memory: the fake process is this one, whose memory
+ * process_vm_readv reads). */
+static char stopped_abs[96], stopped_rel[] = "stopped-fifo";
+
+static int setup_fake_stopped(void **state) {
+        _cleanup_free_ char *me = NULL, *task = NULL, *sc_abs = NULL, *sc_rel = NULL, *cwd = NULL;
+        int r = setup_fake(state);
+        struct fake *f = *state;
+
+        if (r < 0)
+                return r;
+        /* num_threads (field 20) reads 1020 in these stat lines: each
+         * thread is looked at through task/. */
+        fake_process(f, "50", "stopped", 'T', 0x00400000, 800, "0\t0\t0\t0", NULL, true);
+        mkdir_rel(f, "50/task");
+        /* SIGSTOP in semop on set 5, a tracer's stop in msgrcv on queue 7 */
+        fake_thread(f, "50", "50", "do_signal_stop", "220 0x5 0x7ffe0 0x1 0x0 0x0 0x7f00 0x7ffd 0x7f01\n");
+        fake_thread(f, "50", "51", "ptrace_stop", "70 0x7 0x7ffe0 0x40 0x3e7 0x0 0x7f00 0x7ffd 0x7f01\n");
+        /* stopped in its own code, and in clock_nanosleep(CLOCK_REALTIME
+         * = 0, ...): neither waits on set or queue 0 */
+        fake_thread(f, "50", "52", "do_signal_stop", "-1 0x7ffc1d182990 0x563015e31825\n");
+        fake_thread(f, "50", "53", "get_signal", "230 0x0 0x0 0x7ffe 0x0 0x0 0x7f00 0x7ffd 0x7f01\n");
+        /* a frozen msgsnd on queue 8, a running thread */
+        fake_thread(f, "50", "54", "__refrigerator.isra.0", "69 0x8 0x7ffe0 0x40 0x0 0x0 0x7f00 0x7ffd 0x7f01\n");
+        fake_thread(f, "50", "55", "0", "running\n");
+
+        /* Let go while looked at: syscall reads "running" while wchan
+         * still reads stopped (a fake cannot move on): unknown. */
+        fake_process(f, "60", "letgo", 'T', 0x00400000, 900, "0\t0\t0\t0", NULL, true);
+        mkdir_rel(f, "60/task");
+        fake_thread(f, "60", "60", "do_signal_stop", "running\n");
+
+        /* This process, stopped in two open(2)s of FIFOs: an absolute path
+         * (through its root) and one relative to its cwd. */
+        assert_true(asprintf(&me, "%d", (int) getpid()) >= 0);
+        fake_process(f, me, "me", 'T', 0x00400000, 1000, "0\t0\t0\t0", NULL, true);
+        assert_true(asprintf(&task, "%s/task", me) >= 0);
+        mkdir_rel(f, task);
+        free(task);
+        assert_true(asprintf(&task, "%s/root", me) >= 0);
+        symlink_rel(f, "/", task);
+        free(task);
+        assert_true(asprintf(&task, "%s/cwd", me) >= 0);
+        symlink_rel(f, f->root, task);
+        snprintf(stopped_abs, sizeof(stopped_abs), "%s/%s", f->root, stopped_rel);
+        if (mkfifo(stopped_abs, 0600) < 0)
+                return -1;
+        assert_true(asprintf(&sc_abs, "257 0xffffff9c 0x%llx 0x0 0x0 0x0 0x7f00 0x7ffd 0x7f01\n",
+                             (unsigned long long) (uintptr_t) stopped_abs) >= 0);
+        assert_true(asprintf(&sc_rel, "2 0x%llx 0x0 0x0 0x0 0x0 0x7f00 0x7ffd 0x7f01\n",
+                             (unsigned long long) (uintptr_t) stopped_rel) >= 0);
+        fake_thread(f, me, "1", "do_signal_stop", sc_abs);
+        fake_thread(f, me, "2", "ptrace_stop", sc_rel);
         return 0;
 }
 
@@ -545,6 +723,83 @@ static void test_build_fake_holders(void **state) {
         assert_null(pids);
 }
 
+static void test_build_fake_stopped(void **state) {
+        const struct fake *f = *state;
+        _cleanup_(proctab_freep) struct proctab *t = NULL;
+        _cleanup_(holder_index_freep) struct holder_index *idx = NULL;
+        struct stat fifo;
+        const pid_t *pids;
+        size_t n;
+
+        assert_int_equal(stat(stopped_abs, &fifo), 0);
+        assert_int_equal(holder_index_new(8, &idx), 0);
+        for (ino_t id = 0; id <= 8; id++) {
+                assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_SEM, id), 0);
+                assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_MSG, id), 0);
+        }
+        assert_int_equal(holder_index_want(idx, fifo.st_dev, fifo.st_ino), 0);
+
+        assert_int_equal(proctab_build(f->root, idx, PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS, &t), 0);
+
+        pids = holder_index_get(idx, HOLDER_DEV_SYSV_SEM, 5, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(pids[0], 50);
+        pids = holder_index_get(idx, HOLDER_DEV_SYSV_MSG, 7, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(pids[0], 50);
+        pids = holder_index_get(idx, HOLDER_DEV_SYSV_MSG, 8, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(pids[0], 50);
+        /* nothing waits on 0 (nor on anything not named) */
+        assert_null(holder_index_get(idx, HOLDER_DEV_SYSV_SEM, 0, &n));
+        assert_null(holder_index_get(idx, HOLDER_DEV_SYSV_MSG, 0, &n));
+        assert_null(holder_index_get(idx, HOLDER_DEV_SYSV_SEM, 7, &n));
+        assert_null(holder_index_get(idx, HOLDER_DEV_SYSV_MSG, 5, &n));
+        assert_int_equal(proctab_find(t, 50)->flags, 0);
+
+        /* both opens of the FIFO, by path and relative to the cwd: one
+         * holder, recorded back to back */
+        pids = holder_index_get(idx, fifo.st_dev, fifo.st_ino, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(pids[0], getpid());
+        assert_int_equal(proctab_find(t, getpid())->flags, 0);
+
+        /* let go while looked at: what it does is unknown, of both kinds */
+        assert_int_equal(proctab_find(t, 60)->flags, PROCESS_FIFO_OPEN_UNKNOWN | PROCESS_IPC_WAIT_UNKNOWN);
+        assert_int_equal(t->n_fifo_open_unknown, 1);
+        assert_int_equal(t->n_ipc_wait_unknown, 1);
+}
+
+/* Only what is asked for is looked at: a stopped open(2) is no waiter of a
+ * SysV object, a stopped semop(2) no opener. */
+static void test_build_fake_stopped_asked(void **state) {
+        const struct fake *f = *state;
+        _cleanup_(holder_index_freep) struct holder_index *idx = NULL;
+        struct stat fifo;
+        size_t n;
+
+        assert_int_equal(stat(stopped_abs, &fifo), 0);
+        assert_int_equal(holder_index_new(4, &idx), 0);
+        assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_SEM, 5), 0);
+        assert_int_equal(holder_index_want(idx, fifo.st_dev, fifo.st_ino), 0);
+
+        _cleanup_(proctab_freep) struct proctab *t1 = NULL;
+        assert_int_equal(proctab_build(f->root, idx, PROCTAB_IPC_WAITERS, &t1), 0);
+        assert_non_null(holder_index_get(idx, HOLDER_DEV_SYSV_SEM, 5, &n));
+        assert_null(holder_index_get(idx, fifo.st_dev, fifo.st_ino, &n));
+        assert_int_equal(proctab_find(t1, 60)->flags, PROCESS_IPC_WAIT_UNKNOWN);
+
+        holder_index_free(TAKE_PTR(idx));
+        assert_int_equal(holder_index_new(4, &idx), 0);
+        assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_SEM, 5), 0);
+        assert_int_equal(holder_index_want(idx, fifo.st_dev, fifo.st_ino), 0);
+        _cleanup_(proctab_freep) struct proctab *t2 = NULL;
+        assert_int_equal(proctab_build(f->root, idx, PROCTAB_FIFO_OPENERS, &t2), 0);
+        assert_null(holder_index_get(idx, HOLDER_DEV_SYSV_SEM, 5, &n));
+        assert_non_null(holder_index_get(idx, fifo.st_dev, fifo.st_ino, &n));
+        assert_int_equal(proctab_find(t2, 60)->flags, PROCESS_FIFO_OPEN_UNKNOWN);
+}
+
 static void test_build_missing_root(void **state) {
         struct proctab sentinel, *t = &sentinel;
 
@@ -596,8 +851,12 @@ int main(void) {
                 cmocka_unit_test(test_parse_cgroup_unit),
                 cmocka_unit_test(test_parse_maps_line),
                 cmocka_unit_test(test_parse_maps_line_bad),
+                cmocka_unit_test(test_parse_syscall),
+                cmocka_unit_test(test_wchan_stopped),
                 cmocka_unit_test_setup_teardown(test_build_fake, setup_fake, teardown_fake),
                 cmocka_unit_test_setup_teardown(test_build_fake_holders, setup_fake, teardown_fake),
+                cmocka_unit_test_setup_teardown(test_build_fake_stopped, setup_fake_stopped, teardown_fake),
+                cmocka_unit_test_setup_teardown(test_build_fake_stopped_asked, setup_fake_stopped, teardown_fake),
                 cmocka_unit_test(test_build_missing_root),
                 cmocka_unit_test(test_build_real_proc),
         };
