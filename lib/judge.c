@@ -455,6 +455,9 @@ static void consider_memory(struct builder *b) {
                 return;
         }
         const char *last = me->last_life ? evidence_role_to_string((enum evidence_role) me->last_role) : NULL;
+        /* "last sender", not "last last-sender" */
+        if (last && strncmp(last, "last-", 5) == 0)
+                last += 5;
         for (unsigned i = 0; i < me->n_units; i++) {
                 const char *unit = memory_entry_unit(m, me, i);
                 pid_t live;
