@@ -77,9 +77,15 @@ enter_private_namespaces() {
         # The units the test made (in_unit), once their processes are gone.
         local cgmnt
         cgmnt=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
-        if [ -n "$cgmnt" ] && [ -d "$cgmnt/ipcgc-test.${dir##*.}" ]; then
-            find "$cgmnt/ipcgc-test.${dir##*.}" -depth -type d -exec rmdir {} + 2>/dev/null
-        fi
+        # The PID namespace's processes were killed with its init, but a
+        # cgroup goes only once the last of them is reaped: a few tries.
+        local cgdir=$cgmnt/ipcgc-test.${dir##*.} try
+        for try in $(seq 100); do
+            [ -n "$cgmnt" ] && [ -d "$cgdir" ] || break
+            find "$cgdir" -depth -type d -exec rmdir {} + 2>/dev/null
+            [ -d "$cgdir" ] || break
+            read -r -t 0.05 <> <(:) || true
+        done
         exit $rc
     fi
 
