@@ -212,6 +212,16 @@ static void consider_holders(struct builder *b, enum evidence_role role) {
         }
 }
 
+/* A process whose /proc entry was refused (hidepid=1): its uid, start and
+ * holdings are unknown.  0: none. */
+static pid_t first_unreadable(const struct builder *b) {
+        const struct proctab *t = b->ctx->proctab;
+        for (size_t i = 0; i < t->n_procs; i++)
+                if ((t->procs[i].flags & PROCESS_UNREADABLE) && t->procs[i].pid != b->self)
+                        return t->procs[i].pid;
+        return 0;
+}
+
 static void consider_uid(struct builder *b, enum evidence_role role, uid_t uid, const char *why) {
         const struct proctab *t = b->ctx->proctab;
 
@@ -229,7 +239,12 @@ static void consider_uid(struct builder *b, enum evidence_role role, uid_t uid, 
                         return;
                 }
         }
-        add(b, role, EVIDENCE_NONE, 0, "%s: no live process of uid %u", why, (unsigned) uid);
+        pid_t unread = first_unreadable(b);
+        if (unread)
+                add(b, role, EVIDENCE_UNREADABLE, unread, "%s: pid %d cannot be read, it may be uid %u's", why,
+                    (int) unread, (unsigned) uid);
+        else
+                add(b, role, EVIDENCE_NONE, 0, "%s: no live process of uid %u", why, (unsigned) uid);
 }
 
 /* Considers the fd- and maps-unreadable processes: if any exist, the holder
@@ -515,8 +530,13 @@ static void consider_never_seen(struct builder *b) {
                         return;
                 }
         }
-        add(b, ROLE_NEVER_SEEN, EVIDENCE_NONE, 0, "never seen in use; no live process of uid %u or %u",
-            (unsigned) o->uid, (unsigned) o->cuid);
+        pid_t unread = first_unreadable(b);
+        if (unread)
+                add(b, ROLE_NEVER_SEEN, EVIDENCE_UNREADABLE, unread,
+                    "never seen in use; pid %d cannot be read, it may be its owner's", (int) unread);
+        else
+                add(b, ROLE_NEVER_SEEN, EVIDENCE_NONE, 0, "never seen in use; no live process of uid %u or %u",
+                    (unsigned) o->uid, (unsigned) o->cuid);
 }
 
 static const char *role_phrase(enum evidence_role r) {
