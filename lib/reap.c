@@ -296,39 +296,43 @@ static struct ipc_object *fresh_for(struct inventory *fresh_inv, const struct ip
         return f;
 }
 
+/* Did a removal find its object gone already (another sweeper, its owner)? */
+static bool gone_already(enum ipc_type t, int err) {
+        return ipc_type_is_sysv(t) ? err == EINVAL || err == EIDRM : err == ENOENT;
+}
+
+/* 1: removed; 0: not, changed or gone at the last moment (*RET_ERRNO says
+ * which, 0 for changed); -1: the removal failed (*RET_ERRNO). */
 static int remove_one(const struct ipc_object *o, struct candidate *c, int *ret_errno) {
         struct stat st;
+        int r;
 
+        *ret_errno = 0;
         if (ipc_type_is_sysv(o->type)) {
                 /* Last look, as close to IPC_RMID as it gets. */
                 struct ipc_object again;
-                int r = sysv_stat(o->type, o->id, &again);
-                if (r < 0) {
-                        *ret_errno = -r;
-                        return r == -EIDRM ? 0 : -1;
+                r = sysv_stat(o->type, o->id, &again);
+                if (r >= 0) {
+                        const char *why = sysv_changed(c->fresh, &again);
+                        ipc_object_done(&again);
+                        if (why)
+                                return 0;
+                        r = sysv_remove(o->type, o->id);
                 }
-                const char *why = sysv_changed(c->fresh, &again);
-                ipc_object_done(&again);
-                if (why)
-                        return 0;
-                r = sysv_remove(o->type, o->id);
-                *ret_errno = r < 0 ? -r : 0;
-                return r < 0 ? -1 : 1;
-        }
-        if (o->type == IPC_TYPE_MQ) {
+        } else if (o->type == IPC_TYPE_MQ) {
                 /* mqueue has no rename: check and unlink back to back. */
-                if (fstatat(c->dirfd, c->base, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != c->fresh->dev ||
-                    st.st_ino != c->fresh->ino)
+                if (fstatat(c->dirfd, c->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        r = negative_errno();
+                else if (st.st_dev != c->fresh->dev || st.st_ino != c->fresh->ino)
                         return 0;
-                if (unlinkat(c->dirfd, c->base, 0) < 0) {
-                        *ret_errno = errno;
-                        return -1;
-                }
+                else
+                        r = unlinkat(c->dirfd, c->base, 0) < 0 ? negative_errno() : 0;
+        } else
+                r = quarantine_unlink(&c->q);
+        if (r >= 0)
                 return 1;
-        }
-        int r = quarantine_unlink(&c->q);
-        *ret_errno = r < 0 ? -r : 0;
-        return r < 0 ? -1 : 1;
+        *ret_errno = -r;
+        return gone_already(o->type, -r) ? 0 : -1;
 }
 
 static int run_batch(const struct inventory *inv, const struct judgement *judgements, const size_t *idx, size_t n,
@@ -414,7 +418,9 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 if (k > 0)
                         r = record(res, o, j.verdict, j.rule, REAP_REMOVED, 0, "%s", judgement_reason(&j, why));
                 else if (k == 0)
-                        r = record(res, o, j.verdict, j.rule, REAP_SKIPPED, err, "changed at the last moment");
+                        r = record(res, o, j.verdict, j.rule, REAP_SKIPPED, err,
+                                   err ? "gone at the last moment (%s)" : "changed at the last moment",
+                                   strerror(err));
                 else
                         r = record(res, o, j.verdict, j.rule, REAP_FAILED, err, "removal failed: %s", strerror(err));
                 judgement_done(&j);
