@@ -42,8 +42,7 @@ const struct process *proctab_find(const struct proctab *t, pid_t pid) {
         return bsearch(&key, t->procs, t->n_procs, sizeof(key), cmp_pid);
 }
 
-/* Reads a small /proc file whole.  Returns bytes read or a negative errno. */
-static ssize_t read_small(int dfd, const char *name, char *buf, size_t size) {
+ssize_t proctab_read(int dfd, const char *name, char *buf, size_t size) {
         _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         size_t n = 0;
 
@@ -185,7 +184,7 @@ static bool fd_inode_wanted(int fdfd, const char *name, const struct holder_inde
         const char *p;
 
         snprintf(path, sizeof(path), "../fdinfo/%s", name);
-        ssize_t n = read_small(fdfd, path, buf, sizeof(buf));
+        ssize_t n = proctab_read(fdfd, path, buf, sizeof(buf));
         if (is_gone(n))
                 return false; /* closed meanwhile, or the process exited */
         if (n <= 0 || !(p = strstr(buf, "\nino:")) || sscanf(p + 5, "%llu", &ino) != 1)
@@ -356,7 +355,7 @@ static bool thread_gone(int tfd) {
         char buf[1024], comm[17], state;
         unsigned kflags;
         uint64_t ticks;
-        ssize_t n = read_small(tfd, "stat", buf, sizeof(buf));
+        ssize_t n = proctab_read(tfd, "stat", buf, sizeof(buf));
         if (n == 0 || is_gone(n))
                 return true;
         return n > 0 && proctab_parse_stat(buf, comm, &state, &kflags, &ticks) == 0 && (state == 'Z' || state == 'X');
@@ -550,14 +549,14 @@ int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char
                 what = blocked_in(wchan, flags);
                 if (what == BLOCKED_NO)
                         return 0;
-                ssize_t n = read_small(tfd, "syscall", buf, sizeof(buf));
+                ssize_t n = proctab_read(tfd, "syscall", buf, sizeof(buf));
                 if (is_gone(n))
                         return 0;
                 r = n > 0 ? proctab_parse_syscall(buf, &nr, a) : n < 0 ? (int) n : -EBADMSG;
                 if (r == -EAGAIN && what == BLOCKED_STOPPED) {
                         /* Let go between the two reads: where is it now?  A
                          * call it was stopped in is being taken up again. */
-                        n = read_small(tfd, "wchan", again, sizeof(again));
+                        n = proctab_read(tfd, "wchan", again, sizeof(again));
                         if (n == 0 || is_gone(n))
                                 return 0;
                         if (n < 0)
@@ -611,7 +610,7 @@ int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char
 /* The blocked-thread check of one thread (or single-threaded process) dir. */
 static int blocked_thread(int tfd, const char *proc_root, pid_t pid, struct holder_index *idx, unsigned flags) {
         char wchan[128];
-        ssize_t n = read_small(tfd, "wchan", wchan, sizeof(wchan));
+        ssize_t n = proctab_read(tfd, "wchan", wchan, sizeof(wchan));
         if (n == 0 || is_gone(n))
                 return 0; /* gone */
         if (n < 0)
@@ -655,7 +654,7 @@ static int live_thread_dir(int pfd) {
                 int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         continue;
-                if (read_small(fd, "stat", buf, sizeof(buf)) > 0 &&
+                if (proctab_read(fd, "stat", buf, sizeof(buf)) > 0 &&
                     proctab_parse_stat(buf, comm, &state, &kflags, &ticks) == 0 && state != 'Z' && state != 'X')
                         return fd;
                 (void) close(fd);
@@ -735,7 +734,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                 return r;
         }
 
-        n = read_small(pfd, "stat", buf, sizeof(buf));
+        n = proctab_read(pfd, "stat", buf, sizeof(buf));
         if (n == 0 || is_gone(n))
                 return 0;
         if (is_access_error(n))
@@ -763,7 +762,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
         if (flags & PROCTAB_UIDS) {
                 /* status, not the owner of /proc/PID: that is root for any
                  * process that is not dumpable. */
-                n = read_small(pfd, "status", buf, sizeof(buf));
+                n = proctab_read(pfd, "status", buf, sizeof(buf));
                 if (is_gone(n))
                         return 0;
                 if (is_access_error(n))
@@ -781,7 +780,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
         }
 
         if (flags & PROCTAB_CGROUP) {
-                n = read_small(pfd, "cgroup", buf, sizeof(buf));
+                n = proctab_read(pfd, "cgroup", buf, sizeof(buf));
                 if (n == -ESRCH)
                         return 0; /* exited after the open (no cgroup file at all: no unit) */
                 if (n > 0) {

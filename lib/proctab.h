@@ -70,6 +70,11 @@ static inline void proctab_freep(struct proctab **p) {
 }
 const struct process *proctab_find(const struct proctab *t, pid_t pid);
 
+/* Reads a small file NAME (relative to DFD) of /proc, or of the cgroup file
+ * system, whole into BUF, NUL-terminated.  Returns the bytes read or a
+ * negative errno. */
+ssize_t proctab_read(int dfd, const char *name, char *buf, size_t size);
+
 /*
  * What a thread whose /proc/PID/task/TID/wchan reads WCHAN is blocked on, as
  * far as FLAGS (PROCTAB_FIFO_OPENERS, PROCTAB_IPC_WAITERS) ask: recorded in

@@ -17,24 +17,6 @@
 #define UNIT_MAX_DEPTH 8
 #define UNIT_MAX_CGROUPS 4096
 
-static ssize_t read_at(int dfd, const char *name, char *buf, size_t size) {
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-        size_t n = 0;
-
-        if (fd < 0)
-                return negative_errno();
-        while (n < size - 1) {
-                ssize_t k = read(fd, buf + n, size - 1 - n);
-                if (k < 0)
-                        return negative_errno();
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        buf[n] = 0;
-        return (ssize_t) n;
-}
-
 static bool is_unit_component(const char *c, size_t n) {
         if (n == 10 && memcmp(c, "init.scope", 10) == 0)
                 return false;
@@ -86,24 +68,6 @@ int unit_from_cgroup_text(const char *text, char **ret) {
         return 0;
 }
 
-/* starttime, field 22 of /proc/PID/stat. */
-static int stat_start_ticks(const char *text, uint64_t *ret) {
-        const char *p = strrchr(text, ')');
-        if (!p)
-                return -EBADMSG;
-        /* after ") ": state is field 3; starttime is 19 fields further */
-        for (int i = 0; i < 20 && p; i++)
-                p = strchr(p + 1, ' ');
-        if (!p)
-                return -EBADMSG;
-        char *end;
-        unsigned long long v = strtoull(p + 1, &end, 10);
-        if (end == p + 1)
-                return -EBADMSG;
-        *ret = v;
-        return 0;
-}
-
 int unit_of_pid(const char *proc_root, pid_t pid, uint64_t start_ticks, char **ret) {
         char path[PATH_MAX], buf[4096];
         _cleanup_close_ int pfd = -EBADF;
@@ -116,7 +80,7 @@ int unit_of_pid(const char *proc_root, pid_t pid, uint64_t start_ticks, char **r
         pfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (pfd < 0)
                 return errno == ENOENT ? -ESRCH : negative_errno();
-        n = read_at(pfd, "cgroup", buf, sizeof(buf));
+        n = proctab_read(pfd, "cgroup", buf, sizeof(buf));
         if (n < 0)
                 return n == -ENOENT ? -ESRCH : (int) n;
         r = unit_from_cgroup_text(buf, &unit);
@@ -124,10 +88,12 @@ int unit_of_pid(const char *proc_root, pid_t pid, uint64_t start_ticks, char **r
                 return r;
         /* Read after the cgroup: the same start time means the cgroup read
          * was this process's, not a later one's with the same pid. */
-        n = read_at(pfd, "stat", buf, sizeof(buf));
+        n = proctab_read(pfd, "stat", buf, sizeof(buf));
         if (n < 0)
                 return n == -ENOENT ? -ESRCH : (int) n;
-        if (stat_start_ticks(buf, &ticks) < 0 || ticks != start_ticks)
+        char comm[17], state;
+        unsigned kflags;
+        if (proctab_parse_stat(buf, comm, &state, &kflags, &ticks) < 0 || ticks != start_ticks)
                 return -ESRCH;
         *ret = TAKE_PTR(unit);
         return 0;
@@ -189,7 +155,7 @@ static void walk_cgroup(struct walk *w, int dfd, unsigned depth) {
                 w->unknown = true; /* too much to look at: cannot say it is empty */
                 return;
         }
-        n = read_at(dfd, "cgroup.procs", buf, sizeof(buf));
+        n = proctab_read(dfd, "cgroup.procs", buf, sizeof(buf));
         if (n == -ENOENT || n == -ENODEV)
                 return; /* removed meanwhile */
         if (n < 0) {
