@@ -222,7 +222,8 @@ int cli_judge(struct cli *cli, const struct config *config, unsigned types, stru
                 fprintf(stderr, "ipcgc: failed to judge objects: %s\n", strerror(-r));
                 return r;
         }
-        r = engine_learn(cli->engine, inv, js, pt, types ? types & config->scan.types : config->scan.types, now, 0);
+        /* the types collected, as cli_collect chose them */
+        r = engine_learn(cli->engine, inv, js, pt, types ? types : config->scan.types, now, 0);
         if (r == -ENOMEM) {
                 judgements_free(js, inv->n_objects);
                 return r;
