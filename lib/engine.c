@@ -74,12 +74,9 @@ int engine_save(struct engine *e) {
 
 int engine_learn(struct engine *e, const struct inventory *inv, const struct judgement *js, const struct proctab *pt,
                  unsigned covered, time_t now, uint64_t min_gap_usec) {
-        struct memory *m = NULL;
-        int r = learn(e->memory, inv, js, pt, e->proc_root, &e->clock, covered, now, &m);
+        int r = learn_replace(&e->memory, inv, js, pt, e->proc_root, &e->clock, covered, now);
         if (r < 0)
                 return r;
-        memory_free(e->memory);
-        e->memory = m;
         e->learnt = true;
         if (e->saved_usec && monotonic_usec() - e->saved_usec < (int64_t) min_gap_usec)
                 return 0;

@@ -52,8 +52,10 @@ static inline void engine_set_config(struct engine *e, const struct config *conf
 int engine_see(struct engine *e, const struct inventory *inv);
 /* The context to judge with: E's rules, memory, sight and clock. */
 struct judge_context engine_context(const struct engine *e, const struct proctab *pt, time_t now);
-/* The memory learns from a judgement of the types COVERED, and is saved
- * (when E may) unless the last save is younger than MIN_GAP_USEC. */
+/* The memory learns from a judgement of the types COVERED (the old one is
+ * given back as soon as the new one is whole), and is saved (when E may)
+ * unless the last save is younger than MIN_GAP_USEC: the state file is read
+ * again only if another process wrote it since this one read or wrote it. */
 int engine_learn(struct engine *e, const struct inventory *inv, const struct judgement *js, const struct proctab *pt,
                  unsigned covered, time_t now, uint64_t min_gap_usec);
 /* Saves now, if E may and anything was learnt. */

@@ -191,13 +191,13 @@ static void consider_pid(struct builder *b, enum evidence_role role, pid_t pid, 
                 state = EVIDENCE_ALIVE;
         fill_process(add(b, role, state, pid, note ? "%s" : NULL, note), p);
         if (state != EVIDENCE_ALIVE && b->memory && !b->foreign) {
-                const struct memory_pid *mp = memory_entry_pids(b->ctx->memory, b->memory);
-                for (unsigned i = 0; i < b->memory->n_pids; i++)
-                        if (mp[i].pid == pid && mp[i].uid != (uid_t) -1 && mp[i].uid != b->o->uid &&
-                            mp[i].uid != b->o->cuid) {
+                for (unsigned i = 0; i < b->memory->n_pids; i++) {
+                        struct memory_pid mp = memory_entry_pid(b->ctx->memory, b->memory, i);
+                        if (mp.pid == pid && mp.uid != (uid_t) -1 && mp.uid != b->o->uid && mp.uid != b->o->cuid) {
                                 b->foreign = pid;
-                                b->foreign_uid = mp[i].uid;
+                                b->foreign_uid = mp.uid;
                         }
+                }
         }
 }
 
@@ -459,13 +459,13 @@ static void consider_memory(struct builder *b) {
 
         if (!me)
                 return;
-        const struct memory_pid *mp = memory_entry_pids(m, me);
         for (unsigned i = 0; i < me->n_pids; i++) {
-                const struct process *p = proctab_find(t, mp[i].pid);
-                if (!process_counts(b, p) || p->start_ticks != mp[i].start_ticks)
+                struct memory_pid mp = memory_entry_pid(m, me, i);
+                const struct process *p = proctab_find(t, mp.pid);
+                if (!process_counts(b, p) || p->start_ticks != mp.start_ticks)
                         continue;
                 fill_process(add(b, ROLE_REMEMBERED, EVIDENCE_ALIVE, p->pid, "seen before as %s, still runs",
-                                 strempty(evidence_role_to_string((enum evidence_role) mp[i].role))),
+                                 strempty(evidence_role_to_string((enum evidence_role) mp.role))),
                              p);
                 return;
         }

@@ -38,9 +38,19 @@ int learn_clock(struct memory *m, time_t now, struct clock_view *ret);
  * seen so; UNKNOWN teaches nothing.  Remembered pids still running are kept,
  * dead ones dropped.  Entries of OLD whose type is not in COVERED (types the
  * inventory did not collect) are kept as they are; the rest, gone, are not.
+ * The new memory names the state file OLD did (memory.file), so saving it
+ * merges nothing nobody else wrote.  The cgroup of a process is read only
+ * where it is new evidence of the object.
  */
 int learn(const struct memory *old, const struct inventory *inv, const struct judgement *js, const struct proctab *pt,
           const char *proc_root, const struct clock_view *clock, unsigned covered, time_t now, struct memory **ret);
+
+/* As learn(), *MEMORY the old memory, which is replaced by the new one and
+ * freed as soon as the new one is whole (the two are held together no
+ * longer than that).  On failure *MEMORY is left as it was. */
+int learn_replace(struct memory **memory, const struct inventory *inv, const struct judgement *js,
+                  const struct proctab *pt, const char *proc_root, const struct clock_view *clock, unsigned covered,
+                  time_t now);
 
 /* A quick judgement that kept the LIVE verdicts of INV saw that life again:
  * their last life is now. */

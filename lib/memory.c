@@ -56,11 +56,21 @@
 #define KEY_K0 UINT64_C(0x6d656d6f72792d31) /* "memory-1" */
 #define KEY_K1 UINT64_C(0x69706367632d6b65) /* "ipcgc-ke" */
 
+_Static_assert(_ROLE_MAX <= (1u << MEMORY_ROLE_BITS), "a role fits in the bits of a pid reference");
+
 struct memory_impl {
         struct memory pub; /* first: memory_new hands out &impl->pub */
-        size_t entries_alloc, pids_alloc, refs_alloc, units_alloc;
-        uint32_t *unit_slots; /* open addressing over pub.units: index + 1, 0 empty */
-        size_t unit_mask;     /* number of slots - 1; 0 when there is no table yet */
+        size_t entries_alloc, pid_refs_alloc, procs_alloc, refs_alloc, units_alloc;
+        /* Open addressing over pub.units and pub.procs: index + 1, 0 empty.
+         * Only while building: a sealed memory gives them back, and they
+         * are made again if it grows. */
+        uint32_t *unit_slots, *proc_slots;
+        size_t unit_mask, proc_mask; /* number of slots - 1 */
+        /* Of a sealed memory: where the entries whose keys start with each
+         * value of their top bucket_bits bits begin (and one more, the
+         * end).  NULL: found by halving. */
+        uint32_t *buckets;
+        unsigned bucket_bits;
         bool sealed;
 };
 
@@ -85,7 +95,7 @@ struct sip {
         uint64_t len;
 };
 
-static void sip_round(struct sip *s) {
+static inline __attribute__((always_inline)) void sip_round(struct sip *s) {
         s->v0 += s->v1;
         s->v1 = rotl64(s->v1, 13);
         s->v1 ^= s->v0;
@@ -102,7 +112,7 @@ static void sip_round(struct sip *s) {
         s->v2 = rotl64(s->v2, 32);
 }
 
-static void sip_init(struct sip *s, uint64_t k0, uint64_t k1) {
+static inline __attribute__((always_inline)) void sip_init(struct sip *s, uint64_t k0, uint64_t k1) {
         *s = (struct sip) {
                 .v0 = k0 ^ UINT64_C(0x736f6d6570736575),
                 .v1 = k1 ^ UINT64_C(0x646f72616e646f6d),
@@ -111,38 +121,59 @@ static void sip_init(struct sip *s, uint64_t k0, uint64_t k1) {
         };
 }
 
-static void sip_compress(struct sip *s, uint64_t m) {
+static inline __attribute__((always_inline)) void sip_compress(struct sip *s, uint64_t m) {
         s->v3 ^= m;
         sip_round(s);
         sip_round(s);
         s->v0 ^= m;
 }
 
+/* Whole words go straight in: every judgement hashes every object twice.
+ * The rounds are inlined, so a SysV key, made of whole words, is computed
+ * in registers. */
 static void sip_feed(struct sip *s, const void *p, size_t n) {
         const uint8_t *b = p;
 
-        for (size_t i = 0; i < n; i++) {
-                s->tail |= (uint64_t) b[i] << (8 * s->n_tail);
+        s->len += n;
+        for (; n > 0 && s->n_tail > 0; b++, n--) {
+                s->tail |= (uint64_t) *b << (8 * s->n_tail);
                 if (++s->n_tail == 8) {
                         sip_compress(s, s->tail);
                         s->tail = 0;
                         s->n_tail = 0;
                 }
         }
-        s->len += n;
+        for (; n >= 8; b += 8, n -= 8) {
+                uint64_t w;
+                memcpy(&w, b, sizeof(w));
+                sip_compress(s, le64toh(w));
+        }
+        for (; n > 0; b++, n--)
+                s->tail |= (uint64_t) *b << (8 * s->n_tail++);
 }
 
-static void sip_feed_u32(struct sip *s, uint32_t v) {
+static inline __attribute__((always_inline)) void sip_feed_u32(struct sip *s, uint32_t v) {
+        if (s->n_tail <= 4) {
+                s->tail |= (uint64_t) v << (8 * s->n_tail);
+                s->n_tail += 4;
+                s->len += 4;
+                if (s->n_tail == 8) {
+                        sip_compress(s, s->tail);
+                        s->tail = 0;
+                        s->n_tail = 0;
+                }
+                return;
+        }
         uint8_t b[4] = { (uint8_t) v, (uint8_t) (v >> 8), (uint8_t) (v >> 16), (uint8_t) (v >> 24) };
         sip_feed(s, b, sizeof(b));
 }
 
-static void sip_feed_u64(struct sip *s, uint64_t v) {
+static inline __attribute__((always_inline)) void sip_feed_u64(struct sip *s, uint64_t v) {
         sip_feed_u32(s, (uint32_t) v);
         sip_feed_u32(s, (uint32_t) (v >> 32));
 }
 
-static uint64_t sip_final(struct sip *s) {
+static inline __attribute__((always_inline)) uint64_t sip_final(struct sip *s) {
         sip_compress(s, (s->len << 56) | s->tail);
         s->v2 ^= 0xff;
         for (int i = 0; i < 4; i++)
@@ -232,12 +263,18 @@ static void *grow_array(void *p, size_t *alloc, size_t need, size_t size) {
         return q;
 }
 
+/* Room for NEED in PTR: 0 or -ENOMEM.  Most calls have the room already. */
 #define GROW(ptr, alloc, need)                                                                     \
         ({                                                                                         \
-                void *_q = grow_array((ptr), &(alloc), (need), sizeof(*(ptr)));                    \
-                if (_q)                                                                            \
-                        (ptr) = _q;                                                                \
-                _q || (need) == 0 ? 0 : -ENOMEM;                                                   \
+                int _r = 0;                                                                        \
+                if ((need) > (alloc)) {                                                            \
+                        void *_q = grow_array((ptr), &(alloc), (need), sizeof(*(ptr)));            \
+                        if (_q)                                                                    \
+                                (ptr) = _q;                                                        \
+                        else                                                                       \
+                                _r = -ENOMEM;                                                      \
+                }                                                                                  \
+                _r;                                                                                \
         })
 
 /* Gives back what doubling left unused: a daemon keeps its memory. */
@@ -272,9 +309,12 @@ struct memory *memory_free(struct memory *m) {
                 free(m->units[i]);
         free(m->units);
         free(m->entries);
-        free(m->pids);
+        free(m->pid_refs);
+        free(m->procs);
         free(m->unit_refs);
         free(mi->unit_slots);
+        free(mi->proc_slots);
+        free(mi->buckets);
         free(mi);
         return NULL;
 }
@@ -349,6 +389,75 @@ static int intern_unit(struct memory_impl *mi, const char *s, uint32_t *ret, boo
         return 0;
 }
 
+static uint64_t proc_hash(pid_t pid, uid_t uid, uint64_t ticks) {
+        return fmix64(ticks * P1 ^ ((uint64_t) (uint32_t) pid << 32 | (uint32_t) uid));
+}
+
+static uint32_t *proc_slot(const struct memory_impl *mi, pid_t pid, uid_t uid, uint64_t ticks) {
+        const struct memory_proc *procs = mi->pub.procs;
+
+        for (size_t i = proc_hash(pid, uid, ticks) & mi->proc_mask;; i = (i + 1) & mi->proc_mask) {
+                uint32_t *slot = &mi->proc_slots[i];
+                if (*slot == 0)
+                        return slot;
+                const struct memory_proc *q = &procs[*slot - 1];
+                if (q->pid == pid && q->uid == uid && q->start_ticks == ticks)
+                        return slot;
+        }
+}
+
+/* The index of process P in M, added if new. */
+static int intern_proc(struct memory_impl *mi, const struct memory_pid *p, uint32_t *ret) {
+        struct memory *m = &mi->pub;
+        uint32_t *slot;
+
+        /* Room for one more, the table at most half full. */
+        if (!mi->proc_slots || (m->n_procs + 1) * 2 > mi->proc_mask + 1) {
+                size_t n_slots = mi->proc_slots ? (mi->proc_mask + 1) * 2 : 64;
+                uint32_t *slots;
+
+                if (m->n_procs >= MEMORY_MAX_PROCS)
+                        return -E2BIG;
+                while ((m->n_procs + 1) * 2 > n_slots)
+                        n_slots *= 2;
+                slots = calloc(n_slots, sizeof(*slots));
+                if (!slots)
+                        return -ENOMEM;
+                free(mi->proc_slots);
+                mi->proc_slots = slots;
+                mi->proc_mask = n_slots - 1;
+                for (size_t i = 0; i < m->n_procs; i++)
+                        *proc_slot(mi, m->procs[i].pid, m->procs[i].uid, m->procs[i].start_ticks) = (uint32_t) i + 1;
+        }
+        slot = proc_slot(mi, p->pid, p->uid, p->start_ticks);
+        if (!*slot) {
+                if (m->n_procs >= MEMORY_MAX_PROCS)
+                        return -E2BIG;
+                if (GROW(m->procs, mi->procs_alloc, m->n_procs + 1) < 0)
+                        return -ENOMEM;
+                m->procs[m->n_procs] = (struct memory_proc) { p->pid, p->uid, p->start_ticks };
+                *slot = (uint32_t) ++m->n_procs;
+        }
+        *ret = *slot - 1;
+        return 0;
+}
+
+/* The reference to P in M, its process interned. */
+static int pid_ref(struct memory_impl *mi, const struct memory_pid *p, uint32_t *ret) {
+        uint32_t idx;
+        int r = intern_proc(mi, p, &idx);
+        if (r < 0)
+                return r;
+        *ret = idx << MEMORY_ROLE_BITS | p->role;
+        return 0;
+}
+
+/* Two references name one process: the same pid, started at the same tick. */
+static bool same_process(const struct memory *m, uint32_t a, const struct memory *n, uint32_t b) {
+        const struct memory_proc *p = &m->procs[a >> MEMORY_ROLE_BITS], *q = &n->procs[b >> MEMORY_ROLE_BITS];
+        return p->pid == q->pid && p->start_ticks == q->start_ticks;
+}
+
 static bool boot_id_valid(const char *s, size_t n) {
         if (n > 36)
                 return false;
@@ -362,12 +471,11 @@ int memory_add(struct memory *m, const struct memory_entry *e, const struct memo
                const char *const *units, size_t n_units) {
         struct memory_impl *mi = impl(m);
         struct memory_entry ne;
-        size_t saved_pids = m->n_pids, saved_refs = m->n_unit_refs;
         size_t max_pids = n_pids < MEMORY_MAX_PIDS ? n_pids : MEMORY_MAX_PIDS;
         size_t max_units = n_units < MEMORY_MAX_UNITS ? n_units : MEMORY_MAX_UNITS;
 
-        if (!e || e->key == 0 || e->type >= _IPC_TYPE_MAX || e->last_role >= _ROLE_MAX || e->last_life < 0 ||
-            e->first_dead < 0 || (n_pids > 0 && !pids) || (n_units > 0 && !units))
+        if (!e || e->key == 0 || e->type >= _IPC_TYPE_MAX || e->last_role >= _ROLE_MAX || (n_pids > 0 && !pids) ||
+            (n_units > 0 && !units))
                 return -EINVAL;
         for (size_t i = 0; i < n_pids; i++)
                 if (pids[i].role >= _ROLE_MAX)
@@ -375,7 +483,7 @@ int memory_add(struct memory *m, const struct memory_entry *e, const struct memo
         if (m->n_entries >= MEMORY_MAX_ENTRIES)
                 return -E2BIG;
         if (GROW(m->entries, mi->entries_alloc, m->n_entries + 1) < 0 ||
-            GROW(m->pids, mi->pids_alloc, m->n_pids + max_pids) < 0 ||
+            GROW(m->pid_refs, mi->pid_refs_alloc, m->n_pids + max_pids) < 0 ||
             GROW(m->unit_refs, mi->refs_alloc, m->n_unit_refs + max_units) < 0)
                 return -ENOMEM;
 
@@ -387,15 +495,22 @@ int memory_add(struct memory *m, const struct memory_entry *e, const struct memo
 
         for (size_t i = 0; i < n_pids && ne.n_pids < MEMORY_MAX_PIDS; i++) {
                 bool dup = false;
+                uint32_t ref;
+                int r;
+
                 if (pids[i].pid <= 0)
                         continue;
-                for (unsigned j = 0; j < ne.n_pids && !dup; j++)
-                        dup = m->pids[ne.pids + j].pid == pids[i].pid &&
-                              m->pids[ne.pids + j].start_ticks == pids[i].start_ticks;
-                if (!dup)
-                        m->pids[ne.pids + ne.n_pids++] = pids[i];
+                for (size_t j = 0; j < i && !dup; j++)
+                        dup = pids[j].pid == pids[i].pid && pids[j].start_ticks == pids[i].start_ticks;
+                if (dup)
+                        continue;
+                /* Nothing is counted until the whole entry is in: a failure
+                 * leaves at most an unused process behind. */
+                r = pid_ref(mi, &pids[i], &ref);
+                if (r < 0)
+                        return r;
+                m->pid_refs[ne.pids + ne.n_pids++] = ref;
         }
-        m->n_pids += ne.n_pids;
 
         for (size_t i = 0; i < n_units && ne.n_units < MEMORY_MAX_UNITS; i++) {
                 bool dup = false;
@@ -409,49 +524,46 @@ int memory_add(struct memory *m, const struct memory_entry *e, const struct memo
                 if (len == 0 || len > MEMORY_MAX_UNIT_LEN)
                         continue;
                 r = intern_unit(mi, units[i], &idx, NULL);
-                if (r < 0) {
-                        m->n_pids = saved_pids;
-                        m->n_unit_refs = saved_refs;
+                if (r < 0)
                         return r;
-                }
                 for (unsigned j = 0; j < ne.n_units && !dup; j++)
                         dup = m->unit_refs[ne.units + j] == idx;
                 if (!dup)
                         m->unit_refs[ne.units + ne.n_units++] = idx;
         }
-        m->n_unit_refs += ne.n_units;
 
+        m->n_pids += ne.n_pids;
+        m->n_unit_refs += ne.n_units;
         m->entries[m->n_entries++] = ne;
         mi->sealed = false;
         return 0;
 }
 
-/* An entry on its own, its pids and units copied out, for merging. */
+/* An entry on its own, its references copied out, for merging. */
 struct loose {
         struct memory_entry e;
-        struct memory_pid pids[MEMORY_MAX_PIDS];
-        const char *units[MEMORY_MAX_UNITS];
+        uint32_t pids[MEMORY_MAX_PIDS];
+        uint32_t units[MEMORY_MAX_UNITS];
 };
 
-static void loose_from(struct loose *l, const struct memory *m, const struct memory_entry *e, bool with_pids) {
+static void loose_from(struct loose *l, const struct memory *m, const struct memory_entry *e) {
         l->e = *e;
-        l->e.n_pids = with_pids ? e->n_pids : 0;
-        if (l->e.n_pids)
-                memcpy(l->pids, &m->pids[e->pids], l->e.n_pids * sizeof(struct memory_pid));
-        for (unsigned i = 0; i < e->n_units; i++)
-                l->units[i] = memory_entry_unit(m, e, i);
+        if (e->n_pids)
+                memcpy(l->pids, &m->pid_refs[e->pids], e->n_pids * sizeof(uint32_t));
+        if (e->n_units)
+                memcpy(l->units, &m->unit_refs[e->units], e->n_units * sizeof(uint32_t));
 }
 
 /*
- * Two memories of one object, merged into A: the later life wins the
+ * Two entries of one object in M, merged into A: the later life wins the
  * last-life fields, the pids and units are the union with A's first (A is
  * the more recent), and first_dead only stands when no life was seen after
  * it (life in the same second is not after: learn() keeps such a
  * first_dead too), the earliest of two.
  */
-static void merge(struct loose *a, const struct loose *b) {
+static void merge(const struct memory *m, struct loose *a, const struct loose *b) {
         unsigned n_pids = a->e.n_pids, n_units = a->e.n_units;
-        int64_t first_dead = 0;
+        uint32_t first_dead = 0;
 
         if (b->e.last_life > a->e.last_life) {
                 a->e.last_life = b->e.last_life;
@@ -467,14 +579,15 @@ static void merge(struct loose *a, const struct loose *b) {
         for (unsigned i = 0; i < b->e.n_pids && a->e.n_pids < MEMORY_MAX_PIDS; i++) {
                 bool dup = false;
                 for (unsigned j = 0; j < n_pids && !dup; j++)
-                        dup = a->pids[j].pid == b->pids[i].pid && a->pids[j].start_ticks == b->pids[i].start_ticks;
+                        dup = same_process(m, a->pids[j], m, b->pids[i]);
                 if (!dup)
                         a->pids[a->e.n_pids++] = b->pids[i];
         }
+        /* Units are interned: one path, one index. */
         for (unsigned i = 0; i < b->e.n_units && a->e.n_units < MEMORY_MAX_UNITS; i++) {
                 bool dup = false;
                 for (unsigned j = 0; j < n_units && !dup; j++)
-                        dup = a->units[j] == b->units[i] || strcmp(a->units[j], b->units[i]) == 0;
+                        dup = a->units[j] == b->units[i];
                 if (!dup)
                         a->units[a->e.n_units++] = b->units[i];
         }
@@ -519,72 +632,101 @@ static void memory_trim(struct memory_impl *mi) {
         struct memory *m = &mi->pub;
 
         TRIM(m->entries, mi->entries_alloc, m->n_entries);
-        TRIM(m->pids, mi->pids_alloc, m->n_pids);
+        TRIM(m->pid_refs, mi->pid_refs_alloc, m->n_pids);
+        TRIM(m->procs, mi->procs_alloc, m->n_procs);
         TRIM(m->unit_refs, mi->refs_alloc, m->n_unit_refs);
         TRIM(m->units, mi->units_alloc, m->n_units);
+        /* Made again from the arrays if the memory grows. */
+        free(mi->proc_slots);
+        mi->proc_slots = NULL;
+        mi->proc_mask = 0;
+        free(mi->unit_slots);
+        mi->unit_slots = NULL;
+        mi->unit_mask = 0;
 }
 
-/* Rebuilds the sorted M, merging runs of one key. */
+/* The keys are hashes, spread evenly: a bucket by their top bits holds a
+ * few entries, found with a miss of the cache or two where halving takes a
+ * dozen.  Two to four entries a bucket: a byte or two an entry.  Without it
+ * (a small memory, or no memory for it) memory_find halves. */
+static void index_build(struct memory_impl *mi) {
+        const struct memory *m = &mi->pub;
+        unsigned bits = 0;
+        uint32_t *b;
+
+        free(mi->buckets);
+        mi->buckets = NULL;
+        if (m->n_entries < 64)
+                return;
+        while (bits < 24 && ((size_t) 4 << bits) < m->n_entries)
+                bits++;
+        b = malloc((((size_t) 1 << bits) + 1) * sizeof(*b));
+        if (!b)
+                return;
+        for (size_t k = 0, i = 0; k <= ((size_t) 1 << bits); k++) {
+                /* The first entry whose top bits are K or more. */
+                while (i < m->n_entries && (m->entries[i].key >> (64 - bits)) < k)
+                        i++;
+                b[k] = (uint32_t) i;
+        }
+        mi->buckets = b;
+        mi->bucket_bits = bits;
+}
+
+/* Rebuilds the references of the sorted M, merging runs of one key. */
 static int seal_merging(struct memory_impl *mi) {
         struct memory *m = &mi->pub;
         struct memory_entry *entries = NULL;
-        struct memory_pid *pids = NULL;
-        uint32_t *refs = NULL;
+        uint32_t *pids = NULL, *refs = NULL;
         size_t n = 0, n_pids = 0, n_refs = 0;
 
         entries = malloc(m->n_entries * sizeof(*entries));
         pids = malloc((m->n_pids ? m->n_pids : 1) * sizeof(*pids));
         refs = malloc((m->n_unit_refs ? m->n_unit_refs : 1) * sizeof(*refs));
-        if (!entries || !pids || !refs)
-                goto oom;
+        if (!entries || !pids || !refs) {
+                free(entries);
+                free(pids);
+                free(refs);
+                return -ENOMEM;
+        }
 
         for (size_t i = 0; i < m->n_entries;) {
                 struct loose acc, next;
                 size_t j;
 
-                loose_from(&acc, m, &m->entries[i], true);
+                loose_from(&acc, m, &m->entries[i]);
                 for (j = i + 1; j < m->n_entries && m->entries[j].key == m->entries[i].key; j++) {
                         /* Of two adds of one object, the later life is the more recent. */
-                        loose_from(&next, m, &m->entries[j], true);
+                        loose_from(&next, m, &m->entries[j]);
                         if (next.e.last_life > acc.e.last_life) {
-                                merge(&next, &acc);
+                                merge(m, &next, &acc);
                                 acc = next;
                         } else
-                                merge(&acc, &next);
+                                merge(m, &acc, &next);
                 }
                 i = j;
 
                 acc.e.pids = (uint32_t) n_pids;
-                memcpy(&pids[n_pids], acc.pids, acc.e.n_pids * sizeof(*pids));
-                n_pids += acc.e.n_pids;
+                for (unsigned k = 0; k < acc.e.n_pids; k++)
+                        pids[n_pids++] = acc.pids[k];
                 acc.e.units = (uint32_t) n_refs;
-                for (unsigned k = 0; k < acc.e.n_units; k++) {
-                        uint32_t idx;
-                        /* Every unit is interned already: this only looks it up. */
-                        if (intern_unit(mi, acc.units[k], &idx, NULL) < 0)
-                                goto oom;
-                        refs[n_refs++] = idx;
-                }
+                for (unsigned k = 0; k < acc.e.n_units; k++)
+                        refs[n_refs++] = acc.units[k];
                 entries[n++] = acc.e;
         }
 
         free(m->entries);
-        free(m->pids);
+        free(m->pid_refs);
         free(m->unit_refs);
         m->entries = entries;
-        m->pids = pids;
+        m->pid_refs = pids;
         m->unit_refs = refs;
         m->n_entries = mi->entries_alloc = n;
         m->n_pids = n_pids;
-        mi->pids_alloc = m->n_pids ? m->n_pids : 1;
+        mi->pid_refs_alloc = m->n_pids ? m->n_pids : 1;
         m->n_unit_refs = n_refs;
         mi->refs_alloc = m->n_unit_refs ? m->n_unit_refs : 1;
         return 0;
-oom:
-        free(entries);
-        free(pids);
-        free(refs);
-        return -ENOMEM;
 }
 
 int memory_seal(struct memory *m) {
@@ -594,6 +736,8 @@ int memory_seal(struct memory *m) {
 
         if (mi->sealed)
                 return 0;
+        free(mi->buckets);
+        mi->buckets = NULL;
 
         for (size_t i = 1; i < m->n_entries && sorted; i++)
                 sorted = m->entries[i - 1].key < m->entries[i].key;
@@ -610,22 +754,39 @@ int memory_seal(struct memory *m) {
                 }
         }
         memory_trim(mi);
+        index_build(mi);
         mi->sealed = true;
         return 0;
 }
 
 const struct memory_entry *memory_find(const struct memory *m, uint64_t key) {
-        if (!cimpl(m)->sealed) {
+        const struct memory_impl *mi = cimpl(m);
+        const struct memory_entry *e = m->entries;
+        size_t lo = 0, hi = m->n_entries;
+
+        if (!mi->sealed) {
                 for (size_t i = 0; i < m->n_entries; i++)
-                        if (m->entries[i].key == key)
-                                return &m->entries[i];
+                        if (e[i].key == key)
+                                return &e[i];
                 return NULL;
         }
-        for (size_t lo = 0, hi = m->n_entries; lo < hi;) {
+        if (mi->buckets) {
+                size_t k = (size_t) (key >> (64 - mi->bucket_bits));
+                lo = mi->buckets[k];
+                hi = mi->buckets[k + 1];
+                /* A crowded bucket (keys made to share their top bits) is halved. */
+                if (hi - lo <= 16) {
+                        for (size_t i = lo; i < hi && e[i].key <= key; i++)
+                                if (e[i].key == key)
+                                        return &e[i];
+                        return NULL;
+                }
+        }
+        while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                if (m->entries[mid].key == key)
-                        return &m->entries[mid];
-                if (m->entries[mid].key < key)
+                if (e[mid].key == key)
+                        return &e[mid];
+                if (e[mid].key < key)
                         lo = mid + 1;
                 else
                         hi = mid;
@@ -682,7 +843,13 @@ struct reader {
 /* Makes N (at most MAX_RECORD) bytes available at buf + pos.  0, -EBADMSG
  * when the file ends before them, -EFBIG past MEMORY_MAX_FILE_BYTES, or a
  * read error. */
-static int reader_need(struct reader *r, size_t n) {
+static int reader_fill(struct reader *r, size_t n);
+
+static inline int reader_need(struct reader *r, size_t n) {
+        return r->len - r->pos >= n ? 0 : reader_fill(r, n);
+}
+
+static int reader_fill(struct reader *r, size_t n) {
         while (r->len - r->pos < n) {
                 ssize_t k;
 
@@ -709,6 +876,7 @@ static int reader_need(struct reader *r, size_t n) {
 struct parse {
         struct reader r;
         struct memory_impl *mi;
+        uint64_t sum; /* the file's checksum, once read whole */
         char what[160];
 };
 
@@ -760,21 +928,23 @@ static int parse_entry(struct parse *p, uint64_t prev_key, size_t *ret_size) {
         struct memory *m = &mi->pub;
         const uint8_t *rec = p->r.buf + p->r.pos;
         uint64_t at = parse_offset(p);
+        int64_t last_life = (int64_t) get_u64(rec + 9), first_dead = (int64_t) get_u64(rec + 17);
         struct memory_entry e = {
                 .key = get_u64(rec + 1),
-                .last_life = (int64_t) get_u64(rec + 9),
-                .first_dead = (int64_t) get_u64(rec + 17),
+                .last_life = memory_time(last_life),
+                .first_dead = memory_time(first_dead),
                 .last_pid = (pid_t) get_u32(rec + 25),
                 .type = rec[29],
                 .last_role = rec[30],
                 .n_pids = rec[31] & 0xf,
                 .n_units = rec[31] >> 4,
         };
+        struct memory_pid pids[MEMORY_MAX_PIDS];
         size_t size;
         int r;
 
-        if (e.type >= _IPC_TYPE_MAX || e.last_role >= _ROLE_MAX || e.last_pid < 0 || e.last_life < 0 ||
-            e.first_dead < 0 || e.n_pids > MEMORY_MAX_PIDS || e.n_units > MEMORY_MAX_UNITS)
+        if (e.type >= _IPC_TYPE_MAX || e.last_role >= _ROLE_MAX || e.last_pid < 0 || last_life < 0 ||
+            first_dead < 0 || e.n_pids > MEMORY_MAX_PIDS || e.n_units > MEMORY_MAX_UNITS)
                 return parse_fail(p, "bad entry at byte %llu", (unsigned long long) at);
         if (e.key == 0 || e.key <= prev_key)
                 return parse_fail(p, "entry out of order at byte %llu", (unsigned long long) at);
@@ -787,7 +957,7 @@ static int parse_entry(struct parse *p, uint64_t prev_key, size_t *ret_size) {
                 return r;
         rec = p->r.buf + p->r.pos;
         if (GROW(m->entries, mi->entries_alloc, m->n_entries + 1) < 0 ||
-            GROW(m->pids, mi->pids_alloc, m->n_pids + e.n_pids) < 0 ||
+            GROW(m->pid_refs, mi->pid_refs_alloc, m->n_pids + e.n_pids) < 0 ||
             GROW(m->unit_refs, mi->refs_alloc, m->n_unit_refs + e.n_units) < 0)
                 return -ENOMEM;
         e.pids = (uint32_t) m->n_pids;
@@ -795,7 +965,7 @@ static int parse_entry(struct parse *p, uint64_t prev_key, size_t *ret_size) {
 
         for (unsigned i = 0; i < e.n_pids; i++) {
                 const uint8_t *q = rec + ENTRY_BYTES + i * PID_BYTES;
-                struct memory_pid *mp = &m->pids[e.pids + i];
+                struct memory_pid *mp = &pids[i];
 
                 *mp = (struct memory_pid) {
                         .pid = (pid_t) get_u32(q),
@@ -806,8 +976,13 @@ static int parse_entry(struct parse *p, uint64_t prev_key, size_t *ret_size) {
                 if (mp->pid <= 0 || mp->role >= _ROLE_MAX)
                         return parse_fail(p, "bad pid at byte %llu", (unsigned long long) at);
                 for (unsigned j = 0; j < i; j++)
-                        if (m->pids[e.pids + j].pid == mp->pid && m->pids[e.pids + j].start_ticks == mp->start_ticks)
+                        if (pids[j].pid == mp->pid && pids[j].start_ticks == mp->start_ticks)
                                 return parse_fail(p, "a pid twice at byte %llu", (unsigned long long) at);
+                r = pid_ref(mi, mp, &m->pid_refs[e.pids + i]);
+                if (r == -E2BIG)
+                        return parse_fail(p, "more than %u processes", MEMORY_MAX_PROCS);
+                if (r < 0)
+                        return r;
         }
         for (unsigned i = 0; i < e.n_units; i++) {
                 /* Checked against the number of units at the end. */
@@ -882,8 +1057,10 @@ static int parse_end(struct parse *p, uint64_t sum) {
         p->r.pos += END_BYTES;
         /* The end record ends the file. */
         r = reader_need(&p->r, 1);
-        if (r == -EBADMSG)
+        if (r == -EBADMSG) {
+                p->sum = sum;
                 return 0;
+        }
         if (r < 0 && r != -EFBIG)
                 return r;
         return parse_fail(p, "data after the end record");
@@ -1005,13 +1182,52 @@ static void reserve_from_end(struct memory_impl *mi, int fd, uint64_t size) {
                 RESERVE(m->entries, mi->entries_alloc, n);
         n = get_u32(z + 5);
         if (n <= size / PID_BYTES)
-                RESERVE(m->pids, mi->pids_alloc, n);
+                RESERVE(m->pid_refs, mi->pid_refs_alloc, n);
         n = get_u32(z + 9);
         if (n <= size / 4)
                 RESERVE(m->unit_refs, mi->refs_alloc, n);
         n = get_u32(z + 13);
         if (n <= size / 4)
                 RESERVE(m->units, mi->units_alloc, n);
+}
+
+static int64_t nsec_of(struct timespec ts) {
+        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct memory_file file_of(const struct stat *st, uint64_t checksum) {
+        return (struct memory_file) {
+                .known = true,
+                .dev = (uint64_t) st->st_dev,
+                .ino = (uint64_t) st->st_ino,
+                .size = (uint64_t) st->st_size,
+                .mtime_nsec = nsec_of(st->st_mtim),
+                .ctime_nsec = nsec_of(st->st_ctim),
+                .checksum = checksum,
+        };
+}
+
+/* Whether DFD/memory is still the file F: nobody replaced it (its inode,
+ * size and times) nor wrote into it (its checksum, which covers every
+ * byte, in its end record). */
+static bool file_unchanged(int dfd, const struct memory_file *f) {
+        _cleanup_close_ int fd = -EBADF;
+        uint8_t z[END_BYTES];
+        struct memory_file now;
+        struct stat st;
+
+        if (!f->known)
+                return false;
+        fd = openat(dfd, MEMORY_FILE_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t) st.st_size < sizeof(z))
+                return false;
+        now = file_of(&st, f->checksum);
+        if (now.dev != f->dev || now.ino != f->ino || now.size != f->size || now.mtime_nsec != f->mtime_nsec ||
+            now.ctime_nsec != f->ctime_nsec)
+                return false;
+        if (pread(fd, z, sizeof(z), (off_t) (st.st_size - (off_t) sizeof(z))) != (ssize_t) sizeof(z))
+                return false;
+        return z[0] == 'Z' && get_u64(z + 17) == f->checksum;
 }
 
 /* What reading the file found, when not a memory. */
@@ -1097,6 +1313,10 @@ static int read_at(int dfd, struct memory **ret, int *ret_fd, char *what, size_t
                 return READ_BAD;
         }
         memory_trim(impl(m));
+        index_build(impl(m));
+        /* Its times from before the read: a write since makes them stale,
+         * never current. */
+        m->file = file_of(&st, p.sum);
         *ret = TAKE_PTR(m);
         return READ_OK;
 }
@@ -1278,17 +1498,24 @@ struct counts {
  * units are the union with A's first (A is the saver's, the more recent),
  * and first_dead only stands when no life was seen after it (as merge()).
  */
+static uint8_t *put_pid(uint8_t *p, const struct memory_pid *mp) {
+        p = put_u32(p, (uint32_t) mp->pid);
+        p = put_u32(p, (uint32_t) mp->uid);
+        p = put_u64(p, mp->start_ticks);
+        *p++ = mp->role;
+        return p;
+}
+
 static int write_entry(struct writer *w, struct out_units *ou, const struct source *a, const struct source *b,
                        struct counts *n) {
         struct memory_entry e = *a->e;
-        const struct memory_pid *pa = a->pids ? memory_entry_pids(a->m, a->e) : NULL;
         unsigned na = a->pids ? a->e->n_pids : 0, n_pids = 0, n_units = 0;
         uint32_t refs[MEMORY_MAX_UNITS];
         uint8_t *start = record_begin(w), *p = start + ENTRY_BYTES;
         int r;
 
         if (b) {
-                int64_t first_dead = 0;
+                uint32_t first_dead = 0;
 
                 if (b->e->last_life > e.last_life) {
                         e.last_life = b->e->last_life;
@@ -1304,23 +1531,19 @@ static int write_entry(struct writer *w, struct out_units *ou, const struct sour
         }
 
         for (unsigned i = 0; i < na; i++, n_pids++) {
-                p = put_u32(p, (uint32_t) pa[i].pid);
-                p = put_u32(p, (uint32_t) pa[i].uid);
-                p = put_u64(p, pa[i].start_ticks);
-                *p++ = pa[i].role;
+                struct memory_pid mp = memory_entry_pid(a->m, a->e, i);
+                p = put_pid(p, &mp);
         }
         if (b && b->pids) {
-                const struct memory_pid *pb = memory_entry_pids(b->m, b->e);
                 for (unsigned i = 0; i < b->e->n_pids && n_pids < MEMORY_MAX_PIDS; i++) {
+                        uint32_t rb = b->m->pid_refs[b->e->pids + i];
                         bool dup = false;
                         for (unsigned j = 0; j < na && !dup; j++)
-                                dup = pa[j].pid == pb[i].pid && pa[j].start_ticks == pb[i].start_ticks;
+                                dup = same_process(a->m, a->m->pid_refs[a->e->pids + j], b->m, rb);
                         if (dup)
                                 continue;
-                        p = put_u32(p, (uint32_t) pb[i].pid);
-                        p = put_u32(p, (uint32_t) pb[i].uid);
-                        p = put_u64(p, pb[i].start_ticks);
-                        *p++ = pb[i].role;
+                        struct memory_pid mp = memory_entry_pid(b->m, b->e, i);
+                        p = put_pid(p, &mp);
                         n_pids++;
                 }
         }
@@ -1360,22 +1583,23 @@ static int write_entry(struct writer *w, struct out_units *ou, const struct sour
         return 0;
 }
 
-/* Writes the merge of M and DISK.  Of DISK, the entries of COVERED types M
- * lacks are gone objects; its pids count from another boot unless
- * SAME_BOOT, and are then dropped: a pid and start time of the last boot may
- * well name a process of this one. */
+/* Writes the merge of M and DISK (NULL: M alone), its checksum in *RET_SUM.
+ * Of DISK, the entries of COVERED types M lacks are gone objects; its pids
+ * count from another boot unless SAME_BOOT, and are then dropped: a pid and
+ * start time of the last boot may well name a process of this one. */
 static int write_merged(int fd, const struct memory *m, const struct memory *disk, unsigned covered,
-                        bool same_boot) {
+                        bool same_boot, uint64_t *ret_sum) {
         _cleanup_free_ uint8_t *buf = NULL;
         struct out_units ou = { 0 };
         struct counts n = { 0 };
+        size_t n_disk = disk ? disk->n_entries : 0;
         struct writer w;
         uint8_t *p;
         int r = 0;
 
         buf = malloc(IO_CHUNK + MAX_RECORD);
         ou.map[0] = calloc(m->n_units + 1, sizeof(uint32_t));
-        ou.map[1] = calloc(disk->n_units + 1, sizeof(uint32_t));
+        ou.map[1] = calloc((disk ? disk->n_units : 0) + 1, sizeof(uint32_t));
         if (!buf || !ou.map[0] || !ou.map[1]) {
                 r = -ENOMEM;
                 goto finish;
@@ -1392,12 +1616,12 @@ static int write_merged(int fd, const struct memory *m, const struct memory *dis
         memcpy(p, m->boot_id, strlen(m->boot_id));
         p += BOOT_ID_BYTES;
         p = put_u64(p, (uint64_t) m->clock_offset);
-        p = put_u64(p, (uint64_t) (m->clock_step > disk->clock_step ? m->clock_step : disk->clock_step));
+        p = put_u64(p, (uint64_t) (disk && disk->clock_step > m->clock_step ? disk->clock_step : m->clock_step));
         record_end(&w, p, true);
 
-        for (size_t i = 0, j = 0; (i < m->n_entries || j < disk->n_entries) && r >= 0 && w.error == 0;) {
+        for (size_t i = 0, j = 0; (i < m->n_entries || j < n_disk) && r >= 0 && w.error == 0;) {
                 struct source a = { m, i < m->n_entries ? &m->entries[i] : NULL, true, 0 };
-                struct source b = { disk, j < disk->n_entries ? &disk->entries[j] : NULL, same_boot, 1 };
+                struct source b = { disk, j < n_disk ? &disk->entries[j] : NULL, same_boot, 1 };
 
                 if (a.e && b.e && a.e->key == b.e->key) {
                         r = write_entry(&w, &ou, &a, &b, &n);
@@ -1434,6 +1658,7 @@ static int write_merged(int fd, const struct memory *m, const struct memory *dis
                 p = put_u64(p, w.sum);
                 record_end(&w, p, false);
                 writer_flush(&w);
+                *ret_sum = w.sum;
         }
         if (r >= 0)
                 r = w.error;
@@ -1454,11 +1679,14 @@ static int memory_copy_sealed(const struct memory *m, struct memory **ret) {
                 return r;
         for (size_t i = 0; i < m->n_entries; i++) {
                 const struct memory_entry *e = &m->entries[i];
+                struct memory_pid pids[MEMORY_MAX_PIDS];
                 const char *units[MEMORY_MAX_UNITS];
 
+                for (unsigned k = 0; k < e->n_pids; k++)
+                        pids[k] = memory_entry_pid(m, e, k);
                 for (unsigned k = 0; k < e->n_units; k++)
                         units[k] = memory_entry_unit(m, e, k);
-                r = memory_add(c, e, memory_entry_pids(m, e), e->n_pids, units, e->n_units);
+                r = memory_add(c, e, pids, e->n_pids, units, e->n_units);
                 if (r < 0)
                         return r;
         }
@@ -1472,12 +1700,15 @@ static int memory_copy_sealed(const struct memory *m, struct memory **ret) {
         return 0;
 }
 
-int memory_save(const struct memory *m, const char *dir, unsigned covered) {
+int memory_save(struct memory *m, const char *dir, unsigned covered) {
         _cleanup_(memory_freep) struct memory *copy = NULL, *disk = NULL;
         _cleanup_close_ int dfd = -EBADF, lock = -EBADF, fd = -EBADF, bad_fd = -EBADF;
+        const struct memory *src = m;
         char what[256];
+        uint64_t sum = 0;
         size_t id_len;
-        bool same_boot;
+        bool same_boot = false;
+        struct stat st;
         int r;
 
         if (!m || !dir)
@@ -1489,7 +1720,7 @@ int memory_save(const struct memory *m, const char *dir, unsigned covered) {
                 r = memory_copy_sealed(m, &copy);
                 if (r < 0)
                         return r;
-                m = copy;
+                src = copy;
         }
 
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -1501,11 +1732,15 @@ int memory_save(const struct memory *m, const char *dir, unsigned covered) {
         if (lock < 0)
                 return lock;
 
-        /* What another saver left: a bad file is simply replaced. */
-        r = read_at(dfd, &disk, &bad_fd, what, sizeof(what));
-        if (r < 0)
-                return r;
-        same_boot = m->boot_id[0] && strcmp(m->boot_id, disk->boot_id) == 0;
+        /* What another saver left, unless it is what M was learnt from or
+         * last wrote itself: of that, M knows all it keeps, and every entry
+         * M lacks would be forgotten.  A bad file is simply replaced. */
+        if (covered != IPC_TYPE_MASK_ALL || !file_unchanged(dfd, &m->file)) {
+                r = read_at(dfd, &disk, &bad_fd, what, sizeof(what));
+                if (r < 0)
+                        return r;
+                same_boot = src->boot_id[0] && strcmp(src->boot_id, disk->boot_id) == 0;
+        }
 
         /* Under the lock no other saver writes it: any file there is left
          * from a crash.  unlink does not follow a symlink put there. */
@@ -1518,7 +1753,7 @@ int memory_save(const struct memory *m, const char *dir, unsigned covered) {
         /* 0644 whatever the umask: non-root runs read it. */
         r = fchmod(fd, 0644) < 0 ? negative_errno() : 0;
         if (r >= 0)
-                r = write_merged(fd, m, disk, covered, same_boot);
+                r = write_merged(fd, src, disk, covered, same_boot, &sum);
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();
         if (r >= 0 && close(TAKE_FD(fd)) < 0)
@@ -1531,5 +1766,11 @@ int memory_save(const struct memory *m, const char *dir, unsigned covered) {
         }
         if (fsync(dfd) < 0)
                 return negative_errno();
+        /* Still under the lock: the file there is the one just written (its
+         * times as the rename left them). */
+        if (fstatat(dfd, MEMORY_FILE_NAME, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode))
+                m->file = file_of(&st, sum);
+        else
+                m->file = (struct memory_file) {};
         return 0;
 }

@@ -30,7 +30,12 @@
 #define MEMORY_MAX_FILE_BYTES (256ull << 20)
 #define MEMORY_FILE_NAME "memory"
 
-/* A process seen as an object's evidence of life. */
+/* The roles of a pid are kept in the low bits of its reference. */
+#define MEMORY_ROLE_BITS 5u
+#define MEMORY_MAX_PROCS (1u << (32 - MEMORY_ROLE_BITS))
+
+/* A process seen as an object's evidence of life: what memory_add takes and
+ * memory_entry_pid gives back. */
 struct memory_pid {
         pid_t pid;
         uid_t uid;            /* its euid, or (uid_t) -1 when not read */
@@ -38,23 +43,44 @@ struct memory_pid {
         uint8_t role;         /* enum evidence_role it was seen in */
 };
 
+/* A process remembered, stored once however many entries name it: a few
+ * hundred processes hold the evidence of tens of thousands of objects. */
+struct memory_proc {
+        pid_t pid;
+        uid_t uid;
+        uint64_t start_ticks;
+};
+
+/* Times are wall-clock seconds, unsigned 32 bits (until 2106; memory_time
+ * saturates): one entry per object, 32 bytes. */
 struct memory_entry {
-        uint64_t key;       /* memory_key() */
-        uint8_t type;       /* enum ipc_type, so a save can forget the gone objects of the types it saw */
-        uint8_t last_role;  /* enum evidence_role of the last life seen */
+        uint64_t key;        /* memory_key() */
+        uint8_t type;        /* enum ipc_type, so a save can forget the gone objects of the types it saw */
+        uint8_t last_role;   /* enum evidence_role of the last life seen */
         uint8_t n_pids, n_units;
-        pid_t last_pid;     /* of the last life seen, 0 for a kernel count */
-        int64_t last_life;  /* wall clock (s) of the last evidence of life seen; 0: never */
-        int64_t first_dead; /* wall clock (s) it was first seen without life since; 0: not */
-        uint32_t pids;      /* index of its first memory_pid in memory.pids */
-        uint32_t units;     /* index of its first unit reference in memory.unit_refs */
+        pid_t last_pid;      /* of the last life seen, 0 for a kernel count */
+        uint32_t last_life;  /* wall clock (s) of the last evidence of life seen; 0: never */
+        uint32_t first_dead; /* wall clock (s) it was first seen without life since; 0: not */
+        uint32_t pids;       /* index of its first reference in memory.pid_refs */
+        uint32_t units;      /* index of its first unit reference in memory.unit_refs */
+};
+
+/* The state file as a memory last read or wrote it (learn() carries it
+ * over): a save that finds the file still so has nothing to merge. */
+struct memory_file {
+        bool known;
+        uint64_t dev, ino, size;
+        int64_t mtime_nsec, ctime_nsec;
+        uint64_t checksum; /* of its end record */
 };
 
 struct memory {
         struct memory_entry *entries; /* sorted by key, unique */
         size_t n_entries;
-        struct memory_pid *pids;
+        uint32_t *pid_refs; /* per pid of an entry: its index in procs << MEMORY_ROLE_BITS | its role */
         size_t n_pids;
+        struct memory_proc *procs; /* unique (pid, uid, start_ticks) */
+        size_t n_procs;
         uint32_t *unit_refs; /* indexes into units */
         size_t n_unit_refs;
         char **units; /* cgroup paths ("/system.slice/postgresql@15-main.service"), unique */
@@ -63,6 +89,7 @@ struct memory {
         char boot_id[37];       /* the boot the pids' start times count from */
         int64_t clock_offset;   /* CLOCK_REALTIME - CLOCK_BOOTTIME (µs) when last saved */
         int64_t clock_step;     /* wall clock (s) after the last step seen; 0: none */
+        struct memory_file file;
 };
 
 int memory_new(struct memory **ret);
@@ -76,9 +103,24 @@ static inline void memory_freep(struct memory **p) {
  * ino and name for files.  Never 0. */
 uint64_t memory_key(const struct ipc_object *o);
 
+/* A time as an entry keeps it: before the epoch is 0, after 2106 the end. */
+static inline uint32_t memory_time(int64_t t) {
+        return t <= 0 ? 0 : t >= (int64_t) UINT32_MAX ? UINT32_MAX : (uint32_t) t;
+}
+
+/* The entry of KEY, or NULL.  Sealed, a memory is indexed by the top bits
+ * of its keys (a byte or two an entry); unsealed, it is scanned. */
 const struct memory_entry *memory_find(const struct memory *m, uint64_t key);
-static inline const struct memory_pid *memory_entry_pids(const struct memory *m, const struct memory_entry *e) {
-        return &m->pids[e->pids];
+/* Pid I (< E->n_pids) of E, most recent first. */
+static inline struct memory_pid memory_entry_pid(const struct memory *m, const struct memory_entry *e, unsigned i) {
+        uint32_t ref = m->pid_refs[e->pids + i];
+        const struct memory_proc *p = &m->procs[ref >> MEMORY_ROLE_BITS];
+        return (struct memory_pid) {
+                .pid = p->pid,
+                .uid = p->uid,
+                .start_ticks = p->start_ticks,
+                .role = (uint8_t) (ref & ((1u << MEMORY_ROLE_BITS) - 1)),
+        };
 }
 static inline const char *memory_entry_unit(const struct memory *m, const struct memory_entry *e, unsigned i) {
         return m->units[m->unit_refs[e->units + i]];
@@ -87,8 +129,10 @@ static inline const char *memory_entry_unit(const struct memory *m, const struct
 /*
  * Building a memory: entries are added with memory_add in any order, each
  * with its pids and units; memory_seal sorts them and makes the memory
- * ready for memory_find.  Units are interned.  -E2BIG past
- * MEMORY_MAX_ENTRIES.  Pids and units beyond the caps are dropped (the
+ * ready for memory_find.  Added in ascending order of keys, they need no
+ * sorting: sealing then only gives back what growing left unused.
+ * Processes and units are interned.  -E2BIG past MEMORY_MAX_ENTRIES (or
+ * MEMORY_MAX_PROCS).  Pids and units beyond the caps are dropped (the
  * caller gives the most recent first).
  */
 int memory_add(struct memory *m, const struct memory_entry *e, const struct memory_pid *pids, size_t n_pids,
@@ -101,7 +145,9 @@ int memory_seal(struct memory *m);
  * memory and one sentence in *ret_warning (malloc'd) naming the file and
  * what is wrong; with MEMORY_SET_ASIDE it is also renamed aside
  * (DIR/memory.bad) so the next save starts clean.  Only -ENOMEM is an
- * error: a bad state file never stops a judgement.
+ * error: a bad state file never stops a judgement.  A good file read is
+ * noted in (*ret)->file.  Times past 2106 are read as the end of time
+ * (memory_time): later than anything, they only keep objects longer.
  */
 enum {
         MEMORY_SET_ASIDE = 1u << 0,
@@ -113,13 +159,19 @@ int memory_load(const char *dir, unsigned flags, struct memory **ret, char **ret
  * rename, fsync of DIR), mode 0644, under an exclusive flock on
  * DIR/memory.lock held across read-merge-write: what is on disk now is
  * merged in first, so concurrent savers (the daemon, a one-shot, root's
- * --local runs) lose nothing of each other's.  The merge only adds life:
+ * --local runs) lose nothing of each other's.  When COVERED is every type
+ * and the file is still the one M->file names (same device, inode, size,
+ * times and checksum: nobody wrote it since M, or the memory M was learnt
+ * from, read or wrote it), M already holds all of it that is to be kept
+ * (what learn() dropped, the dead pids and the gone objects, it dropped on
+ * purpose), and the file is not read again.  The merge only adds life:
  * per key the later last_life, the union of pids and units (most recent
  * first, capped), first_dead kept only when no life was seen after it.
  * Entries on disk whose type is in COVERED (the types M was judged from)
  * but which M lacks are objects gone: forgotten.  Creates DIR (0755) if
  * missing.  Returns 0 or a negative errno (-EROFS, -EACCES, -ENOSPC...),
  * which the caller reports once and goes on: an unwritable state file
- * costs the memory, never the sweep.
+ * costs the memory, never the sweep.  On success M->file names the file
+ * written.
  */
-int memory_save(const struct memory *m, const char *dir, unsigned covered);
+int memory_save(struct memory *m, const char *dir, unsigned covered);

@@ -279,8 +279,8 @@ static void test_learn(void **state) {
         assert_int_equal(e->last_life, NOW);
         assert_int_equal(e->first_dead, 0);
         assert_int_equal(e->n_pids, 1);
-        assert_int_equal(memory_entry_pids(m1, e)[0].pid, 300);
-        assert_int_equal(memory_entry_pids(m1, e)[0].start_ticks, 5);
+        assert_int_equal(memory_entry_pid(m1, e, 0).pid, 300);
+        assert_int_equal(memory_entry_pid(m1, e, 0).start_ticks, 5);
         assert_int_equal(m1->clock_offset, 42);
 
         /* its holder let go but lives on: remembered, and still counts */
@@ -323,6 +323,163 @@ static void test_learn(void **state) {
         memory_free(m5);
 }
 
+static void assert_same_memory(const struct memory *a, const struct memory *b) {
+        assert_int_equal(a->n_entries, b->n_entries);
+        for (size_t i = 0; i < a->n_entries; i++) {
+                const struct memory_entry *x = &a->entries[i], *y = &b->entries[i];
+                assert_int_equal(x->key, y->key);
+                assert_int_equal(x->type, y->type);
+                assert_int_equal(x->last_role, y->last_role);
+                assert_int_equal(x->last_pid, y->last_pid);
+                assert_int_equal(x->last_life, y->last_life);
+                assert_int_equal(x->first_dead, y->first_dead);
+                assert_int_equal(x->n_pids, y->n_pids);
+                assert_int_equal(x->n_units, y->n_units);
+                for (unsigned k = 0; k < x->n_pids; k++) {
+                        struct memory_pid p = memory_entry_pid(a, x, k), q = memory_entry_pid(b, y, k);
+                        assert_int_equal(p.pid, q.pid);
+                        assert_int_equal(p.uid, q.uid);
+                        assert_int_equal(p.start_ticks, q.start_ticks);
+                        assert_int_equal(p.role, q.role);
+                }
+                for (unsigned k = 0; k < x->n_units; k++)
+                        assert_string_equal(memory_entry_unit(a, x, k), memory_entry_unit(b, y, k));
+        }
+}
+
+/*
+ * Many objects, in any order, and an old memory that knows some of them
+ * and some that are gone: learn() walks the inventory in the order of the
+ * keys alongside the old memory, and must give what looking each object up
+ * gives (an old memory not sorted is looked up, not walked), whatever the
+ * order of the inventory; learn_replace the same, in place.
+ */
+static void test_learn_in_order(void **state) {
+        enum { N = 600 };
+        struct ipc_object *objs = calloc(N, sizeof(*objs)), *rev = calloc(N, sizeof(*objs));
+        struct judgement *js = calloc(N, sizeof(*js)), *jrev = calloc(N, sizeof(*js));
+        pid_t *holder = calloc(N, sizeof(*holder));
+        struct rule r = rule_collect(0, false);
+        struct clock_view clock = { .offset_usec = 42 };
+        struct memory *sorted = NULL, *unsorted = NULL, *a = NULL, *b = NULL, *c = NULL;
+        struct inventory inv = {}, inv_rev = {};
+        const unsigned covered = IPC_TYPE_BIT(IPC_TYPE_SHM) | IPC_TYPE_BIT(IPC_TYPE_FIFO);
+        const char *units[] = { "/system.slice/a.service" };
+
+        assert_non_null(objs);
+        assert_non_null(rev);
+        assert_non_null(js);
+        assert_non_null(jrev);
+        assert_non_null(holder);
+        set_procs(3, (pid_t[]) { 300, 301, 302 }, (uid_t[]) { 1000, 1000, 1000 }, (uint64_t[]) { 5, 6, 7 });
+        for (size_t i = 0; i < N; i++) {
+                objs[i] = shm_orphan();
+                objs[i].id = (int) i;
+                if (i % 7 == 0) {
+                        objs[i].type = IPC_TYPE_FIFO;
+                        objs[i].id = -1;
+                        objs[i].name = (char *) "/run/f";
+                        objs[i].ino = i;
+                        objs[i].dev = 9;
+                }
+                /* a third held now, by one of three processes */
+                if (i % 3 == 0) {
+                        holder[i] = 300 + (pid_t) (i % 9) / 3;
+                        objs[i].holders = &holder[i];
+                        objs[i].n_holders = 1;
+                }
+        }
+
+        /* The old memory: every other object, some held by a process that
+         * still runs (301) or not (399), one unit; and objects gone, of a
+         * type judged (forgotten) and of one not (kept). */
+        assert_int_equal(memory_new(&sorted), 0);
+        assert_int_equal(memory_new(&unsorted), 0);
+        for (size_t i = 0; i < N + 40; i++) {
+                struct ipc_object gone = shm_orphan();
+                const struct ipc_object *o = &objs[i < N ? i : 0];
+                if (i >= N) {
+                        gone.id = (int) (100000 + i);
+                        gone.type = i % 2 ? IPC_TYPE_SHM : IPC_TYPE_MSG;
+                        o = &gone;
+                } else if (i % 2)
+                        continue;
+                struct memory_pid p[2] = { { 301, 1000, 6, ROLE_ATTACHED }, { 399, 1000, 9, ROLE_HOLDER } };
+                struct memory_entry e = {
+                        .key = memory_key(o), .type = (uint8_t) o->type, .last_role = ROLE_HOLDER,
+                        .last_pid = 399, .last_life = (uint32_t) (NOW - 100 - (time_t) i),
+                        .first_dead = i % 4 == 0 ? (uint32_t) (NOW - 50) : 0,
+                };
+                size_t n_pids = i % 5 == 0 ? 2 : i % 5 == 1 ? 1 : 0;
+                assert_int_equal(memory_add(sorted, &e, n_pids ? p : NULL, n_pids, i % 3 ? units : NULL, i % 3 ? 1 : 0), 0);
+                assert_int_equal(memory_add(unsorted, &e, n_pids ? p : NULL, n_pids, i % 3 ? units : NULL, i % 3 ? 1 : 0), 0);
+        }
+        assert_int_equal(memory_seal(sorted), 0);
+
+        struct judge_context ctx = { .proctab = &table, .rules = &r, .n_rules = 1, .now = NOW, .memory = sorted };
+        for (size_t i = 0; i < N; i++) {
+                assert_int_equal(judge_object(&ctx, &objs[i], &js[i]), 0);
+                rev[N - 1 - i] = objs[i];
+                jrev[N - 1 - i] = js[i];
+        }
+        inv = (struct inventory) { .objects = objs, .n_objects = N };
+        inv_rev = (struct inventory) { .objects = rev, .n_objects = N };
+
+        assert_int_equal(learn(sorted, &inv, js, &table, "/nonexistent", &clock, covered, NOW, &a), 0);
+        assert_int_equal(learn(unsorted, &inv, js, &table, "/nonexistent", &clock, covered, NOW, &b), 0);
+        assert_same_memory(a, b);
+        assert_int_equal(learn(sorted, &inv_rev, jrev, &table, "/nonexistent", &clock, covered, NOW, &c), 0);
+        assert_same_memory(a, c);
+
+        /* What it holds: every object, the gone one of a type not judged. */
+        assert_int_equal(a->n_entries, N + 20);
+        for (size_t i = 1; i < a->n_entries; i++)
+                assert_true(a->entries[i - 1].key < a->entries[i].key);
+        for (size_t i = 0; i < N; i++) {
+                const struct memory_entry *e = memory_find(a, memory_key(&objs[i]));
+                assert_non_null(e);
+                if (i % 3 == 0)
+                        assert_int_equal(e->last_life, NOW);
+                else if (i % 10 == 0)
+                        /* remembered by 301, which still runs: alive */
+                        assert_int_equal(e->last_life, NOW);
+                if (i % 2 == 0 && i % 3 != 0)
+                        assert_int_equal(e->n_units, 1);
+        }
+        for (size_t i = N; i < N + 40; i++) {
+                struct ipc_object gone = shm_orphan();
+                gone.id = (int) (100000 + i);
+                gone.type = i % 2 ? IPC_TYPE_SHM : IPC_TYPE_MSG;
+                const struct memory_entry *e = memory_find(a, memory_key(&gone)), *o = memory_find(sorted, memory_key(&gone));
+                if (i % 2) {
+                        assert_null(e);
+                        continue;
+                }
+                assert_non_null(e);
+                assert_int_equal(e->last_life, o->last_life);
+                assert_int_equal(e->first_dead, o->first_dead);
+                assert_int_equal(e->n_pids, o->n_pids);
+                assert_int_equal(e->n_units, o->n_units);
+        }
+
+        /* In place: the old one replaced. */
+        assert_int_equal(learn_replace(&unsorted, &inv, js, &table, "/nonexistent", &clock, covered, NOW), 0);
+        assert_same_memory(a, unsorted);
+
+        for (size_t i = 0; i < N; i++)
+                judgement_done(&js[i]);
+        memory_free(sorted);
+        memory_free(unsorted);
+        memory_free(a);
+        memory_free(b);
+        memory_free(c);
+        free(objs);
+        free(rev);
+        free(js);
+        free(jrev);
+        free(holder);
+}
+
 static void test_clock_view(void **state) {
         struct memory *m = NULL;
         struct clock_view c, c2;
@@ -349,7 +506,7 @@ int main(void) {
                 cmocka_unit_test(test_first_sighting),     cmocka_unit_test(test_never_seen_owner),
                 cmocka_unit_test(test_self_is_no_evidence), cmocka_unit_test(test_partial_sight),
                 cmocka_unit_test(test_clock_step),         cmocka_unit_test(test_foreign_pid),
-                cmocka_unit_test(test_learn),
+                cmocka_unit_test(test_learn),              cmocka_unit_test(test_learn_in_order),
                 cmocka_unit_test(test_clock_view),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
