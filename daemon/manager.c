@@ -314,8 +314,10 @@ static int judge_now(struct manager *m, unsigned types) {
         if (types)
                 scan.types &= types;
         /* Nothing of the last judgement is used to make the next one: let
-         * it go first, so a sweep never holds two inventories at once. */
+         * it go first, so a sweep never holds two inventories at once, and
+         * give its heap back before the next one is built beside it. */
         drop_state(m);
+        (void) malloc_trim(0);
         r = collect_inventory(&scan, &m->paths, NULL, &inv);
         if (r < 0)
                 return r;

@@ -116,8 +116,17 @@ static struct evidence *add(struct builder *b, enum evidence_role role, enum evi
 static struct evidence *add(struct builder *b, enum evidence_role role, enum evidence_state state, pid_t pid,
                             const char *fmt, ...) {
         struct judgement *j = b->j;
-        struct evidence *a = reallocarray(j->evidence, j->n_evidence + 1, sizeof(*a));
+        struct evidence *a = NULL;
 
+        if (j->n_evidence >= JUDGEMENT_MAX_EVIDENCE) {
+                /* counted, not listed */
+                if (state == EVIDENCE_ALIVE || state == EVIDENCE_FACT)
+                        b->live = true;
+                if (state == EVIDENCE_UNREADABLE)
+                        b->unreadable = true;
+                return NULL;
+        }
+        a = reallocarray(j->evidence, j->n_evidence + 1, sizeof(*a));
         if (!a) {
                 b->error = -ENOMEM;
                 return NULL;
@@ -496,15 +505,6 @@ static void consider_memory(struct builder *b) {
                         break;
                 }
         }
-        if (last && me->last_pid > 0)
-                add(b, ROLE_REMEMBERED, EVIDENCE_NONE, 0, "last %s pid %d seen %s", last, (int) me->last_pid,
-                    ago(when, b->ctx->now, (time_t) me->last_life));
-        else if (last)
-                add(b, ROLE_REMEMBERED, EVIDENCE_NONE, 0, "last %s seen %s", last,
-                    ago(when, b->ctx->now, (time_t) me->last_life));
-        else if (me->first_dead)
-                add(b, ROLE_REMEMBERED, EVIDENCE_NONE, 0, "first seen without life %s",
-                    ago(when, b->ctx->now, (time_t) me->first_dead));
 }
 
 /* NeverSeen=owner: nothing was ever seen using it, and its owner (or its
@@ -663,20 +663,32 @@ const char *judgement_reason(const struct judgement *j, char buf[static JUDGEMEN
                 else if (j->verdict == VERDICT_PENDING)
                         put(f, "orphan, idle %s of MinAge %s; ", format_duration(d1, j->idle),
                                 format_duration(d2, min_age));
-                /* What the memory says of when life was last seen is a
-                 * note on the evidence, not evidence. */
-                bool only_notes = true;
-                for (size_t i = 0; i < j->n_evidence && only_notes; i++)
-                        only_notes = j->evidence[i].role == ROLE_REMEMBERED &&
-                                     j->evidence[i].state == EVIDENCE_NONE;
-                if (only_notes) {
-                        put(f, "%s", "no holder");
-                        sep = "; ";
-                }
                 for (size_t i = 0; i < j->n_evidence; i++) {
                         put(f, "%s", sep);
                         describe(f, &j->evidence[i]);
                         sep = "; ";
+                }
+                if (j->n_evidence == 0) {
+                        put(f, "%s", "no holder");
+                        sep = "; ";
+                }
+                /* What the memory says of when life was last seen. */
+                uint64_t seen = j->idle + j->grace_seen;
+                if (j->grace == JUDGE_GRACE_LAST_LIFE) {
+                        const char *role = strempty(evidence_role_to_string((enum evidence_role) j->grace_role));
+                        if (strncmp(role, "last-", 5) == 0)
+                                role += 5; /* "last sender", not "last last-sender" */
+                        put(f, "%slast %s", sep, role);
+                        if (j->grace_pid > 0)
+                                put(f, " pid %d", (int) j->grace_pid);
+                        put(f, "%s", " seen");
+                } else if (j->grace == JUDGE_GRACE_FIRST_SEEN)
+                        put(f, "%sfirst seen without life", sep);
+                if (j->grace != JUDGE_GRACE_NONE) {
+                        if (seen)
+                                put(f, " %s ago", format_duration(d2, seen));
+                        else
+                                put(f, "%s", " just now");
                 }
                 if (j->verdict != VERDICT_PENDING)
                         put(f, "; idle %s", format_duration(d1, j->idle));
@@ -761,6 +773,13 @@ int judge_object_remembered(const struct judge_context *ctx, const struct ipc_ob
          * its grace began. */
         time_t last = b.live ? ipc_object_last_activity(o) : judge_grace_start(ctx, o, b.memory);
         j.idle = ctx->now > last ? (uint64_t) (ctx->now - last) : 0;
+        if (!b.live && me && (me->last_life || me->first_dead)) {
+                time_t seen = me->last_life ? (time_t) me->last_life : (time_t) me->first_dead;
+                j.grace = me->last_life ? JUDGE_GRACE_LAST_LIFE : JUDGE_GRACE_FIRST_SEEN;
+                j.grace_role = me->last_role;
+                j.grace_pid = me->last_pid;
+                j.grace_seen = last > seen ? (uint32_t) (last - seen > UINT32_MAX ? UINT32_MAX : last - seen) : 0;
+        }
 
         if (b.live)
                 j.verdict = VERDICT_LIVE;

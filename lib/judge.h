@@ -75,12 +75,30 @@ static inline bool evidence_counts(const struct evidence *e) {
         return e->state == EVIDENCE_ALIVE || e->state == EVIDENCE_FACT;
 }
 
+/* What the memory says of an object without life: its reason says "last
+ * holder pid 412 seen 40s ago" from these and idle, rather than keeping a
+ * note per object that would go stale. */
+enum {
+        JUDGE_GRACE_NONE,       /* nothing remembered */
+        JUDGE_GRACE_LAST_LIFE,  /* the last life the memory saw */
+        JUDGE_GRACE_FIRST_SEEN, /* the first sighting, no life ever seen */
+};
+
+/* Evidence kept per judgement at most; past it, what it shows still counts
+ * in the verdict, it is only not listed. */
+#define JUDGEMENT_MAX_EVIDENCE UINT16_MAX
+
+/* 40 bytes: a daemon keeps one per object. */
 struct judgement {
         enum verdict verdict;
+        pid_t grace_pid;         /* of the last life (JUDGE_GRACE_*), 0: none or a count */
         const struct rule *rule; /* NULL: no rule matched */
         struct evidence *evidence;
-        size_t n_evidence;
-        uint64_t idle; /* seconds since the object's last recorded activity */
+        uint16_t n_evidence;
+        uint8_t grace;       /* JUDGE_GRACE_*: what the memory says of the last life */
+        uint8_t grace_role;  /* enum evidence_role of the last life */
+        uint32_t grace_seen; /* seconds from that sighting to where the grace counts from */
+        uint64_t idle;       /* seconds since the last activity (with life) or since the grace began (without) */
 };
 
 void judgement_done(struct judgement *j);
