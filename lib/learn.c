@@ -118,6 +118,20 @@ static int keep_entry(struct memory *m, const struct memory *old, const struct m
 }
 
 /* Learns O (judged J, key KEY) into M; ME is what OLD remembers of it. */
+/* A pid of another uid than the owner's and the creator's that the object
+ * still records: gone, it is kept, so that judge.c can tell it was foreign
+ * for as long as it stands in the object (it never decides death alone). */
+static bool foreign_and_recorded(const struct ipc_object *o, const struct memory_pid *mp) {
+        if (mp->uid == (uid_t) -1 || mp->uid == o->uid || mp->uid == o->cuid)
+                return false;
+        if (mp->pid == o->cpid || mp->pid == o->lpid || mp->pid == o->lrpid)
+                return true;
+        for (unsigned i = 0; o->sems && i < o->nsems; i++)
+                if (o->sems[i].pid == mp->pid)
+                        return true;
+        return false;
+}
+
 static int learn_one(struct memory *m, const struct memory *old, const struct memory_entry *me, uint64_t key,
                      const struct ipc_object *o, const struct judgement *j, const struct proctab *pt,
                      struct units *units, time_t now) {
@@ -180,7 +194,8 @@ static int learn_one(struct memory *m, const struct memory *old, const struct me
                         if (has_pid(pids, n_pids, seen[q].pid, seen[q].start_ticks))
                                 continue;
                         const struct process *p = proctab_find(pt, seen[q].pid);
-                        if (p && !(p->flags & PROCESS_ZOMBIE) && p->start_ticks == seen[q].start_ticks)
+                        if ((p && !(p->flags & PROCESS_ZOMBIE) && p->start_ticks == seen[q].start_ticks) ||
+                            foreign_and_recorded(o, &seen[q]))
                                 pids[n_pids++] = seen[q];
                 }
                 /* Units are kept whatever they do now: a service restarted

@@ -250,7 +250,34 @@ static void test_foreign_pid(void **state) {
         /* with no process of the owner left, it is dead indeed */
         set_procs(1, (pid_t[]) { 302 }, (uid_t[]) { 7 }, (uint64_t[]) { 6 });
         assert_int_equal(judge_with(&o, &r, m, NULL, 0, why), VERDICT_ORPHAN);
+
+        /* the foreign pid, gone, is remembered while the object records it */
+        struct inventory inv = { .objects = &o, .n_objects = 1 };
+        struct clock_view clock = {};
+        struct judge_context ctx = { .proctab = &table, .rules = &r, .n_rules = 1, .now = NOW, .memory = m };
+        struct judgement j;
+        struct memory *m2 = NULL, *m3 = NULL;
+        set_procs(1, (pid_t[]) { 301 }, (uid_t[]) { 1000 }, (uint64_t[]) { 6 });
+        assert_int_equal(judge_object(&ctx, &o, &j), 0);
+        assert_int_equal(learn(m, &inv, &j, &table, "/nonexistent", &clock, IPC_TYPE_MASK_ALL, NOW, &m2), 0);
+        judgement_done(&j);
+        const struct memory_entry *e = memory_find(m2, memory_key(&o));
+        assert_non_null(e);
+        assert_int_equal(e->n_pids, 1);
+        assert_int_equal(memory_entry_pid(m2, e, 0).pid, 400);
+        /* and forgotten once the object records another */
+        o.lpid = 301;
+        ctx.memory = m2;
+        assert_int_equal(judge_object(&ctx, &o, &j), 0);
+        assert_int_equal(learn(m2, &inv, &j, &table, "/nonexistent", &clock, IPC_TYPE_MASK_ALL, NOW, &m3), 0);
+        judgement_done(&j);
+        e = memory_find(m3, memory_key(&o));
+        assert_non_null(e);
+        for (unsigned i = 0; i < e->n_pids; i++)
+                assert_int_not_equal(memory_entry_pid(m3, e, i).pid, 400);
         memory_free(m);
+        memory_free(m2);
+        memory_free(m3);
 }
 
 static void test_learn(void **state) {
