@@ -744,7 +744,7 @@ int judge_object(const struct judge_context *ctx, const struct ipc_object *o, st
 int judge_object_remembered(const struct judge_context *ctx, const struct ipc_object *o,
                             const struct memory_entry *me, struct judgement *ret) {
         struct judgement j = {};
-        struct builder b = { .ctx = ctx, .o = o, .j = &j, .memory = me, .self = getpid() };
+        struct builder b = { .ctx = ctx, .o = o, .j = &j, .memory = me, .self = ctx->self ? ctx->self : getpid() };
 
         j.rule = rules_find(ctx->rules, ctx->n_rules, o);
 
@@ -802,8 +802,11 @@ int judge_inventory(const struct judge_context *ctx, const struct inventory *inv
         struct judgement *all = calloc(inv->n_objects ? inv->n_objects : 1, sizeof(*all));
         if (!all)
                 return -ENOMEM;
+        struct judge_context c = *ctx;
+        if (!c.self)
+                c.self = getpid();
         for (size_t i = 0; i < inv->n_objects; i++) {
-                int r = judge_object(ctx, &inv->objects[i], &all[i]);
+                int r = judge_object(&c, &inv->objects[i], &all[i]);
                 if (r < 0) {
                         judgements_free(all, i);
                         return r;

@@ -126,6 +126,9 @@ struct judge_context {
          * none.  Pid reuse is not judged from times recorded before it,
          * and MinAge counts from it at the earliest. */
         time_t clock_step;
+        /* ipcgc's own pid, never evidence; 0: ask getpid() (a system call
+         * per object: judge_inventory asks once for all). */
+        pid_t self;
 };
 
 /* Seconds of slack when comparing a process start with a second-granular
