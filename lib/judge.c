@@ -471,6 +471,13 @@ static void consider_memory(struct builder *b) {
         for (unsigned i = 0; i < me->n_pids; i++) {
                 struct memory_pid mp = memory_entry_pid(m, me, i);
                 const struct process *p = proctab_find(t, mp.pid);
+                if (process_counts(b, p) && (p->flags & PROCESS_UNREADABLE)) {
+                        /* its start cannot be read: it may be the one seen */
+                        add(b, ROLE_REMEMBERED, EVIDENCE_UNREADABLE, p->pid,
+                            "pid %d was seen before as %s; it cannot be read now", (int) p->pid,
+                            strempty(evidence_role_to_string((enum evidence_role) mp.role)));
+                        continue;
+                }
                 if (!process_counts(b, p) || p->start_ticks != mp.start_ticks)
                         continue;
                 fill_process(add(b, ROLE_REMEMBERED, EVIDENCE_ALIVE, p->pid, "seen before as %s, still runs",
@@ -597,8 +604,9 @@ static void put(struct line *l, const char *fmt, ...) {
 
 /* "creator pid 42 (pg)" / "last sender pid 42 exited" / "nattch 2" */
 static void describe(struct line *f, const struct evidence *e) {
-        if (e->pid > 0 && (e->role == ROLE_UID_PROCESS || e->role == ROLE_OWNER || e->role == ROLE_REMEMBERED ||
-                           e->role == ROLE_UNIT || e->role == ROLE_NEVER_SEEN)) {
+        if (e->pid > 0 && e->state != EVIDENCE_UNREADABLE &&
+            (e->role == ROLE_UID_PROCESS || e->role == ROLE_OWNER || e->role == ROLE_REMEMBERED ||
+             e->role == ROLE_UNIT || e->role == ROLE_NEVER_SEEN)) {
                 put(f, "%s: pid %d (%s)", strempty(e->note), (int) e->pid, e->comm);
                 return;
         }
