@@ -1,6 +1,6 @@
 #!/bin/sh
-# Installs what ipcgc needs to build and test, from Debian's packages.
-# Debian 12 or newer, as root.
+# Installs what ipcgc needs to build, from Debian's packages, and with --test
+# what its tests need too.  Debian 12 or newer, as root.
 set -eu
 
 if [ "$(id -u)" != 0 ]; then
@@ -15,10 +15,23 @@ apt-get install -y -qq --no-install-recommends \
     libsystemd-dev libinih-dev libjson-c-dev libsmartcols-dev libcmocka-dev \
     util-linux jq xz-utils systemd systemd-container man-db groff-base >/dev/null
 
-# The real programs tests/programs runs under ipcgc: PostgreSQL 15 (server,
-# pgbench: postgresql-15; psql: postgresql-client-15), Apache (prefork MPM,
-# ab: apache2-utils) and Debian's /usr/bin/python3.  The tests run their own
-# instances in private namespaces; the packages' own services (a "15 main"
-# cluster, apache2 on port 80), which Debian starts on install, are not used.
+[ "${1:-}" = --test ] || exit 0
+
+# For the tests only (./tools/test.sh): the real programs tests/programs runs
+# under ipcgc, PostgreSQL 15 (server, pgbench: postgresql-15; psql:
+# postgresql-client-15), Apache (prefork MPM, ab: apache2-utils) and Debian's
+# /usr/bin/python3.  The tests run their own instances in private namespaces;
+# the packages' own services (a "15 main" cluster, apache2 on port 80) are
+# not wanted, so invoke-rc.d is told not to start them (policy-rc.d, exit
+# 101) while they are installed.
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+fi
+rc=0
 apt-get install -y -qq --no-install-recommends \
-    postgresql-15 postgresql-client-15 apache2 apache2-utils python3 >/dev/null
+    postgresql-15 postgresql-client-15 apache2 apache2-utils python3 >/dev/null || rc=$?
+[ -n "$policy" ] && rm -f "$policy"
+exit $rc

@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-./tools/deps.sh || exit 1
+./tools/deps.sh --test || exit 1
 autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed" >&2; exit 1; }
 rm -rf build-test
 mkdir -p build-test
