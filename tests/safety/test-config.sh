@@ -127,7 +127,7 @@ is "$?" 0 "conf/ipcgc.conf with its conf.d passes"
 is "$(cat "$W/err")" "" "conf/ipcgc.conf: nothing on stderr"
 is "$(awk '{ printf "%s%s", sep, $1; sep = " " }' "$W/out")" "system-users default" \
     "conf/ipcgc.conf lists the rules system-users and default, in that order"
-is "$(awk '$1 == "system-users" { print $NF }' "$W/out")" keep "system-users keeps"
+is "$(awk '$1 == "system-users" { print $(NF - 1), $NF }' "$W/out")" "1h collect" "system-users collects after 1h (NeverSeen=owner)"
 is "$(awk '$1 == "default" { print $(NF - 1), $NF }' "$W/out")" "15m collect" "default collects after 15m"
 
 # The examples, each alone, then renamed into a copy of the shipped conf.d.
