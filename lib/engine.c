@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "macro.h"
@@ -21,7 +22,6 @@ int engine_open(const struct config *config, const char *proc_root, bool may_sav
         e->config = config;
         e->proc_root = proc_root ? proc_root : "/proc";
         e->may_save = may_save && config->daemon.state_dir;
-        e->remembers = config->daemon.state_dir;
         if (config->daemon.state_dir)
                 r = memory_load(config->daemon.state_dir, may_save ? MEMORY_SET_ASIDE : 0, &e->memory,
                                 &e->memory_warning);
@@ -59,6 +59,7 @@ struct judge_context engine_context(const struct engine *e, const struct proctab
                 .memory = e->remembers ? e->memory : NULL,
                 .sight = &e->sight,
                 .clock_step = e->clock.step,
+                .self = getpid(),
         };
 }
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -107,7 +109,7 @@ const char *unit_name(const char *unit) {
 /* Where a hierarchy is mounted, from /proc/self/mountinfo: the mount point
  * and the cgroup path it shows as its root.  NAMED: the name=systemd v1
  * hierarchy rather than the unified one. */
-static int find_mount(bool named, char *ret_mnt, size_t mnt_size, char *ret_root, size_t root_size) {
+static int parse_mountinfo(bool named, char *ret_mnt, size_t mnt_size, char *ret_root, size_t root_size) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
         _cleanup_free_ char *line = NULL;
         size_t cap = 0;
@@ -134,6 +136,35 @@ static int find_mount(bool named, char *ret_mnt, size_t mnt_size, char *ret_root
                 return 0;
         }
         return -ENOENT;
+}
+
+/* parse_mountinfo, remembered for the process: every object without other
+ * life asks about its units, and mountinfo is long on a busy host.  What is
+ * remembered is checked to be a cgroup file system still (one statfs), so
+ * an unmounted or replaced hierarchy is looked up again, never taken for a
+ * unit gone. */
+static int find_mount(bool named, char *ret_mnt, size_t mnt_size, char *ret_root, size_t root_size) {
+        static struct {
+                bool found;
+                char mnt[PATH_MAX], root[PATH_MAX];
+        } cache[2];
+        struct statfs sf;
+        unsigned k = named;
+
+        if (!cache[k].found || statfs(cache[k].mnt, &sf) < 0 ||
+            (uint64_t) sf.f_type != (named ? CGROUP_SUPER_MAGIC : CGROUP2_SUPER_MAGIC)) {
+                cache[k].found = false;
+                int r = parse_mountinfo(named, cache[k].mnt, sizeof(cache[k].mnt), cache[k].root,
+                                        sizeof(cache[k].root));
+                if (r < 0)
+                        return r;
+                cache[k].found = true;
+        }
+        if (strlen(cache[k].mnt) >= mnt_size || strlen(cache[k].root) >= root_size)
+                return -ENAMETOOLONG;
+        strcpy(ret_mnt, cache[k].mnt);
+        strcpy(ret_root, cache[k].root);
+        return 0;
 }
 
 struct walk {
