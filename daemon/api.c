@@ -28,7 +28,7 @@ static uint64_t freshness(const struct peer *p) {
         return p->admin ? FRESH_USEC : FRESH_USEC_OTHERS;
 }
 
-json_object *api_error(const char *error, const char *key, const char *value) {
+static json_object *api_error(const char *error, const char *key, const char *value) {
         json_object *reply = json_object_new_object(), *params = json_object_new_object();
         if (!reply || !params) {
                 json_object_put(reply);
@@ -203,7 +203,7 @@ static json_object *get_status(struct manager *m, const struct peer *p, json_obj
         return ok(s);
 }
 
-struct api_stream {
+struct reply_stream {
         struct manager *m;
         uint64_t generation;
         struct list_filter filter;
@@ -213,7 +213,7 @@ struct api_stream {
 /* About this much text per piece: what a socket buffer takes at a time. */
 #define STREAM_PIECE (64u * 1024u)
 
-int api_stream_next(struct api_stream *s, char **ret, size_t *ret_len, bool *ret_done) {
+static int stream_next(struct reply_stream *s, char **ret, size_t *ret_len, bool *ret_done) {
         if (s->m->state_generation != s->generation || !s->m->inv)
                 return -ESTALE;
         int r = report_list_chunk(s->m->inv, s->m->judgements, &s->filter, "{\"parameters\":", "}", STREAM_PIECE,
@@ -224,12 +224,11 @@ int api_stream_next(struct api_stream *s, char **ret, size_t *ret_len, bool *ret
         return 0;
 }
 
-struct api_stream *api_stream_free(struct api_stream *s) {
+static void stream_free(struct reply_stream *s) {
         free(s);
-        return NULL;
 }
 
-static json_object *list(struct manager *m, const struct peer *p, json_object *params, struct api_stream **ret) {
+static json_object *list(struct manager *m, const struct peer *p, json_object *params, struct reply_stream **ret) {
         static const char *const keys[] = { "types", "verdicts", "user", NULL };
         struct list_filter f = {};
         const char *user = NULL, *bad;
@@ -266,10 +265,10 @@ static json_object *list(struct manager *m, const struct peer *p, json_object *p
         r = manager_refresh(m, freshness(p));
         if (r < 0)
                 return failed("cannot judge objects", r);
-        struct api_stream *st = calloc(1, sizeof(*st));
+        struct reply_stream *st = calloc(1, sizeof(*st));
         if (!st)
                 return failed("cannot format the list", -ENOMEM);
-        *st = (struct api_stream) { .m = m, .generation = m->state_generation, .filter = f };
+        *st = (struct reply_stream) { .m = m, .generation = m->state_generation, .filter = f };
         *ret = st;
         return NULL;
 }
@@ -564,8 +563,9 @@ static const struct {
         { "org.varlink.service.GetInterfaceDescription", get_interface_description },
 };
 
-json_object *api_call(struct manager *m, const struct peer *peer, const char *method, json_object *parameters,
-                      struct api_stream **ret_stream) {
+static json_object *call(void *userdata, const struct peer *peer, const char *method, json_object *parameters,
+                        struct reply_stream **ret_stream) {
+        struct manager *m = userdata;
         *ret_stream = NULL;
         if (strcmp(method, "io.ipcgc.List") == 0)
                 return list(m, peer, parameters, ret_stream);
@@ -582,3 +582,14 @@ json_object *api_call(struct manager *m, const struct peer *peer, const char *me
         }
         return api_error("org.varlink.service.MethodNotFound", "method", method);
 }
+
+static bool admin_gid(void *userdata, gid_t *ret) {
+        return manager_admin_gid(userdata, ret);
+}
+
+const struct control_ops api_ops = {
+        .call = call,
+        .stream_next = stream_next,
+        .stream_free = stream_free,
+        .admin_gid = admin_gid,
+};

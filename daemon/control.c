@@ -14,11 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "control.h"
 #include "log.h"
-#include "manager.h"
-#include "parse.h"
+#include "macro.h"
 
 struct conn {
         struct control *control;
@@ -29,14 +27,16 @@ struct conn {
         size_t in_len;
         char *out;
         size_t out_len, out_off;
-        struct api_stream *stream; /* a reply being produced as it is read */
+        struct reply_stream *stream; /* a reply being produced as it is read */
         uint64_t last_active;
         bool closing; /* send what is queued, then close */
         struct conn *prev, *next;
 };
 
 struct control {
-        struct manager *m;
+        sd_event *event;
+        const struct control_ops *ops;
+        void *userdata;
         int fd;
         bool bound_here; /* remove the socket file on exit */
         char *path;
@@ -78,7 +78,8 @@ static void conn_free(struct conn *k) {
         (void) close(k->fd);
         free(k->in);
         free(k->out);
-        api_stream_free(k->stream);
+        if (k->stream)
+                k->control->ops->stream_free(k->stream);
         free(k);
 }
 
@@ -129,7 +130,7 @@ static int refill(struct conn *k) {
         size_t len;
         bool done;
 
-        int r = api_stream_next(k->stream, &text, &len, &done);
+        int r = k->control->ops->stream_next(k->stream, &text, &len, &done);
         if (r < 0) {
                 log_msg(LOG_DEBUG, "client pid %d uid %u: reply abandoned: %s", (int) k->peer.pid,
                         (unsigned) k->peer.uid, r == -ESTALE ? "the judgement changed under it" : strerror(-r));
@@ -142,16 +143,34 @@ static int refill(struct conn *k) {
         if (done) {
                 /* text has room for its NUL: send that too */
                 k->out_len = len + 1;
-                k->stream = api_stream_free(k->stream);
+                k->control->ops->stream_free(k->stream);
+                k->stream = NULL;
                 /* Thousands of small JSON objects came and went. */
                 (void) malloc_trim(0);
         }
         return 0;
 }
 
+/* {"error": ERROR, "parameters": {KEY: VALUE}}: what the transport itself
+ * has to say, before any call is made. */
+static json_object *error_reply(const char *error, const char *key, const char *value) {
+        json_object *reply = json_object_new_object(), *params = json_object_new_object();
+        if (!reply || !params) {
+                json_object_put(reply);
+                json_object_put(params);
+                return NULL;
+        }
+        json_object_object_add(reply, "error", json_object_new_string(error));
+        json_object_object_add(params, key, json_object_new_string(value));
+        json_object_object_add(reply, "parameters", params);
+        return reply;
+}
+
 static void protocol_error(struct conn *k, const char *error, const char *what) {
         log_msg(LOG_DEBUG, "client pid %d uid %u: %s; disconnecting", (int) k->peer.pid, (unsigned) k->peer.uid, what);
-        (void) queue(k, api_error(error, "parameter", what));
+        json_object *e = error_reply(error, "parameter", what);
+        if (e)
+                (void) queue(k, e);
         k->closing = true;
 }
 
@@ -180,17 +199,22 @@ static void handle_message(struct conn *k, const char *text, size_t len) {
         }
         if (json_object_object_get_ex(msg, "parameters", &params) && !json_object_is_type(params, json_type_object) &&
             !json_object_is_type(params, json_type_null)) {
-                (void) queue(k, api_error("org.varlink.service.InvalidParameter", "parameter", "parameters"));
+                json_object *e = error_reply("org.varlink.service.InvalidParameter", "parameter", "parameters");
+                if (e)
+                        (void) queue(k, e);
                 json_object_put(msg);
                 return;
         }
         bool is_oneway = json_object_object_get_ex(msg, "oneway", &oneway) && json_object_get_boolean(oneway);
 
-        struct api_stream *stream = NULL;
-        json_object *reply = api_call(k->control->m, &k->peer, json_object_get_string(method), params, &stream);
+        struct reply_stream *stream = NULL;
+        const struct control_ops *ops = k->control->ops;
+        json_object *reply = ops->call(k->control->userdata, &k->peer, json_object_get_string(method), params,
+                                       &stream);
         if (is_oneway) {
                 json_object_put(reply);
-                api_stream_free(stream);
+                if (stream)
+                        ops->stream_free(stream);
         } else if (stream) {
                 /* Written as the socket drains (refill); the first piece now,
                  * which is all of a short reply. */
@@ -345,9 +369,10 @@ static bool evict(struct control *c, bool per_uid, uid_t uid) {
 }
 
 static void refuse(int fd, const char *why) {
-        json_object *e = api_error("io.ipcgc.TooManyConnections", "reason", why);
-        const char *s = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN);
-        (void) send(fd, s, strlen(s) + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        json_object *e = error_reply("io.ipcgc.TooManyConnections", "reason", why);
+        const char *s = e ? json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN) : NULL;
+        if (s)
+                (void) send(fd, s, strlen(s) + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
         json_object_put(e);
         (void) close(fd);
 }
@@ -387,17 +412,16 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 k->control = c;
                 k->fd = cfd;
                 k->peer = (struct peer) { .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
-                const char *group = c->m->config->daemon.admin_group;
                 gid_t admin_gid;
-                k->peer.admin = cred.uid == 0 ||
-                                (group && parse_gid(group, &admin_gid) == 0 && in_admin_group(cfd, admin_gid, cred.gid));
+                k->peer.admin = cred.uid == 0 || (c->ops->admin_gid(c->userdata, &admin_gid) &&
+                                                  in_admin_group(cfd, admin_gid, cred.gid));
 
                 c->n_conns++;
                 push_front(c, k);
-                if (sd_event_add_io(c->m->event, &k->io, cfd, EPOLLIN, on_io, k) < 0 ||
-                    sd_event_add_time_relative(c->m->event, &k->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0, on_idle,
+                if (sd_event_add_io(c->event, &k->io, cfd, EPOLLIN, on_io, k) < 0 ||
+                    sd_event_add_time_relative(c->event, &k->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0, on_idle,
                                                k) < 0 ||
-                    sd_event_add_defer(c->m->event, &k->more, on_more, k) < 0 ||
+                    sd_event_add_defer(c->event, &k->more, on_more, k) < 0 ||
                     sd_event_source_set_enabled(k->more, SD_EVENT_OFF) < 0) {
                         conn_free(k);
                         continue;
@@ -465,13 +489,16 @@ static int bind_socket(struct control *c, const char *path) {
         return fd;
 }
 
-int control_new(struct manager *m, struct control **ret) {
+int control_new(sd_event *event, const char *socket_path, const struct control_ops *ops, void *userdata,
+                struct control **ret) {
         _cleanup_free_ struct control *c = calloc(1, sizeof(*c));
         int n, r;
 
         if (!c)
                 return -ENOMEM;
-        c->m = m;
+        c->event = event;
+        c->ops = ops;
+        c->userdata = userdata;
         c->fd = -1;
 
         n = sd_listen_fds(true);
@@ -487,7 +514,7 @@ int control_new(struct manager *m, struct control **ret) {
                 c->fd = SD_LISTEN_FDS_START;
                 (void) fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
         } else {
-                c->path = strdup(m->config->daemon.socket);
+                c->path = strdup(socket_path);
                 if (!c->path)
                         return -ENOMEM;
                 r = bind_socket(c, c->path);
@@ -500,7 +527,7 @@ int control_new(struct manager *m, struct control **ret) {
                 c->fd = r;
         }
 
-        r = sd_event_add_io(m->event, &c->source, c->fd, EPOLLIN, on_accept, c);
+        r = sd_event_add_io(event, &c->source, c->fd, EPOLLIN, on_accept, c);
         if (r < 0) {
                 free(c->path);
                 return r;

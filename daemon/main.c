@@ -6,6 +6,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "api.h"
+#include "control.h"
 #include "log.h"
 #include "manager.h"
 
@@ -40,6 +42,8 @@ static int run(int argc, char **argv) {
                 {},
         };
         _cleanup_(manager_freep) struct manager *m = NULL;
+        /* Declared after the manager, so gone before it: it serves from it. */
+        _cleanup_(control_freep) struct control *control = NULL;
         const char *config = NULL;
         bool dry_run = false, once = false, no_events = false;
         int c, r;
@@ -93,6 +97,9 @@ static int run(int argc, char **argv) {
                 return r < 0 || m->stats.failed_total ? 1 : 0;
         }
 
+        r = control_new(m->event, m->config->daemon.socket, &api_ops, m, &control);
+        if (r < 0)
+                return 1; /* control_new said why */
         r = manager_start(m);
         if (r < 0) {
                 log_msg(LOG_ERR, "cannot start: %s", strerror(-r));

@@ -13,10 +13,10 @@
 #include <time.h>
 
 #include "connector.h"
-#include "control.h"
 #include "guard.h"
 #include "log.h"
 #include "manager.h"
+#include "parse.h"
 #include "sleepers.h"
 #include "sysv.h"
 #include "watch.h"
@@ -60,7 +60,6 @@ static void drop_state(struct manager *m) {
 struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
-        control_free(m->control);
         connector_free(m->connector);
         watch_free(m->watch);
         guard_free(m->guard);
@@ -105,6 +104,20 @@ static int load(struct manager *m, struct config **ret, char **ret_error) {
                            ret_error);
 }
 
+/* The admin group is looked up once per configuration, not per client. */
+static void resolve_admin_group(struct manager *m) {
+        const char *group = m->config->daemon.admin_group;
+        m->has_admin_gid = group && parse_gid(group, &m->admin_gid) == 0;
+        if (group && !m->has_admin_gid)
+                log_msg(LOG_WARNING, "AdminGroup=%s: no such group now; only root is an admin", group);
+}
+
+bool manager_admin_gid(const struct manager *m, gid_t *ret) {
+        if (m->has_admin_gid)
+                *ret = m->admin_gid;
+        return m->has_admin_gid;
+}
+
 int manager_load_config(struct manager *m) {
         _cleanup_free_ char *error = NULL;
         int r = load(m, &m->config, &error);
@@ -112,6 +125,7 @@ int manager_load_config(struct manager *m) {
                 log_event(LOG_ERR, MESSAGE_ID_CONFIG_ERROR, "%s", error ? error : strerror(-r));
                 return r;
         }
+        resolve_admin_group(m);
         /* StateDir= is read here only: a reload keeps the memory it has. */
         r = engine_open(m->config, m->paths.proc, geteuid() == 0, &m->engine);
         if (r < 0) {
@@ -177,6 +191,7 @@ int manager_reload(struct manager *m, char **ret_error) {
         engine_set_config(m->engine, c);
         config_free(m->config);
         m->config = c;
+        resolve_admin_group(m);
         (void) arm_timer(m);
         log_event(LOG_INFO, MESSAGE_ID_RELOAD, "configuration reloaded from %s: %zu rules, interval %llus%s",
                   m->config_path, c->n_rules, (unsigned long long) c->daemon.interval,
@@ -868,10 +883,6 @@ int manager_start(struct manager *m) {
                                 r == -EOPNOTSUPP ? "not in the initial PID namespace" : strerror(-r),
                                 (unsigned long long) m->config->daemon.interval);
         }
-
-        r = control_new(m, &m->control);
-        if (r < 0)
-                return r;
 
         /* One pidfd per live evidence process: make room for them. */
         struct rlimit rl;

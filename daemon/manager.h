@@ -12,7 +12,6 @@
 #include "judge.h"
 #include "reap.h"
 
-struct control;
 struct connector;
 struct guard;
 struct sleepers;
@@ -103,7 +102,8 @@ struct manager {
         sd_event_source *timer;
         sd_event_source *prompt;
         struct connector *connector;
-        struct control *control;
+        gid_t admin_gid; /* AdminGroup=, resolved at load */
+        bool has_admin_gid;
 };
 
 int manager_new(const char *config_path, bool explicit_path, struct manager **ret);
@@ -121,6 +121,8 @@ int manager_load_config(struct manager *m);
 int manager_reload(struct manager *m, char **ret_error);
 
 bool manager_dry_run(const struct manager *m);
+/* AdminGroup='s gid, as resolved when the configuration was loaded. */
+bool manager_admin_gid(const struct manager *m, gid_t *ret);
 
 /* Collects and judges if the last judgement is older than MAX_AGE_USEC. */
 int manager_refresh(struct manager *m, uint64_t max_age_usec);
@@ -135,7 +137,7 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger, bool dry_run, u
  * the history. */
 void manager_log_records(struct manager *m, const struct reap_result *res, bool quiet);
 
-/* Sets up the timer, signals, watchdog, process events and the control
- * socket, then tells systemd it is ready. */
+/* Sets up the timer, signals, watchdog and process events, sweeps once,
+ * then tells systemd it is ready (the control socket is open by then). */
 int manager_start(struct manager *m);
 void manager_notify_status(struct manager *m);
