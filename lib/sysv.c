@@ -259,6 +259,10 @@ static const char *sysv_file(enum ipc_type type) {
         return type == IPC_TYPE_SHM ? "shm" : type == IPC_TYPE_MSG ? "msg" : "sem";
 }
 
+static const char *stat_any_name(enum ipc_type type) {
+        return type == IPC_TYPE_SHM ? "SHM_STAT_ANY" : type == IPC_TYPE_MSG ? "MSG_STAT_ANY" : "SEM_STAT_ANY";
+}
+
 /* An unchanged set (key, ctime, otime, size) has the same last-op pids:
  * only semop(2) and SETVAL/SETALL record one, and they move otime or ctime.
  * Its waiter counts can change without either, so those are read again,
@@ -309,6 +313,12 @@ int sysv_collect(enum ipc_type type, const char *dir, const struct inventory_ind
                         return r;
                 while (inv->n_objects > first)
                         inventory_drop_last(inv);
+                if (r == -EOPNOTSUPP) {
+                        r = inventory_warn(inv, "this kernel has no %s (before Linux 4.17): %s/%s read instead",
+                                           stat_any_name(type), dir, sysv_file(type));
+                        if (r < 0)
+                                return r;
+                }
         }
 
         if (asprintf(&path, "%s/%s", dir, sysv_file(type)) < 0)
@@ -453,12 +463,70 @@ int sysv_stat(enum ipc_type type, int id, struct ipc_object *ret) {
         return 0;
 }
 
+/* The plain *_STAT (read permission checked) or *_STAT_ANY of index I: the
+ * id, or the kernel's own -errno, EINVAL (nothing there, or a command it does
+ * not know) apart from EIDRM (going). */
+static int stat_index(enum ipc_type type, bool any, int i) {
+        union {
+                struct shmid_ds shm;
+                struct msqid_ds msg;
+                struct semid_ds sem;
+        } ds;
+        int r;
+
+        switch (type) {
+        case IPC_TYPE_SHM:
+                r = shmctl(i, any ? SHM_STAT_ANY : SHM_STAT, &ds.shm);
+                break;
+        case IPC_TYPE_MSG:
+                r = msgctl(i, any ? MSG_STAT_ANY : MSG_STAT, &ds.msg);
+                break;
+        default: {
+                union {
+                        int val;
+                        struct semid_ds *buf;
+                } u = { .buf = &ds.sem };
+                r = semctl(i, 0, any ? SEM_STAT_ANY : SEM_STAT, u);
+                break;
+        }
+        }
+        return r < 0 ? negative_errno() : r;
+}
+
+/* Asked when *_INFO counted objects but *_STAT_ANY found none at any index up
+ * to MAX: a kernel before 4.17 answers EINVAL to a command it does not know,
+ * as to a free index.  It lacks the command if the plain *_STAT sees an object
+ * at an index where *_STAT_ANY says EINVAL, and sees it again afterwards: the
+ * same id, or the same refusal, so the object was there all along.  Objects
+ * removed since the count are seen by neither, and do not count. */
+static bool stat_any_unknown(enum ipc_type type, int max) {
+        for (int i = 0; i <= max; i++) {
+                int seen = stat_index(type, false, i);
+                if (seen < 0 && seen != -EACCES && seen != -EPERM)
+                        continue;
+                int any = stat_index(type, true, i);
+                if (any >= 0)
+                        return false; /* made since the pass: the command works */
+                if (any == -EINVAL && stat_index(type, false, i) == seen)
+                        return true;
+        }
+        return false;
+}
+
 /* Every object of TYPE through *_INFO and *_STAT_ANY, index by index: the
  * same facts as /proc/sysvipc without the kernel printing them and us
  * parsing them back (twice as fast).  -EOPNOTSUPP on kernels before 4.17. */
 static int collect_stat_any(enum ipc_type type, struct inventory *inv) {
-        size_t used = 0;
+        /* Once missing, missing for every type and every later collection,
+         * which go straight to the text: a running kernel learns no new
+         * command, all three arrived in 4.17 together, and a new kernel means
+         * a new process, which asks again. */
+        static bool missing;
+        size_t used = 0, found = 0;
         int max;
+
+        if (missing)
+                return -EOPNOTSUPP;
 
         /* The highest index in use, and how many are. */
         switch (type) {
@@ -496,15 +564,18 @@ static int collect_stat_any(enum ipc_type type, struct inventory *inv) {
                 struct ipc_object o;
                 r = stat_into(type, i, true, &o);
                 if (r == -EIDRM)
-                        continue; /* a free slot */
-                if (r == -EINVAL)
-                        return -EOPNOTSUPP;
+                        continue; /* a free slot, or (see below) an unknown command */
                 if (r < 0)
                         return r;
                 struct ipc_object *dst = inventory_append(inv, type);
                 if (!dst)
                         return negative_errno();
                 *dst = o;
+                found++;
+        }
+        if (found == 0 && used > 0 && stat_any_unknown(type, max)) {
+                missing = true;
+                return -EOPNOTSUPP;
         }
         return 0;
 }
