@@ -480,9 +480,16 @@ static int bind_socket(struct control *c, const char *path) {
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 || listen(fd, 128) < 0) {
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int r = negative_errno();
                 (void) close(fd);
+                return r;
+        }
+        /* The file is ours from here on: a failure takes it away again. */
+        if (chmod(path, 0666) < 0 || listen(fd, 128) < 0) {
+                int r = negative_errno();
+                (void) close(fd);
+                (void) unlink(path);
                 return r;
         }
         c->bound_here = true;
@@ -491,7 +498,9 @@ static int bind_socket(struct control *c, const char *path) {
 
 int control_new(sd_event *event, const char *socket_path, const struct control_ops *ops, void *userdata,
                 struct control **ret) {
-        _cleanup_free_ struct control *c = calloc(1, sizeof(*c));
+        /* Every failure goes through control_free: what is made by then,
+         * the fd, the socket file bound here, the sources, is taken away. */
+        _cleanup_(control_freep) struct control *c = calloc(1, sizeof(*c));
         int n, r;
 
         if (!c)
@@ -521,7 +530,6 @@ int control_new(sd_event *event, const char *socket_path, const struct control_o
                 if (r < 0) {
                         if (r != -EADDRINUSE && r != -EEXIST)
                                 log_msg(LOG_ERR, "cannot listen on %s: %s", c->path, strerror(-r));
-                        free(c->path);
                         return r;
                 }
                 c->fd = r;
@@ -529,7 +537,8 @@ int control_new(sd_event *event, const char *socket_path, const struct control_o
 
         r = sd_event_add_io(event, &c->source, c->fd, EPOLLIN, on_accept, c);
         if (r < 0) {
-                free(c->path);
+                /* main says nothing more: control_new says why. */
+                log_msg(LOG_ERR, "cannot watch %s: %s", c->path ? c->path : "the socket from systemd", strerror(-r));
                 return r;
         }
         *ret = TAKE_PTR(c);
