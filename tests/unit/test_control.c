@@ -10,9 +10,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -43,6 +46,22 @@ static bool no_admin_gid(void *userdata, gid_t *ret) {
 
 static const struct control_ops ops = {
         .call = no_call,
+        .stream_next = no_stream_next,
+        .stream_free = no_stream_free,
+        .admin_gid = no_admin_gid,
+};
+
+/* For the tests with a client: every call is answered with no parameters. */
+static json_object *answer_call(void *userdata, const struct peer *peer, const char *method, json_object *parameters,
+                                struct reply_stream **ret_stream) {
+        json_object *reply = json_object_new_object();
+        (*(unsigned *) userdata)++;
+        json_object_object_add(reply, "parameters", json_object_new_object());
+        return reply;
+}
+
+static const struct control_ops answering_ops = {
+        .call = answer_call,
         .stream_next = no_stream_next,
         .stream_free = no_stream_free,
         .admin_gid = no_admin_gid,
@@ -133,8 +152,11 @@ static void test_new_and_free(void **state) {
         struct control *c = NULL;
         struct stat st;
 
-        assert_int_equal(sd_event_new(&e), 0);
+        /* Counted without the event: sd-event makes its timerfd for a clock
+         * when the first timer on it comes, and keeps it until it goes.
+         * A source control_free forgot would keep the event, and its fds. */
         int before = count_fds();
+        assert_int_equal(sd_event_new(&e), 0);
         assert_int_equal(control_new(e, f->sock, &ops, NULL, &c), 0);
         assert_non_null(c);
         assert_int_equal(lstat(f->sock, &st), 0);
@@ -144,8 +166,8 @@ static void test_new_and_free(void **state) {
 
         assert_null(control_free(c));
         assert_false(exists(f->sock));
+        assert_null(sd_event_unref(e));
         assert_int_equal(count_fds(), before);
-        sd_event_unref(e);
 }
 
 /* A failure must not take away what is not its own: another daemon's
@@ -182,11 +204,141 @@ static void test_new_leaves_others_alone(void **state) {
         sd_event_unref(e);
 }
 
+static int connect_to(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        strcpy(sa.sun_path, path);
+        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        return fd;
+}
+
+/* The fds the tests below take, so the next one the kernel hands out is
+ * where they want it; given back by release_fds. */
+struct fillers {
+        int fd[256];
+        size_t n;
+        struct rlimit saved;
+};
+
+/* RLIMIT_NOFILE's soft limit down to LIMIT, then /dev/null opened until the
+ * lowest free fd is NEXT, or until none is free when NEXT is LIMIT. */
+static void take_fds(struct fillers *f, rlim_t limit, int next) {
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &f->saved), 0);
+        struct rlimit rl = { .rlim_cur = limit, .rlim_max = f->saved.rlim_max };
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+        f->n = 0;
+        for (;;) {
+                assert_true(f->n < ELEMENTSOF(f->fd));
+                int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        assert_int_equal(errno, EMFILE);
+                        break;
+                }
+                f->fd[f->n++] = fd;
+                if (fd + 1 >= next)
+                        break;
+        }
+}
+
+static void release_fds(struct fillers *f) {
+        while (f->n > 0)
+                (void) close(f->fd[--f->n]);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &f->saved), 0);
+}
+
+/* Runs the loop until CALLS counts a call or about two seconds pass: longer
+ * than the retry timer takes to turn accepting on again. */
+static void run_until_called(sd_event *e, unsigned *calls) {
+        for (int i = 0; i < 40 && *calls == 0; i++)
+                assert_true(sd_event_run(e, 50 * 1000) >= 0);
+}
+
+/* accept4 failing with EMFILE: the listening socket stays readable, so the
+ * loop must not be handed on_accept again at once, and again, forever. */
+static void test_emfile_pauses(void **state) {
+        struct fixture *f = *state;
+        struct fillers fill;
+        sd_event *e = NULL;
+        struct control *c = NULL;
+        unsigned calls = 0;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(control_new(e, f->sock, &answering_ops, &calls, &c), 0);
+        int client = connect_to(f->sock);
+        const char msg[] = "{\"method\":\"org.varlink.service.GetInfo\"}";
+        assert_int_equal(send(client, msg, sizeof(msg), MSG_NOSIGNAL), (ssize_t) sizeof(msg));
+
+        take_fds(&fill, 64, 64);
+        /* The accept that fails with EMFILE... */
+        assert_int_equal(sd_event_run(e, 100 * 1000), 1);
+        /* ...and then nothing to do: the client still waits, but the loop
+         * sleeps instead of calling on_accept again. */
+        int spins = 0;
+        for (int i = 0; i < 3; i++)
+                spins += sd_event_run(e, 50 * 1000);
+        release_fds(&fill);
+        assert_int_equal(spins, 0);
+        assert_int_equal(calls, 0u);
+
+        /* fds free again, nothing closed: the retry timer resumes. */
+        run_until_called(e, &calls);
+        assert_int_equal(calls, 1u);
+        (void) close(client);
+        control_free(c);
+        sd_event_unref(e);
+}
+
+/* An accepted fd that leaves fewer than CONTROL_FD_RESERVE free: the client
+ * is told why and accepting pauses until one closes. */
+static void test_reserve_refuses(void **state) {
+        struct fixture *f = *state;
+        struct fillers fill;
+        sd_event *e = NULL;
+        struct control *c = NULL;
+        unsigned calls = 0;
+        char buf[512];
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(control_new(e, f->sock, &answering_ops, &calls, &c), 0);
+        int first = connect_to(f->sock), second = connect_to(f->sock);
+        take_fds(&fill, 64, 64 - CONTROL_FD_RESERVE);
+        /* An fd below the reserve for FIRST: kept, nothing to say yet. */
+        (void) close(fill.fd[--fill.n]);
+        assert_int_equal(sd_event_run(e, 100 * 1000), 1);
+        /* SECOND got the first fd of the reserve: refused, and paused. */
+        struct pollfd p = { .fd = second, .events = POLLIN };
+        assert_int_equal(poll(&p, 1, 1000), 1);
+        ssize_t n = recv(second, buf, sizeof(buf) - 1, 0);
+        assert_true(n > 0);
+        buf[n] = 0;
+        assert_non_null(strstr(buf, "io.ipcgc.TooManyConnections"));
+        int third = connect_to(f->sock);
+        assert_int_equal(sd_event_run(e, 100 * 1000), 0);
+
+        /* FIRST closing makes room, and THIRD is let in at once: well
+         * before the retry timer. */
+        (void) close(first);
+        const char msg[] = "{\"method\":\"org.varlink.service.GetInfo\"}";
+        assert_int_equal(send(third, msg, sizeof(msg), MSG_NOSIGNAL), (ssize_t) sizeof(msg));
+        for (int i = 0; i < 5 && calls == 0; i++)
+                assert_true(sd_event_run(e, 50 * 1000) >= 0);
+        release_fds(&fill);
+        assert_int_equal(calls, 1u);
+        (void) close(second);
+        (void) close(third);
+        control_free(c);
+        sd_event_unref(e);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_new_fails_after_bind, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_new_and_free, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_new_leaves_others_alone, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_emfile_pauses, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reserve_refuses, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
