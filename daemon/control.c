@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,6 +19,11 @@
 #include "control.h"
 #include "log.h"
 #include "macro.h"
+
+/* How long accepting stays paused when nothing closes meanwhile: the sweeps
+ * and the evidence's pidfds give fds back without telling the control
+ * socket. */
+#define ACCEPT_RETRY_USEC (1u * 1000000u)
 
 struct conn {
         struct control *control;
@@ -41,7 +48,10 @@ struct control {
         bool bound_here; /* remove the socket file on exit */
         char *path;
         sd_event_source *source;
-        struct conn *conns; /* most recently active first */
+        sd_event_source *retry; /* resumes accepting after a pause */
+        bool paused;            /* not accepting: too few fds free */
+        bool pause_logged;      /* this shortage is logged; forgotten once no one is left waiting */
+        struct conn *conns;     /* most recently active first */
         size_t n_conns;
 };
 
@@ -68,6 +78,43 @@ static void push_front(struct control *c, struct conn *k) {
         c->conns = k;
 }
 
+/* Stops accepting until fds are free again.  The listening socket stays
+ * readable while connections wait, so an accept that merely gave up would
+ * be called straight back, forever: the source is turned off instead, and a
+ * closing connection or the retry timer turns it on again. */
+static void pause_accepting(struct control *c, const char *why) {
+        if (!c->paused) {
+                (void) sd_event_source_set_enabled(c->source, SD_EVENT_OFF);
+                (void) sd_event_source_set_time_relative(c->retry, ACCEPT_RETRY_USEC);
+                (void) sd_event_source_set_enabled(c->retry, SD_EVENT_ONESHOT);
+                c->paused = true;
+        }
+        /* Once per shortage, not once per retry. */
+        if (!c->pause_logged) {
+                log_msg(LOG_WARNING, "control socket: %s; not accepting connections until fds are free", why);
+                c->pause_logged = true;
+        }
+}
+
+static void resume_accepting(struct control *c) {
+        if (!c->paused)
+                return;
+        if (sd_event_source_set_enabled(c->source, SD_EVENT_ON) < 0) {
+                /* Deaf for good is worse than a second more: try again. */
+                (void) sd_event_source_set_time_relative(c->retry, ACCEPT_RETRY_USEC);
+                (void) sd_event_source_set_enabled(c->retry, SD_EVENT_ONESHOT);
+                return;
+        }
+        (void) sd_event_source_set_enabled(c->retry, SD_EVENT_OFF);
+        c->paused = false;
+        log_msg(LOG_DEBUG, "control socket: accepting connections again");
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        resume_accepting(userdata);
+        return 0;
+}
+
 static void conn_free(struct conn *k) {
         struct control *c = k->control;
         unlink_conn(c, k);
@@ -81,6 +128,8 @@ static void conn_free(struct conn *k) {
         if (k->stream)
                 k->control->ops->stream_free(k->stream);
         free(k);
+        /* Its fd is free: perhaps room for the next one waiting. */
+        resume_accepting(c);
 }
 
 static void touch(struct conn *k) {
@@ -377,13 +426,43 @@ static void refuse(int fd, const char *why) {
         (void) close(fd);
 }
 
+/* Linux hands out the lowest free fd, so every fd below CFD is taken and
+ * at most limit - 1 - CFD are free after it. */
+static bool fds_short(int cfd) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return false;
+        return (rlim_t) cfd + CONTROL_FD_RESERVE >= rl.rlim_cur;
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct control *c = userdata;
 
         for (;;) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-                if (cfd < 0)
+                if (cfd < 0) {
+                        if (errno == EAGAIN) {
+                                /* Everyone waiting got in: a later shortage is news. */
+                                c->pause_logged = false;
+                                return 0;
+                        }
+                        /* That connection is gone, not the socket. */
+                        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
+                                continue;
+                        /* EMFILE, ENFILE, ENOBUFS, ENOMEM, or anything that
+                         * would fail again at once just the same. */
+                        char why[128];
+                        snprintf(why, sizeof(why), "accept: %s", strerror(errno));
+                        pause_accepting(c, why);
                         return 0;
+                }
+                if (fds_short(cfd)) {
+                        char why[128];
+                        snprintf(why, sizeof(why), "fewer than %u fds would be free", CONTROL_FD_RESERVE);
+                        refuse(cfd, "too few file descriptors free");
+                        pause_accepting(c, why);
+                        return 0;
+                }
 
                 struct ucred cred;
                 socklen_t len = sizeof(cred);
@@ -480,9 +559,16 @@ static int bind_socket(struct control *c, const char *path) {
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 || listen(fd, 128) < 0) {
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int r = negative_errno();
                 (void) close(fd);
+                return r;
+        }
+        /* The file is ours from here on: a failure takes it away again. */
+        if (chmod(path, 0666) < 0 || listen(fd, 128) < 0) {
+                int r = negative_errno();
+                (void) close(fd);
+                (void) unlink(path);
                 return r;
         }
         c->bound_here = true;
@@ -491,7 +577,9 @@ static int bind_socket(struct control *c, const char *path) {
 
 int control_new(sd_event *event, const char *socket_path, const struct control_ops *ops, void *userdata,
                 struct control **ret) {
-        _cleanup_free_ struct control *c = calloc(1, sizeof(*c));
+        /* Every failure goes through control_free: what is made by then,
+         * the fd, the socket file bound here, the sources, is taken away. */
+        _cleanup_(control_freep) struct control *c = calloc(1, sizeof(*c));
         int n, r;
 
         if (!c)
@@ -521,7 +609,6 @@ int control_new(sd_event *event, const char *socket_path, const struct control_o
                 if (r < 0) {
                         if (r != -EADDRINUSE && r != -EEXIST)
                                 log_msg(LOG_ERR, "cannot listen on %s: %s", c->path, strerror(-r));
-                        free(c->path);
                         return r;
                 }
                 c->fd = r;
@@ -529,7 +616,16 @@ int control_new(sd_event *event, const char *socket_path, const struct control_o
 
         r = sd_event_add_io(event, &c->source, c->fd, EPOLLIN, on_accept, c);
         if (r < 0) {
-                free(c->path);
+                /* main says nothing more: control_new says why. */
+                log_msg(LOG_ERR, "cannot watch %s: %s", c->path ? c->path : "the socket from systemd", strerror(-r));
+                return r;
+        }
+        /* Made now, so pausing cannot fail for want of memory later. */
+        r = sd_event_add_time_relative(event, &c->retry, CLOCK_MONOTONIC, ACCEPT_RETRY_USEC, 0, on_retry, c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->retry, SD_EVENT_OFF);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot make the control socket's retry timer: %s", strerror(-r));
                 return r;
         }
         *ret = TAKE_PTR(c);
@@ -539,9 +635,11 @@ int control_new(sd_event *event, const char *socket_path, const struct control_o
 struct control *control_free(struct control *c) {
         if (!c)
                 return NULL;
+        c->paused = false; /* the connections closing must not turn accepting on again */
         while (c->conns)
                 conn_free(c->conns);
         sd_event_source_disable_unref(c->source);
+        sd_event_source_disable_unref(c->retry);
         if (c->fd >= 0)
                 (void) close(c->fd);
         if (c->bound_here && c->path)
