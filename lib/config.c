@@ -70,6 +70,14 @@ int config_new_default(struct config **ret) {
         return 0;
 }
 
+/* How much of a file to read.  A client that only talks to the daemon needs
+ * its socket, and must reach it however broken the rest of the files are:
+ * the daemon refuses a bad reload itself and says where. */
+enum load_mode {
+        LOAD_ALL,    /* everything; the first thing wrong is the error */
+        LOAD_SOCKET, /* [Daemon] Socket= only; its faults are warnings, others ignored */
+};
+
 /* Parser state.  inih gives no line numbers to the handler, so the reader
  * below counts lines and every message is tagged with the current one. */
 enum section {
@@ -85,9 +93,12 @@ struct parse {
         unsigned line;
         const char *path;
         struct config *config;
+        enum load_mode mode;
         char *error; /* the first error, "path:line: message" */
         unsigned error_line;
-        bool line_too_long;
+        bool oom; /* LOAD_SOCKET tells it apart from what is wrong in the file */
+        int read_errno;
+        bool line_too_long; /* and said so */
         enum section section;
         struct rule *rule; /* the [Rule] being read */
 };
@@ -103,11 +114,18 @@ static int fail(struct parse *p, const char *fmt, ...) {
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
         va_end(ap);
-        if (!msg || asprintf(&p->error, "%s:%u: %s", p->path, p->line, msg) < 0)
+        if (!msg || asprintf(&p->error, "%s:%u: %s", p->path, p->line, msg) < 0) {
                 p->error = NULL;
+                p->oom = true;
+        }
         p->error_line = p->line;
         free(msg);
         return 0; /* inih: handler failure */
+}
+
+static int fail_oom(struct parse *p) {
+        p->oom = true;
+        return fail(p, "out of memory");
 }
 
 static int end_rule(struct parse *p) {
@@ -152,7 +170,7 @@ static void begin_rule(struct parse *p, const char *name) {
         }
         struct rule *a = reallocarray(c->rules, c->n_rules + 1, sizeof(*a));
         if (!a) {
-                (void) fail(p, "out of memory");
+                (void) fail_oom(p);
                 p->section = SECTION_BAD;
                 return;
         }
@@ -160,7 +178,7 @@ static void begin_rule(struct parse *p, const char *name) {
         p->rule = &a[c->n_rules++];
         *p->rule = (struct rule) { .name = strdup(name), .file = strdup(p->path), .line = p->line };
         if (!p->rule->name || !p->rule->file)
-                (void) fail(p, "out of memory");
+                (void) fail_oom(p);
         p->section = SECTION_RULE;
 }
 
@@ -176,7 +194,8 @@ static void begin_section(struct parse *p, const char *line) {
                 return; /* inih reports the syntax error */
         (void) end_rule(p);
         if ((size_t) (close - s - 1) >= sizeof(name)) {
-                (void) fail(p, "section name too long");
+                if (p->mode == LOAD_ALL)
+                        (void) fail(p, "section name too long");
                 p->section = SECTION_BAD;
                 return;
         }
@@ -187,12 +206,27 @@ static void begin_section(struct parse *p, const char *line) {
                 p->section = SECTION_SCAN;
         else if (strcmp(name, "Daemon") == 0)
                 p->section = SECTION_DAEMON;
+        else if (p->mode == LOAD_SOCKET)
+                p->section = SECTION_BAD; /* a rule or a mistake: nothing to read there */
         else if (strncmp(name, "Rule ", 5) == 0)
                 begin_rule(p, name + 5 + strspn(name + 5, " "));
         else {
                 (void) fail(p, "unknown section [%s] (Scan, Daemon, Rule NAME)", name);
                 p->section = SECTION_BAD;
         }
+}
+
+/* Whether LINE sets [Daemon] Socket=, as inih would read it.  LOAD_SOCKET
+ * says so of a line too long only then: it ignores the rest of the file, but
+ * a Socket= dropped unsaid would leave the default in its place. */
+static bool is_socket_line(const struct parse *p, const char *line) {
+        const char *s = line + strspn(line, " \t");
+
+        if (p->section != SECTION_DAEMON || strncmp(s, "Socket", 6) != 0)
+                return false;
+        s += 6;
+        s += strspn(s, " \t");
+        return *s == '=' || *s == ':';
 }
 
 static char *reader(char *str, int num, void *userdata) {
@@ -203,15 +237,20 @@ static char *reader(char *str, int num, void *userdata) {
 
         n = getline(&line, &cap, p->f);
         if (n < 0) {
+                /* A failure, not the end: a directory or an I/O error must
+                 * not read as an empty file. */
+                if (ferror(p->f))
+                        p->read_errno = errno ?: EIO;
                 free(line);
                 return NULL;
         }
         p->line++;
         if (n >= num) {
                 /* inih would split it and misnumber everything after; refuse it. */
-                if (!p->line_too_long)
+                if (!p->line_too_long && (p->mode == LOAD_ALL || is_socket_line(p, line))) {
                         (void) fail(p, "line too long (at most %d bytes)", num - 2);
-                p->line_too_long = true;
+                        p->line_too_long = true;
+                }
                 snprintf(str, (size_t) num, "#\n");
         } else {
                 /* A byte-order mark would hide a first [Section] from us. */
@@ -230,7 +269,7 @@ static int parse_path(struct parse *p, const char *key, const char *value, char 
                 return fail(p, "%s= path too long", key);
         char *s = strdup(value);
         if (!s)
-                return fail(p, "out of memory");
+                return fail_oom(p);
         free(*target);
         *target = s;
         return 1;
@@ -270,7 +309,7 @@ static int parse_fifo_dirs(struct parse *p, const char *value) {
                 char **a = reallocarray(dirs, n + 1, sizeof(char *));
                 if (!a || !(a[n] = strndup(c, len))) {
                         strv_free(a ? a : dirs, n);
-                        return fail(p, "out of memory");
+                        return fail_oom(p);
                 }
                 dirs = a;
                 n++;
@@ -349,7 +388,7 @@ static int handle_daemon(struct parse *p, const char *key, const char *value) {
                         return fail(p, "AdminGroup=: unknown group \"%s\"", value);
                 char *v = strdup(value);
                 if (!v)
-                        return fail(p, "out of memory");
+                        return fail_oom(p);
                 free(d->admin_group);
                 d->admin_group = v;
                 return 1;
@@ -374,7 +413,7 @@ static int handle_rule(struct parse *p, const char *key, const char *value) {
         if (r == -ENOENT)
                 return fail(p, "unknown key %s= in [Rule %s]", key, p->rule->name);
         if (r == -ENOMEM)
-                return fail(p, "out of memory");
+                return fail_oom(p);
         if (r < 0)
                 return fail(p, "%s", error ? error : "bad value");
         return 1;
@@ -383,6 +422,13 @@ static int handle_rule(struct parse *p, const char *key, const char *value) {
 static int handler(void *userdata, const char *section, const char *key, const char *value) {
         struct parse *p = userdata;
 
+        if (p->mode == LOAD_SOCKET) {
+                /* Even after a bad Socket=, which fail() keeps as the first
+                 * warning: the last valid one wins. */
+                if (p->section == SECTION_DAEMON && strcmp(key, "Socket") == 0)
+                        return handle_daemon(p, key, value);
+                return 1;
+        }
         if (p->error)
                 return 1; /* report the first error only; it names its line */
         switch (p->section) {
@@ -400,9 +446,13 @@ static int handler(void *userdata, const char *section, const char *key, const c
         return 1;
 }
 
-/* Reads one file into C.  Returns 0, or -EINVAL/-errno with *ret_error set. */
-static int load_file(struct config *c, const char *path, FILE *f, char **ret_error) {
-        struct parse p = { .f = f, .path = path, .config = c };
+/*
+ * Reads one file into C.  LOAD_ALL: returns 0, or -EINVAL with *ret_msg the
+ * error.  LOAD_SOCKET: returns 0, with *ret_msg the warning when Socket=
+ * itself was refused or the file could not be read, or -ENOMEM.
+ */
+static int load_file(struct config *c, const char *path, FILE *f, enum load_mode mode, char **ret_msg) {
+        struct parse p = { .f = f, .path = path, .config = c, .mode = mode };
         int r;
 
         /* inih would read an indented line as more of the previous key's
@@ -411,6 +461,27 @@ static int load_file(struct config *c, const char *path, FILE *f, char **ret_err
         ini_allow_multiline = false;
 
         r = ini_parse_stream(reader, &p, handler, &p);
+        if (p.read_errno == ENOMEM)
+                p.oom = true;
+        if (p.read_errno && !p.error) {
+                if (asprintf(&p.error, "%s: cannot read: %s", path, strerror(p.read_errno)) < 0) {
+                        p.error = NULL;
+                        p.oom = true;
+                }
+                p.error_line = p.line + 1; /* after any syntax error inih found before it */
+        }
+        if (mode == LOAD_SOCKET) {
+                if (p.oom) {
+                        free(p.error);
+                        return -ENOMEM;
+                }
+                /* inih's own syntax errors are left to whoever reads the
+                 * whole file: none of them is a Socket= we could have read. */
+                if (r < 0 && !p.error && asprintf(&p.error, "%s: cannot read", path) < 0)
+                        return -ENOMEM;
+                *ret_msg = p.error;
+                return 0;
+        }
         if (!p.error)
                 (void) end_rule(&p);
         if (r > 0 && (!p.error || (unsigned) r < p.error_line)) {
@@ -425,22 +496,55 @@ static int load_file(struct config *c, const char *path, FILE *f, char **ret_err
                 if (asprintf(&p.error, "%s: cannot read", path) < 0)
                         p.error = NULL;
         if (p.error || r != 0) {
-                *ret_error = p.error ? p.error : strdup("out of memory");
+                *ret_msg = p.error ? p.error : strdup("out of memory");
                 return -EINVAL;
         }
         return 0;
 }
 
-static int open_or_error(const char *path, FILE **ret, char **ret_error) {
-        FILE *f = fopen(path, "re");
-        if (!f) {
-                int r = negative_errno();
-                if (asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
-                        *ret_error = NULL;
+/* A walk over the files of one configuration, shared by config_load() and
+ * config_load_socket() so that both read the same files in the same order. */
+struct walk {
+        struct config *config;
+        enum load_mode mode;
+        char *msg; /* LOAD_ALL: the error; LOAD_SOCKET: the first warning */
+};
+
+/* What a fault R with message MSG (taken; NULL when none could be made) in
+ * one file means for the walk.  LOAD_ALL stops at it.  LOAD_SOCKET keeps the
+ * first as the warning and goes on: a later file may still set Socket=. */
+static int walk_fault(struct walk *w, int r, char *msg) {
+        if (r >= 0 && !msg)
+                return 0;
+        if (w->mode == LOAD_ALL) {
+                w->msg = msg;
                 return r;
         }
-        *ret = f;
+        if (r == -ENOMEM || !msg) {
+                free(msg);
+                return -ENOMEM;
+        }
+        if (w->msg)
+                free(msg);
+        else
+                w->msg = msg;
         return 0;
+}
+
+static int walk_errno(struct walk *w, const char *path, int r) {
+        char *msg;
+
+        if (asprintf(&msg, "%s: %s", path, strerror(-r)) < 0)
+                msg = NULL;
+        return walk_fault(w, r, msg);
+}
+
+static int walk_file(struct walk *w, const char *path, FILE *f) {
+        char *msg = NULL;
+        int r;
+
+        r = load_file(w->config, path, f, w->mode, &msg);
+        return walk_fault(w, r, msg);
 }
 
 static int filter_conf(const struct dirent *de) {
@@ -448,40 +552,69 @@ static int filter_conf(const struct dirent *de) {
         return de->d_name[0] != '.' && n > 5 && strcmp(de->d_name + n - 5, ".conf") == 0;
 }
 
-static int load_dropins(struct config *c, const char *path, char **ret_error) {
+static int walk_dropins(struct walk *w, const char *path) {
         _cleanup_free_ char *dir = NULL;
         struct dirent **list = NULL;
         const char *slash = strrchr(path, '/');
-        int n, r = 0;
+        int n, n_read, r = 0;
 
         if (asprintf(&dir, "%.*s/conf.d", slash ? (int) (slash - path) : 1, slash ? path : ".") < 0)
                 return -ENOMEM;
         n = scandir(dir, &list, filter_conf, alphasort);
-        if (n < 0)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
+        if (n < 0) {
+                if (errno == ENOENT || errno == ENOTDIR)
+                        return 0;
+                return walk_errno(w, dir, negative_errno());
+        }
+        n_read = n;
         if ((unsigned) n > CONFIG_MAX_DROPINS) {
-                if (asprintf(ret_error, "%s: more than %u drop-in files", dir, CONFIG_MAX_DROPINS) < 0)
-                        *ret_error = NULL;
-                r = -EINVAL;
+                /* None of them, as config_load() refuses them all: which
+                 * ones to read instead would be arbitrary. */
+                char *msg;
+                if (asprintf(&msg, "%s: more than %u drop-in files", dir, CONFIG_MAX_DROPINS) < 0)
+                        msg = NULL;
+                r = walk_fault(w, -EINVAL, msg);
+                n_read = 0;
         }
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *file = NULL;
                 _cleanup_fclose_ FILE *f = NULL;
-                if (r == 0 && asprintf(&file, "%s/%s", dir, list[i]->d_name) < 0)
-                        r = -ENOMEM;
-                if (r == 0)
-                        r = open_or_error(file, &f, ret_error);
-                if (r == 0)
-                        r = load_file(c, file, f, ret_error);
+                if (r == 0 && i < n_read) {
+                        if (asprintf(&file, "%s/%s", dir, list[i]->d_name) < 0)
+                                r = -ENOMEM;
+                        else if (!(f = fopen(file, "re")))
+                                r = walk_errno(w, file, negative_errno());
+                        else
+                                r = walk_file(w, file, f);
+                }
                 free(list[i]);
         }
         free(list);
         return r;
 }
 
+static int walk(struct walk *w, const char *path, unsigned flags) {
+        _cleanup_fclose_ FILE *f = NULL;
+        int r;
+
+        f = fopen(path, "re");
+        if (f)
+                r = walk_file(w, path, f);
+        else if (errno == ENOENT && !(flags & CONFIG_MUST_EXIST))
+                r = 0; /* the defaults, and then any drop-ins */
+        else if (errno == ENOENT && w->mode == LOAD_SOCKET)
+                r = -ENOENT; /* the one fault it does not tolerate: the caller named PATH */
+        else
+                r = walk_errno(w, path, negative_errno());
+        if (r < 0)
+                return r;
+        if (flags & CONFIG_DROPINS)
+                return walk_dropins(w, path);
+        return 0;
+}
+
 int config_load(const char *path, unsigned flags, struct config **ret, char **ret_error) {
         _cleanup_(config_freep) struct config *c = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
         int r;
 
         *ret_error = NULL;
@@ -489,24 +622,35 @@ int config_load(const char *path, unsigned flags, struct config **ret, char **re
         if (r < 0)
                 return r;
 
-        f = fopen(path, "re");
-        if (!f && !(errno == ENOENT && !(flags & CONFIG_MUST_EXIST))) {
-                r = negative_errno();
-                if (asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
-                        *ret_error = NULL;
+        struct walk w = { .config = c, .mode = LOAD_ALL };
+        r = walk(&w, path, flags);
+        if (r < 0) {
+                *ret_error = w.msg;
                 return r;
-        }
-        if (f) {
-                r = load_file(c, path, f, ret_error);
-                if (r < 0)
-                        return r;
-        }
-        if (flags & CONFIG_DROPINS) {
-                r = load_dropins(c, path, ret_error);
-                if (r < 0)
-                        return r;
         }
 
         *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_load_socket(const char *path, unsigned flags, char **ret_socket, char **ret_warning) {
+        _cleanup_(config_freep) struct config *c = NULL;
+        int r;
+
+        /* Over the whole default configuration, so that the socket's default
+         * is config_load()'s by construction. */
+        r = config_new_default(&c);
+        if (r < 0)
+                return r;
+
+        struct walk w = { .config = c, .mode = LOAD_SOCKET };
+        r = walk(&w, path, flags);
+        if (r < 0) {
+                free(w.msg);
+                return r;
+        }
+
+        *ret_socket = TAKE_PTR(c->daemon.socket);
+        *ret_warning = w.msg;
         return 0;
 }

@@ -72,6 +72,26 @@ enum {
  */
 int config_load(const char *path, unsigned flags, struct config **ret, char **ret_error);
 
+/*
+ * The daemon's socket as the files of config_load(PATH, FLAGS) set it, for a
+ * client that only talks to the daemon: the same files in the same order,
+ * the last valid [Daemon] Socket= winning over CONFIG_DEFAULT_SOCKET.
+ *
+ * Nothing else in them is read, so nothing else that is wrong there stops
+ * it, nor is it mentioned: the daemon refuses such a file on reload and says
+ * where, and --local and check-config, which read the rules, say it too.
+ * What could make the socket wrong is a warning instead, and reading goes on:
+ * a Socket= that config_load() refuses ("FILE:LINE: ..."; the value before
+ * it stays), a Socket= line too long to read, a file that cannot be opened
+ * or read ("FILE: ..."), more than CONFIG_MAX_DROPINS drop-ins (none of which
+ * is read then).  *ret_warning is the first of them, malloc'd, or NULL.
+ *
+ * Returns 0 with *ret_socket malloc'd; -ENOENT when CONFIG_MUST_EXIST and
+ * PATH is missing, -ENOMEM.  On failure *ret_socket and *ret_warning are
+ * untouched.
+ */
+int config_load_socket(const char *path, unsigned flags, char **ret_socket, char **ret_warning);
+
 struct config *config_free(struct config *c);
 static inline void config_freep(struct config **p) {
         if (*p)

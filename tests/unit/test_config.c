@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* config_load() on files written into a fresh temporary directory. */
+/* config_load() and config_load_socket() on files written into a fresh
+ * temporary directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,12 +8,13 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -38,21 +40,20 @@ static int setup_tmp(void **state) {
         return 0;
 }
 
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void) st;
+        (void) type;
+        (void) ftw;
+        return remove(path);
+}
+
 static int teardown_tmp(void **state) {
         struct tmp *t = *state;
-        DIR *d = opendir(t->dir);
-        int r = 0;
+        int r;
 
-        /* Only files this test wrote live there; no subdirectories. */
-        if (!d)
-                return -1;
-        for (struct dirent *de; (de = readdir(d));)
-                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-                    unlinkat(dirfd(d), de->d_name, 0) < 0)
-                        r = -1;
-        (void) closedir(d);
-        if (rmdir(t->dir) < 0)
-                r = -1;
+        /* Only what this test wrote lives there: files, conf.d/ and the
+         * directories made in it.  FTW_PHYS: no link is followed out. */
+        r = nftw(t->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -1 : 0;
         free(t);
         return r;
 }
@@ -69,6 +70,17 @@ static char *write_file(void **state, const char *name, const char *text) {
         assert_int_equal(fputs(text, f) >= 0, 1);
         assert_int_equal(fclose(f), 0);
         return path;
+}
+
+/* Writes TEXT to DIR/conf.d/NAME (making conf.d/) and returns the path. */
+static char *write_dropin(void **state, const char *name, const char *text) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *dir = NULL, *rel = NULL;
+
+        assert_true(asprintf(&dir, "%s/conf.d", t->dir) >= 0);
+        assert_true(mkdir(dir, 0755) == 0 || errno == EEXIST);
+        assert_true(asprintf(&rel, "conf.d/%s", name) >= 0);
+        return write_file(state, rel, text);
 }
 
 static void check_default_scan(const struct scan_config *s) {
@@ -297,6 +309,201 @@ static void test_fifo_dirs_limit(void **state) {
         assert_string_equal(c->scan.fifo_dirs[CONFIG_MAX_FIFO_DIRS - 1], "/");
 }
 
+/*
+ * config_load_socket(): the socket for a client that only talks to the
+ * daemon.
+ */
+
+/* Runs config_load_socket() and checks its socket and warning: no warning
+ * when WARNING is NULL, else one starting with it and containing WHAT. */
+static void check_socket(const char *path, unsigned flags, const char *socket, const char *warning, const char *what) {
+        _cleanup_free_ char *s = NULL, *w = NULL;
+
+        assert_int_equal(config_load_socket(path, flags, &s, &w), 0);
+        assert_non_null(s);
+        assert_string_equal(s, socket);
+        if (!warning) {
+                if (w)
+                        fail_msg("unexpected warning \"%s\"", w);
+                return;
+        }
+        assert_non_null(w);
+        if (strncmp(w, warning, strlen(warning)) != 0 || !strstr(w, what))
+                fail_msg("warning \"%s\", expected \"%s...%s...\"", w, warning, what);
+}
+
+static void test_socket_broken_dropin(void **state) {
+        _cleanup_free_ char *path = write_file(state, "ipcgc.conf",
+                                               "[Scan]\n"
+                                               "Types=shm\n"
+                                               "[Daemon]\n"
+                                               "Socket=/x\n"
+                                               "[Rule all]\n"
+                                               "Action=collect\n");
+        _cleanup_free_ char *dropin = write_dropin(state, "50-broken.conf",
+                                                   "Outside=1\n"
+                                                   "[Foo]\n"
+                                                   "Bar=1\n"
+                                                   "[Rule slow]\n"
+                                                   "MinAge=soon\n"
+                                                   "Action=collect\n"
+                                                   "[Rule all]\n" /* a duplicate */
+                                                   "[Rule no-action]\n"
+                                                   "[Rule bad name!]\n"
+                                                   "[Scan]\n"
+                                                   "Types=nope\n"
+                                                   "Bogus=1\n"
+                                                   "[Daemon]\n"
+                                                   "Interval=never\n"
+                                                   "AdminGroup=no-such-group-ipcgc\n"
+                                                   "NoSuchKey=1\n"
+                                                   "JustAWord\n"
+                                                   "[Daemon\n");
+        _cleanup_free_ char *prefix = NULL;
+        struct config sentinel, *c = &sentinel;
+        char *error = NULL;
+
+        /* The files are broken for anyone who reads the rules... */
+        assert_int_equal(config_load(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, &c, &error), -EINVAL);
+        assert_ptr_equal(c, &sentinel);
+        assert_non_null(error);
+        assert_true(asprintf(&prefix, "%s:1: ", dropin) >= 0);
+        assert_true(strncmp(error, prefix, strlen(prefix)) == 0);
+        free(error);
+
+        /* ...and no concern of a client that only talks to the daemon: no
+         * warning either, as the daemon refuses them on reload and says so. */
+        check_socket(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, "/x", NULL, NULL);
+}
+
+static void test_socket_dropin_overrides(void **state) {
+        _cleanup_free_ char *path = write_file(state, "ipcgc.conf", "[Daemon]\nSocket=/x\n");
+        _cleanup_free_ char *a = write_dropin(state, "10-a.conf", "[Daemon]\nSocket=/a\n");
+        _cleanup_free_ char *b = write_dropin(state, "20-b.conf", "[Daemon]\nSocket = /b\nSocket=/b2\n[Scan]\n");
+        /* Not drop-ins: config_load() reads neither. */
+        _cleanup_free_ char *bak = write_dropin(state, "30-c.conf.bak", "[Daemon]\nSocket=/bak\n");
+        _cleanup_free_ char *hidden = write_dropin(state, ".40-d.conf", "[Daemon]\nSocket=/hidden\n");
+        _cleanup_(config_freep) struct config *c = NULL;
+        char *error = NULL;
+
+        check_socket(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, "/b2", NULL, NULL);
+        check_socket(path, CONFIG_MUST_EXIST, "/x", NULL, NULL);
+
+        /* The same answer as config_load()'s, where the files are good. */
+        assert_int_equal(config_load(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, &c, &error), 0);
+        assert_null(error);
+        assert_string_equal(c->daemon.socket, "/b2");
+}
+
+static void test_socket_missing_default(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(config_freep) struct config *c = NULL;
+
+        assert_true(asprintf(&path, "%s/does-not-exist.conf", t->dir) >= 0);
+        assert_int_equal(config_new_default(&c), 0);
+        assert_string_equal(c->daemon.socket, CONFIG_DEFAULT_SOCKET);
+        check_socket(path, CONFIG_DROPINS, CONFIG_DEFAULT_SOCKET, NULL, NULL);
+
+        /* config_load() reads the drop-ins beside a missing file too. */
+        _cleanup_free_ char *d = write_dropin(state, "50-d.conf", "[Daemon]\nSocket=/d\n");
+        check_socket(path, CONFIG_DROPINS, "/d", NULL, NULL);
+        check_socket(path, 0, CONFIG_DEFAULT_SOCKET, NULL, NULL);
+}
+
+static void test_socket_invalid(void **state) {
+        _cleanup_free_ char *path =
+                write_file(state, "ipcgc.conf", "[Rule x]\nBogus=1\n[Daemon]\nSocket=run/io.ipcgc\n");
+        _cleanup_free_ char *prefix = NULL;
+
+        /* The value config_load() refuses is a warning, with its line; the
+         * default stays. */
+        assert_true(asprintf(&prefix, "%s:4: ", path) >= 0);
+        check_socket(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, CONFIG_DEFAULT_SOCKET, prefix, "Socket=");
+
+        /* Empty is no absolute path either. */
+        _cleanup_free_ char *empty = write_file(state, "empty.conf", "[Daemon]\nSocket=\n");
+        _cleanup_free_ char *empty_prefix = NULL;
+        assert_true(asprintf(&empty_prefix, "%s:2: ", empty) >= 0);
+        check_socket(empty, CONFIG_MUST_EXIST, CONFIG_DEFAULT_SOCKET, empty_prefix, "absolute");
+}
+
+static void test_socket_invalid_dropin(void **state) {
+        _cleanup_free_ char *path = write_file(state, "ipcgc.conf", "[Daemon]\nSocket=/x\n");
+        _cleanup_free_ char *bad = write_dropin(state, "10-bad.conf", "\n[Daemon]\nSocket=relative\n");
+        _cleanup_free_ char *prefix = NULL;
+
+        /* The value before the bad one stays... */
+        assert_true(asprintf(&prefix, "%s:3: ", bad) >= 0);
+        check_socket(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, "/x", prefix, "Socket=");
+
+        /* ...and a later good one wins, the first fault still the warning. */
+        _cleanup_free_ char *worse = write_dropin(state, "20-worse.conf", "[Daemon]\nSocket=\n");
+        _cleanup_free_ char *good = write_dropin(state, "30-good.conf", "[Daemon]\nSocket=/good\n");
+        check_socket(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, "/good", prefix, "Socket=");
+}
+
+static void test_socket_unreadable(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *path = write_file(state, "ipcgc.conf", "[Daemon]\nSocket=/x\n");
+        _cleanup_free_ char *z = write_dropin(state, "50-z.conf", "[Daemon]\nSocket=/z\n");
+        _cleanup_free_ char *dir = NULL, *prefix = NULL;
+        struct config sentinel, *c = &sentinel;
+        char *error = NULL;
+
+        /* A directory named like a drop-in opens but cannot be read (even by
+         * root, unlike a mode 000 file): a warning, and the next file is
+         * read all the same. */
+        assert_true(asprintf(&dir, "%s/conf.d/40-dir.conf", t->dir) >= 0);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        assert_true(asprintf(&prefix, "%s: ", dir) >= 0);
+        check_socket(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, "/z", prefix, "cannot read");
+
+        /* config_load() refuses it rather than read it as empty. */
+        assert_int_equal(config_load(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, &c, &error), -EINVAL);
+        assert_ptr_equal(c, &sentinel);
+        assert_non_null(error);
+        assert_true(strncmp(error, prefix, strlen(prefix)) == 0);
+        free(error);
+
+        /* The same for PATH itself. */
+        check_socket(dir, CONFIG_MUST_EXIST, CONFIG_DEFAULT_SOCKET, prefix, "cannot read");
+}
+
+static void test_socket_long_line(void **state) {
+        char value[300];
+        _cleanup_free_ char *text = NULL, *rule_text = NULL, *prefix = NULL;
+
+        memset(value, 'a', sizeof(value) - 1);
+        value[0] = '/';
+        value[sizeof(value) - 1] = 0;
+
+        /* A Socket= cut short is mentioned... */
+        assert_true(asprintf(&text, "[Daemon]\nSocket=/x\n  Socket =%s\n", value) >= 0);
+        _cleanup_free_ char *path = write_file(state, "long.conf", text);
+        assert_true(asprintf(&prefix, "%s:3: ", path) >= 0);
+        check_socket(path, CONFIG_MUST_EXIST, "/x", prefix, "too long");
+
+        /* ...any other line is not. */
+        assert_true(asprintf(&rule_text, "[Daemon]\nSocket=/x\nArchiveDir=%s\n[Rule r]\nSocket=%s\n", value, value) >=
+                    0);
+        _cleanup_free_ char *rule = write_file(state, "long-rule.conf", rule_text);
+        check_socket(rule, CONFIG_MUST_EXIST, "/x", NULL, NULL);
+}
+
+static void test_socket_must_exist(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *path = NULL;
+        char sentinel, *s = &sentinel, *w = &sentinel;
+
+        assert_true(asprintf(&path, "%s/does-not-exist.conf", t->dir) >= 0);
+        _cleanup_free_ char *d = write_dropin(state, "50-d.conf", "[Daemon]\nSocket=/d\n");
+        assert_int_equal(config_load_socket(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, &s, &w), -ENOENT);
+        /* Untouched on failure. */
+        assert_ptr_equal(s, &sentinel);
+        assert_ptr_equal(w, &sentinel);
+}
+
 int main(void) {
         /* clang-format off */
         const struct CMUnitTest tests[] = {
@@ -310,6 +517,14 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_missing_required, setup_tmp, teardown_tmp),
                 cmocka_unit_test_setup_teardown(test_malformed, setup_tmp, teardown_tmp),
                 cmocka_unit_test_setup_teardown(test_fifo_dirs_limit, setup_tmp, teardown_tmp),
+                cmocka_unit_test_setup_teardown(test_socket_broken_dropin, setup_tmp, teardown_tmp),
+                cmocka_unit_test_setup_teardown(test_socket_dropin_overrides, setup_tmp, teardown_tmp),
+                cmocka_unit_test_setup_teardown(test_socket_missing_default, setup_tmp, teardown_tmp),
+                cmocka_unit_test_setup_teardown(test_socket_invalid, setup_tmp, teardown_tmp),
+                cmocka_unit_test_setup_teardown(test_socket_invalid_dropin, setup_tmp, teardown_tmp),
+                cmocka_unit_test_setup_teardown(test_socket_unreadable, setup_tmp, teardown_tmp),
+                cmocka_unit_test_setup_teardown(test_socket_long_line, setup_tmp, teardown_tmp),
+                cmocka_unit_test_setup_teardown(test_socket_must_exist, setup_tmp, teardown_tmp),
         };
         /* clang-format on */
 
