@@ -21,13 +21,15 @@ enum {
 
 #define DEFAULT_CONFIG_PATH SYSCONFDIR "/ipcgc/ipcgc.conf"
 
-/* Options every command takes. */
+/* Options every command takes, and what --local runs. */
 struct cli {
         const char *config_path; /* NULL: DEFAULT_CONFIG_PATH, and a missing one is fine */
         bool local;
         const char *socket; /* --socket: overrides [Daemon] Socket= */
         struct collect_paths paths;
-        struct engine *engine; /* --local: opened by the first judgement */
+        /* --local: the configuration and the engine, opened by the first call. */
+        struct config *config;
+        struct engine *engine;
 };
 
 enum {
@@ -48,28 +50,31 @@ enum {
 /* Returns true when C was one of the common options. */
 bool cli_common_option(struct cli *cli, int c, const char *arg);
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int cli_load_config(const struct cli *cli, struct config **ret);
-/* Collects the configured types (narrowed by TYPES when non-zero) and their
- * holders, printing each collection warning once on stderr. */
-int cli_collect(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
-                struct proctab **ret_proctab);
-/* cli_collect, then one judgement per object with the config's rules and
- * the memory of life, which root's runs then update (engine.h). */
-int cli_judge(struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
-              struct proctab **ret_proctab, struct judgement **ret_judgements);
-/* What a removal's re-judgement needs of the last cli_judge. */
-void cli_reap_options(const struct cli *cli, struct reap_options *opt);
+/* The configuration with its rules, loaded once (check-config, and what
+ * --local runs with); a bad file is said as FILE:LINE. */
+int cli_load_config(struct cli *cli, const struct config **ret);
 
-/* Calls METHOD on ipcgcd at the configured Socket=.  Returns EXIT_OK with
- * the reply's parameters in *ret, or prints why not and returns the exit
- * code: EXIT_NO_DAEMON when nothing answers, EXIT_FAIL for an error reply. */
-int cli_remote(const struct cli *cli, const struct config *config, const char *method, json_object *params,
-               json_object **ret);
+/*
+ * Calls METHOD with PARAMS: on ipcgcd at --socket or the configured Socket=
+ * (which is all that is read of the configuration then), or, with --local,
+ * on an engine in this process through the same service (lib/service.h),
+ * so both give the same reply.  Returns EXIT_OK with the reply's parameters
+ * in *RET, or prints why not and returns the exit code: EXIT_NO_DAEMON when
+ * nothing answers, EXIT_FAIL for an error reply.
+ */
+int cli_call(struct cli *cli, const char *method, json_object *params, json_object **ret);
+/* As cli_call, the parameters as the text they came as (*RET_LEN bytes,
+ * NUL-terminated): a listing printed as it came, not parsed and printed
+ * again. */
+int cli_call_text(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len);
+void cli_done(struct cli *cli);
+
 /* Prints JSON the way every command's -J does. */
 void cli_print_json(json_object *j);
 /* Field readers for rendering replies: NULL / false when absent or null. */
 const char *json_str(json_object *o, const char *key);
 bool json_int(json_object *o, const char *key, int64_t *ret);
+bool json_flag(json_object *o, const char *key);
 
 /* After getopt: false (after saying so) when arguments are left over. */
 bool cli_no_arguments(int argc, char **argv, const char *command);

@@ -23,16 +23,13 @@ static int send_all(int fd, const char *buf, size_t len) {
         return 0;
 }
 
-int client_call(const char *path, const char *method, json_object *params, json_object **ret_params,
-                char **ret_error) {
+int client_call_text(const char *path, const char *method, json_object *params, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap = 0;
         int r;
 
-        *ret_params = NULL;
-        *ret_error = NULL;
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
@@ -82,19 +79,7 @@ int client_call(const char *path, const char *method, json_object *params, json_
                 }
         }
 
-        json_object *reply = json_tokener_parse(buf);
-        if (!reply || !json_object_is_type(reply, json_type_object)) {
-                json_object_put(reply);
-                return -EBADMSG;
-        }
-        json_object *error = NULL, *p = NULL;
-        (void) json_object_object_get_ex(reply, "parameters", &p);
-        *ret_params = p ? json_object_get(p) : json_object_new_object();
-        if (json_object_object_get_ex(reply, "error", &error)) {
-                *ret_error = strdup(json_object_get_string(error));
-                json_object_put(reply);
-                return *ret_error ? -EREMOTEIO : -ENOMEM;
-        }
-        json_object_put(reply);
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
         return 0;
 }

@@ -8,10 +8,10 @@
 #define CLIENT_MAX_REPLY (1024u * 1024u * 1024u)
 
 /*
- * One Varlink call on the socket at PATH.  On success returns 0 and the
- * reply's parameters in *ret_params.  When the service answers with an
- * error, returns -EREMOTEIO, its name in *ret_error (malloc'd) and its
- * parameters in *ret_params.  Connection failures are the connect(2) errno.
+ * One Varlink call on the socket at PATH.  Returns 0 and the reply message
+ * as it came (malloc'd, *RET_LEN bytes, NUL-terminated: an error reply as
+ * much as a success), or the connect(2) errno, -ECONNRESET when the
+ * connection closed before the reply ended, -EMSGSIZE past
+ * CLIENT_MAX_REPLY.
  */
-int client_call(const char *path, const char *method, json_object *params, json_object **ret_params,
-                char **ret_error);
+int client_call_text(const char *path, const char *method, json_object *params, char **ret, size_t *ret_len);

@@ -119,7 +119,6 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
                 { "json", no_argument, NULL, 'J' },        CLI_COMMON_LONG_OPTIONS,
                 {},
         };
-        _cleanup_(config_freep) struct config *config = NULL;
         struct table_options topts = {};
         unsigned types = 0;
         bool bytes = false;
@@ -146,32 +145,22 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
         if (!cli_no_arguments(argc, argv, "audit"))
                 return EXIT_USAGE;
 
-        if (cli_load_config(cli, &config) < 0)
-                return EXIT_FAIL;
-
-        json_object *reply = NULL;
-        if (cli->local) {
-                _cleanup_(inventory_freep) struct inventory *inv = NULL;
-                _cleanup_(proctab_freep) struct proctab *pt = NULL;
-                _cleanup_(audit_freep) struct audit *a = NULL;
-
-                if (cli_collect(cli, config, types, &inv, &pt) < 0)
-                        return EXIT_FAIL;
-                r = audit_build(inv, cli->paths.proc ? cli->paths.proc : "/proc", &a);
-                if (r >= 0)
-                        r = report_audit(a, &reply);
-                if (r < 0) {
-                        fprintf(stderr, "ipcgc: audit failed: %s\n", strerror(-r));
-                        return EXIT_FAIL;
+        json_object *reply = NULL, *usage;
+        r = cli_call(cli, "io.ipcgc.Audit", NULL, &reply);
+        if (r != EXIT_OK)
+                return r;
+        /* -t narrows the use shown, never what is counted against the
+         * kernel's limits: those count every object of the namespace. */
+        if (types && json_object_object_get_ex(reply, "usage", &usage)) {
+                json_object *kept = json_object_new_array();
+                for (size_t i = 0; kept && i < json_object_array_length(usage); i++) {
+                        json_object *u = json_object_array_get_idx(usage, i);
+                        int t = ipc_type_from_string(strempty(json_str(u, "type")));
+                        if (t >= 0 && (types & IPC_TYPE_BIT(t)))
+                                json_object_array_add(kept, json_object_get(u));
                 }
-        } else {
-                if (types) {
-                        cli_usage_error("audit -t works with --local only; the daemon audits every type");
-                        return EXIT_USAGE;
-                }
-                r = cli_remote(cli, config, "io.ipcgc.Audit", NULL, &reply);
-                if (r != EXIT_OK)
-                        return r;
+                if (kept)
+                        json_object_object_add(reply, "usage", kept);
         }
 
         if (topts.json)

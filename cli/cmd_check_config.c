@@ -66,7 +66,7 @@ int cmd_check_config(struct cli *cli, int argc, char **argv) {
                 CLI_COMMON_LONG_OPTIONS,
                 {},
         };
-        _cleanup_(config_freep) struct config *config = NULL;
+        const struct config *config;
         struct table_options topts = {};
         int c;
 

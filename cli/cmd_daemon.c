@@ -65,18 +65,6 @@ static int parse(struct cli *cli, int argc, char **argv, const char *usage, bool
         return -1;
 }
 
-static int call(struct cli *cli, const char *method, json_object *params, json_object **ret) {
-        _cleanup_(config_freep) struct config *config = NULL;
-        /* With --socket the configuration is not needed: a broken file must
-         * not stop anyone asking the daemon how it is doing. */
-        if (cli->socket) {
-                if (config_new_default(&config) < 0)
-                        return EXIT_FAIL;
-        } else if (cli_load_config(cli, &config) < 0)
-                return EXIT_FAIL;
-        return cli_remote(cli, config, method, params, ret);
-}
-
 int cmd_status(struct cli *cli, int argc, char **argv) {
         struct daemon_opts o = {};
         json_object *s = NULL, *v;
@@ -89,7 +77,7 @@ int cmd_status(struct cli *cli, int argc, char **argv) {
                   &o);
         if (r >= 0)
                 return r;
-        r = call(cli, "io.ipcgc.GetStatus", NULL, &s);
+        r = cli_call(cli, "io.ipcgc.GetStatus", NULL, &s);
         if (r != EXIT_OK)
                 return r;
         if (o.json) {
@@ -151,7 +139,7 @@ int cmd_history(struct cli *cli, int argc, char **argv) {
                 return r;
         params = json_object_new_object();
         json_object_object_add(params, "limit", json_object_new_int64(o.limit));
-        r = call(cli, "io.ipcgc.GetHistory", params, &reply);
+        r = cli_call(cli, "io.ipcgc.GetHistory", params, &reply);
         json_object_put(params);
         if (r != EXIT_OK)
                 return r;
@@ -204,7 +192,7 @@ int cmd_reload(struct cli *cli, int argc, char **argv) {
                   false, &o);
         if (r >= 0)
                 return r;
-        r = call(cli, "io.ipcgc.Reload", NULL, &reply);
+        r = cli_call(cli, "io.ipcgc.Reload", NULL, &reply);
         json_object_put(reply);
         return r;
 }
@@ -218,7 +206,7 @@ int cmd_metrics(struct cli *cli, int argc, char **argv) {
                   false, &o);
         if (r >= 0)
                 return r;
-        r = call(cli, "io.ipcgc.GetMetrics", NULL, &reply);
+        r = cli_call(cli, "io.ipcgc.GetMetrics", NULL, &reply);
         if (r != EXIT_OK)
                 return r;
         if (o.json)

@@ -9,7 +9,6 @@
 #include "format.h"
 #include <stdlib.h>
 
-#include "report.h"
 #include "table.h"
 
 static void help(void) {
@@ -82,9 +81,7 @@ int cmd_explain(struct cli *cli, int argc, char **argv) {
                 CLI_COMMON_LONG_OPTIONS,
                 {},
         };
-        _cleanup_(config_freep) struct config *config = NULL;
         bool json = false;
-        unsigned types;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "Jh", options, NULL)) >= 0) {
@@ -102,50 +99,21 @@ int cmd_explain(struct cli *cli, int argc, char **argv) {
                 }
         }
         const char *want;
-        int t = cli_object_id(argc, argv, "explain", &want);
-        if (t < 0)
+        if (cli_object_id(argc, argv, "explain", &want) < 0)
                 return EXIT_USAGE;
-        types = IPC_TYPE_BIT(t);
 
-        if (cli_load_config(cli, &config) < 0)
+        json_object *obj = NULL, *params = json_object_new_object(), *reply = NULL, *o;
+        json_object_object_add(params, "id", json_object_new_string(want));
+        r = cli_call(cli, "io.ipcgc.Explain", params, &reply);
+        json_object_put(params);
+        if (r != EXIT_OK)
+                return r;
+        if (json_object_object_get_ex(reply, "object", &o))
+                obj = json_object_get(o);
+        json_object_put(reply);
+        if (!obj) {
+                fprintf(stderr, "ipcgc: malformed reply: no object\n");
                 return EXIT_FAIL;
-
-        json_object *obj = NULL;
-        if (cli->local) {
-                _cleanup_(inventory_freep) struct inventory *inv = NULL;
-                _cleanup_(proctab_freep) struct proctab *pt = NULL;
-                struct judgement *js = NULL;
-                size_t i;
-
-                if (cli_judge(cli, config, types, &inv, &pt, &js) < 0)
-                        return EXIT_FAIL;
-                r = inventory_find(inv, want, &i);
-                if (r == 0)
-                        r = report_explain(&inv->objects[i], &js[i], &obj);
-                judgements_free(js, inv->n_objects);
-                if (r == -ENOENT) {
-                        fprintf(stderr, "ipcgc: no such object: %s\n", want);
-                        return EXIT_FAIL;
-                }
-                if (r < 0) {
-                        fprintf(stderr, "ipcgc: out of memory\n");
-                        return EXIT_FAIL;
-                }
-        } else {
-                json_object *params = json_object_new_object(), *reply = NULL;
-                json_object_object_add(params, "id", json_object_new_string(want));
-                r = cli_remote(cli, config, "io.ipcgc.Explain", params, &reply);
-                json_object_put(params);
-                if (r != EXIT_OK)
-                        return r;
-                json_object *o;
-                if (json_object_object_get_ex(reply, "object", &o))
-                        obj = json_object_get(o);
-                json_object_put(reply);
-                if (!obj) {
-                        fprintf(stderr, "ipcgc: malformed reply: no object\n");
-                        return EXIT_FAIL;
-                }
         }
 
         if (json)

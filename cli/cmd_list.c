@@ -68,7 +68,10 @@ static void help(void) {
                "  -b, --bytes         sizes in bytes\n"
                "  -r, --raw           raw output\n"
                "  -n, --noheadings    no header line\n"
-               "  -J, --json          JSON: {\"objects\":[...]}, every field of every object\n"
+               "  -J, --json          JSON: {\"judged_at\",\"age_usec\",\"confirmed\",\"objects\":[...]},\n"
+               "                      every field of every object, one object a line\n"
+               "      --fresh         judge now, in full, rather than list the judgement kept\n"
+               "                      (which the daemon confirms unchanged, or is a second old)\n"
                "      --config FILE   read FILE for [Scan]\n"
                "      --local         run the engine in this process\n");
         table_help_columns(stdout, columns, ELEMENTSOF(columns));
@@ -219,20 +222,20 @@ static json_object *types_array(unsigned mask, bool verdicts) {
 }
 
 int cmd_list(struct cli *cli, int argc, char **argv) {
+        enum { OPT_FRESH = 0x200 };
         static const struct option options[] = {
                 { "types", required_argument, NULL, 't' },   { "user", required_argument, NULL, 'u' },
                 { "output", required_argument, NULL, 'o' },  { "bytes", no_argument, NULL, 'b' },
                 { "raw", no_argument, NULL, 'r' },           { "noheadings", no_argument, NULL, 'n' },
                 { "json", no_argument, NULL, 'J' },          { "verdict", required_argument, NULL, 'V' },
-                CLI_COMMON_LONG_OPTIONS,
+                { "fresh", no_argument, NULL, OPT_FRESH },   CLI_COMMON_LONG_OPTIONS,
                 {},
         };
-        _cleanup_(config_freep) struct config *config = NULL;
         struct table_options topts = {};
         struct list_filter filter = {};
         const char *user = NULL;
         json_object *reply = NULL, *objects;
-        bool bytes = false;
+        bool bytes = false, fresh = false;
         int ids[TABLE_MAX_COLUMNS];
         size_t n_ids;
         int c, r;
@@ -265,6 +268,9 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 case 'b':
                         bytes = true;
                         break;
+                case OPT_FRESH:
+                        fresh = true;
+                        break;
                 case 'h':
                         help();
                         return EXIT_OK;
@@ -277,40 +283,38 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
         if (table_select(columns, ELEMENTSOF(columns), DEFAULT_COLUMNS, topts.output, ids, &n_ids) < 0)
                 return EXIT_USAGE;
 
-        if (cli_load_config(cli, &config) < 0)
-                return EXIT_FAIL;
-
-        if (cli->local) {
-                _cleanup_(inventory_freep) struct inventory *inv = NULL;
-                _cleanup_(proctab_freep) struct proctab *pt = NULL;
-                struct judgement *js = NULL;
-
-                if (cli_judge(cli, config, filter.types, &inv, &pt, &js) < 0)
-                        return EXIT_FAIL;
-                r = report_list(inv, js, &filter, &reply);
-                judgements_free(js, inv->n_objects);
-                if (r < 0) {
-                        fprintf(stderr, "ipcgc: out of memory\n");
-                        return EXIT_FAIL;
-                }
-        } else {
-                json_object *params = json_object_new_object();
-                if (filter.types)
-                        json_object_object_add(params, "types", types_array(filter.types, false));
-                if (filter.verdicts)
-                        json_object_object_add(params, "verdicts", types_array(filter.verdicts, true));
-                if (user)
-                        json_object_object_add(params, "user", json_object_new_string(user));
-                r = cli_remote(cli, config, "io.ipcgc.List", params, &reply);
+        json_object *params = json_object_new_object();
+        if (filter.types)
+                json_object_object_add(params, "types", types_array(filter.types, false));
+        if (filter.verdicts)
+                json_object_object_add(params, "verdicts", types_array(filter.verdicts, true));
+        if (user)
+                json_object_object_add(params, "user", json_object_new_string(user));
+        if (fresh)
+                json_object_object_add(params, "fresh", json_object_new_boolean(true));
+        if (topts.json) {
+                /* As it came: parsing and printing it again would cost more
+                 * than the judgement. */
+                _cleanup_free_ char *text = NULL;
+                size_t len;
+                r = cli_call_text(cli, "io.ipcgc.List", params, &text, &len);
                 json_object_put(params);
                 if (r != EXIT_OK)
                         return r;
-        }
-
-        if (topts.json) {
-                cli_print_json(reply);
-                json_object_put(reply);
+                fwrite(text, 1, len, stdout);
+                putchar('\n');
                 return EXIT_OK;
+        }
+        r = cli_call(cli, "io.ipcgc.List", params, &reply);
+        json_object_put(params);
+        if (r != EXIT_OK)
+                return r;
+        int64_t age;
+        bool confirmed = json_flag(reply, "confirmed");
+        if (json_int(reply, "age_usec", &age) && age >= 1000000) {
+                char buf[FORMAT_DURATION_MAX];
+                fprintf(stderr, "ipcgc: as judged %s ago%s; --fresh judges now\n",
+                        format_duration(buf, (uint64_t) age / 1000000u), confirmed ? " (confirmed unchanged since)" : "");
         }
 
         struct libscols_table *t = table_new(columns, ids, n_ids, &topts);

@@ -6,8 +6,6 @@
 #include "cli.h"
 #include <inttypes.h>
 
-#include "report.h"
-#include "reap.h"
 #include "table.h"
 
 static void help(void) {
@@ -104,8 +102,7 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                 { "json", no_argument, NULL, 'J' },            CLI_COMMON_LONG_OPTIONS,
                 {},
         };
-        _cleanup_(config_freep) struct config *config = NULL;
-        json_object *reply = NULL;
+        json_object *reply = NULL, *params, *a;
         struct table_options topts = {};
         unsigned types = 0;
         bool dry_run = false;
@@ -132,55 +129,22 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
         if (!cli_no_arguments(argc, argv, "sweep"))
                 return EXIT_USAGE;
 
-        if (cli_load_config(cli, &config) < 0)
-                return EXIT_FAIL;
-        if (config->daemon.dry_run && !dry_run) {
-                fprintf(stderr, "ipcgc: DryRun=yes in the configuration: nothing will be removed\n");
-                dry_run = true;
-        }
-        if (cli->local) {
-                _cleanup_(inventory_freep) struct inventory *inv = NULL;
-                _cleanup_(proctab_freep) struct proctab *pt = NULL;
-                _cleanup_(reap_result_freep) struct reap_result *res = NULL;
-                struct judgement *js = NULL;
-
-                if (cli_judge(cli, config, types, &inv, &pt, &js) < 0)
-                        return EXIT_FAIL;
-                struct scan_config scan = config->scan;
-                if (types)
-                        scan.types = types;
-                struct reap_options opt = {
-                        .dry_run = dry_run,
-                        .max_removals = config->daemon.max_removals,
-                        .scan = &scan,
-                        .paths = &cli->paths,
-                        .rules = config->rules,
-                        .n_rules = config->n_rules,
-                };
-                cli_reap_options(cli, &opt);
-                r = reap(inv, js, &opt, &res);
-                judgements_free(js, inv->n_objects);
-                if (r >= 0)
-                        r = report_sweep(res, dry_run, &reply);
-                if (r < 0) {
-                        fprintf(stderr, "ipcgc: sweep failed: %s\n", strerror(-r));
-                        return EXIT_FAIL;
-                }
-        } else {
-                json_object *params = json_object_new_object(), *a = json_object_new_array();
-                json_object_object_add(params, "dry_run", json_object_new_boolean(dry_run));
-                for (int t = 0; types && t < _IPC_TYPE_MAX; t++)
-                        if (types & IPC_TYPE_BIT(t))
-                                json_object_array_add(a, json_object_new_string(ipc_type_to_string(t)));
-                if (types)
-                        json_object_object_add(params, "types", a);
-                else
-                        json_object_put(a);
-                r = cli_remote(cli, config, "io.ipcgc.Sweep", params, &reply);
-                json_object_put(params);
-                if (r != EXIT_OK)
-                        return r;
-        }
+        params = json_object_new_object();
+        a = json_object_new_array();
+        json_object_object_add(params, "dry_run", json_object_new_boolean(dry_run));
+        for (int t = 0; types && t < _IPC_TYPE_MAX; t++)
+                if (types & IPC_TYPE_BIT(t))
+                        json_object_array_add(a, json_object_new_string(ipc_type_to_string(t)));
+        if (types)
+                json_object_object_add(params, "types", a);
+        else
+                json_object_put(a);
+        r = cli_call(cli, "io.ipcgc.Sweep", params, &reply);
+        json_object_put(params);
+        if (r != EXIT_OK)
+                return r;
+        if (!dry_run && json_flag(reply, "dry_run"))
+                fprintf(stderr, "ipcgc: DryRun=yes (or ipcgcd --dry-run): nothing will be removed\n");
 
         if (topts.json)
                 cli_print_json(reply);

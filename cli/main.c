@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "service.h"
 
 static const struct {
         const char *name;
@@ -79,95 +80,234 @@ bool cli_common_option(struct cli *cli, int c, const char *arg) {
         return false;
 }
 
-int cli_load_config(const struct cli *cli, struct config **ret) {
+int cli_load_config(struct cli *cli, const struct config **ret) {
         _cleanup_free_ char *error = NULL;
         int r;
 
-        /* The file, then the conf.d/ beside it; one named with --config
-         * must exist, the default may not. */
-        r = config_load(cli->config_path ?: DEFAULT_CONFIG_PATH,
-                        CONFIG_DROPINS | (cli->config_path ? CONFIG_MUST_EXIST : 0), ret, &error);
-        if (r < 0) {
-                if (error)
-                        fprintf(stderr, "ipcgc: %s\n", error);
-                else
-                        fprintf(stderr, "ipcgc: failed to load config: %s\n", strerror(-r));
+        if (!cli->config) {
+                /* The file, then the conf.d/ beside it; one named with
+                 * --config must exist, the default may not. */
+                r = config_load(cli->config_path ?: DEFAULT_CONFIG_PATH,
+                                CONFIG_DROPINS | (cli->config_path ? CONFIG_MUST_EXIST : 0), &cli->config, &error);
+                if (r < 0) {
+                        if (error)
+                                fprintf(stderr, "ipcgc: %s\n", error);
+                        else
+                                fprintf(stderr, "ipcgc: failed to load config: %s\n", strerror(-r));
+                        return r;
+                }
         }
-        return r;
-}
-
-int cli_collect(const struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
-                struct proctab **ret_proctab) {
-        _cleanup_(inventory_freep) struct inventory *inv = NULL;
-        struct scan_config scan = config->scan;
-        int r;
-
-        if (types)
-                scan.types = types;
-
-        r = collect_inventory(&scan, &cli->paths, NULL, &inv);
-        if (r < 0) {
-                fprintf(stderr, "ipcgc: failed to collect IPC objects: %s\n", strerror(-r));
-                return r;
-        }
-        r = collect_holders(inv, &cli->paths, judge_proctab_needs(inv, config->rules, config->n_rules), ret_proctab);
-        if (r < 0) {
-                fprintf(stderr, "ipcgc: failed to read the process table: %s\n", strerror(-r));
-                return r;
-        }
-        for (size_t i = 0; i < inv->n_warnings; i++)
-                fprintf(stderr, "ipcgc: warning: %s\n", inv->warnings[i]);
-        if (inv->n_warnings_dropped)
-                fprintf(stderr, "ipcgc: warning: %zu more warnings not shown\n", inv->n_warnings_dropped);
-
-        *ret_inv = TAKE_PTR(inv);
+        *ret = cli->config;
         return 0;
 }
 
-int cli_remote(const struct cli *cli, const struct config *config, const char *method, json_object *params,
-               json_object **ret) {
-        _cleanup_free_ char *error = NULL;
-        const char *path = cli->socket ?: config->daemon.socket;
+/* Where ipcgcd answers: --socket, or Socket= from the configuration, read
+ * for that alone: a broken rule in some drop-in is the daemon's to refuse
+ * (and reload says so), not a reason to refuse asking it. */
+static int socket_path(const struct cli *cli, char **ret) {
+        _cleanup_free_ char *warning = NULL;
+        int r;
+
+        if (cli->socket) {
+                *ret = strdup(cli->socket);
+                return *ret ? 0 : -ENOMEM;
+        }
+        r = config_load_socket(cli->config_path ?: DEFAULT_CONFIG_PATH,
+                               CONFIG_DROPINS | (cli->config_path ? CONFIG_MUST_EXIST : 0), ret, &warning);
+        if (r < 0)
+                fprintf(stderr, "ipcgc: cannot read %s: %s\n", cli->config_path ?: DEFAULT_CONFIG_PATH, strerror(-r));
+        else if (warning)
+                fprintf(stderr, "ipcgc: warning: %s\n", warning);
+        return r;
+}
+
+/* What a --local run could not see or keep, said once per run. */
+static void local_warnings(struct cli *cli, bool *said) {
+        const struct inventory *inv = engine_last(cli->engine).inv;
+        int save_error = engine_save_error(cli->engine);
+
+        if (*said)
+                return;
+        *said = true;
+        for (size_t i = 0; inv && i < inv->n_warnings; i++)
+                fprintf(stderr, "ipcgc: warning: %s\n", inv->warnings[i]);
+        if (inv && inv->n_warnings_dropped)
+                fprintf(stderr, "ipcgc: warning: %zu more warnings not shown\n", inv->n_warnings_dropped);
+        if (engine_sight(cli->engine)->partial)
+                fprintf(stderr, "ipcgc: warning: no object without visible life is judged dead: %s\n",
+                        engine_sight(cli->engine)->reason);
+        if (save_error)
+                fprintf(stderr, "ipcgc: warning: could not save the memory of life in %s: %s\n",
+                        cli->config->daemon.state_dir, strerror(-save_error));
+}
+
+/* The reply message to METHOD from an engine in this process. */
+static int local_message(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
+        static bool said;
+        const struct config *config;
+        struct service_stream *st = NULL;
         json_object *reply = NULL;
         int r;
 
-        r = client_call(path, method, params, &reply, &error);
-        /* A List is written from the judgement as it is read; a sweep that
-         * replaces the judgement meanwhile cuts it off.  Asking again gets
-         * the new one. */
-        for (int again = 0; r == -ECONNRESET && strcmp(method, "io.ipcgc.List") == 0 && again < 3; again++) {
+        if (cli_load_config(cli, &config) < 0)
+                return -EINVAL;
+        if (!cli->engine) {
+                /* Root's runs teach the memory; others only read it. */
+                r = engine_new(config, &cli->paths, geteuid() == 0 ? ENGINE_SAVE : 0, &cli->engine);
+                if (r < 0) {
+                        fprintf(stderr, "ipcgc: failed to read the memory of life: %s\n", strerror(-r));
+                        return r;
+                }
+                _cleanup_free_ char *warning = engine_take_warning(cli->engine);
+                if (warning)
+                        fprintf(stderr, "ipcgc: warning: %s\n", warning);
+        }
+        const struct service service = {
+                .engine = cli->engine,
+                .config = config,
+                .proc_root = cli->paths.proc ? cli->paths.proc : "/proc",
+                .dry_run = config->daemon.dry_run,
+        };
+        /* With this process's own rights: what it cannot do, the kernel
+         * refuses it. */
+        const struct service_caller caller = { .uid = geteuid(), .admin = true };
+        r = service_call(&service, &caller, method, params, &reply, &st);
+        if (r == -EOPNOTSUPP) {
+                cli_usage_error("%s asks the daemon; there is nothing to ask with --local", method);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        if (engine_last(cli->engine).inv)
+                local_warnings(cli, &said);
+        if (reply) {
+                const char *text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
+                                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+                *ret = text ? strdup(text) : NULL;
+                *ret_len = *ret ? strlen(*ret) : 0;
                 json_object_put(reply);
-                reply = NULL;
-                free(error);
-                error = NULL;
-                r = client_call(path, method, params, &reply, &error);
+                return *ret ? 0 : -ENOMEM;
         }
-        if (r == 0) {
-                *ret = reply;
-                return EXIT_OK;
+        /* A listing, drained the way the daemon writes it to its socket. */
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        for (bool done = false; !done;) {
+                char *piece;
+                size_t n;
+                r = service_stream_next(st, &piece, &n, &done);
+                if (r < 0)
+                        break;
+                char *b = realloc(buf, len + n + 1);
+                if (!b) {
+                        free(piece);
+                        r = -ENOMEM;
+                        break;
+                }
+                buf = b;
+                memcpy(buf + len, piece, n);
+                len += n;
+                buf[len] = 0;
+                free(piece);
         }
-        if (r == -EREMOTEIO) {
-                /* The error's name, then every parameter it carries: an
-                 * ObjectInUse says which verdict and why. */
-                fprintf(stderr, "ipcgc: %s", error);
-                const char *sep = ": ";
-                json_object_object_foreach(reply, key, val) {
+        service_stream_free(st);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+/* Prints an error reply: its name, then every parameter it carries (an
+ * ObjectInUse says which verdict and why). */
+static void print_error(const char *message) {
+        json_object *reply = json_tokener_parse(message), *params = NULL;
+        const char *name = json_str(reply, "error");
+
+        fprintf(stderr, "ipcgc: %s", name ? name : "malformed reply");
+        const char *sep = ": ";
+        if (json_object_object_get_ex(reply, "parameters", &params) && json_object_is_type(params, json_type_object)) {
+                json_object_object_foreach(params, key, val) {
                         fprintf(stderr, "%s%s=%s", sep, key, json_object_get_string(val));
                         sep = ", ";
                 }
-                fputc('\n', stderr);
-                json_object_put(reply);
+        }
+        fputc('\n', stderr);
+        json_object_put(reply);
+}
+
+bool json_flag(json_object *o, const char *key) {
+        json_object *v;
+        return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+               json_object_get_boolean(v);
+}
+
+int cli_call_text(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
+        static const char ok_prefix[] = "{\"parameters\":";
+        _cleanup_free_ char *path = NULL, *msg = NULL;
+        size_t len = 0;
+        int r;
+
+        if (cli->local) {
+                r = local_message(cli, method, params, &msg, &len);
+                if (r < 0) {
+                        if (r != -EINVAL && r != -EOPNOTSUPP)
+                                fprintf(stderr, "ipcgc: %s failed: %s\n", method, strerror(-r));
+                        return r == -EOPNOTSUPP ? EXIT_USAGE : EXIT_FAIL;
+                }
+        } else {
+                if (socket_path(cli, &path) < 0)
+                        return EXIT_FAIL;
+                r = client_call_text(path, method, params, &msg, &len);
+                /* A List is written from the judgement as it is read; a sweep
+                 * that replaces the judgement meanwhile cuts it off.  Asking
+                 * again gets the new one. */
+                for (int again = 0; r == -ECONNRESET && strcmp(method, "io.ipcgc.List") == 0 && again < 3; again++)
+                        r = client_call_text(path, method, params, &msg, &len);
+                if (r == -ENOENT || r == -ECONNREFUSED || r == -ENOTSOCK || r == -ENOTDIR) {
+                        fprintf(stderr, "ipcgc: cannot reach ipcgcd at %s: %s\n"
+                                        "ipcgc: is it running?  --local runs the engine in this process instead.\n",
+                                path, strerror(-r));
+                        return EXIT_NO_DAEMON;
+                }
+                if (r < 0) {
+                        fprintf(stderr, "ipcgc: talking to ipcgcd at %s failed: %s\n", path, strerror(-r));
+                        return EXIT_FAIL;
+                }
+        }
+        /* Both write a reply that succeeded as {"parameters":...}: what
+         * follows is handed on as it is. */
+        if (len < sizeof(ok_prefix) || memcmp(msg, ok_prefix, sizeof(ok_prefix) - 1) != 0 || msg[len - 1] != '}') {
+                print_error(msg);
                 return EXIT_FAIL;
         }
-        json_object_put(reply);
-        if (r == -ENOENT || r == -ECONNREFUSED || r == -ENOTSOCK || r == -ENOTDIR) {
-                fprintf(stderr, "ipcgc: cannot reach ipcgcd at %s: %s\n"
-                                "ipcgc: is it running?  --local runs the engine in this process instead.\n",
-                        path, strerror(-r));
-                return EXIT_NO_DAEMON;
+        len -= sizeof(ok_prefix); /* the prefix and the closing brace */
+        memmove(msg, msg + sizeof(ok_prefix) - 1, len);
+        msg[len] = 0;
+        *ret = TAKE_PTR(msg);
+        *ret_len = len;
+        return EXIT_OK;
+}
+
+int cli_call(struct cli *cli, const char *method, json_object *params, json_object **ret) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r = cli_call_text(cli, method, params, &text, &len);
+        if (r != EXIT_OK)
+                return r;
+        json_object *p = json_tokener_parse(text);
+        if (!p || !json_object_is_type(p, json_type_object)) {
+                json_object_put(p);
+                fprintf(stderr, "ipcgc: malformed reply to %s\n", method);
+                return EXIT_FAIL;
         }
-        fprintf(stderr, "ipcgc: talking to ipcgcd at %s failed: %s\n", path, strerror(-r));
-        return EXIT_FAIL;
+        *ret = p;
+        return EXIT_OK;
+}
+
+void cli_done(struct cli *cli) {
+        cli->engine = engine_free(cli->engine);
+        config_free(cli->config);
+        cli->config = NULL;
 }
 
 void cli_print_json(json_object *j) {
@@ -187,59 +327,6 @@ bool json_int(json_object *o, const char *key, int64_t *ret) {
                 return false;
         *ret = json_object_get_int64(v);
         return true;
-}
-
-int cli_judge(struct cli *cli, const struct config *config, unsigned types, struct inventory **ret_inv,
-              struct proctab **ret_proctab, struct judgement **ret_judgements) {
-        _cleanup_(inventory_freep) struct inventory *inv = NULL;
-        _cleanup_(proctab_freep) struct proctab *pt = NULL;
-        struct judgement *js = NULL;
-        int r;
-
-        if (!cli->engine) {
-                /* Root's runs teach the memory; others only read it. */
-                r = engine_open(config, cli->paths.proc, geteuid() == 0, &cli->engine);
-                if (r < 0) {
-                        fprintf(stderr, "ipcgc: failed to read the memory of life: %s\n", strerror(-r));
-                        return r;
-                }
-                if (cli->engine->memory_warning)
-                        fprintf(stderr, "ipcgc: warning: %s\n", cli->engine->memory_warning);
-        }
-        r = cli_collect(cli, config, types, &inv, &pt);
-        if (r < 0)
-                return r;
-        bool was_partial = cli->engine->sight.partial;
-        r = engine_see(cli->engine, inv);
-        if (r >= 0 && cli->engine->sight.partial && !was_partial)
-                fprintf(stderr, "ipcgc: warning: no object without visible life is judged dead: %s\n",
-                        cli->engine->sight.reason);
-        time_t now = time(NULL);
-        struct judge_context ctx = engine_context(cli->engine, pt, now);
-        if (r >= 0)
-                r = judge_inventory(&ctx, inv, &js);
-        if (r < 0) {
-                fprintf(stderr, "ipcgc: failed to judge objects: %s\n", strerror(-r));
-                return r;
-        }
-        /* the types collected, as cli_collect chose them */
-        r = engine_learn(cli->engine, inv, js, pt, types ? types : config->scan.types, now, 0);
-        if (r == -ENOMEM) {
-                judgements_free(js, inv->n_objects);
-                return r;
-        }
-        if (r < 0)
-                fprintf(stderr, "ipcgc: warning: could not save the memory of life in %s: %s\n",
-                        config->daemon.state_dir, strerror(-r));
-        *ret_judgements = js;
-        *ret_inv = TAKE_PTR(inv);
-        *ret_proctab = TAKE_PTR(pt);
-        return 0;
-}
-
-void cli_reap_options(const struct cli *cli, struct reap_options *opt) {
-        if (cli->engine)
-                engine_reap_options(cli->engine, opt);
 }
 
 bool cli_no_arguments(int argc, char **argv, const char *command) {
@@ -359,7 +446,7 @@ int main(int argc, char **argv) {
         for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
                 if (strcmp(argv[i], commands[c].name) == 0) {
                         int rc = commands[c].run(&cli, argc - i, argv + i);
-                        engine_free(cli.engine);
+                        cli_done(&cli);
                         return rc;
                 }
 

@@ -93,7 +93,9 @@ static int run(int argc, char **argv) {
                 return 1;
 
         if (once) {
-                r = manager_sweep(m, TRIGGER_REQUEST, false, 0, NULL);
+                /* Said in full, dry run or not: the one-shot unit's journal
+                 * is all the admin reads of it. */
+                r = manager_sweep(m, TRIGGER_ONCE);
                 return r < 0 || m->stats.failed_total ? 1 : 0;
         }
 

@@ -8,7 +8,7 @@
 #include "manager.h"
 #include "metrics.h"
 
-int metrics_format(struct manager *m, char **ret) {
+int metrics_format(const struct manager *m, char **ret) {
         _cleanup_(audit_freep) struct audit *a = NULL;
         uint64_t objects[_IPC_TYPE_MAX][_VERDICT_MAX] = {}, bytes[_IPC_TYPE_MAX] = {};
         char *text = NULL;
@@ -16,12 +16,14 @@ int metrics_format(struct manager *m, char **ret) {
         FILE *f;
         int r;
 
-        for (size_t i = 0; m->inv && i < m->inv->n_objects; i++) {
-                const struct ipc_object *o = &m->inv->objects[i];
-                objects[o->type][m->judgements[i].verdict]++;
+        struct engine_last last = engine_last(m->engine);
+        struct engine_stats es = engine_stats(m->engine);
+        for (size_t i = 0; last.inv && i < last.inv->n_objects; i++) {
+                const struct ipc_object *o = &last.inv->objects[i];
+                objects[o->type][last.judgements[i].verdict]++;
                 bytes[o->type] += o->size;
         }
-        r = audit_build(m->inv, m->paths.proc ? m->paths.proc : "/proc", &a);
+        r = audit_build(last.inv, m->paths.proc ? m->paths.proc : "/proc", &a);
         if (r < 0)
                 return r;
 
@@ -69,7 +71,7 @@ int metrics_format(struct manager *m, char **ret) {
                 "# TYPE ipcgc_process_exit_events_total counter\n"
                 "ipcgc_process_exit_events_total %" PRIu64 "\n",
                 m->stats.failed_total, m->stats.sweeps, (double) m->stats.last_sweep_usec / 1e6,
-                m->stats.full_judgements, m->stats.quick_judgements, m->stats.exit_events);
+                es.full_judgements, es.quick_judgements, m->stats.exit_events);
         fputs("# HELP ipcgc_limit_used Use of a kernel IPC limit.\n# TYPE ipcgc_limit_used gauge\n", f);
         for (int l = 0; l < _LIMIT_MAX; l++)
                 fprintf(f, "ipcgc_limit_used{limit=\"%s\"} %" PRIu64 "\n", a->limits[l].name, a->limits[l].used);

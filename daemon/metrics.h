@@ -4,4 +4,4 @@
 struct manager;
 
 /* Prometheus text exposition of the manager's last judgement and counters. */
-int metrics_format(struct manager *m, char **ret);
+int metrics_format(const struct manager *m, char **ret);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,5 +155,43 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
         }
 
         *ret = t;
+        return 0;
+}
+
+int collect_object_path(const struct ipc_object *o, const struct scan_config *scan, char *buf, size_t size,
+                        size_t *ret_base) {
+        const char *dir, *prefix = "";
+        int k;
+
+        switch (o->type) {
+        case IPC_TYPE_MQ:
+                dir = scan->mqueue_dir;
+                break;
+        case IPC_TYPE_PSEM:
+                dir = scan->shm_dir;
+                prefix = "sem.";
+                break;
+        case IPC_TYPE_PSHM:
+                dir = scan->shm_dir;
+                break;
+        case IPC_TYPE_FIFO: {
+                const char *slash = o->name ? strrchr(o->name, '/') : NULL;
+                if (!slash)
+                        return -EINVAL;
+                k = snprintf(buf, size, "%s", o->name);
+                if (k < 0 || (size_t) k >= size)
+                        return -ENAMETOOLONG;
+                *ret_base = (size_t) (slash - o->name) + 1;
+                return 0;
+        }
+        default:
+                return -EINVAL;
+        }
+        if (!o->name || o->name[0] != '/')
+                return -EINVAL;
+        k = snprintf(buf, size, "%s/%s%s", dir, prefix, o->name + 1);
+        if (k < 0 || (size_t) k >= size)
+                return -ENAMETOOLONG;
+        *ret_base = strlen(dir) + 1;
         return 0;
 }

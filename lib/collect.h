@@ -29,6 +29,14 @@ int collect_inventory(const struct scan_config *scan, const struct collect_paths
  */
 int collect_holders(struct inventory *inv, const struct collect_paths *paths, unsigned extra, struct proctab **ret);
 
+/* Where the file object O lives: its path, from the scan's directories, in
+ * BUF (SIZE bytes), and in *RET_BASE the offset of its name in the
+ * directory.  -EINVAL for a SysV object, -ENAMETOOLONG when BUF is short.
+ * The one mapping of names to files: "/q" is MqueueDir/q, "/s" ShmDir/s,
+ * a semaphore "/s" ShmDir/sem.s, a FIFO its own path. */
+int collect_object_path(const struct ipc_object *o, const struct scan_config *scan, char *buf, size_t size,
+                        size_t *ret_base);
+
 /* The holder index key of O: (dev, ino) for files, (HOLDER_DEV_SYSV_*, id)
  * for SysV objects.  False for none. */
 bool collect_holder_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_ino);

@@ -3,62 +3,111 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "collect.h"
 #include "config.h"
 #include "judge.h"
-#include "learn.h"
-#include "memory.h"
 #include "reap.h"
 #include "sight.h"
 
 /*
- * What every judgement is made with besides the objects and the processes:
- * the memory of life, the sight of this run, the clocks.  The daemon and
- * the CLI's --local hold one each and judge through it, so they weigh the
- * same evidence the same way.
+ * The one owner of the judgement.  An engine holds the current judgement
+ * (inventory, process table, verdicts, a generation that moves whenever
+ * they change), what lets a later judgement reuse it cheaply (the
+ * inventory's index, the keys judged without life, the guard, the pidfds
+ * of the evidence, the sleepers), the memory of life, and every removal.
+ * The daemon and the CLI's --local each hold one and call the same
+ * functions, so -t, rm, --force and dry runs cannot mean two things.
  */
-struct engine {
-        const struct config *config;
-        const char *proc_root;
-        /* May update the state file (root's runs): others only read it. */
-        bool may_save;
-        struct memory *memory;   /* never NULL once opened */
-        /* The memory says what was seen before: it was read from a state
-         * file, or this engine has judged before.  Until then an object
-         * missing from it is not seen for the first time, only not known. */
-        bool remembers, learnt;
-        char *memory_warning;    /* the load's one warning, until taken */
-        int save_error;          /* the last save's, 0: none */
-        int64_t saved_usec;      /* CLOCK_MONOTONIC of the last save */
-        struct sight sight;      /* of the last engine_see */
-        struct clock_view clock; /* of the last engine_see */
+struct engine;
+
+enum {
+        /* May update the state file (root's runs); others only read it. */
+        ENGINE_SAVE = 1u << 0,
+        /* Keeps what lets a judgement be confirmed instead of made again
+         * (the daemon): pidfds, inotify, the sleepers' fds. */
+        ENGINE_INCREMENTAL = 1u << 1,
 };
 
-/* Loads the memory from CONFIG's StateDir= (none: an empty one). */
-int engine_open(const struct config *config, const char *proc_root, bool may_save, struct engine **ret);
+/* Loads the memory from CONFIG's StateDir= (none: an empty one).  CONFIG
+ * and PATHS must outlive the engine (or the next engine_set_config). */
+int engine_new(const struct config *config, const struct collect_paths *paths, unsigned flags, struct engine **ret);
+/* Saves what the memory learnt since the last save, then frees. */
 struct engine *engine_free(struct engine *e);
 static inline void engine_freep(struct engine **p) {
         if (*p)
                 engine_free(*p);
 }
-/* A reload: the rules change, the memory stays. */
-static inline void engine_set_config(struct engine *e, const struct config *config) {
-        e->config = config;
-}
+/* A reload: the rules change, the memory stays; the judgement made under
+ * the old rules goes (it points into them). */
+void engine_set_config(struct engine *e, const struct config *config);
+/* What was judged is stale (the wall clock was set): the next judgement is
+ * made in full. */
+void engine_invalidate(struct engine *e);
 
-/* Before judging INV: reads the clocks and checks the sight. */
-int engine_see(struct engine *e, const struct inventory *inv);
-/* The context to judge with: E's rules, memory, sight and clock. */
-struct judge_context engine_context(const struct engine *e, const struct proctab *pt, time_t now);
-/* The memory learns from a judgement of the types COVERED (the old one is
- * given back as soon as the new one is whole), and is saved (when E may)
- * unless the last save is younger than MIN_GAP_USEC: the state file is read
- * again only if another process wrote it since this one read or wrote it. */
-int engine_learn(struct engine *e, const struct inventory *inv, const struct judgement *js, const struct proctab *pt,
-                 unsigned covered, time_t now, uint64_t min_gap_usec);
-/* Saves now, if E may and anything was learnt. */
-int engine_save(struct engine *e);
-/* Fills what a re-judgement before removal takes from E. */
-void engine_reap_options(const struct engine *e, struct reap_options *opt);
+enum engine_mode {
+        ENGINE_FULL,  /* collect, walk /proc, judge every object */
+        ENGINE_QUICK, /* confirm the last full judgement if nothing changed (ENGINE_INCREMENTAL), else FULL */
+};
+/* Judges every configured type. */
+int engine_judge(struct engine *e, enum engine_mode mode);
+/* Judges (as MODE) only when the judgement kept is older than MAX_AGE_USEC,
+ * or, for ENGINE_FULL, was a confirmation rather than a judgement. */
+int engine_refresh(struct engine *e, uint64_t max_age_usec, enum engine_mode mode);
+
+/* The judgement kept.  inv is NULL when there is none. */
+struct engine_last {
+        const struct inventory *inv;
+        const struct judgement *judgements;
+        uint64_t generation;
+        uint64_t age_usec; /* since it was made or last confirmed */
+        time_t at;         /* wall clock of the same */
+        bool confirmed;    /* a quick judgement confirmed it rather than made it */
+};
+struct engine_last engine_last(const struct engine *e);
+uint64_t engine_generation(const struct engine *e);
+/* The object judged with ID ("shm:12"): -ENOENT when there is none. */
+int engine_find(const struct engine *e, const char *id, size_t *ret_index);
+
+/* Which objects a removal or a dry run is about. */
+struct engine_request {
+        bool dry_run;
+        bool force;          /* see reap_removable() */
+        unsigned types;      /* IPC_TYPE_BIT()s; 0: every type */
+        bool by_uid;         /* only objects UID owns or made (a caller who is not an admin) */
+        uid_t uid;
+        unsigned max_removals; /* 0: MaxRemovalsPerSweep= */
+};
+/* Removes (or, dry, lists) the removable objects of the judgement kept that
+ * REQ selects, each re-verified first (reap.h).  The result's verdict counts
+ * are those of the objects REQ selects.  What was removed leaves the
+ * judgement kept, and the next judgement is made in full. */
+int engine_reap(struct engine *e, const struct engine_request *req, struct reap_result **ret);
+/* Judges now, in full, and removes the one object ID through the same
+ * re-verification: -ENOENT when there is no such object (or none REQ's uid
+ * may see), -EBUSY when its verdict is not removable (*RET_INDEX says which
+ * object, for the caller to say why). */
+int engine_remove_one(struct engine *e, const char *id, const struct engine_request *req, size_t *ret_index,
+                      struct reap_result **ret);
+
+/* Process exits seen since the last look: could one of them change a
+ * verdict?  PIDS are exited pids; LOST: some exits were not seen. */
+bool engine_exits_matter(struct engine *e, const pid_t *pids, size_t n, bool lost);
+/* The pidfds of the live evidence, as one fd that polls readable when one
+ * exits (ENGINE_INCREMENTAL; -1 otherwise), and the exits it saw. */
+int engine_watch_fd(const struct engine *e);
+size_t engine_watch_exited(struct engine *e, pid_t *pids, size_t max);
+
+struct engine_stats {
+        uint64_t full_judgements, quick_judgements;
+        uint64_t quick_without_life; /* quick judgements that kept verdicts other than LIVE */
+};
+struct engine_stats engine_stats(const struct engine *e);
+/* What the last judgement could not see (sight.h). */
+const struct sight *engine_sight(const struct engine *e);
+/* The last save's error, 0: none. */
+int engine_save_error(const struct engine *e);
+/* The memory's one load warning, once (the caller frees it), or NULL. */
+char *engine_take_warning(struct engine *e);

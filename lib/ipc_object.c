@@ -78,6 +78,60 @@ void ipc_object_done(struct ipc_object *o) {
         free(o->holders);
 }
 
+const char *ipc_object_changed(const struct ipc_object *a, const struct ipc_object *b) {
+        bool sysv = ipc_type_is_sysv(a->type);
+
+        if (a->type != b->type || a->id != b->id || a->key != b->key || a->cuid != b->cuid || a->cgid != b->cgid ||
+            a->dev != b->dev || a->ino != b->ino || (a->type == IPC_TYPE_SHM && a->size != b->size) ||
+            a->nsems != b->nsems)
+                return sysv ? "a different object now has this id" : "replaced by another file since judged";
+        if ((a->name || b->name) && (!a->name || !b->name || strcmp(a->name, b->name) != 0))
+                return "renamed since judged";
+        if (a->uid != b->uid || a->gid != b->gid || a->mode != b->mode)
+                return sysv ? "changed (ctime, owner or mode)" : "owner or mode changed since judged";
+        if (a->type != IPC_TYPE_MQ && a->ctime != b->ctime)
+                return sysv ? "changed (ctime, owner or mode)" : "modified since judged";
+        switch (a->type) {
+        case IPC_TYPE_SHM:
+                if (a->nattch != b->nattch || a->atime != b->atime || a->dtime != b->dtime || a->lpid != b->lpid ||
+                    a->cpid != b->cpid)
+                        return "attached or detached since judged";
+                break;
+        case IPC_TYPE_MSG:
+                if (a->lpid != b->lpid || a->lrpid != b->lrpid || a->mtime != b->mtime || a->atime != b->atime ||
+                    a->size != b->size || a->qnum != b->qnum)
+                        return "messages sent or received since judged";
+                break;
+        case IPC_TYPE_SEM:
+                if (a->mtime != b->mtime)
+                        return "operated on since judged";
+                if (!a->sems != !b->sems || (a->nsems && !a->sems))
+                        return "semaphore state could not be compared";
+                if (a->nsems && memcmp(a->sems, b->sems, a->nsems * sizeof(*a->sems)) != 0)
+                        return "operated on or waited on since judged";
+                break;
+        case IPC_TYPE_MQ:
+                if (a->atime != b->atime)
+                        return "received from since judged";
+                if (a->mtime != b->mtime || a->size != b->size)
+                        return "modified since judged";
+                if (a->notify_pid != b->notify_pid)
+                        return "a process registered for its notification since judged";
+                break;
+        default:
+                if (a->mtime != b->mtime || a->size != b->size)
+                        return "modified since judged";
+                if (a->atime != b->atime)
+                        return "read since judged";
+                break;
+        }
+        /* What could not be read the first time and can now, or the other
+         * way round: not the same evidence. */
+        if ((a->flags ^ b->flags) & ~IPC_OBJECT_SEMS_LENT)
+                return "readable then, not now (or the other way round)";
+        return NULL;
+}
+
 void ipc_object_set_stat(struct ipc_object *o, const struct stat *st) {
         o->uid = o->cuid = st->st_uid;
         o->gid = o->cgid = st->st_gid;

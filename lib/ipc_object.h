@@ -99,6 +99,15 @@ struct ipc_object {
 /* "shm:123", "mq:/name", "fifo:/tmp/x".  Returns NULL on ENOMEM. */
 char *ipc_object_id(const struct ipc_object *o);
 void ipc_object_done(struct ipc_object *o);
+/*
+ * Do JUDGED and NOW, the same object read twice, carry different facts of
+ * those a verdict is made of (holders aside)?  NULL if not, else what
+ * changed, in words.  The one comparison for confirming a judgement and for
+ * re-verifying before removal.  An mq's ctime is not compared: reading a
+ * queue's status stamps it.
+ */
+const char *ipc_object_changed(const struct ipc_object *judged, const struct ipc_object *now);
+
 struct stat;
 /* Owner, mode, size, identity and times of a file-backed object. */
 void ipc_object_set_stat(struct ipc_object *o, const struct stat *st);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,8 @@ static int record(struct reap_result *res, const struct ipc_object *o, enum verd
                 return -ENOMEM;
         res->records = a;
         struct reap_record *rec = &a[res->n_records];
-        *rec = (struct reap_record) { .type = o ? o->type : 0, .verdict = v, .action = action, .error = error };
+        *rec = (struct reap_record) { .type = o ? o->type : 0, .index = o ? (size_t) (o - res->reaped) : SIZE_MAX,
+                                      .verdict = v, .action = action, .error = error };
         va_start(ap, fmt);
         if (vasprintf(&rec->reason, fmt, ap) < 0)
                 rec->reason = NULL;
@@ -87,55 +89,9 @@ static int record(struct reap_result *res, const struct ipc_object *o, enum verd
         return 0;
 }
 
-/* What changed between the object as judged and as re-read; NULL if nothing. */
-static const char *sysv_changed(const struct ipc_object *a, const struct ipc_object *b) {
-        if (a->key != b->key || a->cuid != b->cuid || a->cgid != b->cgid)
-                return "a different object now has this id";
-        if (a->ctime != b->ctime || a->uid != b->uid || a->gid != b->gid || a->mode != b->mode)
-                return "changed (ctime, owner or mode)";
-        switch (a->type) {
-        case IPC_TYPE_SHM:
-                if (a->size != b->size)
-                        return "a different object now has this id";
-                if (a->nattch != b->nattch || a->atime != b->atime || a->dtime != b->dtime || a->lpid != b->lpid ||
-                    a->cpid != b->cpid)
-                        return "attached or detached since judged";
-                break;
-        case IPC_TYPE_MSG:
-                if (a->lpid != b->lpid || a->lrpid != b->lrpid || a->mtime != b->mtime || a->atime != b->atime ||
-                    a->size != b->size || a->qnum != b->qnum)
-                        return "messages sent or received since judged";
-                break;
-        case IPC_TYPE_SEM:
-                if (a->nsems != b->nsems)
-                        return "a different object now has this id";
-                if (a->mtime != b->mtime)
-                        return "operated on since judged";
-                if (!a->sems != !b->sems)
-                        return "semaphore state could not be compared";
-                for (unsigned i = 0; a->sems && i < a->nsems; i++)
-                        if (a->sems[i].pid != b->sems[i].pid || a->sems[i].ncnt != b->sems[i].ncnt ||
-                            a->sems[i].zcnt != b->sems[i].zcnt)
-                                return "operated on or waited on since judged";
-                break;
-        default:
-                break;
-        }
-        return NULL;
-}
-
-static const char *file_changed(const struct ipc_object *a, const struct stat *st, mode_t type) {
-        if ((st->st_mode & S_IFMT) != type)
-                return "replaced by another kind of file since judged";
-        if (st->st_dev != a->dev || st->st_ino != a->ino)
-                return "replaced by another file since judged";
-        if (st->st_uid != a->uid || st->st_gid != a->gid || (st->st_mode & 07777) != a->mode)
-                return "owner or mode changed since judged";
-        if (st->st_mtim.tv_sec != a->mtime || (a->type != IPC_TYPE_MQ && st->st_ctim.tv_sec != a->ctime))
-                return "modified since judged";
-        if (a->type == IPC_TYPE_MQ && st->st_atim.tv_sec != a->atime)
-                return "received from since judged";
-        return NULL;
+bool reap_removable(enum verdict v, bool force) {
+        return v == VERDICT_ORPHAN ||
+               (force && (v == VERDICT_PENDING || v == VERDICT_REPORTED || v == VERDICT_PROTECTED));
 }
 
 struct candidate {
@@ -163,42 +119,29 @@ static void candidate_done(struct candidate *c) {
 
 /* Opens the directory the object's name lives in. */
 static int open_parent(const struct reap_options *opt, const struct ipc_object *o, struct candidate *c) {
-        int fd;
+        char path[PATH_MAX];
+        size_t base;
+        struct statfs sfs;
+        int fd, r;
 
-        switch (o->type) {
-        case IPC_TYPE_FIFO:
+        if (o->type == IPC_TYPE_FIFO)
                 return fifo_open_parent(opt->scan->fifo_dirs, opt->scan->n_fifo_dirs, o->name, &c->dirfd, &c->base);
-        case IPC_TYPE_MQ: {
-                struct statfs sfs;
-                fd = open(opt->scan->mqueue_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
-                        return negative_errno();
-                if (fstatfs(fd, &sfs) < 0 || sfs.f_type != MQUEUE_MAGIC) {
-                        (void) close(fd);
-                        return -EMEDIUMTYPE;
-                }
-                c->dirfd = fd;
-                c->base = o->name + 1;
-                return 0;
-        }
-        case IPC_TYPE_PSHM:
-        case IPC_TYPE_PSEM:
-                fd = open(opt->scan->shm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
-                        return negative_errno();
-                c->dirfd = fd;
-                if (o->type == IPC_TYPE_PSEM) {
-                        if (asprintf(&c->base_buf, "sem.%s", o->name + 1) < 0) {
-                                c->base_buf = NULL;
-                                return -ENOMEM;
-                        }
-                        c->base = c->base_buf;
-                } else
-                        c->base = o->name + 1;
-                return 0;
-        default:
-                return -EINVAL;
-        }
+        r = collect_object_path(o, opt->scan, path, sizeof(path), &base);
+        if (r < 0)
+                return r;
+        c->base_buf = strdup(path + base);
+        if (!c->base_buf)
+                return -ENOMEM;
+        c->base = c->base_buf;
+        path[base - 1] = 0;
+        /* /dev/mqueue may be a symlink's target; the mount is checked instead. */
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (o->type == IPC_TYPE_MQ ? 0 : O_NOFOLLOW));
+        if (fd < 0)
+                return negative_errno();
+        c->dirfd = fd;
+        if (o->type == IPC_TYPE_MQ && (fstatfs(fd, &sfs) < 0 || sfs.f_type != MQUEUE_MAGIC))
+                return -EMEDIUMTYPE;
+        return 0;
 }
 
 /* Step 1 for one candidate: re-read it into FRESH and compare with the
@@ -217,7 +160,7 @@ static int reread(const struct reap_options *opt, const struct ipc_object *o, co
                 if (r < 0)
                         return record(res, o, j->verdict, j->rule, REAP_FAILED, -r, "cannot re-read: %s",
                                       strerror(-r)) ?: 0;
-                why = sysv_changed(o, fresh);
+                why = ipc_object_changed(o, fresh);
                 if (why)
                         return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "%s", why) ?: 0;
                 return 1;
@@ -243,11 +186,7 @@ static int reread(const struct reap_options *opt, const struct ipc_object *o, co
                 if (r < 0)
                         return record(res, o, j->verdict, j->rule, REAP_FAILED, -r, "cannot re-read: %s",
                                       strerror(-r)) ?: 0;
-                st = (struct stat) { .st_mode = S_IFREG | fresh->mode, .st_dev = fresh->dev, .st_ino = fresh->ino,
-                                     .st_uid = fresh->uid, .st_gid = fresh->gid };
-                st.st_mtim.tv_sec = fresh->mtime;
-                st.st_atim.tv_sec = fresh->atime;
-                why = file_changed(o, &st, S_IFREG);
+                why = ipc_object_changed(o, fresh);
                 if (why)
                         return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "%s", why) ?: 0;
                 return 1;
@@ -259,7 +198,13 @@ static int reread(const struct reap_options *opt, const struct ipc_object *o, co
                 return record(res, o, j->verdict, j->rule, REAP_SKIPPED, r == -ENOENT ? 0 : -r, "%s",
                               r == -ENOENT ? "gone since judged" : "cannot stat it") ?: 0;
         }
-        why = file_changed(o, &st, type);
+        /* The times to judge by are those from before the move: a rename
+         * stamps ctime. */
+        ipc_object_set_stat(fresh, &st);
+        if (type == S_IFIFO)
+                fresh->size = 0;
+        why = (st.st_mode & S_IFMT) != type ? "replaced by another kind of file since judged"
+                                            : ipc_object_changed(o, fresh);
         if (why)
                 return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "%s", why) ?: 0;
 
@@ -270,12 +215,6 @@ static int reread(const struct reap_options *opt, const struct ipc_object *o, co
         if (r < 0)
                 return record(res, o, j->verdict, j->rule, r == -ENOENT ? REAP_SKIPPED : REAP_FAILED,
                               r == -ENOENT ? 0 : -r, "cannot move it aside to remove it safely: %s", strerror(-r)) ?: 0;
-
-        /* The times to judge by are those from before the move: a rename
-         * stamps ctime. */
-        ipc_object_set_stat(fresh, &st);
-        if (type == S_IFIFO)
-                fresh->size = 0;
 
         /* Whatever sat under the name when it was moved is what is checked
          * now, and only that can be unlinked. */
@@ -313,7 +252,7 @@ static int remove_one(const struct ipc_object *o, struct candidate *c, int *ret_
                 struct ipc_object again;
                 r = sysv_stat(o->type, o->id, &again);
                 if (r >= 0) {
-                        const char *why = sysv_changed(c->fresh, &again);
+                        const char *why = ipc_object_changed(c->fresh, &again);
                         ipc_object_done(&again);
                         if (why)
                                 return 0;
@@ -392,10 +331,7 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                                             opt->memory ? memory_find(opt->memory, memory_key(o)) : NULL, &j);
                 if (r < 0)
                         goto out;
-                bool removable = j.verdict == VERDICT_ORPHAN ||
-                                 (opt->force && (j.verdict == VERDICT_PENDING || j.verdict == VERDICT_REPORTED ||
-                                                 j.verdict == VERDICT_PROTECTED));
-                if (!removable) {
+                if (!reap_removable(j.verdict, opt->force)) {
                         /* Back under its name at once, not at the end of the
                          * batch: it is in use. */
                         int back = c->have_q ? quarantine_restore(&c->q) : 0;
@@ -446,12 +382,14 @@ int reap(const struct inventory *inv, const struct judgement *judgements, const 
         orphans = calloc(inv->n_objects ? inv->n_objects : 1, sizeof(size_t));
         if (!orphans)
                 return -ENOMEM;
-        for (size_t i = 0; i < inv->n_objects; i++)
+        res->reaped = inv->objects;
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                if (opt->select && !opt->select[i])
+                        continue;
                 res->judged[judgements[i].verdict]++;
-        for (size_t i = 0; i < inv->n_objects; i++)
-                if (judgements[i].verdict == VERDICT_ORPHAN &&
-                    (!opt->types || (opt->types & IPC_TYPE_BIT(inv->objects[i].type))))
+                if (reap_removable(judgements[i].verdict, opt->force))
                         orphans[n_orphans++] = i;
+        }
 
         if (opt->dry_run) {
                 for (; next < n_orphans && next < opt->max_removals; next++) {
@@ -485,6 +423,7 @@ int reap(const struct inventory *inv, const struct judgement *judgements, const 
                 if (r < 0)
                         return r;
         }
+        res->reaped = NULL;
         *ret = TAKE_PTR(res);
         return 0;
 }

@@ -22,6 +22,7 @@ const char *reap_action_to_string(enum reap_action a);
 /* Every removal, skip and failure is one record. */
 struct reap_record {
         char *id; /* NULL for REAP_STOPPED */
+        size_t index; /* into the inventory reaped; SIZE_MAX for REAP_STOPPED */
         enum ipc_type type;
         enum verdict verdict; /* as re-judged just before the action */
         char *reason;
@@ -35,8 +36,9 @@ struct reap_result {
         size_t n_records;
         unsigned removed, would_remove, skipped, failed;
         bool stopped;       /* the limit cut the sweep short */
-        size_t judged[_VERDICT_MAX]; /* the verdicts the sweep started from, by kind */
+        size_t judged[_VERDICT_MAX]; /* the verdicts the sweep started from, of the objects selected */
         size_t not_tried;   /* orphans left for a later sweep */
+        const struct ipc_object *reaped; /* the inventory's objects, while reap() runs */
 };
 
 struct reap_options {
@@ -46,19 +48,23 @@ struct reap_options {
         const struct collect_paths *paths;
         const struct rule *rules;
         size_t n_rules;
-        /* Remove also what is re-judged PENDING, REPORTED or PROTECTED (an
-         * admin's explicit `ipcgc rm --force`).  Never LIVE or UNKNOWN. */
-        bool force;
-        /* Only orphans of these types (IPC_TYPE_BIT()s); 0: all. */
-        unsigned types;
+        bool force; /* see reap_removable() */
+        /* Only the objects marked here (one per object of the inventory);
+         * NULL: all. */
+        const bool *select;
         /* The re-judgement weighs what the judgement did (judge.h). */
         const struct memory *memory;
         const struct sight *sight;
         time_t clock_step;
 };
 
+/* May a removal act on a verdict?  ORPHAN; with FORCE (an admin's explicit
+ * `ipcgc rm --force`) also PENDING, REPORTED and PROTECTED.  Never LIVE or
+ * UNKNOWN.  The one rule, for the selection and the re-judgement alike. */
+bool reap_removable(enum verdict v, bool force);
+
 /*
- * Removes the objects judged ORPHAN, at most MAX_REMOVALS of them.
+ * Removes the objects selected and judged removable, at most MAX_REMOVALS of them.
  *
  * Nothing is removed on the strength of the judgement alone.  For each
  * batch: SysV objects are re-read by id (IPC_STAT) and compared; files are

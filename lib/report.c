@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,31 +44,6 @@ static int list_entry(const struct ipc_object *o, const struct judgement *j, jso
         return 0;
 }
 
-int report_list(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
-                json_object **ret) {
-        json_object *root = json_object_new_object(), *arr = json_object_new_array();
-        int r = 0;
-
-        if (!root || !arr || put(root, "objects", arr) < 0) {
-                json_object_put(root);
-                json_object_put(arr);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < inv->n_objects && r == 0; i++) {
-                json_object *j;
-                if (!list_filter_match(f, &inv->objects[i], &js[i]))
-                        continue;
-                r = list_entry(&inv->objects[i], &js[i], &j);
-                if (r == 0)
-                        r = append(arr, j);
-        }
-        if (r < 0) {
-                json_object_put(root);
-                return r;
-        }
-        *ret = root;
-        return 0;
-}
 
 struct text {
         char *buf;
@@ -100,7 +76,7 @@ int report_list_chunk(const struct inventory *inv, const struct judgement *js, c
         if (c->stage == 0) {
                 r = text_add(&t, prefix, strlen(prefix));
                 if (r == 0)
-                        r = text_add(&t, "{\"objects\":[", 12);
+                        r = text_add(&t, "\"objects\":[", 11);
                 c->stage = 1;
         }
         for (; r == 0 && c->stage == 1 && c->next < inv->n_objects && t.len < max_bytes; c->next++) {
@@ -113,14 +89,15 @@ int report_list_chunk(const struct inventory *inv, const struct judgement *js, c
                         break;
                 const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
                                                                       JSON_C_TO_STRING_NOSLASHESCAPE);
-                r = c->any ? text_add(&t, ",", 1) : 0;
+                /* One object a line: what grep and a person can read too. */
+                r = text_add(&t, c->any ? ",\n" : "\n", c->any ? 2 : 1);
                 if (r == 0)
                         r = s ? text_add(&t, s, strlen(s)) : -ENOMEM;
                 c->any = true;
                 json_object_put(j);
         }
         if (r == 0 && c->stage == 1 && c->next >= inv->n_objects) {
-                r = text_add(&t, "]}", 2);
+                r = text_add(&t, c->any ? "\n]" : "]", c->any ? 2 : 1);
                 if (r == 0)
                         r = text_add(&t, suffix, strlen(suffix));
                 c->stage = 2;
@@ -258,11 +235,37 @@ int report_audit(const struct audit *a, json_object **ret) {
 }
 
 int inventory_find(const struct inventory *inv, const char *id, size_t *ret_index) {
+        const char *colon = strchr(id, ':');
+        char tname[8], canon[16];
+        int t, n = -1;
+
+        /* Parsed once, not printed for every object: a lookup is a scan of
+         * integers or names. */
+        if (!colon || (size_t) (colon - id) >= sizeof(tname))
+                return -ENOENT;
+        memcpy(tname, id, (size_t) (colon - id));
+        tname[colon - id] = 0;
+        t = ipc_type_from_string(tname);
+        if (t < 0)
+                return -ENOENT;
+        const char *rest = colon + 1;
+        if (ipc_type_is_sysv(t)) {
+                char *end;
+                errno = 0;
+                long v = strtol(rest, &end, 10);
+                /* only the form ipc_object_id() prints */
+                if (errno || *end || v < 0 || v > INT32_MAX)
+                        return -ENOENT;
+                n = (int) v;
+                snprintf(canon, sizeof(canon), "%d", n);
+                if (strcmp(canon, rest) != 0)
+                        return -ENOENT;
+        }
         for (size_t i = 0; i < inv->n_objects; i++) {
-                _cleanup_free_ char *s = ipc_object_id(&inv->objects[i]);
-                if (!s)
-                        return -ENOMEM;
-                if (strcmp(s, id) == 0) {
+                const struct ipc_object *o = &inv->objects[i];
+                if ((int) o->type != t)
+                        continue;
+                if (n >= 0 ? o->id == n : o->name && strcmp(o->name, rest) == 0) {
                         *ret_index = i;
                         return 0;
                 }

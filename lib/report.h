@@ -25,16 +25,15 @@ struct list_filter {
 
 bool list_filter_match(const struct list_filter *f, const struct ipc_object *o, const struct judgement *j);
 
-/* {"objects": [object + verdict, reason, rule, idle]} */
-int report_list(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
-                json_object **ret);
 /*
- * The same as report_list, written as text between PREFIX and SUFFIX, a
- * piece at a time: each call writes from object C->next on until the piece
- * holds MAX_BYTES or more, or the text ends (C->stage is then 2).  A
- * listing of a million objects costs a piece of its text at a time, not
- * the whole of it, nor a tree of a million JSON objects.  Start with a
- * zeroed cursor; *ret_len excludes the NUL that ends *ret.
+ * A listing: PREFIX, then "objects": [one object + verdict, reason, rule and
+ * idle a line], then SUFFIX (PREFIX opens the object the list is a member
+ * of, SUFFIX closes it), written a piece at a time: each call writes from
+ * object C->next on until the piece holds MAX_BYTES or more, or the text
+ * ends (C->stage is then 2).  A listing of a million objects costs a piece
+ * of its text at a time, not the whole of it, nor a tree of a million JSON
+ * objects.  Start with a zeroed cursor; *ret_len excludes the NUL that ends
+ * *ret.
  */
 struct report_list_cursor {
         size_t next;

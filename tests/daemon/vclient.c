@@ -201,13 +201,15 @@ static void sleep_ms(unsigned ms) {
                 ;
 }
 
-/* Prints one message, keeping the output one line per message. */
+/* Prints one message, keeping the output one line per message.  A raw
+ * newline can only be whitespace between JSON tokens (one inside a string
+ * is escaped), as between the objects of a List: a space says the same. */
 static void print_message(const char *prefix, const char *p, size_t n) {
         fputs(prefix, stdout);
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char) p[i];
                 if (c == '\n')
-                        fputs("\\n", stdout);
+                        putchar(' ');
                 else if (c < 0x20 || c == 0x7f)
                         printf("\\x%02x", c);
                 else

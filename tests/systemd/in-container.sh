@@ -178,7 +178,7 @@ check "uid 4601 made a shm, a sem and a msg ($OTHER_IDS)" test "$(sysv_left "${O
 cursor=$(journal_cursor)
 check "ipcgc-sweep.service runs to success" systemctl start ipcgc-sweep.service
 check "its ipcgcd --once ran (the daemon is not active)" \
-    journal_wait "$cursor" ipcgc-sweep.service 'ipcgcd\[[0-9]*\]: sweep (request): .* 0 failed'
+    journal_wait "$cursor" ipcgc-sweep.service 'ipcgcd\[[0-9]*\]: sweep (once): .* 0 failed'
 check "and finished successfully" journal_wait "$cursor" ipcgc-sweep.service 'Deactivated successfully'
 is "$(ipcs -m | grep -c '^0x0000777[89] ')" 0 "and removed root's orphans"
 is "$(sysv_left "${OTHER_KEYS[@]}")" "" "and uid 4601's shm, sem and msg"

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "collect.h"
 #include "guard.h"
 #include "macro.h"
 
@@ -76,28 +77,6 @@ struct guard *guard_free(struct guard *g) {
                 free(g);
         }
         return NULL;
-}
-
-/* The file an object is, from the scan's directories. */
-static int object_path(const struct ipc_object *o, const struct scan_config *scan, char *buf, size_t size) {
-        int k;
-        switch (o->type) {
-        case IPC_TYPE_MQ:
-                k = snprintf(buf, size, "%s/%s", scan->mqueue_dir, o->name + 1);
-                break;
-        case IPC_TYPE_PSHM:
-                k = snprintf(buf, size, "%s/%s", scan->shm_dir, o->name + 1);
-                break;
-        case IPC_TYPE_PSEM:
-                k = snprintf(buf, size, "%s/sem.%s", scan->shm_dir, o->name + 1);
-                break;
-        case IPC_TYPE_FIFO:
-                k = snprintf(buf, size, "%s", o->name);
-                break;
-        default:
-                return -EINVAL;
-        }
-        return k < 0 || (size_t) k >= size ? -ENAMETOOLONG : 0;
 }
 
 static int cmp_wd(const void *a, const void *b) {
@@ -193,12 +172,13 @@ void guard_arm(struct guard *g, const struct inventory *inv, const struct scan_c
         for (size_t i = 0; i < inv->n_objects; i++) {
                 const struct ipc_object *o = &inv->objects[i];
                 char path[PATH_MAX];
+                size_t base;
                 struct stat st;
 
                 g->wd_of[i] = -1;
                 if (!ipc_type_is_file(o->type))
                         continue;
-                if (object_path(o, scan, path, sizeof(path)) < 0)
+                if (collect_object_path(o, scan, path, sizeof(path), &base) < 0)
                         goto fail;
                 int wd = inotify_add_watch(g->fd, path, GUARD_MASK);
                 /* Watched by name: make sure the name is still the inode
@@ -256,8 +236,9 @@ void guard_commit(struct guard *g, const struct inventory *inv, const struct jud
          * no event of matters, and the right one keeps its wide mask. */
         for (size_t i = 0; i < inv->n_objects; i++) {
                 char path[PATH_MAX];
+                size_t base;
                 const struct guarded *w = g->wd_of[i] >= 0 ? find(g, g->wd_of[i]) : NULL;
-                if (!w || w->sensitive || object_path(&inv->objects[i], scan, path, sizeof(path)) < 0)
+                if (!w || w->sensitive || collect_object_path(&inv->objects[i], scan, path, sizeof(path), &base) < 0)
                         continue;
                 (void) inotify_add_watch(g->fd, path, GUARD_LIVE_MASK);
         }

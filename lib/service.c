@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "macro.h"
+#include "report.h"
+#include "service.h"
+
+json_object *service_error(const char *error, const char *key, const char *value) {
+        json_object *reply = json_object_new_object(), *params = json_object_new_object();
+        if (!reply || !params) {
+                json_object_put(reply);
+                json_object_put(params);
+                return NULL;
+        }
+        json_object_object_add(reply, "error", json_object_new_string(error));
+        if (key)
+                json_object_object_add(params, key, json_object_new_string(value ? value : ""));
+        json_object_object_add(reply, "parameters", params);
+        return reply;
+}
+
+json_object *service_ok(json_object *params) {
+        json_object *reply = json_object_new_object();
+        if (!reply || !params) {
+                json_object_put(reply);
+                json_object_put(params);
+                return NULL;
+        }
+        json_object_object_add(reply, "parameters", params);
+        return reply;
+}
+
+/* {"parameters": {KEY: VALUE}}; takes VALUE. */
+static json_object *ok_with(const char *key, json_object *value) {
+        json_object *params = json_object_new_object();
+        if (!params) {
+                json_object_put(value);
+                return NULL;
+        }
+        json_object_object_add(params, key, value);
+        return service_ok(params);
+}
+
+json_object *service_invalid(const char *param) {
+        return service_error("org.varlink.service.InvalidParameter", "parameter", param);
+}
+
+static json_object *denied(const char *method) {
+        return service_error("io.ipcgc.PermissionDenied", "method", method);
+}
+
+json_object *service_failed(const char *what, int r) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s: %s", what, strerror(-r));
+        return service_error("io.ipcgc.Failed", "message", buf);
+}
+
+static int param(json_object *params, const char *key, json_type type, json_object **ret) {
+        json_object *v;
+        if (!params || !json_object_object_get_ex(params, key, &v) || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, type))
+                return -EINVAL;
+        *ret = v;
+        return 1;
+}
+
+int service_param_bool(json_object *params, const char *key, bool *ret) {
+        json_object *v;
+        int r = param(params, key, json_type_boolean, &v);
+        if (r > 0)
+                *ret = json_object_get_boolean(v);
+        return r;
+}
+
+int service_param_string(json_object *params, const char *key, const char **ret) {
+        json_object *v;
+        int r = param(params, key, json_type_string, &v);
+        if (r > 0)
+                *ret = json_object_get_string(v);
+        return r;
+}
+
+int service_param_int(json_object *params, const char *key, int64_t *ret) {
+        json_object *v;
+        int r = param(params, key, json_type_int, &v);
+        if (r > 0)
+                *ret = json_object_get_int64(v);
+        return r;
+}
+
+/* ["shm", "mq"] -> mask, or with VERDICTS ["LIVE", ...]. */
+static int param_names(json_object *params, const char *key, bool verdicts, unsigned *ret) {
+        json_object *v;
+        unsigned mask = 0;
+        int r = param(params, key, json_type_array, &v);
+
+        if (r <= 0)
+                return r;
+        if (json_object_array_length(v) > 32)
+                return -EINVAL;
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                if (!json_object_is_type(e, json_type_string))
+                        return -EINVAL;
+                int t = verdicts ? verdict_from_string(json_object_get_string(e))
+                                 : ipc_type_from_string(json_object_get_string(e));
+                if (t < 0)
+                        return -EINVAL;
+                mask |= 1u << t;
+        }
+        *ret = mask;
+        return 1;
+}
+
+const char *service_unknown_key(json_object *params, const char *const *allowed) {
+        if (!params)
+                return NULL;
+        json_object_object_foreach(params, key, val) {
+                (void) val;
+                bool known = false;
+                for (size_t i = 0; allowed[i] && !known; i++)
+                        known = strcmp(key, allowed[i]) == 0;
+                if (!known)
+                        return key;
+        }
+        return NULL;
+}
+
+static bool may_see(const struct service_caller *c, const struct ipc_object *o) {
+        return c->admin || o->uid == c->uid || o->cuid == c->uid;
+}
+
+static uint64_t freshness(const struct service_caller *c) {
+        return c->admin ? SERVICE_FRESH_USEC : SERVICE_FRESH_USEC_OTHERS;
+}
+
+static enum engine_mode mode(const struct service *s) {
+        return s->quick ? ENGINE_QUICK : ENGINE_FULL;
+}
+
+struct service_stream {
+        struct engine *engine;
+        uint64_t generation;
+        struct list_filter filter;
+        struct report_list_cursor cursor;
+        char *prefix;
+};
+
+/* About this much text per piece: what a socket buffer takes at a time. */
+#define STREAM_PIECE (64u * 1024u)
+
+int service_stream_next(struct service_stream *st, char **ret, size_t *ret_len, bool *ret_done) {
+        struct engine_last last = engine_last(st->engine);
+        if (last.generation != st->generation || !last.inv)
+                return -ESTALE;
+        int r = report_list_chunk(last.inv, last.judgements, &st->filter, st->prefix, "}}", STREAM_PIECE,
+                                  &st->cursor, ret, ret_len);
+        if (r < 0)
+                return r;
+        *ret_done = st->cursor.stage == 2;
+        return 0;
+}
+
+void service_stream_free(struct service_stream *st) {
+        if (!st)
+                return;
+        free(st->prefix);
+        free(st);
+}
+
+static json_object *list(const struct service *s, const struct service_caller *c, json_object *params,
+                         struct service_stream **ret) {
+        static const char *const keys[] = { "types", "verdicts", "user", "fresh", NULL };
+        struct list_filter f = {};
+        const char *user = NULL, *bad;
+        bool fresh = false;
+        int r;
+
+        if ((bad = service_unknown_key(params, keys)))
+                return service_invalid(bad);
+        if (param_names(params, "types", false, &f.types) < 0)
+                return service_invalid("types");
+        if (param_names(params, "verdicts", true, &f.verdicts) < 0)
+                return service_invalid("verdicts");
+        if (service_param_string(params, "user", &user) < 0)
+                return service_invalid("user");
+        if (service_param_bool(params, "fresh", &fresh) < 0)
+                return service_invalid("fresh");
+        if (user) {
+                struct passwd *pw = getpwnam(user);
+                char *end;
+                unsigned long v = strtoul(user, &end, 10);
+                if (pw)
+                        f.uid = pw->pw_uid;
+                else if (*user && !*end)
+                        f.uid = (uid_t) v;
+                else
+                        return service_invalid("user");
+                f.by_user = true;
+        }
+        /* Others see their own objects only. */
+        if (!c->admin) {
+                if (f.by_user && f.uid != c->uid)
+                        return denied("io.ipcgc.List");
+                f.by_user = true;
+                f.uid = c->uid;
+        }
+
+        /* A listing is served from the judgement kept when it can be
+         * confirmed unchanged, which shows what was made since as much as a
+         * new judgement would, for a fraction of its cost; "fresh" asks for
+         * one judged now, in full.  Others than admins get what is at most
+         * SERVICE_FRESH_USEC_OTHERS old. */
+        if (fresh && c->admin)
+                r = engine_judge(s->engine, ENGINE_FULL);
+        else
+                r = engine_refresh(s->engine, c->admin ? 0 : SERVICE_FRESH_USEC_OTHERS, mode(s));
+        if (r < 0)
+                return service_failed("cannot judge objects", r);
+
+        struct engine_last last = engine_last(s->engine);
+        _cleanup_free_ struct service_stream *st = calloc(1, sizeof(*st));
+        if (!st)
+                return NULL;
+        *st = (struct service_stream) { .engine = s->engine, .generation = last.generation, .filter = f };
+        /* Said before the objects: when and how the listing was judged. */
+        if (asprintf(&st->prefix, "{\"parameters\":{\"judged_at\":%" PRId64 ",\"age_usec\":%" PRIu64 ",\"confirmed\":%s,",
+                     (int64_t) last.at, last.age_usec, last.confirmed ? "true" : "false") < 0)
+                return NULL;
+        *ret = TAKE_PTR(st);
+        return NULL;
+}
+
+static json_object *explain(const struct service *s, const struct service_caller *c, json_object *params) {
+        static const char *const keys[] = { "id", NULL };
+        const char *id = NULL, *bad;
+        json_object *obj;
+        size_t i;
+        int r;
+
+        if ((bad = service_unknown_key(params, keys)))
+                return service_invalid(bad);
+        if (service_param_string(params, "id", &id) <= 0)
+                return service_invalid("id");
+        /* Explained from a judgement made in full: evidence is what a
+         * person reads here. */
+        r = engine_refresh(s->engine, freshness(c), ENGINE_FULL);
+        if (r < 0)
+                return service_failed("cannot judge objects", r);
+        struct engine_last last = engine_last(s->engine);
+        r = engine_find(s->engine, id, &i);
+        if (r == -ENOENT || (r == 0 && !may_see(c, &last.inv->objects[i])))
+                return service_error("io.ipcgc.NoSuchObject", "id", id);
+        if (r < 0)
+                return service_failed("lookup", r);
+        r = report_explain(&last.inv->objects[i], &last.judgements[i], &obj);
+        if (r < 0)
+                return service_failed("cannot format", r);
+        return ok_with("object", obj);
+}
+
+static json_object *sweep(const struct service *s, const struct service_caller *c, json_object *params) {
+        static const char *const keys[] = { "dry_run", "types", NULL };
+        _cleanup_(reap_result_freep) struct reap_result *res = NULL;
+        struct engine_request req = {};
+        const char *bad;
+        json_object *out;
+        int r;
+
+        if ((bad = service_unknown_key(params, keys)))
+                return service_invalid(bad);
+        if (service_param_bool(params, "dry_run", &req.dry_run) < 0)
+                return service_invalid("dry_run");
+        if (param_names(params, "types", false, &req.types) < 0)
+                return service_invalid("types");
+        if (!req.dry_run && !c->admin)
+                return denied("io.ipcgc.Sweep");
+        req.dry_run = req.dry_run || s->dry_run;
+        if (c->admin)
+                r = engine_judge(s->engine, mode(s));
+        else {
+                /* A dry run for anyone, about their own objects, from a
+                 * judgement at most SERVICE_FRESH_USEC_OTHERS old: asking
+                 * again and again must not make the engine judge again. */
+                req.by_uid = true;
+                req.uid = c->uid;
+                r = engine_refresh(s->engine, SERVICE_FRESH_USEC_OTHERS, mode(s));
+        }
+        if (r >= 0)
+                r = engine_reap(s->engine, &req, &res);
+        if (r < 0)
+                return service_failed("sweep failed", r);
+        if (c->admin && s->acted)
+                s->acted(s->userdata, req.dry_run ? SERVICE_DRY_RUN : SERVICE_SWEEP, res);
+        r = report_sweep(res, req.dry_run, &out);
+        if (r < 0)
+                return service_failed("cannot format", r);
+        return service_ok(out);
+}
+
+static json_object *in_use(const struct engine *e, const char *id, size_t i) {
+        struct engine_last last = engine_last(e);
+        const struct judgement *j = &last.judgements[i];
+        char why[JUDGEMENT_REASON_MAX];
+        json_object *err = service_error("io.ipcgc.ObjectInUse", "id", id), *params;
+
+        if (err && json_object_object_get_ex(err, "parameters", &params)) {
+                json_object_object_add(params, "verdict", json_object_new_string(verdict_to_string(j->verdict)));
+                json_object_object_add(params, "reason", json_object_new_string(judgement_reason(j, why)));
+        }
+        return err;
+}
+
+static json_object *remove_one(const struct service *s, const struct service_caller *c, json_object *params) {
+        static const char *const keys[] = { "id", "force", NULL };
+        _cleanup_(reap_result_freep) struct reap_result *res = NULL;
+        struct engine_request req = { .dry_run = s->dry_run }; /* a dry-run engine removes nothing, asked or not */
+        const char *id = NULL, *bad;
+        json_object *out, *records, *rec = NULL;
+        size_t i;
+        int r;
+
+        if ((bad = service_unknown_key(params, keys)))
+                return service_invalid(bad);
+        if (service_param_string(params, "id", &id) <= 0)
+                return service_invalid("id");
+        if (service_param_bool(params, "force", &req.force) < 0)
+                return service_invalid("force");
+        if (!c->admin)
+                return denied("io.ipcgc.Remove");
+
+        r = engine_remove_one(s->engine, id, &req, &i, &res);
+        if (r == -ENOENT)
+                return service_error("io.ipcgc.NoSuchObject", "id", id);
+        if (r == -EBUSY)
+                return in_use(s->engine, id, i);
+        if (r < 0)
+                return service_failed("remove failed", r);
+        if (s->acted)
+                s->acted(s->userdata, SERVICE_REMOVE, res);
+        r = report_sweep(res, req.dry_run, &out);
+        if (r < 0)
+                return service_failed("cannot format", r);
+        if (json_object_object_get_ex(out, "records", &records) && json_object_array_length(records) > 0)
+                rec = json_object_get(json_object_array_get_idx(records, 0));
+        json_object_put(out);
+        return ok_with("record", rec);
+}
+
+static json_object *audit(const struct service *s, const struct service_caller *c, json_object *params) {
+        _cleanup_(audit_freep) struct audit *a = NULL;
+        json_object *out;
+        int r;
+
+        if (params && json_object_object_length(params) > 0)
+                return service_invalid("parameters");
+        /* Counts only: a confirmed judgement counts the same objects. */
+        r = engine_refresh(s->engine, freshness(c), mode(s));
+        if (r >= 0)
+                r = audit_build(engine_last(s->engine).inv, s->proc_root, &a);
+        if (r >= 0)
+                r = report_audit(a, &out);
+        if (r < 0)
+                return service_failed("audit failed", r);
+        return service_ok(out);
+}
+
+int service_call(const struct service *s, const struct service_caller *c, const char *method, json_object *params,
+                 json_object **ret_reply, struct service_stream **ret_stream) {
+        static const struct {
+                const char *name;
+                json_object *(*fn)(const struct service *s, const struct service_caller *c, json_object *params);
+        } methods[] = {
+                { "io.ipcgc.Explain", explain },
+                { "io.ipcgc.Sweep", sweep },
+                { "io.ipcgc.Remove", remove_one },
+                { "io.ipcgc.Audit", audit },
+        };
+        json_object *reply = NULL;
+
+        *ret_reply = NULL;
+        *ret_stream = NULL;
+        if (strcmp(method, "io.ipcgc.List") == 0)
+                reply = list(s, c, params, ret_stream);
+        else {
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(methods) && strcmp(method, methods[i].name) != 0; i++)
+                        ;
+                if (i == ELEMENTSOF(methods))
+                        return -EOPNOTSUPP;
+                reply = methods[i].fn(s, c, params);
+        }
+        if (!reply && !*ret_stream)
+                return -ENOMEM;
+        *ret_reply = reply;
+        return 0;
+}

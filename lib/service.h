@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine.h"
+#include "reap.h"
+
+/*
+ * The io.ipcgc methods an engine answers: List, Explain, Sweep, Remove and
+ * Audit, with their parameters and replies as io.ipcgc.varlink describes
+ * them.  The daemon serves them on its socket and the CLI's --local calls
+ * them in-process: the same parameters give the same reply, whoever runs
+ * the engine.  What differs is said in struct service.
+ */
+
+/* Who is asking. */
+struct service_caller {
+        uid_t uid;
+        bool admin; /* root, a member of AdminGroup=, or a --local run (its own rights) */
+};
+
+enum service_act {
+        SERVICE_SWEEP,
+        SERVICE_DRY_RUN, /* a sweep that removes nothing */
+        SERVICE_REMOVE,
+};
+
+struct service {
+        struct engine *engine;
+        const struct config *config;
+        const char *proc_root;
+        /* Sweeps and listings may confirm the judgement kept instead of
+         * making it again (an ENGINE_INCREMENTAL engine: the daemon). */
+        bool quick;
+        /* DryRun=, or ipcgcd --dry-run: nothing is removed, asked or not. */
+        bool dry_run;
+        /* Told of an admin's sweep, dry run or removal before it is
+         * answered (the daemon logs and counts them).  May be NULL. */
+        void (*acted)(void *userdata, enum service_act act, const struct reap_result *res);
+        void *userdata;
+};
+
+/* List and Explain answer from a judgement at most this old: fresh enough
+ * for a person, and a client that loops on them costs one judgement a
+ * second at most. */
+#define SERVICE_FRESH_USEC (1000u * 1000u)
+/* For callers who are not admins, whose requests nobody vouches for: a
+ * judgement this old will do, so no one can keep the engine judging. */
+#define SERVICE_FRESH_USEC_OTHERS (10u * 1000u * 1000u)
+
+/* A reply produced a piece at a time (List), from the engine's judgement,
+ * which must not change under it: when it does, the next piece is -ESTALE. */
+struct service_stream;
+/* The next piece (malloc'd, *ret_len bytes, room for a NUL after them);
+ * *ret_done once the reply is complete. */
+int service_stream_next(struct service_stream *st, char **ret, size_t *ret_len, bool *ret_done);
+void service_stream_free(struct service_stream *st);
+
+/*
+ * Answers METHOD: *ret_reply is the whole reply message ({"parameters":
+ * {...}} or {"error": NAME, "parameters": {...}}), or, for a List, NULL with
+ * *ret_stream set.  Returns 0, -EOPNOTSUPP when METHOD is not one of these
+ * (the caller answers it), or -ENOMEM.
+ */
+int service_call(const struct service *s, const struct service_caller *c, const char *method, json_object *params,
+                 json_object **ret_reply, struct service_stream **ret_stream);
+
+/* {"error": ERROR, "parameters": {KEY: VALUE}} (no parameter when KEY is NULL). */
+json_object *service_error(const char *error, const char *key, const char *value);
+/* {"parameters": PARAMS}; takes PARAMS. */
+json_object *service_ok(json_object *params);
+/* A failure of the engine, as io.ipcgc.Failed with WHAT and the errno's words. */
+json_object *service_failed(const char *what, int r);
+
+/* Parameter readers: absent (or null) is 0, the wrong type -EINVAL (answer
+ * it with InvalidParameter), present 1 with *RET set. */
+int service_param_bool(json_object *params, const char *key, bool *ret);
+int service_param_string(json_object *params, const char *key, const char **ret);
+int service_param_int(json_object *params, const char *key, int64_t *ret);
+/* The first key of PARAMS not in ALLOWED (NULL-terminated), or NULL. */
+const char *service_unknown_key(json_object *params, const char *const *allowed);
+json_object *service_invalid(const char *param);
