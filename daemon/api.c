@@ -9,12 +9,10 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "audit.h"
 #include "interface.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
-#include "report.h"
 #include "service.h"
 
 static json_object *denied(const char *method) {

@@ -427,12 +427,20 @@ static void refuse(int fd, const char *why) {
 }
 
 /* Linux hands out the lowest free fd, so every fd below CFD is taken and
- * at most limit - 1 - CFD are free after it. */
-static bool fds_short(int cfd) {
+ * at most limit - 1 - CFD are free after it.  The reserve is a quarter of
+ * the limit where that is less than CONTROL_FD_RESERVE: under a small
+ * limit a daemon that refused everyone would be no better than one that
+ * spun. */
+static unsigned fd_reserve(rlim_t limit) {
+        return limit / 4 < CONTROL_FD_RESERVE ? (unsigned) (limit / 4) : CONTROL_FD_RESERVE;
+}
+
+static bool fds_short(int cfd, unsigned *ret_reserve) {
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
                 return false;
-        return (rlim_t) cfd + CONTROL_FD_RESERVE >= rl.rlim_cur;
+        *ret_reserve = fd_reserve(rl.rlim_cur);
+        return (rlim_t) cfd + *ret_reserve >= rl.rlim_cur;
 }
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -456,9 +464,10 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         pause_accepting(c, why);
                         return 0;
                 }
-                if (fds_short(cfd)) {
+                unsigned reserve;
+                if (fds_short(cfd, &reserve)) {
                         char why[128];
-                        snprintf(why, sizeof(why), "fewer than %u fds would be free", CONTROL_FD_RESERVE);
+                        snprintf(why, sizeof(why), "fewer than %u fds would be free", reserve);
                         refuse(cfd, "too few file descriptors free");
                         pause_accepting(c, why);
                         return 0;

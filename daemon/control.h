@@ -21,8 +21,9 @@ struct control;
 #define CONTROL_MAX_MESSAGE (64u * 1024u)
 #define CONTROL_IDLE_USEC (30u * 1000000u)
 #define CONTROL_MESSAGES_PER_WAKEUP 8u
-/* No connection is accepted while fewer fds than this are free: the sweeps
- * and the pidfds of the evidence need them more than one more client. */
+/* No connection is accepted while fewer fds than this (or a quarter of
+ * RLIMIT_NOFILE, if less) are free: the sweeps and the pidfds of the
+ * evidence need them more than one more client. */
 #define CONTROL_FD_RESERVE 32u
 
 /* Who is asking, from SO_PEERCRED and SO_PEERGROUPS. */

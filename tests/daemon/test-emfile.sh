@@ -4,7 +4,8 @@
 # stays readable while connections wait, so a daemon that merely gives up on
 # a failed accept4() is called straight back, at 100 % CPU, for as long as
 # the clients stay.  It must stop accepting while fewer than
-# CONTROL_FD_RESERVE (32) fds are free, keep those free, and accept again
+# its reserve of fds is free (CONTROL_FD_RESERVE, 32, or a quarter of the
+# limit when that is less), keep those free, and accept again
 # once the clients let go.  In private namespaces.
 . "${top_srcdir:-.}/tests/daemon/lib.sh" || { echo "Bail out! cannot read tests/daemon/lib.sh"; exit 1; }
 # It measures the daemon's CPU time: not side by side with the fork storms.
@@ -14,7 +15,8 @@ enter_private_namespaces "$@"
 [ -x "$VCLIENT" ] || { echo "Bail out! $VCLIENT is not built"; exit 1; }
 
 NOFILE=64
-RESERVE=32
+# min(CONTROL_FD_RESERVE, NOFILE / 4)
+RESERVE=$((NOFILE / 4 < 32 ? NOFILE / 4 : 32))
 # manager_start raises the soft limit to the hard one: both are set.
 # start_daemon runs $IPCGCD in the background, and a function that execs
 # keeps DAEMON_PID the daemon's own pid.

@@ -303,7 +303,8 @@ static void test_reserve_refuses(void **state) {
         assert_int_equal(sd_event_new(&e), 0);
         assert_int_equal(control_new(e, f->sock, &answering_ops, &calls, &c), 0);
         int first = connect_to(f->sock), second = connect_to(f->sock);
-        take_fds(&fill, 64, 64 - CONTROL_FD_RESERVE);
+        /* 128: a limit whose quarter is the whole CONTROL_FD_RESERVE */
+        take_fds(&fill, 128, 128 - CONTROL_FD_RESERVE);
         /* An fd below the reserve for FIRST: kept, nothing to say yet. */
         (void) close(fill.fd[--fill.n]);
         assert_int_equal(sd_event_run(e, 100 * 1000), 1);
