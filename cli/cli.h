@@ -47,15 +47,28 @@ enum {
                 { "proc-dir", required_argument, NULL, OPT_PROC },                                 \
                 { "socket", required_argument, NULL, OPT_SOCKET }, { "help", no_argument, NULL, 'h' }
 
-/* Returns true when C was one of the common options. */
-bool cli_common_option(struct cli *cli, int c, const char *arg);
+struct table_options;
+/*
+ * The next option of a command: the common ones, -r, -n and -J (into
+ * TOPTS, when not NULL), -h (HELP is printed; without HELP, -h is the
+ * command's) and mistakes are dealt with here.  Returns
+ * the option character for the command to handle, 0 when there are no
+ * more, or -1 when the command is to exit with *RET_EXIT (after --help, or
+ * after getopt said what was wrong).
+ */
+int cli_option(struct cli *cli, int argc, char **argv, const char *shortopts, const struct option *longopts,
+               struct table_options *topts, void (*help)(void), int *ret_exit);
+/* ["shm", "mq"] for a mask of IPC_TYPE_BIT()s, or with VERDICTS of 1 << verdict. */
+json_object *cli_names_array(unsigned mask, bool verdicts);
+/* " (3 LIVE, 1 ORPHAN)" or with FIRST ": ", the non-zero counts of an object of counts. */
+void cli_print_counts(json_object *counts, const char *first, const char *last);
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The configuration with its rules, loaded once (check-config, and what
  * --local runs with); a bad file is said as FILE:LINE. */
 int cli_load_config(struct cli *cli, const struct config **ret);
 
 /*
- * Calls METHOD with PARAMS: on ipcgcd at --socket or the configured Socket=
+ * Calls METHOD with PARAMS (taken; may be NULL): on ipcgcd at --socket or the configured Socket=
  * (which is all that is read of the configuration then), or, with --local,
  * on an engine in this process through the same service (lib/service.h),
  * so both give the same reply.  Returns EXIT_OK with the reply's parameters
@@ -67,7 +80,14 @@ int cli_call(struct cli *cli, const char *method, json_object *params, json_obje
  * NUL-terminated): a listing printed as it came, not parsed and printed
  * again. */
 int cli_call_text(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len);
+/* As cli_call, MEMBER of the reply's parameters in *RET; says so and
+ * returns EXIT_FAIL when the reply has none. */
+int cli_call_member(struct cli *cli, const char *method, json_object *params, const char *member, json_object **ret);
 void cli_done(struct cli *cli);
+
+static inline void json_object_putp(json_object **p) {
+        json_object_put(*p);
+}
 
 /* Prints JSON the way every command's -J does. */
 void cli_print_json(json_object *j);

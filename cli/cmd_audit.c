@@ -124,9 +124,8 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
         bool bytes = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "t:brnJh", options, NULL)) >= 0) {
-                if (cli_common_option(cli, c, optarg) || table_option(c, &topts))
-                        continue;
+        int rc;
+        while ((c = cli_option(cli, argc, argv, "t:brnJh", options, &topts, help, &rc)) > 0) {
                 switch (c) {
                 case 't':
                         if (!cli_parse_types(optarg, &types))
@@ -135,13 +134,10 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
                 case 'b':
                         bytes = true;
                         break;
-                case 'h':
-                        help();
-                        return EXIT_OK;
-                default:
-                        return EXIT_USAGE;
                 }
         }
+        if (c < 0)
+                return rc;
         if (!cli_no_arguments(argc, argv, "audit"))
                 return EXIT_USAGE;
 

@@ -70,17 +70,13 @@ int cmd_check_config(struct cli *cli, int argc, char **argv) {
         struct table_options topts = {};
         int c;
 
-        while ((c = getopt_long(argc, argv, "rnh", options, NULL)) >= 0) {
-                if (cli_common_option(cli, c, optarg) || table_option(c, &topts))
-                        continue;
+        int rc;
+        while ((c = cli_option(cli, argc, argv, "rnh", options, &topts, help, &rc)) > 0) {
                 switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_OK;
-                default:
-                        return EXIT_USAGE;
                 }
         }
+        if (c < 0)
+                return rc;
         if (optind + 1 < argc) {
                 cli_usage_error("check-config takes at most one FILE");
                 return EXIT_USAGE;

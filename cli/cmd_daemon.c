@@ -25,21 +25,11 @@ static int parse(struct cli *cli, int argc, char **argv, const char *usage, bool
                 CLI_COMMON_LONG_OPTIONS,
                 {},
         };
-        int c;
+        struct table_options topts = {};
+        int c, rc;
 
-        while ((c = getopt_long(argc, argv, "Jrnl:h", options, NULL)) >= 0) {
-                if (cli_common_option(cli, c, optarg))
-                        continue;
+        while ((c = cli_option(cli, argc, argv, "Jrnl:h", options, &topts, NULL, &rc)) > 0) {
                 switch (c) {
-                case 'J':
-                        o->json = true;
-                        break;
-                case 'r':
-                        o->raw = true;
-                        break;
-                case 'n':
-                        o->noheadings = true;
-                        break;
                 case 'l': {
                         char *end;
                         o->limit = strtoll(optarg, &end, 10);
@@ -52,10 +42,13 @@ static int parse(struct cli *cli, int argc, char **argv, const char *usage, bool
                 case 'h':
                         fputs(usage, stdout);
                         return EXIT_OK;
-                default:
-                        return EXIT_USAGE;
                 }
         }
+        if (c < 0)
+                return rc;
+        o->json = topts.json;
+        o->raw = topts.raw;
+        o->noheadings = topts.noheadings;
         if (!cli_no_arguments(argc, argv, argv[0]))
                 return EXIT_USAGE;
         if (cli->local) {
@@ -102,17 +95,8 @@ int cmd_status(struct cli *cli, int argc, char **argv) {
                        (double) took / 1000.0);
         }
         printf("  objects:  %s", strna(json_str(s, "objects")));
-        if (json_object_object_get_ex(s, "verdicts", &v)) {
-                const char *sep = " (";
-                json_object_object_foreach(v, verdict, count) {
-                        if (json_object_get_int64(count) == 0)
-                                continue;
-                        printf("%s%" PRId64 " %s", sep, json_object_get_int64(count), verdict);
-                        sep = ", ";
-                }
-                if (strcmp(sep, ", ") == 0)
-                        putchar(')');
-        }
+        if (json_object_object_get_ex(s, "verdicts", &v))
+                cli_print_counts(v, " (", ")");
         printf("\n  removed:  %s, skipped %s, failed %s since start\n", strna(json_str(s, "removed_total")),
                strna(json_str(s, "skipped_total")), strna(json_str(s, "failed_total")));
         json_object_put(s);
@@ -140,7 +124,6 @@ int cmd_history(struct cli *cli, int argc, char **argv) {
         params = json_object_new_object();
         json_object_object_add(params, "limit", json_object_new_int64(o.limit));
         r = cli_call(cli, "io.ipcgc.GetHistory", params, &reply);
-        json_object_put(params);
         if (r != EXIT_OK)
                 return r;
         if (o.json) {

@@ -81,42 +81,23 @@ int cmd_explain(struct cli *cli, int argc, char **argv) {
                 CLI_COMMON_LONG_OPTIONS,
                 {},
         };
-        bool json = false;
-        int c, r;
+        struct table_options topts = {}; /* -J */
+        int rc, r;
 
-        while ((c = getopt_long(argc, argv, "Jh", options, NULL)) >= 0) {
-                if (cli_common_option(cli, c, optarg))
-                        continue;
-                switch (c) {
-                case 'J':
-                        json = true;
-                        break;
-                case 'h':
-                        help();
-                        return EXIT_OK;
-                default:
-                        return EXIT_USAGE;
-                }
-        }
+        /* Every option is a common one: nothing comes back but the end. */
+        if (cli_option(cli, argc, argv, "Jh", options, &topts, help, &rc) < 0)
+                return rc;
         const char *want;
         if (cli_object_id(argc, argv, "explain", &want) < 0)
                 return EXIT_USAGE;
 
-        json_object *obj = NULL, *params = json_object_new_object(), *reply = NULL, *o;
+        json_object *obj = NULL, *params = json_object_new_object();
         json_object_object_add(params, "id", json_object_new_string(want));
-        r = cli_call(cli, "io.ipcgc.Explain", params, &reply);
-        json_object_put(params);
+        r = cli_call_member(cli, "io.ipcgc.Explain", params, "object", &obj);
         if (r != EXIT_OK)
                 return r;
-        if (json_object_object_get_ex(reply, "object", &o))
-                obj = json_object_get(o);
-        json_object_put(reply);
-        if (!obj) {
-                fprintf(stderr, "ipcgc: malformed reply: no object\n");
-                return EXIT_FAIL;
-        }
 
-        if (json)
+        if (topts.json)
                 cli_print_json(obj);
         else
                 print_text(obj);

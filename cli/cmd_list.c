@@ -212,15 +212,6 @@ static int parse_verdicts(const char *s, unsigned *ret) {
         return 0;
 }
 
-static json_object *types_array(unsigned mask, bool verdicts) {
-        json_object *a = json_object_new_array();
-        for (int i = 0; a && i < (verdicts ? _VERDICT_MAX : _IPC_TYPE_MAX); i++)
-                if (mask & (1u << i))
-                        json_object_array_add(a, json_object_new_string(verdicts ? verdict_to_string(i)
-                                                                                 : ipc_type_to_string(i)));
-        return a;
-}
-
 int cmd_list(struct cli *cli, int argc, char **argv) {
         enum { OPT_FRESH = 0x200 };
         static const struct option options[] = {
@@ -240,9 +231,8 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
         size_t n_ids;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "t:u:o:brnJhV:", options, NULL)) >= 0) {
-                if (cli_common_option(cli, c, optarg) || table_option(c, &topts))
-                        continue;
+        int rc;
+        while ((c = cli_option(cli, argc, argv, "t:u:o:brnJhV:", options, &topts, help, &rc)) > 0) {
                 switch (c) {
                 case 't':
                         if (!cli_parse_types(optarg, &filter.types))
@@ -271,13 +261,10 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 case OPT_FRESH:
                         fresh = true;
                         break;
-                case 'h':
-                        help();
-                        return EXIT_OK;
-                default:
-                        return EXIT_USAGE; /* getopt said why */
                 }
         }
+        if (c < 0)
+                return rc;
         if (!cli_no_arguments(argc, argv, "list"))
                 return EXIT_USAGE;
         if (table_select(columns, ELEMENTSOF(columns), DEFAULT_COLUMNS, topts.output, ids, &n_ids) < 0)
@@ -285,9 +272,9 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
 
         json_object *params = json_object_new_object();
         if (filter.types)
-                json_object_object_add(params, "types", types_array(filter.types, false));
+                json_object_object_add(params, "types", cli_names_array(filter.types, false));
         if (filter.verdicts)
-                json_object_object_add(params, "verdicts", types_array(filter.verdicts, true));
+                json_object_object_add(params, "verdicts", cli_names_array(filter.verdicts, true));
         if (user)
                 json_object_object_add(params, "user", json_object_new_string(user));
         if (fresh)
@@ -298,7 +285,6 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 _cleanup_free_ char *text = NULL;
                 size_t len;
                 r = cli_call_text(cli, "io.ipcgc.List", params, &text, &len);
-                json_object_put(params);
                 if (r != EXIT_OK)
                         return r;
                 fwrite(text, 1, len, stdout);
@@ -306,7 +292,6 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 return EXIT_OK;
         }
         r = cli_call(cli, "io.ipcgc.List", params, &reply);
-        json_object_put(params);
         if (r != EXIT_OK)
                 return r;
         int64_t age;

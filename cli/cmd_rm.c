@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "table.h"
 
 static void help(void) {
         printf("Usage: ipcgc rm [--force] ID\n"
@@ -25,45 +26,31 @@ int cmd_rm(struct cli *cli, int argc, char **argv) {
                 CLI_COMMON_LONG_OPTIONS,
                 {},
         };
-        json_object *record = NULL, *params, *reply = NULL, *rec;
-        bool force = false, json = false;
+        json_object *record = NULL, *params;
+        struct table_options topts = {};
+        bool force = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "fJh", options, NULL)) >= 0) {
-                if (cli_common_option(cli, c, optarg))
-                        continue;
+        int rc;
+        while ((c = cli_option(cli, argc, argv, "fJh", options, &topts, help, &rc)) > 0) {
                 switch (c) {
                 case 'f':
                         force = true;
                         break;
-                case 'J':
-                        json = true;
-                        break;
-                case 'h':
-                        help();
-                        return EXIT_OK;
-                default:
-                        return EXIT_USAGE;
                 }
         }
+        if (c < 0)
+                return rc;
         const char *id;
         if (cli_object_id(argc, argv, "rm", &id) < 0)
                 return EXIT_USAGE;
         params = json_object_new_object();
         json_object_object_add(params, "id", json_object_new_string(id));
         json_object_object_add(params, "force", json_object_new_boolean(force));
-        r = cli_call(cli, "io.ipcgc.Remove", params, &reply);
-        json_object_put(params);
+        r = cli_call_member(cli, "io.ipcgc.Remove", params, "record", &record);
         if (r != EXIT_OK)
                 return r;
-        if (json_object_object_get_ex(reply, "record", &rec))
-                record = json_object_get(rec);
-        json_object_put(reply);
-        if (!record) {
-                fprintf(stderr, "ipcgc: %s: nothing was done\n", id);
-                return EXIT_FAIL;
-        }
-        if (json)
+        if (topts.json)
                 cli_print_json(record);
         else
                 printf("%s %s: %s\n", strna(json_str(record, "action")), id, strna(json_str(record, "reason")));

@@ -78,13 +78,7 @@ static int print_table(json_object *reply, const struct table_options *o) {
                 }
                 printf("%sjudged %" PRId64 " object%s", records && json_object_array_length(records) ? "\n" : "",
                        total, total == 1 ? "" : "s");
-                const char *sep = ": ";
-                json_object_object_foreach(judged, verdict, n) {
-                        if (json_object_get_int64(n) == 0)
-                                continue;
-                        printf("%s%" PRId64 " %s", sep, json_object_get_int64(n), verdict);
-                        sep = ", ";
-                }
+                cli_print_counts(judged, ": ", "");
                 putchar('\n');
         }
         if (!o->raw && !o->noheadings)
@@ -102,15 +96,14 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                 { "json", no_argument, NULL, 'J' },            CLI_COMMON_LONG_OPTIONS,
                 {},
         };
-        json_object *reply = NULL, *params, *a;
+        json_object *reply = NULL, *params;
         struct table_options topts = {};
         unsigned types = 0;
         bool dry_run = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "t:rnJh", options, NULL)) >= 0) {
-                if (cli_common_option(cli, c, optarg) || table_option(c, &topts))
-                        continue;
+        int rc;
+        while ((c = cli_option(cli, argc, argv, "t:rnJh", options, &topts, help, &rc)) > 0) {
                 switch (c) {
                 case OPT_DRY_RUN:
                         dry_run = true;
@@ -119,28 +112,18 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                         if (!cli_parse_types(optarg, &types))
                                 return EXIT_USAGE;
                         break;
-                case 'h':
-                        help();
-                        return EXIT_OK;
-                default:
-                        return EXIT_USAGE;
                 }
         }
+        if (c < 0)
+                return rc;
         if (!cli_no_arguments(argc, argv, "sweep"))
                 return EXIT_USAGE;
 
         params = json_object_new_object();
-        a = json_object_new_array();
         json_object_object_add(params, "dry_run", json_object_new_boolean(dry_run));
-        for (int t = 0; types && t < _IPC_TYPE_MAX; t++)
-                if (types & IPC_TYPE_BIT(t))
-                        json_object_array_add(a, json_object_new_string(ipc_type_to_string(t)));
         if (types)
-                json_object_object_add(params, "types", a);
-        else
-                json_object_put(a);
+                json_object_object_add(params, "types", cli_names_array(types, false));
         r = cli_call(cli, "io.ipcgc.Sweep", params, &reply);
-        json_object_put(params);
         if (r != EXIT_OK)
                 return r;
         if (!dry_run && json_flag(reply, "dry_run"))

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "cli.h"
 #include "client.h"
 #include "service.h"
+#include "table.h"
 
 static const struct {
         const char *name;
@@ -59,7 +61,7 @@ void cli_usage_error(const char *fmt, ...) {
         fputs("\nTry 'ipcgc --help' for more information.\n", stderr);
 }
 
-bool cli_common_option(struct cli *cli, int c, const char *arg) {
+static bool common_option(struct cli *cli, int c, const char *arg) {
         switch (c) {
         case OPT_CONFIG:
                 cli->config_path = arg;
@@ -78,6 +80,48 @@ bool cli_common_option(struct cli *cli, int c, const char *arg) {
                 return true;
         }
         return false;
+}
+
+int cli_option(struct cli *cli, int argc, char **argv, const char *shortopts, const struct option *longopts,
+               struct table_options *topts, void (*help)(void), int *ret_exit) {
+        int c;
+
+        while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) >= 0) {
+                if (common_option(cli, c, optarg) || (topts && table_option(c, topts)))
+                        continue;
+                if (c == 'h' && help) {
+                        help();
+                        *ret_exit = EXIT_OK;
+                        return -1;
+                }
+                if (c == '?' || c == ':') {
+                        *ret_exit = EXIT_USAGE; /* getopt said why */
+                        return -1;
+                }
+                return c;
+        }
+        return 0;
+}
+
+json_object *cli_names_array(unsigned mask, bool verdicts) {
+        json_object *a = json_object_new_array();
+        for (int i = 0; a && i < (verdicts ? _VERDICT_MAX : _IPC_TYPE_MAX); i++)
+                if (mask & (1u << i))
+                        json_object_array_add(a, json_object_new_string(verdicts ? verdict_to_string(i)
+                                                                                 : ipc_type_to_string(i)));
+        return a;
+}
+
+void cli_print_counts(json_object *counts, const char *first, const char *last) {
+        const char *sep = first;
+        json_object_object_foreach(counts, name, n) {
+                if (json_object_get_int64(n) == 0)
+                        continue;
+                printf("%s%" PRId64 " %s", sep, json_object_get_int64(n), name);
+                sep = ", ";
+        }
+        if (sep != first)
+                fputs(last, stdout);
 }
 
 int cli_load_config(struct cli *cli, const struct config **ret) {
@@ -243,6 +287,7 @@ bool json_flag(json_object *o, const char *key) {
 
 int cli_call_text(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
         static const char ok_prefix[] = "{\"parameters\":";
+        _cleanup_(json_object_putp) json_object *taken = params;
         _cleanup_free_ char *path = NULL, *msg = NULL;
         size_t len = 0;
         int r;
@@ -301,6 +346,22 @@ int cli_call(struct cli *cli, const char *method, json_object *params, json_obje
                 return EXIT_FAIL;
         }
         *ret = p;
+        return EXIT_OK;
+}
+
+int cli_call_member(struct cli *cli, const char *method, json_object *params, const char *member, json_object **ret) {
+        json_object *reply = NULL, *m;
+        int r = cli_call(cli, method, params, &reply);
+        if (r != EXIT_OK)
+                return r;
+        *ret = json_object_object_get_ex(reply, member, &m) && !json_object_is_type(m, json_type_null)
+                       ? json_object_get(m)
+                       : NULL;
+        json_object_put(reply);
+        if (!*ret) {
+                fprintf(stderr, "ipcgc: malformed reply to %s: no %s\n", method, member);
+                return EXIT_FAIL;
+        }
         return EXIT_OK;
 }
 

@@ -19,17 +19,6 @@ static json_object *denied(const char *method) {
         return service_error("io.ipcgc.PermissionDenied", "method", method);
 }
 
-/* {"parameters": {KEY: VALUE}}; takes VALUE. */
-static json_object *ok_with(const char *key, json_object *value) {
-        json_object *params = json_object_new_object();
-        if (!params) {
-                json_object_put(value);
-                return NULL;
-        }
-        json_object_object_add(params, key, value);
-        return service_ok(params);
-}
-
 static json_object *get_status(struct manager *m, const struct peer *p, json_object *params) {
         json_object *s = json_object_new_object(), *v = json_object_new_object();
         size_t counts[_VERDICT_MAX] = {}, n = 0;
@@ -142,7 +131,7 @@ static json_object *get_metrics(struct manager *m, const struct peer *p, json_ob
                 r = metrics_format(m, &text);
         if (r < 0)
                 return service_failed("metrics failed", r);
-        return ok_with("text", json_object_new_string(text));
+        return service_ok_with("text", json_object_new_string(text));
 }
 
 static json_object *get_info(struct manager *m, const struct peer *p, json_object *params) {
@@ -172,7 +161,7 @@ static json_object *get_interface_description(struct manager *m, const struct pe
                                                                       : NULL;
         if (!text)
                 return service_error("org.varlink.service.InterfaceNotFound", "interface", name);
-        return ok_with("description", json_object_new_string(text));
+        return service_ok_with("description", json_object_new_string(text));
 }
 
 static const struct {

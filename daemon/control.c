@@ -19,6 +19,7 @@
 #include "control.h"
 #include "log.h"
 #include "macro.h"
+#include "service.h"
 
 /* How long accepting stays paused when nothing closes meanwhile: the sweeps
  * and the evidence's pidfds give fds back without telling the control
@@ -200,24 +201,9 @@ static int refill(struct conn *k) {
         return 0;
 }
 
-/* {"error": ERROR, "parameters": {KEY: VALUE}}: what the transport itself
- * has to say, before any call is made. */
-static json_object *error_reply(const char *error, const char *key, const char *value) {
-        json_object *reply = json_object_new_object(), *params = json_object_new_object();
-        if (!reply || !params) {
-                json_object_put(reply);
-                json_object_put(params);
-                return NULL;
-        }
-        json_object_object_add(reply, "error", json_object_new_string(error));
-        json_object_object_add(params, key, json_object_new_string(value));
-        json_object_object_add(reply, "parameters", params);
-        return reply;
-}
-
 static void protocol_error(struct conn *k, const char *error, const char *what) {
         log_msg(LOG_DEBUG, "client pid %d uid %u: %s; disconnecting", (int) k->peer.pid, (unsigned) k->peer.uid, what);
-        json_object *e = error_reply(error, "parameter", what);
+        json_object *e = service_error(error, "parameter", what);
         if (e)
                 (void) queue(k, e);
         k->closing = true;
@@ -248,7 +234,7 @@ static void handle_message(struct conn *k, const char *text, size_t len) {
         }
         if (json_object_object_get_ex(msg, "parameters", &params) && !json_object_is_type(params, json_type_object) &&
             !json_object_is_type(params, json_type_null)) {
-                json_object *e = error_reply("org.varlink.service.InvalidParameter", "parameter", "parameters");
+                json_object *e = service_error("org.varlink.service.InvalidParameter", "parameter", "parameters");
                 if (e)
                         (void) queue(k, e);
                 json_object_put(msg);
@@ -418,7 +404,7 @@ static bool evict(struct control *c, bool per_uid, uid_t uid) {
 }
 
 static void refuse(int fd, const char *why) {
-        json_object *e = error_reply("io.ipcgc.TooManyConnections", "reason", why);
+        json_object *e = service_error("io.ipcgc.TooManyConnections", "reason", why);
         const char *s = e ? json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN) : NULL;
         if (s)
                 (void) send(fd, s, strlen(s) + 1, MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -36,8 +36,7 @@ json_object *service_ok(json_object *params) {
         return reply;
 }
 
-/* {"parameters": {KEY: VALUE}}; takes VALUE. */
-static json_object *ok_with(const char *key, json_object *value) {
+json_object *service_ok_with(const char *key, json_object *value) {
         json_object *params = json_object_new_object();
         if (!params) {
                 json_object_put(value);
@@ -238,17 +237,25 @@ static json_object *list(const struct service *s, const struct service_caller *c
         return NULL;
 }
 
+/* The "id" of a call taking KEYS: NULL with *RET set, or the error reply. */
+static json_object *param_id(json_object *params, const char *const *keys, const char **ret) {
+        const char *bad = service_unknown_key(params, keys);
+        if (bad)
+                return service_invalid(bad);
+        if (service_param_string(params, "id", ret) <= 0)
+                return service_invalid("id");
+        return NULL;
+}
+
 static json_object *explain(const struct service *s, const struct service_caller *c, json_object *params) {
         static const char *const keys[] = { "id", NULL };
-        const char *id = NULL, *bad;
-        json_object *obj;
+        const char *id = NULL;
+        json_object *obj = NULL;
         size_t i;
         int r;
 
-        if ((bad = service_unknown_key(params, keys)))
-                return service_invalid(bad);
-        if (service_param_string(params, "id", &id) <= 0)
-                return service_invalid("id");
+        if ((obj = param_id(params, keys, &id)))
+                return obj;
         /* Explained from a judgement made in full: evidence is what a
          * person reads here. */
         r = engine_refresh(s->engine, freshness(c), ENGINE_FULL);
@@ -263,7 +270,7 @@ static json_object *explain(const struct service *s, const struct service_caller
         r = report_explain(&last.inv->objects[i], &last.judgements[i], &obj);
         if (r < 0)
                 return service_failed("cannot format", r);
-        return ok_with("object", obj);
+        return service_ok_with("object", obj);
 }
 
 static json_object *sweep(const struct service *s, const struct service_caller *c, json_object *params) {
@@ -322,15 +329,13 @@ static json_object *remove_one(const struct service *s, const struct service_cal
         static const char *const keys[] = { "id", "force", NULL };
         _cleanup_(reap_result_freep) struct reap_result *res = NULL;
         struct engine_request req = { .dry_run = s->dry_run }; /* a dry-run engine removes nothing, asked or not */
-        const char *id = NULL, *bad;
+        const char *id = NULL;
         json_object *out, *records, *rec = NULL;
         size_t i;
         int r;
 
-        if ((bad = service_unknown_key(params, keys)))
-                return service_invalid(bad);
-        if (service_param_string(params, "id", &id) <= 0)
-                return service_invalid("id");
+        if ((rec = param_id(params, keys, &id)))
+                return rec;
         if (service_param_bool(params, "force", &req.force) < 0)
                 return service_invalid("force");
         if (!c->admin)
@@ -351,7 +356,7 @@ static json_object *remove_one(const struct service *s, const struct service_cal
         if (json_object_object_get_ex(out, "records", &records) && json_object_array_length(records) > 0)
                 rec = json_object_get(json_object_array_get_idx(records, 0));
         json_object_put(out);
-        return ok_with("record", rec);
+        return service_ok_with("record", rec);
 }
 
 static json_object *audit(const struct service *s, const struct service_caller *c, json_object *params) {

@@ -73,6 +73,8 @@ int service_call(const struct service *s, const struct service_caller *c, const 
 json_object *service_error(const char *error, const char *key, const char *value);
 /* {"parameters": PARAMS}; takes PARAMS. */
 json_object *service_ok(json_object *params);
+/* {"parameters": {KEY: VALUE}}; takes VALUE. */
+json_object *service_ok_with(const char *key, json_object *value);
 /* A failure of the engine, as io.ipcgc.Failed with WHAT and the errno's words. */
 json_object *service_failed(const char *what, int r);
 
