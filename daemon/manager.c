@@ -86,7 +86,7 @@ bool manager_admin_gid(const struct manager *m, gid_t *ret) {
         return m->has_admin_gid;
 }
 
-static void acted(void *userdata, enum service_act act, const struct reap_result *res);
+static void acted(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec);
 
 /* How the engine answers the socket: what the configuration says now. */
 static void set_service(struct manager *m) {
@@ -256,7 +256,7 @@ static void log_records(struct manager *m, const struct reap_result *res) {
  * one, and it must not flood the journal or push real actions out of the
  * history), counted, and the status told. */
 static void swept(struct manager *m, enum sweep_trigger trigger, const struct reap_result *res, bool quiet,
-                  uint64_t t0) {
+                  uint64_t usec) {
         size_t n = engine_last(m->engine).inv ? engine_last(m->engine).inv->n_objects : 0;
 
         log_judgement(m);
@@ -264,7 +264,7 @@ static void swept(struct manager *m, enum sweep_trigger trigger, const struct re
                 log_records(m, res);
         m->stats.sweeps++;
         m->stats.last_sweep = time(NULL);
-        m->stats.last_sweep_usec = now_usec(CLOCK_MONOTONIC) - t0;
+        m->stats.last_sweep_usec = usec;
         if (res->removed || res->failed || res->stopped)
                 log_event(LOG_INFO, MESSAGE_ID_SWEEP, "sweep (%s): %zu objects, %u removed, %u skipped, %u failed%s",
                           trigger_name(trigger), n, res->removed, res->skipped, res->failed,
@@ -293,12 +293,12 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger) {
                 log_msg(LOG_ERR, "sweep failed: %s", strerror(-r));
                 return r;
         }
-        swept(m, trigger, res, false, t0);
+        swept(m, trigger, res, false, now_usec(CLOCK_MONOTONIC) - t0);
         return 0;
 }
 
 /* The service's word of what an admin asked for over the socket. */
-static void acted(void *userdata, enum service_act act, const struct reap_result *res) {
+static void acted(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec) {
         struct manager *m = userdata;
 
         if (act == SERVICE_REMOVE) {
@@ -306,7 +306,7 @@ static void acted(void *userdata, enum service_act act, const struct reap_result
                 log_records(m, res);
                 manager_notify_status(m);
         } else
-                swept(m, TRIGGER_REQUEST, res, act == SERVICE_DRY_RUN, now_usec(CLOCK_MONOTONIC));
+                swept(m, TRIGGER_REQUEST, res, act == SERVICE_DRY_RUN, usec);
 }
 
 void manager_notify_status(struct manager *m) {

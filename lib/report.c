@@ -29,87 +29,235 @@ bool list_filter_match(const struct list_filter *f, const struct ipc_object *o, 
                (!f->verdicts || (f->verdicts & (1u << j->verdict)));
 }
 
-/* One object of a list: the object, its verdict, reason, rule and idle time. */
-static int list_entry(const struct ipc_object *o, const struct judgement *j, json_object **ret) {
-        json_object *obj;
-        int r = object_to_json(o, &obj);
-        if (r < 0)
-                return r;
-        r = judgement_to_json(j, false, obj);
-        if (r < 0) {
-                json_object_put(obj);
-                return r;
-        }
-        *ret = obj;
-        return 0;
-}
-
-
 struct text {
         char *buf;
         size_t len, cap;
+        int error; /* the first failure: the text is then incomplete */
 };
 
-static int text_add(struct text *t, const char *s, size_t n) {
+static void text_add(struct text *t, const char *s, size_t n) {
+        if (t->error)
+                return;
         if (t->len + n + 1 > t->cap) {
                 size_t cap = t->cap ? t->cap : 65536;
                 while (cap < t->len + n + 1)
                         cap *= 2;
                 char *b = realloc(t->buf, cap);
-                if (!b)
-                        return -ENOMEM;
+                if (!b) {
+                        t->error = -ENOMEM;
+                        return;
+                }
                 t->buf = b;
                 t->cap = cap;
         }
         memcpy(t->buf + t->len, s, n);
         t->len += n;
         t->buf[t->len] = 0;
-        return 0;
+}
+
+static void text_cstr(struct text *t, const char *s) {
+        text_add(t, s, strlen(s));
+}
+
+static void text_int(struct text *t, int64_t v) {
+        char buf[24], *p = buf + sizeof(buf);
+        uint64_t u = v < 0 ? (uint64_t) -(v + 1) + 1 : (uint64_t) v;
+        do
+                *--p = (char) ('0' + u % 10);
+        while ((u /= 10));
+        if (v < 0)
+                *--p = '-';
+        text_add(t, p, (size_t) (buf + sizeof(buf) - p));
+}
+
+static void text_uint(struct text *t, uint64_t u) {
+        char buf[24], *p = buf + sizeof(buf);
+        do
+                *--p = (char) ('0' + u % 10);
+        while ((u /= 10));
+        text_add(t, p, (size_t) (buf + sizeof(buf) - p));
+}
+
+/* S escaped for a JSON string as json-c escapes it (bar '/'). */
+static void text_escaped(struct text *t, const char *s) {
+        const char *run = s;
+        for (; *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\t' ? "\\t"
+                                : c == '\r' ? "\\r" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+                char u[8];
+                if (!esc && c >= 0x20)
+                        continue;
+                text_add(t, run, (size_t) (s - run));
+                if (!esc) {
+                        snprintf(u, sizeof(u), "\\u%04x", c);
+                        esc = u;
+                }
+                text_cstr(t, esc);
+                run = s + 1;
+        }
+        text_add(t, run, (size_t) (s - run));
+}
+
+/* A JSON string, or null. */
+static void text_str(struct text *t, const char *s) {
+        if (!s) {
+                text_add(t, "null", 4);
+                return;
+        }
+        text_add(t, "\"", 1);
+        text_escaped(t, s);
+        text_add(t, "\"", 1);
+}
+
+static void text_key(struct text *t, const char *key) {
+        text_add(t, ",\"", 2);
+        text_cstr(t, key);
+        text_add(t, "\":", 2);
+}
+
+static void text_pid(struct text *t, const char *key, pid_t pid) {
+        text_key(t, key);
+        if (pid == PID_NONE)
+                text_add(t, "null", 4);
+        else
+                text_int(t, pid);
+}
+
+/*
+ * One object of a list: the object, its verdict, reason, rule and idle
+ * time, with the keys and values of object_to_json() and
+ * judgement_to_json() but written straight as text: a list of a hundred
+ * thousand objects costs that many lines, not that many trees of JSON
+ * objects built, printed and freed.
+ */
+static void list_entry(struct text *t, const struct ipc_object *o, const struct judgement *j) {
+        bool sysv = ipc_type_is_sysv(o->type), mq_known = !(o->flags & IPC_OBJECT_MQ_UNREADABLE);
+        char perms[8], why[JUDGEMENT_REASON_MAX];
+
+        text_add(t, "{\"id\":\"", 7);
+        text_cstr(t, ipc_type_to_string(o->type));
+        text_add(t, ":", 1);
+        if (sysv) {
+                text_int(t, o->id);
+                text_add(t, "\"", 1);
+        } else {
+                text_escaped(t, strempty(o->name));
+                text_add(t, "\"", 1);
+        }
+        text_key(t, "type");
+        text_str(t, ipc_type_to_string(o->type));
+        text_key(t, "key");
+        if (sysv)
+                text_int(t, o->key);
+        else
+                text_add(t, "null", 4);
+        text_key(t, "name");
+        text_str(t, o->name);
+        text_key(t, "uid");
+        text_uint(t, o->uid);
+        text_key(t, "gid");
+        text_uint(t, o->gid);
+        text_key(t, "cuid");
+        text_uint(t, o->cuid);
+        text_key(t, "cgid");
+        text_uint(t, o->cgid);
+        snprintf(perms, sizeof(perms), "%04o", (unsigned) (o->mode & 07777));
+        text_key(t, "perms");
+        text_str(t, perms);
+        text_key(t, "size");
+        if (!mq_known)
+                text_add(t, "null", 4);
+        else
+                text_uint(t, o->size);
+        text_pid(t, "cpid", o->cpid);
+        text_pid(t, "lpid", o->lpid);
+        text_pid(t, "lrpid", o->lrpid);
+        text_key(t, "sempids");
+        if (o->type == IPC_TYPE_SEM && o->sems) {
+                text_add(t, "[", 1);
+                for (unsigned i = 0; i < o->nsems; i++) {
+                        if (i)
+                                text_add(t, ",", 1);
+                        text_int(t, o->sems[i].pid);
+                }
+                text_add(t, "]", 1);
+        } else
+                text_add(t, "null", 4);
+        text_key(t, "nsems");
+        if (o->type == IPC_TYPE_SEM)
+                text_uint(t, o->nsems);
+        else
+                text_add(t, "null", 4);
+        text_key(t, "nattch");
+        if (o->type == IPC_TYPE_SHM)
+                text_uint(t, o->nattch);
+        else
+                text_add(t, "null", 4);
+        text_key(t, "qnum");
+        if (o->type == IPC_TYPE_MSG)
+                text_uint(t, o->qnum);
+        else
+                text_add(t, "null", 4);
+        text_key(t, "notify_pid");
+        if (o->type == IPC_TYPE_MQ && mq_known)
+                text_int(t, o->notify_pid);
+        else
+                text_add(t, "null", 4);
+        text_key(t, "holders");
+        text_add(t, "[", 1);
+        for (size_t i = 0; i < o->n_holders; i++) {
+                if (i)
+                        text_add(t, ",", 1);
+                text_int(t, o->holders[i]);
+        }
+        text_add(t, "]", 1);
+        text_key(t, "ctime");
+        text_int(t, o->ctime);
+        text_key(t, "atime");
+        text_int(t, o->atime);
+        text_key(t, "mtime");
+        text_int(t, o->mtime);
+        text_key(t, "verdict");
+        text_str(t, verdict_to_string(j->verdict));
+        text_key(t, "reason");
+        text_str(t, judgement_reason(j, why));
+        text_key(t, "rule");
+        text_str(t, j->rule ? j->rule->name : NULL);
+        text_key(t, "idle");
+        text_uint(t, j->idle);
+        text_add(t, "}", 1);
 }
 
 int report_list_chunk(const struct inventory *inv, const struct judgement *js, const struct list_filter *f,
                       const char *prefix, const char *suffix, size_t max_bytes, struct report_list_cursor *c,
                       char **ret, size_t *ret_len) {
         struct text t = {};
-        int r = 0;
 
         if (c->stage == 0) {
-                r = text_add(&t, prefix, strlen(prefix));
-                if (r == 0)
-                        r = text_add(&t, "\"objects\":[", 11);
+                text_cstr(&t, prefix);
+                text_cstr(&t, "\"objects\":[");
                 c->stage = 1;
         }
-        for (; r == 0 && c->stage == 1 && c->next < inv->n_objects && t.len < max_bytes; c->next++) {
-                json_object *j;
+        for (; !t.error && c->stage == 1 && c->next < inv->n_objects && t.len < max_bytes; c->next++) {
                 size_t i = c->next;
                 if (!list_filter_match(f, &inv->objects[i], &js[i]))
                         continue;
-                r = list_entry(&inv->objects[i], &js[i], &j);
-                if (r < 0)
-                        break;
-                const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
-                                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
                 /* One object a line: what grep and a person can read too. */
-                r = text_add(&t, c->any ? ",\n" : "\n", c->any ? 2 : 1);
-                if (r == 0)
-                        r = s ? text_add(&t, s, strlen(s)) : -ENOMEM;
+                text_add(&t, c->any ? ",\n" : "\n", c->any ? 2 : 1);
+                list_entry(&t, &inv->objects[i], &js[i]);
                 c->any = true;
-                json_object_put(j);
         }
-        if (r == 0 && c->stage == 1 && c->next >= inv->n_objects) {
-                r = text_add(&t, c->any ? "\n]" : "]", c->any ? 2 : 1);
-                if (r == 0)
-                        r = text_add(&t, suffix, strlen(suffix));
+        if (c->stage == 1 && c->next >= inv->n_objects) {
+                text_add(&t, c->any ? "\n]" : "]", c->any ? 2 : 1);
+                text_cstr(&t, suffix);
                 c->stage = 2;
         }
-        if (r < 0) {
+        if (!t.error && !t.buf)
+                text_add(&t, "", 0);
+        if (t.error) {
                 free(t.buf);
-                return r;
-        }
-        if (!t.buf) {
-                t.buf = strdup("");
-                if (!t.buf)
-                        return -ENOMEM;
+                return t.error;
         }
         *ret = t.buf;
         *ret_len = t.len;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
 #include "macro.h"
@@ -134,6 +135,12 @@ const char *service_unknown_key(json_object *params, const char *const *allowed)
 
 static bool may_see(const struct service_caller *c, const struct ipc_object *o) {
         return c->admin || o->uid == c->uid || o->cuid == c->uid;
+}
+
+static uint64_t monotonic_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 static uint64_t freshness(const struct service_caller *c) {
@@ -290,6 +297,7 @@ static json_object *sweep(const struct service *s, const struct service_caller *
         if (!req.dry_run && !c->admin)
                 return denied("io.ipcgc.Sweep");
         req.dry_run = req.dry_run || s->dry_run;
+        uint64_t t0 = monotonic_usec();
         if (c->admin)
                 r = engine_judge(s->engine, mode(s));
         else {
@@ -305,7 +313,7 @@ static json_object *sweep(const struct service *s, const struct service_caller *
         if (r < 0)
                 return service_failed("sweep failed", r);
         if (c->admin && s->acted)
-                s->acted(s->userdata, req.dry_run ? SERVICE_DRY_RUN : SERVICE_SWEEP, res);
+                s->acted(s->userdata, req.dry_run ? SERVICE_DRY_RUN : SERVICE_SWEEP, res, monotonic_usec() - t0);
         r = report_sweep(res, req.dry_run, &out);
         if (r < 0)
                 return service_failed("cannot format", r);
@@ -341,6 +349,7 @@ static json_object *remove_one(const struct service *s, const struct service_cal
         if (!c->admin)
                 return denied("io.ipcgc.Remove");
 
+        uint64_t t0 = monotonic_usec();
         r = engine_remove_one(s->engine, id, &req, &i, &res);
         if (r == -ENOENT)
                 return service_error("io.ipcgc.NoSuchObject", "id", id);
@@ -349,7 +358,7 @@ static json_object *remove_one(const struct service *s, const struct service_cal
         if (r < 0)
                 return service_failed("remove failed", r);
         if (s->acted)
-                s->acted(s->userdata, SERVICE_REMOVE, res);
+                s->acted(s->userdata, SERVICE_REMOVE, res, monotonic_usec() - t0);
         r = report_sweep(res, req.dry_run, &out);
         if (r < 0)
                 return service_failed("cannot format", r);

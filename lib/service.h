@@ -38,9 +38,10 @@ struct service {
         bool quick;
         /* DryRun=, or ipcgcd --dry-run: nothing is removed, asked or not. */
         bool dry_run;
-        /* Told of an admin's sweep, dry run or removal before it is
-         * answered (the daemon logs and counts them).  May be NULL. */
-        void (*acted)(void *userdata, enum service_act act, const struct reap_result *res);
+        /* Told of an admin's sweep, dry run or removal, and how long it
+         * took (judgement and all, in µs), before it is answered (the
+         * daemon logs and counts them).  May be NULL. */
+        void (*acted)(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec);
         void *userdata;
 };
 
