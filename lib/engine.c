@@ -39,6 +39,7 @@ struct engine {
          * file, or this engine has judged before.  Until then an object
          * missing from it is not seen for the first time, only not known. */
         bool remembers, learnt;
+        bool unsaved; /* learnt since the last save */
         char *memory_warning;
         int save_error;
         uint64_t saved_usec; /* CLOCK_MONOTONIC of the last save */
@@ -137,13 +138,14 @@ static int save(struct engine *e) {
         /* Every type: what the memory holds is what was judged last. */
         e->save_error = memory_save(e->memory, e->config->daemon.state_dir, IPC_TYPE_MASK_ALL);
         e->saved_usec = monotonic_usec();
+        e->unsaved = e->save_error < 0;
         return e->save_error;
 }
 
 struct engine *engine_free(struct engine *e) {
         if (!e)
                 return NULL;
-        if (e->learnt && e->memory)
+        if (e->unsaved)
                 (void) save(e); /* what the confirmations saw since */
         drop_state(e);
         watch_free(e->watch);
@@ -333,7 +335,7 @@ static int judge_full(struct engine *e) {
                 judgements_free(js, inv->n_objects);
                 return r;
         }
-        e->learnt = true;
+        e->learnt = e->unsaved = true;
         (void) save(e); /* its failure is e->save_error, for the caller to say */
 
         e->inv = TAKE_PTR(inv);
@@ -528,6 +530,7 @@ static int judge_quick(struct engine *e) {
         /* The watch vouched for every LIVE verdict's processes: that is
          * life seen now.  Written out now and then, and at exit. */
         learn_still_live(e->memory, e->inv, e->judgements, ctx.now);
+        e->unsaved = true;
         if (e->saved_usec + QUICK_SAVE_GAP_USEC < monotonic_usec())
                 (void) save(e);
 
