@@ -543,20 +543,47 @@ static int judge_quick(struct engine *e) {
         return 1;
 }
 
+/* Are the objects there now the ones judged, with the same facts (holders
+ * aside)?  1: yes, 0: no.  A collection only: no /proc walk. */
+static int same_objects(struct engine *e) {
+        _cleanup_free_ bool *taken = NULL;
+        unsigned types = e->config->scan.types;
+        int r;
+
+        if (!e->inv || !e->inv_index || e->stale || monotonic_usec() - e->judged_usec > ENGINE_KEEP_MAX_USEC)
+                return 0;
+        taken = calloc(e->inv->n_objects ? e->inv->n_objects : 1, sizeof(bool));
+        if (!taken)
+                return -ENOMEM;
+        /* Waiter counts read again, not lent: nothing vouches for them here. */
+        inventory_index_lend_sem_counts(e->inv_index, false);
+        for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_SEM; t++)
+                if (types & IPC_TYPE_BIT(t)) {
+                        r = same_as_judged(e, IPC_TYPE_BIT(t), taken);
+                        if (r <= 0)
+                                return r;
+                }
+        if (types & ~IPC_TYPE_MASK_SYSV)
+                return same_as_judged(e, types & ~IPC_TYPE_MASK_SYSV, taken);
+        return 1;
+}
+
 int engine_judge(struct engine *e, enum engine_mode mode) {
-        if (mode == ENGINE_QUICK) {
+        if (mode != ENGINE_FULL) {
                 /* Whatever stops a confirmation (news, or a failure of its
                  * own, such as too few fds for the sleepers) leaves it to a
                  * full judgement. */
                 int r = judge_quick(e);
                 if (r > 0)
                         return 0;
+                if (mode == ENGINE_KEEP && same_objects(e) > 0)
+                        return 0;
         }
         return judge_full(e);
 }
 
 int engine_refresh(struct engine *e, uint64_t max_age_usec, enum engine_mode mode) {
-        if (e->inv && !e->stale && (mode == ENGINE_QUICK || e->quick_runs == 0) &&
+        if (e->inv && !e->stale && (mode != ENGINE_FULL || e->quick_runs == 0) &&
             monotonic_usec() - e->judged_usec <= max_age_usec)
                 return 0;
         return engine_judge(e, mode);

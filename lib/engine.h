@@ -50,7 +50,14 @@ void engine_invalidate(struct engine *e);
 enum engine_mode {
         ENGINE_FULL,  /* collect, walk /proc, judge every object */
         ENGINE_QUICK, /* confirm the last full judgement if nothing changed (ENGINE_INCREMENTAL), else FULL */
+        /* QUICK, or else keep the judgement as it is if it is at most
+         * ENGINE_KEEP_MAX_USEC old and the objects collected again are the
+         * ones judged, with the same facts (what a listing needs: which
+         * objects there are is never behind; who holds them may be, by as
+         * much), else FULL. */
+        ENGINE_KEEP,
 };
+#define ENGINE_KEEP_MAX_USEC (60ull * 1000000)
 /* Judges every configured type. */
 int engine_judge(struct engine *e, enum engine_mode mode);
 /* Judges (as MODE) only when the judgement kept is older than MAX_AGE_USEC,

@@ -219,15 +219,19 @@ static json_object *list(const struct service *s, const struct service_caller *c
                 f.uid = c->uid;
         }
 
-        /* A listing is served from the judgement kept when it can be
-         * confirmed unchanged, which shows what was made since as much as a
-         * new judgement would, for a fraction of its cost; "fresh" asks for
+        /* A listing is served from the judgement kept, confirmed where it
+         * can be, or else as it is while the objects are the ones it judged
+         * and it is at most a minute old (ENGINE_KEEP): it never misses an
+         * object made since or lists one gone, for a fraction of a
+         * judgement's cost; the reply says how old it is.  "fresh" asks for
          * one judged now, in full.  Others than admins get what is at most
          * SERVICE_FRESH_USEC_OTHERS old. */
         if (fresh && c->admin)
                 r = engine_judge(s->engine, ENGINE_FULL);
+        else if (!c->admin)
+                r = engine_refresh(s->engine, SERVICE_FRESH_USEC_OTHERS, mode(s));
         else
-                r = engine_refresh(s->engine, c->admin ? 0 : SERVICE_FRESH_USEC_OTHERS, mode(s));
+                r = engine_refresh(s->engine, 0, s->quick ? ENGINE_KEEP : ENGINE_FULL);
         if (r < 0)
                 return service_failed("cannot judge objects", r);
 
