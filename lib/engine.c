@@ -427,6 +427,35 @@ static int same_as_judged(struct engine *e, unsigned types, bool *taken) {
         return 1;
 }
 
+/* The judgement kept, brought to NOW on its own facts and processes: idle
+ * times counted to now, and PENDING verdicts whose MinAge has passed judged
+ * again (time alone turns them ORPHAN). */
+static int retime(struct engine *e, time_t now) {
+        e->generation++;
+        struct judge_context ctx = context(e, now);
+        for (size_t k = 0; k < e->inv->n_objects; k++) {
+                struct judgement *j = &e->judgements[k];
+                const struct ipc_object *o = &e->inv->objects[k];
+                const struct memory_entry *me = j->verdict != VERDICT_LIVE && ctx.memory
+                                                        ? memory_find(ctx.memory, memory_key(o))
+                                                        : NULL;
+                /* idle as judge_object counts it: the grace, for what has no life */
+                time_t last = j->verdict == VERDICT_LIVE ? ipc_object_last_activity(o) : judge_grace_start(&ctx, o, me);
+                uint64_t idle = ctx.now > last ? (uint64_t) (ctx.now - last) : 0;
+
+                if (j->verdict == VERDICT_PENDING && j->rule && idle >= j->rule->min_age) {
+                        struct judgement fresh;
+                        int r = judge_object_remembered(&ctx, o, me, &fresh);
+                        if (r < 0)
+                                return r;
+                        judgement_done(j);
+                        *j = fresh;
+                } else
+                        j->idle = idle;
+        }
+        return 0;
+}
+
 /*
  * A judgement confirmed, without reading all of /proc.
  *
@@ -504,38 +533,20 @@ static int judge_quick(struct engine *e) {
 
         /* The objects are the ones judged, with the same facts: the old
          * inventory stands, and so do its holders.  Judgements change. */
-        e->generation++;
-        struct judge_context ctx = context(e, time(NULL));
-        for (size_t k = 0; k < e->inv->n_objects; k++) {
-                struct judgement *j = &e->judgements[k];
-                const struct ipc_object *o = &e->inv->objects[k];
-                const struct memory_entry *me = j->verdict != VERDICT_LIVE && ctx.memory
-                                                        ? memory_find(ctx.memory, memory_key(o))
-                                                        : NULL;
-                /* idle as judge_object counts it: the grace, for what has no life */
-                time_t last = j->verdict == VERDICT_LIVE ? ipc_object_last_activity(o) : judge_grace_start(&ctx, o, me);
-                uint64_t idle = ctx.now > last ? (uint64_t) (ctx.now - last) : 0;
-
-                if (j->verdict == VERDICT_PENDING && j->rule && idle >= j->rule->min_age) {
-                        struct judgement fresh;
-                        r = judge_object_remembered(&ctx, o, me, &fresh);
-                        if (r < 0)
-                                return r;
-                        judgement_done(j);
-                        *j = fresh;
-                } else
-                        j->idle = idle;
-        }
+        time_t now = time(NULL);
+        r = retime(e, now);
+        if (r < 0)
+                return r;
 
         /* The watch vouched for every LIVE verdict's processes: that is
          * life seen now.  Written out now and then, and at exit. */
-        learn_still_live(e->memory, e->inv, e->judgements, ctx.now);
+        learn_still_live(e->memory, e->inv, e->judgements, now);
         e->unsaved = true;
         if (e->saved_usec + QUICK_SAVE_GAP_USEC < monotonic_usec())
                 (void) save(e);
 
         e->judged_usec = monotonic_usec();
-        e->judged_at = ctx.now;
+        e->judged_at = now;
         e->quick_runs++;
         e->stats.quick_judgements++;
         if (!all_live)
@@ -577,7 +588,7 @@ int engine_judge(struct engine *e, enum engine_mode mode) {
                 if (r > 0)
                         return 0;
                 if (mode == ENGINE_KEEP && same_objects(e) > 0)
-                        return 0;
+                        return retime(e, time(NULL));
         }
         return judge_full(e);
 }
