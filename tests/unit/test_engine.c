@@ -255,8 +255,8 @@ static struct config *load_config(struct world *w, const char *daemon, const cha
  * The same, but only shm 102 (key 0x66) waits a MinAge: the rest are
  * collected at once.  For tests that judge more than once with one engine
  * and no StateDir=: each judgement after the first makes an orphan young
- * again (see the next commit), and what those tests are about must not
- * hang on that.
+ * again (test_orphan_stays_orphan_without_state_dir), and what those tests
+ * are about must not hang on that.
  */
 #define RULES_NOW                                                                                                      \
         "[Rule keep]\nKey=0x68\nAction=keep\n\n"                                                                       \
@@ -1050,6 +1050,27 @@ static void test_memory(void **state) {
         }
 }
 
+/*
+ * Without StateDir= the first judgement has no memory, and judges an
+ * object a day idle ORPHAN from the kernel's times.  The engine then
+ * remembers what it judged (learnt), and the next judgement of the same,
+ * unchanged object must not make it younger.
+ */
+static void test_orphan_stays_orphan_without_state_dir(void **state) {
+        struct world *w = *state;
+        const struct config *c = config_no_memory(w);
+        _cleanup_(engine_freep) struct engine *e = NULL;
+
+        assert_int_equal(engine_new(c, &w->paths, 0, &e), 0);
+        assert_int_equal(engine_judge(e, ENGINE_FULL), 0);
+        assert_int_equal(verdict_of(e, "shm:100"), VERDICT_ORPHAN);
+        assert_int_equal(verdict_of(e, "msg:200"), VERDICT_ORPHAN);
+        assert_int_equal(engine_judge(e, ENGINE_FULL), 0);
+        assert_int_equal(verdict_of(e, "shm:100"), VERDICT_ORPHAN);
+        assert_int_equal(verdict_of(e, "msg:200"), VERDICT_ORPHAN);
+        assert_true(judgement_of(e, "shm:100")->idle >= 3600);
+}
+
 /* ---- 8. which exits matter ---------------------------------------------- */
 
 static void test_exits_matter(void **state) {
@@ -1267,6 +1288,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_remove_one, main_world, world_free),
                 cmocka_unit_test_setup_teardown(test_reap_selection, main_world, world_free),
                 cmocka_unit_test_setup_teardown(test_memory, memory_world, world_free),
+                cmocka_unit_test_setup_teardown(test_orphan_stays_orphan_without_state_dir, main_world, world_free),
                 cmocka_unit_test_setup_teardown(test_exits_matter, quick_world, world_free),
                 cmocka_unit_test_setup_teardown(test_service, main_world, world_free),
         };
