@@ -226,8 +226,15 @@ static int learn_one(struct memory *m, const struct memory *old, const struct me
                 e.last_life = me ? me->last_life : 0;
                 e.last_role = me ? me->last_role : 0;
                 e.last_pid = me ? me->last_pid : 0;
+                /* An object the memory did not know is without life since
+                 * where this judgement's grace began: now, when a memory was
+                 * weighed (first seen), or its last activity by the
+                 * kernel's times when none was (the engine's first
+                 * judgement without a state file), which is what made it
+                 * ORPHAN; now would make it PENDING again next time. */
                 e.first_dead = me && me->first_dead && me->first_dead >= me->last_life ? me->first_dead
-                                                                                         : memory_time(now);
+                               : !me ? memory_time(now - (time_t) j->idle)
+                                     : memory_time(now);
                 /* Kept only because its owner runs (NeverSeen=owner, or a
                  * never-used set of a live uid): that is no life to
                  * remember, but its grace starts again from each time it
