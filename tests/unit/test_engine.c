@@ -693,6 +693,62 @@ static void test_quick_refuses(void **state) {
 
 /* ---- 3. invalidation ---------------------------------------------------- */
 
+/* ENGINE_KEEP, what a listing asks for: with an orphan no confirmation is
+ * possible here (no sleepers), but while the objects are the ones judged,
+ * with the same facts, the judgement kept stands, brought to now; any new,
+ * gone or changed object, and the judgement is made again. */
+static void test_keep(void **state) {
+        struct world *w = *state;
+        const struct config *c = config_no_memory(w);
+        _cleanup_(engine_freep) struct engine *e = NULL;
+
+        assert_int_equal(engine_new(c, &w->paths, ENGINE_INCREMENTAL, &e), 0);
+        assert_int_equal(engine_judge(e, ENGINE_FULL), 0);
+        assert_int_equal(verdict_of(e, "shm:100"), VERDICT_ORPHAN);
+        const struct inventory *inv = engine_last(e).inv;
+        uint64_t g = engine_generation(e);
+
+        /* Nothing changed: kept, not made again, nor confirmed. */
+        assert_int_equal(engine_judge(e, ENGINE_KEEP), 0);
+        assert_int_equal(engine_stats(e).full_judgements, 1);
+        assert_int_equal(engine_stats(e).quick_judgements, 0);
+        assert_ptr_equal(engine_last(e).inv, inv);
+        assert_false(engine_last(e).confirmed);
+        assert_true(engine_generation(e) > g); /* brought to now */
+        assert_int_equal(verdict_of(e, "shm:100"), VERDICT_ORPHAN);
+        /* engine_refresh with KEEP judges as engine_judge(KEEP) does */
+        assert_int_equal(engine_refresh(e, 0, ENGINE_KEEP), 0);
+        assert_int_equal(engine_stats(e).full_judgements, 1);
+
+        /* A fact moves: made again. */
+        shm_of(w, 100)->ctime++;
+        write_sysv(w);
+        assert_int_equal(engine_judge(e, ENGINE_KEEP), 0);
+        assert_int_equal(engine_stats(e).full_judgements, 2);
+
+        /* A new object: made again, and listed. */
+        add_shm(w, 107, DEAD_PID(8), 0, 1000, w->old);
+        write_sysv(w);
+        assert_int_equal(engine_judge(e, ENGINE_KEEP), 0);
+        assert_int_equal(engine_stats(e).full_judgements, 3);
+        size_t i;
+        assert_int_equal(engine_find(e, "shm:107", &i), 0);
+
+        /* An object gone: made again, and not listed. */
+        w->n_shm--;
+        write_sysv(w);
+        assert_int_equal(engine_judge(e, ENGINE_KEEP), 0);
+        assert_int_equal(engine_stats(e).full_judgements, 4);
+        assert_int_equal(engine_find(e, "shm:107", &i), -ENOENT);
+
+        /* Without ENGINE_INCREMENTAL there is nothing to compare with. */
+        _cleanup_(engine_freep) struct engine *once = NULL;
+        assert_int_equal(engine_new(c, &w->paths, 0, &once), 0);
+        assert_int_equal(engine_judge(once, ENGINE_FULL), 0);
+        assert_int_equal(engine_judge(once, ENGINE_KEEP), 0);
+        assert_int_equal(engine_stats(once).full_judgements, 2);
+}
+
 static void test_invalidate(void **state) {
         struct world *w = *state;
         const struct config *c = config_no_memory_now(w);
@@ -1284,6 +1340,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_quick_confirms, quick_world, world_free),
                 cmocka_unit_test_setup_teardown(test_quick_refuses, quick_world, world_free),
                 cmocka_unit_test_setup_teardown(test_invalidate, quick_world, world_free),
+                cmocka_unit_test_setup_teardown(test_keep, main_world, world_free),
                 cmocka_unit_test(test_force_rule),
                 cmocka_unit_test_setup_teardown(test_remove_one, main_world, world_free),
                 cmocka_unit_test_setup_teardown(test_reap_selection, main_world, world_free),
