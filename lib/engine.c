@@ -427,6 +427,18 @@ static int same_as_judged(struct engine *e, unsigned types, bool *taken) {
         return 1;
 }
 
+/* same_as_judged() for each of TYPES, a type at a time: the collection
+ * compared is never more than one type's worth beside the judgement kept. */
+static int same_types(struct engine *e, unsigned types, bool *taken) {
+        for (enum ipc_type t = 0; t < _IPC_TYPE_MAX; t++)
+                if (types & IPC_TYPE_BIT(t)) {
+                        int r = same_as_judged(e, IPC_TYPE_BIT(t), taken);
+                        if (r <= 0)
+                                return r;
+                }
+        return 1;
+}
+
 /* The judgement kept, brought to NOW on its own facts and processes: idle
  * times counted to now, and PENDING verdicts whose MinAge has passed judged
  * again (time alone turns them ORPHAN). */
@@ -512,21 +524,10 @@ static int judge_quick(struct engine *e) {
         taken = calloc(e->inv->n_objects ? e->inv->n_objects : 1, sizeof(bool));
         if (!taken)
                 return -ENOMEM;
-        /* A type at a time: the collection compared is never more than one
-         * type's worth beside the judgement kept. */
-        unsigned types = e->config->scan.types;
-        for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_SEM; t++)
-                if (types & IPC_TYPE_BIT(t)) {
-                        r = same_as_judged(e, IPC_TYPE_BIT(t), taken);
-                        if (r <= 0)
-                                return r;
-                }
         /* The file objects are listed again only without the guard. */
-        if (!files_kept && (types & ~IPC_TYPE_MASK_SYSV)) {
-                r = same_as_judged(e, types & ~IPC_TYPE_MASK_SYSV, taken);
-                if (r <= 0)
-                        return r;
-        }
+        r = same_types(e, e->config->scan.types & (files_kept ? IPC_TYPE_MASK_SYSV : IPC_TYPE_MASK_ALL), taken);
+        if (r <= 0)
+                return r;
         /* And nothing opened meanwhile. */
         if (!all_live && !guard_intact(e->guard))
                 return 0;
@@ -559,24 +560,18 @@ static int judge_quick(struct engine *e) {
 static int same_objects(struct engine *e) {
         _cleanup_free_ bool *taken = NULL;
         unsigned types = e->config->scan.types;
-        int r;
 
         if (!e->inv || !e->inv_index || e->stale || monotonic_usec() - e->judged_usec > ENGINE_KEEP_MAX_USEC)
                 return 0;
         taken = calloc(e->inv->n_objects ? e->inv->n_objects : 1, sizeof(bool));
         if (!taken)
                 return -ENOMEM;
-        /* Waiter counts read again, not lent: nothing vouches for them here. */
-        inventory_index_lend_sem_counts(e->inv_index, false);
-        for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_SEM; t++)
-                if (types & IPC_TYPE_BIT(t)) {
-                        r = same_as_judged(e, IPC_TYPE_BIT(t), taken);
-                        if (r <= 0)
-                                return r;
-                }
-        if (types & ~IPC_TYPE_MASK_SYSV)
-                return same_as_judged(e, types & ~IPC_TYPE_MASK_SYSV, taken);
-        return 1;
+        /* Waiter counts are lent with the members of a set whose times did
+         * not move, as holders are taken over: who waits may be behind as
+         * much as who holds (and reading them again would hold a second
+         * copy of every set's members beside the first). */
+        inventory_index_lend_sem_counts(e->inv_index, true);
+        return same_types(e, types, taken);
 }
 
 int engine_judge(struct engine *e, enum engine_mode mode) {

@@ -53,8 +53,8 @@ enum engine_mode {
         /* QUICK, or else keep the judgement as it is if it is at most
          * ENGINE_KEEP_MAX_USEC old and the objects collected again are the
          * ones judged, with the same facts (what a listing needs: which
-         * objects there are is never behind; who holds them may be, by as
-         * much), else FULL. */
+         * objects there are is never behind; who holds or waits on them
+         * may be, by as much), else FULL. */
         ENGINE_KEEP,
 };
 #define ENGINE_KEEP_MAX_USEC (60ull * 1000000)

@@ -39,7 +39,7 @@ static void text_add(struct text *t, const char *s, size_t n) {
         if (t->error)
                 return;
         if (t->len + n + 1 > t->cap) {
-                size_t cap = t->cap ? t->cap : 65536;
+                size_t cap = t->cap ? t->cap : 4096;
                 while (cap < t->len + n + 1)
                         cap *= 2;
                 char *b = realloc(t->buf, cap);
@@ -234,6 +234,13 @@ int report_list_chunk(const struct inventory *inv, const struct judgement *js, c
                       char **ret, size_t *ret_len) {
         struct text t = {};
 
+        /* A piece ends at the first object past MAX_BYTES: room for that
+         * from the start, rather than twice as much by doubling. */
+        t.buf = malloc(max_bytes + 8192);
+        if (!t.buf)
+                return -ENOMEM;
+        t.cap = max_bytes + 8192;
+        t.buf[0] = 0;
         if (c->stage == 0) {
                 text_cstr(&t, prefix);
                 text_cstr(&t, "\"objects\":[");
@@ -253,8 +260,6 @@ int report_list_chunk(const struct inventory *inv, const struct judgement *js, c
                 text_cstr(&t, suffix);
                 c->stage = 2;
         }
-        if (!t.error && !t.buf)
-                text_add(&t, "", 0);
         if (t.error) {
                 free(t.buf);
                 return t.error;
