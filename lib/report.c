@@ -116,12 +116,42 @@ static void text_key(struct text *t, const char *key) {
         text_add(t, "\":", 2);
 }
 
-static void text_pid(struct text *t, const char *key, pid_t pid) {
+/* ,"KEY":V, or null when not PRESENT. */
+static void put_int(struct text *t, const char *key, bool present, int64_t v) {
         text_key(t, key);
-        if (pid == PID_NONE)
-                text_add(t, "null", 4);
+        if (present)
+                text_int(t, v);
         else
-                text_int(t, pid);
+                text_add(t, "null", 4);
+}
+
+static void put_uint(struct text *t, const char *key, bool present, uint64_t v) {
+        text_key(t, key);
+        if (present)
+                text_uint(t, v);
+        else
+                text_add(t, "null", 4);
+}
+
+static void put_str(struct text *t, const char *key, const char *s) {
+        text_key(t, key);
+        text_str(t, s);
+}
+
+/* ,"KEY":[N pids, STRIDE bytes apart from FIRST], or null without FIRST. */
+static void put_pids(struct text *t, const char *key, const void *first, size_t n, size_t stride) {
+        text_key(t, key);
+        if (!first) {
+                text_add(t, "null", 4);
+                return;
+        }
+        text_add(t, "[", 1);
+        for (size_t i = 0; i < n; i++) {
+                if (i)
+                        text_add(t, ",", 1);
+                text_int(t, *(const pid_t *) (const void *) ((const char *) first + i * stride));
+        }
+        text_add(t, "]", 1);
 }
 
 /*
@@ -133,99 +163,44 @@ static void text_pid(struct text *t, const char *key, pid_t pid) {
  */
 static void list_entry(struct text *t, const struct ipc_object *o, const struct judgement *j) {
         bool sysv = ipc_type_is_sysv(o->type), mq_known = !(o->flags & IPC_OBJECT_MQ_UNREADABLE);
+        bool sem = o->type == IPC_TYPE_SEM;
         char perms[8], why[JUDGEMENT_REASON_MAX];
+        static const pid_t none[1];
 
         text_add(t, "{\"id\":\"", 7);
         text_cstr(t, ipc_type_to_string(o->type));
         text_add(t, ":", 1);
-        if (sysv) {
-                text_int(t, o->id);
-                text_add(t, "\"", 1);
-        } else {
-                text_escaped(t, strempty(o->name));
-                text_add(t, "\"", 1);
-        }
-        text_key(t, "type");
-        text_str(t, ipc_type_to_string(o->type));
-        text_key(t, "key");
         if (sysv)
-                text_int(t, o->key);
+                text_int(t, o->id);
         else
-                text_add(t, "null", 4);
-        text_key(t, "name");
-        text_str(t, o->name);
-        text_key(t, "uid");
-        text_uint(t, o->uid);
-        text_key(t, "gid");
-        text_uint(t, o->gid);
-        text_key(t, "cuid");
-        text_uint(t, o->cuid);
-        text_key(t, "cgid");
-        text_uint(t, o->cgid);
+                text_escaped(t, strempty(o->name));
+        text_add(t, "\"", 1);
+        put_str(t, "type", ipc_type_to_string(o->type));
+        put_int(t, "key", sysv, o->key);
+        put_str(t, "name", o->name);
+        put_uint(t, "uid", true, o->uid);
+        put_uint(t, "gid", true, o->gid);
+        put_uint(t, "cuid", true, o->cuid);
+        put_uint(t, "cgid", true, o->cgid);
         snprintf(perms, sizeof(perms), "%04o", (unsigned) (o->mode & 07777));
-        text_key(t, "perms");
-        text_str(t, perms);
-        text_key(t, "size");
-        if (!mq_known)
-                text_add(t, "null", 4);
-        else
-                text_uint(t, o->size);
-        text_pid(t, "cpid", o->cpid);
-        text_pid(t, "lpid", o->lpid);
-        text_pid(t, "lrpid", o->lrpid);
-        text_key(t, "sempids");
-        if (o->type == IPC_TYPE_SEM && o->sems) {
-                text_add(t, "[", 1);
-                for (unsigned i = 0; i < o->nsems; i++) {
-                        if (i)
-                                text_add(t, ",", 1);
-                        text_int(t, o->sems[i].pid);
-                }
-                text_add(t, "]", 1);
-        } else
-                text_add(t, "null", 4);
-        text_key(t, "nsems");
-        if (o->type == IPC_TYPE_SEM)
-                text_uint(t, o->nsems);
-        else
-                text_add(t, "null", 4);
-        text_key(t, "nattch");
-        if (o->type == IPC_TYPE_SHM)
-                text_uint(t, o->nattch);
-        else
-                text_add(t, "null", 4);
-        text_key(t, "qnum");
-        if (o->type == IPC_TYPE_MSG)
-                text_uint(t, o->qnum);
-        else
-                text_add(t, "null", 4);
-        text_key(t, "notify_pid");
-        if (o->type == IPC_TYPE_MQ && mq_known)
-                text_int(t, o->notify_pid);
-        else
-                text_add(t, "null", 4);
-        text_key(t, "holders");
-        text_add(t, "[", 1);
-        for (size_t i = 0; i < o->n_holders; i++) {
-                if (i)
-                        text_add(t, ",", 1);
-                text_int(t, o->holders[i]);
-        }
-        text_add(t, "]", 1);
-        text_key(t, "ctime");
-        text_int(t, o->ctime);
-        text_key(t, "atime");
-        text_int(t, o->atime);
-        text_key(t, "mtime");
-        text_int(t, o->mtime);
-        text_key(t, "verdict");
-        text_str(t, verdict_to_string(j->verdict));
-        text_key(t, "reason");
-        text_str(t, judgement_reason(j, why));
-        text_key(t, "rule");
-        text_str(t, j->rule ? j->rule->name : NULL);
-        text_key(t, "idle");
-        text_uint(t, j->idle);
+        put_str(t, "perms", perms);
+        put_uint(t, "size", mq_known, o->size);
+        put_int(t, "cpid", o->cpid != PID_NONE, o->cpid);
+        put_int(t, "lpid", o->lpid != PID_NONE, o->lpid);
+        put_int(t, "lrpid", o->lrpid != PID_NONE, o->lrpid);
+        put_pids(t, "sempids", sem && o->sems ? &o->sems[0].pid : NULL, o->nsems, sizeof(*o->sems));
+        put_uint(t, "nsems", sem, o->nsems);
+        put_uint(t, "nattch", o->type == IPC_TYPE_SHM, o->nattch);
+        put_uint(t, "qnum", o->type == IPC_TYPE_MSG, o->qnum);
+        put_int(t, "notify_pid", o->type == IPC_TYPE_MQ && mq_known, o->notify_pid);
+        put_pids(t, "holders", o->holders ? o->holders : none, o->n_holders, sizeof(pid_t));
+        put_int(t, "ctime", true, o->ctime);
+        put_int(t, "atime", true, o->atime);
+        put_int(t, "mtime", true, o->mtime);
+        put_str(t, "verdict", verdict_to_string(j->verdict));
+        put_str(t, "reason", judgement_reason(j, why));
+        put_str(t, "rule", j->rule ? j->rule->name : NULL);
+        put_uint(t, "idle", true, j->idle);
         text_add(t, "}", 1);
 }
 
