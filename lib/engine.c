@@ -441,11 +441,15 @@ static int same_types(struct engine *e, unsigned types, bool *taken) {
 
 /* The judgement kept, brought to NOW on its own facts and processes: idle
  * times counted to now, and PENDING verdicts whose MinAge has passed judged
- * again (time alone turns them ORPHAN). */
+ * again (time alone turns them ORPHAN).  The generation moves only when a
+ * judgement was made again: its evidence is freed, and a listing being
+ * written from it must stop; idle times alone may change under one. */
 static int retime(struct engine *e, time_t now) {
-        e->generation++;
         struct judge_context ctx = context(e, now);
-        for (size_t k = 0; k < e->inv->n_objects; k++) {
+        bool replaced = false;
+        int r = 0;
+
+        for (size_t k = 0; k < e->inv->n_objects && r >= 0; k++) {
                 struct judgement *j = &e->judgements[k];
                 const struct ipc_object *o = &e->inv->objects[k];
                 const struct memory_entry *me = j->verdict != VERDICT_LIVE && ctx.memory
@@ -457,15 +461,18 @@ static int retime(struct engine *e, time_t now) {
 
                 if (j->verdict == VERDICT_PENDING && j->rule && idle >= j->rule->min_age) {
                         struct judgement fresh;
-                        int r = judge_object_remembered(&ctx, o, me, &fresh);
+                        r = judge_object_remembered(&ctx, o, me, &fresh);
                         if (r < 0)
-                                return r;
+                                break;
                         judgement_done(j);
                         *j = fresh;
+                        replaced = true;
                 } else
                         j->idle = idle;
         }
-        return 0;
+        if (replaced)
+                e->generation++;
+        return r;
 }
 
 /*
@@ -548,6 +555,8 @@ static int judge_quick(struct engine *e) {
 
         e->judged_usec = monotonic_usec();
         e->judged_at = now;
+        /* The objects collected again are the ones kept, removals or not. */
+        e->stale = false;
         e->quick_runs++;
         e->stats.quick_judgements++;
         if (!all_live)

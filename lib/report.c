@@ -25,7 +25,8 @@ static int append(json_object *arr, json_object *val) {
 bool list_filter_match(const struct list_filter *f, const struct ipc_object *o, const struct judgement *j) {
         if (!f)
                 return true;
-        return (!f->types || (f->types & IPC_TYPE_BIT(o->type))) && (!f->by_user || o->uid == f->uid) &&
+        return (!f->types || (f->types & IPC_TYPE_BIT(o->type))) &&
+               (!f->by_user || o->uid == f->uid || (f->or_creator && o->cuid == f->uid)) &&
                (!f->verdicts || (f->verdicts & (1u << j->verdict)));
 }
 

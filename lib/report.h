@@ -21,6 +21,7 @@ struct list_filter {
         unsigned verdicts; /* 1 << enum verdict; 0: all */
         bool by_user;
         uid_t uid;
+        bool or_creator; /* by_user: the objects UID made count too (what a caller who is not an admin may see) */
 };
 
 bool list_filter_match(const struct list_filter *f, const struct ipc_object *o, const struct judgement *j);

@@ -211,11 +211,12 @@ static json_object *list(const struct service *s, const struct service_caller *c
                         return service_invalid("user");
                 f.by_user = true;
         }
-        /* Others see their own objects only. */
+        /* Others see their own objects only: those they own or made, as
+         * in Explain, GetStatus and their dry runs. */
         if (!c->admin) {
                 if (f.by_user && f.uid != c->uid)
                         return denied("io.ipcgc.List");
-                f.by_user = true;
+                f.by_user = f.or_creator = true;
                 f.uid = c->uid;
         }
 
