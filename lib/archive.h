@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "config.h"
+#include "ipc_object.h"
+
+/*
+ * The archive of removed objects (issue 11): before an object is removed,
+ * its facts and contents are written to an entry, from which `ipcgc
+ * restore` puts it back.  Not yet wired into reap(): this is the format and
+ * the per-type capture and restore.
+ *
+ * An entry is a directory ARCHIVEDIR/NAME, mode 0700, owned by root:
+ *   manifest   JSON (archive_manifest_write): "format": "ipcgc-archive 1",
+ *              the object's facts as object_to_json() gives them plus
+ *              "mode" (octal string of every bit, SHM_DEST and SHM_LOCKED
+ *              included), "dtime", "dev"/"ino" for files, and
+ *              "removed": {time, verdict, reason, rule, by_uid, by_pid},
+ *              and "contents": what the type module wrote (below).
+ *   data       shm: the segment's bytes; pshm, psem: the file's bytes,
+ *              sparse where the file is;
+ *   messages   msg: each message in queue order as
+ *                  int64 mtype (host order), uint64 length, the bytes;
+ *              mq: each message in the order received (priority, then
+ *                  age) as uint32 priority, uint64 length, the bytes;
+ *   values     sem: one line per semaphore, its value in decimal.
+ *   (fifo: nothing but the manifest.)
+ * Every file is created with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, by
+ * *at() calls relative to the entry's directory fd: nothing in an entry is
+ * ever reached through a path that could hold a symlink.
+ */
+
+#define ARCHIVE_FORMAT "ipcgc-archive 1"
+
+/* What a type module says it wrote, for the manifest's "contents". */
+struct archive_contents {
+        uint64_t bytes;    /* of data or messages: what the entry costs */
+        uint64_t messages; /* msg, mq: how many */
+        unsigned values;   /* sem: how many */
+        /* mq: the queue's attributes, to create it again with */
+        long mq_maxmsg, mq_msgsize;
+        bool hugetlb, locked; /* shm: SHM_HUGETLB (bytes not kept), SHM_LOCKED (noted) */
+        /* msg: MSG_COPY is missing (ENOSYS): see archive_sysv_save */
+        bool sparse; /* pshm, psem: holes were kept as holes */
+};
+
+/*
+ * SysV (lib/archive_sysv.c).  Saves the contents of O (shm, msg or sem),
+ * as re-read just before, into the entry directory DFD: -EFBIG when they
+ * would pass MAX_BYTES (nothing is left behind then by the caller's
+ * abort), -ENOSPC/-EIO as the writes fail, -EIDRM when the object is gone,
+ * -EACCES when it cannot be read.  shm is read through shmat(SHM_RDONLY)
+ * a chunk at a time, each chunk's pages dropped from this process once
+ * written (madvise), so a 256 MiB segment never counts against the
+ * caller's memory; msg through msgrcv(IPC_NOWAIT | MSG_COPY) by index,
+ * nothing received; without MSG_COPY (-ENOSYS) a queue with messages is
+ * not archived (-ENOTSUP: receiving them would lose them if the removal
+ * then did not happen and they could not all be put back), an empty one
+ * is; sem through semctl(GETALL).
+ */
+int archive_sysv_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, struct archive_contents *ret);
+/*
+ * Creates the SysV object described by O (type, id, key, uid, gid, mode,
+ * size, nsems) again from the entry directory DFD: with the same id where
+ * kernel.{shm,msg,sem}_next_id lets it be asked for (then the id got is
+ * checked; *RET_SAME_ID says whether it came out as asked), else a new
+ * one; IPC_CREAT | IPC_EXCL on the key (-EEXIST when the key is taken now,
+ * nothing created); IPC_SET for owner and mode; the contents copied back
+ * (shm: written through shmat; msg: msgsnd in order, IPC_NOWAIT; sem:
+ * SETALL).  On any failure after creation the new object is removed
+ * again.  *RET_ID: the id it has now.
+ */
+int archive_sysv_restore(const struct ipc_object *o, int dfd, const struct archive_contents *c, int *ret_id,
+                         bool *ret_same_id);
+
+/*
+ * POSIX and FIFOs (lib/archive_posix.c).  Saves the contents of O (mq,
+ * pshm, psem or fifo) into DFD.  The object is reached as reap() reaches
+ * it: PARENT_FD is the directory its name lives in (MqueueDir, ShmDir, the
+ * FIFO's directory) and BASE its name there, opened with O_NOFOLLOW and
+ * checked to be the inode O names (dev, ino): -ESTALE when it is not.
+ * pshm, psem: the file's bytes, holes kept (SEEK_DATA/SEEK_HOLE).  mq: a
+ * queue can only be read by receiving: every message is received
+ * (O_NONBLOCK) and written in order, and *RET_TAKEN set; if the removal
+ * then does not happen, archive_posix_putback() sends them back, each with
+ * its priority.  fifo: nothing (its path, owner and mode are in the
+ * manifest).
+ */
+int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *base, int dfd, uint64_t max_bytes,
+                       struct archive_contents *ret, bool *ret_taken);
+/* Sends the messages archive_posix_save() received from the mq O back into
+ * it (the same queue, at PARENT_FD/BASE, still the same inode), in order,
+ * each with its priority. */
+int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base, int dfd);
+/*
+ * Creates the object described by O again at PARENT_FD/BASE from DFD:
+ * O_CREAT | O_EXCL | O_NOFOLLOW (mkfifoat for a FIFO; mq_open with the
+ * queue's attributes, for which BASE is the queue's name without '/'):
+ * -EEXIST when the name is taken now; then owner and mode as O says
+ * (fchown, fchmod on the fd, never by path); the contents copied back
+ * (pshm, psem: the bytes, holes kept; mq: each message with its priority).
+ * On any failure after creation the new object is removed again.
+ */
+int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, int dfd,
+                          const struct archive_contents *c);
