@@ -108,3 +108,84 @@ int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char 
  */
 int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, int dfd,
                           const struct archive_contents *c);
+
+/*
+ * The entries themselves (lib/archive.c): the archive directory, an entry
+ * made under a temporary name and committed by one rename, its manifest,
+ * the listing and the eviction.
+ */
+
+/* Why and by whom an object was removed, for the manifest. */
+struct archive_removal {
+        time_t time;
+        char verdict[16];
+        char *reason; /* malloc'd when read back */
+        char *rule;   /* NULL: none */
+        uid_t by_uid;
+        pid_t by_pid;
+};
+
+/* An entry's name: UTC time, type, id or name (bytes other than
+ * [A-Za-z0-9._-] as '_', cut at 64), six random hex digits. */
+#define ARCHIVE_NAME_MAX 128
+/* A manifest is read back only up to this size. */
+#define ARCHIVE_MANIFEST_MAX (64u * 1024u)
+
+struct archive_entry {
+        char name[ARCHIVE_NAME_MAX]; /* once committed */
+        char tmp[ARCHIVE_NAME_MAX + 8]; /* ".new-" NAME until then */
+        int dfd;                     /* the entry's directory */
+};
+
+/*
+ * Opens the archive directory PATH (O_DIRECTORY | O_NOFOLLOW), creating it
+ * 0700 when it is missing (its parent must exist).  Refuses (-EPERM) one
+ * that is not owned by this process's euid or that others may enter
+ * (mode & 077), and a symlink (-ELOOP): an archive holds other users'
+ * data.  *RET_FD: its fd.
+ */
+int archive_open_dir(const char *path, int *ret_fd);
+/* Starts an entry for O in the archive ARCHIVE_FD: a directory .new-NAME,
+ * mode 0700; E->dfd its fd. */
+int archive_entry_begin(int archive_fd, const struct ipc_object *o, time_t now, struct archive_entry *e);
+/* Writes E's manifest: O's facts, WHY, and C (what the type module wrote). */
+int archive_manifest_write(const struct archive_entry *e, const struct ipc_object *o,
+                           const struct archive_removal *why, const struct archive_contents *c);
+/* Makes E an entry: every file and the directory synced, .new-NAME renamed
+ * to NAME, the archive directory synced.  Closes E->dfd. */
+int archive_entry_commit(int archive_fd, struct archive_entry *e);
+/* Drops an entry that was begun and not committed, with what it holds. */
+void archive_entry_abort(int archive_fd, struct archive_entry *e);
+/* Removes the entry NAME (a committed one) with what it holds. */
+int archive_entry_remove(int archive_fd, const char *name);
+
+/* Reads the manifest of the entry open at DFD: the object's facts into
+ * *RET_O (its name malloc'd), WHY and C.  -EBADMSG for anything that is not
+ * a manifest this version wrote, with every field in range. */
+int archive_manifest_read(int dfd, struct ipc_object *ret_o, struct archive_removal *ret_why,
+                          struct archive_contents *ret_c);
+void archive_removal_done(struct archive_removal *why);
+
+/* One entry, as listed. */
+struct archive_item {
+        char name[ARCHIVE_NAME_MAX];
+        struct ipc_object object;  /* from its manifest */
+        struct archive_removal why;
+        struct archive_contents contents;
+        uint64_t disk_bytes; /* what its files take on disk */
+};
+struct archive_listing {
+        struct archive_item *items; /* newest first */
+        size_t n_items;
+        size_t n_bad; /* entries whose manifest could not be read: left alone, counted */
+};
+/* Every committed entry of the archive; at most ARCHIVE_MAX_ENTRIES. */
+#define ARCHIVE_MAX_ENTRIES 65536u
+int archive_list(int archive_fd, struct archive_listing **ret);
+struct archive_listing *archive_listing_free(struct archive_listing *l);
+
+/* Removes the oldest entries until what the archive's entries take on disk
+ * is at most MAX_BYTES, never one removed less than KEEP_SECONDS before
+ * NOW.  *RET_EVICTED: how many went.  -ENOSPC when the young ones alone
+ * pass MAX_BYTES (then the caller must not archive more). */
+int archive_evict(int archive_fd, uint64_t max_bytes, time_t now, uint64_t keep_seconds, size_t *ret_evicted);
