@@ -121,7 +121,10 @@ is "$(try restore mq "$MQDIR" ipcgc-bad "$E/bad-cut")" EBADMSG "mq: a truncated 
 check "mq: and leaves no queue" test ! -e "$MQDIR/ipcgc-bad"
 corrupt bad-prio "d[0:4]=struct.pack('=I', 40000)"
 is "$(try restore mq "$MQDIR" ipcgc-bad "$E/bad-prio")" EBADMSG "mq: a priority past MQ_PRIO_MAX gives EBADMSG"
-corrupt bad-size "d[4:12]=struct.pack('=Q', 129); d[12:12]=bytes(129-11)"
+# One record, consistent with the facts in all but its length: 129 bytes
+# in a queue of 128-byte messages, which must never be read into the buffer.
+corrupt bad-size "d[:]=struct.pack('=IQ', 1, 129) + b'x' * 129"
+sed -i 's/^messages .*/messages 1/; s/^bytes .*/bytes 141/' "$E/bad-size/facts"
 is "$(try restore mq "$MQDIR" ipcgc-bad "$E/bad-size")" EBADMSG "mq: a message longer than mq_msgsize gives EBADMSG"
 check "mq: and leaves no queue" test ! -e "$MQDIR/ipcgc-bad"
 cp -a "$E/mq" "$E/bad-attr" && sed -i 's/^mq_msgsize .*/mq_msgsize 1099511627776/' "$E/bad-attr/facts"
