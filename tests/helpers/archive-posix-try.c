@@ -14,7 +14,8 @@
  *   archive-posix-try semmake NAME VALUE MODE          sem_open + sem_post VALUE times, closed
  *   archive-posix-try semvalue NAME                    prints sem_getvalue
  *   archive-posix-try mqmake NAME MAXMSG MSGSIZE MODE PRIO:TEXT...
- *   archive-posix-try mqread NAME                      receives all: "PRIO:TEXT PRIO:TEXT...", then "attr MAXMSG MSGSIZE"
+ *   archive-posix-try mqread NAME                      receives every message: "PRIO:TEXT PRIO:TEXT...",
+ *                                                      then "attr MAXMSG MSGSIZE"
  *
  * save, putback and restore print "ok" or the error's name (ESTALE...) and
  * exit 0 or 1; save also prints "taken" when messages left the queue.
@@ -138,8 +139,10 @@ static int cmd_save(int argc, char **argv) {
         int dfd = open_dir(argv[3]), edfd = open_dir(argv[5]);
         uint64_t max = argc > 6 ? strtoull(argv[6], NULL, 0) : UINT64_MAX;
         r = read_object(t, dfd, argv[4], &o);
-        if (r < 0)
+        if (r < 0) {
+                free(o.name);
                 return result(r);
+        }
         /* A symlink planted after the read: the test puts it there between
          * the collector's view and the save, as a racing user would. */
         const char *plant = getenv("ARCHIVE_TRY_PLANT");
@@ -149,6 +152,8 @@ static int cmd_save(int argc, char **argv) {
                         return result(-errno);
         }
         r = archive_posix_save(&o, dfd, argv[4], edfd, max, &c, &taken);
+        free(o.name); /* the only thing the reader allocated */
+        o.name = NULL;
         if (taken)
                 printf("taken\n");
         if (r >= 0)
