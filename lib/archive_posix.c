@@ -214,6 +214,11 @@ static int save_file(const struct ipc_object *o, int parent_fd, const char *base
         if (out < 0)
                 return out;
         r = copy_sparse(fd, out, (uint64_t) st.st_size, max_bytes, &bytes, &sparse);
+        /* The reads may have stamped atime, a fact the next judgement's
+         * idle time is made of if the removal does not happen: put it back,
+         * as mqfs.c does for a queue's status (owner or CAP_FOWNER only). */
+        const struct timespec ts[2] = { st.st_atim, { .tv_nsec = UTIME_OMIT } };
+        (void) futimens(fd, ts);
         if (r < 0)
                 return r;
         if (fsync(out) < 0)

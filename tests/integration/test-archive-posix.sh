@@ -18,8 +18,10 @@ fact() { awk -v k="$2" '$1 == k { print $2 }' "$1/facts"; }
 yes 'ipcgc archive pattern 0123456789' | head -c 49152 >/dev/shm/ipcgc-pshm
 chown 65534:65534 /dev/shm/ipcgc-pshm && chmod 0640 /dev/shm/ipcgc-pshm
 sum=$(sha256sum </dev/shm/ipcgc-pshm)
+touch -a -d @1000000000 /dev/shm/ipcgc-pshm
 en=$(entry pshm)
 is "$(try save pshm /dev/shm ipcgc-pshm "$en")" ok "pshm: saved"
+is "$(stat -c %X /dev/shm/ipcgc-pshm)" 1000000000 "pshm: the save left its atime alone"
 is "$(fact "$en" bytes)" 49152 "pshm: 48 KiB archived"
 is "$(stat -c '%a %s' "$en/data")" "600 49152" "pshm: data is 0600, the file's size"
 rm /dev/shm/ipcgc-pshm
