@@ -305,6 +305,26 @@ static int putback_fd(int qfd, int dfd) {
         return walk_messages(fd, qfd, attr.mq_maxmsg, attr.mq_msgsize, buf, NULL, NULL);
 }
 
+/* Sends back what "messages" holds and then HELD (LEN bytes, PRIO), if
+ * any, through a new fd for writing: the one save_mq reads with may not
+ * write (the caller may read a queue it may not write). */
+static int put_back(const struct ipc_object *o, int parent_fd, const char *base, int dfd, const char *held,
+                    size_t len, unsigned prio) {
+        _cleanup_close_ int w = -EBADF;
+        int r;
+
+        r = open_checked(o, parent_fd, base, O_WRONLY, &w, NULL);
+        if (r < 0)
+                return r;
+        r = putback_fd(w, dfd);
+        if (r < 0 || !held)
+                return r;
+        while (mq_send(w, held, len, prio) < 0)
+                if (errno != EINTR)
+                        return negative_errno();
+        return 0;
+}
+
 /*
  * mq.  The queue is reached through PARENT_FD like every other file: on the
  * mqueue file system the fd openat() returns is itself a queue descriptor
@@ -389,17 +409,11 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
                 if (r == 0)
                         r = write_all(out, buf, (size_t) len);
                 if (r < 0) {
-                        /* The one in hand goes back after those written, as
-                         * it was received after them. */
-                        int k = 0;
-                        if (ftruncate(out, (off_t) (bytes - MQ_RECORD_HEADER - (uint64_t) len)) < 0)
-                                k = negative_errno();
-                        if (k == 0)
-                                k = archive_posix_putback(o, parent_fd, base, dfd);
-                        if (k == 0)
-                                while ((k = mq_send(q, buf, (size_t) len, prio)) < 0 && errno == EINTR)
-                                        ;
-                        if (k == 0)
+                        /* The one in hand is not in the file (or only part
+                         * of it): it goes back from memory, after those
+                         * written, as it was received after them. */
+                        if (ftruncate(out, (off_t) (bytes - MQ_RECORD_HEADER - (uint64_t) len)) == 0 &&
+                            put_back(o, parent_fd, base, dfd, buf, (size_t) len, prio) == 0)
                                 *ret_taken = false;
                         return r;
                 }
@@ -417,7 +431,7 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
         return 0;
 
 put_back:
-        if (*ret_taken && archive_posix_putback(o, parent_fd, base, dfd) == 0)
+        if (*ret_taken && put_back(o, parent_fd, base, dfd, NULL, 0, 0) == 0)
                 *ret_taken = false;
         return r;
 }
@@ -463,15 +477,9 @@ int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *ba
 }
 
 int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base, int dfd) {
-        _cleanup_close_ int q = -EBADF;
-        int r;
-
         if (!o || o->type != IPC_TYPE_MQ || parent_fd < 0 || !base || !*base || strchr(base, '/') || dfd < 0)
                 return -EINVAL;
-        r = open_checked(o, parent_fd, base, O_WRONLY, &q, NULL);
-        if (r < 0)
-                return r;
-        return putback_fd(q, dfd);
+        return put_back(o, parent_fd, base, dfd, NULL, 0, 0);
 }
 
 /* Removes what restore created at PARENT_FD/BASE, if the name still is the
