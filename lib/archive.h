@@ -88,8 +88,16 @@ int archive_sysv_restore(const struct ipc_object *o, int dfd, const struct archi
  * queue can only be read by receiving: every message is received
  * (O_NONBLOCK) and written in order, and *RET_TAKEN set; if the removal
  * then does not happen, archive_posix_putback() sends them back, each with
- * its priority.  fifo: nothing (its path, owner and mode are in the
- * manifest).
+ * its priority.  The fd the mqueue mount gives for BASE is itself a queue
+ * descriptor: the inode checked is the one read, no name is looked up in
+ * some IPC namespace again.  The size is checked against MAX_BYTES before
+ * anything is received (-EFBIG): messages taken could only go back behind
+ * newer ones of their priority.  *RET_TAKEN is set whatever the return:
+ * true means some messages are only in the entry (a putback failed), and
+ * the caller must keep it.  contents.bytes of an mq is the size of the
+ * messages file, headers included, as restore checks it.  -ESTALE: a
+ * symlink at the name, another inode, or a size other than O's.  fifo:
+ * nothing (its path, owner and mode are in the manifest).
  */
 int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *base, int dfd, uint64_t max_bytes,
                        struct archive_contents *ret, bool *ret_taken);
@@ -104,7 +112,12 @@ int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char 
  * -EEXIST when the name is taken now; then owner and mode as O says
  * (fchown, fchmod on the fd, never by path); the contents copied back
  * (pshm, psem: the bytes, holes kept; mq: each message with its priority).
- * On any failure after creation the new object is removed again.
+ * On any failure after creation the new object is removed again (only if
+ * the name still is the inode created).  -EXDEV: PARENT_FD is another IPC
+ * namespace's mqueue mount; -EMEDIUMTYPE: not an mqueue mount; -EBADMSG:
+ * an entry whose files do not agree with its facts.  A FIFO's mode is set
+ * through /proc/self/fd (an O_PATH fd of the FIFO just made): /proc must be
+ * mounted.  A psem's value is in its bytes.
  */
 int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, int dfd,
                           const struct archive_contents *c);
