@@ -22,7 +22,6 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "archive.h"
@@ -204,12 +203,160 @@ static int shm_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
         return 0;
 }
 
+union semun {
+        int val;
+        struct semid_ds *buf;
+        unsigned short *array;
+};
+
+static int sem_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, struct archive_contents *ret) {
+        _cleanup_free_ unsigned short *values = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct semid_ds ds;
+        size_t len = 0;
+        int r;
+
+        if (o->nsems == 0 || o->nsems > SEMS_MAX)
+                return -EFBIG;
+        /* GETALL writes as many values as the set has now: the set must be
+         * the one O describes, of the size the array is made for.  (Only a
+         * set removed and made again under this very id in between could
+         * differ, which takes a wrap of the id's sequence or root asking
+         * for the id through sem_next_id.) */
+        if (semctl(o->id, 0, IPC_STAT, (union semun) { .buf = &ds }) < 0)
+                return errno == EINVAL || errno == EIDRM ? -EIDRM : negative_errno();
+        if (ds.sem_perm.__key != o->key || ds.sem_nsems != o->nsems)
+                return -EIDRM;
+
+        values = calloc(o->nsems, sizeof(*values));
+        text = malloc((size_t) o->nsems * SEM_LINE_MAX + 1);
+        if (!values || !text)
+                return -ENOMEM;
+        if (semctl(o->id, 0, GETALL, (union semun) { .array = values }) < 0)
+                return errno == EINVAL || errno == EIDRM ? -EIDRM : negative_errno();
+        for (unsigned i = 0; i < o->nsems; i++)
+                len += (size_t) snprintf(text + len, SEM_LINE_MAX + 1, "%u\n", (unsigned) values[i]);
+        if (len > max_bytes)
+                return -EFBIG;
+
+        fd = create_file(dfd, "values");
+        if (fd < 0)
+                return fd;
+        r = finish_file(dfd, "values", &fd, write_full(fd, text, len));
+        if (r < 0)
+                return r;
+        *ret = (struct archive_contents) { .bytes = len, .values = o->nsems };
+        return 0;
+}
+
+/* The kernel's msgmax now, or -errno. */
+static int msg_max(void) {
+        struct msginfo info;
+
+        if (msgctl(0, IPC_INFO, (struct msqid_ds *) &info) < 0)
+                return negative_errno();
+        return info.msgmax > 0 ? info.msgmax : -EIO;
+}
+
+struct msg_buffer {
+        long mtype;
+        char mtext[];
+};
+
+static int msg_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, struct archive_contents *ret) {
+        _cleanup_free_ struct msg_buffer *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct msqid_ds ds;
+        uint64_t total = 0, count = 0, size_max;
+        size_t buflen;
+        bool capped;
+        int r = 0, max;
+
+        /* What O holds already passes: nothing written. */
+        if (o->size > max_bytes || o->qnum > (max_bytes - o->size) / sizeof(struct msg_record))
+                return -EFBIG;
+        if (msgctl(o->id, IPC_STAT, &ds) < 0)
+                return errno == EINVAL || errno == EIDRM ? -EIDRM : negative_errno();
+        if (ds.msg_perm.__key != o->key)
+                return -EIDRM;
+        max = msg_max();
+        if (max < 0)
+                return max;
+
+        /* A message is at most msgmax as it was sent, and at most what the
+         * queue held when O was read: msgmax may have been lowered since. */
+        size_max = (uint64_t) max > o->size ? (uint64_t) max : o->size;
+        capped = size_max > MSG_MAX_BYTES || size_max > max_bytes;
+        if (size_max > MSG_MAX_BYTES)
+                size_max = MSG_MAX_BYTES;
+        if (size_max > max_bytes)
+                size_max = max_bytes;
+        buflen = (size_t) size_max;
+        buf = malloc(sizeof(*buf) + buflen);
+        if (!buf)
+                return -ENOMEM;
+
+        fd = create_file(dfd, "messages");
+        if (fd < 0)
+                return fd;
+        /* By index, each copied and left where it is.  Messages sent since
+         * O was read are taken too; the kernel's own limit on a queue
+         * (qnum <= qbytes) and max_bytes end the loop. */
+        for (long index = 0; r >= 0 && index < LONG_MAX; index++) {
+                ssize_t n = msgrcv(o->id, buf, buflen, index, IPC_NOWAIT | MSG_COPY);
+                if (n < 0) {
+                        if (errno == ENOMSG)
+                                break; /* past the last one */
+                        if (errno == ENOSYS) {
+                                /* No CONFIG_CHECKPOINT_RESTORE: an empty
+                                 * queue has nothing to lose, one with
+                                 * messages cannot be read without taking
+                                 * them (archive.h). */
+                                if (msgctl(o->id, IPC_STAT, &ds) < 0)
+                                        r = errno == EINVAL || errno == EIDRM ? -EIDRM : negative_errno();
+                                else if (ds.msg_qnum > 0)
+                                        r = -ENOTSUP;
+                                break;
+                        }
+                        if (errno == E2BIG)
+                                /* Larger than we keep, or than msgmax and
+                                 * the queue both allowed when O was read. */
+                                r = capped ? -EFBIG : -ESTALE;
+                        else if (errno == EINVAL || errno == EIDRM)
+                                r = -EIDRM;
+                        else
+                                r = negative_errno();
+                        break;
+                }
+                struct msg_record h = { .mtype = buf->mtype, .length = (uint64_t) n };
+                if ((uint64_t) n + sizeof(h) > max_bytes - total) {
+                        r = -EFBIG;
+                        break;
+                }
+                r = write_full(fd, &h, sizeof(h));
+                if (r >= 0)
+                        r = write_full(fd, buf->mtext, (size_t) n);
+                total += sizeof(h) + (uint64_t) n;
+                count++;
+        }
+        r = finish_file(dfd, "messages", &fd, r);
+        if (r < 0)
+                return r;
+        *ret = (struct archive_contents) { .bytes = total, .messages = count };
+        return 0;
+}
+
 int archive_sysv_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, struct archive_contents *ret) {
         if (!o || dfd < 0 || !ret)
                 return -EINVAL;
         switch (o->type) {
         case IPC_TYPE_SHM:
                 return shm_save(o, dfd, max_bytes, ret);
+        case IPC_TYPE_MSG:
+                return msg_save(o, dfd, max_bytes, ret);
+        case IPC_TYPE_SEM:
+                return sem_save(o, dfd, max_bytes, ret);
         default:
                 return -EINVAL;
         }
@@ -279,6 +426,24 @@ static int set_owner(const struct ipc_object *o, int id) {
                 ds.shm_perm.mode = o->mode & 0777;
                 return shmctl(id, IPC_SET, &ds) < 0 ? negative_errno() : 0;
         }
+        case IPC_TYPE_MSG: {
+                struct msqid_ds ds;
+                if (msgctl(id, IPC_STAT, &ds) < 0)
+                        return negative_errno();
+                ds.msg_perm.uid = o->uid;
+                ds.msg_perm.gid = o->gid;
+                ds.msg_perm.mode = o->mode & 0777;
+                return msgctl(id, IPC_SET, &ds) < 0 ? negative_errno() : 0;
+        }
+        case IPC_TYPE_SEM: {
+                struct semid_ds ds;
+                if (semctl(id, 0, IPC_STAT, (union semun) { .buf = &ds }) < 0)
+                        return negative_errno();
+                ds.sem_perm.uid = o->uid;
+                ds.sem_perm.gid = o->gid;
+                ds.sem_perm.mode = o->mode & 0777;
+                return semctl(id, 0, IPC_SET, (union semun) { .buf = &ds }) < 0 ? negative_errno() : 0;
+        }
         default:
                 return -EINVAL;
         }
@@ -293,6 +458,12 @@ static int create_object(const struct ipc_object *o, const struct archive_conten
         switch (o->type) {
         case IPC_TYPE_SHM:
                 id = shmget(o->key, (size_t) o->size, flags | (c->hugetlb ? SHM_HUGETLB : 0));
+                break;
+        case IPC_TYPE_MSG:
+                id = msgget(o->key, flags);
+                break;
+        case IPC_TYPE_SEM:
+                id = semget(o->key, (int) o->nsems, flags);
                 break;
         default:
                 id = -1;
@@ -342,6 +513,109 @@ static int shm_fill(const struct ipc_object *o, int dfd, const struct archive_co
         return 0;
 }
 
+static int sem_fill(const struct ipc_object *o, int dfd, const struct archive_contents *c, int id) {
+        _cleanup_free_ unsigned short *values = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t size;
+        ssize_t k;
+        char *p;
+
+        fd = open_entry_file(dfd, "values", &size);
+        if (fd < 0)
+                return fd;
+        /* The file can be no longer than the set's lines: read whole. */
+        if (c->values != o->nsems || size != c->bytes || size > (uint64_t) o->nsems * SEM_LINE_MAX)
+                return -EBADMSG;
+        values = calloc(o->nsems, sizeof(*values));
+        text = malloc((size_t) size + 1);
+        if (!values || !text)
+                return -ENOMEM;
+        k = read_full(fd, text, (size_t) size);
+        if (k < 0)
+                return (int) k;
+        if ((uint64_t) k != size)
+                return -EBADMSG;
+        text[size] = 0;
+
+        /* Exactly nsems lines, each a value the kernel allows. */
+        p = text;
+        for (unsigned i = 0; i < o->nsems; i++) {
+                unsigned v = 0;
+                char *q = p;
+                while (*q >= '0' && *q <= '9' && q - p < 5)
+                        v = v * 10 + (unsigned) (*q++ - '0');
+                if (q == p || *q != '\n' || v > SEMVMX_VALUE)
+                        return -EBADMSG;
+                values[i] = (unsigned short) v;
+                p = q + 1;
+        }
+        if (*p)
+                return -EBADMSG;
+        return semctl(id, 0, SETALL, (union semun) { .array = values }) < 0 ? negative_errno() : 0;
+}
+
+static int msg_fill(const struct ipc_object *o, int dfd, const struct archive_contents *c, int id) {
+        _cleanup_free_ struct msg_buffer *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct msqid_ds ds;
+        uint64_t size, left, count = 0;
+        size_t allocated = 0;
+        int max;
+
+        fd = open_entry_file(dfd, "messages", &size);
+        if (fd < 0)
+                return fd;
+        if (size != c->bytes || c->messages > size / sizeof(struct msg_record))
+                return -EBADMSG;
+        max = msg_max();
+        if (max < 0)
+                return max;
+
+        /* Room for all of them at once, as the queue had: its msg_qbytes
+         * is not among the facts kept, and the default may be smaller.
+         * (Past msgmnb needs CAP_SYS_RESOURCE, which the restorer has.) */
+        if (msgctl(id, IPC_STAT, &ds) < 0)
+                return negative_errno();
+        if (ds.msg_qbytes < size) {
+                ds.msg_qbytes = size < INT_MAX ? (msglen_t) size : INT_MAX;
+                if (msgctl(id, IPC_SET, &ds) < 0)
+                        return negative_errno();
+        }
+
+        for (left = size; left > 0; count++) {
+                struct msg_record h;
+                ssize_t k = read_full(fd, &h, sizeof(h));
+                if (k < 0)
+                        return (int) k;
+                left -= (uint64_t) k;
+                /* Every length checked before anything is allocated: a
+                 * corrupt or hostile entry must not pick our allocation. */
+                if ((size_t) k != sizeof(h) || h.mtype < 1 || h.mtype > LONG_MAX || h.length > left ||
+                    count >= c->messages)
+                        return -EBADMSG;
+                if (h.length > (uint64_t) max || h.length > MSG_MAX_BYTES)
+                        return -EMSGSIZE; /* msgmax was lowered since */
+                if (h.length > allocated || !buf) {
+                        struct msg_buffer *n = realloc(buf, sizeof(*buf) + (size_t) h.length);
+                        if (!n)
+                                return -ENOMEM;
+                        buf = n;
+                        allocated = (size_t) h.length;
+                }
+                k = read_full(fd, buf->mtext, (size_t) h.length);
+                if (k < 0)
+                        return (int) k;
+                if ((uint64_t) k != h.length)
+                        return -EBADMSG;
+                left -= h.length;
+                buf->mtype = (long) h.mtype;
+                if (msgsnd(id, buf, (size_t) h.length, IPC_NOWAIT) < 0)
+                        return negative_errno();
+        }
+        return count == c->messages ? 0 : -EBADMSG;
+}
+
 static int sysv_remove_id(enum ipc_type type, int id) {
         switch (type) {
         case IPC_TYPE_SHM:
@@ -361,6 +635,8 @@ int archive_sysv_restore(const struct ipc_object *o, int dfd, const struct archi
                 return -EINVAL;
         if (o->type == IPC_TYPE_SHM && o->size > SIZE_MAX)
                 return -EBADMSG;
+        if (o->type == IPC_TYPE_SEM && (o->nsems == 0 || o->nsems > SEMS_MAX))
+                return -EBADMSG;
 
         id = create_object(o, c);
         if (id < 0)
@@ -369,6 +645,12 @@ int archive_sysv_restore(const struct ipc_object *o, int dfd, const struct archi
         switch (o->type) {
         case IPC_TYPE_SHM:
                 r = shm_fill(o, dfd, c, id);
+                break;
+        case IPC_TYPE_MSG:
+                r = msg_fill(o, dfd, c, id);
+                break;
+        case IPC_TYPE_SEM:
+                r = sem_fill(o, dfd, c, id);
                 break;
         default:
                 r = -EINVAL;

@@ -62,6 +62,85 @@ out=$("$TRY" restore shm "$T/shm.locked")
 mode=$(sysvipc shm $shm_key | awk '{print $3}')
 is "$(( 0$mode & 02000 ))" $((02000)) "shm: restored segment is locked again"
 
+# --- sem: a set of 3 with values 3, 0, 5, used once, made by nobody -------
+sem_key=$((0x5304))
+sem_id=$("${NOBODY[@]}" perl -MIPC::SysV=IPC_CREAT,IPC_EXCL,SETALL -e '
+        my $id = semget($ARGV[0], 3, IPC_CREAT | IPC_EXCL | 0640) // die "semget: $!";
+        semctl($id, 0, SETALL, pack("s!*", 3, 0, 4)) or die "SETALL: $!";
+        semop($id, pack("s!3", 2, 1, 0)) or die "semop: $!";
+        print $id' $sem_key)
+semvals() { perl -MIPC::SysV=GETALL -e 'my $id = semget($ARGV[0], 0, 0) // die "semget: $!";
+        my $b = ""; semctl($id, 0, GETALL, $b) or die "GETALL: $!"; print join(",", unpack("s!*", $b))' $sem_key; }
+is "$(semvals)" "3,0,5" "sem: made with 3, 0, 5"
+before=$(sysvipc sem $sem_key | awk '{print $1, $2, $3, $4, $5, $6}')
+out=$("$TRY" save sem "$sem_id" "$T/sem.entry")
+is "$?,$(field values)" "0,3" "sem: save succeeds, 3 values"
+is "$(cat "$T/sem.entry/values" | tr '\n' ' ')" "3 0 5 " "sem: values file, one a line"
+out=$("$TRY" save sem "$sem_id" "$T/sem.big" 5)
+is "$?,$(field error),$(ls -A "$T/sem.big")" "1,EFBIG," "sem: save over max_bytes is EFBIG, nothing written"
+ipcrm -s "$sem_id"
+out=$("$TRY" restore sem "$T/sem.entry")
+is "$?,$(field id),$(field same_id)" "0,$sem_id,1" "sem: restored with the same id"
+is "$(sysvipc sem $sem_key | awk '{print $1, $2, $3, $4, $5, $6}')" "$before" "sem: same key, id, mode, nsems, owner"
+is "$(semvals)" "3,0,5" "sem: same values"
+out=$("$TRY" restore sem "$T/sem.entry")
+is "$?,$(field error)" "1,EEXIST" "sem: restore refuses a taken key (EEXIST)"
+# A hostile values file: a value past SEMVMX, then too many lines.
+ipcrm -s "$sem_id"
+cp -a "$T/sem.entry" "$T/sem.bad"
+printf '3\n0\n99999\n' >"$T/sem.bad/values"
+sed -i "s/^bytes .*/bytes 10/" "$T/sem.bad/facts"
+out=$("$TRY" restore sem "$T/sem.bad")
+is "$?,$(field error),$(sysvipc sem $sem_key)" "1,EBADMSG," "sem: a value past SEMVMX is EBADMSG, no set left"
+printf '3\n0\n5\n1\n' >"$T/sem.bad/values"
+sed -i "s/^bytes .*/bytes 8/" "$T/sem.bad/facts"
+out=$("$TRY" restore sem "$T/sem.bad")
+is "$?,$(field error),$(sysvipc sem $sem_key)" "1,EBADMSG," "sem: a line too many is EBADMSG, no set left"
+
+# --- msg: 3 messages of types 1, 2, 7 (one with NUL bytes), by nobody -----
+msg_key=$((0x5303))
+msg_id=$("${NOBODY[@]}" perl -MIPC::SysV=IPC_CREAT,IPC_EXCL,IPC_NOWAIT -e '
+        my $id = msgget($ARGV[0], IPC_CREAT | IPC_EXCL | 0620) // die "msgget: $!";
+        msgsnd($id, pack("l! a*", @$_), IPC_NOWAIT) or die "msgsnd: $!" for [1, "first"], [2, "a\0b\0\0c"], [7, "seventh!"];
+        print $id' $msg_key)
+# msgdrain: receive every message (taking them), as "TYPE:HEX" words.
+msgdrain() { perl -MIPC::SysV=IPC_NOWAIT -e 'my $id = msgget($ARGV[0], 0) // die "msgget: $!"; my @m;
+        while (msgrcv($id, my $b, 8192, 0, IPC_NOWAIT)) { my ($t, $d) = unpack("l! a*", $b); push @m, "$t:" . unpack("H*", $d) }
+        print "@m"' $msg_key; }
+want_msgs="1:$(printf first | od -An -tx1 | tr -d ' \n') 2:$(printf 'a\0b\0\0c' | od -An -tx1 | tr -d ' \n') 7:$(printf 'seventh!' | od -An -tx1 | tr -d ' \n')"
+before=$(sysvipc msg $msg_key | awk '{print $1, $2, $3, $4, $5, $8, $9}')
+out=$("$TRY" save msg "$msg_id" "$T/msg.entry")
+is "$?,$(field messages),$(field bytes)" "0,3,$((3 * 16 + 5 + 6 + 8))" "msg: save succeeds, 3 messages"
+is "$(sysvipc msg $msg_key | awk '{print $1, $2, $3, $4, $5, $8, $9}')" "$before" "msg: save took nothing from the queue"
+out=$("$TRY" save msg "$msg_id" "$T/msg.big" 60)
+is "$?,$(field error),$(ls -A "$T/msg.big")" "1,EFBIG," "msg: save over max_bytes is EFBIG, nothing written"
+ipcrm -q "$msg_id"
+out=$("$TRY" restore msg "$T/msg.entry")
+is "$?,$(field id),$(field same_id)" "0,$msg_id,1" "msg: restored with the same id"
+is "$(sysvipc msg $msg_key | awk '{print $1, $2, $3, $4, $5, $8, $9}')" "$before" "msg: same key, id, mode, bytes, count, owner"
+out=$("$TRY" restore msg "$T/msg.entry")
+is "$?,$(field error)" "1,EEXIST" "msg: restore refuses a taken key (EEXIST)"
+is "$(msgdrain)" "$want_msgs" "msg: same messages, in order, with their types"
+ipcrm -q "$msg_id"
+
+# Corrupt entries: nothing may be left behind, nothing overrun.
+n_before=$(($(wc -l </proc/sysvipc/msg)))
+corrupt() { # corrupt NAME PERL-EXPR: a copy of the entry with its messages rewritten by EXPR on $d
+        rm -rf "$T/msg.$1" && cp -a "$T/msg.entry" "$T/msg.$1"
+        perl -e 'local $/; my $d = <STDIN>; '"$2"'; print $d' <"$T/msg.entry/messages" >"$T/msg.$1/messages"
+        sed -i "s/^bytes .*/bytes $(stat -c %s "$T/msg.$1/messages")/" "$T/msg.$1/facts"
+        out=$("$TRY" restore msg "$T/msg.$1")
+        is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" "msg: $1 is EBADMSG, no queue left"
+}
+corrupt huge-length 'substr($d, 8, 8) = pack("Q", 0xffffffffffffff00)'
+corrupt cut-short 'chop $d'
+corrupt zero-type 'substr($d, 0, 8) = pack("q", 0)'
+corrupt extra-record '$d .= pack("q Q", 1, 0)'
+corrupt past-end 'substr($d, 8 + 8, 8) = pack("Q", 0)'
+rm -rf "$T/msg.sym" && cp -a "$T/msg.entry" "$T/msg.sym" && ln -sf /etc/passwd "$T/msg.sym/messages"
+out=$("$TRY" restore msg "$T/msg.sym")
+is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" "msg: a symlink for messages is refused"
+
 # 256 MiB: streamed, never held; the helper's peak RSS stays under 32 MiB.
 big_key=$((0x5302))
 big_id=$(perl -MIPC::SysV=IPC_CREAT,IPC_EXCL -e '
