@@ -137,9 +137,15 @@ corrupt cut-short 'chop $d'
 corrupt zero-type 'substr($d, 0, 8) = pack("q", 0)'
 corrupt extra-record '$d .= pack("q Q", 1, 0)'
 corrupt past-end 'substr($d, 8 + 8, 8) = pack("Q", 0)'
-rm -rf "$T/msg.sym" && cp -a "$T/msg.entry" "$T/msg.sym" && ln -sf /etc/passwd "$T/msg.sym/messages"
+# A symlink where a file should be, even to the right bytes, and a FIFO
+# (which would block a read) are refused.
+rm -rf "$T/msg.sym" && cp -a "$T/msg.entry" "$T/msg.sym" && ln -sf "$T/msg.entry/messages" "$T/msg.sym/messages"
 out=$("$TRY" restore msg "$T/msg.sym")
 is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" "msg: a symlink for messages is refused"
+rm -rf "$T/msg.fifo" && cp -a "$T/msg.entry" "$T/msg.fifo" && rm "$T/msg.fifo/messages" && mkfifo "$T/msg.fifo/messages"
+sed -i "s/^bytes .*/bytes 0/; s/^messages .*/messages 0/" "$T/msg.fifo/facts"
+out=$("$TRY" restore msg "$T/msg.fifo")
+is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" "msg: a FIFO for messages is refused"
 
 # 256 MiB: streamed, never held; the helper's peak RSS stays under 32 MiB.
 big_key=$((0x5302))
