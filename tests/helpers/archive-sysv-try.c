@@ -78,8 +78,10 @@ static int do_save(enum ipc_type type, int id, const char *dir, uint64_t max_byt
         if (r < 0)
                 return fail(r);
         r = archive_sysv_save(&o, dfd, max_bytes, &c);
-        if (r < 0)
+        if (r < 0) {
+                ipc_object_done(&o);
                 return fail(r);
+        }
 
         f = fdopen(openat(dfd, "facts", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600), "w");
         if (!f) {
