@@ -75,7 +75,7 @@ is "$(semvals)" "3,0,5" "sem: made with 3, 0, 5"
 before=$(sysvipc sem $sem_key | awk '{print $1, $2, $3, $4, $5, $6}')
 out=$("$TRY" save sem "$sem_id" "$T/sem.entry")
 is "$?,$(field values)" "0,3" "sem: save succeeds, 3 values"
-is "$(cat "$T/sem.entry/values" | tr '\n' ' ')" "3 0 5 " "sem: values file, one a line"
+is "$(tr '\n' ' ' <"$T/sem.entry/values")" "3 0 5 " "sem: values file, one a line"
 out=$("$TRY" save sem "$sem_id" "$T/sem.big" 5)
 is "$?,$(field error),$(ls -A "$T/sem.big")" "1,EFBIG," "sem: save over max_bytes is EFBIG, nothing written"
 ipcrm -s "$sem_id"
@@ -101,23 +101,30 @@ is "$?,$(field error),$(sysvipc sem $sem_key)" "1,EBADMSG," "sem: a line too man
 msg_key=$((0x5303))
 msg_id=$("${NOBODY[@]}" perl -MIPC::SysV=IPC_CREAT,IPC_EXCL,IPC_NOWAIT -e '
         my $id = msgget($ARGV[0], IPC_CREAT | IPC_EXCL | 0620) // die "msgget: $!";
-        msgsnd($id, pack("l! a*", @$_), IPC_NOWAIT) or die "msgsnd: $!" for [1, "first"], [2, "a\0b\0\0c"], [7, "seventh!"];
+        for ([1, "first"], [2, "a\0b\0\0c"], [7, "seventh!"]) {
+                msgsnd($id, pack("l! a*", @$_), IPC_NOWAIT) or die "msgsnd: $!";
+        }
         print $id' $msg_key)
 # msgdrain: receive every message (taking them), as "TYPE:HEX" words.
 msgdrain() { perl -MIPC::SysV=IPC_NOWAIT -e 'my $id = msgget($ARGV[0], 0) // die "msgget: $!"; my @m;
-        while (msgrcv($id, my $b, 8192, 0, IPC_NOWAIT)) { my ($t, $d) = unpack("l! a*", $b); push @m, "$t:" . unpack("H*", $d) }
+        while (msgrcv($id, my $b, 8192, 0, IPC_NOWAIT)) {
+                my ($t, $d) = unpack("l! a*", $b); push @m, "$t:" . unpack("H*", $d);
+        }
         print "@m"' $msg_key; }
-want_msgs="1:$(printf first | od -An -tx1 | tr -d ' \n') 2:$(printf 'a\0b\0\0c' | od -An -tx1 | tr -d ' \n') 7:$(printf 'seventh!' | od -An -tx1 | tr -d ' \n')"
-before=$(sysvipc msg $msg_key | awk '{print $1, $2, $3, $4, $5, $8, $9}')
+hex() { printf '%b' "$1" | od -An -tx1 | tr -d ' \n'; }
+want_msgs="1:$(hex first) 2:$(hex 'a\0b\0\0c') 7:$(hex 'seventh!')"
 out=$("$TRY" save msg "$msg_id" "$T/msg.entry")
 is "$?,$(field messages),$(field bytes)" "0,3,$((3 * 16 + 5 + 6 + 8))" "msg: save succeeds, 3 messages"
-is "$(sysvipc msg $msg_key | awk '{print $1, $2, $3, $4, $5, $8, $9}')" "$before" "msg: save took nothing from the queue"
+# key, id, mode, cbytes, qnum, uid, gid
+msgfacts() { sysvipc msg $msg_key | awk '{print $1, $2, $3, $4, $5, $8, $9}'; }
+before=$(msgfacts)
+is "$(msgfacts)" "$before" "msg: save took nothing from the queue"
 out=$("$TRY" save msg "$msg_id" "$T/msg.big" 60)
 is "$?,$(field error),$(ls -A "$T/msg.big")" "1,EFBIG," "msg: save over max_bytes is EFBIG, nothing written"
 ipcrm -q "$msg_id"
 out=$("$TRY" restore msg "$T/msg.entry")
 is "$?,$(field id),$(field same_id)" "0,$msg_id,1" "msg: restored with the same id"
-is "$(sysvipc msg $msg_key | awk '{print $1, $2, $3, $4, $5, $8, $9}')" "$before" "msg: same key, id, mode, bytes, count, owner"
+is "$(msgfacts)" "$before" "msg: same key, id, mode, bytes, count, owner"
 out=$("$TRY" restore msg "$T/msg.entry")
 is "$?,$(field error)" "1,EEXIST" "msg: restore refuses a taken key (EEXIST)"
 is "$(msgdrain)" "$want_msgs" "msg: same messages, in order, with their types"
@@ -130,7 +137,8 @@ corrupt() { # corrupt NAME PERL-EXPR: a copy of the entry with its messages rewr
         perl -e 'local $/; my $d = <STDIN>; '"$2"'; print $d' <"$T/msg.entry/messages" >"$T/msg.$1/messages"
         sed -i "s/^bytes .*/bytes $(stat -c %s "$T/msg.$1/messages")/" "$T/msg.$1/facts"
         out=$("$TRY" restore msg "$T/msg.$1")
-        is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" "msg: $1 is EBADMSG, no queue left"
+        is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" \
+                "msg: $1 is EBADMSG, no queue left"
 }
 corrupt huge-length 'substr($d, 8, 8) = pack("Q", 0xffffffffffffff00)'
 corrupt cut-short 'chop $d'
