@@ -44,7 +44,7 @@ struct archive_contents {
         unsigned values;   /* sem: how many */
         /* mq: the queue's attributes, to create it again with */
         long mq_maxmsg, mq_msgsize;
-        bool hugetlb, locked; /* shm: SHM_HUGETLB (bytes not kept), SHM_LOCKED (noted) */
+        bool hugetlb, locked; /* shm: SHM_HUGETLB (bytes kept; made again with it), SHM_LOCKED (made again locked) */
         /* msg: MSG_COPY is missing (ENOSYS): see archive_sysv_save */
         bool sparse; /* pshm, psem: holes were kept as holes */
 };
@@ -61,7 +61,12 @@ struct archive_contents {
  * nothing received; without MSG_COPY (-ENOSYS) a queue with messages is
  * not archived (-ENOTSUP: receiving them would lose them if the removal
  * then did not happen and they could not all be put back), an empty one
- * is; sem through semctl(GETALL).
+ * is; sem through semctl(GETALL).  -ESTALE when the object changed under
+ * the save; on failure nothing is left in DFD.  Note: shmat and shmdt move
+ * a segment's atime, dtime and lpid (to this process): the caller compares
+ * the object's facts before saving, and a removal that then does not
+ * happen leaves this process as the segment's last user (MSG_COPY and
+ * GETALL change nothing).
  */
 int archive_sysv_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, struct archive_contents *ret);
 /*
@@ -73,7 +78,11 @@ int archive_sysv_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, s
  * nothing created); IPC_SET for owner and mode; the contents copied back
  * (shm: written through shmat; msg: msgsnd in order, IPC_NOWAIT; sem:
  * SETALL).  On any failure after creation the new object is removed
- * again.  *RET_ID: the id it has now.
+ * again.  *RET_ID: the id it has now.  It is created root's and 0600, filled,
+ * then given its owner and mode, so nobody uses it half restored.  -EEXIST,
+ * -EMSGSIZE (a message longer than msgmax allows), -EBADMSG (an entry whose
+ * files do not agree with its facts).  A queue's msg_qbytes is not kept: it
+ * is raised to fit the messages if need be.
  */
 int archive_sysv_restore(const struct ipc_object *o, int dfd, const struct archive_contents *c, int *ret_id,
                          bool *ret_same_id);
