@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "macro.h"
+
+#define TMP_PREFIX ".new-"
+
+static inline void json_object_putp(json_object **p) {
+        json_object_put(*p);
+}
+
+int archive_open_dir(const char *path, int *ret_fd) {
+        struct stat st;
+        int fd;
+
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOTDIR ? -ELOOP : negative_errno(); /* O_NOFOLLOW on a symlink */
+        if (fstat(fd, &st) < 0) {
+                int r = negative_errno();
+                (void) close(fd);
+                return r;
+        }
+        /* Another user's directory, or one others may enter, could be
+         * read or swapped under us: the archive holds everyone's data. */
+        if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+                (void) close(fd);
+                return -EPERM;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+/* NAME: the UTC time, the type, the id or name made safe, a random tag. */
+static int entry_name(const struct ipc_object *o, time_t now, char name[static ARCHIVE_NAME_MAX]) {
+        char when[32], what[72], tag[8];
+        uint8_t rnd[3];
+        struct tm tm;
+        size_t w = 0;
+
+        if (!gmtime_r(&now, &tm) || strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm) == 0)
+                return -EINVAL;
+        if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+                return -EAGAIN;
+        snprintf(tag, sizeof(tag), "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
+        if (ipc_type_is_sysv(o->type))
+                snprintf(what, sizeof(what), "%d", o->id);
+        else
+                for (const char *p = strempty(o->name); *p && w < 64; p++) {
+                        char c = *p;
+                        bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                                    c == '.' || c == '_' || c == '-';
+                        if (w == 0 && c == '/')
+                                continue; /* the name's leading slash says nothing */
+                        what[w++] = safe ? c : '_';
+                }
+        if (!ipc_type_is_sysv(o->type))
+                what[w] = 0;
+        snprintf(name, ARCHIVE_NAME_MAX, "%s-%s-%s-%s", when, ipc_type_to_string(o->type), what, tag);
+        return 0;
+}
+
+int archive_entry_begin(int archive_fd, const struct ipc_object *o, time_t now, struct archive_entry *e) {
+        int r;
+
+        *e = (struct archive_entry) { .dfd = -1 };
+        r = entry_name(o, now, e->name);
+        if (r < 0)
+                return r;
+        snprintf(e->tmp, sizeof(e->tmp), TMP_PREFIX "%s", e->name);
+        if (mkdirat(archive_fd, e->tmp, 0700) < 0)
+                return negative_errno();
+        e->dfd = openat(archive_fd, e->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (e->dfd < 0) {
+                r = negative_errno();
+                (void) unlinkat(archive_fd, e->tmp, AT_REMOVEDIR);
+                return r;
+        }
+        return 0;
+}
+
+/* json-c's adders fail only on allocation; collect that into one result. */
+static int put(json_object *obj, const char *key, json_object *val) {
+        return json_object_object_add(obj, key, val) < 0 ? -ENOMEM : 0;
+}
+
+static json_object *pid_or_null(pid_t pid) {
+        return pid == PID_NONE ? NULL : json_object_new_int(pid);
+}
+
+int archive_manifest_write(const struct archive_entry *e, const struct ipc_object *o,
+                           const struct archive_removal *why, const struct archive_contents *c) {
+        _cleanup_(json_object_putp) json_object *m = json_object_new_object();
+        json_object *rm = json_object_new_object(), *ct = json_object_new_object();
+        char mode[16];
+        int r = 0;
+
+        if (!m || !rm || !ct) {
+                json_object_put(rm);
+                json_object_put(ct);
+                return -ENOMEM;
+        }
+        snprintf(mode, sizeof(mode), "%o", (unsigned) o->mode);
+        r |= put(m, "format", json_object_new_string(ARCHIVE_FORMAT));
+        r |= put(m, "type", json_object_new_string(ipc_type_to_string(o->type)));
+        r |= put(m, "id", json_object_new_int(o->id));
+        r |= put(m, "key", json_object_new_int(o->key));
+        r |= put(m, "name", o->name ? json_object_new_string(o->name) : NULL);
+        r |= put(m, "uid", json_object_new_int64(o->uid));
+        r |= put(m, "gid", json_object_new_int64(o->gid));
+        r |= put(m, "cuid", json_object_new_int64(o->cuid));
+        r |= put(m, "cgid", json_object_new_int64(o->cgid));
+        r |= put(m, "mode", json_object_new_string(mode));
+        r |= put(m, "size", json_object_new_uint64(o->size));
+        r |= put(m, "nattch", json_object_new_uint64(o->nattch));
+        r |= put(m, "qnum", json_object_new_uint64(o->qnum));
+        r |= put(m, "nsems", json_object_new_int64(o->nsems));
+        r |= put(m, "cpid", pid_or_null(o->cpid));
+        r |= put(m, "lpid", pid_or_null(o->lpid));
+        r |= put(m, "lrpid", pid_or_null(o->lrpid));
+        r |= put(m, "ctime", json_object_new_int64(o->ctime));
+        r |= put(m, "atime", json_object_new_int64(o->atime));
+        r |= put(m, "mtime", json_object_new_int64(o->mtime));
+        r |= put(m, "dtime", json_object_new_int64(o->dtime));
+        r |= put(m, "dev", json_object_new_uint64(o->dev));
+        r |= put(m, "ino", json_object_new_uint64(o->ino));
+        r |= put(m, "removed", rm);
+        r |= put(rm, "time", json_object_new_int64(why->time));
+        r |= put(rm, "verdict", json_object_new_string(why->verdict));
+        r |= put(rm, "reason", json_object_new_string(strempty(why->reason)));
+        r |= put(rm, "rule", why->rule ? json_object_new_string(why->rule) : NULL);
+        r |= put(rm, "by_uid", json_object_new_int64(why->by_uid));
+        r |= put(rm, "by_pid", json_object_new_int(why->by_pid));
+        r |= put(m, "contents", ct);
+        r |= put(ct, "bytes", json_object_new_uint64(c->bytes));
+        r |= put(ct, "messages", json_object_new_uint64(c->messages));
+        r |= put(ct, "values", json_object_new_int64(c->values));
+        r |= put(ct, "mq_maxmsg", json_object_new_int64(c->mq_maxmsg));
+        r |= put(ct, "mq_msgsize", json_object_new_int64(c->mq_msgsize));
+        r |= put(ct, "hugetlb", json_object_new_boolean(c->hugetlb));
+        r |= put(ct, "locked", json_object_new_boolean(c->locked));
+        r |= put(ct, "sparse", json_object_new_boolean(c->sparse));
+        if (r < 0)
+                return -ENOMEM;
+
+        const char *text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!text)
+                return -ENOMEM;
+        size_t len = strlen(text);
+        if (len + 1 > ARCHIVE_MANIFEST_MAX)
+                return -E2BIG; /* a reason or name too long to read back */
+        _cleanup_close_ int fd = openat(e->dfd, "manifest", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return negative_errno();
+        for (size_t off = 0; off < len;) {
+                ssize_t n = write(fd, text + off, len - off);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                off += (size_t) n;
+        }
+        if (write(fd, "\n", 1) != 1)
+                return errno ? negative_errno() : -EIO;
+        return 0;
+}
+
+/* Syncs every regular file of the directory DFD, then DFD itself. */
+static int sync_dir(int dfd) {
+        int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        if (dup_fd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(dup_fd);
+        if (!d) {
+                int r = negative_errno();
+                (void) close(dup_fd);
+                return r;
+        }
+        int r = 0;
+        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+                if (de->d_name[0] == '.')
+                        continue;
+                int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+                if (fd < 0)
+                        r = negative_errno();
+                else {
+                        if (fsync(fd) < 0)
+                                r = negative_errno();
+                        (void) close(fd);
+                }
+        }
+        (void) closedir(d);
+        if (r == 0 && fsync(dfd) < 0)
+                r = negative_errno();
+        return r;
+}
+
+int archive_entry_commit(int archive_fd, struct archive_entry *e) {
+        int r = sync_dir(e->dfd);
+
+        (void) close(e->dfd);
+        e->dfd = -1;
+        if (r < 0)
+                return r;
+        /* One rename makes it an entry: a crash before leaves a .new-
+         * directory, which the listing ignores. */
+        if (renameat(archive_fd, e->tmp, archive_fd, e->name) < 0)
+                return negative_errno();
+        return fsync(archive_fd) < 0 ? negative_errno() : 0;
+}
+
+/* Removes DIR (an entry's directory in ARCHIVE_FD) and the files in it.
+ * An entry holds files only: anything else in it is left, and so is it. */
+static int remove_tree(int archive_fd, const char *dir) {
+        int dfd = openat(archive_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                int r = negative_errno();
+                (void) close(dfd);
+                return r;
+        }
+        int r = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (unlinkat(dfd, de->d_name, 0) < 0 && r == 0)
+                        r = negative_errno();
+        }
+        (void) closedir(d);
+        if (unlinkat(archive_fd, dir, AT_REMOVEDIR) < 0 && r == 0)
+                r = negative_errno();
+        return r;
+}
+
+void archive_entry_abort(int archive_fd, struct archive_entry *e) {
+        if (e->dfd >= 0)
+                (void) close(e->dfd);
+        e->dfd = -1;
+        (void) remove_tree(archive_fd, e->tmp);
+}
+
+int archive_entry_remove(int archive_fd, const char *name) {
+        if (!name[0] || strchr(name, '/') || name[0] == '.')
+                return -EINVAL;
+        return remove_tree(archive_fd, name);
+}
+
+void archive_removal_done(struct archive_removal *why) {
+        free(why->reason);
+        free(why->rule);
+        why->reason = why->rule = NULL;
+}
+
+/* Field readers for a manifest: each one's type and range checked. */
+static int get_i64(json_object *o, const char *key, int64_t min, int64_t max, int64_t *ret) {
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+                return -EBADMSG;
+        errno = 0;
+        int64_t x = json_object_get_int64(v);
+        if (errno || x < min || x > max)
+                return -EBADMSG;
+        *ret = x;
+        return 0;
+}
+
+static int get_u64(json_object *o, const char *key, uint64_t *ret) {
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+                return -EBADMSG;
+        if (json_object_get_int64(v) < 0 && json_object_get_uint64(v) <= INT64_MAX)
+                return -EBADMSG;
+        *ret = json_object_get_uint64(v);
+        return 0;
+}
+
+static int get_pid(json_object *o, const char *key, pid_t *ret) {
+        json_object *v;
+        int64_t x;
+        if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_null)) {
+                *ret = PID_NONE;
+                return 0;
+        }
+        int r = get_i64(o, key, 0, INT32_MAX, &x);
+        if (r == 0)
+                *ret = (pid_t) x;
+        return r;
+}
+
+static int get_bool(json_object *o, const char *key, bool *ret) {
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_boolean))
+                return -EBADMSG;
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+/* A string of at most MAX bytes, or (NULLABLE) null: *RET malloc'd or NULL. */
+static int get_str(json_object *o, const char *key, bool nullable, size_t max, char **ret) {
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v))
+                return -EBADMSG;
+        if (json_object_is_type(v, json_type_null) && nullable) {
+                *ret = NULL;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_string) || (size_t) json_object_get_string_len(v) > max)
+                return -EBADMSG;
+        *ret = strdup(json_object_get_string(v));
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int read_all(int fd, char *buf, size_t max, size_t *ret_len) {
+        size_t len = 0;
+        for (;;) {
+                if (len == max)
+                        return -EBADMSG; /* longer than any manifest written */
+                ssize_t n = read(fd, buf + len, max - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        *ret_len = len;
+        return 0;
+}
+
+static int parse_manifest(json_object *m, struct ipc_object *o, struct archive_removal *why,
+                          struct archive_contents *c) {
+        json_object *rm, *ct, *v;
+        int64_t x;
+        uint64_t u;
+        char *s = NULL;
+        int r;
+
+        if (!json_object_object_get_ex(m, "format", &v) || !json_object_is_type(v, json_type_string) ||
+            strcmp(json_object_get_string(v), ARCHIVE_FORMAT) != 0)
+                return -EBADMSG;
+        if (!json_object_object_get_ex(m, "type", &v) || !json_object_is_type(v, json_type_string))
+                return -EBADMSG;
+        int t = ipc_type_from_string(json_object_get_string(v));
+        if (t < 0)
+                return -EBADMSG;
+        *o = (struct ipc_object) { .type = (enum ipc_type) t };
+#define I64(key, min, max, dst)                                   \
+        do {                                                      \
+                if ((r = get_i64(m, key, min, max, &x)) < 0)      \
+                        return r;                                 \
+                dst = x;                                          \
+        } while (0)
+        I64("id", ipc_type_is_sysv(o->type) ? 0 : -1, INT32_MAX, o->id);
+        I64("key", INT32_MIN, INT32_MAX, o->key);
+        I64("uid", 0, UINT32_MAX - 1, o->uid);
+        I64("gid", 0, UINT32_MAX - 1, o->gid);
+        I64("cuid", 0, UINT32_MAX - 1, o->cuid);
+        I64("cgid", 0, UINT32_MAX - 1, o->cgid);
+        I64("nsems", 0, 65536, o->nsems);
+        I64("ctime", INT64_MIN, INT64_MAX, o->ctime);
+        I64("atime", INT64_MIN, INT64_MAX, o->atime);
+        I64("mtime", INT64_MIN, INT64_MAX, o->mtime);
+        I64("dtime", INT64_MIN, INT64_MAX, o->dtime);
+#undef I64
+        if ((r = get_u64(m, "size", &o->size)) < 0 || (r = get_u64(m, "nattch", &o->nattch)) < 0 ||
+            (r = get_u64(m, "qnum", &o->qnum)) < 0 || (r = get_u64(m, "dev", &u)) < 0)
+                return r;
+        o->dev = (dev_t) u;
+        if ((r = get_u64(m, "ino", &u)) < 0)
+                return r;
+        o->ino = (ino_t) u;
+        if ((r = get_pid(m, "cpid", &o->cpid)) < 0 || (r = get_pid(m, "lpid", &o->lpid)) < 0 ||
+            (r = get_pid(m, "lrpid", &o->lrpid)) < 0)
+                return r;
+        if ((r = get_str(m, "mode", false, 8, &s)) < 0)
+                return r;
+        char *end;
+        unsigned long mode = strtoul(s, &end, 8);
+        bool bad_mode = !*s || *end || mode > 077777;
+        free(s);
+        if (bad_mode)
+                return -EBADMSG;
+        o->mode = (mode_t) mode;
+        /* a name only for named objects, and one that makes sense as one */
+        if ((r = get_str(m, "name", ipc_type_is_sysv(o->type), 4096, &o->name)) < 0)
+                return r;
+        if (ipc_type_is_sysv(o->type) ? o->name != NULL : !o->name || o->name[0] != '/')
+                return -EBADMSG;
+
+        if (!json_object_object_get_ex(m, "removed", &rm) || !json_object_is_type(rm, json_type_object))
+                return -EBADMSG;
+        if ((r = get_i64(rm, "time", INT64_MIN, INT64_MAX, &x)) < 0)
+                return r;
+        why->time = x;
+        if ((r = get_str(rm, "verdict", false, sizeof(why->verdict) - 1, &s)) < 0)
+                return r;
+        strcpy(why->verdict, s);
+        free(s);
+        if ((r = get_str(rm, "reason", false, 2048, &why->reason)) < 0 ||
+            (r = get_str(rm, "rule", true, 256, &why->rule)) < 0)
+                return r;
+        if ((r = get_i64(rm, "by_uid", 0, UINT32_MAX - 1, &x)) < 0)
+                return r;
+        why->by_uid = (uid_t) x;
+        if ((r = get_i64(rm, "by_pid", 0, INT32_MAX, &x)) < 0)
+                return r;
+        why->by_pid = (pid_t) x;
+
+        if (!json_object_object_get_ex(m, "contents", &ct) || !json_object_is_type(ct, json_type_object))
+                return -EBADMSG;
+        *c = (struct archive_contents) {};
+        if ((r = get_u64(ct, "bytes", &c->bytes)) < 0 || (r = get_u64(ct, "messages", &c->messages)) < 0)
+                return r;
+        if ((r = get_i64(ct, "values", 0, 65536, &x)) < 0)
+                return r;
+        c->values = (unsigned) x;
+        if ((r = get_i64(ct, "mq_maxmsg", 0, 1 << 20, &x)) < 0)
+                return r;
+        c->mq_maxmsg = (long) x;
+        if ((r = get_i64(ct, "mq_msgsize", 0, 1 << 24, &x)) < 0)
+                return r;
+        c->mq_msgsize = (long) x;
+        if ((r = get_bool(ct, "hugetlb", &c->hugetlb)) < 0 || (r = get_bool(ct, "locked", &c->locked)) < 0 ||
+            (r = get_bool(ct, "sparse", &c->sparse)) < 0)
+                return r;
+        return 0;
+}
+
+int archive_manifest_read(int dfd, struct ipc_object *ret_o, struct archive_removal *ret_why,
+                          struct archive_contents *ret_c) {
+        _cleanup_free_ char *buf = malloc(ARCHIVE_MANIFEST_MAX);
+        _cleanup_close_ int fd = -EBADF;
+        size_t len;
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        fd = openat(dfd, "manifest", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+                return errno == ELOOP ? -EBADMSG : negative_errno();
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG; /* a FIFO or device planted as a manifest is not read */
+        r = read_all(fd, buf, ARCHIVE_MANIFEST_MAX - 1, &len);
+        if (r < 0)
+                return r;
+        buf[len] = 0;
+        if (memchr(buf, 0, len))
+                return -EBADMSG;
+
+        struct json_tokener *tok = json_tokener_new_ex(16);
+        if (!tok)
+                return -ENOMEM;
+        json_object *m = json_tokener_parse_ex(tok, buf, (int) len);
+        bool whole = json_tokener_get_error(tok) == json_tokener_success;
+        json_tokener_free(tok);
+        if (!m || !whole || !json_object_is_type(m, json_type_object)) {
+                json_object_put(m);
+                return -EBADMSG;
+        }
+        struct ipc_object o = {};
+        struct archive_removal why = {};
+        r = parse_manifest(m, &o, &why, ret_c);
+        json_object_put(m);
+        if (r < 0) {
+                ipc_object_done(&o);
+                archive_removal_done(&why);
+                return r;
+        }
+        *ret_o = o;
+        *ret_why = why;
+        return 0;
+}
+
+/* What the files of the entry open at DFD take on disk. */
+static uint64_t disk_bytes(int dfd) {
+        int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        uint64_t total = 0;
+        DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+
+        if (!d) {
+                if (dup_fd >= 0)
+                        (void) close(dup_fd);
+                return 0;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                struct stat st;
+                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+                        total += (uint64_t) st.st_blocks * 512u;
+        }
+        (void) closedir(d);
+        return total;
+}
+
+struct archive_listing *archive_listing_free(struct archive_listing *l) {
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < l->n_items; i++) {
+                ipc_object_done(&l->items[i].object);
+                archive_removal_done(&l->items[i].why);
+        }
+        free(l->items);
+        free(l);
+        return NULL;
+}
+
+static int cmp_newest_first(const void *a, const void *b) {
+        const struct archive_item *x = a, *y = b;
+        if (x->why.time != y->why.time)
+                return x->why.time > y->why.time ? -1 : 1;
+        return -strcmp(x->name, y->name);
+}
+
+int archive_list(int archive_fd, struct archive_listing **ret) {
+        _cleanup_free_ struct archive_listing *l = calloc(1, sizeof(*l));
+        int dup_fd, r = 0;
+        size_t cap = 0;
+
+        if (!l)
+                return -ENOMEM;
+        dup_fd = fcntl(archive_fd, F_DUPFD_CLOEXEC, 3);
+        if (dup_fd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(dup_fd);
+        if (!d) {
+                r = negative_errno();
+                (void) close(dup_fd);
+                return r;
+        }
+        rewinddir(d);
+        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+                /* ".", "..", and entries not yet committed */
+                if (de->d_name[0] == '.' || strlen(de->d_name) >= ARCHIVE_NAME_MAX)
+                        continue;
+                int dfd = openat(archive_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (dfd < 0) {
+                        l->n_bad++;
+                        continue;
+                }
+                if (l->n_items == ARCHIVE_MAX_ENTRIES) {
+                        (void) close(dfd);
+                        r = -E2BIG;
+                        break;
+                }
+                if (l->n_items == cap) {
+                        size_t nc = cap ? cap * 2 : 64;
+                        struct archive_item *a = reallocarray(l->items, nc, sizeof(*a));
+                        if (!a) {
+                                (void) close(dfd);
+                                r = -ENOMEM;
+                                break;
+                        }
+                        l->items = a;
+                        cap = nc;
+                }
+                struct archive_item *it = &l->items[l->n_items];
+                *it = (struct archive_item) {};
+                int k = archive_manifest_read(dfd, &it->object, &it->why, &it->contents);
+                if (k == -ENOMEM)
+                        r = k;
+                else if (k < 0)
+                        l->n_bad++;
+                else {
+                        snprintf(it->name, sizeof(it->name), "%s", de->d_name);
+                        it->disk_bytes = disk_bytes(dfd);
+                        l->n_items++;
+                }
+                (void) close(dfd);
+        }
+        (void) closedir(d);
+        if (r < 0) {
+                archive_listing_free(TAKE_PTR(l));
+                return r;
+        }
+        if (l->n_items)
+                qsort(l->items, l->n_items, sizeof(*l->items), cmp_newest_first);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int archive_evict(int archive_fd, uint64_t max_bytes, time_t now, uint64_t keep_seconds, size_t *ret_evicted) {
+        struct archive_listing *l = NULL;
+        uint64_t total = 0;
+        size_t evicted = 0;
+        int r = archive_list(archive_fd, &l);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < l->n_items; i++)
+                total += l->items[i].disk_bytes;
+        /* Oldest first: the listing is newest first. */
+        for (size_t i = l->n_items; i-- > 0 && total > max_bytes;) {
+                const struct archive_item *it = &l->items[i];
+                if (now - it->why.time < (time_t) keep_seconds)
+                        break; /* this one and all newer stay */
+                r = archive_entry_remove(archive_fd, it->name);
+                if (r < 0)
+                        break;
+                total -= it->disk_bytes;
+                evicted++;
+        }
+        archive_listing_free(l);
+        *ret_evicted = evicted;
+        if (r < 0)
+                return r;
+        return total > max_bytes ? -ENOSPC : 0;
+}
