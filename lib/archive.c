@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "io.h"
 #include "macro.h"
 
 #define TMP_PREFIX ".new-"
@@ -165,18 +166,8 @@ int archive_manifest_write(const struct archive_entry *e, const struct ipc_objec
         _cleanup_close_ int fd = openat(e->dfd, "manifest", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
-        for (size_t off = 0; off < len;) {
-                ssize_t n = write(fd, text + off, len - off);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                off += (size_t) n;
-        }
-        if (write(fd, "\n", 1) != 1)
-                return errno ? negative_errno() : -EIO;
-        return 0;
+        int r2 = io_write_all(fd, text, len, -1);
+        return r2 < 0 ? r2 : io_write_all(fd, "\n", 1, -1);
 }
 
 /* Syncs every regular file of the directory DFD, then DFD itself. */
@@ -326,22 +317,15 @@ static int get_str(json_object *o, const char *key, bool nullable, size_t max, c
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The whole file, if it is shorter than MAX (a longer one is no manifest
+ * this version wrote). */
 static int read_all(int fd, char *buf, size_t max, size_t *ret_len) {
-        size_t len = 0;
-        for (;;) {
-                if (len == max)
-                        return -EBADMSG; /* longer than any manifest written */
-                ssize_t n = read(fd, buf + len, max - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        *ret_len = len;
+        ssize_t n = io_read_full(fd, buf, max);
+        if (n < 0)
+                return (int) n;
+        if ((size_t) n == max)
+                return -EBADMSG;
+        *ret_len = (size_t) n;
         return 0;
 }
 
@@ -448,7 +432,7 @@ int archive_manifest_read(int dfd, struct ipc_object *ret_o, struct archive_remo
                           struct archive_contents *ret_c) {
         _cleanup_free_ char *buf = malloc(ARCHIVE_MANIFEST_MAX);
         _cleanup_close_ int fd = -EBADF;
-        size_t len;
+        size_t len = 0;
         int r;
 
         if (!buf)

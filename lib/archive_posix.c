@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "io.h"
 #include "mqfs.h"
 
 /* Bytes copied per read: enough to stream at disk speed, small enough that
@@ -32,53 +33,20 @@
 #endif
 
 static int write_all(int fd, const void *buf, size_t n) {
-        const char *p = buf;
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
+        return io_write_all(fd, buf, n, -1);
 }
 
 static int pwrite_all(int fd, const void *buf, size_t n, off_t off) {
-        const char *p = buf;
-        while (n > 0) {
-                ssize_t k = pwrite(fd, p, n, off);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += k;
-                off += k;
-                n -= (size_t) k;
-        }
-        return 0;
+        return io_write_all(fd, buf, n, off);
 }
 
 /* Reads exactly N bytes: 1, or 0 at a clean end of file before any byte,
  * or -EBADMSG when the file ends inside them (a truncated entry). */
 static int read_exact(int fd, void *buf, size_t n) {
-        char *p = buf;
-        size_t got = 0;
-        while (got < n) {
-                ssize_t k = read(fd, p + got, n - got);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        return got == 0 ? 0 : -EBADMSG;
-                got += (size_t) k;
-        }
-        return 1;
+        ssize_t got = io_read_full(fd, buf, n);
+        if (got < 0)
+                return (int) got;
+        return (size_t) got == n ? 1 : got == 0 ? 0 : -EBADMSG;
 }
 
 /*

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "io.h"
 #include "macro.h"
 
 #ifndef MSG_COPY
@@ -56,40 +57,12 @@ struct msg_record {
 };
 
 static int write_full(int fd, const void *p, size_t n) {
-        const char *q = p;
-
-        while (n > 0) {
-                ssize_t k = write(fd, q, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        return -EIO;
-                q += k;
-                n -= (size_t) k;
-        }
-        return 0;
+        return io_write_all(fd, p, n, -1);
 }
 
 /* Reads exactly N bytes, or returns how many there were before EOF. */
 static ssize_t read_full(int fd, void *p, size_t n) {
-        char *q = p;
-        size_t got = 0;
-
-        while (got < n) {
-                ssize_t k = read(fd, q + got, n - got);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                got += (size_t) k;
-        }
-        return (ssize_t) got;
+        return io_read_full(fd, p, n);
 }
 
 static int create_file(int dfd, const char *name) {
