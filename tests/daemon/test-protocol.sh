@@ -364,12 +364,26 @@ is "$(jq '.objects | length' "$T/daemon-list")" "$(jq '.objects | length' "$T/lo
     "a List of $(jq '.objects | length' "$T/local-list") objects comes whole, in pieces"
 is "$(jq -c '[.objects[] | [.id, .verdict]] | sort' "$T/daemon-list" | md5sum)" \
     "$(jq -c '[.objects[] | [.id, .verdict]] | sort' "$T/local-list" | md5sum)" "with the same objects and verdicts"
-# A reader that waits before reading holds the reply half written; a sweep
-# changes the judgement under it, and the rest cannot be written from it:
-# the connection closes without a complete message, and the daemon serves on.
+# A reader that waits before reading holds the reply half written.  A sweep
+# that finds nothing changed confirms the judgement and leaves it as it is:
+# the reply is written whole (one client's sweep or list does not cut off
+# another's listing).  Judged in full first, so the confirmations allowed
+# in a row (QUICK_MAX_RUNS) are not used up by what ran before.
+"$IPCGC" --config "$CONF" list --fresh -J >/dev/null 2>&1
+vc -c 1 -d 1500 -t 5000 '{"method":"io.ipcgc.List"}\0' >"$T/slow-list" &
+slow=$!
+read -r -t 0.5 <> <(:) || true
+"$IPCGC" --config "$CONF" sweep --dry-run >/dev/null 2>&1
+wait "$slow"
+is "$(head -1 "$T/slow-list" | jq '.parameters.objects | length' 2>/dev/null)" "$(jq '.objects | length' "$T/local-list")" \
+    "a List under which a sweep confirmed the judgement comes whole"
+# A sweep that finds something new judges again, and the rest cannot be
+# written from the judgement it was written from: the connection closes
+# without a complete message, and the daemon serves on.
 vc -d 1500 -t 5000 '{"method":"io.ipcgc.List"}\0' >"$T/slow-list" &
 slow=$!
 read -r -t 0.5 <> <(:) || true
+mkfifo "$FIFODIR/many/new"
 "$IPCGC" --config "$CONF" sweep --dry-run >/dev/null 2>&1
 wait "$slow"
 is "$(tail -1 "$T/slow-list")" EOF "a List whose judgement changed mid-reply ends with the connection"
