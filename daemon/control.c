@@ -154,8 +154,13 @@ static int update_events(struct conn *k) {
 /* Queues MSG (consumed) followed by the NUL that ends a Varlink message. */
 static int queue(struct conn *k, json_object *msg) {
         const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        size_t n = strlen(s) + 1;
         char *buf;
+
+        if (!s) { /* out of memory while printing it */
+                json_object_put(msg);
+                return -ENOMEM;
+        }
+        size_t n = strlen(s) + 1;
 
         if (k->out_off == k->out_len) {
                 k->out_off = k->out_len = 0;
