@@ -15,7 +15,8 @@
 /*
  * The one owner of the judgement.  An engine holds the current judgement
  * (inventory, process table, verdicts, a generation that moves whenever
- * they change), what lets a later judgement reuse it cheaply (the
+ * any of them is made again or freed: idle times brought to now do not move
+ * it), what lets a later judgement reuse it cheaply (the
  * inventory's index, the keys judged without life, the guard, the pidfds
  * of the evidence, the sleepers), the memory of life, and every removal.
  * The daemon and the CLI's --local each hold one and call the same
