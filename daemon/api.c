@@ -33,7 +33,7 @@ static json_object *get_status(struct manager *m, const struct peer *p, json_obj
         struct engine_stats es = engine_stats(m->engine);
         for (size_t i = 0; last.inv && i < last.inv->n_objects; i++) {
                 const struct ipc_object *o = &last.inv->objects[i];
-                if (p->admin || o->uid == p->uid || o->cuid == p->uid) {
+                if (p->admin || ipc_object_belongs_to(o, p->uid)) {
                         counts[last.judgements[i].verdict]++;
                         n++;
                 }

@@ -32,14 +32,6 @@
 #define MQUEUE_MAGIC 0x19800202
 #endif
 
-static int write_all(int fd, const void *buf, size_t n) {
-        return io_write_all(fd, buf, n, -1);
-}
-
-static int pwrite_all(int fd, const void *buf, size_t n, off_t off) {
-        return io_write_all(fd, buf, n, off);
-}
-
 /* Reads exactly N bytes: 1, or 0 at a clean end of file before any byte,
  * or -EBADMSG when the file ends inside them (a truncated entry). */
 static int read_exact(int fd, void *buf, size_t n) {
@@ -104,7 +96,7 @@ static int copy_sparse(int in, int out, uint64_t size, uint64_t max_bytes, uint6
                         }
                         if (k == 0) /* shrunk under us: the rest reads as a hole */
                                 break;
-                        r = pwrite_all(out, buf, (size_t) k, data);
+                        r = io_write_all(out, buf, (size_t) k, data);
                         if (r < 0)
                                 return r;
                         copied += (uint64_t) k;
@@ -371,11 +363,11 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
                 uint32_t p32 = prio;
                 uint64_t l64 = (uint64_t) len;
                 if (r == 0)
-                        r = write_all(out, &p32, sizeof(p32));
+                        r = io_write_all(out, &p32, sizeof(p32), -1);
                 if (r == 0)
-                        r = write_all(out, &l64, sizeof(l64));
+                        r = io_write_all(out, &l64, sizeof(l64), -1);
                 if (r == 0)
-                        r = write_all(out, buf, (size_t) len);
+                        r = io_write_all(out, buf, (size_t) len, -1);
                 if (r < 0) {
                         /* The one in hand is not in the file (or only part
                          * of it): it goes back from memory, after those

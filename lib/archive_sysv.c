@@ -56,15 +56,6 @@ struct msg_record {
         uint64_t length;
 };
 
-static int write_full(int fd, const void *p, size_t n) {
-        return io_write_all(fd, p, n, -1);
-}
-
-/* Reads exactly N bytes, or returns how many there were before EOF. */
-static ssize_t read_full(int fd, void *p, size_t n) {
-        return io_read_full(fd, p, n);
-}
-
 static int create_file(int dfd, const char *name) {
         int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         return fd < 0 ? negative_errno() : fd;
@@ -160,7 +151,7 @@ static int shm_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
         }
         for (size_t off = 0; off < o->size && r >= 0; off += CHUNK) {
                 size_t n = o->size - off < CHUNK ? o->size - off : CHUNK;
-                r = write_full(fd, (const char *) addr + off, n);
+                r = io_write_all(fd, (const char *) addr + off, n, -1);
                 /* Drops only our page table entries: the segment keeps its
                  * pages.  Hugetlb ranges must be huge-page aligned, and
                  * hugetlb pages are not this process's RSS anyway. */
@@ -216,7 +207,7 @@ static int sem_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
         fd = create_file(dfd, "values");
         if (fd < 0)
                 return fd;
-        r = finish_file(dfd, "values", &fd, write_full(fd, text, len));
+        r = finish_file(dfd, "values", &fd, io_write_all(fd, text, len, -1));
         if (r < 0)
                 return r;
         *ret = (struct archive_contents) { .bytes = len, .values = o->nsems };
@@ -307,9 +298,9 @@ static int msg_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
                         r = -EFBIG;
                         break;
                 }
-                r = write_full(fd, &h, sizeof(h));
+                r = io_write_all(fd, &h, sizeof(h), -1);
                 if (r >= 0)
-                        r = write_full(fd, buf->mtext, (size_t) n);
+                        r = io_write_all(fd, buf->mtext, (size_t) n, -1);
                 total += sizeof(h) + (uint64_t) n;
                 count++;
         }
@@ -354,7 +345,7 @@ static bool set_next_id(enum ipc_type type, int id) {
         if (fd < 0)
                 return false;
         n = snprintf(buf, sizeof(buf), "%d\n", id);
-        return write_full(fd, buf, (size_t) n) >= 0;
+        return io_write_all(fd, buf, (size_t) n, -1) >= 0;
 }
 
 /* Takes back a request set_next_id() made when the object was not made
@@ -468,7 +459,7 @@ static int shm_fill(const struct ipc_object *o, int dfd, const struct archive_co
                 return negative_errno();
         for (size_t off = 0; off < o->size && r >= 0; off += CHUNK) {
                 size_t n = o->size - off < CHUNK ? o->size - off : CHUNK;
-                ssize_t k = read_full(fd, (char *) addr + off, n);
+                ssize_t k = io_read_full(fd, (char *) addr + off, n);
                 if (k < 0)
                         r = (int) k;
                 else if ((size_t) k < n)
@@ -504,7 +495,7 @@ static int sem_fill(const struct ipc_object *o, int dfd, const struct archive_co
         text = malloc((size_t) size + 1);
         if (!values || !text)
                 return -ENOMEM;
-        k = read_full(fd, text, (size_t) size);
+        k = io_read_full(fd, text, (size_t) size);
         if (k < 0)
                 return (int) k;
         if ((uint64_t) k != size)
@@ -558,7 +549,7 @@ static int msg_fill(const struct ipc_object *o, int dfd, const struct archive_co
 
         for (left = size; left > 0; count++) {
                 struct msg_record h;
-                ssize_t k = read_full(fd, &h, sizeof(h));
+                ssize_t k = io_read_full(fd, &h, sizeof(h));
                 if (k < 0)
                         return (int) k;
                 left -= (uint64_t) k;
@@ -576,7 +567,7 @@ static int msg_fill(const struct ipc_object *o, int dfd, const struct archive_co
                         buf = n;
                         allocated = (size_t) h.length;
                 }
-                k = read_full(fd, buf->mtext, (size_t) h.length);
+                k = io_read_full(fd, buf->mtext, (size_t) h.length);
                 if (k < 0)
                         return (int) k;
                 if ((uint64_t) k != h.length)

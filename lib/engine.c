@@ -80,12 +80,6 @@ struct engine {
         struct engine_stats stats;
 };
 
-static uint64_t monotonic_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* The incremental state of the judgement kept: the next one is full. */
 static void drop_index(struct engine *e) {
         e->inv_index = inventory_index_free(e->inv_index);
@@ -627,7 +621,7 @@ int engine_find(const struct engine *e, const char *id, size_t *ret_index) {
 
 static bool selected(const struct engine_request *req, const struct ipc_object *o) {
         return (!req->types || (req->types & IPC_TYPE_BIT(o->type))) &&
-               (!req->by_uid || o->uid == req->uid || o->cuid == req->uid);
+               (!req->by_uid || ipc_object_belongs_to(o, req->uid));
 }
 
 /* The objects removed leave the judgement kept, so what is counted from it

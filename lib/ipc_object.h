@@ -96,6 +96,12 @@ struct ipc_object {
         size_t n_holders;
 };
 
+/* Is O UID's: owned or made by it (what a caller who is not an admin may
+ * see and dry-run)? */
+static inline bool ipc_object_belongs_to(const struct ipc_object *o, uid_t uid) {
+        return o->uid == uid || o->cuid == uid;
+}
+
 /* "shm:123", "mq:/name", "fifo:/tmp/x".  Returns NULL on ENOMEM. */
 char *ipc_object_id(const struct ipc_object *o);
 void ipc_object_done(struct ipc_object *o);

@@ -6,8 +6,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -60,6 +62,13 @@ static inline void closedirp(DIR **d) {
 
 /* errno as a negative return value, never 0: a failed call that forgot to set
  * errno must still read as a failure. */
+/* CLOCK_MONOTONIC in microseconds. */
+static inline uint64_t monotonic_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
 static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;
 }

@@ -26,7 +26,7 @@ bool list_filter_match(const struct list_filter *f, const struct ipc_object *o, 
         if (!f)
                 return true;
         return (!f->types || (f->types & IPC_TYPE_BIT(o->type))) &&
-               (!f->by_user || o->uid == f->uid || (f->or_creator && o->cuid == f->uid)) &&
+               (!f->by_user || (f->or_creator ? ipc_object_belongs_to(o, f->uid) : o->uid == f->uid)) &&
                (!f->verdicts || (f->verdicts & (1u << j->verdict)));
 }
 

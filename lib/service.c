@@ -134,13 +134,7 @@ const char *service_unknown_key(json_object *params, const char *const *allowed)
 }
 
 static bool may_see(const struct service_caller *c, const struct ipc_object *o) {
-        return c->admin || o->uid == c->uid || o->cuid == c->uid;
-}
-
-static uint64_t monotonic_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        return c->admin || ipc_object_belongs_to(o, c->uid);
 }
 
 static uint64_t freshness(const struct service_caller *c) {

@@ -99,12 +99,6 @@ static int read_long(const char *proc_root, const char *name, long *ret) {
         return 0;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 static void drop_all(struct sleepers *s) {
         for (size_t i = 0; i < s->n; i++)
                 (void) close(s->all[i].fd);
@@ -399,7 +393,7 @@ static int catch_up(struct sleepers *s, uint64_t forks) {
         _cleanup_close_ int procfd = open(s->proc_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (procfd < 0)
                 return negative_errno();
-        uint64_t now = now_usec();
+        uint64_t now = monotonic_usec();
         again = TAKE_PTR(s->unseen);
         n_again = s->n_unseen;
         s->n_unseen = 0;
