@@ -10,6 +10,7 @@
 
 #include "api.h"
 #include "interface.h"
+#include "report.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
@@ -102,22 +103,14 @@ static json_object *get_history(struct manager *m, const struct peer *p, json_ob
                 if (!e)
                         break;
                 const struct reap_record *rec = &e->record;
-                /* Non-admins see actions on objects that were theirs only;
-                 * the record keeps no owner, so they see none. */
-                if (!p->admin)
-                        break;
-                json_object *j = json_object_new_object();
-                if (!j)
+                /* Others see what was done to objects that were theirs. */
+                if (!p->admin && (!rec->id || rec->uid != p->uid))
+                        continue;
+                json_object *j = NULL;
+                if (report_record(rec, &j) < 0)
                         break;
                 json_object_array_add(arr, j);
                 json_object_object_add(j, "time", json_object_new_int64(e->time));
-                json_object_object_add(j, "action", json_object_new_string(reap_action_to_string(rec->action)));
-                json_object_object_add(j, "id", rec->id ? json_object_new_string(rec->id) : NULL);
-                json_object_object_add(j, "type", rec->id ? json_object_new_string(ipc_type_to_string(rec->type)) : NULL);
-                json_object_object_add(j, "verdict", json_object_new_string(verdict_to_string(rec->verdict)));
-                json_object_object_add(j, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
-                json_object_object_add(j, "reason", json_object_new_string(rec->reason));
-                json_object_object_add(j, "errno", rec->error ? json_object_new_int(rec->error) : NULL);
         }
         return service_ok(out);
 }

@@ -9,6 +9,7 @@ static void record_free(struct reap_record *r) {
         free(r->id);
         free(r->reason);
         free(r->rule);
+        free(r->archive);
         *r = (struct reap_record) {};
 }
 
@@ -29,6 +30,7 @@ int history_add(struct history *h, time_t when, const struct reap_record *rec) {
         copy.id = dup_or_null(rec->id, &failed);
         copy.reason = dup_or_null(rec->reason, &failed);
         copy.rule = dup_or_null(rec->rule, &failed);
+        copy.archive = dup_or_null(rec->archive, &failed);
         if (failed) {
                 record_free(&copy);
                 return -ENOMEM;

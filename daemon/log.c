@@ -53,19 +53,31 @@ void log_event(int priority, const char *message_id, const char *fmt, ...) {
                 to_stderr(priority, buf);
 }
 
-void log_action(int priority, const char *message_id, const char *object, const char *action, const char *verdict,
-                const char *rule, const char *reason, int error) {
-        char buf[2048];
+void log_record(int priority, const char *message_id, const struct reap_record *rec) {
+        const char *action = reap_action_to_string(rec->action);
+        char buf[2048], key[16] = "", uid[16] = "", size[24] = "";
 
-        if (error)
-                snprintf(buf, sizeof(buf), "%s %s: %s (%s)", object ? object : "-", action, reason, strerror(error));
+        if (rec->error)
+                snprintf(buf, sizeof(buf), "%s %s: %s (%s)", rec->id ? rec->id : "-", action, rec->reason,
+                         strerror(rec->error));
         else
-                snprintf(buf, sizeof(buf), "%s %s: %s", object ? object : "-", action, reason);
+                snprintf(buf, sizeof(buf), "%s %s: %s%s%s", rec->id ? rec->id : "-", action, rec->reason,
+                         rec->archive ? "; archived as " : "", rec->archive ? rec->archive : "");
+        if (rec->id) {
+                snprintf(uid, sizeof(uid), "%u", (unsigned) rec->uid);
+                snprintf(size, sizeof(size), "%llu", (unsigned long long) rec->size);
+                if (ipc_type_is_sysv(rec->type))
+                        snprintf(key, sizeof(key), "0x%08x", (unsigned) rec->key);
+        }
+        /* Empty fields are left out, as journalctl FIELD= then finds
+         * only the records that have one. */
         if (use_journal &&
             sd_journal_send("MESSAGE=%s", buf, "MESSAGE_ID=%s", message_id, "PRIORITY=%d", priority,
-                            "IPCGC_OBJECT=%s", object ? object : "", "IPCGC_ACTION=%s", action, "IPCGC_VERDICT=%s",
-                            verdict, "IPCGC_RULE=%s", rule ? rule : "", "IPCGC_REASON=%s", reason, "IPCGC_ERRNO=%d",
-                            error, NULL) >= 0)
+                            "IPCGC_OBJECT=%s", rec->id ? rec->id : "", "IPCGC_ACTION=%s", action,
+                            "IPCGC_VERDICT=%s", verdict_to_string(rec->verdict), "IPCGC_RULE=%s",
+                            rec->rule ? rec->rule : "", "IPCGC_REASON=%s", rec->reason, "IPCGC_ERRNO=%d",
+                            rec->error, "IPCGC_UID=%s", uid, "IPCGC_KEY=%s", key, "IPCGC_SIZE=%s", size,
+                            "IPCGC_ARCHIVE=%s", rec->archive ? rec->archive : "", NULL) >= 0)
                 return;
         to_stderr(priority, buf);
 }

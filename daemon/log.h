@@ -2,6 +2,7 @@
 #pragma once
 
 #include "macro.h"
+#include "reap.h"
 
 /* Where ipcgcd's messages go: the journal with structured fields when
  * journald is there, otherwise stderr, one line each. */
@@ -21,8 +22,9 @@ void log_set_debug(int on);
 /* A plain message at PRIORITY (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
 void log_msg(int priority, const char *fmt, ...) _printf_(2, 3);
 /* One action on one object, with IPCGC_OBJECT=, IPCGC_ACTION=, IPCGC_REASON=,
- * IPCGC_RULE= and IPCGC_VERDICT= fields. */
-void log_action(int priority, const char *message_id, const char *object, const char *action, const char *verdict,
-                const char *rule, const char *reason, int error);
+ * IPCGC_RULE=, IPCGC_VERDICT=, IPCGC_ERRNO= fields, and what the object was:
+ * IPCGC_UID=, IPCGC_KEY= (SysV), IPCGC_SIZE=, and IPCGC_ARCHIVE=, the
+ * entry it was archived to. */
+void log_record(int priority, const char *message_id, const struct reap_record *rec);
 /* A plain message with a MESSAGE_ID. */
 void log_event(int priority, const char *message_id, const char *fmt, ...) _printf_(3, 4);

@@ -244,8 +244,7 @@ static void log_records(struct manager *m, const struct reap_result *res) {
                         prio = LOG_WARNING;
                         break;
                 }
-                log_action(prio, id, rec->id, reap_action_to_string(rec->action), verdict_to_string(rec->verdict),
-                           rec->rule, rec->reason, rec->error);
+                log_record(prio, id, rec);
                 if (rec->action != REAP_WOULD_REMOVE)
                         (void) history_add(&m->history, now, rec);
         }
@@ -279,7 +278,7 @@ static void swept(struct manager *m, enum sweep_trigger trigger, const struct re
 
 int manager_sweep(struct manager *m, enum sweep_trigger trigger) {
         _cleanup_(reap_result_freep) struct reap_result *res = NULL;
-        struct engine_request req = { .dry_run = manager_dry_run(m) };
+        struct engine_request req = { .dry_run = manager_dry_run(m), .caller = geteuid() };
         uint64_t t0 = now_usec(CLOCK_MONOTONIC);
         int r;
 

@@ -21,12 +21,29 @@ static inline void json_object_putp(json_object **p) {
         json_object_put(*p);
 }
 
+static uint64_t disk_bytes(int dfd);
+
 int archive_open_dir(const char *path, int *ret_fd) {
         struct stat st;
         int fd;
 
-        if (mkdir(path, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
+        if (mkdir(path, 0700) < 0 && errno == ENOENT) {
+                /* Its parent too, as StateDir= is made when missing (0755:
+                 * the archive itself is what is closed). */
+                _cleanup_free_ char *parent = strdup(path);
+                char *slash = parent ? strrchr(parent, '/') : NULL;
+                if (!parent)
+                        return -ENOMEM;
+                if (slash && slash != parent) {
+                        *slash = 0;
+                        if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+                                return negative_errno();
+                }
+                if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                        return negative_errno();
+        }
+        /* Any other failure of mkdir (EEXIST, EACCES on a parent we may
+         * not write) is for open to tell. */
         fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENOTDIR ? -ELOOP : negative_errno(); /* O_NOFOLLOW on a symlink */
@@ -212,6 +229,38 @@ int archive_entry_commit(int archive_fd, struct archive_entry *e) {
         if (renameat(archive_fd, e->tmp, archive_fd, e->name) < 0)
                 return negative_errno();
         return fsync(archive_fd) < 0 ? negative_errno() : 0;
+}
+
+int archive_commit_batch(int archive_fd, struct archive_entry *const *es, size_t n) {
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                es[i]->disk_bytes = disk_bytes(es[i]->dfd);
+                (void) close(es[i]->dfd);
+                es[i]->dfd = -1;
+        }
+        if (n == 0)
+                return 0;
+        if (syncfs(archive_fd) < 0)
+                return negative_errno();
+        for (size_t i = 0; i < n; i++) {
+                if (renameat(archive_fd, es[i]->tmp, archive_fd, es[i]->name) < 0) {
+                        if (r == 0)
+                                r = negative_errno();
+                        continue;
+                }
+                es[i]->committed = true;
+        }
+        if (fsync(archive_fd) < 0) {
+                /* Renamed, but not surely on disk: none counts as made. */
+                for (size_t i = 0; i < n; i++)
+                        if (es[i]->committed) {
+                                es[i]->committed = false;
+                                (void) renameat(archive_fd, es[i]->name, archive_fd, es[i]->tmp);
+                        }
+                return negative_errno();
+        }
+        return r;
 }
 
 /* Removes DIR (an entry's directory in ARCHIVE_FD) and the files in it.
@@ -583,29 +632,49 @@ int archive_list(int archive_fd, struct archive_listing **ret) {
 }
 
 int archive_evict(int archive_fd, uint64_t max_bytes, time_t now, uint64_t keep_seconds, size_t *ret_evicted) {
-        struct archive_listing *l = NULL;
-        uint64_t total = 0;
-        size_t evicted = 0;
-        int r = archive_list(archive_fd, &l);
+        struct archive_space s;
+        int r = archive_space_open(archive_fd, max_bytes, keep_seconds, &s);
 
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < l->n_items; i++)
-                total += l->items[i].disk_bytes;
-        /* Oldest first: the listing is newest first. */
-        for (size_t i = l->n_items; i-- > 0 && total > max_bytes;) {
-                const struct archive_item *it = &l->items[i];
-                if (now - it->why.time < (time_t) keep_seconds)
-                        break; /* this one and all newer stay */
-                r = archive_entry_remove(archive_fd, it->name);
-                if (r < 0)
-                        break;
-                total -= it->disk_bytes;
-                evicted++;
-        }
-        archive_listing_free(l);
-        *ret_evicted = evicted;
+        r = archive_space_reserve(archive_fd, &s, 0, now);
+        *ret_evicted = s.evicted;
+        archive_space_done(&s);
+        return r;
+}
+
+int archive_space_open(int archive_fd, uint64_t max_bytes, uint64_t keep_seconds, struct archive_space *ret) {
+        struct archive_space s = { .max_bytes = max_bytes, .keep_seconds = keep_seconds };
+        int r = archive_list(archive_fd, &s.listing);
+
         if (r < 0)
                 return r;
-        return total > max_bytes ? -ENOSPC : 0;
+        s.next_oldest = s.listing->n_items;
+        for (size_t i = 0; i < s.listing->n_items; i++)
+                s.total += s.listing->items[i].disk_bytes;
+        *ret = s;
+        return 0;
+}
+
+int archive_space_reserve(int archive_fd, struct archive_space *s, uint64_t need, time_t now) {
+        if (need > s->max_bytes)
+                return -EFBIG;
+        while (s->total + need > s->max_bytes) {
+                if (s->next_oldest == 0)
+                        return -EDQUOT; /* what is left was made by this sweep */
+                const struct archive_item *it = &s->listing->items[s->next_oldest - 1];
+                if (now - it->why.time < (time_t) s->keep_seconds)
+                        return -EDQUOT; /* this one and all newer stay */
+                int r = archive_entry_remove(archive_fd, it->name);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                s->total = s->total > it->disk_bytes ? s->total - it->disk_bytes : 0;
+                s->next_oldest--;
+                s->evicted++;
+        }
+        return 0;
+}
+
+void archive_space_done(struct archive_space *s) {
+        s->listing = archive_listing_free(s->listing);
 }

@@ -157,6 +157,8 @@ struct archive_entry {
         char name[ARCHIVE_NAME_MAX]; /* once committed */
         char tmp[ARCHIVE_NAME_MAX + 8]; /* ".new-" NAME until then */
         int dfd;                     /* the entry's directory */
+        uint64_t disk_bytes;         /* what it takes, once committed */
+        bool committed;
 };
 
 /*
@@ -176,6 +178,17 @@ int archive_manifest_write(const struct archive_entry *e, const struct ipc_objec
 /* Makes E an entry: every file and the directory synced, .new-NAME renamed
  * to NAME, the archive directory synced.  Closes E->dfd. */
 int archive_entry_commit(int archive_fd, struct archive_entry *e);
+/*
+ * Makes the N entries ES (begun, written, not committed) entries at once,
+ * for a batch of removals: one syncfs(2) of the archive's file system for
+ * all their files, then each .new-NAME renamed to NAME, then one fsync of
+ * the archive directory.  Each entry's dfd is closed.  An entry whose
+ * rename failed is left uncommitted (->committed false) for the caller to
+ * abort; a failed sync commits none.  Returns 0 or the first error.  A
+ * sync per entry would cost a disk flush per removal: thousands of
+ * orphans would take minutes.
+ */
+int archive_commit_batch(int archive_fd, struct archive_entry *const *es, size_t n);
 /* Drops an entry that was begun and not committed, with what it holds. */
 void archive_entry_abort(int archive_fd, struct archive_entry *e);
 /* Removes the entry NAME (a committed one) with what it holds. */
@@ -208,6 +221,28 @@ struct archive_listing *archive_listing_free(struct archive_listing *l);
 
 /* Removes the oldest entries until what the archive's entries take on disk
  * is at most MAX_BYTES, never one removed less than KEEP_SECONDS before
- * NOW.  *RET_EVICTED: how many went.  -ENOSPC when the young ones alone
+ * NOW.  *RET_EVICTED: how many went.  -EDQUOT when the young ones alone
  * pass MAX_BYTES (then the caller must not archive more). */
 int archive_evict(int archive_fd, uint64_t max_bytes, time_t now, uint64_t keep_seconds, size_t *ret_evicted);
+
+/*
+ * The room the archive has, kept over a sweep: the entries listed once,
+ * then evicted oldest first as new ones need room, the new ones counted as
+ * they are committed.  Entries made during the sweep are not evicted by it.
+ */
+struct archive_space {
+        struct archive_listing *listing;
+        size_t next_oldest; /* listing->items[0 .. next_oldest) are still there */
+        uint64_t total;     /* on disk now */
+        uint64_t max_bytes, keep_seconds;
+        size_t evicted;
+};
+int archive_space_open(int archive_fd, uint64_t max_bytes, uint64_t keep_seconds, struct archive_space *ret);
+/* Evicts until NEED more bytes fit under max_bytes: -EFBIG when NEED alone
+ * passes it, -EDQUOT when the entries younger than keep_seconds (or made
+ * in this sweep) leave no room: nothing of theirs is evicted. */
+int archive_space_reserve(int archive_fd, struct archive_space *s, uint64_t need, time_t now);
+static inline void archive_space_add(struct archive_space *s, uint64_t bytes) {
+        s->total += bytes;
+}
+void archive_space_done(struct archive_space *s);

@@ -55,6 +55,7 @@ int config_new_default(struct config **ret) {
         c->daemon.max_removals = CONFIG_DEFAULT_MAX_REMOVALS;
         c->daemon.archive_max_bytes = CONFIG_DEFAULT_ARCHIVE_MAX_BYTES;
         c->daemon.socket = strdup(CONFIG_DEFAULT_SOCKET);
+        c->daemon.archive_keep = CONFIG_DEFAULT_ARCHIVE_KEEP;
         c->daemon.archive_dir = strdup(CONFIG_DEFAULT_ARCHIVE_DIR);
         c->daemon.state_dir = strdup(CONFIG_DEFAULT_STATE_DIR);
         if (!c->scan.mqueue_dir || !c->scan.shm_dir || !c->scan.fifo_dirs || !c->daemon.socket ||
@@ -371,8 +372,10 @@ static int handle_daemon(struct parse *p, const char *key, const char *value) {
         }
         if (strcmp(key, "Socket") == 0)
                 return parse_path(p, key, value, &d->socket);
-        if (strcmp(key, "ArchiveDir") == 0)
+        if (strcmp(key, "ArchiveDir") == 0) {
+                d->archive_dir_set = true;
                 return parse_path(p, key, value, &d->archive_dir);
+        }
         if (strcmp(key, "StateDir") == 0) {
                 /* Empty: no memory of life (every judgement from one instant). */
                 if (!*value) {
@@ -398,6 +401,11 @@ static int handle_daemon(struct parse *p, const char *key, const char *value) {
         if (strcmp(key, "ArchiveMaxBytes") == 0) {
                 if (parse_size(value, &d->archive_max_bytes) < 0)
                         return fail(p, "ArchiveMaxBytes= wants a size like 256M, got \"%s\"", value);
+                return 1;
+        }
+        if (strcmp(key, "ArchiveKeep") == 0) {
+                if (parse_duration(value, &d->archive_keep) < 0)
+                        return fail(p, "ArchiveKeep= wants a duration like 1h, 30m or 0, got \"%s\"", value);
                 return 1;
         }
         return fail(p, "unknown key %s= in [Daemon]", key);
@@ -627,6 +635,15 @@ int config_load(const char *path, unsigned flags, struct config **ret, char **re
         if (r < 0) {
                 *ret_error = w.msg;
                 return r;
+        }
+        /* The archive lives with the memory unless told otherwise: a
+         * StateDir= moved elsewhere (a test's, a container's) takes it along. */
+        if (!c->daemon.archive_dir_set && c->daemon.state_dir) {
+                free(c->daemon.archive_dir);
+                if (asprintf(&c->daemon.archive_dir, "%s/archive", c->daemon.state_dir) < 0) {
+                        c->daemon.archive_dir = NULL;
+                        return -ENOMEM;
+                }
         }
 
         *ret = TAKE_PTR(c);

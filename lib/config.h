@@ -35,8 +35,13 @@ struct daemon_config {
         char *socket;
         char *admin_group;
         unsigned max_removals; /* per sweep */
+        /* Where removed objects are archived first (lib/archive.h): by
+         * default StateDir/archive, or CONFIG_DEFAULT_ARCHIVE_DIR without a
+         * StateDir; config_load() settles it. */
         char *archive_dir;
-        uint64_t archive_max_bytes;
+        bool archive_dir_set; /* by a file, not by default */
+        uint64_t archive_max_bytes; /* what the entries may take on disk; also the largest entry */
+        uint64_t archive_keep;      /* seconds: an entry younger than this is never evicted */
         char *state_dir; /* the memory of life; NULL: none */
 };
 
@@ -47,6 +52,7 @@ struct daemon_config {
 #define CONFIG_DEFAULT_ARCHIVE_DIR "/var/lib/ipcgc/archive"
 #define CONFIG_DEFAULT_STATE_DIR "/var/lib/ipcgc"
 #define CONFIG_DEFAULT_ARCHIVE_MAX_BYTES (256ull << 20)
+#define CONFIG_DEFAULT_ARCHIVE_KEEP 3600u
 #define CONFIG_MAX_DROPINS 256u
 
 struct config {

@@ -661,6 +661,11 @@ static void forget_removed(struct engine *e, const struct reap_result *res) {
 
 static int reap_selected(struct engine *e, const struct engine_request *req, const bool *select,
                          struct reap_result **ret) {
+        const struct daemon_config *d = &e->config->daemon;
+        struct reap_archive archive = {
+                .dir = d->archive_dir, .max_bytes = d->archive_max_bytes, .keep_seconds = d->archive_keep,
+                .by_uid = req->caller,
+        };
         struct reap_options opt = {
                 .dry_run = req->dry_run,
                 .max_removals = req->max_removals ? req->max_removals : e->config->daemon.max_removals,
@@ -673,6 +678,7 @@ static int reap_selected(struct engine *e, const struct engine_request *req, con
                 .memory = e->remembers ? e->memory : NULL,
                 .sight = &e->sight,
                 .clock_step = e->clock.step,
+                .archive = &archive,
         };
         int r = reap(e->inv, e->judgements, &opt, ret);
         if (r >= 0 && !req->dry_run)

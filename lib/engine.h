@@ -87,6 +87,7 @@ struct engine_request {
         bool by_uid;         /* only objects UID owns or made (a caller who is not an admin) */
         uid_t uid;
         unsigned max_removals; /* 0: MaxRemovalsPerSweep= */
+        uid_t caller;          /* who asks, for the archive's entries */
 };
 /* Removes (or, dry, lists) the removable objects of the judgement kept that
  * REQ selects, each re-verified first (reap.h).  The result's verdict counts

@@ -12,7 +12,7 @@
 #include "macro.h"
 #include "quarantine.h"
 
-#define ENTRY "entry"
+#define ENTRY QUARANTINE_ENTRY
 
 int quarantine_enter(struct quarantine *q, int dirfd, const char *base) {
         unsigned char rnd[8];

@@ -12,6 +12,9 @@
  * what is checked there is what gets unlinked, and anything else is renamed
  * back.  rename(2) never opens the file: a FIFO's peer is not woken.
  */
+/* What it is called inside ours, where it can be opened relative to qfd. */
+#define QUARANTINE_ENTRY "entry"
+
 struct quarantine {
         int dirfd;  /* the entry's directory (not owned) */
         char *base; /* the entry's name there */

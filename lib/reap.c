@@ -10,7 +10,9 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "fifo.h"
+#include "format.h"
 #include "mqfs.h"
 #include "quarantine.h"
 #include "reap.h"
@@ -36,6 +38,7 @@ struct reap_result *reap_result_free(struct reap_result *r) {
                 free(r->records[i].id);
                 free(r->records[i].reason);
                 free(r->records[i].rule);
+                free(r->records[i].archive);
         }
         free(r->records);
         free(r);
@@ -54,7 +57,8 @@ static int record(struct reap_result *res, const struct ipc_object *o, enum verd
         res->records = a;
         struct reap_record *rec = &a[res->n_records];
         *rec = (struct reap_record) { .type = o ? o->type : 0, .index = o ? (size_t) (o - res->reaped) : SIZE_MAX,
-                                      .verdict = v, .action = action, .error = error };
+                                      .verdict = v, .action = action, .error = error,
+                                      .uid = o ? o->uid : 0, .key = o ? o->key : 0, .size = o ? o->size : 0 };
         va_start(ap, fmt);
         if (vasprintf(&rec->reason, fmt, ap) < 0)
                 rec->reason = NULL;
@@ -94,6 +98,14 @@ bool reap_removable(enum verdict v, bool force) {
                (force && (v == VERDICT_PENDING || v == VERDICT_REPORTED || v == VERDICT_PROTECTED));
 }
 
+/* The archive over one reap(): opened at the first object that needs it. */
+struct archive_state {
+        const struct reap_archive *opt;
+        int fd;    /* -1 until opened */
+        int error; /* why it could not be opened, once tried; 0: not */
+        struct archive_space space;
+};
+
 struct candidate {
         size_t index;             /* into the judged inventory */
         struct ipc_object *fresh; /* in the batch's fresh inventory */
@@ -103,6 +115,13 @@ struct candidate {
         struct quarantine q;
         bool have_q;
         bool finished; /* its record is written */
+        /* Judged removable again, with these, and archived (or not) */
+        enum verdict verdict;
+        const struct rule *rule;
+        char reason[JUDGEMENT_REASON_MAX];
+        struct archive_entry entry;
+        bool archiving; /* entry begun (and, once committed, made) */
+        bool mq_taken;  /* an mq's messages are in the entry, not the queue */
 };
 
 static void candidate_done(struct candidate *c) {
@@ -240,6 +259,15 @@ static bool gone_already(enum ipc_type t, int err) {
         return ipc_type_is_sysv(t) ? err == EINVAL || err == EIDRM : err == ENOENT;
 }
 
+/* An mq emptied into its archive entry: nothing sent to it since? */
+static bool queue_still_empty(const struct candidate *c) {
+        struct ipc_object now = { .type = IPC_TYPE_MQ, .id = -1 };
+        bool empty = mqfs_read_one(c->dirfd, c->base, NULL, &now) >= 0 && !(now.flags & IPC_OBJECT_MQ_UNREADABLE) &&
+                     now.size == 0 && now.dev == c->fresh->dev && now.ino == c->fresh->ino;
+        ipc_object_done(&now);
+        return empty;
+}
+
 /* 1: removed; 0: not, changed or gone at the last moment (*RET_ERRNO says
  * which, 0 for changed); -1: the removal failed (*RET_ERRNO). */
 static int remove_one(const struct ipc_object *o, struct candidate *c, int *ret_errno) {
@@ -264,6 +292,8 @@ static int remove_one(const struct ipc_object *o, struct candidate *c, int *ret_
                         r = negative_errno();
                 else if (st.st_dev != c->fresh->dev || st.st_ino != c->fresh->ino)
                         return 0;
+                else if (c->mq_taken && !queue_still_empty(c))
+                        return 0; /* sent to since it was emptied into the archive */
                 else
                         r = unlinkat(c->dirfd, c->base, 0) < 0 ? negative_errno() : 0;
         } else
@@ -274,18 +304,171 @@ static int remove_one(const struct ipc_object *o, struct candidate *c, int *ret_
         return gone_already(o->type, -r) ? 0 : -1;
 }
 
+
+/* What an entry for O will take on disk, at most: its contents in whole
+ * blocks, the manifest's block and the message headers. */
+static uint64_t archive_estimate(const struct ipc_object *o) {
+        uint64_t block = 4096, bytes = o->size;
+
+        if (o->type == IPC_TYPE_MSG || o->type == IPC_TYPE_MQ)
+                bytes += (o->qnum + 1) * 16u;
+        else if (o->type == IPC_TYPE_SEM)
+                bytes = (uint64_t) o->nsems * 6u;
+        return (bytes + block - 1) / block * block + 2 * block;
+}
+
+static int archive_state_open(struct archive_state *a, time_t now) {
+        if (a->fd >= 0)
+                return 0;
+        if (a->error)
+                return a->error;
+        if (!a->opt)
+                return a->error = -ENOENT;
+        int r = archive_open_dir(a->opt->dir, &a->fd);
+        if (r >= 0) {
+                r = archive_space_open(a->fd, a->opt->max_bytes, a->opt->keep_seconds, &a->space);
+                if (r < 0) {
+                        (void) close(a->fd);
+                        a->fd = -1;
+                }
+        }
+        (void) now;
+        return r < 0 ? (a->error = r) : 0;
+}
+
+static void archive_state_done(struct archive_state *a) {
+        if (a->fd < 0)
+                return;
+        archive_space_done(&a->space);
+        (void) close(a->fd);
+        a->fd = -1;
+}
+
+/* Why an archive could not be made, in words for the record. */
+static void archive_error(const struct archive_state *a, int r, char *buf, size_t n) {
+        char size[FORMAT_BYTES_MAX];
+
+        if (r == -EFBIG) {
+                format_bytes(size, a->opt ? a->opt->max_bytes : 0);
+                snprintf(buf, n, "larger than ArchiveMaxBytes=%s", size);
+        } else if (r == -EDQUOT) {
+                format_bytes(size, a->opt ? a->opt->max_bytes : 0);
+                snprintf(buf, n, "the archive holds ArchiveMaxBytes=%s of entries younger than ArchiveKeep=", size);
+        }
+        else if (r == -ENOTSUP)
+                snprintf(buf, n, "its messages cannot be read without taking them (no MSG_COPY)");
+        else if (r == -ESTALE)
+                snprintf(buf, n, "it changed while being archived");
+        else if (r == -ENOENT && !a->opt)
+                snprintf(buf, n, "no archive is configured");
+        else
+                snprintf(buf, n, "%s%s%s", a->fd < 0 && a->opt ? a->opt->dir : "", a->fd < 0 && a->opt ? ": " : "",
+                         strerror(-r));
+}
+
+/* A segment read for its archive has ipcgc as its last user (shmat moves
+ * lpid, atime and dtime): so it is, and nothing else may have changed. */
+static int shm_after_archive(struct candidate *c) {
+        struct ipc_object after = {};
+        int r = sysv_stat(IPC_TYPE_SHM, c->fresh->id, &after);
+
+        if (r < 0)
+                return r == -EIDRM ? -ESTALE : r;
+        struct ipc_object cmp = after;
+        cmp.atime = c->fresh->atime;
+        cmp.dtime = c->fresh->dtime;
+        cmp.lpid = c->fresh->lpid;
+        if (after.lpid != getpid() || ipc_object_changed(c->fresh, &cmp))
+                r = -ESTALE;
+        else {
+                c->fresh->atime = after.atime;
+                c->fresh->dtime = after.dtime;
+                c->fresh->lpid = after.lpid;
+        }
+        ipc_object_done(&after);
+        return r;
+}
+
+/* Begins C's entry and writes its contents and manifest (not committed). */
+static int archive_one(struct archive_state *a, struct candidate *c, time_t now) {
+        struct archive_contents contents = {};
+        int r;
+
+        r = archive_state_open(a, now);
+        if (r < 0)
+                return r;
+        r = archive_space_reserve(a->fd, &a->space, archive_estimate(c->fresh), now);
+        if (r < 0)
+                return r;
+        r = archive_entry_begin(a->fd, c->fresh, now, &c->entry);
+        if (r < 0)
+                return r;
+        c->archiving = true;
+        if (ipc_type_is_sysv(c->fresh->type))
+                r = archive_sysv_save(c->fresh, c->entry.dfd, a->opt->max_bytes, &contents);
+        else
+                /* Files other than mq are in quarantine by now. */
+                r = archive_posix_save(c->fresh, c->have_q ? c->q.qfd : c->dirfd,
+                                       c->have_q ? QUARANTINE_ENTRY : c->base, c->entry.dfd, a->opt->max_bytes,
+                                       &contents, &c->mq_taken);
+        if (r >= 0) {
+                struct archive_removal why = {
+                        .time = now, .reason = c->reason, .rule = c->rule ? c->rule->name : NULL,
+                        .by_uid = a->opt->by_uid, .by_pid = getpid(),
+                };
+                snprintf(why.verdict, sizeof(why.verdict), "%s", verdict_to_string(c->verdict));
+                r = archive_manifest_write(&c->entry, c->fresh, &why, &contents);
+        }
+        /* The manifest keeps the facts from before the read. */
+        if (r >= 0 && c->fresh->type == IPC_TYPE_SHM)
+                r = shm_after_archive(c);
+        return r;
+}
+
+/* C is not removed after all: its messages go back into the queue, and its
+ * entry goes, unless messages could not go back (then they are only there). */
+static void archive_undo(struct archive_state *a, struct candidate *c) {
+        if (!c->archiving)
+                return;
+        c->archiving = false;
+        if (!c->entry.committed) {
+                if (c->mq_taken && c->entry.dfd >= 0 &&
+                    archive_posix_putback(c->fresh, c->dirfd, c->base, c->entry.dfd) < 0) {
+                        /* Its messages are only there now: made an entry,
+                         * for a restore to bring them back. */
+                        (void) archive_entry_commit(a->fd, &c->entry);
+                        return;
+                }
+                archive_entry_abort(a->fd, &c->entry);
+                return;
+        }
+        if (c->mq_taken) {
+                int dfd = openat(a->fd, c->entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                int r = dfd < 0 ? -errno : archive_posix_putback(c->fresh, c->dirfd, c->base, dfd);
+                if (dfd >= 0)
+                        (void) close(dfd);
+                if (r < 0)
+                        return; /* the entry keeps what could not go back */
+        }
+        if (archive_entry_remove(a->fd, c->entry.name) >= 0)
+                a->space.total = a->space.total > c->entry.disk_bytes ? a->space.total - c->entry.disk_bytes : 0;
+}
+
 static int run_batch(const struct inventory *inv, const struct judgement *judgements, const size_t *idx, size_t n,
-                     const struct reap_options *opt, struct reap_result *res) {
+                     const struct reap_options *opt, struct archive_state *arch, struct reap_result *res) {
         _cleanup_(inventory_freep) struct inventory *fresh_inv = NULL;
         _cleanup_(proctab_freep) struct proctab *pt = NULL;
         _cleanup_free_ struct candidate *cs = NULL;
+        _cleanup_free_ struct archive_entry **entries = NULL;
+        size_t n_entries = 0;
         int r;
 
         r = inventory_new(&fresh_inv);
         if (r < 0)
                 return r;
         cs = calloc(n, sizeof(*cs));
-        if (!cs)
+        entries = calloc(n, sizeof(*entries));
+        if (!cs || !entries)
                 return -ENOMEM;
         /* The fresh inventory must not move while candidates point into it. */
         fresh_inv->objects = calloc(n, sizeof(struct ipc_object));
@@ -293,7 +476,7 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 return -ENOMEM;
         fresh_inv->n_allocated = n;
         for (size_t i = 0; i < n; i++)
-                cs[i] = (struct candidate) { .index = idx[i], .dirfd = -1 };
+                cs[i] = (struct candidate) { .index = idx[i], .dirfd = -1, .entry.dfd = -1 };
 
         for (size_t i = 0; i < n; i++) {
                 const struct ipc_object *o = &inv->objects[idx[i]];
@@ -318,11 +501,12 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 .proctab = pt, .rules = opt->rules, .n_rules = opt->n_rules, .now = time(NULL),
                 .memory = opt->memory, .sight = opt->sight, .clock_step = opt->clock_step,
         };
+        /* Judged again, and archived: each entry is written now, and all
+         * of them committed together below, before anything is removed. */
         for (size_t i = 0; i < n; i++) {
                 struct candidate *c = &cs[i];
                 const struct ipc_object *o = &inv->objects[c->index];
                 struct judgement j;
-                int err = 0;
 
                 if (c->finished)
                         continue;
@@ -344,29 +528,92 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                                    : back < 0      ? "; could not be put back: left in .ipcgc-reap.*/entry beside it"
                                                    : "");
                         judgement_done(&j);
+                        c->finished = true;
                         if (r < 0)
                                 goto out;
                         continue;
                 }
+                c->verdict = j.verdict;
+                c->rule = j.rule;
+                judgement_reason(&j, c->reason);
+                judgement_done(&j);
+                if (c->rule && c->rule->no_archive)
+                        continue;
+                int k = archive_one(arch, c, ctx.now);
+                if (k == -ENOMEM) {
+                        r = k;
+                        goto out;
+                }
+                if (k < 0) {
+                        char why[160];
+                        archive_error(arch, k, why, sizeof(why));
+                        archive_undo(arch, c);
+                        r = record(res, o, c->verdict, c->rule, REAP_SKIPPED, -k, "could not archive (%s)", why);
+                        c->finished = true;
+                        if (r < 0)
+                                goto out;
+                        continue;
+                }
+                entries[n_entries++] = &c->entry;
+        }
+        if (n_entries > 0) {
+                int k = archive_commit_batch(arch->fd, entries, n_entries);
+                char why[160];
+                archive_error(arch, k, why, sizeof(why));
+                for (size_t i = 0; i < n; i++) {
+                        struct candidate *c = &cs[i];
+                        if (c->finished || !c->archiving)
+                                continue;
+                        if (c->entry.committed) {
+                                archive_space_add(&arch->space, c->entry.disk_bytes);
+                                continue;
+                        }
+                        archive_undo(arch, c);
+                        r = record(res, &inv->objects[c->index], c->verdict, c->rule, REAP_SKIPPED, -k,
+                                   "could not archive (%s)", why);
+                        c->finished = true;
+                        if (r < 0)
+                                goto out;
+                }
+        }
 
+        for (size_t i = 0; i < n; i++) {
+                struct candidate *c = &cs[i];
+                const struct ipc_object *o = &inv->objects[c->index];
+                int err = 0;
+
+                if (c->finished)
+                        continue;
                 int k = remove_one(o, c, &err);
-                char why[JUDGEMENT_REASON_MAX];
+                if (k <= 0)
+                        archive_undo(arch, c);
                 if (k > 0)
-                        r = record(res, o, j.verdict, j.rule, REAP_REMOVED, 0, "%s", judgement_reason(&j, why));
+                        r = record(res, o, c->verdict, c->rule, REAP_REMOVED, 0, "%s", c->reason);
                 else if (k == 0)
-                        r = record(res, o, j.verdict, j.rule, REAP_SKIPPED, err,
+                        r = record(res, o, c->verdict, c->rule, REAP_SKIPPED, err,
                                    err ? "gone at the last moment (%s)" : "changed at the last moment",
                                    strerror(err));
                 else
-                        r = record(res, o, j.verdict, j.rule, REAP_FAILED, err, "removal failed: %s", strerror(err));
-                judgement_done(&j);
+                        r = record(res, o, c->verdict, c->rule, REAP_FAILED, err, "removal failed: %s", strerror(err));
+                c->finished = true;
                 if (r < 0)
                         goto out;
+                if (k > 0 && c->archiving) {
+                        struct reap_record *rec = &res->records[res->n_records - 1];
+                        rec->archive = strdup(c->entry.name);
+                        c->archiving = false; /* it is the object's now */
+                        if (!rec->archive) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                }
         }
         r = 0;
 out:
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                archive_undo(arch, &cs[i]); /* a hard error: nothing of it removed */
                 candidate_done(&cs[i]);
+        }
         return r;
 }
 
@@ -375,7 +622,8 @@ int reap(const struct inventory *inv, const struct judgement *judgements, const 
         _cleanup_(reap_result_freep) struct reap_result *res = calloc(1, sizeof(*res));
         _cleanup_free_ size_t *orphans = NULL;
         size_t n_orphans = 0, next = 0;
-        int r;
+        struct archive_state arch = { .opt = opt->archive, .fd = -1 };
+        int r = 0;
 
         if (!res)
                 return -ENOMEM;
@@ -407,11 +655,14 @@ int reap(const struct inventory *inv, const struct judgement *judgements, const 
                         size_t n = opt->max_removals - res->removed;
                         if (n > n_orphans - next)
                                 n = n_orphans - next;
-                        r = run_batch(inv, judgements, orphans + next, n, opt, res);
+                        r = run_batch(inv, judgements, orphans + next, n, opt, &arch, res);
                         if (r < 0)
-                                return r;
+                                break;
                         next += n;
                 }
+                archive_state_done(&arch);
+                if (r < 0)
+                        return r;
         }
 
         if (next < n_orphans) {

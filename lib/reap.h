@@ -29,6 +29,13 @@ struct reap_record {
         char *rule; /* rule name, or NULL */
         enum reap_action action;
         int error; /* errno, 0 when none */
+        /* What the object was, for the journal and history: its owner, key
+         * (SysV) and size, and the archive entry it went to (REAP_REMOVED,
+         * malloc'd; NULL when it was removed under Archive=no). */
+        uid_t uid;
+        int32_t key;
+        uint64_t size;
+        char *archive;
 };
 
 struct reap_result {
@@ -56,6 +63,16 @@ struct reap_options {
         const struct memory *memory;
         const struct sight *sight;
         time_t clock_step;
+        /* Where each removal is archived first (lib/archive.h).  NULL:
+         * nowhere, so only what a rule lets go without one (Archive=no) is
+         * removed. */
+        const struct reap_archive *archive;
+};
+
+struct reap_archive {
+        const char *dir; /* ArchiveDir= */
+        uint64_t max_bytes, keep_seconds;
+        uid_t by_uid; /* who asked, for the manifest */
 };
 
 /* May a removal act on a verdict?  ORPHAN; with FORCE (an admin's explicit
@@ -73,7 +90,14 @@ bool reap_removable(enum verdict v, bool force);
  * that what is checked is exactly what is unlinked; then one fresh pass over
  * /proc and a fresh judgement with the same rules.  Anything changed, or not
  * ORPHAN any more, is skipped (and moved back).  A FIFO is never opened.
- * A dry run only records what would be removed.
+ * Then each is archived (unless its rule says Archive=no): an entry under
+ * ArchiveDir= with its facts and contents, the batch's entries synced at
+ * once, room made by evicting the oldest; an object that cannot be
+ * archived is not removed ("could not archive (...)").  A segment read for
+ * its archive records ipcgc as its last user, which is checked for and
+ * allowed; a POSIX queue is read by receiving, and its messages are sent
+ * back if it is not removed after all.  An entry whose object then was not
+ * removed is dropped again.  A dry run only records what would be removed.
  */
 int reap(const struct inventory *inv, const struct judgement *judgements, const struct reap_options *opt,
          struct reap_result **ret);

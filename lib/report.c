@@ -272,6 +272,34 @@ int report_explain(const struct ipc_object *o, const struct judgement *j, json_o
         return 0;
 }
 
+int report_record(const struct reap_record *rec, json_object **ret) {
+        json_object *j = json_object_new_object();
+        int r = 0;
+
+        if (!j)
+                return -ENOMEM;
+        r |= put(j, "action", json_object_new_string(reap_action_to_string(rec->action)));
+        r |= put(j, "id", rec->id ? json_object_new_string(rec->id) : NULL);
+        r |= put(j, "type", rec->id ? json_object_new_string(ipc_type_to_string(rec->type)) : NULL);
+        r |= put(j, "verdict", json_object_new_string(verdict_to_string(rec->verdict)));
+        r |= put(j, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
+        r |= put(j, "reason", json_object_new_string(rec->reason));
+        r |= put(j, "errno", rec->error ? json_object_new_int(rec->error) : NULL);
+        if (rec->id) {
+                r |= put(j, "uid", json_object_new_int64(rec->uid));
+                if (ipc_type_is_sysv(rec->type))
+                        r |= put(j, "key", json_object_new_int(rec->key));
+                r |= put(j, "size", json_object_new_int64((int64_t) rec->size));
+                r |= put(j, "archive", rec->archive ? json_object_new_string(rec->archive) : NULL);
+        }
+        if (r < 0) {
+                json_object_put(j);
+                return -ENOMEM;
+        }
+        *ret = j;
+        return 0;
+}
+
 int report_sweep(const struct reap_result *res, bool dry_run, json_object **ret) {
         json_object *root = json_object_new_object(), *arr = json_object_new_array();
         int r = 0;
@@ -294,18 +322,10 @@ int report_sweep(const struct reap_result *res, bool dry_run, json_object **ret)
         for (int v = 0; judged && v < _VERDICT_MAX; v++)
                 r |= put(judged, verdict_to_string(v), json_object_new_int64((int64_t) res->judged[v]));
         for (size_t i = 0; i < res->n_records && r == 0; i++) {
-                const struct reap_record *rec = &res->records[i];
-                json_object *j = json_object_new_object();
-                r = append(arr, j);
-                if (r < 0)
-                        break;
-                r |= put(j, "action", json_object_new_string(reap_action_to_string(rec->action)));
-                r |= put(j, "id", rec->id ? json_object_new_string(rec->id) : NULL);
-                r |= put(j, "type", rec->id ? json_object_new_string(ipc_type_to_string(rec->type)) : NULL);
-                r |= put(j, "verdict", json_object_new_string(verdict_to_string(rec->verdict)));
-                r |= put(j, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
-                r |= put(j, "reason", json_object_new_string(rec->reason));
-                r |= put(j, "errno", rec->error ? json_object_new_int(rec->error) : NULL);
+                json_object *j = NULL;
+                r = report_record(&res->records[i], &j);
+                if (r >= 0)
+                        r = append(arr, j);
         }
         if (r < 0) {
                 json_object_put(root);

@@ -48,6 +48,9 @@ int report_list_chunk(const struct inventory *inv, const struct judgement *js, c
 int report_explain(const struct ipc_object *o, const struct judgement *j, json_object **ret);
 /* {"dry_run", "removed", "would_remove", "skipped", "failed", "stopped", "not_tried", "records": [...]} */
 int report_sweep(const struct reap_result *res, bool dry_run, json_object **ret);
+/* One record as io.ipcgc's Record: what a sweep's reply and the history
+ * carry. */
+int report_record(const struct reap_record *rec, json_object **ret);
 /* {"usage": [{user, uid, type, count, bytes[, semaphores]}], "limits": [{name, used, limit}]} */
 int report_audit(const struct audit *a, json_object **ret);
 

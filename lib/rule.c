@@ -313,6 +313,13 @@ int rule_set(struct rule *r, const char *key, const char *value, char **ret_erro
                         return error(ret_error, "NeverSeen= wants owner or evidence, got \"%s\"", value);
                 return 0;
         }
+        if (strcmp(key, "Archive") == 0) {
+                bool yes;
+                if (parse_bool(value, &yes) < 0)
+                        return error(ret_error, "Archive= wants yes or no, got \"%s\"", value);
+                r->no_archive = !yes;
+                return 0;
+        }
         if (strcmp(key, "Action") == 0) {
                 int a = rule_action_from_string(value);
                 if (a < 0)

@@ -67,6 +67,10 @@ struct rule {
         bool never_seen_owner;
         enum rule_action action;
         bool has_action;
+        /* Archive=no: what this rule collects is removed without an entry
+         * in the archive first, so it cannot be restored.  For objects
+         * whose contents are worthless or too big to keep. */
+        bool no_archive;
 };
 
 const char *rule_action_to_string(enum rule_action a);

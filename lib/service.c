@@ -282,7 +282,7 @@ static json_object *explain(const struct service *s, const struct service_caller
 static json_object *sweep(const struct service *s, const struct service_caller *c, json_object *params) {
         static const char *const keys[] = { "dry_run", "types", NULL };
         _cleanup_(reap_result_freep) struct reap_result *res = NULL;
-        struct engine_request req = {};
+        struct engine_request req = { .caller = c->uid };
         const char *bad;
         json_object *out;
         int r;
@@ -335,7 +335,8 @@ static json_object *in_use(const struct engine *e, const char *id, size_t i) {
 static json_object *remove_one(const struct service *s, const struct service_caller *c, json_object *params) {
         static const char *const keys[] = { "id", "force", NULL };
         _cleanup_(reap_result_freep) struct reap_result *res = NULL;
-        struct engine_request req = { .dry_run = s->dry_run }; /* a dry-run engine removes nothing, asked or not */
+        /* A dry-run engine removes nothing, asked or not. */
+        struct engine_request req = { .dry_run = s->dry_run, .caller = c->uid };
         const char *id = NULL;
         json_object *out, *records, *rec = NULL;
         size_t i;

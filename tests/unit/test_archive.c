@@ -293,7 +293,7 @@ static void test_evict(void **state) {
 
         /* room for one, but none removed less than 200 s ago may go: only
          * names[6] (240 s ago) goes, and the archive says it is full */
-        assert_int_equal(archive_evict(afd, one, 1800000000 + 10 * 60, 200, &evicted), -ENOSPC);
+        assert_int_equal(archive_evict(afd, one, 1800000000 + 10 * 60, 200, &evicted), -EDQUOT);
         assert_int_equal(evicted, 1);
         assert_int_equal(archive_list(afd, &l), 0);
         assert_int_equal(l->n_items, 3);
