@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +125,37 @@ void cli_print_counts(json_object *counts, const char *first, const char *last) 
                 fputs(last, stdout);
 }
 
+/* A user other than root archives what a --local run removes in an archive
+ * of their own (root's is closed to them): $XDG_STATE_HOME/ipcgc/archive,
+ * or ~/.local/state/ipcgc/archive, its parents made as needed.  An
+ * ArchiveDir= the configuration names stays as it is. */
+static int user_archive_dir(struct config *c) {
+        const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+        char *dir = NULL;
+
+        if (geteuid() == 0 || c->daemon.archive_dir_set)
+                return 0;
+        int n;
+        if (state && state[0] == '/')
+                n = asprintf(&dir, "%s/ipcgc/archive", state);
+        else if (home && home[0] == '/')
+                n = asprintf(&dir, "%s/.local/state/ipcgc/archive", home);
+        else
+                return 0; /* nowhere of theirs: root's is refused, and says why */
+        if (n < 0)
+                return -ENOMEM;
+        /* The parents, as mkdir -p would (the archive itself is made 0700
+         * when used). */
+        for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+                *p = 0;
+                (void) mkdir(dir, 0700);
+                *p = '/';
+        }
+        free(c->daemon.archive_dir);
+        c->daemon.archive_dir = dir;
+        return 0;
+}
+
 int cli_load_config(struct cli *cli, const struct config **ret) {
         _cleanup_free_ char *error = NULL;
         int r;
@@ -140,6 +172,9 @@ int cli_load_config(struct cli *cli, const struct config **ret) {
                                 fprintf(stderr, "ipcgc: failed to load config: %s\n", strerror(-r));
                         return r;
                 }
+                r = user_archive_dir(cli->config);
+                if (r < 0)
+                        return r;
         }
         *ret = cli->config;
         return 0;

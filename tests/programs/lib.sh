@@ -355,7 +355,7 @@ check_leftovers() {
         ok "$CASE: a sweep removes all $n"
     else
         not_ok "$CASE: a sweep removes all $n" "removed $removed, $left still listed" \
-            "$(jq -c '[.records[] | {id, action, verdict}]' <<<"$out" | head -c 400)"
+            "$(jq -c '[.records[] | {id, action, verdict, reason}]' <<<"$out" | head -c 800)"
     fi
 }
 

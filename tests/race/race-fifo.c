@@ -806,6 +806,12 @@ static void run_reap(const struct setup *s, struct iteration *it, const struct i
                      const struct judgement *js) {
         _cleanup_(reap_result_freep) struct reap_result *res = NULL;
         _cleanup_free_ char *id = NULL;
+        /* Archived first, as every removal is: the attacks land around it. */
+        const struct reap_archive archive = {
+                .dir = s->cfg->daemon.archive_dir,
+                .max_bytes = s->cfg->daemon.archive_max_bytes,
+                .by_uid = 0,
+        };
         struct reap_options opt = {
                 .dry_run = false,
                 .max_removals = 1000,
@@ -813,6 +819,7 @@ static void run_reap(const struct setup *s, struct iteration *it, const struct i
                 .paths = NULL,
                 .rules = s->cfg->rules,
                 .n_rules = s->cfg->n_rules,
+                .archive = &archive,
         };
         int r;
 
