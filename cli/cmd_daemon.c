@@ -107,10 +107,11 @@ static const struct column history_columns[] = {
         { "TIME", "when", 19, 0 },       { "ACTION", "removed, skipped, failed, stopped", 8, 0 },
         { "ID", "object", 12, 0 },       { "VERDICT", "verdict then", 7, 0 },
         { "RULE", "rule", 8, 0 },        { "REASON", "why", 0.5, SCOLS_FL_WRAP },
+        { "ARCHIVE", "the archive entry a removed object went to", 10, 0 },
 };
 
 int cmd_history(struct cli *cli, int argc, char **argv) {
-        static const int ids[] = { 0, 1, 2, 3, 4, 5 };
+        static const int ids[] = { 0, 1, 2, 3, 4, 5, 6 };
         struct daemon_opts o = { .limit = 50 };
         json_object *reply = NULL, *params, *entries;
         int r;
@@ -150,7 +151,7 @@ int cmd_history(struct cli *cli, int argc, char **argv) {
                                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
                 }
                 const char *cells[] = { when, json_str(e, "action"), json_str(e, "id"), json_str(e, "verdict"),
-                                        json_str(e, "rule"), json_str(e, "reason") };
+                                        json_str(e, "rule"), json_str(e, "reason"), json_str(e, "archive") };
                 struct libscols_line *ln = scols_table_new_line(t, NULL);
                 for (size_t k = 0; ln && k < ELEMENTSOF(cells); k++)
                         (void) scols_line_set_data(ln, k, cells[k] ? cells[k] : "-");

@@ -52,8 +52,12 @@ int cmd_rm(struct cli *cli, int argc, char **argv) {
                 return r;
         if (topts.json)
                 cli_print_json(record);
-        else
+        else {
+                const char *entry = json_str(record, "archive");
                 printf("%s %s: %s\n", strna(json_str(record, "action")), id, strna(json_str(record, "reason")));
+                if (entry)
+                        printf("archived as %s: `ipcgc restore %s` puts it back\n", entry, entry);
+        }
         const char *action = json_str(record, "action");
         int ret = action && (strcmp(action, "removed") == 0 || strcmp(action, "would-remove") == 0) ? EXIT_OK : EXIT_FAIL;
         json_object_put(record);

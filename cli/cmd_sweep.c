@@ -33,10 +33,11 @@ static const struct column columns[] = {
         { "VERDICT", "verdict when acted on", 7, 0 },
         { "RULE", "matching rule", 8, 0 },
         { "REASON", "why", 0.5, SCOLS_FL_WRAP },
+        { "ARCHIVE", "the archive entry a removed object went to", 10, 0 },
 };
 
 static int print_table(json_object *reply, const struct table_options *o) {
-        static const int ids[] = { 0, 1, 2, 3, 4 };
+        static const int ids[] = { 0, 1, 2, 3, 4, 5 };
         struct libscols_table *t = table_new(columns, ids, ELEMENTSOF(columns), o);
         json_object *records = NULL, *b;
         int64_t removed = 0, would = 0, skipped = 0, failed = 0;
@@ -49,7 +50,7 @@ static int print_table(json_object *reply, const struct table_options *o) {
                 const char *action = json_str(rec, "action");
                 bool stopped = action && strcmp(action, "stopped") == 0;
                 const char *cells[] = { action, json_str(rec, "id"), stopped ? NULL : json_str(rec, "verdict"),
-                                        json_str(rec, "rule"), json_str(rec, "reason") };
+                                        json_str(rec, "rule"), json_str(rec, "reason"), json_str(rec, "archive") };
                 struct libscols_line *ln = scols_table_new_line(t, NULL);
                 for (size_t k = 0; ln && k < ELEMENTSOF(cells); k++)
                         if (scols_line_set_data(ln, k, cells[k] ? cells[k] : "-") < 0)

@@ -78,7 +78,11 @@ programs_setup() {
     local set
     for set in A B; do
         mkdir -p "$T/$set/conf.d"
-        sed "s|^StateDir=.*|StateDir=$T/$set/state|" "$CONF" >"$T/$set/ipcgc.conf"
+        # Each case archives what it removes, PostgreSQL's 146 MB segment
+        # among them: the archive keeps what fits in ArchiveMaxBytes, the
+        # oldest evicted however young (ArchiveKeep=0).
+        sed -e "s|^StateDir=.*|StateDir=$T/$set/state|" -e "s|^\[Daemon\]\$|[Daemon]\nArchiveKeep=0|" "$CONF" \
+            >"$T/$set/ipcgc.conf"
     done
     sed "s/^MinAge=1h\$/MinAge=${MINAGE_A}s/" "$top_srcdir/conf/conf.d/90-system-users.conf" >"$T/A/conf.d/90-system-users.conf"
     grep -q "^MinAge=${MINAGE_A}s\$" "$T/A/conf.d/90-system-users.conf" ||
@@ -351,6 +355,8 @@ check_leftovers() {
     out=$(ipcgc_json sweep sweep -J)
     removed=$(jq -r '.removed' <<<"$out")
     left=$(list_now | jq '.objects | length')
+    archived=$(jq '[.records[] | select(.action == "removed" and .archive != null)] | length' <<<"$out")
+    is "$archived" "$removed" "$CASE: each of the $removed removed was archived first"
     if [ "$removed" = "$n" ] && [ "$left" = 0 ]; then
         ok "$CASE: a sweep removes all $n"
     else
