@@ -189,10 +189,24 @@ done
 run "${LOCAL[@]}" archive extra
 is "$rc" 2 "archive with an argument: usage, exit 2"
 
+# --- An entry reap() made: removed by `rm`, restored ---------------------------
+rm_key=$((0x5410))
+rm_id=$(perl -MIPC::SysV=IPC_CREAT,IPC_EXCL -e '
+        my $id = shmget($ARGV[0], 4096, IPC_CREAT | IPC_EXCL | 0600) // die "shmget: $!";
+        shmwrite($id, "kept by the archive", 0, 19) or die "shmwrite: $!"; print $id' $rm_key)
+run "${LOCAL[@]}" rm --force "shm:$rm_id"
+is "$rc,$(sysvipc shm $rm_key '$2')" "0," "rm --force removes a segment (archived first)"
+rm_entry=$("${LOCAL[@]}" archive -J | jq -r --arg id "shm:$rm_id" '[.entries[] | select(.id == $id)][0].entry')
+run "${LOCAL[@]}" restore "$rm_entry"
+is "$rc,$out" "0,restored shm:$rm_id as shm:$rm_id (key 0x00005410) from $rm_entry" "restore of the entry rm made"
+is "$(perl -MIPC::SysV -e 'my $id = shmget($ARGV[0], 0, 0) // die; shmread($id, my $d, 0, 19) or die; print $d' $rm_key)" \
+    "kept by the archive" "restore of the entry rm made: the bytes"
+ipcrm -m "$(sysvipc shm $rm_key '$2')"
+
 # --- Through the daemon -------------------------------------------------------
 start_daemon
 run "${DAEMON[@]}" archive -J
-is "$rc,$(jq -r '[.entries[].id] | join(" ")' <<<"$out")" "0,$newest_first" "daemon: ListArchive lists every entry"
+is "$rc,$(jq -r '[.entries[].id] | join(" ")' <<<"$out")" "0,shm:$rm_id $newest_first" "daemon: ListArchive lists every entry"
 run "${DAEMON[@]}" restore "${entry[shm:$shm_id]}"
 is "$rc,$out" "0,restored shm:$shm_id as shm:$shm_id (key 0x00005401) from ${entry[shm:$shm_id]}" \
     "daemon: Restore makes the segment again, with its id"
