@@ -41,16 +41,6 @@ static const struct column limit_columns[] = {
         { "USE%", "share of the limit", 5, SCOLS_FL_RIGHT },
 };
 
-static int set_cells(struct libscols_table *t, const char *const *cells, size_t n) {
-        struct libscols_line *ln = scols_table_new_line(t, NULL);
-        if (!ln)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (scols_line_set_data(ln, i, cells[i]) < 0)
-                        return -ENOMEM;
-        return 0;
-}
-
 static int print_tables(json_object *reply, const struct table_options *o, bool bytes) {
         static const int all[] = { 0, 1, 2, 3 };
         json_object *usage = NULL, *limits = NULL;
@@ -76,7 +66,7 @@ static int print_tables(json_object *reply, const struct table_options *o, bool 
                                 format_bytes(size, (uint64_t) v);
                 }
                 const char *cells[] = { json_str(u, "user"), json_str(u, "type"), count, size };
-                r = set_cells(t, cells, ELEMENTSOF(cells));
+                r = table_add_line(t, cells, ELEMENTSOF(cells));
         }
         if (r == 0)
                 scols_print_table(t);
@@ -104,7 +94,7 @@ static int print_tables(json_object *reply, const struct table_options *o, bool 
                                 snprintf(pct, sizeof(pct), "%.1f%%", 100.0 * (double) u / strtod(limit_text, NULL));
                 }
                 const char *cells[] = { json_str(l, "name"), used, max, pct };
-                r = set_cells(t, cells, ELEMENTSOF(cells));
+                r = table_add_line(t, cells, ELEMENTSOF(cells));
         }
         if (r == 0)
                 scols_print_table(t);

@@ -26,6 +26,8 @@ static const struct {
         { "sweep", cmd_sweep, "remove orphaned objects (--dry-run: only say which)" },
         { "audit", cmd_audit, "IPC use per user and type against the kernel limits" },
         { "rm", cmd_rm, "remove one orphaned object (--force: also PENDING, REPORTED, PROTECTED)" },
+        { "archive", cmd_archive, "list the archive of removed objects" },
+        { "restore", cmd_restore, "make an archived object again" },
         { "history", cmd_history, "the daemon's recent removals and skips" },
         { "reload", cmd_reload, "make the daemon re-read its configuration" },
         { "metrics", cmd_metrics, "Prometheus metrics from the daemon" },

@@ -75,6 +75,16 @@ struct libscols_table *table_new(const struct column *cols, const int *ids, size
         return t;
 }
 
+int table_add_line(struct libscols_table *t, const char *const *cells, size_t n) {
+        struct libscols_line *ln = scols_table_new_line(t, NULL);
+        if (!ln)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (scols_line_set_data(ln, i, cells[i]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
 bool table_option(int c, struct table_options *o) {
         switch (c) {
         case 'r':

@@ -29,6 +29,9 @@ int table_select(const struct column *cols, size_t n_cols, const char *defaults,
 struct libscols_table *table_new(const struct column *cols, const int *ids, size_t n,
                                  const struct table_options *o);
 
+/* A line of N cells, one a column in order (NULL: empty). */
+int table_add_line(struct libscols_table *t, const char *const *cells, size_t n);
+
 /* -r, -n and -J, which every listing takes: true when C was one of them. */
 bool table_option(int c, struct table_options *o);
 

@@ -1,15 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include "collect.h"
 #include "fifo.h"
 #include "holder_index.h"
+#include "macro.h"
 #include "mqfs.h"
 #include "shmdir.h"
 #include "sysv.h"
+
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
 
 static const char *sysvipc_path(const struct collect_paths *paths) {
         return paths && paths->sysvipc ? paths->sysvipc : "/proc/sysvipc";
@@ -193,5 +202,44 @@ int collect_object_path(const struct ipc_object *o, const struct scan_config *sc
         if (k < 0 || (size_t) k >= size)
                 return -ENAMETOOLONG;
         *ret_base = strlen(dir) + 1;
+        return 0;
+}
+
+int collect_open_parent(const struct ipc_object *o, const struct scan_config *scan, int *ret_dirfd, char **ret_base) {
+        char path[PATH_MAX];
+        const char *fifo_base;
+        struct statfs sfs;
+        size_t base;
+        int fd, r;
+
+        if (o->type == IPC_TYPE_FIFO) {
+                r = fifo_open_parent(scan->fifo_dirs, scan->n_fifo_dirs, o->name, &fd, &fifo_base);
+                if (r < 0)
+                        return r;
+                *ret_base = strdup(fifo_base);
+                if (!*ret_base) {
+                        (void) close(fd);
+                        return -ENOMEM;
+                }
+                *ret_dirfd = fd;
+                return 0;
+        }
+        r = collect_object_path(o, scan, path, sizeof(path), &base);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *b = strdup(path + base);
+        if (!b)
+                return -ENOMEM;
+        path[base - 1] = 0;
+        /* /dev/mqueue may be a symlink's target; the mount is checked instead. */
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (o->type == IPC_TYPE_MQ ? 0 : O_NOFOLLOW));
+        if (fd < 0)
+                return negative_errno();
+        if (o->type == IPC_TYPE_MQ && (fstatfs(fd, &sfs) < 0 || sfs.f_type != MQUEUE_MAGIC)) {
+                (void) close(fd);
+                return -EMEDIUMTYPE;
+        }
+        *ret_dirfd = fd;
+        *ret_base = TAKE_PTR(b);
         return 0;
 }

@@ -36,6 +36,14 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
  * a semaphore "/s" ShmDir/sem.s, a FIFO its own path. */
 int collect_object_path(const struct ipc_object *o, const struct scan_config *scan, char *buf, size_t size,
                         size_t *ret_base);
+/* Opens the directory the file object O's name lives in, as
+ * collect_object_path() maps it: *RET_DIRFD, and *RET_BASE (malloc'd) its
+ * name there.  A FIFO's through fifo_open_parent(): under FifoDirs=, no
+ * symlink followed (-ENOENT when no FifoDirs= root holds it, -ELOOP,
+ * -EXDEV); ShmDir= with O_NOFOLLOW; MqueueDir= may be a symlink to the
+ * mount, whose type is checked instead (-EMEDIUMTYPE).  For whatever
+ * reaches a file object by its name: reap(), restore. */
+int collect_open_parent(const struct ipc_object *o, const struct scan_config *scan, int *ret_dirfd, char **ret_base);
 
 /* The holder index key of O: (dev, ino) for files, (HOLDER_DEV_SYSV_*, id)
  * for SysV objects.  False for none. */

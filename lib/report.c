@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive.h"
 #include "object_json.h"
 #include "report.h"
 
@@ -374,6 +375,67 @@ int report_audit(const struct audit *a, json_object **ret) {
                 r |= put(j, "name", json_object_new_string(lim->name));
                 r |= put(j, "used", json_object_new_uint64(lim->used));
                 r |= put(j, "limit", lim->error < 0 ? NULL : json_object_new_uint64(lim->max));
+        }
+        if (r < 0) {
+                json_object_put(root);
+                return -ENOMEM;
+        }
+        *ret = root;
+        return 0;
+}
+
+static int archive_item_json(const struct archive_item *it, json_object **ret) {
+        const struct ipc_object *o = &it->object;
+        _cleanup_free_ char *id = ipc_object_id(o);
+        json_object *j = json_object_new_object();
+        int r = 0;
+
+        if (!j || !id) {
+                json_object_put(j);
+                return -ENOMEM;
+        }
+        r |= put(j, "entry", json_object_new_string(it->name));
+        r |= put(j, "id", json_object_new_string(id));
+        r |= put(j, "type", json_object_new_string(ipc_type_to_string(o->type)));
+        r |= put(j, "key", ipc_type_is_sysv(o->type) ? json_object_new_int(o->key) : NULL);
+        r |= put(j, "name", o->name ? json_object_new_string(o->name) : NULL);
+        r |= put(j, "uid", json_object_new_int64(o->uid));
+        r |= put(j, "gid", json_object_new_int64(o->gid));
+        r |= put(j, "size", json_object_new_uint64(o->size));
+        r |= put(j, "bytes", json_object_new_uint64(it->contents.bytes));
+        r |= put(j, "disk_bytes", json_object_new_uint64(it->disk_bytes));
+        r |= put(j, "removed_at", json_object_new_int64(it->why.time));
+        r |= put(j, "verdict", json_object_new_string(it->why.verdict));
+        r |= put(j, "reason", json_object_new_string(strempty(it->why.reason)));
+        r |= put(j, "rule", it->why.rule ? json_object_new_string(it->why.rule) : NULL);
+        r |= put(j, "by_uid", json_object_new_int64(it->why.by_uid));
+        if (r < 0) {
+                json_object_put(j);
+                return -ENOMEM;
+        }
+        *ret = j;
+        return 0;
+}
+
+int report_archive(const struct archive_listing *l, const struct list_filter *f, json_object **ret) {
+        json_object *root = json_object_new_object(), *entries = json_object_new_array();
+        int r = 0;
+
+        if (!root || !entries) {
+                json_object_put(root);
+                json_object_put(entries);
+                return -ENOMEM;
+        }
+        r |= put(root, "entries", entries);
+        r |= put(root, "bad", json_object_new_uint64(l->n_bad));
+        for (size_t i = 0; i < l->n_items && r == 0; i++) {
+                const struct ipc_object *o = &l->items[i].object;
+                json_object *j = NULL;
+                if (f && f->by_user && !(f->or_creator ? ipc_object_belongs_to(o, f->uid) : o->uid == f->uid))
+                        continue;
+                r = archive_item_json(&l->items[i], &j);
+                if (r == 0)
+                        r = append(entries, j);
         }
         if (r < 0) {
                 json_object_put(root);

@@ -54,5 +54,12 @@ int report_record(const struct reap_record *rec, json_object **ret);
 /* {"usage": [{user, uid, type, count, bytes[, semaphores]}], "limits": [{name, used, limit}]} */
 int report_audit(const struct audit *a, json_object **ret);
 
+struct archive_listing;
+/* {"entries": [{entry, id, type, key, name, uid, gid, size, bytes,
+ * disk_bytes, removed_at, verdict, reason, rule, by_uid}], "bad": n}, the
+ * entries in the listing's order (newest first); with F (by_user), only
+ * those of objects F's uid owned (or, with or_creator, made). */
+int report_archive(const struct archive_listing *l, const struct list_filter *f, json_object **ret);
+
 /* "io.ipcgc" style object lookup by id ("shm:12"); -ENOENT when absent. */
 int inventory_find(const struct inventory *inv, const char *id, size_t *ret_index);

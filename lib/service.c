@@ -7,9 +7,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "archive.h"
 #include "audit.h"
 #include "macro.h"
 #include "report.h"
+#include "restore.h"
 #include "service.h"
 
 json_object *service_error(const char *error, const char *key, const char *value) {
@@ -386,6 +388,113 @@ static json_object *audit(const struct service *s, const struct service_caller *
         return service_ok(out);
 }
 
+/* The archive's entries, newest first: an admin's every one, anyone
+ * else's those of objects they owned or made.  No archive yet is an empty
+ * one. */
+static json_object *list_archive(const struct service *s, const struct service_caller *c, json_object *params) {
+        struct list_filter f = { .by_user = !c->admin, .uid = c->uid, .or_creator = true };
+        struct archive_listing *l = NULL, none = {};
+        _cleanup_close_ int afd = -EBADF;
+        json_object *out;
+        int r;
+
+        if (params && json_object_object_length(params) > 0)
+                return service_invalid("parameters");
+        r = restore_open_archive(s->config->daemon.archive_dir, &afd);
+        if (r < 0 && r != -ENOENT)
+                return service_failed(s->config->daemon.archive_dir, r);
+        /* archive_list() stops at ARCHIVE_MAX_ENTRIES (-E2BIG): the reply
+         * is bounded by it. */
+        if (r >= 0 && (r = archive_list(afd, &l)) < 0)
+                return service_failed("cannot list the archive", r);
+        r = report_archive(l ? l : &none, &f, &out);
+        archive_listing_free(l);
+        if (r < 0)
+                return service_failed("cannot format", r);
+        return service_ok(out);
+}
+
+/* ERROR about ENTRY, with KEY: VALUE. */
+static json_object *entry_error(const char *error, const char *entry, const char *key, const char *value) {
+        json_object *err = service_error(error, "entry", entry), *params;
+        if (err && json_object_object_get_ex(err, "parameters", &params))
+                json_object_object_add(params, key, json_object_new_string(value));
+        return err;
+}
+
+static json_object *restore_error(const char *entry, const struct restore_result *res, int r) {
+        char buf[192]; /* what service_failed() adds the errno's words to */
+
+        if (r == -EINVAL && res->step == RESTORE_STEP_ENTRY)
+                return service_invalid("entry");
+        /* A symlink or a file where an entry should be is no entry: it is
+         * never followed, nor read. */
+        if ((r == -ENOENT && res->step <= RESTORE_STEP_ENTRY) ||
+            ((r == -ELOOP || r == -ENOTDIR) && res->step == RESTORE_STEP_ENTRY))
+                return service_error("io.ipcgc.NoSuchEntry", "entry", entry);
+        if (r == -EBADMSG) {
+                return entry_error("io.ipcgc.BadEntry", entry, "message",
+                                   res->step == RESTORE_STEP_ENTRY ? "its manifest is not one this version wrote"
+                                                                   : "its files do not agree with its manifest");
+        }
+        if (r == -EEXIST && res->step == RESTORE_STEP_CREATE) {
+                return entry_error("io.ipcgc.ObjectExists", entry, "holder", res->holder);
+        }
+        switch (res->step) {
+        case RESTORE_STEP_ARCHIVE:
+                return service_failed("cannot open the archive", r);
+        case RESTORE_STEP_ENTRY:
+                snprintf(buf, sizeof(buf), "cannot read the entry %.*s", 160, entry);
+                break;
+        case RESTORE_STEP_PLACE:
+                snprintf(buf, sizeof(buf), "cannot open where %.*s goes (%.*s)", 80, strna(res->old_id), 80, res->note);
+                break;
+        default:
+                snprintf(buf, sizeof(buf), "cannot restore %.*s", 160, strna(res->old_id));
+        }
+        return service_failed(buf, r);
+}
+
+/* Puts an archived object back.  The entry is kept: a second restore of it
+ * finds the object there (ObjectExists), and the archive keeps what was
+ * removed until it is evicted, restored or not. */
+static json_object *restore(const struct service *s, const struct service_caller *c, json_object *params) {
+        static const char *const keys[] = { "entry", NULL };
+        struct restore_result res = {};
+        const char *entry = NULL, *bad;
+        json_object *out, *err;
+        int r;
+
+        if ((bad = service_unknown_key(params, keys)))
+                return service_invalid(bad);
+        if (service_param_string(params, "entry", &entry) <= 0)
+                return service_invalid("entry");
+        if (!c->admin)
+                return denied("io.ipcgc.Restore");
+        r = restore_entry(&s->config->scan, s->config->daemon.archive_dir, entry, &res);
+        if (r < 0) {
+                err = restore_error(entry, &res, r);
+                restore_result_done(&res);
+                return err;
+        }
+        /* A new object is there: the next judgement sees it in full.  (Here
+         * the engine would be told that RES.id was just restored, so the
+         * judgement does not take it for an orphan to remove at once.) */
+        engine_invalidate(s->engine);
+        out = json_object_new_object();
+        if (out) {
+                json_object_object_add(out, "id", json_object_new_string(res.id));
+                json_object_object_add(out, "entry", json_object_new_string(entry));
+                json_object_object_add(out, "type", json_object_new_string(ipc_type_to_string(res.type)));
+                json_object_object_add(out, "key", ipc_type_is_sysv(res.type) ? json_object_new_int(res.key) : NULL);
+                json_object_object_add(out, "same_id", json_object_new_boolean(res.same_id));
+                json_object_object_add(out, "old_id", json_object_new_string(res.old_id));
+                json_object_object_add(out, "note", res.note[0] ? json_object_new_string(res.note) : NULL);
+        }
+        restore_result_done(&res);
+        return service_ok(out);
+}
+
 int service_call(const struct service *s, const struct service_caller *c, const char *method, json_object *params,
                  json_object **ret_reply, struct service_stream **ret_stream) {
         static const struct {
@@ -396,6 +505,8 @@ int service_call(const struct service *s, const struct service_caller *c, const 
                 { "io.ipcgc.Sweep", sweep },
                 { "io.ipcgc.Remove", remove_one },
                 { "io.ipcgc.Audit", audit },
+                { "io.ipcgc.ListArchive", list_archive },
+                { "io.ipcgc.Restore", restore },
         };
         json_object *reply = NULL;
 
