@@ -62,15 +62,22 @@ int archive_open_dir(const char *path, int *ret_fd) {
         return 0;
 }
 
-/* NAME: the UTC time, the type, the id or name made safe, a random tag. */
+/* NAME: the UTC time to the microsecond, the type, the id or name made
+ * safe, a random tag.  Names sort as the entries were made, within a second
+ * too: the listing orders entries of the same second by name, and eviction
+ * takes the oldest first. */
 static int entry_name(const struct ipc_object *o, time_t now, char name[static ARCHIVE_NAME_MAX]) {
-        char when[32], what[72], tag[8];
+        char when[40], sec[24], what[72], tag[8];
         uint8_t rnd[3];
+        struct timespec ts;
         struct tm tm;
         size_t w = 0;
 
-        if (!gmtime_r(&now, &tm) || strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm) == 0)
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+                ts = (struct timespec) { .tv_sec = now };
+        if (!gmtime_r(&ts.tv_sec, &tm) || strftime(sec, sizeof(sec), "%Y%m%dT%H%M%S", &tm) == 0)
                 return -EINVAL;
+        snprintf(when, sizeof(when), "%.15s.%06uZ", sec, (unsigned) (ts.tv_nsec / 1000) % 1000000u);
         if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
                 return -EAGAIN;
         snprintf(tag, sizeof(tag), "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
@@ -668,10 +675,11 @@ int archive_space_reserve(int archive_fd, struct archive_space *s, uint64_t need
                 int r = archive_entry_remove(archive_fd, it->name);
                 if (r < 0 && r != -ENOENT)
                         return r;
-                s->total = s->total > it->disk_bytes ? s->total - it->disk_bytes : 0;
+                archive_space_settle(s, it->disk_bytes, 0);
                 s->next_oldest--;
                 s->evicted++;
         }
+        s->total += need;
         return 0;
 }
 

@@ -238,11 +238,17 @@ struct archive_space {
         size_t evicted;
 };
 int archive_space_open(int archive_fd, uint64_t max_bytes, uint64_t keep_seconds, struct archive_space *ret);
-/* Evicts until NEED more bytes fit under max_bytes: -EFBIG when NEED alone
- * passes it, -EDQUOT when the entries younger than keep_seconds (or made
- * in this sweep) leave no room: nothing of theirs is evicted. */
+/* Evicts until NEED more bytes fit under max_bytes, and counts them as
+ * taken (a reservation, for an entry about to be written: the entries of
+ * one batch are committed together, and each must see the others'):
+ * -EFBIG when NEED alone passes max_bytes, -EDQUOT when the entries younger
+ * than keep_seconds (or made in this sweep) leave no room: nothing of
+ * theirs is evicted. */
 int archive_space_reserve(int archive_fd, struct archive_space *s, uint64_t need, time_t now);
-static inline void archive_space_add(struct archive_space *s, uint64_t bytes) {
-        s->total += bytes;
+/* A reservation of RESERVED bytes became an entry of ACTUAL bytes (0: none
+ * was made, or it was removed again). */
+static inline void archive_space_settle(struct archive_space *s, uint64_t reserved, uint64_t actual) {
+        s->total = s->total >= reserved ? s->total - reserved : 0;
+        s->total += actual;
 }
 void archive_space_done(struct archive_space *s);

@@ -181,9 +181,7 @@ static int save_file(const struct ipc_object *o, int parent_fd, const char *base
         (void) futimens(fd, ts);
         if (r < 0)
                 return r;
-        if (fsync(out) < 0)
-                return negative_errno();
-
+        /* Synced when the entry is committed (archive.h). */
         *ret = (struct archive_contents) { .bytes = bytes, .sparse = sparse };
         return 0;
 }
@@ -265,24 +263,63 @@ static int putback_fd(int qfd, int dfd) {
         return walk_messages(fd, qfd, attr.mq_maxmsg, attr.mq_msgsize, buf, NULL, NULL);
 }
 
-/* Sends back what "messages" holds and then HELD (LEN bytes, PRIO), if
- * any, through a new fd for writing: the one save_mq reads with may not
- * write (the caller may read a queue it may not write). */
-static int put_back(const struct ipc_object *o, int parent_fd, const char *base, int dfd, const char *held,
+/* Messages received from a queue after a save failed, held until they can
+ * go back behind the ones taken before them. */
+struct mq_held {
+        unsigned prio;
+        size_t len;
+        char data[];
+};
+/* What a failed save holds in memory at most to put a queue back in its
+ * order; past it the rest stays queued, ahead of those put back (nothing
+ * is lost, but their order within a priority is). */
+#define MQ_DRAIN_MAX (64u << 20)
+
+/*
+ * Puts back what a failed save took: "messages" in DFD, then HELD (LEN
+ * bytes, PRIO; NULL for none), then what is still queued in Q.  A message
+ * sent to a queue goes behind those of its priority queued already, so the
+ * ones still queued are received first (into memory, up to MQ_DRAIN_MAX)
+ * and sent again last: the queue ends as it was.  Sent through a new fd
+ * for writing: Q may only read (the caller may read a queue it may not
+ * write).
+ */
+static int put_back(const struct ipc_object *o, int parent_fd, const char *base, int dfd, int q, const char *held,
                     size_t len, unsigned prio) {
         _cleanup_close_ int w = -EBADF;
+        struct mq_held **rest = NULL;
+        size_t n_rest = 0, total = 0;
+        struct mq_attr attr;
         int r;
 
         r = open_checked(o, parent_fd, base, O_WRONLY, &w, NULL);
         if (r < 0)
                 return r;
+        if (q >= 0 && mq_getattr(q, &attr) == 0 && mq_attr_valid(attr.mq_maxmsg, attr.mq_msgsize) &&
+            (rest = calloc((size_t) attr.mq_maxmsg, sizeof(*rest))))
+                while (n_rest < (size_t) attr.mq_maxmsg && total + (size_t) attr.mq_msgsize <= MQ_DRAIN_MAX) {
+                        struct mq_held *m = malloc(sizeof(*m) + (size_t) attr.mq_msgsize);
+                        ssize_t got = m ? mq_receive(q, m->data, (size_t) attr.mq_msgsize, &m->prio) : -1;
+                        if (got < 0) {
+                                free(m);
+                                break; /* EAGAIN: all of them */
+                        }
+                        m->len = (size_t) got;
+                        rest[n_rest++] = m;
+                        total += (size_t) got;
+                }
         r = putback_fd(w, dfd);
-        if (r < 0 || !held)
-                return r;
-        while (mq_send(w, held, len, prio) < 0)
+        while (r >= 0 && held && mq_send(w, held, len, prio) < 0)
                 if (errno != EINTR)
-                        return negative_errno();
-        return 0;
+                        r = negative_errno();
+        /* Those still to go back go back whatever failed before them. */
+        for (size_t i = 0; i < n_rest; i++) {
+                while (mq_send(w, rest[i]->data, rest[i]->len, rest[i]->prio) < 0 && errno == EINTR)
+                        ;
+                free(rest[i]);
+        }
+        free(rest);
+        return r;
 }
 
 /*
@@ -373,15 +410,13 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
                          * of it): it goes back from memory, after those
                          * written, as it was received after them. */
                         if (ftruncate(out, (off_t) (bytes - MQ_RECORD_HEADER - (uint64_t) len)) == 0 &&
-                            put_back(o, parent_fd, base, dfd, buf, (size_t) len, prio) == 0)
+                            put_back(o, parent_fd, base, dfd, q, buf, (size_t) len, prio) == 0)
                                 *ret_taken = false;
                         return r;
                 }
         }
-        if (fsync(out) < 0) {
-                r = negative_errno();
-                goto put_back;
-        }
+        /* Synced when the entry is committed (archive.h): if that fails,
+         * the messages go back (archive_posix_putback). */
         *ret = (struct archive_contents) {
                 .bytes = bytes,
                 .messages = count,
@@ -391,7 +426,7 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
         return 0;
 
 put_back:
-        if (*ret_taken && put_back(o, parent_fd, base, dfd, NULL, 0, 0) == 0)
+        if (*ret_taken && put_back(o, parent_fd, base, dfd, q, NULL, 0, 0) == 0)
                 *ret_taken = false;
         return r;
 }
@@ -439,7 +474,7 @@ int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *ba
 int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base, int dfd) {
         if (!o || o->type != IPC_TYPE_MQ || parent_fd < 0 || !base || !*base || strchr(base, '/') || dfd < 0)
                 return -EINVAL;
-        return put_back(o, parent_fd, base, dfd, NULL, 0, 0);
+        return put_back(o, parent_fd, base, dfd, -1, NULL, 0, 0);
 }
 
 /* Removes what restore created at PARENT_FD/BASE, if the name still is the

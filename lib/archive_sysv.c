@@ -80,9 +80,9 @@ static int open_entry_file(int dfd, const char *name, uint64_t *ret_size) {
 
 /* Finishes a file a save wrote: on disk before the caller goes on to
  * remove the object, or gone again if anything failed. */
+/* Not synced here: the entry is, when committed (archive.h), and a batch's
+ * entries are synced at once. */
 static int finish_file(int dfd, const char *name, int *fd, int r) {
-        if (r >= 0 && fsync(*fd) < 0)
-                r = negative_errno();
         if (close(TAKE_FD(*fd)) < 0 && r >= 0)
                 r = negative_errno();
         if (r < 0)

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "archive.h"
@@ -18,9 +17,6 @@
 #include "reap.h"
 #include "sysv.h"
 
-#ifndef MQUEUE_MAGIC
-#define MQUEUE_MAGIC 0x19800202
-#endif
 
 static const char *const action_names[_REAP_ACTION_MAX] = {
         [REAP_REMOVED] = "removed", [REAP_WOULD_REMOVE] = "would-remove", [REAP_SKIPPED] = "skipped",
@@ -121,6 +117,7 @@ struct candidate {
         char reason[JUDGEMENT_REASON_MAX];
         struct archive_entry entry;
         bool archiving; /* entry begun (and, once committed, made) */
+        uint64_t reserved; /* of the archive's room, for the entry */
         bool mq_taken;  /* an mq's messages are in the entry, not the queue */
 };
 
@@ -138,29 +135,10 @@ static void candidate_done(struct candidate *c) {
 
 /* Opens the directory the object's name lives in. */
 static int open_parent(const struct reap_options *opt, const struct ipc_object *o, struct candidate *c) {
-        char path[PATH_MAX];
-        size_t base;
-        struct statfs sfs;
-        int fd, r;
-
-        if (o->type == IPC_TYPE_FIFO)
-                return fifo_open_parent(opt->scan->fifo_dirs, opt->scan->n_fifo_dirs, o->name, &c->dirfd, &c->base);
-        r = collect_object_path(o, opt->scan, path, sizeof(path), &base);
-        if (r < 0)
-                return r;
-        c->base_buf = strdup(path + base);
-        if (!c->base_buf)
-                return -ENOMEM;
-        c->base = c->base_buf;
-        path[base - 1] = 0;
-        /* /dev/mqueue may be a symlink's target; the mount is checked instead. */
-        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (o->type == IPC_TYPE_MQ ? 0 : O_NOFOLLOW));
-        if (fd < 0)
-                return negative_errno();
-        c->dirfd = fd;
-        if (o->type == IPC_TYPE_MQ && (fstatfs(fd, &sfs) < 0 || sfs.f_type != MQUEUE_MAGIC))
-                return -EMEDIUMTYPE;
-        return 0;
+        int r = collect_open_parent(o, opt->scan, &c->dirfd, &c->base_buf);
+        if (r >= 0)
+                c->base = c->base_buf;
+        return r;
 }
 
 /* Step 1 for one candidate: re-read it into FRESH and compare with the
@@ -352,8 +330,11 @@ static void archive_error(const struct archive_state *a, int r, char *buf, size_
                 format_bytes(size, a->opt ? a->opt->max_bytes : 0);
                 snprintf(buf, n, "larger than ArchiveMaxBytes=%s", size);
         } else if (r == -EDQUOT) {
+                char keep[FORMAT_DURATION_MAX];
                 format_bytes(size, a->opt ? a->opt->max_bytes : 0);
-                snprintf(buf, n, "the archive holds ArchiveMaxBytes=%s of entries younger than ArchiveKeep=", size);
+                format_duration(keep, a->opt ? a->opt->keep_seconds : 0);
+                snprintf(buf, n, "the archive is full: ArchiveMaxBytes=%s taken by entries younger than ArchiveKeep=%s "
+                         "or made by this sweep", size, keep);
         }
         else if (r == -ENOTSUP)
                 snprintf(buf, n, "its messages cannot be read without taking them (no MSG_COPY)");
@@ -397,13 +378,17 @@ static int archive_one(struct archive_state *a, struct candidate *c, time_t now)
         r = archive_state_open(a, now);
         if (r < 0)
                 return r;
-        r = archive_space_reserve(a->fd, &a->space, archive_estimate(c->fresh), now);
+        uint64_t need = archive_estimate(c->fresh);
+        r = archive_space_reserve(a->fd, &a->space, need, now);
         if (r < 0)
                 return r;
         r = archive_entry_begin(a->fd, c->fresh, now, &c->entry);
-        if (r < 0)
+        if (r < 0) {
+                archive_space_settle(&a->space, need, 0);
                 return r;
+        }
         c->archiving = true;
+        c->reserved = need;
         if (ipc_type_is_sysv(c->fresh->type))
                 r = archive_sysv_save(c->fresh, c->entry.dfd, a->opt->max_bytes, &contents);
         else
@@ -432,6 +417,7 @@ static void archive_undo(struct archive_state *a, struct candidate *c) {
                 return;
         c->archiving = false;
         if (!c->entry.committed) {
+                archive_space_settle(&a->space, c->reserved, 0);
                 if (c->mq_taken && c->entry.dfd >= 0 &&
                     archive_posix_putback(c->fresh, c->dirfd, c->base, c->entry.dfd) < 0) {
                         /* Its messages are only there now: made an entry,
@@ -451,7 +437,7 @@ static void archive_undo(struct archive_state *a, struct candidate *c) {
                         return; /* the entry keeps what could not go back */
         }
         if (archive_entry_remove(a->fd, c->entry.name) >= 0)
-                a->space.total = a->space.total > c->entry.disk_bytes ? a->space.total - c->entry.disk_bytes : 0;
+                archive_space_settle(&a->space, c->entry.disk_bytes, 0);
 }
 
 static int run_batch(const struct inventory *inv, const struct judgement *judgements, const size_t *idx, size_t n,
@@ -565,7 +551,7 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                         if (c->finished || !c->archiving)
                                 continue;
                         if (c->entry.committed) {
-                                archive_space_add(&arch->space, c->entry.disk_bytes);
+                                archive_space_settle(&arch->space, c->reserved, c->entry.disk_bytes);
                                 continue;
                         }
                         archive_undo(arch, c);
