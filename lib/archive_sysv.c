@@ -516,7 +516,23 @@ static int sem_fill(const struct ipc_object *o, int dfd, const struct archive_co
         }
         if (*p)
                 return -EBADMSG;
-        return semctl(id, 0, SETALL, (union semun) { .array = values }) < 0 ? negative_errno() : 0;
+        if (semctl(id, 0, SETALL, (union semun) { .array = values }) < 0)
+                return negative_errno();
+        /* A set that had been operated on is made to have been again (one
+         * semaphore taken and given back in one atomic call: no value
+         * changes, sem_otime is set): one never operated on is judged
+         * alive while its owner runs (judge.c), which the original set was
+         * not.  Where no semaphore can be moved either way it stays as is. */
+        if (o->mtime != 0) /* sem_otime */
+                for (unsigned i = 0; i < o->nsems; i++) {
+                        short dir = values[i] > 0 ? -1 : 1;
+                        struct sembuf ops[2] = { { .sem_num = (unsigned short) i, .sem_op = dir, .sem_flg = IPC_NOWAIT },
+                                                 { .sem_num = (unsigned short) i, .sem_op = (short) -dir,
+                                                   .sem_flg = IPC_NOWAIT } };
+                        if (semop(id, ops, 2) == 0)
+                                break;
+                }
+        return 0;
 }
 
 static int msg_fill(const struct ipc_object *o, int dfd, const struct archive_contents *c, int id) {
