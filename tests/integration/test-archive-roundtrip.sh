@@ -123,6 +123,38 @@ is "$(jq -r '[.records[] | select(.action == "removed")] | length' <<<"$out")" 0
 run "$IPCGC" --config "$T/minage.conf" --local list -J
 is "$(jq -r '[.objects[] | select(.id | test("rt|:'"$shm_id"'$|:'"$msg_id"'$|:'"$sem_id"'$")) | .verdict] | unique | join(",")' <<<"$out")" \
     "PENDING" "restored objects are PENDING under MinAge=1h"
+
+# --- Restore never follows a symlink -------------------------------------------
+# At the FIFO's path: refused as taken, the symlink's target untouched.
+rm "$FIFODIR/rtfifo" && echo target >"$T/target" && ln -s "$T/target" "$FIFODIR/rtfifo"
+run "$IPCGC" --config "$CONF" --local restore "${entry[fifo:$FIFODIR/rtfifo]}"
+is "$rc,$(stat -c %F "$T/target"),$(cat "$T/target")" "1,regular file,target" \
+    "restore over a symlink at the FIFO's path: refused, its target untouched"
+case $err in *ObjectExists*"$FIFODIR/rtfifo is taken now"*) ok "restore over a symlink at the FIFO's path: names it" ;;
+*) not_ok "restore over a symlink at the FIFO's path: names it" "got: $err" ;; esac
+rm "$FIFODIR/rtfifo"
+# In the FIFO's directory: a FIFO in a subdirectory, archived, whose
+# directory is then a symlink to elsewhere.
+mkdir "$FIFODIR/sub" "$T/elsewhere" && mkfifo -m 0600 "$FIFODIR/sub/f"
+run "$IPCGC" --config "$CONF" --local rm "fifo:$FIFODIR/sub/f"
+sub_entry=$("$IPCGC" --config "$CONF" --local archive -J | jq -r --arg id "fifo:$FIFODIR/sub/f" '[.entries[] | select(.id == $id)][0].entry')
+rmdir "$FIFODIR/sub" && ln -s "$T/elsewhere" "$FIFODIR/sub"
+run "$IPCGC" --config "$CONF" --local restore "$sub_entry"
+is "$rc,$(ls -A "$T/elsewhere")" "1," "restore through a symlinked directory: refused, nothing made where it leads"
+rm "$FIFODIR/sub"
+# In an entry: its data file swapped for a symlink to a secret.
+echo secret >"$T/secret" && chmod 0600 "$T/secret"
+rm /dev/shm/rtshm
+ln -sf "$T/secret" "$A/${entry[pshm:/rtshm]}/data"
+run "$IPCGC" --config "$CONF" --local restore "${entry[pshm:/rtshm]}"
+is "$rc,$([ -e /dev/shm/rtshm ] && echo made)" "1," "restore of an entry whose data is a symlink: refused, nothing made"
+# The archive directory itself a symlink: refused.
+ln -s "$A" "$T/alink"
+sed "/^\[Daemon\]/a ArchiveDir=$T/alink" "$CONF" >"$T/alink.conf"
+run "$IPCGC" --config "$T/alink.conf" --local restore "${entry[pshm:/rtshm]}"
+is "$rc,$([ -e /dev/shm/rtshm ] && echo made)" "1," "restore from an archive directory that is a symlink: refused"
+run "$IPCGC" --config "$T/alink.conf" --local archive -J
+is "$rc" 1 "archive from an archive directory that is a symlink: refused"
 clean
 
 start_daemon
