@@ -51,7 +51,7 @@ trap 'kill "${HOLDERS[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
 # round N UNIT: one set of uid 4601's orphans and live objects, one sweep
 # with UNIT's capabilities, and what became of each.
 round() {
-    local n=$1 unit=$2 name=${2##*/} caps bset c t key rc set mask got want f path p
+    local n=$1 unit=$2 name=${2##*/} caps bset c t key rc set mask got want f path p entry
     local -A orphan_id=() live_id=()
     local holders=()
 
@@ -142,6 +142,21 @@ round() {
             ok "$name: uid 4601's orphaned ${f##*:} ($path) is removed"
         fi
     done
+
+    # Archived first, with only these capabilities: the entries are root's.
+    is "$(grep -c ' removed: .*; archived as ' "$T/once$n.log")" 7 "$name: each of the 7 removals was archived first"
+    is "$(stat -c '%a %u' "$T/state/archive")" "700 0" "$name: the archive is root's, 0700"
+    # Restored with the same capabilities (ipcgcd.service serves Restore):
+    # the pshm comes back as uid 4601's, with its bytes' size.
+    if grep -q CAP_CHOWN <<<"$caps"; then
+        entry=$(sed -n "s|.*pshm:/orphan$n removed: .*; archived as ||p" "$T/once$n.log")
+        setpriv --bounding-set="$bset" --inh-caps=-all --no-new-privs -- \
+            "$IPCGC" --config "$CONF" --local restore "$entry" >"$T/restore$n.out" 2>&1
+        got="$?,$(stat -c '%u %g %a %s' "/dev/shm/orphan$n" 2>&1)"
+        is "$got" "0,4601 4601 600 16" "$name: restore with the unit's capabilities gives uid 4601's pshm back"
+        [ "$got" = "0,4601 4601 600 16" ] || sed 's/^/#   restore: /' "$T/restore$n.out"
+        rm -f "/dev/shm/orphan$n"
+    fi
 
     for t in shm msg sem; do
         check "$name: uid 4601's live $t (id ${live_id[$t]}) is kept" sysv_exists "$t" "${live_id[$t]}"
