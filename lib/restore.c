@@ -156,6 +156,11 @@ static void why_new_id(const struct ipc_object *o, char buf[static RESTORE_TEXT_
         } else if (access(path, F_OK) < 0)
                 snprintf(buf, RESTORE_TEXT_MAX, "this kernel has no kernel.%s (CONFIG_CHECKPOINT_RESTORE)",
                          next_id_name(o->type));
+        else if (access(path, W_OK) < 0 && errno == EROFS)
+                snprintf(buf, RESTORE_TEXT_MAX,
+                         "kernel.%s is read-only here (a unit's ProtectKernelTunables=; root's `ipcgc restore "
+                         "--local` can ask for it)",
+                         next_id_name(o->type));
         else
                 snprintf(buf, RESTORE_TEXT_MAX,
                          "kernel.%s did not give it: asking needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, and the "
