@@ -129,7 +129,7 @@ void cli_print_counts(json_object *counts, const char *first, const char *last) 
 
 /* A user other than root archives what a --local run removes in an archive
  * of their own (root's is closed to them): $XDG_STATE_HOME/ipcgc/archive,
- * or ~/.local/state/ipcgc/archive, its parents made as needed.  An
+ * or ~/.local/state/ipcgc/archive.  An
  * ArchiveDir= the configuration names stays as it is. */
 static int user_archive_dir(struct config *c) {
         const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
@@ -146,13 +146,7 @@ static int user_archive_dir(struct config *c) {
                 return 0; /* nowhere of theirs: root's is refused, and says why */
         if (n < 0)
                 return -ENOMEM;
-        /* The parents, as mkdir -p would (the archive itself is made 0700
-         * when used). */
-        for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
-                *p = 0;
-                (void) mkdir(dir, 0700);
-                *p = '/';
-        }
+        /* Made (with its parents) only when something is archived. */
         free(c->daemon.archive_dir);
         c->daemon.archive_dir = dir;
         return 0;

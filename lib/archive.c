@@ -28,16 +28,16 @@ int archive_open_dir(const char *path, int *ret_fd) {
         int fd;
 
         if (mkdir(path, 0700) < 0 && errno == ENOENT) {
-                /* Its parent too, as StateDir= is made when missing (0755:
-                 * the archive itself is what is closed). */
-                _cleanup_free_ char *parent = strdup(path);
-                char *slash = parent ? strrchr(parent, '/') : NULL;
-                if (!parent)
+                /* Its parents too, as StateDir= is made when missing
+                 * (0755: the archive itself is what is closed). */
+                _cleanup_free_ char *p = strdup(path);
+                if (!p)
                         return -ENOMEM;
-                if (slash && slash != parent) {
+                for (char *slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
                         *slash = 0;
-                        if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
                                 return negative_errno();
+                        *slash = '/';
                 }
                 if (mkdir(path, 0700) < 0 && errno != EEXIST)
                         return negative_errno();
@@ -656,7 +656,7 @@ int archive_space_open(int archive_fd, uint64_t max_bytes, uint64_t keep_seconds
 
         if (r < 0)
                 return r;
-        s.next_oldest = s.listing->n_items;
+        s.next_oldest = s.count = s.listing->n_items;
         for (size_t i = 0; i < s.listing->n_items; i++)
                 s.total += s.listing->items[i].disk_bytes;
         *ret = s;
@@ -666,7 +666,7 @@ int archive_space_open(int archive_fd, uint64_t max_bytes, uint64_t keep_seconds
 int archive_space_reserve(int archive_fd, struct archive_space *s, uint64_t need, time_t now) {
         if (need > s->max_bytes)
                 return -EFBIG;
-        while (s->total + need > s->max_bytes) {
+        while (s->total + need > s->max_bytes || s->count + 1 >= ARCHIVE_MAX_ENTRIES) {
                 if (s->next_oldest == 0)
                         return -EDQUOT; /* what is left was made by this sweep */
                 const struct archive_item *it = &s->listing->items[s->next_oldest - 1];
@@ -680,6 +680,7 @@ int archive_space_reserve(int archive_fd, struct archive_space *s, uint64_t need
                 s->evicted++;
         }
         s->total += need;
+        s->count++;
         return 0;
 }
 

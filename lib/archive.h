@@ -234,11 +234,14 @@ struct archive_space {
         struct archive_listing *listing;
         size_t next_oldest; /* listing->items[0 .. next_oldest) are still there */
         uint64_t total;     /* on disk now */
+        size_t count;       /* entries now, those reserved for included */
         uint64_t max_bytes, keep_seconds;
         size_t evicted;
 };
 int archive_space_open(int archive_fd, uint64_t max_bytes, uint64_t keep_seconds, struct archive_space *ret);
-/* Evicts until NEED more bytes fit under max_bytes, and counts them as
+/* Evicts until NEED more bytes fit under max_bytes, and one more entry
+ * under ARCHIVE_MAX_ENTRIES (past which the archive could not be listed,
+ * nor so evicted), and counts them as
  * taken (a reservation, for an entry about to be written: the entries of
  * one batch are committed together, and each must see the others'):
  * -EFBIG when NEED alone passes max_bytes, -EDQUOT when the entries younger
@@ -250,5 +253,7 @@ int archive_space_reserve(int archive_fd, struct archive_space *s, uint64_t need
 static inline void archive_space_settle(struct archive_space *s, uint64_t reserved, uint64_t actual) {
         s->total = s->total >= reserved ? s->total - reserved : 0;
         s->total += actual;
+        if (actual == 0 && s->count > 0)
+                s->count--;
 }
 void archive_space_done(struct archive_space *s);

@@ -312,10 +312,17 @@ static int put_back(const struct ipc_object *o, int parent_fd, const char *base,
         while (r >= 0 && held && mq_send(w, held, len, prio) < 0)
                 if (errno != EINTR)
                         r = negative_errno();
-        /* Those still to go back go back whatever failed before them. */
+        /* Those still to go back go back whatever failed before them; one
+         * that cannot (a sender filled the queue meanwhile) makes it a
+         * failure, so the caller keeps the entry.  (What was sent of the
+         * entry's own is not recorded: a later putback from it sends those
+         * again.) */
         for (size_t i = 0; i < n_rest; i++) {
-                while (mq_send(w, rest[i]->data, rest[i]->len, rest[i]->prio) < 0 && errno == EINTR)
+                int k;
+                while ((k = mq_send(w, rest[i]->data, rest[i]->len, rest[i]->prio)) < 0 && errno == EINTR)
                         ;
+                if (k < 0 && r >= 0)
+                        r = negative_errno();
                 free(rest[i]);
         }
         free(rest);

@@ -157,6 +157,13 @@ static int shm_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
                  * hugetlb pages are not this process's RSS anyway. */
                 (void) madvise((char *) addr + off, n, MADV_DONTNEED);
         }
+        /* Still attached: did anyone else attach meanwhile?  Then nattch
+         * is up by more than ours, or, had they detached already, lpid is
+         * theirs.  After our shmdt both would look as before (lpid ours
+         * again), so this is the look that can tell. */
+        if (r >= 0 && (shmctl(o->id, IPC_STAT, &ds) < 0 || ds.shm_lpid != getpid() ||
+                       ds.shm_nattch != o->nattch + 1))
+                r = -ESTALE;
         (void) shmdt(addr);
         r = finish_file(dfd, "data", &fd, r);
         if (r < 0)

@@ -41,17 +41,29 @@ struct reap_result *reap_result_free(struct reap_result *r) {
         return NULL;
 }
 
+/* Room for N more records: made before a batch's removals, so that the
+ * record of an object removed cannot fail for want of it. */
+static int reserve_records(struct reap_result *res, size_t n) {
+        if (res->n_records + n <= res->n_allocated)
+                return 0;
+        size_t want = res->n_allocated * 2 > res->n_records + n ? res->n_allocated * 2 : res->n_records + n;
+        struct reap_record *a = reallocarray(res->records, want, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        res->records = a;
+        res->n_allocated = want;
+        return 0;
+}
+
 static int record(struct reap_result *res, const struct ipc_object *o, enum verdict v, const struct rule *rule,
                   enum reap_action action, int error, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 static int record(struct reap_result *res, const struct ipc_object *o, enum verdict v, const struct rule *rule,
                   enum reap_action action, int error, const char *fmt, ...) {
-        struct reap_record *a = reallocarray(res->records, res->n_records + 1, sizeof(*a));
         va_list ap;
 
-        if (!a)
+        if (reserve_records(res, 1) < 0)
                 return -ENOMEM;
-        res->records = a;
-        struct reap_record *rec = &a[res->n_records];
+        struct reap_record *rec = &res->records[res->n_records];
         *rec = (struct reap_record) { .type = o ? o->type : 0, .index = o ? (size_t) (o - res->reaped) : SIZE_MAX,
                                       .verdict = v, .action = action, .error = error,
                                       .uid = o ? o->uid : 0, .key = o ? o->key : 0, .size = o ? o->size : 0 };
@@ -270,7 +282,7 @@ static int remove_one(const struct ipc_object *o, struct candidate *c, int *ret_
                         r = negative_errno();
                 else if (st.st_dev != c->fresh->dev || st.st_ino != c->fresh->ino)
                         return 0;
-                else if (c->mq_taken && !queue_still_empty(c))
+                else if (c->archiving && !queue_still_empty(c))
                         return 0; /* sent to since it was emptied into the archive */
                 else
                         r = unlinkat(c->dirfd, c->base, 0) < 0 ? negative_errno() : 0;
@@ -283,11 +295,17 @@ static int remove_one(const struct ipc_object *o, struct candidate *c, int *ret_
 }
 
 
-/* What an entry for O will take on disk, at most: its contents in whole
- * blocks, the manifest's block and the message headers. */
-static uint64_t archive_estimate(const struct ipc_object *o) {
+/* What an entry for C will take on disk, at most: its contents in whole
+ * blocks, the manifest's block and the message headers.  A sparse file is
+ * archived as what it holds (its blocks), not its length. */
+static uint64_t archive_estimate(const struct candidate *c) {
+        const struct ipc_object *o = c->fresh;
         uint64_t block = 4096, bytes = o->size;
+        struct stat st;
 
+        if (c->have_q && o->type != IPC_TYPE_FIFO && quarantine_stat(&c->q, &st) == 0 &&
+            (uint64_t) st.st_blocks * 512u < bytes)
+                bytes = (uint64_t) st.st_blocks * 512u;
         if (o->type == IPC_TYPE_MSG || o->type == IPC_TYPE_MQ)
                 bytes += (o->qnum + 1) * 16u;
         else if (o->type == IPC_TYPE_SEM)
@@ -378,7 +396,7 @@ static int archive_one(struct archive_state *a, struct candidate *c, time_t now)
         r = archive_state_open(a, now);
         if (r < 0)
                 return r;
-        uint64_t need = archive_estimate(c->fresh);
+        uint64_t need = archive_estimate(c);
         r = archive_space_reserve(a->fd, &a->space, need, now);
         if (r < 0)
                 return r;
@@ -393,9 +411,10 @@ static int archive_one(struct archive_state *a, struct candidate *c, time_t now)
                 r = archive_sysv_save(c->fresh, c->entry.dfd, a->opt->max_bytes, &contents);
         else
                 /* Files other than mq are in quarantine by now. */
+                /* A file's bytes may not pass what was reserved for them. */
                 r = archive_posix_save(c->fresh, c->have_q ? c->q.qfd : c->dirfd,
-                                       c->have_q ? QUARANTINE_ENTRY : c->base, c->entry.dfd, a->opt->max_bytes,
-                                       &contents, &c->mq_taken);
+                                       c->have_q ? QUARANTINE_ENTRY : c->base, c->entry.dfd,
+                                       c->have_q ? need : a->opt->max_bytes, &contents, &c->mq_taken);
         if (r >= 0) {
                 struct archive_removal why = {
                         .time = now, .reason = c->reason, .rule = c->rule ? c->rule->name : NULL,
@@ -418,8 +437,11 @@ static void archive_undo(struct archive_state *a, struct candidate *c) {
         c->archiving = false;
         if (!c->entry.committed) {
                 archive_space_settle(&a->space, c->reserved, 0);
-                if (c->mq_taken && c->entry.dfd >= 0 &&
-                    archive_posix_putback(c->fresh, c->dirfd, c->base, c->entry.dfd) < 0) {
+                /* A failed batch commit closed it: open it again. */
+                if (c->mq_taken && c->entry.dfd < 0)
+                        c->entry.dfd = openat(a->fd, c->entry.tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (c->mq_taken && (c->entry.dfd < 0 ||
+                                    archive_posix_putback(c->fresh, c->dirfd, c->base, c->entry.dfd) < 0)) {
                         /* Its messages are only there now: made an entry,
                          * for a restore to bring them back. */
                         (void) archive_entry_commit(a->fd, &c->entry);
@@ -563,6 +585,9 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 }
         }
 
+        r = reserve_records(res, n);
+        if (r < 0)
+                goto out;
         for (size_t i = 0; i < n; i++) {
                 struct candidate *c = &cs[i];
                 const struct ipc_object *o = &inv->objects[c->index];
@@ -573,6 +598,11 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 int k = remove_one(o, c, &err);
                 if (k <= 0)
                         archive_undo(arch, c);
+                /* Removed: its entry is the object's now, whatever fails
+                 * next (the record is made in room reserved for it). */
+                bool archived = k > 0 && c->archiving;
+                if (k > 0)
+                        c->archiving = false;
                 if (k > 0)
                         r = record(res, o, c->verdict, c->rule, REAP_REMOVED, 0, "%s", c->reason);
                 else if (k == 0)
@@ -584,10 +614,9 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 c->finished = true;
                 if (r < 0)
                         goto out;
-                if (k > 0 && c->archiving) {
+                if (archived) {
                         struct reap_record *rec = &res->records[res->n_records - 1];
                         rec->archive = strdup(c->entry.name);
-                        c->archiving = false; /* it is the object's now */
                         if (!rec->archive) {
                                 r = -ENOMEM;
                                 goto out;

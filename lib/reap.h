@@ -40,7 +40,7 @@ struct reap_record {
 
 struct reap_result {
         struct reap_record *records;
-        size_t n_records;
+        size_t n_records, n_allocated;
         unsigned removed, would_remove, skipped, failed;
         bool stopped;       /* the limit cut the sweep short */
         size_t judged[_VERDICT_MAX]; /* the verdicts the sweep started from, of the objects selected */
