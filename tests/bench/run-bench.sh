@@ -338,7 +338,7 @@ archive_ratio_figure() {
     for i in $(seq "$RUNS"); do
         a=arch$i n=noarch$i
         start_keepers "$a:$SCALE:archive" "$n:$SCALE:noarchive"
-        [ "$i" = 1 ] && echo "# $a: $(tr ';' '\n' <<<"${GEN[$a]}" | grep -E '^(w1gen|procs)' | tr '\n' ' ')"
+        [ "$i" = 1 ] && ARCHIVE_GEN="# $a: $(tr ';' '\n' <<<"${GEN[$a]}" | grep -E '^(w1gen|procs)' | tr '\n' ' ')"
         orphans=$(tr ';' '\n' <<<"${GEN[$a]}" | awk '$1 == "type" { o += $3 - $5 } END { print o + 0 }')
         if [ $((i % 2)) = 1 ]; then
             run "$a" rsweep archive.with; run "$n" rsweep archive.without
@@ -360,6 +360,9 @@ archive_ratio_figure() {
     local with without r
     with=$(median archive.with) without=$(median archive.without)
     r=$(ratio "$with" "$without")
+    # The runs themselves: on a shared disk they spread.
+    ARCHIVE_SAMPLES="# archive-ratio runs in ms, in order: archived$(for u in ${S[archive.with]}; do printf ' %s' "$(ms "$u")"; done);"
+    ARCHIVE_SAMPLES+=" Archive=no$(for u in ${S[archive.without]}; do printf ' %s' "$(ms "$u")"; done)"
     ARCHIVE_RATIO_LINE="archive-ratio: $r (real --local sweep removing W1's $orphans orphans, archived first to an ArchiveDir on $fs $(ms "$with") ms / the same with Archive=no $(ms "$without") ms, each on a fresh W1, median of $RUNS; $(mib "$bytes") MiB of entries per sweep) target <= 1.5 $(verdict "$r" le 1.5)"
 }
 
@@ -414,6 +417,8 @@ done
 if [ "$SMOKE" = 1 ]; then
     archive_ratio_figure
     archive_rss_figure
+    echo "$ARCHIVE_GEN"
+    echo "$ARCHIVE_SAMPLES"
     echo "$ARCHIVE_RATIO_LINE"
     echo "$ARCHIVE_RSS_LINE"
     host_check
@@ -521,6 +526,8 @@ echo "scaling-ratio: $r (W2 cold sweep $(ms "$w2sweep") ms / W1 cold sweep $(ms 
 echo "$RSS_LINE"
 echo "$CLI_LINE"
 echo "$LIST_LINE"
+echo "$ARCHIVE_GEN"
+echo "$ARCHIVE_SAMPLES"
 echo "$ARCHIVE_RATIO_LINE"
 echo "$ARCHIVE_RSS_LINE"
 echo "$VERDICT_LINE"
