@@ -1,5 +1,5 @@
 #!/bin/bash
-# `make bench`: the six figures of docs/PERFORMANCE.md (issue 5), on W1 and
+# `make bench`: the figures of docs/PERFORMANCE.md (issue 5), on W1 and
 # W2 built by w1gen, each in its own private IPC, mount and PID namespaces.
 #
 # Two keepers, one per workload, each a copy of this script inside its own
@@ -13,13 +13,24 @@
 # namespaces end and take every holder and object with them; the host's
 # `ipcs -a` is compared before and after.
 #
+# The archive figures (issue 11) come last, on keepers of their own: one
+# fresh W1 per removal sweep (a real sweep consumes its orphans), and one
+# ipcgcd with nothing but the 256 MiB segment it archives.  Their
+# ArchiveDir is under this script's scratch directory, on the disk TMPDIR
+# is on, never a tmpfs: the syncs are the point.
+#
 # Environment: top_srcdir, top_builddir (set by make), BENCH_RUNS.
+# BENCH_SMOKE=1 (tests/bench/test-bench-smoke.sh): the archive figures
+# alone, on W1/20 and a 13 MiB segment, one run each, without the test
+# lock; the lines are printed, their targets mean nothing at that size.
 set -u
 
 top_builddir=$(cd "${top_builddir:-.}" && pwd)
 top_srcdir=$(cd "${top_srcdir:-.}" && pwd)
 W1GEN="$top_builddir/tests/bench/w1gen"
 FLOOR="$top_builddir/tests/bench/floor"
+SHMFILL="$top_builddir/tests/bench/shmfill"
+SHMFILL_KEY=0x62656e63
 
 # --- inside: the keeper ---------------------------------------------------------
 
@@ -33,6 +44,10 @@ run_timed() {
     dsweep) t0=${EPOCHREALTIME/./}; "$IPCGC" --config "$CONF" sweep --dry-run -J ;;
     status) t0=${EPOCHREALTIME/./}; "$IPCGC" --config "$CONF" status ;;
     dlist) t0=${EPOCHREALTIME/./}; "$IPCGC" --config "$CONF" list -J ;;
+    # Real sweeps (the config decides what they may remove): the reply kept
+    # for sweepcheck, on the namespace's tmpfs, on both sides alike.
+    rsweep) t0=${EPOCHREALTIME/./}; "$IPCGC" --local --config "$CONF" sweep -J >"$T/sweep.json" ;;
+    drsweep) t0=${EPOCHREALTIME/./}; "$IPCGC" --config "$CONF" sweep -J >"$T/sweep.json" ;;
     ipcsl) t0=${EPOCHREALTIME/./}; ipcs -l ;;
     peer) t0=${EPOCHREALTIME/./}; ipcs -a -p && { lsof -n -P; true; } ;;
     *) ANS="error unknown command $1"; return ;;
@@ -46,9 +61,17 @@ run_timed() {
     fi
 }
 
+# keeper SCALE [MODE]: builds W1 x SCALE and answers requests.  MODE bench
+# (the default): the dry-run figures' config, nothing is ever removed.
+# archive, noarchive: every orphan removed by a real sweep (MinAge=0, no
+# MaxRemovalsPerSweep= in the way), archived to BENCH_ARCHIVE_DIR first or,
+# with noarchive, not (Archive=no on the one rule).  rss: no W1; ipcgcd
+# with DryRun=no and the same rule, for the orphan shmfill makes.
 keeper() {
-    local scale=$1 gen cmd arg
-    cat >>"$CONF" <<EOC
+    local scale=$1 mode=${2:-bench} gen cmd arg
+    case $mode in
+    bench)
+        cat >>"$CONF" <<EOC
 
 [Daemon]
 Interval=1h
@@ -59,7 +82,33 @@ ProcessEvents=no
 MinAge=1h
 Action=collect
 EOC
-    if ! gen=$("$W1GEN" --scale "$scale" --fifo "$FIFODIR" 2>"$T/w1gen.err"); then
+        ;;
+    archive | noarchive | rss)
+        cat >>"$CONF" <<EOC
+
+[Daemon]
+Interval=1h
+Socket=$T/io.ipcgc
+ProcessEvents=no
+DryRun=no
+MaxRemovalsPerSweep=100000
+ArchiveDir=$BENCH_ARCHIVE_DIR
+ArchiveMaxBytes=1T
+
+[Rule all]
+MinAge=0
+Action=collect
+EOC
+        [ "$mode" = noarchive ] && echo "Archive=no" >>"$CONF"
+        ;;
+    *)
+        echo "error unknown keeper mode $mode"
+        exit 1
+        ;;
+    esac
+    if [ "$mode" = rss ]; then
+        gen="w1gen: none"
+    elif ! gen=$("$W1GEN" --scale "$scale" --fifo "$FIFODIR" 2>"$T/w1gen.err"); then
         echo "error w1gen --scale $scale failed: $(tr '\n' ' ' <"$T/w1gen.err")"
         exit 1
     fi
@@ -76,6 +125,22 @@ EOC
             ANS=$("$IPCGC" --config "$CONF" status -J </dev/null 2>/dev/null | jq -r ".$arg // \"null\"")
             ;;
         hwm) ANS=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status") ;;
+        sweepcheck)
+            # What the last real sweep did: removed, of those archived, skipped, failed.
+            ANS=$(jq -r '"\(.removed) \([.records[] | select(.action == "removed" and .archive != null)] | length) \(.skipped) \(.failed)"' \
+                "$T/sweep.json" 2>/dev/null)
+            ;;
+        shmfill) ANS=$("$SHMFILL" "$SHMFILL_KEY" "$arg" </dev/null 2>&1) || ANS="error shmfill: $ANS" ;;
+        shmrecord)
+            # The last sweep's record of shm ID: its action and archive entry.
+            ANS=$(jq -r --arg id "$arg" '[.records[] | select(.id == "shm:\($id)")][0] // {} | "\(.action) \(.archive)"' \
+                "$T/sweep.json" 2>/dev/null)
+            ;;
+        shmthere)
+            # Is segment ID still in this namespace?
+            ANS=$(awk -v id="$arg" 'NR > 1 && $2 == id { found = 1 } END { print found ? "yes" : "no" }' /proc/sysvipc/shm)
+            ;;
+        datasize) ANS=$(stat -c %s "$BENCH_ARCHIVE_DIR/$arg/data" 2>&1) || ANS="error no data file: $ANS" ;;
         verdicts)
             # Verdict counts per type, from the daemon or --local.
             local how=()
@@ -98,23 +163,28 @@ EOC
 if [ "${1:-}" = --keeper ]; then
     . "$top_srcdir/tests/integration/lib.sh" || { echo "error cannot read lib.sh"; exit 1; }
     enter_private_namespaces "$@"
-    keeper "$2"
+    keeper "$2" "${3:-bench}"
 fi
 
 # --- outside: the conductor -----------------------------------------------------
 
-RUNS=${BENCH_RUNS:-7}
-[ "$RUNS" -ge 5 ] 2>/dev/null || { echo "run-bench: BENCH_RUNS must be a number >= 5" >&2; exit 2; }
+SMOKE=${BENCH_SMOKE:-}
+if [ "$SMOKE" = 1 ]; then
+    RUNS=1 SCALE=0.05 SEG_MIB=13
+else
+    RUNS=${BENCH_RUNS:-7} SCALE=1 SEG_MIB=256
+    [ "$RUNS" -ge 5 ] 2>/dev/null || { echo "run-bench: BENCH_RUNS must be a number >= 5" >&2; exit 2; }
+fi
 if [ "$(id -u)" != 0 ]; then
     echo "run-bench: needs root, to make private IPC, mount and PID namespaces" >&2
     exit 1
 fi
-for p in "$W1GEN" "$FLOOR" "$top_builddir/ipcgc" "$top_builddir/ipcgcd"; do
+for p in "$W1GEN" "$FLOOR" "$SHMFILL" "$top_builddir/ipcgc" "$top_builddir/ipcgcd"; do
     [ -x "$p" ] || { echo "run-bench: $p is not built" >&2; exit 1; }
 done
 command -v jq >/dev/null || { echo "run-bench: needs jq" >&2; exit 1; }
 HAVE_LSOF=1
-if ! command -v lsof >/dev/null; then
+if [ "$SMOKE" != 1 ] && ! command -v lsof >/dev/null; then
     echo "run-bench: installing lsof for the peer figure"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q lsof >/dev/null 2>&1 || true
     command -v lsof >/dev/null || HAVE_LSOF=0
@@ -123,8 +193,11 @@ fi
 # 3000 holders use pids of the host's PID namespace too: take the test lock
 # (see tests/integration/lib.sh) so that no exclusive test of this build
 # directory runs meanwhile, which also keeps them out of the timings.
-exec 9>"$top_builddir/.ipcgc-test.lock"
-flock 9
+# The smoke run, at 1/20, forks no more than the other smoke tests.
+if [ "$SMOKE" != 1 ]; then
+    exec 9>"$top_builddir/.ipcgc-test.lock"
+    flock 9
+fi
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/ipcgc-bench.XXXXXX")
 declare -A KPID KCMD KRES
@@ -157,26 +230,6 @@ host_state() {
 }
 HOST_BEFORE=$(host_state)
 
-# The keepers are forked before this script opens any of their FIFOs, so
-# none inherits another's.  w1b holds a second, identical W1: the cold
-# sweeps that the daemon's steady sweeps are compared with run there, since
-# a cold sweep opens every queue to read its status, and an open of a queue
-# judged dead is news to the daemon watching W1 (it judges in full next).
-KEEPERS="w1 w1b w2"
-for k in $KEEPERS; do
-    mkfifo "$D/$k.cmd" "$D/$k.res"
-    scale=1
-    [ $k = w2 ] && scale=2
-    IPCGC_TEST_EXCLUSIVE= bash "$0" --keeper "$scale" <"$D/$k.cmd" >"$D/$k.res" 2>"$D/$k.err" &
-    KPID[$k]=$!
-done
-for k in $KEEPERS; do
-    exec {fd}>"$D/$k.cmd"
-    KCMD[$k]=$fd
-    exec {fd}<"$D/$k.res"
-    KRES[$k]=$fd
-done
-
 ANS=
 ask() { # ask KEEPER REQUEST: one answer line into ANS
     echo "$2" >&"${KCMD[$1]}" || fail "$1 is gone (asked: $2)"
@@ -184,12 +237,59 @@ ask() { # ask KEEPER REQUEST: one answer line into ANS
     case $ANS in error*) fail "$1: $2: $ANS" ;; esac
 }
 
+# start_keepers NAME:SCALE:MODE...: forks them all, then opens their FIFOs,
+# then waits until each has built its workload; GEN[NAME] says what it made.
+# A keeper forked later closes the FIFOs of those already running, so that
+# none holds another's open.  Each has its own ArchiveDir, $D/NAME.archive.
 declare -A GEN
-for k in $KEEPERS; do
-    read -r -t 300 -u "${KRES[$k]}" line || fail "$k did not come up"
-    case $line in ready*) ;; *) fail "$k: $line" ;; esac
-    GEN[$k]=${line#ready }
-done
+start_keepers() {
+    local spec k scale mode fd line
+    for spec in "$@"; do
+        IFS=: read -r k scale mode <<<"$spec"
+        mkfifo "$D/$k.cmd" "$D/$k.res"
+        (
+            for fd in "${KCMD[@]}" "${KRES[@]}"; do exec {fd}>&-; done
+            IPCGC_TEST_EXCLUSIVE='' BENCH_ARCHIVE_DIR=$D/$k.archive exec bash "$0" --keeper "$scale" "$mode"
+        ) <"$D/$k.cmd" >"$D/$k.res" 2>"$D/$k.err" &
+        KPID[$k]=$!
+    done
+    for spec in "$@"; do
+        k=${spec%%:*}
+        exec {fd}>"$D/$k.cmd"
+        KCMD[$k]=$fd
+        exec {fd}<"$D/$k.res"
+        KRES[$k]=$fd
+    done
+    for spec in "$@"; do
+        k=${spec%%:*}
+        read -r -t 300 -u "${KRES[$k]}" line || fail "$k did not come up"
+        case $line in ready*) ;; *) fail "$k: $line" ;; esac
+        GEN[$k]=${line#ready }
+    done
+}
+
+stop_keepers() { # stop_keepers NAME...: each told to quit, and waited for
+    local k rc
+    for k in "$@"; do ask "$k" quit; done
+    for k in "$@"; do
+        close_keeper "$k"
+        wait "${KPID[$k]}"
+        rc=$?
+        [ "$rc" = 0 ] || echo "run-bench: keeper $k ended with status $rc" >&2
+        unset "KPID[$k]"
+        rm -f "$D/$k.cmd" "$D/$k.res"
+    done
+}
+
+# The keepers of the dry-run figures.  w1b holds a second, identical W1: the
+# cold sweeps that the daemon's steady sweeps are compared with run there,
+# since a cold sweep opens every queue to read its status, and an open of a
+# queue judged dead is news to the daemon watching W1 (it judges in full
+# next).
+KEEPERS="w1 w1b w2"
+[ "$SMOKE" = 1 ] && KEEPERS=
+# shellcheck disable=SC2086
+[ -n "$KEEPERS" ] && start_keepers w1:1:bench w1b:1:bench w2:2:bench
 
 # Samples, in microseconds.
 declare -A S
@@ -204,8 +304,107 @@ median() { # median TAG: in microseconds
 }
 ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-verdict() { # verdict VALUE le|ge TARGET
-    awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = op == "le" ? v <= t : v >= t; print ok ? "MET" : "MISSED" }'
+verdict() { # verdict VALUE le|lt|ge TARGET
+    awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = op == "le" ? v <= t : op == "lt" ? v < t : v >= t; print ok ? "MET" : "MISSED" }'
+}
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# The file system a path is on, for the archive lines: type, device, and
+# whether ext4 keeps a journal there (jbd2 lists the journals it runs).
+fs_of() {
+    local src type
+    read -r src type < <(findmnt -n -o SOURCE,FSTYPE -T "$1")
+    case $type in
+    ext4 | ext3)
+        if compgen -G "/proc/fs/jbd2/${src##*/}-*" >/dev/null; then
+            type="$type with a journal"
+        else
+            type="$type without a journal"
+        fi
+        ;;
+    esac
+    echo "$type on $src"
+}
+
+# archive-ratio: a real --local sweep of a fresh W1, archived, against the
+# same on an identical fresh W1 with Archive=no; a pair of new keepers per
+# round, the order reversed every other round.  No warm-up round: each side
+# starts from a W1 of its own whatever happens, and the binaries are warm
+# from the figures before.  The archives stay until the end: deleting them
+# between rounds would make the next round's inodes slower to allocate
+# (ext4 without a journal skips inodes deleted in the last minutes).
+archive_ratio_figure() {
+    local i a n k want got orphans fs bytes=0
+    for i in $(seq "$RUNS"); do
+        a=arch$i n=noarch$i
+        start_keepers "$a:$SCALE:archive" "$n:$SCALE:noarchive"
+        [ "$i" = 1 ] && ARCHIVE_GEN="# $a: $(tr ';' '\n' <<<"${GEN[$a]}" | grep -E '^(w1gen|procs)' | tr '\n' ' ')"
+        orphans=$(tr ';' '\n' <<<"${GEN[$a]}" | awk '$1 == "type" { o += $3 - $5 } END { print o + 0 }')
+        if [ $((i % 2)) = 1 ]; then
+            run "$a" rsweep archive.with; run "$n" rsweep archive.without
+        else
+            run "$n" rsweep archive.without; run "$a" rsweep archive.with
+        fi
+        # Every orphan removed, by both; each archived by one, none by the other.
+        for k in "$a" "$n"; do
+            want="$orphans $orphans 0 0"
+            [ "$k" = "$n" ] && want="$orphans 0 0 0"
+            ask "$k" sweepcheck
+            got=$ANS
+            [ "$got" = "$want" ] || fail "$k: the sweep removed, archived, skipped, failed '$got', not '$want'"
+        done
+        bytes=$(du -sk "$D/$a.archive" | cut -f1)
+        stop_keepers "$a" "$n"
+    done
+    fs=$(fs_of "$D")
+    local with without r
+    with=$(median archive.with) without=$(median archive.without)
+    r=$(ratio "$with" "$without")
+    # The runs themselves: on a shared disk they spread.
+    ARCHIVE_SAMPLES="# archive-ratio runs in ms, in order: archived$(for u in ${S[archive.with]}; do printf ' %s' "$(ms "$u")"; done);"
+    ARCHIVE_SAMPLES+=" Archive=no$(for u in ${S[archive.without]}; do printf ' %s' "$(ms "$u")"; done)"
+    ARCHIVE_RATIO_LINE="archive-ratio: $r (real --local sweep removing W1's $orphans orphans, archived first to an ArchiveDir on $fs $(ms "$with") ms / the same with Archive=no $(ms "$without") ms, each on a fresh W1, median of $RUNS; $(mib "$bytes") MiB of entries per sweep) target <= 1.5 $(verdict "$r" le 1.5)"
+}
+
+# archive-rss: ipcgcd, alone with an orphaned segment of SEG_MIB MiB, every
+# byte of it written, archives and removes it through `ipcgc sweep`.
+archive_rss_figure() {
+    local before after id bytes action entry size t
+    start_keepers "rss:0:rss"
+    ask rss daemon
+    ask rss hwm
+    before=$ANS
+    ask rss "shmfill $SEG_MIB"
+    read -r _ id _ bytes <<<"$ANS"
+    ask rss "run drsweep"
+    t=$ANS
+    ask rss "shmrecord $id"
+    read -r action entry <<<"$ANS"
+    if [ "$action" != removed ] || [ -z "$entry" ] || [ "$entry" = null ]; then
+        fail "rss: the sweep's record of segment $id: '$ANS', not removed and archived"
+    fi
+    ask rss "shmthere $id"
+    [ "$ANS" = no ] || fail "rss: segment $id is still there after the sweep"
+    ask rss "datasize $entry"
+    size=$ANS
+    [ "$size" = "$bytes" ] || fail "rss: the entry's data file has $size bytes, the segment $bytes"
+    ask rss hwm
+    after=$ANS
+    stop_keepers rss
+    local m
+    m=$(mib "$after")
+    ARCHIVE_RSS_LINE="archive-rss: $m MiB (ipcgcd VmHWM after archiving and removing an orphaned $SEG_MIB MiB shm segment through ipcgc sweep, $(ms "$t") ms; $(mib "$before") MiB before; the entry's data file has $size bytes, $(mib $((size / 1024))) MiB, on $(fs_of "$D")) target < 32 MiB $(verdict "$m" lt 32)"
+}
+
+host_check() {
+    local after
+    after=$(host_state)
+    if [ "$HOST_BEFORE" = "$after" ]; then
+        echo "host-check: CLEAN (before: $HOST_BEFORE; after: the same)"
+    else
+        echo "host-check: CHANGED (before: $HOST_BEFORE; after: $after)"
+        exit 1
+    fi
 }
 
 MACHINE="$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
@@ -214,6 +413,17 @@ rev=$(git -C "$top_srcdir" describe --always --dirty 2>/dev/null) && echo "# sou
 for k in $KEEPERS; do
     echo "# $k: $(tr ';' '\n' <<<"${GEN[$k]}" | grep -E '^(w1gen|procs)' | tr '\n' ' ')"
 done
+
+if [ "$SMOKE" = 1 ]; then
+    archive_ratio_figure
+    archive_rss_figure
+    echo "$ARCHIVE_GEN"
+    echo "$ARCHIVE_SAMPLES"
+    echo "$ARCHIVE_RATIO_LINE"
+    echo "$ARCHIVE_RSS_LINE"
+    host_check
+    exit 0
+fi
 
 # 1 and 4: W1 sweep, W1 floor, W2 sweep, W2 floor, the order reversed every
 # other round.
@@ -288,7 +498,6 @@ ask w1 "statusjson sweeps"
 sweeps=$ANS
 ask w1 hwm
 hwm=$ANS
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 mib=$(mib "$hwm")
 RSS_LINE="peak-rss: $mib MiB (ipcgcd VmHWM holding W1's verdicts and history, after $sweeps sweeps and $((RUNS + 1)) lists; it was $(mib "$hwm_start") MiB after its first sweep, $(mib "$hwm_sweeps") MiB after $((RUNS + 2)) sweeps) target <= 16 MiB $(verdict "$mib" le 16)"
 
@@ -303,6 +512,12 @@ else
     VERDICT_LINE="verdicts-agree: NO (ipcgcd: $vd; --local: $vl)"
 fi
 
+# The archive figures, on keepers of their own, once the others are gone.
+# shellcheck disable=SC2086
+stop_keepers $KEEPERS
+archive_ratio_figure
+archive_rss_figure
+
 echo "$STEADY_LINE"
 echo "$ENGINE_LINE"
 echo "$PEER_LINE"
@@ -311,20 +526,9 @@ echo "scaling-ratio: $r (W2 cold sweep $(ms "$w2sweep") ms / W1 cold sweep $(ms 
 echo "$RSS_LINE"
 echo "$CLI_LINE"
 echo "$LIST_LINE"
+echo "$ARCHIVE_GEN"
+echo "$ARCHIVE_SAMPLES"
+echo "$ARCHIVE_RATIO_LINE"
+echo "$ARCHIVE_RSS_LINE"
 echo "$VERDICT_LINE"
-
-for k in $KEEPERS; do ask $k quit; done
-for k in $KEEPERS; do
-    close_keeper "$k"
-    wait "${KPID[$k]}"
-    rc=$?
-    [ "$rc" = 0 ] || echo "run-bench: keeper $k ended with status $rc" >&2
-    unset "KPID[$k]"
-done
-HOST_AFTER=$(host_state)
-if [ "$HOST_BEFORE" = "$HOST_AFTER" ]; then
-    echo "host-check: CLEAN (before: $HOST_BEFORE; after: the same)"
-else
-    echo "host-check: CHANGED (before: $HOST_BEFORE; after: $HOST_AFTER)"
-    exit 1
-fi
+host_check

@@ -2,7 +2,8 @@
 # Smoke run of the benchmark at 1/20 of W1, in private IPC/mount/PID
 # namespaces: w1gen builds it, every type has its count and about a third
 # of it ORPHAN (MinAge=0), the floor sees the same objects, a dry-run sweep
-# works.  `make bench` (not part of `make check`) runs the real thing.
+# works, and run-bench.sh's archive figures run at this scale.  `make bench`
+# (not part of `make check`) runs the real thing.
 . "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 enter_private_namespaces "$@"
 # shellcheck disable=SC2154 # top_builddir: set by lib.sh
@@ -81,5 +82,20 @@ is "$?" 0 "a dry-run sweep exits 0"
 is "$(jq -r '.dry_run' <<<"$sweep")" true "it is a dry run"
 check "it would remove something ($(jq -r .would_remove <<<"$sweep"))" test "$(jq -r .would_remove <<<"$sweep")" -gt 0
 is "$(ipcs -m | grep -c '^0x2')" 200 "and removed nothing"
+
+# The archive figures of run-bench.sh, at this scale: real sweeps of W1/20
+# with and without the archive, ipcgcd archiving a 13 MiB segment.  Each in
+# namespaces of its own, inside these (hence the environment of lib.sh
+# dropped); only that they work and print numbers, not their targets.
+out=$(env -u IPCGC_TEST_IN_NS -u IPCGC_TEST_DIR -u IPCGC_HOST_IPC_NS BENCH_SMOKE=1 \
+    top_srcdir="$top_srcdir" top_builddir="$top_builddir" bash "$top_srcdir/tests/bench/run-bench.sh" 2>&1)
+is "$?" 0 "run-bench.sh's archive figures run (BENCH_SMOKE=1)"
+while read -r line; do echo "# $line"; done <<<"$out"
+check "archive-ratio: a ratio of two times in ms" \
+    grep -Eq '^archive-ratio: [0-9]+\.[0-9]+ \(.* [0-9]+\.[0-9] ms / .* [0-9]+\.[0-9] ms, .*\) target <= 1\.5 (MET|MISSED)$' <<<"$out"
+check "archive-rss: a peak in MiB, the entry's data file 13 MiB" \
+    grep -Eq '^archive-rss: [0-9]+\.[0-9] MiB \(.*; [0-9]+\.[0-9] MiB before; the entry.s data file has 13631488 bytes, .*\) target < 32 MiB (MET|MISSED)$' <<<"$out"
+check "and the smoke namespace's IPC is as it was" grep -q '^host-check: CLEAN' <<<"$out"
+is "$(ipcs -m | grep -c '^0x2')" 200 "the 200 segments of W1/20 here are all still there"
 
 done_testing
