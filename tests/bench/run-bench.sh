@@ -19,7 +19,8 @@
 # ArchiveDir is under this script's scratch directory, on the disk TMPDIR
 # is on, never a tmpfs: the syncs are the point.
 #
-# Environment: top_srcdir, top_builddir (set by make), BENCH_RUNS.
+# Environment: top_srcdir, top_builddir (set by make), BENCH_RUNS, BENCH_ONLY=archive (only
+# the two archive figures, at full scale).
 # BENCH_SMOKE=1 (tests/bench/test-bench-smoke.sh): the archive figures
 # alone, on W1/20 and a 13 MiB segment, one run each, without the test
 # lock; the lines are printed, their targets mean nothing at that size.
@@ -169,8 +170,11 @@ fi
 # --- outside: the conductor -----------------------------------------------------
 
 SMOKE=${BENCH_SMOKE:-}
+# BENCH_ONLY=archive: the two archive figures alone, at full scale.
+ONLY=${BENCH_ONLY:-}
 if [ "$SMOKE" = 1 ]; then
     RUNS=1 SCALE=0.05 SEG_MIB=13
+    ONLY=archive
 else
     RUNS=${BENCH_RUNS:-7} SCALE=1 SEG_MIB=256
     [ "$RUNS" -ge 5 ] 2>/dev/null || { echo "run-bench: BENCH_RUNS must be a number >= 5" >&2; exit 2; }
@@ -287,7 +291,7 @@ stop_keepers() { # stop_keepers NAME...: each told to quit, and waited for
 # queue judged dead is news to the daemon watching W1 (it judges in full
 # next).
 KEEPERS="w1 w1b w2"
-[ "$SMOKE" = 1 ] && KEEPERS=
+[ "$ONLY" = archive ] && KEEPERS=
 # shellcheck disable=SC2086
 [ -n "$KEEPERS" ] && start_keepers w1:1:bench w1b:1:bench w2:2:bench
 
@@ -414,7 +418,7 @@ for k in $KEEPERS; do
     echo "# $k: $(tr ';' '\n' <<<"${GEN[$k]}" | grep -E '^(w1gen|procs)' | tr '\n' ' ')"
 done
 
-if [ "$SMOKE" = 1 ]; then
+if [ "$ONLY" = archive ]; then
     archive_ratio_figure
     archive_rss_figure
     echo "$ARCHIVE_GEN"
