@@ -438,17 +438,42 @@ int cli_object_id(int argc, char **argv, const char *command, const char **ret_i
         }
         const char *id = argv[optind], *colon = strchr(id, ':');
         if (!colon || (size_t) (colon - id) >= sizeof(tname) || !colon[1]) {
-                cli_usage_error("'%s' is not an object ID (TYPE:ID, like shm:123 or fifo:/tmp/x)", id);
+                _cleanup_free_ char *shown = ipc_escape_alloc(id, IPC_ESCAPE_TEXT);
+                cli_usage_error("'%s' is not an object ID (TYPE:ID, like shm:123 or fifo:/tmp/x)", strna(shown));
                 return -EINVAL;
         }
         memcpy(tname, id, (size_t) (colon - id));
         tname[colon - id] = 0;
         t = ipc_type_from_string(tname);
         if (t < 0) {
-                cli_usage_error("unknown object type '%s'", tname);
+                _cleanup_free_ char *shown = ipc_escape_alloc(tname, IPC_ESCAPE_TEXT);
+                cli_usage_error("unknown object type '%s'", strna(shown));
                 return -EINVAL;
         }
-        *ret_id = id;
+        if (ipc_type_is_sysv(t)) {
+                *ret_id = id;
+                return t;
+        }
+        /* A name as `ipcgc list` prints it, escaped, or typed raw: either
+         * is sent on in the one escaped form (see ipc_escape()), which is
+         * what the daemon's lookup and its UTF-8-only protocol take. */
+        static char *canonical;
+        _cleanup_free_ char *name = NULL, *escaped = NULL;
+        if (ipc_name_unescape(colon + 1, &name) < 0) {
+                _cleanup_free_ char *shown = ipc_escape_alloc(id, IPC_ESCAPE_TEXT);
+                cli_usage_error("'%s' is not an object ID: a backslash in a name is \\\\ or \\xHH (not \\x00)",
+                                strna(shown));
+                return -EINVAL;
+        }
+        escaped = ipc_escape_alloc(name, IPC_ESCAPE_NAME);
+        free(canonical);
+        if (!escaped || asprintf(&canonical, "%s:%s", tname, escaped) < 0)
+                canonical = NULL;
+        if (!canonical) {
+                cli_usage_error("out of memory");
+                return -ENOMEM;
+        }
+        *ret_id = canonical;
         return t;
 }
 

@@ -67,7 +67,11 @@ struct libscols_table *table_new(const struct column *cols, const int *ids, size
         scols_table_enable_noheadings(t, o->noheadings);
         for (size_t i = 0; i < n; i++) {
                 const struct column *c = &cols[ids[i]];
-                if (!scols_table_new_column(t, c->name, c->whint, c->flags)) {
+                struct libscols_column *cl = scols_table_new_column(t, c->name, c->whint, c->flags);
+                /* Cells come escaped already (ipc_escape()): a backslash
+                 * is one of ours, and libsmartcols writing it \x5c would
+                 * give an ID that no longer finds its object. */
+                if (!cl || scols_column_set_safechars(cl, "\\") < 0) {
                         scols_unref_table(t);
                         return NULL;
                 }

@@ -214,11 +214,87 @@ static void protocol_error(struct conn *k, const char *error, const char *what) 
         k->closing = true;
 }
 
+/*
+ * What json-c lets through and a call must not carry.  json-c keeps the
+ * last of two members with one key, so {"method":"A","method":"B"} would
+ * run B though a reader of the text may see A; and it cuts a key at a
+ * \u0000, so "method\u0000x" would be "method".  TEXT, which json-c has
+ * parsed, is walked once: every ':' outside a string starts a member, and
+ * a message whose objects hold fewer members than that has a key twice.
+ * Returns what is wrong, or NULL.
+ */
+static size_t count_members(json_object *v) {
+        size_t n = 0;
+
+        if (json_object_is_type(v, json_type_object)) {
+                n = (size_t) json_object_object_length(v);
+                json_object_object_foreach(v, key, val) {
+                        (void) key;
+                        n += count_members(val);
+                }
+        } else if (json_object_is_type(v, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(v); i++)
+                        n += count_members(json_object_array_get_idx(v, i));
+        return n;
+}
+
+static const char *bad_keys(json_object *msg, const char *text, size_t len) {
+        size_t members = 0;
+        bool in_string = false, nul = false, nul_in_key = false;
+
+        for (size_t i = 0; i < len; i++) {
+                char c = text[i];
+                if (in_string) {
+                        if (c == '\\') {
+                                nul |= i + 5 < len && memcmp(text + i + 1, "u0000", 5) == 0;
+                                i++;
+                        } else if (c == '"')
+                                in_string = false;
+                        continue;
+                }
+                if (c == '"') {
+                        in_string = true;
+                        nul = false;
+                } else if (c == ':') {
+                        members++;
+                        nul_in_key |= nul; /* the string just before was a key */
+                }
+        }
+        if (nul_in_key)
+                return "a key holds a NUL";
+        if (members != count_members(msg))
+                return "a key appears twice in an object";
+        return NULL;
+}
+
+/* The first string anywhere in V with a NUL in it (json-c keeps its
+ * length), or NULL.  No name, ID, entry or user holds one, and a C string
+ * would silently end there. */
+static bool has_nul(json_object *v) {
+        if (json_object_is_type(v, json_type_string))
+                return strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v);
+        if (json_object_is_type(v, json_type_object)) {
+                json_object_object_foreach(v, key, val) {
+                        (void) key;
+                        if (has_nul(val))
+                                return true;
+                }
+        } else if (json_object_is_type(v, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(v); i++)
+                        if (has_nul(json_object_array_get_idx(v, i)))
+                                return true;
+        return false;
+}
+
 static void handle_message(struct conn *k, const char *text, size_t len) {
         struct json_tokener *tok = json_tokener_new_ex(32);
         json_object *msg = NULL, *method = NULL, *params = NULL, *oneway = NULL;
+        const char *bad;
 
         if (tok) {
+                /* Names go out as valid UTF-8 (ipc_escape()); what comes in
+                 * must be too, or an error echoing it back would not be. */
+                json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
                 msg = json_tokener_parse_ex(tok, text, (int) len);
                 if (json_tokener_get_error(tok) != json_tokener_success ||
                     json_tokener_get_parse_end(tok) != len) {
@@ -232,7 +308,13 @@ static void handle_message(struct conn *k, const char *text, size_t len) {
                 protocol_error(k, "org.varlink.service.InvalidParameter", "message is not a JSON object");
                 return;
         }
-        if (!json_object_object_get_ex(msg, "method", &method) || !json_object_is_type(method, json_type_string)) {
+        if ((bad = bad_keys(msg, text, len))) {
+                json_object_put(msg);
+                protocol_error(k, "org.varlink.service.InvalidParameter", bad);
+                return;
+        }
+        if (!json_object_object_get_ex(msg, "method", &method) || !json_object_is_type(method, json_type_string) ||
+            has_nul(method)) {
                 json_object_put(msg);
                 protocol_error(k, "org.varlink.service.InvalidParameter", "method");
                 return;
@@ -244,6 +326,18 @@ static void handle_message(struct conn *k, const char *text, size_t len) {
                         (void) queue(k, e);
                 json_object_put(msg);
                 return;
+        }
+        /* A parameter holding a NUL is named, as a mistyped one is. */
+        if (params && json_object_is_type(params, json_type_object)) {
+                json_object_object_foreach(params, pkey, pval)
+                        if (has_nul(pval)) {
+                                json_object *e = service_error("org.varlink.service.InvalidParameter", "parameter",
+                                                               pkey);
+                                if (e)
+                                        (void) queue(k, e);
+                                json_object_put(msg);
+                                return;
+                        }
         }
         bool is_oneway = json_object_object_get_ex(msg, "oneway", &oneway) && json_object_get_boolean(oneway);
 

@@ -5,7 +5,10 @@
 #include "reap.h"
 
 /* Where ipcgcd's messages go: the journal with structured fields when
- * journald is there, otherwise stderr, one line each. */
+ * journald is there, otherwise stderr, one line each.  A control character
+ * or a byte that is no UTF-8 in a message, and in IPCGC_REASON= and
+ * IPCGC_RULE=, is written \xHH (see ipc_escape()), so a name cannot make a
+ * line of its own; IPCGC_OBJECT= is the escaped ID. */
 
 /* MESSAGE_IDs, one per kind of event, so `journalctl MESSAGE_ID=...` works. */
 #define MESSAGE_ID_REMOVED "9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d01"

@@ -60,14 +60,125 @@ int ipc_type_mask_parse(const char *list, unsigned *ret_mask) {
         return 0;
 }
 
+/* How many bytes at S make one character that may go out as it is:
+ * printable, and valid UTF-8 (no overlong form, no surrogate, nothing past
+ * U+10FFFF).  0 when the byte at S must be escaped.  Never reads past the
+ * NUL that ends S: a NUL is no continuation byte. */
+static size_t plain_char(const unsigned char *s) {
+        unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+        size_t n;
+
+        if (c >= 0x20 && c < 0x7f)
+                return 1;
+        if (c < 0xc2 || c > 0xf4)
+                return 0; /* C0, DEL, a continuation byte, an overlong lead, past U+10FFFF */
+        n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (c == 0xc2)
+                lo = 0xa0; /* U+0080-U+009F, the C1 controls */
+        else if (c == 0xe0)
+                lo = 0xa0;
+        else if (c == 0xed)
+                hi = 0x9f; /* surrogates */
+        else if (c == 0xf0)
+                lo = 0x90;
+        else if (c == 0xf4)
+                hi = 0x8f;
+        if (s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t i = 2; i < n; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        return n;
+}
+
+size_t ipc_escape(char *buf, size_t size, const char *s, unsigned flags) {
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *p = (const unsigned char *) s;
+        size_t len = 0, written = 0; /* WRITTEN: what fits in BUF, whole escapes only */
+
+        while (*p) {
+                char piece[4];
+                const char *from = piece;
+                size_t k = plain_char(p), m;
+
+                if (k == 1 && *p == '\\' && !(flags & IPC_ESCAPE_TEXT)) {
+                        piece[0] = piece[1] = '\\';
+                        m = 2;
+                } else if (k == 0) {
+                        piece[0] = '\\';
+                        piece[1] = 'x';
+                        piece[2] = hex[*p >> 4];
+                        piece[3] = hex[*p & 15];
+                        m = 4;
+                        k = 1;
+                } else {
+                        from = (const char *) p;
+                        m = k;
+                }
+                if (written == len && len + m < size) {
+                        memcpy(buf + len, from, m);
+                        written += m;
+                }
+                len += m;
+                p += k;
+        }
+        if (size > 0)
+                buf[written] = 0;
+        return len;
+}
+
+char *ipc_escape_alloc(const char *s, unsigned flags) {
+        size_t n = ipc_escape(NULL, 0, s, flags);
+        char *b = malloc(n + 1);
+        if (b)
+                (void) ipc_escape(b, n + 1, s, flags);
+        return b;
+}
+
+static int unhex(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int ipc_name_unescape(const char *s, char **ret) {
+        char *b = malloc(strlen(s) + 1), *w = b;
+
+        if (!b)
+                return -ENOMEM;
+        while (*s) {
+                if (*s != '\\') {
+                        *w++ = *s++;
+                        continue;
+                }
+                if (s[1] == '\\') {
+                        *w++ = '\\';
+                        s += 2;
+                        continue;
+                }
+                int h = s[1] == 'x' ? unhex(s[2]) : -1, l = h >= 0 ? unhex(s[3]) : -1;
+                if (l < 0 || (h == 0 && l == 0)) {
+                        free(b);
+                        return -EINVAL;
+                }
+                *w++ = (char) (h << 4 | l);
+                s += 4;
+        }
+        *w = 0;
+        *ret = b;
+        return 0;
+}
+
 char *ipc_object_id(const struct ipc_object *o) {
         char *s;
         int r;
 
         if (ipc_type_is_sysv(o->type))
                 r = asprintf(&s, "%s:%d", ipc_type_to_string(o->type), o->id);
-        else
-                r = asprintf(&s, "%s:%s", ipc_type_to_string(o->type), strempty(o->name));
+        else {
+                _cleanup_free_ char *name = ipc_escape_alloc(strempty(o->name), IPC_ESCAPE_NAME);
+                if (!name)
+                        return NULL;
+                r = asprintf(&s, "%s:%s", ipc_type_to_string(o->type), name);
+        }
         return r < 0 ? NULL : s;
 }
 
@@ -258,7 +369,7 @@ void inventory_drop_last(struct inventory *inv) {
 
 int inventory_warn(struct inventory *inv, const char *fmt, ...) {
         va_list ap;
-        char *s;
+        char *s, *raw;
         int r;
 
         /* A garbage file could produce a warning per line; keep a bounded few
@@ -269,9 +380,15 @@ int inventory_warn(struct inventory *inv, const char *fmt, ...) {
         }
 
         va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
+        r = vasprintf(&raw, fmt, ap);
         va_end(ap);
         if (r < 0)
+                return -ENOMEM;
+        /* Warnings name paths, and a path may hold a newline or a byte that
+         * is no UTF-8: they are said in a log line, on a terminal, in JSON. */
+        s = ipc_escape_alloc(raw, IPC_ESCAPE_TEXT);
+        free(raw);
+        if (!s)
                 return -ENOMEM;
 
         char **a = reallocarray(inv->warnings, inv->n_warnings + 1, sizeof(char *));

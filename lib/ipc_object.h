@@ -102,7 +102,38 @@ static inline bool ipc_object_belongs_to(const struct ipc_object *o, uid_t uid) 
         return o->uid == uid || o->cuid == uid;
 }
 
-/* "shm:123", "mq:/name", "fifo:/tmp/x".  Returns NULL on ENOMEM. */
+/*
+ * Names are bytes, not text: a FIFO's path may hold a newline, a byte that
+ * is no UTF-8, a terminal's escape sequence.  Wherever a name goes out, in
+ * an ID, as JSON or as a line for people, it goes out escaped, one way:
+ *   - a byte that is not part of a valid UTF-8 character, or is part of a
+ *     control character (U+0000-U+001F, U+007F, U+0080-U+009F), becomes
+ *     the four characters \xHH (lowercase hex), one escape per byte;
+ *   - a backslash becomes \\;
+ *   - everything else, printable UTF-8, is left as it is.
+ * The result is valid UTF-8 with no control characters, and the escaping is
+ * reversible: ipc_name_unescape() gives the bytes back.
+ *
+ * Free text that is not read back (a reason, a log line, a warning) gets
+ * the first rule only, IPC_ESCAPE_TEXT: its backslashes stay single, so an
+ * ID quoted in it reads the same as the ID.
+ */
+enum {
+        IPC_ESCAPE_NAME = 0,    /* reversible: backslashes doubled */
+        IPC_ESCAPE_TEXT = 1u << 0, /* backslashes left alone */
+};
+/* Escapes S into BUF of SIZE (NUL-terminated when SIZE > 0, cut only
+ * between escapes), like snprintf: returns the length all of it takes. */
+size_t ipc_escape(char *buf, size_t size, const char *s, unsigned flags);
+/* The same, allocated; NULL on ENOMEM. */
+char *ipc_escape_alloc(const char *s, unsigned flags);
+/* Undoes IPC_ESCAPE_NAME: \\ and \xHH are decoded, every other byte is
+ * taken as it is (so a name typed raw finds its object too).  -EINVAL for
+ * any other backslash, or for \x00 (no name holds a NUL). */
+int ipc_name_unescape(const char *s, char **ret);
+
+/* "shm:123", "mq:/name", "fifo:/tmp/x", the name escaped as above.
+ * Returns NULL on ENOMEM. */
 char *ipc_object_id(const struct ipc_object *o);
 void ipc_object_done(struct ipc_object *o);
 /*

@@ -26,6 +26,13 @@ static int add(json_object *obj, const char *key, json_object *val) {
         return json_object_object_add(obj, key, val) < 0 ? -ENOMEM : 0;
 }
 
+json_object *object_json_escaped(const char *s, unsigned flags) {
+        if (!s)
+                return NULL;
+        _cleanup_free_ char *e = ipc_escape_alloc(s, flags);
+        return e ? json_object_new_string(e) : NULL;
+}
+
 int object_to_json(const struct ipc_object *o, json_object **ret) {
         _cleanup_free_ char *id = ipc_object_id(o);
         json_object *j = json_object_new_object();
@@ -43,7 +50,7 @@ int object_to_json(const struct ipc_object *o, json_object **ret) {
         r |= add(j, "id", json_object_new_string(id));
         r |= add(j, "type", json_object_new_string(ipc_type_to_string(o->type)));
         r |= add(j, "key", sysv ? json_object_new_int(o->key) : NULL);
-        r |= add(j, "name", o->name ? json_object_new_string(o->name) : NULL);
+        r |= add(j, "name", object_json_escaped(o->name, IPC_ESCAPE_NAME));
         r |= add(j, "uid", json_object_new_int64(o->uid));
         r |= add(j, "gid", json_object_new_int64(o->gid));
         r |= add(j, "cuid", json_object_new_int64(o->cuid));
@@ -89,7 +96,7 @@ int judgement_to_json(const struct judgement *j, bool evidence, json_object *obj
 
         r |= add(obj, "verdict", json_object_new_string(verdict_to_string(j->verdict)));
         char why[JUDGEMENT_REASON_MAX];
-        r |= add(obj, "reason", json_object_new_string(judgement_reason(j, why)));
+        r |= add(obj, "reason", object_json_escaped(judgement_reason(j, why), IPC_ESCAPE_TEXT));
         r |= add(obj, "rule", j->rule ? json_object_new_string(j->rule->name) : NULL);
         r |= add(obj, "idle", json_object_new_uint64(j->idle));
         if (!evidence)
@@ -111,9 +118,9 @@ int judgement_to_json(const struct judgement *j, bool evidence, json_object *obj
                 r |= add(ej, "state", json_object_new_string(evidence_state_to_string(e->state)));
                 r |= add(ej, "counts", json_object_new_boolean(evidence_counts(e)));
                 r |= add(ej, "pid", e->pid > 0 ? json_object_new_int(e->pid) : NULL);
-                r |= add(ej, "comm", has_process ? json_object_new_string(e->comm) : NULL);
+                r |= add(ej, "comm", has_process ? object_json_escaped(e->comm, IPC_ESCAPE_TEXT) : NULL);
                 r |= add(ej, "start_usec", has_process ? json_object_new_uint64(e->start_usec) : NULL);
-                r |= add(ej, "note", e->note ? json_object_new_string(e->note) : NULL);
+                r |= add(ej, "note", object_json_escaped(e->note, IPC_ESCAPE_TEXT));
         }
         return r < 0 ? -ENOMEM : 0;
 }

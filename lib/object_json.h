@@ -13,6 +13,12 @@
  */
 int object_to_json(const struct ipc_object *o, json_object **ret);
 
+/* S as a JSON string, escaped by ipc_escape() with FLAGS (IPC_ESCAPE_NAME
+ * for a name, IPC_ESCAPE_TEXT for words that may quote a process's comm or
+ * a path), so it is valid UTF-8 whatever bytes S holds.  NULL for a NULL S,
+ * or on ENOMEM. */
+json_object *object_json_escaped(const char *s, unsigned flags);
+
 struct judgement;
 /* Adds "verdict", "reason", "rule" (name or null) and "idle" to OBJ; with
  * EVIDENCE, also "evidence": [{role, state, pid, comm, start, note}]. */

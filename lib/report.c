@@ -101,14 +101,31 @@ static void text_escaped(struct text *t, const char *s) {
         text_add(t, run, (size_t) (s - run));
 }
 
+/* S escaped by ipc_escape() with FLAGS, then for a JSON string: valid
+ * UTF-8 whatever bytes a name holds. */
+static void text_escaped_as(struct text *t, const char *s, unsigned flags) {
+        char small[512];
+
+        if (ipc_escape(small, sizeof(small), s, flags) < sizeof(small)) {
+                text_escaped(t, small);
+                return;
+        }
+        _cleanup_free_ char *big = ipc_escape_alloc(s, flags);
+        if (!big) {
+                t->error = -ENOMEM;
+                return;
+        }
+        text_escaped(t, big);
+}
+
 /* A JSON string, or null. */
-static void text_str(struct text *t, const char *s) {
+static void text_str(struct text *t, const char *s, unsigned flags) {
         if (!s) {
                 text_add(t, "null", 4);
                 return;
         }
         text_add(t, "\"", 1);
-        text_escaped(t, s);
+        text_escaped_as(t, s, flags);
         text_add(t, "\"", 1);
 }
 
@@ -135,9 +152,15 @@ static void put_uint(struct text *t, const char *key, bool present, uint64_t v) 
                 text_add(t, "null", 4);
 }
 
+/* ,"KEY":S, S escaped as text (IPC_ESCAPE_TEXT) or as a name. */
 static void put_str(struct text *t, const char *key, const char *s) {
         text_key(t, key);
-        text_str(t, s);
+        text_str(t, s, IPC_ESCAPE_TEXT);
+}
+
+static void put_name(struct text *t, const char *key, const char *s) {
+        text_key(t, key);
+        text_str(t, s, IPC_ESCAPE_NAME);
 }
 
 /* ,"KEY":[N pids, STRIDE bytes apart from FIRST], or null without FIRST. */
@@ -175,11 +198,11 @@ static void list_entry(struct text *t, const struct ipc_object *o, const struct 
         if (sysv)
                 text_int(t, o->id);
         else
-                text_escaped(t, strempty(o->name));
+                text_escaped_as(t, strempty(o->name), IPC_ESCAPE_NAME);
         text_add(t, "\"", 1);
         put_str(t, "type", ipc_type_to_string(o->type));
         put_int(t, "key", sysv, o->key);
-        put_str(t, "name", o->name);
+        put_name(t, "name", o->name);
         put_uint(t, "uid", true, o->uid);
         put_uint(t, "gid", true, o->gid);
         put_uint(t, "cuid", true, o->cuid);
@@ -283,8 +306,8 @@ int report_record(const struct reap_record *rec, json_object **ret) {
         r |= put(j, "id", rec->id ? json_object_new_string(rec->id) : NULL);
         r |= put(j, "type", rec->id ? json_object_new_string(ipc_type_to_string(rec->type)) : NULL);
         r |= put(j, "verdict", json_object_new_string(verdict_to_string(rec->verdict)));
-        r |= put(j, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
-        r |= put(j, "reason", json_object_new_string(rec->reason));
+        r |= put(j, "rule", object_json_escaped(rec->rule, IPC_ESCAPE_TEXT));
+        r |= put(j, "reason", object_json_escaped(rec->reason, IPC_ESCAPE_TEXT));
         r |= put(j, "errno", rec->error ? json_object_new_int(rec->error) : NULL);
         if (rec->id) {
                 r |= put(j, "uid", json_object_new_int64(rec->uid));
@@ -398,16 +421,16 @@ static int archive_item_json(const struct archive_item *it, json_object **ret) {
         r |= put(j, "id", json_object_new_string(id));
         r |= put(j, "type", json_object_new_string(ipc_type_to_string(o->type)));
         r |= put(j, "key", ipc_type_is_sysv(o->type) ? json_object_new_int(o->key) : NULL);
-        r |= put(j, "name", o->name ? json_object_new_string(o->name) : NULL);
+        r |= put(j, "name", object_json_escaped(o->name, IPC_ESCAPE_NAME));
         r |= put(j, "uid", json_object_new_int64(o->uid));
         r |= put(j, "gid", json_object_new_int64(o->gid));
         r |= put(j, "size", json_object_new_uint64(o->size));
         r |= put(j, "bytes", json_object_new_uint64(it->contents.bytes));
         r |= put(j, "disk_bytes", json_object_new_uint64(it->disk_bytes));
         r |= put(j, "removed_at", json_object_new_int64(it->why.time));
-        r |= put(j, "verdict", json_object_new_string(it->why.verdict));
-        r |= put(j, "reason", json_object_new_string(strempty(it->why.reason)));
-        r |= put(j, "rule", it->why.rule ? json_object_new_string(it->why.rule) : NULL);
+        r |= put(j, "verdict", object_json_escaped(it->why.verdict, IPC_ESCAPE_TEXT));
+        r |= put(j, "reason", object_json_escaped(strempty(it->why.reason), IPC_ESCAPE_TEXT));
+        r |= put(j, "rule", object_json_escaped(it->why.rule, IPC_ESCAPE_TEXT));
         r |= put(j, "by_uid", json_object_new_int64(it->why.by_uid));
         if (r < 0) {
                 json_object_put(j);
@@ -460,7 +483,13 @@ int inventory_find(const struct inventory *inv, const char *id, size_t *ret_inde
         if (t < 0)
                 return -ENOENT;
         const char *rest = colon + 1;
-        if (ipc_type_is_sysv(t)) {
+        _cleanup_free_ char *name = NULL;
+        if (!ipc_type_is_sysv(t)) {
+                /* A name goes out escaped (ipc_object_id()): taken back so. */
+                int r = ipc_name_unescape(rest, &name);
+                if (r < 0)
+                        return r == -EINVAL ? -ENOENT : r;
+        } else {
                 char *end;
                 errno = 0;
                 long v = strtol(rest, &end, 10);
@@ -476,7 +505,7 @@ int inventory_find(const struct inventory *inv, const char *id, size_t *ret_inde
                 const struct ipc_object *o = &inv->objects[i];
                 if ((int) o->type != t)
                         continue;
-                if (n >= 0 ? o->id == n : o->name && strcmp(o->name, rest) == 0) {
+                if (n >= 0 ? o->id == n : o->name && strcmp(o->name, name) == 0) {
                         *ret_index = i;
                         return 0;
                 }

@@ -61,5 +61,7 @@ struct archive_listing;
  * those of objects F's uid owned (or, with or_creator, made). */
 int report_archive(const struct archive_listing *l, const struct list_filter *f, json_object **ret);
 
-/* "io.ipcgc" style object lookup by id ("shm:12"); -ENOENT when absent. */
+/* "io.ipcgc" style object lookup by id ("shm:12", or "fifo:/tmp/a\x0ab": a
+ * name escaped as ipc_object_id() escapes it); -ENOENT when absent or not an
+ * ID. */
 int inventory_find(const struct inventory *inv, const char *id, size_t *ret_index);

@@ -84,8 +84,13 @@ int service_param_bool(json_object *params, const char *key, bool *ret) {
 int service_param_string(json_object *params, const char *key, const char **ret) {
         json_object *v;
         int r = param(params, key, json_type_string, &v);
-        if (r > 0)
-                *ret = json_object_get_string(v);
+        if (r <= 0)
+                return r;
+        /* Every string parameter names something: a NUL would end it early
+         * as a C string, so "shm:1\u0000junk" is refused, not read as shm:1. */
+        if (strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v))
+                return -EINVAL;
+        *ret = json_object_get_string(v);
         return r;
 }
 
@@ -109,7 +114,8 @@ static int param_names(json_object *params, const char *key, bool verdicts, unsi
                 return -EINVAL;
         for (size_t i = 0; i < json_object_array_length(v); i++) {
                 json_object *e = json_object_array_get_idx(v, i);
-                if (!json_object_is_type(e, json_type_string))
+                if (!json_object_is_type(e, json_type_string) ||
+                    strlen(json_object_get_string(e)) != (size_t) json_object_get_string_len(e))
                         return -EINVAL;
                 int t = verdicts ? verdict_from_string(json_object_get_string(e))
                                  : ipc_type_from_string(json_object_get_string(e));
@@ -329,7 +335,8 @@ static json_object *in_use(const struct engine *e, const char *id, size_t i) {
 
         if (err && json_object_object_get_ex(err, "parameters", &params)) {
                 json_object_object_add(params, "verdict", json_object_new_string(verdict_to_string(j->verdict)));
-                json_object_object_add(params, "reason", json_object_new_string(judgement_reason(j, why)));
+                _cleanup_free_ char *reason = ipc_escape_alloc(judgement_reason(j, why), IPC_ESCAPE_TEXT);
+                json_object_object_add(params, "reason", reason ? json_object_new_string(reason) : NULL);
         }
         return err;
 }
@@ -417,8 +424,10 @@ static json_object *list_archive(const struct service *s, const struct service_c
 /* ERROR about ENTRY, with KEY: VALUE. */
 static json_object *entry_error(const char *error, const char *entry, const char *key, const char *value) {
         json_object *err = service_error(error, "entry", entry), *params;
+        /* VALUE may quote a path (the holder of a FIFO's name): as text. */
+        _cleanup_free_ char *text = ipc_escape_alloc(value, IPC_ESCAPE_TEXT);
         if (err && json_object_object_get_ex(err, "parameters", &params))
-                json_object_object_add(params, key, json_object_new_string(value));
+                json_object_object_add(params, key, text ? json_object_new_string(text) : NULL);
         return err;
 }
 

@@ -169,6 +169,42 @@ is "$(jq -c '[.error, (.parameters.objects | length)]' <<<"$out" 2>/dev/null)" '
 alive "mistyped parameters"
 is "$(ipcs -m | grep -c 0x00005150)" 1 "nothing was swept or removed by the mistyped calls"
 
+# --- NULs and duplicate keys (issue 12): refused, not cut short or last-wins ---
+
+# json-c cuts a C string at \u0000 and keeps the last of two keys: neither
+# may change which method runs or which object is named.
+expect_error "a NUL in the method" org.varlink.service.InvalidParameter '{"parameter":"method"}' close \
+    '{"method":"io.ipcgc.GetStatus\\u0000junk"}\0'
+expect_error "the method twice" org.varlink.service.InvalidParameter '{"parameter":"a key appears twice in an object"}' close \
+    '{"method":"io.ipcgc.Nope","method":"io.ipcgc.GetStatus"}\0'
+expect_error "the method twice, the same" org.varlink.service.InvalidParameter \
+    '{"parameter":"a key appears twice in an object"}' close \
+    '{"method":"io.ipcgc.GetStatus","method":"io.ipcgc.GetStatus"}\0'
+expect_error "the method twice, one escaped" org.varlink.service.InvalidParameter \
+    '{"parameter":"a key appears twice in an object"}' close \
+    '{"method":"io.ipcgc.GetStatus","\\u006dethod":"io.ipcgc.Nope"}\0'
+expect_error "a parameter twice" org.varlink.service.InvalidParameter '{"parameter":"a key appears twice in an object"}' close \
+    '{"method":"io.ipcgc.Explain","parameters":{"id":"shm:1","id":"shm:2"}}\0'
+expect_error "a key with a NUL" org.varlink.service.InvalidParameter '{"parameter":"a key holds a NUL"}' close \
+    '{"method":"io.ipcgc.GetStatus","met\\u0000hod":1}\0'
+expect_error "a key with a NUL in parameters" org.varlink.service.InvalidParameter '{"parameter":"a key holds a NUL"}' close \
+    '{"method":"io.ipcgc.Explain","parameters":{"id\\u0000x":"shm:1"}}\0'
+alive "NULs and duplicate keys"
+bad io.ipcgc.Explain '{"id":"shm:1\\u0000junk"}' id
+bad io.ipcgc.Remove '{"id":"fifo:/tmp/x\\u0000y"}' id
+bad io.ipcgc.List '{"user":"root\\u0000x"}' user
+bad io.ipcgc.List '{"types":["shm\\u0000x"]}' types
+bad io.ipcgc.Restore '{"entry":"e\\u0000"}' entry
+bad org.varlink.service.GetInterfaceDescription '{"interface":"io.ipcgc\\u0000x"}' interface
+# An escaped backslash before u0000 is no NUL; ":" in a string is no member.
+out=$(vc -c 1 -t 3000 '{"method":"io.ipcgc.Explain","parameters":{"id":"fifo:/a\\\\u0000:b"}}\0')
+is "$(jq -c '[.error, .parameters]' <<<"$out" 2>/dev/null)" '["io.ipcgc.NoSuchObject",{"id":"fifo:/a\\u0000:b"}]' \
+    "a backslash-u0000 that is text, and a colon in a string: a lookup, no error about the message"
+expect_error "a string that is no UTF-8" org.varlink.service.InvalidParameter "$NOTOBJ" close \
+    '{"method":"io.ipcgc.Explain","parameters":{"id":"fifo:/a\xffb"}}\0'
+alive "NULs in parameters"
+is "$(ipcs -m | grep -c 0x00005150)" 1 "nothing was swept or removed by those calls"
+
 # --- oneway, more, pipelining, split writes -----------------------------------
 
 out=$(vc -t 1000 '{"method":"io.ipcgc.GetStatus","oneway":true}\0')

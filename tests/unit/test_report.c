@@ -25,7 +25,7 @@ static struct evidence alive = { .role = ROLE_HOLDER, .state = EVIDENCE_ALIVE, .
 /* One object of each type, names with every kind of byte JSON escapes. */
 static void fill(struct inventory *inv, struct judgement *js, const struct rule *rule) {
         static const char *const names[] = {
-                "/q\"uote\\back", "/new\nline\ttab", "/ctl\x01\x1f\x7f", "/ünïcode-ß", "/a/b/c", NULL,
+                "/q\"uote\\back", "/new\nline\ttab", "/ctl\x01\x1f\x7f", "/ünïcode-ß", "/bad\xff\xc3(\xed\xa0\x80", NULL,
         };
         size_t n = 0;
         for (enum ipc_type t = 0; t < _IPC_TYPE_MAX; t++) {
@@ -127,9 +127,76 @@ static void test_text_is_the_json(void **state) {
         inventory_free(inv);
 }
 
+/* The one escaping of names (ipc_escape()): what is no UTF-8 or a control
+ * character goes out \xHH, a backslash \\, and it comes back byte for
+ * byte; an ID found by inventory_find() is the ID ipc_object_id() wrote. */
+static void test_escape_round_trip(void **state) {
+        static const struct {
+                const char *raw, *name, *text;
+        } cases[] = {
+                { "/plain", "/plain", "/plain" },
+                { "/a\nb", "/a\\x0ab", "/a\\x0ab" },
+                { "/x\xffy", "/x\\xffy", "/x\\xffy" },
+                { "/back\\slash", "/back\\\\slash", "/back\\slash" },
+                { "/\\x41", "/\\\\x41", "/\\x41" },
+                { "/ünï-ß-€-𝄞", "/ünï-ß-€-𝄞", "/ünï-ß-€-𝄞" },
+                { "/c1\xc2\x9b", "/c1\\xc2\\x9b", "/c1\\xc2\\x9b" },      /* U+009B, CSI */
+                { "/del\x7f\x1b[0m", "/del\\x7f\\x1b[0m", "/del\\x7f\\x1b[0m" },
+                { "/sur\xed\xa0\x80", "/sur\\xed\\xa0\\x80", "/sur\\xed\\xa0\\x80" }, /* a surrogate */
+                { "/over\xc0\xaf", "/over\\xc0\\xaf", "/over\\xc0\\xaf" },     /* overlong '/' */
+                { "/cut\xe2\x82", "/cut\\xe2\\x82", "/cut\\xe2\\x82" },       /* a character cut short */
+                { "/big\xf4\x90\x80\x80", "/big\\xf4\\x90\\x80\\x80", "/big\\xf4\\x90\\x80\\x80" },
+        };
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *name = ipc_escape_alloc(cases[i].raw, IPC_ESCAPE_NAME), *text, *back = NULL;
+                text = ipc_escape_alloc(cases[i].raw, IPC_ESCAPE_TEXT);
+                assert_string_equal(name, cases[i].name);
+                assert_string_equal(text, cases[i].text);
+                assert_int_equal(ipc_name_unescape(name, &back), 0);
+                assert_string_equal(back, cases[i].raw);
+                free(back);
+                /* a small buffer is cut between escapes, never inside one */
+                char small[6];
+                assert_int_equal(ipc_escape(small, sizeof(small), cases[i].raw, IPC_ESCAPE_NAME), strlen(name));
+                assert_true(strncmp(small, name, strlen(small)) == 0);
+                assert_true(strlen(small) == strlen(name) || small[strlen(small) - 1] != '\\');
+                free(name);
+                free(text);
+        }
+        char *back = NULL;
+        assert_int_equal(ipc_name_unescape("/a\\b", &back), -EINVAL);
+        assert_int_equal(ipc_name_unescape("/a\\x0", &back), -EINVAL);
+        assert_int_equal(ipc_name_unescape("/a\\x00", &back), -EINVAL);
+        assert_int_equal(ipc_name_unescape("/a\\", &back), -EINVAL);
+        assert_int_equal(ipc_name_unescape("/A\\x41\xff", &back), 0); /* upper and raw bytes too */
+        assert_string_equal(back, "/AA\xff");
+        free(back);
+
+        struct inventory *inv = NULL;
+        assert_int_equal(inventory_new(&inv), 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct ipc_object *o = inventory_append(inv, IPC_TYPE_FIFO);
+                assert_non_null(o);
+                o->name = strdup(cases[i].raw);
+        }
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                char *id = ipc_object_id(&inv->objects[i]);
+                size_t at = SIZE_MAX;
+                assert_int_equal(inventory_find(inv, id, &at), 0);
+                assert_int_equal(at, i);
+                free(id);
+        }
+        size_t at;
+        assert_int_equal(inventory_find(inv, "fifo:/a\\q", &at), -ENOENT);
+        assert_int_equal(inventory_find(inv, "fifo:/back\\slash", &at), -ENOENT); /* the backslash unescaped */
+        inventory_free(inv);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_text_is_the_json),
+                cmocka_unit_test(test_escape_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
