@@ -534,21 +534,16 @@ int archive_manifest_read(int dfd, struct ipc_object *ret_o, struct archive_remo
 
 /* What the files of the entry open at DFD take on disk. */
 static uint64_t disk_bytes(int dfd) {
-        int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        /* The files an entry has (archive.h), looked up by name: cheaper
+         * than reading the directory, for every entry of a sweep. */
+        static const char *const files[] = { "manifest", "data", "messages", "values" };
         uint64_t total = 0;
-        DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
 
-        if (!d) {
-                if (dup_fd >= 0)
-                        (void) close(dup_fd);
-                return 0;
-        }
-        for (struct dirent *de; (de = readdir(d));) {
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 struct stat st;
-                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+                if (fstatat(dfd, files[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
                         total += (uint64_t) st.st_blocks * 512u;
         }
-        (void) closedir(d);
         return total;
 }
 

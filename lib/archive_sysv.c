@@ -141,7 +141,11 @@ static int shm_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
                 (void) shmdt(addr);
                 return -EIDRM;
         }
-        c.hugetlb = mapping_is_huge(addr);
+        /* A hugetlb segment is a whole number of huge pages (2 MiB at the
+         * least) mapped at an address aligned to one: only such a mapping
+         * is worth reading smaps for, which costs the more the larger this
+         * process is (a sweep archives thousands of small segments). */
+        c.hugetlb = o->size % (2u << 20) == 0 && (uintptr_t) addr % (2u << 20) == 0 && mapping_is_huge(addr);
         c.locked = ds.shm_perm.mode & SHM_LOCKED;
 
         fd = create_file(dfd, "data");
