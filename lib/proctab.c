@@ -921,7 +921,8 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
                 goto fail;
         }
 
-        qsort(t->procs, t->n_procs, sizeof(*t->procs), cmp_pid);
+        if (t->n_procs > 1) /* none: procs is NULL, which qsort may not be given */
+                qsort(t->procs, t->n_procs, sizeof(*t->procs), cmp_pid);
         t->flags = flags;
         *ret = t;
         return 0;
