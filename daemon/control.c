@@ -20,6 +20,7 @@
 #include "log.h"
 #include "macro.h"
 #include "service.h"
+#include "trust.h"
 
 /* How long accepting stays paused when nothing closes meanwhile: the sweeps
  * and the evidence's pidfds give fds back without telling the control
@@ -617,16 +618,103 @@ static bool someone_listens(const char *path) {
         return yes;
 }
 
+/* The socket's directory, opened once it is known that no one but root and
+ * us could make, swap or write it: every directory up to it and every
+ * symlink on the way trusted (lib/trust.h), the directory itself ours and
+ * not writable by group or others.  Made (0755) when missing, if its parent
+ * is trusted.  Elsewhere another user could have bind() and the stale-socket
+ * check act in a directory of theirs, or swap what they find. */
+static int open_socket_dir(const char *path, const char *dir, int *ret_fd) {
+        _cleanup_free_ char *msg = NULL;
+        struct stat st;
+        bool made = false;
+        int fd = -1, r;
+
+        r = trust_open(dir, geteuid(), TRUST_DIRECTORY, &fd, &msg);
+        if (r == -ENOENT) {
+                _cleanup_free_ char *parent = strdup(dir);
+                _cleanup_close_ int pfd = -EBADF;
+                if (!parent)
+                        return -ENOMEM;
+                char *slash = strrchr(parent, '/');
+                const char *base = dir + (slash - parent) + 1;
+                if (slash == parent)
+                        slash[1] = 0;
+                else
+                        *slash = 0;
+                free(msg);
+                msg = NULL;
+                r = trust_open(parent, geteuid(), TRUST_DIRECTORY, &pfd, &msg);
+                if (r >= 0) {
+                        if (mkdirat(pfd, base, 0755) == 0)
+                                made = true;
+                        else if (errno != EEXIST) {
+                                r = negative_errno();
+                                log_msg(LOG_ERR, "Socket=%s: cannot make %s: %s", path, dir, strerror(-r));
+                                return r;
+                        }
+                }
+                if (r >= 0)
+                        r = trust_open(dir, geteuid(), TRUST_DIRECTORY, &fd, &msg);
+        }
+        if (r < 0) {
+                if (msg)
+                        log_msg(LOG_ERR, "Socket=%s: %s; refusing to listen there", path, msg);
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = negative_errno();
+                (void) close(fd);
+                return r;
+        }
+        /* Root's /tmp/x is trusted for reading a file of root's in it, not
+         * for a non-root daemon to bind in. */
+        if (st.st_uid != geteuid()) {
+                log_msg(LOG_ERR,
+                        "Socket=%s: directory %s is owned by uid %u, not by this daemon's uid %u; "
+                        "refusing to listen there",
+                        path, dir, (unsigned) st.st_uid, (unsigned) geteuid());
+                (void) close(fd);
+                return -EPERM;
+        }
+        /* 0755 whatever the umask: clients must reach the socket. */
+        if (made && fchmod(fd, 0755) < 0) {
+                r = negative_errno();
+                (void) close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
 static int bind_socket(struct control *c, const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int dfd = -EBADF;
         struct stat st;
-        int fd;
+        int fd, r;
 
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
 
-        if (lstat(path, &st) == 0) {
+        _cleanup_free_ char *dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        char *slash = strrchr(dir, '/');
+        if (!slash || !slash[1])
+                return -EINVAL;
+        const char *base = path + (slash - dir) + 1;
+        if (slash == dir)
+                slash[1] = 0;
+        else
+                *slash = 0;
+        r = open_socket_dir(path, dir, &dfd);
+        if (r < 0)
+                return r;
+
+        /* In that directory only root and we can change anything, so the
+         * name still means what it is checked to be. */
+        if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if (!S_ISSOCK(st.st_mode)) {
                         log_msg(LOG_ERR, "%s exists and is not a socket; refusing to replace it", path);
                         return -EEXIST;
@@ -636,33 +724,27 @@ static int bind_socket(struct control *c, const char *path) {
                         return -EADDRINUSE;
                 }
                 log_msg(LOG_INFO, "replacing stale socket %s", path);
-                (void) unlink(path);
-        }
-
-        /* The parent directory, like /run/ipcgc, if it is missing. */
-        _cleanup_free_ char *dir = strdup(path);
-        if (!dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-                *slash = 0;
-                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
+                (void) unlinkat(dfd, base, 0);
         }
 
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                int r = negative_errno();
+        /* The mode is made by bind() itself, through the umask: Linux ignores
+         * an fchmod of the socket before it, and a chmod by path after it
+         * would follow whatever is at the path by then. */
+        mode_t old = umask(0111);
+        r = bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ? negative_errno() : 0;
+        (void) umask(old);
+        if (r < 0) {
                 (void) close(fd);
                 return r;
         }
         /* The file is ours from here on: a failure takes it away again. */
-        if (chmod(path, 0666) < 0 || listen(fd, 128) < 0) {
-                int r = negative_errno();
+        if (listen(fd, 128) < 0) {
+                r = negative_errno();
                 (void) close(fd);
-                (void) unlink(path);
+                (void) unlinkat(dfd, base, 0);
                 return r;
         }
         c->bound_here = true;

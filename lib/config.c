@@ -2,18 +2,21 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fifo.h"
 #include "ipc_object.h"
 #include "macro.h"
 #include "parse.h"
+#include "trust.h"
 
 static void strv_free(char **v, size_t n) {
         for (size_t i = 0; i < n; i++)
@@ -90,15 +93,15 @@ enum section {
 };
 
 struct parse {
-        FILE *f;
+        const char *buf; /* the whole file, NUL-terminated */
+        size_t len, pos;
         unsigned line;
         const char *path;
         struct config *config;
         enum load_mode mode;
         char *error; /* the first error, "path:line: message" */
         unsigned error_line;
-        bool oom; /* LOAD_SOCKET tells it apart from what is wrong in the file */
-        int read_errno;
+        bool oom;           /* LOAD_SOCKET tells it apart from what is wrong in the file */
         bool line_too_long; /* and said so */
         enum section section;
         struct rule *rule; /* the [Rule] being read */
@@ -230,23 +233,21 @@ static bool is_socket_line(const struct parse *p, const char *line) {
         return *s == '=' || *s == ':';
 }
 
+/* The next line of the file, read whole before: a read error was an error
+ * then, never the end of the file here. */
 static char *reader(char *str, int num, void *userdata) {
         struct parse *p = userdata;
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
+        const char *line, *nl;
+        size_t n;
 
-        n = getline(&line, &cap, p->f);
-        if (n < 0) {
-                /* A failure, not the end: a directory or an I/O error must
-                 * not read as an empty file. */
-                if (ferror(p->f))
-                        p->read_errno = errno ?: EIO;
-                free(line);
+        if (p->pos >= p->len)
                 return NULL;
-        }
+        line = p->buf + p->pos;
+        nl = memchr(line, '\n', p->len - p->pos);
+        n = nl ? (size_t) (nl - line) + 1 : p->len - p->pos;
+        p->pos += n;
         p->line++;
-        if (n >= num) {
+        if (n >= (size_t) num) {
                 /* inih would split it and misnumber everything after; refuse it. */
                 if (!p->line_too_long && (p->mode == LOAD_ALL || is_socket_line(p, line))) {
                         (void) fail(p, "line too long (at most %d bytes)", num - 2);
@@ -255,11 +256,11 @@ static char *reader(char *str, int num, void *userdata) {
                 snprintf(str, (size_t) num, "#\n");
         } else {
                 /* A byte-order mark would hide a first [Section] from us. */
-                size_t skip = p->line == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-                memcpy(str, line + skip, (size_t) n + 1 - skip);
+                size_t skip = p->line == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+                memcpy(str, line + skip, n - skip);
+                str[n - skip] = 0;
                 begin_section(p, str);
         }
-        free(line);
         return str;
 }
 
@@ -459,8 +460,9 @@ static int handler(void *userdata, const char *section, const char *key, const c
  * error.  LOAD_SOCKET: returns 0, with *ret_msg the warning when Socket=
  * itself was refused or the file could not be read, or -ENOMEM.
  */
-static int load_file(struct config *c, const char *path, FILE *f, enum load_mode mode, char **ret_msg) {
-        struct parse p = { .f = f, .path = path, .config = c, .mode = mode };
+static int load_file(struct config *c, const char *path, const char *buf, size_t len, enum load_mode mode,
+                     char **ret_msg) {
+        struct parse p = { .buf = buf, .len = len, .path = path, .config = c, .mode = mode };
         int r;
 
         /* inih would read an indented line as more of the previous key's
@@ -469,15 +471,6 @@ static int load_file(struct config *c, const char *path, FILE *f, enum load_mode
         ini_allow_multiline = false;
 
         r = ini_parse_stream(reader, &p, handler, &p);
-        if (p.read_errno == ENOMEM)
-                p.oom = true;
-        if (p.read_errno && !p.error) {
-                if (asprintf(&p.error, "%s: cannot read: %s", path, strerror(p.read_errno)) < 0) {
-                        p.error = NULL;
-                        p.oom = true;
-                }
-                p.error_line = p.line + 1; /* after any syntax error inih found before it */
-        }
         if (mode == LOAD_SOCKET) {
                 if (p.oom) {
                         free(p.error);
@@ -547,73 +540,175 @@ static int walk_errno(struct walk *w, const char *path, int r) {
         return walk_fault(w, r, msg);
 }
 
-static int walk_file(struct walk *w, const char *path, FILE *f) {
+/* Reads all of FD (PATH), at most CONFIG_MAX_FILE_SIZE bytes, into a
+ * NUL-terminated *ret_buf.  A read error is an error, not the end. */
+static int read_whole(int fd, const char *path, char **ret_buf, size_t *ret_len, char **ret_msg) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        for (;;) {
+                if (len == cap) {
+                        if (cap > CONFIG_MAX_FILE_SIZE) {
+                                if (asprintf(ret_msg, "%s: larger than %u MiB, the most a configuration file may be",
+                                             path, CONFIG_MAX_FILE_SIZE >> 20) < 0)
+                                        *ret_msg = NULL;
+                                return -EFBIG;
+                        }
+                        size_t ncap = cap ? 2 * cap : 16384;
+                        if (ncap > CONFIG_MAX_FILE_SIZE + 1)
+                                ncap = CONFIG_MAX_FILE_SIZE + 1;
+                        char *nbuf = realloc(buf, ncap + 1);
+                        if (!nbuf) {
+                                *ret_msg = NULL;
+                                return -ENOMEM;
+                        }
+                        buf = nbuf;
+                        cap = ncap;
+                }
+                ssize_t n = read(fd, buf + len, cap - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int r = negative_errno();
+                        if (asprintf(ret_msg, "%s: read error: %s", path, strerror(-r)) < 0)
+                                *ret_msg = NULL;
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = 0;
+        *ret_buf = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+/* Reads PATH into the walk, if it can be trusted (lib/trust.h) and read.
+ * -ENOENT, said to no one, when MISSING_OK and it is missing. */
+static int walk_file(struct walk *w, const char *path, bool missing_ok) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
         char *msg = NULL;
+        size_t len = 0;
         int r;
 
-        r = load_file(w->config, path, f, w->mode, &msg);
+        r = trust_open(path, geteuid(), TRUST_REGULAR, &fd, &msg);
+        if (r == -ENOENT && missing_ok) {
+                free(msg);
+                return -ENOENT;
+        }
+        if (r >= 0)
+                r = read_whole(fd, path, &buf, &len, &msg);
+        if (r < 0) {
+                if (w->mode == LOAD_SOCKET && msg && r != -ENOMEM) {
+                        /* Nothing of it is read, Socket= least of all: an
+                         * attacker's drop-in must not point a client at the
+                         * attacker's socket. */
+                        char *m;
+                        if (asprintf(&m, "%s (file ignored)", msg) < 0)
+                                m = NULL;
+                        free(msg);
+                        msg = m;
+                }
+                /* A file that is not to be read is a bad file. */
+                if (r == -EPERM || r == -EBADFD || r == -EISDIR || r == -ESTALE || r == -EFBIG)
+                        r = -EINVAL;
+                return walk_fault(w, r, msg);
+        }
+        r = load_file(w->config, path, buf, len, w->mode, &msg);
         return walk_fault(w, r, msg);
 }
 
-static int filter_conf(const struct dirent *de) {
-        size_t n = strlen(de->d_name);
-        return de->d_name[0] != '.' && n > 5 && strcmp(de->d_name + n - 5, ".conf") == 0;
+static int filter_conf(const char *name) {
+        size_t n = strlen(name);
+        return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+static int cmp_names(const void *a, const void *b) {
+        return strcoll(*(char *const *) a, *(char *const *) b);
 }
 
 static int walk_dropins(struct walk *w, const char *path) {
         _cleanup_free_ char *dir = NULL;
-        struct dirent **list = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        char **names = NULL, *msg = NULL;
+        size_t n = 0;
         const char *slash = strrchr(path, '/');
-        int n, n_read, r = 0;
+        int fd = -1, r = 0;
 
         if (asprintf(&dir, "%.*s/conf.d", slash ? (int) (slash - path) : 1, slash ? path : ".") < 0)
                 return -ENOMEM;
-        n = scandir(dir, &list, filter_conf, alphasort);
-        if (n < 0) {
-                if (errno == ENOENT || errno == ENOTDIR)
-                        return 0;
-                return walk_errno(w, dir, negative_errno());
+        r = trust_open(dir, geteuid(), TRUST_DIRECTORY, &fd, &msg);
+        if (r == -ENOENT || r == -ENOTDIR) {
+                free(msg);
+                return 0;
         }
-        n_read = n;
-        if ((unsigned) n > CONFIG_MAX_DROPINS) {
+        if (r == -EPERM)
+                r = -EINVAL;
+        if (r < 0)
+                return walk_fault(w, r, msg);
+        d = fdopendir(fd);
+        if (!d) {
+                r = negative_errno();
+                (void) close(fd);
+                return walk_errno(w, dir, r);
+        }
+        /* One more than the limit at most: a huge directory costs nothing. */
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(d);
+                if (!de) {
+                        if (errno) {
+                                r = walk_errno(w, dir, negative_errno());
+                                strv_free(names, n);
+                                return r;
+                        }
+                        break;
+                }
+                if (!filter_conf(de->d_name))
+                        continue;
+                if (n > CONFIG_MAX_DROPINS)
+                        break;
+                char **a = reallocarray(names, n + 1, sizeof(char *));
+                if (!a || !(a[n] = strdup(de->d_name))) {
+                        strv_free(a ? a : names, n);
+                        return -ENOMEM;
+                }
+                names = a;
+                n++;
+        }
+        if (n > CONFIG_MAX_DROPINS) {
                 /* None of them, as config_load() refuses them all: which
                  * ones to read instead would be arbitrary. */
-                char *msg;
+                strv_free(names, n);
                 if (asprintf(&msg, "%s: more than %u drop-in files", dir, CONFIG_MAX_DROPINS) < 0)
                         msg = NULL;
-                r = walk_fault(w, -EINVAL, msg);
-                n_read = 0;
+                return walk_fault(w, -EINVAL, msg);
         }
-        for (int i = 0; i < n; i++) {
+        if (n)
+                qsort(names, n, sizeof(char *), cmp_names);
+        for (size_t i = 0; i < n && r == 0; i++) {
                 _cleanup_free_ char *file = NULL;
-                _cleanup_fclose_ FILE *f = NULL;
-                if (r == 0 && i < n_read) {
-                        if (asprintf(&file, "%s/%s", dir, list[i]->d_name) < 0)
-                                r = -ENOMEM;
-                        else if (!(f = fopen(file, "re")))
-                                r = walk_errno(w, file, negative_errno());
-                        else
-                                r = walk_file(w, file, f);
-                }
-                free(list[i]);
+                if (asprintf(&file, "%s/%s", dir, names[i]) < 0)
+                        r = -ENOMEM;
+                else
+                        r = walk_file(w, file, false);
         }
-        free(list);
+        strv_free(names, n);
         return r;
 }
 
 static int walk(struct walk *w, const char *path, unsigned flags) {
-        _cleanup_fclose_ FILE *f = NULL;
         int r;
 
-        f = fopen(path, "re");
-        if (f)
-                r = walk_file(w, path, f);
-        else if (errno == ENOENT && !(flags & CONFIG_MUST_EXIST))
+        r = walk_file(w, path, true);
+        if (r == -ENOENT && !(flags & CONFIG_MUST_EXIST))
                 r = 0; /* the defaults, and then any drop-ins */
-        else if (errno == ENOENT && w->mode == LOAD_SOCKET)
+        else if (r == -ENOENT && w->mode == LOAD_SOCKET)
                 r = -ENOENT; /* the one fault it does not tolerate: the caller named PATH */
-        else
-                r = walk_errno(w, path, negative_errno());
+        else if (r == -ENOENT)
+                r = walk_errno(w, path, r);
         if (r < 0)
                 return r;
         if (flags & CONFIG_DROPINS)

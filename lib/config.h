@@ -54,6 +54,7 @@ struct daemon_config {
 #define CONFIG_DEFAULT_ARCHIVE_MAX_BYTES (256ull << 20)
 #define CONFIG_DEFAULT_ARCHIVE_KEEP 3600u
 #define CONFIG_MAX_DROPINS 256u
+#define CONFIG_MAX_FILE_SIZE (1u << 20) /* bytes per file: 1 MiB */
 
 struct config {
         struct scan_config scan;
@@ -75,6 +76,13 @@ enum {
  * Load PATH over the defaults (and its drop-ins, with CONFIG_DROPINS).  On a
  * bad file returns -EINVAL and sets *ret_error to "FILE:LINE: what is wrong"
  * (malloc'd); *ret is untouched, so a caller reloading keeps what it had.
+ *
+ * Every file, conf.d/ and each directory up to them must be trusted
+ * (lib/trust.h: owned by root or the euid, not writable by group or others,
+ * symlinks checked on the way): else -EINVAL with "FILE: what is wrong; the
+ * fix".  Only regular files are opened (never a FIFO or a device), at most
+ * CONFIG_MAX_FILE_SIZE bytes each ("FILE: larger than ..."); a read error is
+ * "FILE: read error: ...", never the end of the file.
  */
 int config_load(const char *path, unsigned flags, struct config **ret, char **ret_error);
 
@@ -89,8 +97,11 @@ int config_load(const char *path, unsigned flags, struct config **ret, char **re
  * What could make the socket wrong is a warning instead, and reading goes on:
  * a Socket= that config_load() refuses ("FILE:LINE: ..."; the value before
  * it stays), a Socket= line too long to read, a file that cannot be opened
- * or read ("FILE: ..."), more than CONFIG_MAX_DROPINS drop-ins (none of which
- * is read then).  *ret_warning is the first of them, malloc'd, or NULL.
+ * or read ("FILE: ..."), a file config_load() would not trust (not read at
+ * all then, so an attacker's drop-in cannot point a client at the attacker's
+ * socket: "FILE: ... (file ignored)"), more than CONFIG_MAX_DROPINS drop-ins
+ * (none of which is read then).  *ret_warning is the first of them,
+ * malloc'd, or NULL.
  *
  * Returns 0 with *ret_socket malloc'd; -ENOENT when CONFIG_MUST_EXIST and
  * PATH is missing, -ENOMEM.  On failure *ret_socket and *ret_warning are

@@ -451,13 +451,12 @@ static void test_socket_unreadable(void **state) {
         struct config sentinel, *c = &sentinel;
         char *error = NULL;
 
-        /* A directory named like a drop-in opens but cannot be read (even by
-         * root, unlike a mode 000 file): a warning, and the next file is
-         * read all the same. */
+        /* A directory named like a drop-in is not read at all (only regular
+         * files are): a warning, and the next file is read all the same. */
         assert_true(asprintf(&dir, "%s/conf.d/40-dir.conf", t->dir) >= 0);
         assert_int_equal(mkdir(dir, 0755), 0);
         assert_true(asprintf(&prefix, "%s: ", dir) >= 0);
-        check_socket(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, "/z", prefix, "cannot read");
+        check_socket(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, "/z", prefix, "not a regular file");
 
         /* config_load() refuses it rather than read it as empty. */
         assert_int_equal(config_load(path, CONFIG_MUST_EXIST | CONFIG_DROPINS, &c, &error), -EINVAL);
@@ -467,7 +466,7 @@ static void test_socket_unreadable(void **state) {
         free(error);
 
         /* The same for PATH itself. */
-        check_socket(dir, CONFIG_MUST_EXIST, CONFIG_DEFAULT_SOCKET, prefix, "cannot read");
+        check_socket(dir, CONFIG_MUST_EXIST, CONFIG_DEFAULT_SOCKET, prefix, "not a regular file");
 }
 
 static void test_socket_long_line(void **state) {
