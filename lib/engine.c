@@ -324,7 +324,7 @@ static int judge_full(struct engine *e) {
         if (r < 0)
                 return r;
         /* The old memory is given back as soon as the new one is whole. */
-        r = learn_replace(&e->memory, inv, js, pt, e->proc_root, &e->clock, scan->types, now);
+        r = learn_replace(&e->memory, inv, js, pt, e->proc_root, &e->clock, scan->types & ~(inv->truncated | inv->unavailable), now);
         if (r < 0) {
                 judgements_free(js, inv->n_objects);
                 return r;
