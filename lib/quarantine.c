@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -68,11 +69,26 @@ static int open_ours(int dirfd, const char *name, const struct stat *parent) {
         return fd;
 }
 
-int quarantine_keep_spare(int dirfd) {
+int quarantine_tend_spare(int dirfd) {
+        struct statvfs sv;
         struct stat parent;
 
-        if (fstat(dirfd, &parent) < 0)
+        if (fstat(dirfd, &parent) < 0 || fstatvfs(dirfd, &sv) < 0)
                 return negative_errno();
+        /* Kept only while room is short (an eighth of the inodes or a
+         * sixteenth of the blocks left), so that a file system with room
+         * holds no directory of ours between sweeps. */
+        bool short_of_room = (sv.f_files > 0 && sv.f_favail < sv.f_files / 8) ||
+                             (sv.f_blocks > 0 && sv.f_bavail < sv.f_blocks / 16);
+        if (!short_of_room) {
+                /* Fails harmlessly if it is not there, not empty, or not a directory. */
+                int fd = open_ours(dirfd, QUARANTINE_SPARE, &parent);
+                if (fd >= 0) {
+                        (void) close(fd);
+                        (void) unlinkat(dirfd, QUARANTINE_SPARE, AT_REMOVEDIR);
+                }
+                return 0;
+        }
         if (mkdirat(dirfd, QUARANTINE_SPARE, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
         int fd = open_ours(dirfd, QUARANTINE_SPARE, &parent);

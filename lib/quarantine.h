@@ -17,7 +17,7 @@
  * (a pool): one mkdir per directory per batch, not per entry.  Where even
  * that mkdir finds no room (ENOSPC, EDQUOT: an inode-full tmpfs), the
  * spare is used, a directory of ours kept there for that (see
- * quarantine_keep_spare()): a rename takes no inode.
+ * quarantine_tend_spare()): a rename takes no inode.
  */
 /* The spare's name; only a directory of that name that is ours (owner
  * euid, mode 0700, no symlink, on the same file system) is used. */
@@ -44,9 +44,12 @@ struct quarantine {
 void quarantine_pool_init(struct quarantine_pool *p);
 void quarantine_pool_done(struct quarantine_pool *p);
 
-/* Makes sure DIRFD holds the spare (made now if missing).  -EPERM when the
- * name is taken by something that is not ours; other errors as mkdirat. */
-int quarantine_keep_spare(int dirfd);
+/* While DIRFD's file system is short of room (under an eighth of its inodes
+ * or a sixteenth of its blocks free), makes sure it holds the spare (made
+ * now, while a directory can still be made); with room, removes the spare
+ * if it is ours and empty.  -EPERM when the name is taken by something not
+ * ours; other errors as mkdirat. */
+int quarantine_tend_spare(int dirfd);
 
 /* Moves BASE in DIRFD into the pool's directory for DIRFD (made at the
  * first entry from that directory, or the spare). */

@@ -758,14 +758,15 @@ int reap(const struct inventory *inv, const struct judgement *judgements, const 
                                 return r;
                 }
         } else {
-                /* Where /dev/shm may fill up with orphans, a directory is
-                 * kept to move them aside into when no new one can be made
-                 * (quarantine.h).  Made while there is room; best effort. */
+                /* Where /dev/shm fills up with orphans, a directory is kept
+                 * to move them aside into when no new one can be made
+                 * (quarantine.h): made while there is still room, once room
+                 * runs short.  Best effort. */
                 if (opt->scan && opt->scan->shm_dir &&
                     (opt->scan->types & (IPC_TYPE_BIT(IPC_TYPE_PSHM) | IPC_TYPE_BIT(IPC_TYPE_PSEM)))) {
                         int sfd = open(opt->scan->shm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sfd >= 0) {
-                                (void) quarantine_keep_spare(sfd);
+                                (void) quarantine_tend_spare(sfd);
                                 (void) close(sfd);
                         }
                 }

@@ -112,23 +112,32 @@ if grep -qi "too many open files" "$T/once.out"; then
 else ok "fds: no EMFILE said"; fi
 
 # --- 3. a full /dev/shm ------------------------------------------------------
-# Inodes: the first sweep, with room, keeps the spare; then the orphans fill
-# every inode, and the next sweep removes them through it.
+# Inodes: a sweep while room runs short (here the orphans are kept by a
+# rule) keeps the spare; then the orphans fill every inode, and the next
+# sweep removes them through it.
 clean
-config MaxRemovalsPerSweep=1000 --
+config MaxRemovalsPerSweep=1000 -- -- $'[Rule keep]\nTypes=pshm\nAction=keep'
 umount /dev/shm
 mount -t tmpfs -o mode=1777,nr_inodes=64 tmpfs /dev/shm
+fill_shm() { while (: >"/dev/shm/p$n") 2>/dev/null; do n=$((n + 1)); done; }
+n=0
+fill_shm
+rm /dev/shm/p0 /dev/shm/p1 /dev/shm/p2
 "$IPCGC" --config "$CONF" sweep --local >/dev/null 2>&1
-check "shm: the spare quarantine directory is kept in /dev/shm" test -d /dev/shm/.ipcgc-reap.spare
+check "shm: short of inodes, a spare quarantine directory is kept in /dev/shm" test -d /dev/shm/.ipcgc-reap.spare
 is "$(stat -c '%a %u' /dev/shm/.ipcgc-reap.spare)" "700 0" "shm: the spare is root's, 0700"
 n=0
-while (: >"/dev/shm/p$n") 2>/dev/null; do n=$((n + 1)); done
+fill_shm
+n=$(count /dev/shm)
+n=$((n - 1))
 check "shm: /dev/shm is out of inodes ($n orphans)" test "$n" -gt 10
+config MaxRemovalsPerSweep=1000 --
 mkdir /dev/shm/probe 2>/dev/null && not_ok "shm: mkdir there fails" || ok "shm: mkdir there fails"
 out=$("$IPCGC" --config "$CONF" sweep --local -J 2>"$T/err")
 is "$(jq -c '[.removed, .failed, .skipped]' <<<"$out")" "[$n,0,0]" "shm: every orphan removed from the inode-full /dev/shm"
-is "$(count /dev/shm)" 1 "shm: only the spare is left"
 is "$(count /dev/shm/.ipcgc-reap.spare)" 0 "shm: the spare is empty"
+"$IPCGC" --config "$CONF" sweep --local >/dev/null 2>&1
+is "$(count /dev/shm)" 0 "shm: with room again, the next sweep removes the spare"
 
 # A spare not ours is never used: replaced by another uid's directory, the
 # removals fail for want of room, and nothing is removed.
@@ -136,7 +145,7 @@ clean
 rmdir /dev/shm/.ipcgc-reap.spare 2>/dev/null
 mkdir -m 0700 /dev/shm/.ipcgc-reap.spare && chown 4600:4600 /dev/shm/.ipcgc-reap.spare
 n=0
-while (: >"/dev/shm/p$n") 2>/dev/null; do n=$((n + 1)); done
+fill_shm
 out=$("$IPCGC" --config "$CONF" sweep --local -J 2>"$T/err")
 is "$(jq -c '[.removed, .failed]' <<<"$out")" "[0,$n]" "shm: a foreign spare is not used: no removal"
 is "$(count /dev/shm)" $((n + 1)) "shm: every orphan still there"
