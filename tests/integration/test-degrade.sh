@@ -89,6 +89,13 @@ is "$(jq .removed <<<"$out")" 64 "caps: with the flood collectable, MaxRemovalsP
 left=$(count "$FIFODIR")
 is "$left" $((5001 - 64)) "caps: nothing past the cap was removed"
 
+# The keys: a cap of 0 is a mistake, named where it is.
+config -- MaxObjectsPerDir=0
+err=$("$IPCGC" --config "$CONF" check-config 2>&1)
+rc=$?
+case "$rc $err" in "1 "*"$CONF:"*"MaxObjectsPerDir= must be a whole number from 1 to 2097152"*) ok "caps: MaxObjectsPerDir=0 refused, FILE:LINE" ;;
+*) not_ok "caps: MaxObjectsPerDir=0 refused, FILE:LINE" "rc $rc: $err" ;; esac
+
 # --- 2. fds: 1000 orphans, ulimit -n 256 -------------------------------------
 # (and the unrelated orphan segment: 1001 within MaxRemovalsPerSweep=)
 clean
