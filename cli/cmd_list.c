@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <wchar.h>
 
 #include "cli.h"
 #include "format.h"
@@ -212,6 +214,146 @@ static int parse_verdicts(const char *s, unsigned *ret) {
         return 0;
 }
 
+/* Lines a table holds at once.  A longer listing is drawn a piece at a time
+ * (the columns as wide as the widest cell of all of it, measured first), so
+ * that what a table costs an object (some 1 KiB) is held for a piece only. */
+#define DRAW_PIECE 4096u
+
+/* Adds the objects at *P, one a line as report_list_chunk() writes them
+ * ("{...},\n"), up to MAX of them, to T; *P moves past them.  Returns how
+ * many, 0 at the "]" that ends them, -EBADMSG, -ENOMEM. */
+static int add_lines(struct libscols_table *t, json_tokener *tok, const char **p, size_t max, const int *ids,
+                     size_t n_ids, bool bytes, time_t now) {
+        size_t added = 0;
+
+        while (added < max) {
+                *p += strspn(*p, "\n");
+                if (**p != '{')
+                        return added > 0 ? (int) added : **p == ']' ? 0 : -EBADMSG;
+                const char *end = strchr(*p, '\n');
+                size_t n = end ? (size_t) (end - *p) : strlen(*p), k = n;
+                if (k > 0 && (*p)[k - 1] == ',')
+                        k--;
+                if (k > INT_MAX)
+                        return -EBADMSG;
+                json_tokener_reset(tok);
+                json_object *o = json_tokener_parse_ex(tok, *p, (int) k);
+                if (!o || !json_object_is_type(o, json_type_object)) {
+                        json_object_put(o);
+                        return -EBADMSG;
+                }
+                int r = add_line(t, o, ids, n_ids, bytes, now);
+                json_object_put(o);
+                if (r < 0)
+                        return r;
+                *p += n;
+                added++;
+        }
+        return (int) added;
+}
+
+/* How many terminal cells S takes (a byte a cell where it is no text). */
+static size_t cell_width(const char *s) {
+        size_t w = 0;
+        mbstate_t st = {};
+
+        for (size_t n = strlen(s); n > 0;) {
+                wchar_t wc;
+                size_t k = mbrtowc(&wc, s, n, &st);
+                if (k == (size_t) -1 || k == (size_t) -2 || k == 0) {
+                        st = (mbstate_t) {};
+                        w++, s++, n--;
+                        continue;
+                }
+                int cw = wcwidth(wc);
+                w += cw > 0 ? (size_t) cw : 0;
+                s += k, n -= k;
+        }
+        return w;
+}
+
+/* Draws the objects at P. */
+static int draw(const char *p, const int *ids, size_t n_ids, const struct table_options *topts, bool bytes) {
+        size_t widths[TABLE_MAX_COLUMNS] = {};
+        struct libscols_table *t = NULL;
+        json_tokener *tok = json_tokener_new();
+        time_t now = time(NULL);
+        const char *q = p;
+        bool pieces = false;
+        int r = 0;
+
+        if (!tok)
+                goto oom;
+        /* Measured first, when it takes more than one piece. */
+        for (size_t piece = 0;; piece++) {
+                t = table_new(columns, ids, n_ids, topts);
+                if (!t)
+                        goto oom;
+                r = add_lines(t, tok, &q, DRAW_PIECE, ids, n_ids, bytes, now);
+                if (r < 0)
+                        goto out;
+                if (piece == 0 && (size_t) r < DRAW_PIECE) {
+                        /* All of it in one table, drawn as ever. */
+                        scols_print_table(t);
+                        r = 0;
+                        goto out;
+                }
+                if (r == 0)
+                        break;
+                pieces = true;
+                struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+                struct libscols_line *ln;
+                if (!it)
+                        goto oom;
+                while (scols_table_next_line(t, it, &ln) == 0) {
+                        for (size_t c = 0; c < n_ids; c++) {
+                                const char *d = scols_cell_get_data(scols_line_get_cell(ln, c));
+                                size_t w = d ? cell_width(d) : 0;
+                                if (w > widths[c])
+                                        widths[c] = w;
+                        }
+                }
+                scols_free_iter(it);
+                scols_unref_table(t);
+                t = NULL;
+        }
+        scols_unref_table(t);
+        t = NULL;
+
+        for (size_t piece = 0; pieces; piece++) {
+                struct table_options o = *topts;
+                o.noheadings = topts->noheadings || piece > 0;
+                t = table_new(columns, ids, n_ids, &o);
+                if (!t)
+                        goto oom;
+                for (size_t c = 0; c < n_ids; c++) {
+                        struct libscols_column *cl = scols_table_get_column(t, c);
+                        if (cl && widths[c] > 0)
+                                (void) scols_column_set_whint(cl, (double) widths[c]);
+                }
+                r = add_lines(t, tok, &p, DRAW_PIECE, ids, n_ids, bytes, now);
+                if (r < 0)
+                        goto out;
+                if (r == 0)
+                        break;
+                scols_print_table(t);
+                scols_unref_table(t);
+                t = NULL;
+        }
+        r = 0;
+        goto out;
+oom:
+        r = -ENOMEM;
+out:
+        if (t)
+                scols_unref_table(t);
+        if (tok)
+                json_tokener_free(tok);
+        if (r < 0)
+                fprintf(stderr, "ipcgc: %s\n", r == -EBADMSG ? "malformed reply" : "out of memory");
+        return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 int cmd_list(struct cli *cli, int argc, char **argv) {
         enum { OPT_FRESH = 0x200 };
         static const struct option options[] = {
@@ -225,7 +367,7 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
         struct table_options topts = {};
         struct list_filter filter = {};
         const char *user = NULL;
-        json_object *reply = NULL, *objects;
+        json_object *reply = NULL;
         bool bytes = false, fresh = false;
         int ids[TABLE_MAX_COLUMNS];
         size_t n_ids;
@@ -291,9 +433,29 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 putchar('\n');
                 return EXIT_OK;
         }
-        r = cli_call(cli, "io.ipcgc.List", params, &reply);
+        /* The reply as text, drawn one object at a time: a json-c tree of
+         * the whole listing took some 5 KiB an object, ten times the text. */
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        r = cli_call_text(cli, "io.ipcgc.List", params, &text, &len);
         if (r != EXIT_OK)
                 return r;
+        /* Nothing of the judgement is needed to draw it (--local): it goes
+         * before the table grows. */
+        cli_done(cli);
+
+        char *objects = strstr(text, "\"objects\":[");
+        if (!objects) {
+                fprintf(stderr, "ipcgc: malformed reply: no objects\n");
+                return EXIT_FAIL;
+        }
+        /* What comes before the objects: when and how it was judged. */
+        _cleanup_free_ char *head = NULL;
+        if (asprintf(&head, "%.*s\"objects\":[]}", (int) (objects - text), text) < 0) {
+                fprintf(stderr, "ipcgc: out of memory\n");
+                return EXIT_FAIL;
+        }
+        reply = json_tokener_parse(head);
         int64_t age;
         bool confirmed = json_flag(reply, "confirmed");
         if (json_int(reply, "age_usec", &age) && age >= 1000000) {
@@ -301,25 +463,8 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 fprintf(stderr, "ipcgc: as judged %s ago%s; --fresh judges now\n",
                         format_duration(buf, (uint64_t) age / 1000000u), confirmed ? " (confirmed unchanged since)" : "");
         }
-
-        struct libscols_table *t = table_new(columns, ids, n_ids, &topts);
-        if (!t || !json_object_object_get_ex(reply, "objects", &objects)) {
-                json_object_put(reply);
-                if (t)
-                        scols_unref_table(t);
-                fprintf(stderr, "ipcgc: %s\n", t ? "malformed reply: no objects" : "out of memory");
-                return EXIT_FAIL;
-        }
-        time_t now = time(NULL);
-        for (size_t i = 0; i < json_object_array_length(objects); i++)
-                if (add_line(t, json_object_array_get_idx(objects, i), ids, n_ids, bytes, now) < 0) {
-                        scols_unref_table(t);
-                        json_object_put(reply);
-                        fprintf(stderr, "ipcgc: out of memory\n");
-                        return EXIT_FAIL;
-                }
-        scols_print_table(t);
-        scols_unref_table(t);
         json_object_put(reply);
-        return EXIT_OK;
+
+        r = draw(objects + strlen("\"objects\":["), ids, n_ids, &topts, bytes);
+        return r;
 }

@@ -28,6 +28,44 @@ static const char *proc_path(const struct collect_paths *paths) {
         return paths && paths->proc ? paths->proc : "/proc";
 }
 
+/* What the caps left out, said once for the whole collection. */
+static int warn_left_out(struct inventory *inv) {
+        char types[128] = "";
+        size_t n = 0, used = 0;
+
+        for (enum ipc_type t = 0; t < _IPC_TYPE_MAX; t++) {
+                if (!inv->n_left_out[t])
+                        continue;
+                n += inv->n_left_out[t];
+                int k = snprintf(types + used, sizeof(types) - used, "%s%s %zu", used ? ", " : "",
+                                 ipc_type_to_string(t), inv->n_left_out[t]);
+                if (k > 0 && (size_t) k < sizeof(types) - used)
+                        used += (size_t) k;
+        }
+        if (n == 0)
+                return 0;
+        if (inv->n_over_max)
+                return inventory_warn(inv,
+                                      "%zu objects not collected (%s; %zu past MaxObjects=%zu): they are neither "
+                                      "judged nor removed",
+                                      n, types, inv->n_over_max, inv->max_objects);
+        return inventory_warn(inv, "%zu objects not collected (%s): they are neither judged nor removed", n, types);
+}
+
+/* A SysV or mq collection stopped by MaxObjects= (-E2BIG) keeps what it
+ * read: every object appended before is whole, but for sem sets, whose
+ * members are read after the listing: those of this call go too. */
+static int collected_or_cut(struct inventory *inv, enum ipc_type t, size_t first, int r) {
+        if (r != -E2BIG)
+                return r;
+        if (t == IPC_TYPE_SEM)
+                while (inv->n_objects > first) {
+                        inventory_drop_last(inv);
+                        inventory_left_out(inv, t);
+                }
+        return 0;
+}
+
 int collect_inventory(const struct scan_config *scan, const struct collect_paths *paths,
                       const struct inventory_index *prev, struct inventory **ret) {
         _cleanup_(inventory_freep) struct inventory *inv = NULL;
@@ -36,16 +74,21 @@ int collect_inventory(const struct scan_config *scan, const struct collect_paths
         r = inventory_new(&inv);
         if (r < 0)
                 return r;
+        inv->max_objects = scan->max_objects;
+        inv->max_per_dir = scan->max_objects_per_dir;
+        inv->max_per_user = scan->max_objects_per_user;
 
         for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_SEM; t++)
                 if (scan->types & IPC_TYPE_BIT(t)) {
-                        r = sysv_collect(t, sysvipc_path(paths), prev, inv);
+                        size_t first = inv->n_objects;
+                        r = collected_or_cut(inv, t, first, sysv_collect(t, sysvipc_path(paths), prev, inv));
                         if (r < 0)
                                 return r;
                 }
 
         if (scan->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) {
-                r = mqfs_collect(scan->mqueue_dir, prev, inv);
+                size_t first = inv->n_objects;
+                r = collected_or_cut(inv, IPC_TYPE_MQ, first, mqfs_collect(scan->mqueue_dir, prev, inv));
                 if (r < 0)
                         return r;
         }
@@ -60,6 +103,13 @@ int collect_inventory(const struct scan_config *scan, const struct collect_paths
                         return r;
         }
 
+        r = warn_left_out(inv);
+        if (r < 0)
+                return r;
+        /* Counted per uid only while collecting. */
+        free(inv->uid_counts);
+        inv->uid_counts = NULL;
+        inv->n_uid_slots = inv->n_uids = 0;
         inventory_trim(inv);
         *ret = TAKE_PTR(inv);
         return 0;

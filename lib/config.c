@@ -50,6 +50,9 @@ int config_new_default(struct config **ret) {
 
         c->scan.types = IPC_TYPE_MASK_ALL;
         c->scan.fifo_max_depth = CONFIG_DEFAULT_FIFO_MAX_DEPTH;
+        c->scan.max_objects = CONFIG_DEFAULT_MAX_OBJECTS;
+        c->scan.max_objects_per_dir = CONFIG_DEFAULT_MAX_OBJECTS_PER_DIR;
+        c->scan.max_objects_per_user = CONFIG_DEFAULT_MAX_OBJECTS_PER_USER;
         c->scan.mqueue_dir = strdup(CONFIG_DEFAULT_MQUEUE_DIR);
         c->scan.shm_dir = strdup(CONFIG_DEFAULT_SHM_DIR);
         c->scan.fifo_dirs = calloc(ELEMENTSOF(default_fifo_dirs), sizeof(char *));
@@ -343,6 +346,17 @@ static int handle_scan(struct parse *p, const char *key, const char *value) {
                 return parse_fifo_dirs(p, value);
         if (strcmp(key, "FifoMaxDepth") == 0)
                 return parse_uint(p, key, value, FIFO_MAX_DEPTH_LIMIT, &s->fifo_max_depth);
+        if (strcmp(key, "MaxObjects") == 0 || strcmp(key, "MaxObjectsPerDir") == 0 ||
+            strcmp(key, "MaxObjectsPerUser") == 0) {
+                unsigned *target = strcmp(key, "MaxObjects") == 0         ? &s->max_objects
+                                   : strcmp(key, "MaxObjectsPerDir") == 0 ? &s->max_objects_per_dir
+                                                                          : &s->max_objects_per_user;
+                int r = parse_uint(p, key, value, INVENTORY_MAX_OBJECTS, target);
+                if (r > 0 && *target == 0)
+                        return fail(p, "%s= must be a whole number from 1 to %u, got \"%s\"", key,
+                                    INVENTORY_MAX_OBJECTS, value);
+                return r;
+        }
         if (strcmp(key, "TrustPIDNamespace") == 0) {
                 if (parse_bool(value, &s->trust_pid_ns) < 0)
                         return fail(p, "TrustPIDNamespace= wants yes or no, got \"%s\"", value);

@@ -25,7 +25,20 @@ struct scan_config {
          * shares the IPC namespace and mounts judged.  Only the initial one
          * is known to; elsewhere, no verdict of death without it. */
         bool trust_pid_ns;
+        /* Bounds on one collection (MaxObjects=, MaxObjectsPerDir=,
+         * MaxObjectsPerUser=): past them objects are left out, said once,
+         * neither judged nor removed, and the rest collected as usual. */
+        unsigned max_objects;
+        unsigned max_objects_per_dir;  /* FIFOs in one directory; pshm and psem in ShmDir= */
+        unsigned max_objects_per_user; /* file objects (FIFOs, pshm, psem) owned by one uid */
 };
+
+/* Defaults that keep a daemon's inventory and judgement under some 100 MiB
+ * (about 420 bytes an object): one flooded directory or one user's flood
+ * leaves room for everything else. */
+#define CONFIG_DEFAULT_MAX_OBJECTS (1u << 18)
+#define CONFIG_DEFAULT_MAX_OBJECTS_PER_DIR (1u << 16)
+#define CONFIG_DEFAULT_MAX_OBJECTS_PER_USER (1u << 16)
 
 /* [Daemon]: how sweeps run. */
 struct daemon_config {

@@ -323,8 +323,11 @@ static int judge_full(struct engine *e) {
         r = judge_inventory(&ctx, inv, &js);
         if (r < 0)
                 return r;
-        /* The old memory is given back as soon as the new one is whole. */
-        r = learn_replace(&e->memory, inv, js, pt, e->proc_root, &e->clock, scan->types, now);
+        /* The old memory is given back as soon as the new one is whole.  A
+         * type not collected whole (a cap left some out, or it could not be
+         * read) forgets nothing: absence is no news there. */
+        r = learn_replace(&e->memory, inv, js, pt, e->proc_root, &e->clock,
+                          scan->types & ~(inv->truncated | inv->unavailable), now);
         if (r < 0) {
                 judgements_free(js, inv->n_objects);
                 return r;

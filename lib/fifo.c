@@ -39,11 +39,13 @@ static bool is_other_root(const struct walk *w, const struct stat *st) {
 
 static int walk_dir(struct walk *w, int dfd, const char *path, unsigned depth) {
         _cleanup_closedir_ DIR *d = NULL;
+        size_t n_here = 0, self;
         int r;
 
         r = inventory_open_dir(w->inv, path, dfd, &d);
         if (r < 0)
                 return r;
+        self = w->inv->n_dirs - 1;
 
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
                 const char *name = de->d_name;
@@ -54,6 +56,14 @@ static int walk_dir(struct walk *w, int dfd, const char *path, unsigned depth) {
                         continue;
                 if (de->d_type != DT_FIFO && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
                         continue;
+                /* Past the cap, a FIFO costs neither a stat nor memory; the
+                 * directories below are still walked. */
+                if (de->d_type == DT_FIFO && w->inv->dirs[self].truncated) {
+                        r = inventory_dir_count(w->inv, self, &n_here, IPC_TYPE_FIFO);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
 
                 if ((size_t) snprintf(sub, sizeof(sub), "%s/%s", strcmp(path, "/") == 0 ? "" : path, name) >=
                     sizeof(sub)) {
@@ -73,14 +83,29 @@ static int walk_dir(struct walk *w, int dfd, const char *path, unsigned depth) {
                 }
 
                 if (S_ISFIFO(st.st_mode)) {
+                        r = inventory_dir_count(w->inv, self, &n_here, IPC_TYPE_FIFO);
+                        if (r <= 0) {
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
                         struct ipc_object *o = inventory_append(w->inv, IPC_TYPE_FIFO);
-                        if (!o)
+                        if (!o) {
+                                if (errno == E2BIG) /* counted: the walk goes on for the rest */
+                                        continue;
                                 return negative_errno();
+                        }
+                        ipc_object_set_stat(o, &st);
+                        o->size = 0;
+                        r = inventory_admit(w->inv);
+                        if (r <= 0) {
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
                         o->name = strdup(sub);
                         if (!o->name)
                                 return -ENOMEM;
-                        ipc_object_set_stat(o, &st);
-                        o->size = 0;
                         continue;
                 }
 

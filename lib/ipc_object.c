@@ -275,6 +275,7 @@ struct inventory *inventory_free(struct inventory *inv) {
         for (size_t i = 0; i < inv->n_dirs; i++)
                 free(inv->dirs[i].path);
         free(inv->dirs);
+        free(inv->uid_counts);
         free(inv);
         return NULL;
 }
@@ -336,8 +337,17 @@ int inventory_reserve(struct inventory *inv, size_t more) {
         return 0;
 }
 
+void inventory_left_out(struct inventory *inv, enum ipc_type type) {
+        inv->truncated |= IPC_TYPE_BIT(type);
+        inv->n_left_out[type]++;
+}
+
 struct ipc_object *inventory_append(struct inventory *inv, enum ipc_type type) {
-        if (inv->n_objects >= INVENTORY_MAX_OBJECTS) {
+        size_t max = inv->max_objects && inv->max_objects < INVENTORY_MAX_OBJECTS ? inv->max_objects
+                                                                                  : INVENTORY_MAX_OBJECTS;
+        if (inv->n_objects >= max) {
+                inventory_left_out(inv, type);
+                inv->n_over_max++;
                 errno = E2BIG;
                 return NULL;
         }
@@ -359,6 +369,72 @@ struct ipc_object *inventory_append(struct inventory *inv, enum ipc_type type) {
                 .lrpid = PID_NONE,
         };
         return o;
+}
+
+static struct inventory_uid_count *uid_slot(struct inventory_uid_count *t, size_t n_slots, uid_t uid) {
+        size_t i = ((size_t) uid * 0x9e3779b97f4a7c15ull) & (n_slots - 1);
+        while (t[i].n && t[i].uid != uid)
+                i = (i + 1) & (n_slots - 1);
+        return &t[i];
+}
+
+int inventory_admit(struct inventory *inv) {
+        if (!inv->max_per_user || inv->n_objects == 0)
+                return 1;
+        const struct ipc_object *o = &inv->objects[inv->n_objects - 1];
+
+        /* At most half full: grow before the uid might need a new slot. */
+        if ((inv->n_uids + 1) * 2 > inv->n_uid_slots) {
+                size_t n = inv->n_uid_slots ? inv->n_uid_slots * 2 : 64;
+                struct inventory_uid_count *t = calloc(n, sizeof(*t));
+                if (!t)
+                        return -ENOMEM;
+                for (size_t i = 0; i < inv->n_uid_slots; i++)
+                        if (inv->uid_counts[i].n)
+                                *uid_slot(t, n, inv->uid_counts[i].uid) = inv->uid_counts[i];
+                free(inv->uid_counts);
+                inv->uid_counts = t;
+                inv->n_uid_slots = n;
+        }
+        struct inventory_uid_count *c = uid_slot(inv->uid_counts, inv->n_uid_slots, o->uid);
+        if (c->n == 0) {
+                c->uid = o->uid;
+                inv->n_uids++;
+        }
+        if (c->n < inv->max_per_user) {
+                c->n++;
+                return 1;
+        }
+        enum ipc_type type = o->type;
+        uid_t uid = o->uid;
+        inventory_drop_last(inv);
+        inventory_left_out(inv, type);
+        if (c->n == inv->max_per_user) {
+                c->n++; /* said once per uid */
+                int r = inventory_warn(inv, "uid %u owns more than MaxObjectsPerUser=%zu file objects: the rest of "
+                                            "theirs are left out, neither judged nor removed",
+                                       (unsigned) uid, inv->max_per_user);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int inventory_dir_count(struct inventory *inv, size_t dir_index, size_t *count, enum ipc_type type) {
+        if (!inv->max_per_dir || *count < inv->max_per_dir) {
+                (*count)++;
+                return 1;
+        }
+        struct inventory_dir *d = &inv->dirs[dir_index];
+        inventory_left_out(inv, type);
+        d->n_left_out++;
+        if (d->truncated)
+                return 0;
+        d->truncated = true;
+        int r = inventory_warn(inv, "%s holds more than MaxObjectsPerDir=%zu objects: the rest are left out, "
+                                    "neither judged nor removed",
+                               d->path, inv->max_per_dir);
+        return r < 0 ? r : 0;
 }
 
 void inventory_drop_last(struct inventory *inv) {

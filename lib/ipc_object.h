@@ -167,6 +167,17 @@ struct inventory {
 
         unsigned unavailable; /* IPC_TYPE_BIT()s that could not be collected at all */
 
+        /* The caps of this collection (collect_inventory sets them from
+         * [Scan]; 0: none but INVENTORY_MAX_OBJECTS).  What they left out
+         * is neither judged nor removed; its type is in TRUNCATED, so that
+         * nothing is concluded from its absence (its memory is kept). */
+        size_t max_objects, max_per_dir, max_per_user;
+        unsigned truncated;                /* IPC_TYPE_BIT()s of which some were left out */
+        size_t n_left_out[_IPC_TYPE_MAX];  /* by type */
+        size_t n_over_max;                 /* of those, past max_objects */
+        struct inventory_uid_count *uid_counts; /* open addressing, n_uid_slots a power of 2 */
+        size_t n_uid_slots, n_uids;
+
         /* The directories the file objects were found in (every one
          * walked), for whoever wants to watch them for change. */
         struct inventory_dir *dirs;
@@ -177,6 +188,15 @@ struct inventory_dir {
         char *path;
         dev_t dev;
         ino_t ino;
+        /* MaxObjectsPerDir= cut it short: N_LEFT_OUT objects in it were
+         * not collected, so what it holds is not known whole. */
+        bool truncated;
+        size_t n_left_out;
+};
+
+struct inventory_uid_count {
+        uid_t uid;
+        uint32_t n; /* 0: a free slot */
 };
 
 int inventory_new(struct inventory **ret);
@@ -187,8 +207,21 @@ static inline void inventory_freep(struct inventory **p) {
 }
 
 /* Returns a zeroed object with pid fields set to PID_NONE and id -1, or NULL
- * when out of memory or over INVENTORY_MAX_OBJECTS (then errno is set). */
+ * when out of memory or over the inventory's max_objects (errno E2BIG: the
+ * object is counted as left out, and the collection may go on). */
 struct ipc_object *inventory_append(struct inventory *inv, enum ipc_type type);
+/* Counts the object just appended, its uid set, against max_per_user.
+ * Returns 1 when it stays, 0 when it was dropped again (left out; the first
+ * time for its uid a warning says so), -ENOMEM. */
+int inventory_admit(struct inventory *inv);
+/* A collector reading directory DIR_INDEX (into dirs) found one more object
+ * of TYPE there.  True while under max_per_dir; then false, and it is
+ * counted as left out (the first time, the directory is marked truncated
+ * and a warning says so): the collector skips it, but reads on for the
+ * directories below.  -ENOMEM only from the warning. */
+int inventory_dir_count(struct inventory *inv, size_t dir_index, size_t *count, enum ipc_type type);
+/* Counts one object of TYPE as left out by a cap, without appending it. */
+void inventory_left_out(struct inventory *inv, enum ipc_type type);
 /* Makes room for MORE objects at once, where the count is known: growing
  * by doubling would hold up to twice the room, and both copies meanwhile. */
 int inventory_reserve(struct inventory *inv, size_t more);

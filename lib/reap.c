@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,6 +125,7 @@ struct candidate {
         struct quarantine q;
         bool have_q;
         bool finished; /* its record is written */
+        bool deferred; /* out of fds: not done, for a smaller batch (no record) */
         /* Judged removable again, with these, and archived (or not) */
         enum verdict verdict;
         const struct rule *rule;
@@ -132,6 +135,11 @@ struct candidate {
         uint64_t reserved; /* of the archive's room, for the entry */
         bool mq_taken;  /* an mq's messages are in the entry, not the queue */
 };
+
+/* Out of file descriptors: what a smaller batch can get past. */
+static bool fd_shortage(int r) {
+        return r == -EMFILE || r == -ENFILE;
+}
 
 static void candidate_done(struct candidate *c) {
         if (c->have_q) {
@@ -157,7 +165,8 @@ static int open_parent(const struct reap_options *opt, const struct ipc_object *
  * judged object; files other than mq are moved into quarantine.  Returns 1
  * when it may go on, 0 when a skip was recorded, <0 on a hard error. */
 static int reread(const struct reap_options *opt, const struct ipc_object *o, const struct judgement *j,
-                  struct candidate *c, struct ipc_object *fresh, struct reap_result *res) {
+                  struct candidate *c, struct ipc_object *fresh, struct quarantine_pool *pool,
+                  struct reap_result *res) {
         const char *why;
         struct stat st;
         int r;
@@ -176,6 +185,8 @@ static int reread(const struct reap_options *opt, const struct ipc_object *o, co
         }
 
         r = open_parent(opt, o, c);
+        if (fd_shortage(r))
+                return r;
         if (r < 0)
                 return record(res, o, j->verdict, j->rule, r == -ENOENT ? REAP_SKIPPED : REAP_FAILED,
                               r == -ENOENT ? 0 : -r, "cannot reach its directory safely: %s", strerror(-r)) ?: 0;
@@ -192,6 +203,8 @@ static int reread(const struct reap_options *opt, const struct ipc_object *o, co
                         return -ENOMEM;
                 if (r == -ENOENT)
                         return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "gone since judged") ?: 0;
+                if (fd_shortage(r))
+                        return r;
                 if (r < 0)
                         return record(res, o, j->verdict, j->rule, REAP_FAILED, -r, "cannot re-read: %s",
                                       strerror(-r)) ?: 0;
@@ -217,9 +230,9 @@ static int reread(const struct reap_options *opt, const struct ipc_object *o, co
         if (why)
                 return record(res, o, j->verdict, j->rule, REAP_SKIPPED, 0, "%s", why) ?: 0;
 
-        r = quarantine_enter(&c->q, c->dirfd, c->base);
+        r = quarantine_enter(&c->q, pool, c->dirfd, c->base);
         c->have_q = true;
-        if (r == -ENOMEM)
+        if (r == -ENOMEM || fd_shortage(r))
                 return r;
         if (r < 0)
                 return record(res, o, j->verdict, j->rule, r == -ENOENT ? REAP_SKIPPED : REAP_FAILED,
@@ -329,6 +342,9 @@ static int archive_state_open(struct archive_state *a, time_t now) {
                 }
         }
         (void) now;
+        /* Out of fds is for this batch only: a smaller one may open it. */
+        if (fd_shortage(r))
+                return r;
         return r < 0 ? (a->error = r) : 0;
 }
 
@@ -413,7 +429,7 @@ static int archive_one(struct archive_state *a, struct candidate *c, time_t now)
                 /* Files other than mq are in quarantine by now. */
                 /* A file's bytes may not pass what was reserved for them. */
                 r = archive_posix_save(c->fresh, c->have_q ? c->q.qfd : c->dirfd,
-                                       c->have_q ? QUARANTINE_ENTRY : c->base, c->entry.dfd,
+                                       c->have_q ? c->q.entry : c->base, c->entry.dfd,
                                        c->have_q ? need : a->opt->max_bytes, &contents, &c->mq_taken);
         if (r >= 0) {
                 struct archive_removal why = {
@@ -462,14 +478,22 @@ static void archive_undo(struct archive_state *a, struct candidate *c) {
                 archive_space_settle(&a->space, c->entry.disk_bytes, 0);
 }
 
-static int run_batch(const struct inventory *inv, const struct judgement *judgements, const size_t *idx, size_t n,
-                     const struct reap_options *opt, struct archive_state *arch, struct reap_result *res) {
+/* Runs the batch of the N candidates IDX.  Those that ran out of file
+ * descriptors on the way are not done and have no record: they are moved to
+ * the end of IDX, in order, and counted in *RET_DEFERRED. */
+static int run_batch(const struct inventory *inv, const struct judgement *judgements, size_t *idx, size_t n,
+                     const struct reap_options *opt, struct archive_state *arch, struct reap_result *res,
+                     size_t *ret_deferred) {
         _cleanup_(inventory_freep) struct inventory *fresh_inv = NULL;
         _cleanup_(proctab_freep) struct proctab *pt = NULL;
         _cleanup_free_ struct candidate *cs = NULL;
         _cleanup_free_ struct archive_entry **entries = NULL;
+        struct quarantine_pool pool;
         size_t n_entries = 0;
         int r;
+
+        *ret_deferred = 0;
+        quarantine_pool_init(&pool);
 
         r = inventory_new(&fresh_inv);
         if (r < 0)
@@ -494,7 +518,13 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                         r = -ENOMEM;
                         goto out;
                 }
-                r = reread(opt, o, &judgements[idx[i]], c, c->fresh, res);
+                r = reread(opt, o, &judgements[idx[i]], c, c->fresh, &pool, res);
+                if (fd_shortage(r)) {
+                        /* This one and the rest wait for a smaller batch. */
+                        for (size_t k = i; k < n; k++)
+                                cs[k].deferred = cs[k].finished = true;
+                        break;
+                }
                 if (r < 0)
                         goto out;
                 c->finished = r == 0;
@@ -502,6 +532,13 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
 
         /* One fresh pass over /proc for everything still in play. */
         r = collect_holders(fresh_inv, opt->paths, judge_proctab_needs(fresh_inv, opt->rules, opt->n_rules), &pt);
+        if (fd_shortage(r)) {
+                for (size_t i = 0; i < n; i++)
+                        if (!cs[i].finished)
+                                cs[i].deferred = cs[i].finished = true;
+                r = 0;
+                goto out;
+        }
         if (r < 0)
                 goto out;
 
@@ -533,7 +570,7 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                                    judgement_reason(&j, why),
                                    back == -EEXIST ? "; its name was taken meanwhile: put back beside it as "
                                                      "NAME.ipcgc-restored"
-                                   : back < 0      ? "; could not be put back: left in .ipcgc-reap.*/entry beside it"
+                                   : back < 0      ? "; could not be put back: left in .ipcgc-reap.*/entry.* beside it"
                                                    : "");
                         judgement_done(&j);
                         c->finished = true;
@@ -551,6 +588,11 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 if (k == -ENOMEM) {
                         r = k;
                         goto out;
+                }
+                if (fd_shortage(k)) {
+                        archive_undo(arch, c);
+                        c->deferred = c->finished = true;
+                        continue;
                 }
                 if (k < 0) {
                         char why[160];
@@ -629,7 +671,59 @@ out:
                 archive_undo(arch, &cs[i]); /* a hard error: nothing of it removed */
                 candidate_done(&cs[i]);
         }
+        quarantine_pool_done(&pool);
+        if (r >= 0) {
+                /* The deferred to the end, in order: the next batch starts with them. */
+                size_t w = 0, d = 0;
+                _cleanup_free_ size_t *later = malloc(n * sizeof(size_t));
+                if (!later)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        if (cs[i].deferred)
+                                later[d++] = cs[i].index;
+                        else
+                                idx[w++] = cs[i].index;
+                memcpy(idx + w, later, d * sizeof(size_t));
+                *ret_deferred = d;
+        }
         return r;
+}
+
+/* File descriptors a candidate may hold at once in a batch: its directory,
+ * its share of the quarantine (a directory and its parent, per directory
+ * per batch: counted for each), its archive entry.  Conservative. */
+#define FDS_PER_CANDIDATE 4u
+/* Left free for what a batch opens besides: the /proc pass, the archive
+ * directory and its listing, a reader of the archive's files. */
+#define FDS_RESERVE 32u
+
+/* How many fds this process has open, or SIZE_MAX when it cannot tell. */
+static size_t fds_open(void) {
+        _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+        size_t n = 0;
+
+        if (!d)
+                return SIZE_MAX;
+        for (struct dirent *de; (de = readdir(d));)
+                if (de->d_name[0] != '.')
+                        n++;
+        return n > 0 ? n - 1 : 0; /* not the directory's own */
+}
+
+/* How many candidates a batch can take in the fds left: RLIMIT_NOFILE
+ * less those open and the reserve, at FDS_PER_CANDIDATE each; at least 1. */
+static size_t batch_fd_limit(void) {
+        struct rlimit rl;
+        size_t used = fds_open(), limit;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return 1;
+        limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > SIZE_MAX ? SIZE_MAX : (size_t) rl.rlim_cur;
+        if (used == SIZE_MAX) /* no /proc: assume a quarter is taken */
+                used = limit / 4;
+        if (limit <= used || limit - used <= FDS_RESERVE + FDS_PER_CANDIDATE)
+                return 1;
+        return (limit - used - FDS_RESERVE) / FDS_PER_CANDIDATE;
 }
 
 int reap(const struct inventory *inv, const struct judgement *judgements, const struct reap_options *opt,
@@ -664,16 +758,46 @@ int reap(const struct inventory *inv, const struct judgement *judgements, const 
                                 return r;
                 }
         } else {
-                /* Batches sized to what the limit still allows: a skip
-                 * leaves room for the next orphan. */
+                /* Where /dev/shm fills up with orphans, a directory is kept
+                 * to move them aside into when no new one can be made
+                 * (quarantine.h): made while there is still room, once room
+                 * runs short.  Best effort. */
+                if (opt->scan && opt->scan->shm_dir &&
+                    (opt->scan->types & (IPC_TYPE_BIT(IPC_TYPE_PSHM) | IPC_TYPE_BIT(IPC_TYPE_PSEM)))) {
+                        int sfd = open(opt->scan->shm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sfd >= 0) {
+                                (void) quarantine_tend_spare(sfd);
+                                (void) close(sfd);
+                        }
+                }
+                /* Batches sized to what the limit still allows (a skip
+                 * leaves room for the next orphan) and to the fds left.  A
+                 * batch that ran out of fds anyway hands back what it could
+                 * not do, and the next is half as large. */
+                size_t cap = batch_fd_limit();
                 while (next < n_orphans && res->removed < opt->max_removals) {
-                        size_t n = opt->max_removals - res->removed;
+                        size_t n = opt->max_removals - res->removed, deferred;
                         if (n > n_orphans - next)
                                 n = n_orphans - next;
-                        r = run_batch(inv, judgements, orphans + next, n, opt, &arch, res);
+                        if (n > cap)
+                                n = cap;
+                        r = run_batch(inv, judgements, orphans + next, n, opt, &arch, res, &deferred);
                         if (r < 0)
                                 break;
-                        next += n;
+                        next += n - deferred;
+                        if (deferred == 0)
+                                continue;
+                        if (n == 1) {
+                                /* Not even one fits: that is a failure. */
+                                const struct judgement *j = &judgements[orphans[next]];
+                                r = record(res, &inv->objects[orphans[next]], j->verdict, j->rule, REAP_FAILED,
+                                           EMFILE, "out of file descriptors even for a batch of one");
+                                if (r < 0)
+                                        break;
+                                next++;
+                                continue;
+                        }
+                        cap = n / 2;
                 }
                 archive_state_done(&arch);
                 if (r < 0)

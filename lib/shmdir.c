@@ -28,6 +28,7 @@ int shmdir_collect(const char *dir, unsigned types, struct inventory *inv) {
         int r = inventory_open_dir(inv, dir, dfd, &d);
         if (r < 0)
                 return r;
+        size_t self = inv->n_dirs - 1, n_here = 0;
 
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
                 struct stat st;
@@ -42,6 +43,13 @@ int shmdir_collect(const char *dir, unsigned types, struct inventory *inv) {
                 is_sem = strncmp(name, PSEM_PREFIX, strlen(PSEM_PREFIX)) == 0 && name[strlen(PSEM_PREFIX)];
                 if (!(types & IPC_TYPE_BIT(is_sem ? IPC_TYPE_PSEM : IPC_TYPE_PSHM)))
                         continue;
+                /* Past the cap, what is left out costs no stat. */
+                if (inv->dirs[self].truncated) {
+                        r = inventory_dir_count(inv, self, &n_here, is_sem ? IPC_TYPE_PSEM : IPC_TYPE_PSHM);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
 
                 if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                         if (errno == ENOENT)
@@ -51,14 +59,30 @@ int shmdir_collect(const char *dir, unsigned types, struct inventory *inv) {
                 if (!S_ISREG(st.st_mode))
                         continue;
 
-                struct ipc_object *o = inventory_append(inv, is_sem ? IPC_TYPE_PSEM : IPC_TYPE_PSHM);
-                if (!o)
+                enum ipc_type type = is_sem ? IPC_TYPE_PSEM : IPC_TYPE_PSHM;
+                r = inventory_dir_count(inv, self, &n_here, type);
+                if (r <= 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                struct ipc_object *o = inventory_append(inv, type);
+                if (!o) {
+                        if (errno == E2BIG) /* counted as left out */
+                                continue;
                         return negative_errno();
+                }
+                ipc_object_set_stat(o, &st);
+                r = inventory_admit(inv);
+                if (r <= 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (asprintf(&o->name, "/%s", is_sem ? name + strlen(PSEM_PREFIX) : name) < 0) {
                         o->name = NULL;
                         return -ENOMEM;
                 }
-                ipc_object_set_stat(o, &st);
         }
         return errno != 0 ? negative_errno() : 0;
 }
