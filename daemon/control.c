@@ -27,10 +27,26 @@
  * socket. */
 #define ACCEPT_RETRY_USEC (1u * 1000000u)
 
+/*
+ * Fair service.  A connection is served a turn at a time (at most
+ * CONTROL_MESSAGES_PER_TURN messages, CONTROL_TURN_USEC of time): what it
+ * sent beyond that waits, unparsed, on a ready list, with its io source off
+ * so its socket fills and it has to wait too.  The turns of a list come
+ * from a timer set to a time already past: sd-event marks timers pending
+ * only after polling, so the listener and every client are polled between
+ * two turns, and a timer pending takes its place among the io sources
+ * pending, oldest first, where a defer source re-armed from its own
+ * callback would be dispatched again before anything was polled.  Admins
+ * (root, the admin group) have their own list and their io sources, the
+ * listener's too, run at a higher priority: `ipcgc status` waits for one
+ * turn at most, however many others queue.
+ */
+enum { CLASS_ADMIN, CLASS_OTHER, _CLASS_MAX };
+
 struct conn {
         struct control *control;
         int fd;
-        sd_event_source *io, *idle, *more;
+        sd_event_source *io, *idle;
         struct peer peer;
         char *in;
         size_t in_len;
@@ -39,7 +55,9 @@ struct conn {
         struct reply_stream *stream; /* a reply being produced as it is read */
         uint64_t last_active;
         bool closing; /* send what is queued, then close */
+        bool ready;   /* on its class's ready list: a whole message waits for a turn */
         struct conn *prev, *next;
+        struct conn *ready_next;
 };
 
 struct control {
@@ -55,6 +73,11 @@ struct control {
         bool pause_logged;      /* this shortage is logged; forgotten once no one is left waiting */
         struct conn *conns;     /* most recently active first */
         size_t n_conns;
+        /* Connections waiting for a turn, first come first served, and the
+         * timer that gives the next one its turn, per class. */
+        struct conn *ready_head[_CLASS_MAX], *ready_tail[_CLASS_MAX];
+        sd_event_source *turn[_CLASS_MAX];
+        uint64_t turn_usec; /* the time the last turn was set for */
 };
 
 static uint64_t now_usec(void) {
@@ -117,13 +140,66 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int class_of(const struct conn *k) {
+        return k->peer.admin ? CLASS_ADMIN : CLASS_OTHER;
+}
+
+static void unready(struct conn *k) {
+        struct control *c = k->control;
+        int cl = class_of(k);
+        struct conn *prev = NULL;
+
+        if (!k->ready)
+                return;
+        /* At most CONTROL_MAX_CONNECTIONS long, and rare: a walk will do. */
+        for (struct conn *x = c->ready_head[cl]; x && x != k; x = x->ready_next)
+                prev = x;
+        if (prev)
+                prev->ready_next = k->ready_next;
+        else
+                c->ready_head[cl] = k->ready_next;
+        if (c->ready_tail[cl] == k)
+                c->ready_tail[cl] = prev;
+        k->ready_next = NULL;
+        k->ready = false;
+}
+
+/* K has a whole message to be answered: it waits for its turn, its io
+ * source off (nothing to send, and nothing more read until then). */
+static int make_ready(struct conn *k) {
+        struct control *c = k->control;
+        int cl = class_of(k);
+        int r;
+
+        if (!k->ready) {
+                if (c->ready_tail[cl])
+                        c->ready_tail[cl]->ready_next = k;
+                else
+                        c->ready_head[cl] = k;
+                c->ready_tail[cl] = k;
+                k->ready = true;
+        }
+        r = sd_event_source_set_enabled(k->io, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        /* Now, which is past once polled: a new time for each turn, as
+         * sd-event does not arm its timerfd again for the time it last
+         * armed it for, which may have fired already. */
+        uint64_t t = now_usec();
+        c->turn_usec = t > c->turn_usec ? t : c->turn_usec + 1;
+        r = sd_event_source_set_time(c->turn[cl], c->turn_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->turn[cl], SD_EVENT_ONESHOT);
+        return r;
+}
+
 static void conn_free(struct conn *k) {
         struct control *c = k->control;
+        unready(k);
         unlink_conn(c, k);
         c->n_conns--;
         sd_event_source_disable_unref(k->io);
         sd_event_source_disable_unref(k->idle);
-        sd_event_source_disable_unref(k->more);
         (void) close(k->fd);
         free(k->in);
         free(k->out);
@@ -149,7 +225,10 @@ static int update_events(struct conn *k) {
                 ev |= EPOLLOUT;
         else if (!k->closing)
                 ev |= EPOLLIN;
-        return sd_event_source_set_io_events(k->io, ev);
+        int r = sd_event_source_set_io_events(k->io, ev);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(k->io, SD_EVENT_ON);
+        return r;
 }
 
 /* Queues MSG (consumed) followed by the NUL that ends a Varlink message. */
@@ -362,6 +441,50 @@ static void handle_message(struct conn *k, const char *text, size_t len) {
         json_object_put(msg);
 }
 
+static bool has_message(const struct conn *k) {
+        return k->in_len > 0 && memchr(k->in, 0, k->in_len);
+}
+
+/* One request at a time: the next is read, or answered, only once the
+ * reply to the last is out. */
+static bool may_take(const struct conn *k) {
+        return !k->closing && k->out_off == k->out_len && !k->stream;
+}
+
+/*
+ * One turn of K's: the messages it has sent, within the budget.  A oneway
+ * call queues no reply, so the next message is answered straight on; but
+ * it counts like any other, and so does its time.  What is left waits for
+ * K's next turn.  K may be freed.
+ */
+static int serve(struct conn *k) {
+        uint64_t start = now_usec();
+        unsigned handled = 0;
+        char *nul;
+        int r;
+
+        while (may_take(k) && (nul = memchr(k->in, 0, k->in_len))) {
+                if (handled == CONTROL_MESSAGES_PER_TURN ||
+                    (handled > 0 && now_usec() - start >= CONTROL_TURN_USEC))
+                        break;
+                handled++;
+                size_t len = (size_t) (nul - k->in);
+                handle_message(k, k->in, len);
+                memmove(k->in, nul + 1, k->in_len - len - 1);
+                k->in_len -= len + 1;
+        }
+        if (k->closing && k->out_off == k->out_len) {
+                conn_free(k); /* nothing to say before closing */
+                return 0;
+        }
+        if (k->in_len == CONTROL_MAX_MESSAGE && !has_message(k))
+                protocol_error(k, "org.varlink.service.InvalidParameter", "message too large");
+        r = may_take(k) && has_message(k) ? make_ready(k) : update_events(k);
+        if (r < 0)
+                conn_free(k);
+        return 0;
+}
+
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct conn *k = userdata;
 
@@ -394,14 +517,8 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                 }
                 touch(k);
         }
-        if (k->out_off == k->out_len && !k->stream && k->in_len > 0 && memchr(k->in, 0, k->in_len)) {
-                /* A request that waited behind the last reply. */
-                (void) sd_event_source_set_io_events(k->io, EPOLLIN);
-        }
-
-        bool pending = k->in_len > 0 && memchr(k->in, 0, k->in_len);
-        if (((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) || pending) && !k->closing && k->out_off == k->out_len &&
-            !k->stream) {
+        /* Read only what no message waiting before it has to wait behind. */
+        if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && may_take(k) && !has_message(k)) {
                 if (!k->in) {
                         k->in = malloc(CONTROL_MAX_MESSAGE);
                         if (!k->in) {
@@ -409,52 +526,34 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                                 return 0;
                         }
                 }
-                if (!pending) {
-                        ssize_t n = recv(k->fd, k->in + k->in_len, CONTROL_MAX_MESSAGE - k->in_len, MSG_DONTWAIT);
-                        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-                                conn_free(k);
-                                return 0;
-                        }
-                        if (n > 0) {
-                                k->in_len += (size_t) n;
-                                touch(k);
-                        }
-                }
-                /* Answer the first complete message; the rest waits for the
-                 * reply to be read, so a client cannot pile up work. */
-                char *nul;
-                unsigned handled = 0;
-                /* A oneway call queues no reply: go straight on to the next
-                 * message already read, until one has a reply to send; but
-                 * only a few per wakeup, so one client's pile of oneway
-                 * calls cannot keep the others waiting. */
-                while (!k->closing && k->out_off == k->out_len && !k->stream && (nul = memchr(k->in, 0, k->in_len))) {
-                        if (handled++ == CONTROL_MESSAGES_PER_WAKEUP) {
-                                (void) sd_event_source_set_enabled(k->more, SD_EVENT_ONESHOT);
-                                break;
-                        }
-                        size_t len = (size_t) (nul - k->in);
-                        handle_message(k, k->in, len);
-                        memmove(k->in, nul + 1, k->in_len - len - 1);
-                        k->in_len -= len + 1;
-                }
-                if (k->closing && k->out_off == k->out_len) {
-                        conn_free(k); /* nothing to say before closing */
+                ssize_t n = recv(k->fd, k->in + k->in_len, CONTROL_MAX_MESSAGE - k->in_len, MSG_DONTWAIT);
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                        conn_free(k);
                         return 0;
                 }
-                if (k->in_len == CONTROL_MAX_MESSAGE && !memchr(k->in, 0, k->in_len))
-                        protocol_error(k, "org.varlink.service.InvalidParameter", "message too large");
+                if (n > 0) {
+                        k->in_len += (size_t) n;
+                        touch(k);
+                }
         }
-
-        if (update_events(k) < 0)
-                conn_free(k);
-        return 0;
+        return serve(k);
 }
 
-/* The rest of a pile of messages, after the other clients had their turn. */
-static int on_more(sd_event_source *s, void *userdata) {
-        struct conn *k = userdata;
-        return on_io(k->io, k->fd, 0, k);
+/* The next connection waiting gets its turn; the one after, a turn after
+ * the next poll. */
+static int on_turn(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct control *c = userdata;
+        int cl = s == c->turn[CLASS_ADMIN] ? CLASS_ADMIN : CLASS_OTHER;
+        struct conn *k = c->ready_head[cl];
+
+        if (!k)
+                return 0;
+        unready(k);
+        /* K goes to the back of the line, or somewhere else */
+        int r = serve(k);
+        if (c->ready_head[cl] && make_ready(c->ready_head[cl]) < 0)
+                conn_free(c->ready_head[cl]);
+        return r;
 }
 
 static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -595,8 +694,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 if (sd_event_add_io(c->event, &k->io, cfd, EPOLLIN, on_io, k) < 0 ||
                     sd_event_add_time_relative(c->event, &k->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0, on_idle,
                                                k) < 0 ||
-                    sd_event_add_defer(c->event, &k->more, on_more, k) < 0 ||
-                    sd_event_source_set_enabled(k->more, SD_EVENT_OFF) < 0) {
+                    (k->peer.admin && sd_event_source_set_priority(k->io, SD_EVENT_PRIORITY_IMPORTANT) < 0)) {
                         conn_free(k);
                         continue;
                 }
@@ -791,6 +889,10 @@ int control_new(sd_event *event, const char *socket_path, const struct control_o
         }
 
         r = sd_event_add_io(event, &c->source, c->fd, EPOLLIN, on_accept, c);
+        /* Accepting is cheap and bounded: a newcomer, perhaps an admin,
+         * need not wait for the turns of those already in. */
+        if (r >= 0)
+                r = sd_event_source_set_priority(c->source, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0) {
                 /* main says nothing more: control_new says why. */
                 log_msg(LOG_ERR, "cannot watch %s: %s", c->path ? c->path : "the socket from systemd", strerror(-r));
@@ -804,6 +906,19 @@ int control_new(sd_event *event, const char *socket_path, const struct control_o
                 log_msg(LOG_ERR, "cannot make the control socket's retry timer: %s", strerror(-r));
                 return r;
         }
+        for (int cl = 0; cl < _CLASS_MAX; cl++) {
+                /* Accuracy 1 us: the default would let a turn wait 250 ms. */
+                r = sd_event_add_time(event, &c->turn[cl], CLOCK_MONOTONIC, 1, 1, on_turn, c);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(c->turn[cl], SD_EVENT_OFF);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(c->turn[cl], cl == CLASS_ADMIN ? SD_EVENT_PRIORITY_IMPORTANT
+                                                                                        : SD_EVENT_PRIORITY_NORMAL);
+                if (r < 0) {
+                        log_msg(LOG_ERR, "cannot make the control socket's turn timers: %s", strerror(-r));
+                        return r;
+                }
+        }
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -816,6 +931,8 @@ struct control *control_free(struct control *c) {
                 conn_free(c->conns);
         sd_event_source_disable_unref(c->source);
         sd_event_source_disable_unref(c->retry);
+        for (int cl = 0; cl < _CLASS_MAX; cl++)
+                sd_event_source_disable_unref(c->turn[cl]);
         if (c->fd >= 0)
                 (void) close(c->fd);
         if (c->bound_here && c->path)

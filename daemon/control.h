@@ -20,7 +20,10 @@ struct control;
 #define CONTROL_MAX_PER_UID 32u
 #define CONTROL_MAX_MESSAGE (64u * 1024u)
 #define CONTROL_IDLE_USEC (30u * 1000000u)
-#define CONTROL_MESSAGES_PER_WAKEUP 8u
+/* A connection's turn: at most this many messages, oneway or not, and no
+ * new one begun once this much time has gone (the first always is). */
+#define CONTROL_MESSAGES_PER_TURN 8u
+#define CONTROL_TURN_USEC 2000u
 /* No connection is accepted while fewer fds than this (or a quarter of
  * RLIMIT_NOFILE, if less) are free: the sweeps and the pidfds of the
  * evidence need them more than one more client. */

@@ -60,6 +60,10 @@ struct engine {
         /* What confirming it takes (see judge_quick).  inv_index and
          * dead_keys are NULL when the next judgement must be full. */
         struct inventory_index *inv_index;
+        /* The objects by id for engine_find, made at the first lookup of a
+         * judgement (ids_generation): many lookups, one sort. */
+        struct inventory_ids *ids;
+        uint64_t ids_generation;
         /* The FIFOs, sem sets and msg queues judged without life: a thread
          * blocked opening or waiting on one of them is news. */
         struct holder_index *dead_keys;
@@ -89,6 +93,7 @@ static void drop_index(struct engine *e) {
 static void drop_state(struct engine *e) {
         e->generation++;
         drop_index(e);
+        e->ids = inventory_ids_free(e->ids);
         if (e->inv)
                 judgements_free(e->judgements, e->inv->n_objects);
         e->judgements = NULL;
@@ -616,10 +621,19 @@ uint64_t engine_generation(const struct engine *e) {
         return e->generation;
 }
 
-int engine_find(const struct engine *e, const char *id, size_t *ret_index) {
+int engine_find(struct engine *e, const char *id, size_t *ret_index) {
         if (!e->inv)
                 return -ENOENT;
-        return inventory_find(e->inv, id, ret_index);
+        /* Removals and judgements move the generation on, and every
+         * change of e->inv's objects goes with one. */
+        if (e->ids && e->ids_generation != e->generation)
+                e->ids = inventory_ids_free(e->ids);
+        if (!e->ids) {
+                if (inventory_ids_new(e->inv, &e->ids) < 0)
+                        return inventory_find(e->inv, id, ret_index); /* slower, as well */
+                e->ids_generation = e->generation;
+        }
+        return inventory_ids_find(e->ids, id, ret_index);
 }
 
 static bool selected(const struct engine_request *req, const struct ipc_object *o) {

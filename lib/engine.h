@@ -77,7 +77,7 @@ struct engine_last {
 struct engine_last engine_last(const struct engine *e);
 uint64_t engine_generation(const struct engine *e);
 /* The object judged with ID ("shm:12"): -ENOENT when there is none. */
-int engine_find(const struct engine *e, const char *id, size_t *ret_index);
+int engine_find(struct engine *e, const char *id, size_t *ret_index);
 
 /* Which objects a removal or a dry run is about. */
 struct engine_request {

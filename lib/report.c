@@ -468,13 +468,14 @@ int report_archive(const struct archive_listing *l, const struct list_filter *f,
         return 0;
 }
 
-int inventory_find(const struct inventory *inv, const char *id, size_t *ret_index) {
+/* An ID as ipc_object_id() prints it: its type, and its SysV id in *RET_ID
+ * or its name (unescaped, malloc'd) in *RET_NAME.  -ENOENT for what is not
+ * such an ID. */
+static int parse_id(const char *id, int *ret_type, int *ret_id, char **ret_name) {
         const char *colon = strchr(id, ':');
         char tname[8], canon[16];
-        int t, n = -1;
+        int t;
 
-        /* Parsed once, not printed for every object: a lookup is a scan of
-         * integers or names. */
         if (!colon || (size_t) (colon - id) >= sizeof(tname))
                 return -ENOENT;
         memcpy(tname, id, (size_t) (colon - id));
@@ -483,24 +484,41 @@ int inventory_find(const struct inventory *inv, const char *id, size_t *ret_inde
         if (t < 0)
                 return -ENOENT;
         const char *rest = colon + 1;
-        _cleanup_free_ char *name = NULL;
         if (!ipc_type_is_sysv(t)) {
                 /* A name goes out escaped (ipc_object_id()): taken back so. */
+                char *name;
                 int r = ipc_name_unescape(rest, &name);
                 if (r < 0)
                         return r == -EINVAL ? -ENOENT : r;
-        } else {
-                char *end;
-                errno = 0;
-                long v = strtol(rest, &end, 10);
-                /* only the form ipc_object_id() prints */
-                if (errno || *end || v < 0 || v > INT32_MAX)
-                        return -ENOENT;
-                n = (int) v;
-                snprintf(canon, sizeof(canon), "%d", n);
-                if (strcmp(canon, rest) != 0)
-                        return -ENOENT;
+                *ret_type = t;
+                *ret_id = -1;
+                *ret_name = name;
+                return 0;
         }
+        char *end;
+        errno = 0;
+        long v = strtol(rest, &end, 10);
+        /* only the form ipc_object_id() prints */
+        if (errno || *end || v < 0 || v > INT32_MAX)
+                return -ENOENT;
+        snprintf(canon, sizeof(canon), "%d", (int) v);
+        if (strcmp(canon, rest) != 0)
+                return -ENOENT;
+        *ret_type = t;
+        *ret_id = (int) v;
+        *ret_name = NULL;
+        return 0;
+}
+
+int inventory_find(const struct inventory *inv, const char *id, size_t *ret_index) {
+        _cleanup_free_ char *name = NULL;
+        int t, n;
+
+        /* Parsed once, not printed for every object: a lookup is a scan of
+         * integers or names. */
+        int r = parse_id(id, &t, &n, &name);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < inv->n_objects; i++) {
                 const struct ipc_object *o = &inv->objects[i];
                 if ((int) o->type != t)
@@ -511,4 +529,89 @@ int inventory_find(const struct inventory *inv, const char *id, size_t *ret_inde
                 }
         }
         return -ENOENT;
+}
+
+struct inventory_ids {
+        const struct inventory *inv;
+        size_t *order; /* indexes into inv->objects, by (type, id or name, index) */
+        size_t n;
+};
+
+/* Orders by type, then SysV id or name (a file object without one first),
+ * then index: of two objects with one ID the first in the inventory comes
+ * first, the one inventory_find() would have found. */
+static int cmp_key(const struct ipc_object *o, size_t i, int t, int id, const char *name, size_t j) {
+        if ((int) o->type != t)
+                return (int) o->type < t ? -1 : 1;
+        if (ipc_type_is_sysv(t)) {
+                if (o->id != id)
+                        return o->id < id ? -1 : 1;
+        } else {
+                int c = !o->name ? (name ? -1 : 0) : !name ? 1 : strcmp(o->name, name);
+                if (c != 0)
+                        return c;
+        }
+        return (i > j) - (i < j);
+}
+
+static const struct inventory *sorting; /* qsort has no userdata */
+
+static int cmp_order(const void *x, const void *y) {
+        size_t i = *(const size_t *) x, j = *(const size_t *) y;
+        const struct ipc_object *q = &sorting->objects[j];
+        return cmp_key(&sorting->objects[i], i, (int) q->type, q->id, q->name, j);
+}
+
+int inventory_ids_new(const struct inventory *inv, struct inventory_ids **ret) {
+        struct inventory_ids *x = calloc(1, sizeof(*x));
+        if (!x)
+                return -ENOMEM;
+        x->order = calloc(inv->n_objects ? inv->n_objects : 1, sizeof(*x->order));
+        if (!x->order) {
+                free(x);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < inv->n_objects; i++)
+                x->order[i] = i;
+        x->inv = inv;
+        x->n = inv->n_objects;
+        sorting = inv;
+        qsort(x->order, x->n, sizeof(*x->order), cmp_order);
+        sorting = NULL;
+        *ret = x;
+        return 0;
+}
+
+struct inventory_ids *inventory_ids_free(struct inventory_ids *x) {
+        if (x) {
+                free(x->order);
+                free(x);
+        }
+        return NULL;
+}
+
+int inventory_ids_find(const struct inventory_ids *x, const char *id, size_t *ret_index) {
+        _cleanup_free_ char *name = NULL;
+        int t, n;
+
+        int r = parse_id(id, &t, &n, &name);
+        if (r < 0)
+                return r;
+        /* The first entry not before (t, n or name, index 0). */
+        size_t lo = 0, hi = x->n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2, i = x->order[mid];
+                if (cmp_key(&x->inv->objects[i], i, t, n, name, 0) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo == x->n)
+                return -ENOENT;
+        size_t i = x->order[lo];
+        const struct ipc_object *o = &x->inv->objects[i];
+        if ((int) o->type != t || (n >= 0 ? o->id != n : !o->name || strcmp(o->name, name) != 0))
+                return -ENOENT;
+        *ret_index = i;
+        return 0;
 }

@@ -65,3 +65,12 @@ int report_archive(const struct archive_listing *l, const struct list_filter *f,
  * name escaped as ipc_object_id() escapes it); -ENOENT when absent or not an
  * ID. */
 int inventory_find(const struct inventory *inv, const char *id, size_t *ret_index);
+
+/* INV's objects by id, sorted once, so that a lookup is a binary search
+ * (a daemon answers many lookups per judgement).  It points into INV,
+ * which must outlive it, unchanged. */
+struct inventory_ids;
+int inventory_ids_new(const struct inventory *inv, struct inventory_ids **ret);
+struct inventory_ids *inventory_ids_free(struct inventory_ids *x);
+/* As inventory_find() on the inventory X was made from. */
+int inventory_ids_find(const struct inventory_ids *x, const char *id, size_t *ret_index);

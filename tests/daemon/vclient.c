@@ -26,7 +26,7 @@
  *       A failed send is reported on stderr ("send: ...") and reading goes
  *       on, so a reply the server managed to send is still seen.
  *
- *   vclient -H N [-P DATA] [-N] [-t MS] SOCKET
+ *   vclient -H N [-P DATA] [-N] [-F] [-t MS] SOCKET
  *
  *       Opens N connections and holds them.  Each sends DATA (decoded as
  *       above; say a message without its NUL, or many whole requests) or
@@ -43,6 +43,10 @@
  *         final open=O closed=C refused=R failed=F replies=M
  *       before closing everything.  Each newline read on standard input
  *       meanwhile prints the counts so far, as "now open=O closed=C ...".
+ *       With -F (flood) each connection sends DATA again and again, as fast
+ *       as the server takes it in, until the end; the last line then also
+ *       gives sent=BYTES, all connections together (and so do the "now"
+ *       lines).
  *
  * Exit status: 0 on success, 1 when it could not connect (single mode) or
  * something else broke, 2 on a usage error.
@@ -325,7 +329,25 @@ struct held {
         int fd;
         int state;
         struct buf in;
+        size_t off; /* -F: how much of flood_msg the current round has sent */
 };
+
+static bool flood;
+static struct buf flood_msg;
+static unsigned long long flood_sent;
+
+/* -F: as much of DATA, round after round, as the socket takes now. */
+static void flood_some(struct held *h) {
+        for (;;) {
+                ssize_t n = send(h->fd, flood_msg.data + h->off, flood_msg.len - h->off, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return; /* EAGAIN; a closure is seen by poll */
+                flood_sent += (unsigned long long) n;
+                h->off = (h->off + (size_t) n) % flood_msg.len;
+        }
+}
 
 /* Reads what is there on H; updates its state.  Returns true when a whole
  * message that is not a refusal came in. */
@@ -403,6 +425,8 @@ static int watch(struct held *hs, int n, int ms, bool with_stdin, long *replies)
                         if (hs[i].fd >= 0) {
                                 /* POLLHUP and POLLERR come unasked. */
                                 p[k] = (struct pollfd) { .fd = hs[i].fd, .events = no_read ? 0 : POLLIN };
+                                if (flood)
+                                        p[k].events |= POLLOUT;
                                 idx[k++] = i;
                         }
                 int left = -1;
@@ -431,6 +455,10 @@ static int watch(struct held *hs, int n, int ms, bool with_stdin, long *replies)
                                 continue;
                         }
                         struct held *h = &hs[idx[j]];
+                        if (p[j].revents == POLLOUT) {
+                                flood_some(h);
+                                continue;
+                        }
                         int before = h->state;
                         bool replied = drain(h);
                         if (replied && replies)
@@ -441,8 +469,11 @@ static int watch(struct held *hs, int n, int ms, bool with_stdin, long *replies)
                 for (; queries > 0; queries--) {
                         int c[4];
                         counts(hs, n, c);
-                        printf("now open=%d closed=%d refused=%d failed=%d replies=%ld\n", c[CONN_OPEN],
+                        printf("now open=%d closed=%d refused=%d failed=%d replies=%ld", c[CONN_OPEN],
                                c[CONN_CLOSED], c[CONN_REFUSED], c[CONN_FAILED], replies ? *replies : 0);
+                        if (flood)
+                                printf(" sent=%llu", flood_sent);
+                        printf("\n");
                         fflush(stdout);
                 }
         }
@@ -461,6 +492,11 @@ static int run_hold(const char *path, int n, const char *partial, unsigned timeo
                 die_oom();
         if (partial)
                 decode(&msg, partial);
+        if (flood && msg.len == 0) {
+                fputs("vclient: -F needs -P DATA\n", stderr);
+                exit(2);
+        }
+        flood_msg = msg;
 
         struct sigaction sa = { .sa_handler = on_signal };
         sigaction(SIGTERM, &sa, NULL);
@@ -473,7 +509,7 @@ static int run_hold(const char *path, int n, const char *partial, unsigned timeo
                         hs[i].state = CONN_FAILED;
                         continue;
                 }
-                if (msg.len > 0 && !send_all(hs[i].fd, msg.data, msg.len, true))
+                if (!flood && msg.len > 0 && !send_all(hs[i].fd, msg.data, msg.len, true))
                         (void) drain(&hs[i]);
         }
 
@@ -488,8 +524,11 @@ static int run_hold(const char *path, int n, const char *partial, unsigned timeo
 
         (void) watch(hs, n, -1, true, &replies);
         counts(hs, n, c);
-        printf("final open=%d closed=%d refused=%d failed=%d replies=%ld\n", c[CONN_OPEN], c[CONN_CLOSED],
+        printf("final open=%d closed=%d refused=%d failed=%d replies=%ld", c[CONN_OPEN], c[CONN_CLOSED],
                c[CONN_REFUSED], c[CONN_FAILED], replies);
+        if (flood)
+                printf(" sent=%llu", flood_sent);
+        printf("\n");
         fflush(stdout);
 
         for (int i = 0; i < n; i++) {
@@ -504,7 +543,7 @@ static int run_hold(const char *path, int n, const char *partial, unsigned timeo
 
 static void usage(FILE *out) {
         fputs("Usage: vclient [-t MS] [-c COUNT] [-p MS] [-d MS] [-w] SOCKET [DATA...]\n"
-              "       vclient -H N [-P DATA] [-N] [-t MS] SOCKET\n",
+              "       vclient -H N [-P DATA] [-N] [-F] [-t MS] SOCKET\n",
               out);
 }
 
@@ -526,7 +565,7 @@ int main(int argc, char **argv) {
         const char *partial = NULL;
         int c;
 
-        while ((c = getopt(argc, argv, "t:c:p:d:wH:P:Nh")) >= 0)
+        while ((c = getopt(argc, argv, "t:c:p:d:wH:P:NFh")) >= 0)
                 switch (c) {
                 case 't':
                         timeout_ms = (unsigned) number(optarg);
@@ -548,6 +587,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'N':
                         no_read = true;
+                        break;
+                case 'F':
+                        flood = true;
                         break;
                 case 'w':
                         half_close = true;

@@ -193,10 +193,57 @@ static void test_escape_round_trip(void **state) {
         inventory_free(inv);
 }
 
+/* The lookup by the objects sorted (inventory_ids) finds what the scan
+ * finds, the first of two objects with one ID included, and refuses what
+ * the scan refuses. */
+static void test_ids_find_as_scan(void **state) {
+        static const struct {
+                enum ipc_type type;
+                int id;
+                const char *name;
+        } objs[] = {
+                { IPC_TYPE_SHM, 7, NULL },      { IPC_TYPE_SEM, 7, NULL },        { IPC_TYPE_SHM, 0, NULL },
+                { IPC_TYPE_MSG, 123456, NULL }, { IPC_TYPE_FIFO, -1, "/t/b" },    { IPC_TYPE_FIFO, -1, "/t/a" },
+                { IPC_TYPE_MQ, -1, "/t/a" },    { IPC_TYPE_FIFO, -1, "/t/a" },    { IPC_TYPE_SHM, 3, NULL },
+                { IPC_TYPE_PSHM, -1, "/s" },    { IPC_TYPE_FIFO, -1, "/t/\n" }, { IPC_TYPE_SHM, 7, NULL },
+        };
+        static const char *const probes[] = {
+                "shm:7", "sem:7", "shm:0", "msg:123456", "fifo:/t/a", "fifo:/t/b", "mq:/t/a", "pshm:/s",
+                "fifo:/t/\\n", "shm:3", "shm:4", "msg:7", "fifo:/t/c", "shm:07", "shm:-1", "shm:", "nope:1",
+                "fifo:", "shm", "", "psem:/s", "shm:99999999999",
+        };
+        struct inventory *inv = NULL;
+        struct inventory_ids *ids = NULL;
+        (void) state;
+
+        assert_int_equal(inventory_new(&inv), 0);
+        for (size_t i = 0; i < ELEMENTSOF(objs); i++) {
+                struct ipc_object *o = inventory_append(inv, objs[i].type);
+                assert_non_null(o);
+                o->id = objs[i].id;
+                o->name = objs[i].name ? strdup(objs[i].name) : NULL;
+        }
+        assert_int_equal(inventory_ids_new(inv, &ids), 0);
+        for (size_t i = 0; i < ELEMENTSOF(probes); i++) {
+                size_t a = SIZE_MAX, b = SIZE_MAX;
+                int ra = inventory_find(inv, probes[i], &a), rb = inventory_ids_find(ids, probes[i], &b);
+                assert_int_equal(ra, rb);
+                assert_int_equal(a, b);
+        }
+        size_t at;
+        assert_int_equal(inventory_ids_find(ids, "shm:7", &at), 0);
+        assert_int_equal(at, 0); /* the first of the two */
+        assert_int_equal(inventory_ids_find(ids, "fifo:/t/a", &at), 0);
+        assert_int_equal(at, 5);
+        inventory_ids_free(ids);
+        inventory_free(inv);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_text_is_the_json),
                 cmocka_unit_test(test_escape_round_trip),
+                cmocka_unit_test(test_ids_find_as_scan),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
