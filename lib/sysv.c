@@ -568,8 +568,11 @@ static int collect_stat_any(enum ipc_type type, struct inventory *inv) {
                 if (r < 0)
                         return r;
                 struct ipc_object *dst = inventory_append(inv, type);
-                if (!dst)
-                        return negative_errno();
+                if (!dst) {
+                        r = negative_errno();
+                        ipc_object_done(&o);
+                        return r;
+                }
                 *dst = o;
                 found++;
         }
