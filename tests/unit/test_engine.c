@@ -440,7 +440,7 @@ static int remove_dry(struct engine *e, const char *id, const struct engine_requ
         return r;
 }
 
-static size_t index_of(const struct engine *e, const char *id) {
+static size_t index_of(struct engine *e, const char *id) {
         size_t i;
 
         if (engine_find(e, id, &i) < 0)
@@ -448,11 +448,11 @@ static size_t index_of(const struct engine *e, const char *id) {
         return i;
 }
 
-static const struct judgement *judgement_of(const struct engine *e, const char *id) {
+static const struct judgement *judgement_of(struct engine *e, const char *id) {
         return &engine_last(e).judgements[index_of(e, id)];
 }
 
-static enum verdict verdict_of(const struct engine *e, const char *id) {
+static enum verdict verdict_of(struct engine *e, const char *id) {
         return judgement_of(e, id)->verdict;
 }
 
