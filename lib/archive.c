@@ -242,7 +242,6 @@ int archive_commit_batch(int archive_fd, struct archive_entry *const *es, size_t
         int r = 0;
 
         for (size_t i = 0; i < n; i++) {
-                es[i]->disk_bytes = disk_bytes(es[i]->dfd);
                 (void) close(es[i]->dfd);
                 es[i]->dfd = -1;
         }

@@ -157,7 +157,8 @@ struct archive_entry {
         char name[ARCHIVE_NAME_MAX]; /* once committed */
         char tmp[ARCHIVE_NAME_MAX + 8]; /* ".new-" NAME until then */
         int dfd;                     /* the entry's directory */
-        uint64_t disk_bytes;         /* what it takes, once committed */
+        uint64_t disk_bytes;         /* what it takes: the caller's to set (archive_commit_batch does not
+                                      * measure it, which would cost four stats an entry) */
         bool committed;
 };
 

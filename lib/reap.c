@@ -615,7 +615,9 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                         if (c->finished || !c->archiving)
                                 continue;
                         if (c->entry.committed) {
-                                archive_space_settle(&arch->space, c->reserved, c->entry.disk_bytes);
+                                /* Counted as reserved (at least what it
+                                 * takes); the next reap measures it. */
+                                c->entry.disk_bytes = c->reserved;
                                 continue;
                         }
                         archive_undo(arch, c);
