@@ -35,6 +35,8 @@ fi
 hold_as "$FLOODER:$FLOODER" shm 0x4600 4096 0600
 OWN="shm:$HOLD_ID"
 daemon_config
+# Past 64k FIFOs in one directory the [Scan] caps would leave the rest out.
+[ "$N" -gt 65536 ] && printf '[Scan]\nMaxObjectsPerDir=%s\nMaxObjectsPerUser=%s\nMaxObjects=%s\n' "$N" "$N" "$((N + 1000))" >>"$CONF"
 # The first judgement of many objects takes a while: start_daemon's wait
 # is too short for it.
 "$IPCGCD" --config "$CONF" 2>"$T/ipcgcd.err" &
