@@ -23,11 +23,11 @@ static inline void json_object_putp(json_object **p) {
 
 static uint64_t disk_bytes(int dfd);
 
-int archive_open_dir(const char *path, int *ret_fd) {
+int archive_open_dir(const char *path, unsigned flags, int *ret_fd) {
         struct stat st;
         int fd;
 
-        if (mkdir(path, 0700) < 0 && errno == ENOENT) {
+        if ((flags & ARCHIVE_CREATE) && mkdir(path, 0700) < 0 && errno == ENOENT) {
                 /* Its parents too, as StateDir= is made when missing
                  * (0755: the archive itself is what is closed). */
                 _cleanup_free_ char *p = strdup(path);
@@ -301,8 +301,12 @@ void archive_entry_abort(int archive_fd, struct archive_entry *e) {
         (void) remove_tree(archive_fd, e->tmp);
 }
 
+bool archive_name_ok(const char *name) {
+        return name && name[0] && name[0] != '.' && !strchr(name, '/') && strlen(name) < ARCHIVE_NAME_MAX;
+}
+
 int archive_entry_remove(int archive_fd, const char *name) {
-        if (!name[0] || strchr(name, '/') || name[0] == '.')
+        if (!archive_name_ok(name))
                 return -EINVAL;
         return remove_tree(archive_fd, name);
 }
@@ -584,7 +588,7 @@ int archive_list(int archive_fd, struct archive_listing **ret) {
         rewinddir(d);
         for (struct dirent *de; r == 0 && (de = readdir(d));) {
                 /* ".", "..", and entries not yet committed */
-                if (de->d_name[0] == '.' || strlen(de->d_name) >= ARCHIVE_NAME_MAX)
+                if (!archive_name_ok(de->d_name))
                         continue;
                 int dfd = openat(archive_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (dfd < 0) {
@@ -615,7 +619,7 @@ int archive_list(int archive_fd, struct archive_listing **ret) {
                 else if (k < 0)
                         l->n_bad++;
                 else {
-                        snprintf(it->name, sizeof(it->name), "%s", de->d_name);
+                        snprintf(it->name, sizeof(it->name), "%.*s", (int) sizeof(it->name) - 1, de->d_name); /* fits: archive_name_ok */
                         it->disk_bytes = disk_bytes(dfd);
                         l->n_items++;
                 }

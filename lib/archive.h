@@ -163,13 +163,20 @@ struct archive_entry {
 };
 
 /*
- * Opens the archive directory PATH (O_DIRECTORY | O_NOFOLLOW), creating it
- * 0700 when it is missing (its parent must exist).  Refuses (-EPERM) one
- * that is not owned by this process's euid or that others may enter
- * (mode & 077), and a symlink (-ELOOP): an archive holds other users'
- * data.  *RET_FD: its fd.
+ * Opens the archive directory PATH (O_DIRECTORY | O_NOFOLLOW); with
+ * ARCHIVE_CREATE it is made 0700 (its parents 0755) when missing, without
+ * it a missing one is -ENOENT (listing and restoring change nothing).
+ * Refuses (-EPERM) one that is not owned by this process's euid or that
+ * others may enter (mode & 077), and a symlink (-ELOOP): an archive holds
+ * other users' data.  *RET_FD: its fd.
  */
-int archive_open_dir(const char *path, int *ret_fd);
+enum {
+        ARCHIVE_CREATE = 1u << 0,
+};
+int archive_open_dir(const char *path, unsigned flags, int *ret_fd);
+/* Could NAME be an entry's name: not empty, no '/', not hidden (".new-"
+ * ones are not committed), shorter than ARCHIVE_NAME_MAX? */
+bool archive_name_ok(const char *name);
 /* Starts an entry for O in the archive ARCHIVE_FD: a directory .new-NAME,
  * mode 0700; E->dfd its fd. */
 int archive_entry_begin(int archive_fd, const struct ipc_object *o, time_t now, struct archive_entry *e);

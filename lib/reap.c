@@ -333,7 +333,7 @@ static int archive_state_open(struct archive_state *a, time_t now) {
                 return a->error;
         if (!a->opt)
                 return a->error = -ENOENT;
-        int r = archive_open_dir(a->opt->dir, &a->fd);
+        int r = archive_open_dir(a->opt->dir, ARCHIVE_CREATE, &a->fd);
         if (r >= 0) {
                 r = archive_space_open(a->fd, a->opt->max_bytes, a->opt->keep_seconds, &a->space);
                 if (r < 0) {

@@ -27,19 +27,6 @@ void restore_result_done(struct restore_result *r) {
         r->id = r->old_id = NULL;
 }
 
-int restore_open_archive(const char *path, int *ret_fd) {
-        struct stat st;
-
-        /* archive_open_dir() makes a missing one: not for a reader. */
-        if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return negative_errno();
-        return archive_open_dir(path, ret_fd);
-}
-
-static bool entry_name_ok(const char *entry) {
-        return entry && entry[0] && entry[0] != '.' && !strchr(entry, '/') && strlen(entry) < ARCHIVE_NAME_MAX;
-}
-
 /* Names the SysV object that holds O's key now, by a look at every object
  * of O's type (as a collection reads them), into BUF. */
 static void sysv_holder(const struct ipc_object *o, char buf[static RESTORE_TEXT_MAX]) {
@@ -179,12 +166,12 @@ int restore_entry(const struct scan_config *scan, const char *archive_dir, const
         int r;
 
         *ret = (struct restore_result) { .step = RESTORE_STEP_ARCHIVE };
-        r = restore_open_archive(archive_dir, &afd);
+        r = archive_open_dir(archive_dir, 0, &afd);
         if (r < 0)
                 return r;
 
         ret->step = RESTORE_STEP_ENTRY;
-        if (!entry_name_ok(entry))
+        if (!archive_name_ok(entry))
                 return -EINVAL;
         dfd = openat(afd, entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)

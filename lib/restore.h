@@ -46,13 +46,6 @@ struct restore_result {
 void restore_result_done(struct restore_result *r);
 
 /*
- * Opens the archive directory PATH as archive_open_dir() does (ours, 0700,
- * no symlink), but never makes it: -ENOENT when there is none.  Listing and
- * restoring change nothing.
- */
-int restore_open_archive(const char *path, int *ret_fd);
-
-/*
  * Restores the entry ENTRY (a name as archive_list() gives it) of the
  * archive ARCHIVE_DIR.  ENTRY with a '/' or a leading '.' is -EINVAL; it
  * is opened with O_DIRECTORY | O_NOFOLLOW under the archive's fd, so a

@@ -407,7 +407,7 @@ static json_object *list_archive(const struct service *s, const struct service_c
 
         if (params && json_object_object_length(params) > 0)
                 return service_invalid("parameters");
-        r = restore_open_archive(s->config->daemon.archive_dir, &afd);
+        r = archive_open_dir(s->config->daemon.archive_dir, 0, &afd);
         if (r < 0 && r != -ENOENT)
                 return service_failed(s->config->daemon.archive_dir, r);
         /* archive_list() stops at ARCHIVE_MAX_ENTRIES (-E2BIG): the reply

@@ -61,7 +61,7 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return fail(argv[2], r);
         const struct ipc_object *o = &inv->objects[i];
-        r = archive_open_dir(config->daemon.archive_dir, &afd);
+        r = archive_open_dir(config->daemon.archive_dir, ARCHIVE_CREATE, &afd);
         if (r < 0)
                 return fail(config->daemon.archive_dir, r);
         r = archive_entry_begin(afd, o, when, &e);

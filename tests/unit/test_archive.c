@@ -79,25 +79,25 @@ static void test_dir_checks(void **state) {
         int fd;
         (void) state;
 
-        assert_int_equal(archive_open_dir(dir, &fd), 0); /* made, 0700 */
+        assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &fd), 0); /* made, 0700 */
         struct stat st;
         assert_int_equal(fstat(fd, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0700);
         close(fd);
         /* others may enter: refused */
         assert_int_equal(chmod(dir, 0755), 0);
-        assert_int_equal(archive_open_dir(dir, &fd), -EPERM);
+        assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &fd), -EPERM);
         assert_int_equal(chmod(dir, 0700), 0);
         /* a symlink to it: refused, not followed */
         char link[sizeof(dir) + 8];
         snprintf(link, sizeof(link), "%s/link", base);
         assert_int_equal(symlink(dir, link), 0);
-        assert_int_equal(archive_open_dir(link, &fd), -ELOOP);
+        assert_int_equal(archive_open_dir(link, ARCHIVE_CREATE, &fd), -ELOOP);
         /* a file: refused */
         char file[sizeof(dir) + 8];
         snprintf(file, sizeof(file), "%s/file", base);
         close(open(file, O_CREAT | O_WRONLY, 0600));
-        assert_true(archive_open_dir(file, &fd) < 0);
+        assert_true(archive_open_dir(file, ARCHIVE_CREATE, &fd) < 0);
 }
 
 static void test_round_trip(void **state) {
@@ -105,7 +105,7 @@ static void test_round_trip(void **state) {
         char name[ARCHIVE_NAME_MAX];
         (void) state;
 
-        assert_int_equal(archive_open_dir(dir, &afd), 0);
+        assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
         struct ipc_object o = shm_object(5);
         make_entry(afd, &o, 1800000000, 4096, name);
         assert_non_null(strstr(name, "-shm-5-"));
@@ -178,7 +178,7 @@ static void test_abort_and_uncommitted(void **state) {
         struct archive_entry e;
         (void) state;
 
-        assert_int_equal(archive_open_dir(dir, &afd), 0);
+        assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
         struct ipc_object o = shm_object(6);
         assert_int_equal(archive_entry_begin(afd, &o, 1800000000, &e), 0);
         int fd = openat(e.dfd, "data", O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -212,7 +212,7 @@ static void test_hostile_manifests(void **state) {
         char name[ARCHIVE_NAME_MAX];
         (void) state;
 
-        assert_int_equal(archive_open_dir(dir, &afd), 0);
+        assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
         struct ipc_object o = shm_object(7);
         make_entry(afd, &o, 1800000000, 0, name);
         /* one good entry, and every kind of bad one beside it */
@@ -273,7 +273,7 @@ static void test_evict(void **state) {
         size_t evicted;
         (void) state;
 
-        assert_int_equal(archive_open_dir(dir, &afd), 0);
+        assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
         for (int i = 0; i < 10; i++) {
                 struct ipc_object o = shm_object(100 + i);
                 make_entry(afd, &o, 1800000000 + i * 60, 64 * 1024, names[i]);
