@@ -60,81 +60,6 @@ int archive_open_dir(const char *path, unsigned flags, int *ret_fd) {
         return 0;
 }
 
-/* NAME: the UTC time to the microsecond, the type, the id or name made
- * safe, a random tag.  Names sort as the entries were made, within a second
- * too: the listing orders entries of the same second by name, and eviction
- * takes the oldest first. */
-static int entry_name(const struct ipc_object *o, time_t now, char name[static ARCHIVE_NAME_MAX]) {
-        char when[40], sec[24], what[72], tag[8];
-        uint8_t rnd[3];
-        struct timespec ts;
-        struct tm tm;
-        size_t w = 0;
-
-        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-                ts = (struct timespec) { .tv_sec = now };
-        if (!gmtime_r(&ts.tv_sec, &tm) || strftime(sec, sizeof(sec), "%Y%m%dT%H%M%S", &tm) == 0)
-                return -EINVAL;
-        snprintf(when, sizeof(when), "%.15s.%06uZ", sec, (unsigned) (ts.tv_nsec / 1000) % 1000000u);
-        if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
-                return -EAGAIN;
-        snprintf(tag, sizeof(tag), "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
-        if (ipc_type_is_sysv(o->type))
-                snprintf(what, sizeof(what), "%d", o->id);
-        else
-                for (const char *p = strempty(o->name); *p && w < 64; p++) {
-                        char c = *p;
-                        bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                                    c == '.' || c == '_' || c == '-';
-                        if (w == 0 && c == '/')
-                                continue; /* the name's leading slash says nothing */
-                        what[w++] = safe ? c : '_';
-                }
-        if (!ipc_type_is_sysv(o->type))
-                what[w] = 0;
-        snprintf(name, ARCHIVE_NAME_MAX, "%s-%s-%s-%s", when, ipc_type_to_string(o->type), what, tag);
-        return 0;
-}
-
-int archive_entry_begin(int archive_fd, const struct ipc_object *o, time_t now, struct archive_entry *e) {
-        int r;
-
-        *e = (struct archive_entry) { .fd = -1 };
-        r = entry_name(o, now, e->name);
-        if (r < 0)
-                return r;
-        /* Nameless until committed: a crash before leaves nothing to clean
-         * up, and a link costs less than a rename. */
-        e->fd = openat(archive_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        if (e->fd >= 0)
-                return 0;
-        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-                return negative_errno();
-        /* A file system without O_TMPFILE: a hidden name, renamed. */
-        snprintf(e->tmp, sizeof(e->tmp), TMP_PREFIX "%s", e->name);
-        e->fd = openat(archive_fd, e->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        return e->fd < 0 ? negative_errno() : 0;
-}
-
-int archive_contents_open(int efd, uint64_t *ret_size) {
-        struct stat st;
-
-        if (ret_size) {
-                if (fstat(efd, &st) < 0)
-                        return negative_errno();
-                *ret_size = st.st_size > ARCHIVE_DATA_OFFSET ? (uint64_t) (st.st_size - ARCHIVE_DATA_OFFSET) : 0;
-        }
-        int fd = fcntl(efd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return negative_errno();
-        if (lseek(fd, ARCHIVE_DATA_OFFSET, SEEK_SET) < 0) {
-                int r = negative_errno();
-                (void) close(fd);
-                return r;
-        }
-        return fd;
-}
-
 /* json-c's adders fail only on allocation; collect that into one result. */
 static int put(json_object *obj, const char *key, json_object *val) {
         return json_object_object_add(obj, key, val) < 0 ? -ENOMEM : 0;
@@ -144,8 +69,8 @@ static json_object *pid_or_null(pid_t pid) {
         return pid == PID_NONE ? NULL : json_object_new_int(pid);
 }
 
-int archive_manifest_write(const struct archive_entry *e, const struct ipc_object *o,
-                           const struct archive_removal *why, const struct archive_contents *c) {
+int archive_manifest_write(struct archive_entry *e, const struct ipc_object *o, const struct archive_removal *why,
+                           const struct archive_contents *c) {
         _cleanup_(json_object_putp) json_object *m = json_object_new_object();
         json_object *rm = json_object_new_object(), *ct = json_object_new_object();
         char mode[16];
@@ -199,120 +124,14 @@ int archive_manifest_write(const struct archive_entry *e, const struct ipc_objec
         if (r < 0)
                 return -ENOMEM;
 
-        const char *text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!text)
                 return -ENOMEM;
-        size_t len = strlen(text);
-        /* Its newline, and a NUL (or the hole) before the contents. */
-        if (len + 2 > ARCHIVE_DATA_OFFSET)
-                return -E2BIG; /* a reason or name too long to read back */
-        int r2 = io_write_all(e->fd, text, len, 0);
-        return r2 < 0 ? r2 : io_write_all(e->fd, "\n", 1, (off_t) len);
-}
-
-/* Gives the entry E its name in ARCHIVE_FD. */
-static int entry_link(int archive_fd, const struct archive_entry *e) {
-        if (e->tmp[0])
-                return renameat(archive_fd, e->tmp, archive_fd, e->name) < 0 ? negative_errno() : 0;
-        char path[40];
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", e->fd);
-        if (linkat(AT_FDCWD, path, archive_fd, e->name, AT_SYMLINK_FOLLOW) == 0)
-                return 0;
-        /* Without /proc: the same by the fd itself, which needs
-         * CAP_DAC_READ_SEARCH. */
-        if (errno == ENOENT && linkat(e->fd, "", archive_fd, e->name, AT_EMPTY_PATH) == 0)
-                return 0;
-        return negative_errno();
-}
-
-/* Takes E's name away again: it is not an entry. */
-static void entry_unlink(int archive_fd, const struct archive_entry *e) {
-        if (e->tmp[0])
-                (void) renameat(archive_fd, e->name, archive_fd, e->tmp);
-        else
-                (void) unlinkat(archive_fd, e->name, 0);
-}
-
-int archive_entry_commit(int archive_fd, struct archive_entry *e) {
-        struct archive_entry *const es[] = { e };
-        return archive_commit_batch(archive_fd, es, 1);
-}
-
-int archive_commit_batch(int archive_fd, struct archive_entry *const *es, size_t n) {
-        int r = 0;
-
-        if (n == 0)
-                return 0;
-        /* The files' bytes on disk before any of them has a name. */
-        if (syncfs(archive_fd) < 0)
-                return negative_errno();
-        for (size_t i = 0; i < n; i++) {
-                int k = entry_link(archive_fd, es[i]);
-                if (k < 0) {
-                        if (r == 0)
-                                r = k;
-                        continue;
-                }
-                es[i]->committed = true;
-        }
-        /* The names, and the files' link counts (in their inodes, which a
-         * file system without a journal writes apart from the directory). */
-        if (syncfs(archive_fd) < 0) {
-                /* Linked, but not surely on disk: none counts as made. */
-                r = negative_errno();
-                for (size_t i = 0; i < n; i++)
-                        if (es[i]->committed) {
-                                es[i]->committed = false;
-                                entry_unlink(archive_fd, es[i]);
-                        }
-                return r;
-        }
-        /* The uncommitted stay open: the caller aborts them, or puts back
-         * what they hold. */
-        for (size_t i = 0; i < n; i++)
-                if (es[i]->committed) {
-                        (void) close(es[i]->fd);
-                        es[i]->fd = -1;
-                }
-        return r;
-}
-
-void archive_entry_abort(int archive_fd, struct archive_entry *e) {
-        if (e->fd >= 0)
-                (void) close(e->fd);
-        e->fd = -1;
-        if (e->tmp[0])
-                (void) unlinkat(archive_fd, e->tmp, 0);
+        return archive_entry_write_manifest_text(e, text, strlen(text));
 }
 
 bool archive_name_ok(const char *name) {
         return name && name[0] && name[0] != '.' && !strchr(name, '/') && strlen(name) < ARCHIVE_NAME_MAX;
-}
-
-int archive_entry_remove(int archive_fd, const char *name) {
-        if (!archive_name_ok(name))
-                return -EINVAL;
-        return unlinkat(archive_fd, name, 0) < 0 ? negative_errno() : 0;
-}
-
-int archive_entry_open(int archive_fd, const char *name, int *ret_fd, uint64_t *ret_disk_bytes) {
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st;
-
-        if (!archive_name_ok(name))
-                return -EINVAL;
-        fd = openat(archive_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return errno == ELOOP ? -ENOENT : negative_errno(); /* a symlink is no entry */
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        /* A directory, FIFO or device planted there is no entry either. */
-        if (!S_ISREG(st.st_mode))
-                return -EBADMSG;
-        if (ret_disk_bytes)
-                *ret_disk_bytes = (uint64_t) st.st_blocks * 512u;
-        *ret_fd = TAKE_FD(fd);
-        return 0;
 }
 
 void archive_removal_done(struct archive_removal *why) {
@@ -380,29 +199,25 @@ static int get_str(json_object *o, const char *key, bool nullable, size_t max, c
         return *ret ? 0 : -ENOMEM;
 }
 
-/* The manifest's text from the entry FD: what is before the first NUL
- * (or the end) within its first ARCHIVE_DATA_OFFSET bytes; one that fills
- * them is no manifest this version wrote. */
-static int read_manifest_text(int fd, char *buf, size_t *ret_len) {
+/* The manifest's text of the entry F, whole, into BUF (ARCHIVE_MANIFEST_MAX
+ * bytes). */
+static int read_manifest_text(const struct archive_found *f, char *buf, size_t *ret_len) {
         size_t got = 0;
 
-        while (got < ARCHIVE_DATA_OFFSET) {
-                ssize_t n = pread(fd, buf + got, ARCHIVE_DATA_OFFSET - got, (off_t) got);
+        if (f->manifest_length == 0 || f->manifest_length >= ARCHIVE_MANIFEST_MAX)
+                return -EBADMSG;
+        while (got < f->manifest_length) {
+                ssize_t n = pread(f->fd, buf + got, f->manifest_length - got, f->manifest_offset + (off_t) got);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return negative_errno();
                 }
                 if (n == 0)
-                        break;
-                char *nul = memchr(buf + got, 0, (size_t) n);
-                if (nul) {
-                        *ret_len = (size_t) (nul - buf);
-                        return 0;
-                }
+                        return -EBADMSG; /* the pack is shorter than its index says */
                 got += (size_t) n;
         }
-        if (got == ARCHIVE_DATA_OFFSET)
+        if (memchr(buf, 0, got))
                 return -EBADMSG;
         *ret_len = got;
         return 0;
@@ -507,15 +322,15 @@ static int parse_manifest(json_object *m, struct ipc_object *o, struct archive_r
         return 0;
 }
 
-int archive_manifest_read(int efd, struct ipc_object *ret_o, struct archive_removal *ret_why,
+int archive_manifest_read(const struct archive_found *f, struct ipc_object *ret_o, struct archive_removal *ret_why,
                           struct archive_contents *ret_c) {
-        _cleanup_free_ char *buf = malloc(ARCHIVE_DATA_OFFSET);
+        _cleanup_free_ char *buf = malloc(ARCHIVE_MANIFEST_MAX);
         size_t len = 0;
         int r;
 
         if (!buf)
                 return -ENOMEM;
-        r = read_manifest_text(efd, buf, &len);
+        r = read_manifest_text(f, buf, &len);
         if (r < 0)
                 return r;
         buf[len] = 0;
@@ -563,63 +378,84 @@ static int cmp_newest_first(const void *a, const void *b) {
         return -strcmp(x->name, y->name);
 }
 
-int archive_list(int archive_fd, struct archive_listing **ret) {
-        _cleanup_free_ struct archive_listing *l = calloc(1, sizeof(*l));
-        int dup_fd, r = 0;
-        size_t cap = 0;
-
-        if (!l)
-                return -ENOMEM;
-        dup_fd = fcntl(archive_fd, F_DUPFD_CLOEXEC, 3);
+/* The archive ARCHIVE_FD's names, from the first, on a fd of their own. */
+int archive_names_open(int archive_fd, DIR **ret) {
+        int dup_fd = fcntl(archive_fd, F_DUPFD_CLOEXEC, 3);
         if (dup_fd < 0)
                 return negative_errno();
         DIR *d = fdopendir(dup_fd);
         if (!d) {
-                r = negative_errno();
+                int r = negative_errno();
                 (void) close(dup_fd);
                 return r;
         }
         rewinddir(d);
-        for (struct dirent *de; r == 0 && (de = readdir(d));) {
-                /* ".", "..", and entries not yet committed */
-                if (!archive_name_ok(de->d_name))
-                        continue;
-                int efd;
-                uint64_t bytes;
-                if (archive_entry_open(archive_fd, de->d_name, &efd, &bytes) < 0) {
-                        l->n_bad++;
-                        continue;
-                }
+        *ret = d;
+        return 0;
+}
+
+/* Adds the entries of the pack NAME to L: a pack or manifest that cannot be
+ * read is counted bad, never removed. */
+static int list_pack(int archive_fd, const char *name, struct archive_listing *l, size_t *cap) {
+        _cleanup_free_ struct archive_found *fs = NULL;
+        size_t n = 0;
+        int r = archive_pack_entries(archive_fd, name, &fs, &n);
+
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                l->n_bad++;
+                return 0;
+        }
+        for (size_t i = 0; r == 0 && i < n; i++) {
                 if (l->n_items == ARCHIVE_MAX_ENTRIES) {
-                        (void) close(efd);
                         r = -E2BIG;
                         break;
                 }
-                if (l->n_items == cap) {
-                        size_t nc = cap ? cap * 2 : 64;
+                if (l->n_items == *cap) {
+                        size_t nc = *cap ? *cap * 2 : 64;
                         struct archive_item *a = reallocarray(l->items, nc, sizeof(*a));
                         if (!a) {
-                                (void) close(efd);
                                 r = -ENOMEM;
                                 break;
                         }
                         l->items = a;
-                        cap = nc;
+                        *cap = nc;
                 }
                 struct archive_item *it = &l->items[l->n_items];
                 *it = (struct archive_item) {};
-                int k = archive_manifest_read(efd, &it->object, &it->why, &it->contents);
+                int k = archive_manifest_read(&fs[i], &it->object, &it->why, &it->contents);
                 if (k == -ENOMEM)
                         r = k;
                 else if (k < 0)
                         l->n_bad++;
                 else {
-                        snprintf(it->name, sizeof(it->name), "%.*s", (int) sizeof(it->name) - 1, de->d_name); /* fits: archive_name_ok */
-                        it->disk_bytes = bytes;
+                        snprintf(it->name, sizeof(it->name), "%s", fs[i].name);
+                        snprintf(it->pack, sizeof(it->pack), "%.*s", (int) sizeof(it->pack) - 1, name);
+                        it->disk_bytes = fs[i].contents.length + fs[i].manifest_length;
                         l->n_items++;
                 }
-                (void) close(efd);
         }
+        if (n > 0)
+                (void) close(fs[0].fd);
+        return r;
+}
+
+int archive_list(int archive_fd, struct archive_listing **ret) {
+        _cleanup_free_ struct archive_listing *l = calloc(1, sizeof(*l));
+        DIR *d;
+        int r;
+        size_t cap = 0;
+
+        if (!l)
+                return -ENOMEM;
+        r = archive_names_open(archive_fd, &d);
+        if (r < 0)
+                return r;
+        for (struct dirent *de; r == 0 && (de = readdir(d));)
+                /* ".", "..", and packs not yet committed are skipped */
+                if (archive_name_ok(de->d_name))
+                        r = list_pack(archive_fd, de->d_name, l, &cap);
         (void) closedir(d);
         if (r < 0) {
                 archive_listing_free(TAKE_PTR(l));
@@ -643,15 +479,68 @@ int archive_evict(int archive_fd, uint64_t max_bytes, time_t now, uint64_t keep_
         return r;
 }
 
+static int cmp_space_newest_first(const void *a, const void *b) {
+        const struct archive_space_item *x = a, *y = b;
+        if (x->time != y->time)
+                return x->time > y->time ? -1 : 1;
+        return -strcmp(x->name, y->name); /* names sort as made, within a second too */
+}
+
 int archive_space_open(int archive_fd, uint64_t max_bytes, uint64_t keep_seconds, struct archive_space *ret) {
         struct archive_space s = { .max_bytes = max_bytes, .keep_seconds = keep_seconds };
-        int r = archive_list(archive_fd, &s.listing);
+        size_t cap = 0;
+        DIR *d;
+        int r;
 
+        r = archive_names_open(archive_fd, &d);
         if (r < 0)
                 return r;
-        s.next_oldest = s.count = s.listing->n_items;
-        for (size_t i = 0; i < s.listing->n_items; i++)
-                s.total += s.listing->items[i].disk_bytes;
+        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+                struct stat st;
+                size_t entries;
+                /* Only packs, by their trailers (anything else is neither
+                 * counted nor evicted), never followed. */
+                if (!archive_name_ok(de->d_name))
+                        continue;
+                int k = archive_pack_count(archive_fd, de->d_name, &st, &entries);
+                if (k == -ENOMEM) {
+                        r = k;
+                        break;
+                }
+                if (k < 0)
+                        continue;
+                if (s.count + entries > ARCHIVE_MAX_ENTRIES) {
+                        r = -E2BIG;
+                        break;
+                }
+                if (s.n_items == cap) {
+                        size_t nc = cap ? cap * 2 : 64;
+                        struct archive_space_item *a = reallocarray(s.items, nc, sizeof(*a));
+                        if (!a) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        s.items = a;
+                        cap = nc;
+                }
+                struct archive_space_item *it = &s.items[s.n_items++];
+                snprintf(it->name, sizeof(it->name), "%.*s", (int) sizeof(it->name) - 1, de->d_name); /* fits: archive_name_ok */
+                /* Written when the object was removed, and only root
+                 * could have touched it since. */
+                it->time = st.st_mtime;
+                it->disk_bytes = (uint64_t) st.st_blocks * 512u;
+                it->entries = entries;
+                s.total += it->disk_bytes;
+                s.count += entries;
+        }
+        (void) closedir(d);
+        if (r < 0) {
+                free(s.items);
+                return r;
+        }
+        if (s.n_items)
+                qsort(s.items, s.n_items, sizeof(*s.items), cmp_space_newest_first);
+        s.next_oldest = s.n_items;
         *ret = s;
         return 0;
 }
@@ -662,15 +551,15 @@ int archive_space_reserve(int archive_fd, struct archive_space *s, uint64_t need
         while (s->total + need > s->max_bytes || s->count + 1 >= ARCHIVE_MAX_ENTRIES) {
                 if (s->next_oldest == 0)
                         return -EDQUOT; /* what is left was made by this sweep */
-                const struct archive_item *it = &s->listing->items[s->next_oldest - 1];
-                if (now - it->why.time < (time_t) s->keep_seconds)
+                const struct archive_space_item *it = &s->items[s->next_oldest - 1];
+                if (now - it->time < (time_t) s->keep_seconds)
                         return -EDQUOT; /* this one and all newer stay */
-                int r = archive_entry_remove(archive_fd, it->name);
-                if (r < 0 && r != -ENOENT)
-                        return r;
-                archive_space_settle(s, it->disk_bytes, 0);
+                if (unlinkat(archive_fd, it->name, 0) < 0 && errno != ENOENT)
+                        return negative_errno();
+                s->total = s->total >= it->disk_bytes ? s->total - it->disk_bytes : 0;
+                s->count = s->count >= it->entries ? s->count - it->entries : 0;
                 s->next_oldest--;
-                s->evicted++;
+                s->evicted += it->entries;
         }
         s->total += need;
         s->count++;
@@ -678,5 +567,7 @@ int archive_space_reserve(int archive_fd, struct archive_space *s, uint64_t need
 }
 
 void archive_space_done(struct archive_space *s) {
-        s->listing = archive_listing_free(s->listing);
+        free(s->items);
+        s->items = NULL;
+        s->n_items = 0;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -15,37 +17,61 @@
  * restore` puts it back.  Not yet wired into reap(): this is the format and
  * the per-type capture and restore.
  *
- * An entry is one regular file ARCHIVEDIR/NAME, mode 0600, owned by root
- * (one inode an entry: what archiving thousands of orphans costs is mostly
- * the file system's per inode):
- *   from 0     the manifest, JSON (archive_manifest_write), ending at the
- *              first NUL byte before ARCHIVE_DATA_OFFSET: "format":
- *              "ipcgc-archive 2", the object's facts as object_to_json()
- *              gives them plus "mode" (octal string of every bit, SHM_DEST
- *              and SHM_LOCKED included), "dtime", "dev"/"ino" for files,
- *              and "removed": {time, verdict, reason, rule, by_uid,
- *              by_pid}, and "contents": what the type module wrote (below);
- *   from ARCHIVE_DATA_OFFSET to the end, the contents (the gap before is
- *              a hole, which takes no room):
- *              shm: the segment's bytes; pshm, psem: the file's bytes,
- *              sparse where the file is (the offset is a whole number of
- *              blocks, so a hole stays a hole);
- *              msg: each message in queue order as
- *                  int64 mtype (host order), uint64 length, the bytes;
- *              mq: each message in the order received (priority, then
- *                  age) as uint32 priority, uint64 length, the bytes;
- *              sem: one line per semaphore, its value in decimal;
- *              fifo: nothing (the file ends with the manifest).
- * The file is made with O_TMPFILE and linked at NAME when committed, so an
- * entry has its name only once it is whole on disk (where the file system
- * has no O_TMPFILE: made as .new-NAME, O_CREAT|O_EXCL|O_NOFOLLOW, and
- * renamed).  Entries are reached by *at() calls relative to the archive's
- * directory fd with O_NOFOLLOW, and read only when they are regular files.
+ * The entries of one batch of removals are kept together in a pack, one
+ * regular file ARCHIVEDIR/PACKNAME, mode 0600, owned by root: what
+ * archiving thousands of orphans costs is mostly the file system's, per
+ * inode, per name and per block, and most entries are far smaller than a
+ * block (a file an entry wrote ten times the bytes the objects held, and
+ * took twice as long as the sweep itself).  A pack holds, in the order
+ * written:
+ *   for each entry, its contents (at an offset a multiple of 8, or of the
+ *   block size for pshm and psem, so that their holes stay holes), then
+ *   its manifest, JSON (archive_manifest_write): "format": "ipcgc-archive
+ *   3", the object's facts as object_to_json() gives them plus "mode"
+ *   (octal string of every bit, SHM_DEST and SHM_LOCKED included),
+ *   "dtime", "dev"/"ino" for files, and "removed": {time, verdict,
+ *   reason, rule, by_uid, by_pid}, and "contents": what the type module
+ *   wrote (below);
+ *   the index, JSON: {"format": "ipcgc-pack 1", "entries": [{"entry":
+ *   NAME, "manifest": [OFFSET, LENGTH], "contents": [OFFSET, LENGTH]}...]};
+ *   a trailer (struct archive_pack_trailer): a magic, where the index is,
+ *   how many entries it lists.  Dropping an entry appends a new index and
+ *   trailer; the last trailer is the pack's.
+ * The contents, by type:
+ *   shm: the segment's bytes; pshm, psem: the file's bytes, sparse where
+ *   the file is;
+ *   msg: each message in queue order as int64 mtype (host order), uint64
+ *   length, the bytes;
+ *   mq: each message in the order received (priority, then age) as
+ *   uint32 priority, uint64 length, the bytes;
+ *   sem: one line per semaphore, its value in decimal;
+ *   fifo: nothing.
+ * A pack is made with O_TMPFILE and linked at its name when committed, so
+ * its entries have names only once they are whole on disk (where the file
+ * system has no O_TMPFILE: made as .new-PACKNAME, O_CREAT|O_EXCL|
+ * O_NOFOLLOW, and renamed).  Packs are opened with O_NOFOLLOW relative to
+ * the archive's directory fd and read only when they are regular files;
+ * every offset and length read from one is checked against the file.
  */
 
-#define ARCHIVE_FORMAT "ipcgc-archive 2"
-/* Where an entry's contents begin; the manifest is shorter. */
-#define ARCHIVE_DATA_OFFSET 65536
+#define ARCHIVE_FORMAT "ipcgc-archive 3"
+#define ARCHIVE_PACK_FORMAT "ipcgc-pack 1"
+/* A manifest, and a pack's index, are read back only up to these sizes. */
+#define ARCHIVE_MANIFEST_MAX (64u * 1024u)
+#define ARCHIVE_INDEX_MAX (16u * 1024u * 1024u)
+
+/* Where an entry's contents are: in the file FD from OFFSET on, LENGTH
+ * bytes (ARCHIVE_TO_END: all that follows OFFSET, while it is written). */
+struct archive_at {
+        int fd;
+        off_t offset;
+        uint64_t length;
+};
+#define ARCHIVE_TO_END UINT64_MAX
+/* A new fd (a dup of AT->fd, sharing its file position) at AT's offset, to
+ * read or write the contents in order; *RET_SIZE (may be NULL): their
+ * length (for ARCHIVE_TO_END, up to the end of the file now). */
+int archive_contents_open(const struct archive_at *at, uint64_t *ret_size);
 
 /* What a type module says it wrote, for the manifest's "contents". */
 struct archive_contents {
@@ -61,7 +87,7 @@ struct archive_contents {
 
 /*
  * SysV (lib/archive_sysv.c).  Saves the contents of O (shm, msg or sem),
- * as re-read just before, into the contents of the entry EFD: -EFBIG when they
+ * as re-read just before, into the contents AT (the end of its pack): -EFBIG when they
  * would pass MAX_BYTES (nothing is left behind then by the caller's
  * abort), -ENOSPC/-EIO as the writes fail, -EIDRM when the object is gone,
  * -EACCES when it cannot be read.  shm is read through shmat(SHM_RDONLY)
@@ -78,10 +104,10 @@ struct archive_contents {
  * happen leaves this process as the segment's last user (MSG_COPY and
  * GETALL change nothing).
  */
-int archive_sysv_save(const struct ipc_object *o, int efd, uint64_t max_bytes, struct archive_contents *ret);
+int archive_sysv_save(const struct ipc_object *o, const struct archive_at *at, uint64_t max_bytes, struct archive_contents *ret);
 /*
  * Creates the SysV object described by O (type, id, key, uid, gid, mode,
- * size, nsems) again from the entry EFD: with the same id where
+ * size, nsems) again from the contents AT: with the same id where
  * kernel.{shm,msg,sem}_next_id lets it be asked for (then the id got is
  * checked; *RET_SAME_ID says whether it came out as asked), else a new
  * one; IPC_CREAT | IPC_EXCL on the key (-EEXIST when the key is taken now,
@@ -94,12 +120,12 @@ int archive_sysv_save(const struct ipc_object *o, int efd, uint64_t max_bytes, s
  * contents do not agree with its facts).  A queue's msg_qbytes is not kept: it
  * is raised to fit the messages if need be.
  */
-int archive_sysv_restore(const struct ipc_object *o, int efd, const struct archive_contents *c, int *ret_id,
+int archive_sysv_restore(const struct ipc_object *o, const struct archive_at *at, const struct archive_contents *c, int *ret_id,
                          bool *ret_same_id);
 
 /*
  * POSIX and FIFOs (lib/archive_posix.c).  Saves the contents of O (mq,
- * pshm, psem or fifo) into the contents of the entry EFD.  The object is reached as reap() reaches
+ * pshm, psem or fifo) into the contents AT (the end of its pack).  The object is reached as reap() reaches
  * it: PARENT_FD is the directory its name lives in (MqueueDir, ShmDir, the
  * FIFO's directory) and BASE its name there, opened with O_NOFOLLOW and
  * checked to be the inode O names (dev, ino): -ESTALE when it is not.
@@ -118,14 +144,15 @@ int archive_sysv_restore(const struct ipc_object *o, int efd, const struct archi
  * symlink at the name, another inode, or a size other than O's.  fifo:
  * nothing (its path, owner and mode are in the manifest).
  */
-int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *base, int efd, uint64_t max_bytes,
+int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *base, const struct archive_at *at, uint64_t max_bytes,
                        struct archive_contents *ret, bool *ret_taken);
 /* Sends the messages archive_posix_save() received from the mq O back into
  * it (the same queue, at PARENT_FD/BASE, still the same inode), in order,
  * each with its priority. */
-int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base, int efd);
+int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base,
+                          const struct archive_at *at);
 /*
- * Creates the object described by O again at PARENT_FD/BASE from the entry EFD:
+ * Creates the object described by O again at PARENT_FD/BASE from the contents AT:
  * O_CREAT | O_EXCL | O_NOFOLLOW (mkfifoat for a FIFO; mq_open with the
  * queue's attributes, for which BASE is the queue's name without '/'):
  * -EEXIST when the name is taken now; then owner and mode as O says
@@ -138,13 +165,13 @@ int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char 
  * through /proc/self/fd (an O_PATH fd of the FIFO just made): /proc must be
  * mounted.  A psem's value is in its bytes.
  */
-int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, int efd,
+int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, const struct archive_at *at,
                           const struct archive_contents *c);
 
 /*
- * The entries themselves (lib/archive.c): the archive directory, an entry
- * made without a name and committed by a link, its manifest,
- * the listing and the eviction.
+ * The entries themselves (lib/archive.c, lib/archive_pack.c): the archive
+ * directory, a batch's entries written into a pack made without a name and
+ * committed by a link, their manifests, the listing and the eviction.
  */
 
 /* Why and by whom an object was removed, for the manifest. */
@@ -158,15 +185,32 @@ struct archive_removal {
 };
 
 /* An entry's name: UTC time, type, id or name (bytes other than
- * [A-Za-z0-9._-] as '_', cut at 64), six random hex digits. */
+ * [A-Za-z0-9._-] as '_', cut at 64), six random hex digits.  A pack's: the
+ * time, "pack", six random hex digits. */
 #define ARCHIVE_NAME_MAX 128
 
-struct archive_entry {
-        char name[ARCHIVE_NAME_MAX]; /* once committed */
+struct archive_entry;
+/* The entries of one batch, being written. */
+struct archive_pack {
+        int fd;                         /* -1: none begun yet */
+        char name[ARCHIVE_NAME_MAX];
         char tmp[ARCHIVE_NAME_MAX + 8]; /* "": made by O_TMPFILE; else ".new-" NAME until committed */
-        int fd;                      /* the entry's file, until committed */
-        uint64_t disk_bytes;         /* what it takes: the caller's to set (archive_commit_batch does not
-                                      * measure it, which would cost a stat an entry) */
+        off_t end;                      /* where the next entry goes */
+        struct archive_entry **entries; /* in the order begun; NULL: aborted */
+        size_t n_entries, n_allocated;
+        bool sealed;                    /* a commit was tried: nothing more goes in */
+        bool committed;
+};
+#define ARCHIVE_PACK_INIT { .fd = -1 }
+
+struct archive_entry {
+        char name[ARCHIVE_NAME_MAX];
+        struct archive_pack *pack;   /* NULL: not begun */
+        off_t start;                 /* the pack's end when it was begun */
+        struct archive_at contents;  /* ARCHIVE_TO_END until the manifest is written */
+        off_t manifest_offset;
+        size_t manifest_length;      /* 0: not written */
+        uint64_t disk_bytes;         /* what it takes: the caller's to set */
         bool committed;
 };
 
@@ -182,85 +226,123 @@ enum {
         ARCHIVE_CREATE = 1u << 0,
 };
 int archive_open_dir(const char *path, unsigned flags, int *ret_fd);
-/* Could NAME be an entry's name: not empty, no '/', not hidden (".new-"
- * ones are not committed), shorter than ARCHIVE_NAME_MAX? */
+/* Could NAME be an entry's (or a pack's) name: not empty, no '/', not
+ * hidden (".new-" ones are not committed), shorter than ARCHIVE_NAME_MAX? */
 bool archive_name_ok(const char *name);
-/* Starts an entry for O in the archive ARCHIVE_FD: a file, mode 0600, with
- * no name yet (O_TMPFILE; else .new-NAME); E->fd its fd, for reading and
- * writing. */
-int archive_entry_begin(int archive_fd, const struct ipc_object *o, time_t now, struct archive_entry *e);
-/* Writes E's manifest: O's facts, WHY, and C (what the type module wrote). */
-int archive_manifest_write(const struct archive_entry *e, const struct ipc_object *o,
-                           const struct archive_removal *why, const struct archive_contents *c);
-/* Makes E an entry: archive_commit_batch() of E alone. */
-int archive_entry_commit(int archive_fd, struct archive_entry *e);
+/* Starts an entry for O in the pack P of the archive ARCHIVE_FD (its file
+ * made, nameless, at the first entry): E->contents says where the type
+ * module writes (the pack's end).  E must stay where it is until the pack
+ * is done. */
+int archive_entry_begin(int archive_fd, struct archive_pack *p, const struct ipc_object *o, time_t now,
+                        struct archive_entry *e);
+/* Writes E's manifest after its contents: O's facts, WHY, and C (what the
+ * type module wrote).  -E2BIG for one longer than ARCHIVE_MANIFEST_MAX. */
+int archive_manifest_write(struct archive_entry *e, const struct ipc_object *o, const struct archive_removal *why,
+                           const struct archive_contents *c);
+/* Drops an entry that was begun and not committed, with what it holds
+ * (the pack's file shrinks back when it was the last one). */
+void archive_entry_abort(struct archive_entry *e);
 /*
- * Makes the N entries ES (begun, written, not committed) entries at once,
- * for a batch of removals: one syncfs(2) of the archive's file system for
- * all their files, then each linked at its NAME (or renamed from
- * .new-NAME), then one more syncfs for the names.  A committed entry's fd
- * is closed; one whose link failed is left uncommitted (->committed false,
- * its fd open) for the caller to abort; a failed sync commits none.
- * Returns 0 or the first error.  A sync per entry would cost a disk flush
- * per removal: thousands of orphans would take minutes.
+ * Makes the entries of P (those begun, not aborted, whose manifests were
+ * written) entries at once: its index and trailer written, one syncfs(2)
+ * of the archive's file system, the pack linked at its name, one more
+ * syncfs for the name and the link count (which a file system without a
+ * journal writes apart from the directory).  All or none: on failure none
+ * is committed.  A sync per entry would cost a disk flush per removal.
+ * 0 when P holds nothing to commit.
  */
-int archive_commit_batch(int archive_fd, struct archive_entry *const *es, size_t n);
-/* Drops an entry that was begun and not committed, with what it holds. */
-void archive_entry_abort(int archive_fd, struct archive_entry *e);
-/* Opens the committed entry NAME of ARCHIVE_FD for reading: -ENOENT for a
- * symlink (never followed), -EBADMSG for anything but a regular file.
- * *RET_DISK_BYTES (may be NULL): what it takes on disk. */
-int archive_entry_open(int archive_fd, const char *name, int *ret_fd, uint64_t *ret_disk_bytes);
-/* The contents of the entry open at EFD: a new fd (a dup, sharing EFD's
- * file position) at ARCHIVE_DATA_OFFSET, to read or write them in order;
- * *RET_SIZE (may be NULL): their length now. */
-int archive_contents_open(int efd, uint64_t *ret_size);
-/* Removes the entry NAME (a committed one) with what it holds. */
-int archive_entry_remove(int archive_fd, const char *name);
+int archive_pack_commit(int archive_fd, struct archive_pack *p);
+/* Makes E an entry now if it can still be one: its pack committed if a
+ * commit was tried and failed (else it goes with its pack's commit). */
+int archive_entry_commit(int archive_fd, struct archive_entry *e);
+/* Closes P; one not committed goes, with its entries. */
+void archive_pack_done(int archive_fd, struct archive_pack *p);
 
-/* Reads the manifest of the entry open at EFD: the object's facts into
- * *RET_O (its name malloc'd), WHY and C.  -EBADMSG for anything that is not
- * a manifest this version wrote, with every field in range. */
-int archive_manifest_read(int efd, struct ipc_object *ret_o, struct archive_removal *ret_why,
+/* A committed entry found for reading. */
+struct archive_found {
+        int fd; /* its pack, read only: the caller's to close */
+        char name[ARCHIVE_NAME_MAX];
+        char pack[ARCHIVE_NAME_MAX];
+        off_t manifest_offset;
+        size_t manifest_length;
+        struct archive_at contents; /* contents.fd is FD */
+};
+/* Finds the entry NAME in the archive ARCHIVE_FD: -ENOENT when no pack has
+ * it (a symlink or anything but a regular file is no pack: never
+ * followed); -EBADMSG when the pack that lists it is not one this version
+ * wrote. */
+int archive_entry_find(int archive_fd, const char *name, struct archive_found *ret);
+/* Removes the committed entry NAME from the pack PACK (the pack too when it
+ * was its last). */
+int archive_entry_remove(int archive_fd, const char *pack, const char *name);
+
+/* Between lib/archive.c and lib/archive_pack.c. */
+/* The names in the archive ARCHIVE_FD, from the first, on a fd of their own. */
+int archive_names_open(int archive_fd, DIR **ret);
+/* Writes TEXT (LEN bytes) as E's manifest, after its contents. */
+int archive_entry_write_manifest_text(struct archive_entry *e, const char *text, size_t len);
+/* The pack NAME's stat and how many entries its trailer says it holds. */
+int archive_pack_count(int archive_fd, const char *name, struct stat *ret_st, size_t *ret_entries);
+/* Every entry of the pack NAME: *RET (malloc'd) of *RET_N, all sharing one
+ * fd (the caller closes (*RET)[0].fd when *RET_N > 0). */
+int archive_pack_entries(int archive_fd, const char *name, struct archive_found **ret, size_t *ret_n);
+
+/* Reads the manifest of the entry F: the object's facts into *RET_O (its
+ * name malloc'd), WHY and C.  -EBADMSG for anything that is not a manifest
+ * this version wrote, with every field in range. */
+int archive_manifest_read(const struct archive_found *f, struct ipc_object *ret_o, struct archive_removal *ret_why,
                           struct archive_contents *ret_c);
 void archive_removal_done(struct archive_removal *why);
 
 /* One entry, as listed. */
 struct archive_item {
         char name[ARCHIVE_NAME_MAX];
+        char pack[ARCHIVE_NAME_MAX];
         struct ipc_object object;  /* from its manifest */
         struct archive_removal why;
         struct archive_contents contents;
-        uint64_t disk_bytes; /* what its files take on disk */
+        uint64_t disk_bytes; /* its contents' and manifest's bytes */
 };
 struct archive_listing {
         struct archive_item *items; /* newest first */
         size_t n_items;
-        size_t n_bad; /* entries whose manifest could not be read: left alone, counted */
+        size_t n_bad; /* packs that could not be read, and entries whose manifest could not: left alone, counted */
 };
 /* Every committed entry of the archive; at most ARCHIVE_MAX_ENTRIES. */
 #define ARCHIVE_MAX_ENTRIES 65536u
 int archive_list(int archive_fd, struct archive_listing **ret);
 struct archive_listing *archive_listing_free(struct archive_listing *l);
 
-/* Removes the oldest entries until what the archive's entries take on disk
- * is at most MAX_BYTES, never one removed less than KEEP_SECONDS before
- * NOW.  *RET_EVICTED: how many went.  -EDQUOT when the young ones alone
+/* Removes the oldest packs until what the archive's packs take on disk is
+ * at most MAX_BYTES, never one made less than KEEP_SECONDS before NOW.
+ * *RET_EVICTED: how many entries went.  -EDQUOT when the young ones alone
  * pass MAX_BYTES (then the caller must not archive more). */
 int archive_evict(int archive_fd, uint64_t max_bytes, time_t now, uint64_t keep_seconds, size_t *ret_evicted);
 
 /*
- * The room the archive has, kept over a sweep: the entries listed once,
- * then evicted oldest first as new ones need room, the new ones counted as
- * they are committed.  Entries made during the sweep are not evicted by it.
+ * The room the archive has, kept over a sweep: the packs found once (their
+ * names, what they take and how many entries they hold: a stat and the
+ * trailer's read each, no manifest read, so a sweep's cost does not grow
+ * with what the archive holds beyond that), then evicted oldest first as
+ * new entries need room, the new ones counted as they are committed.  The
+ * entries of a pack go together: they were removed in one batch, at one
+ * time.  A pack's age is its file's mtime (when it was written, just
+ * before the removals).  Packs made during the sweep are not evicted by it.
  */
+struct archive_space_item {
+        char name[ARCHIVE_NAME_MAX];
+        time_t time; /* its mtime */
+        uint64_t disk_bytes;
+        size_t entries;
+};
 struct archive_space {
-        struct archive_listing *listing;
-        size_t next_oldest; /* listing->items[0 .. next_oldest) are still there */
+        struct archive_space_item *items; /* newest first */
+        size_t n_items;
+        size_t next_oldest; /* items[0 .. next_oldest) are still there */
         uint64_t total;     /* on disk now */
         size_t count;       /* entries now, those reserved for included */
         uint64_t max_bytes, keep_seconds;
-        size_t evicted;
+        size_t evicted;     /* entries */
 };
 int archive_space_open(int archive_fd, uint64_t max_bytes, uint64_t keep_seconds, struct archive_space *ret);
 /* Evicts until NEED more bytes fit under max_bytes, and one more entry

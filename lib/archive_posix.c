@@ -135,7 +135,7 @@ static int open_checked(const struct ipc_object *o, int parent_fd, const char *b
 
 /* pshm, psem: the file's bytes, holes kept.  A semaphore's value is in its
  * bytes (the sem_t glibc maps), so nothing more is needed for psem. */
-static int save_file(const struct ipc_object *o, int parent_fd, const char *base, int efd, uint64_t max_bytes,
+static int save_file(const struct ipc_object *o, int parent_fd, const char *base, const struct archive_at *at, uint64_t max_bytes,
                      struct archive_contents *ret) {
         _cleanup_close_ int fd = -EBADF, out = -EBADF;
         struct stat st;
@@ -156,7 +156,7 @@ static int save_file(const struct ipc_object *o, int parent_fd, const char *base
                 return -EFBIG;
 
         /* Written at offsets of their own (pwrite): the entry's fd will do. */
-        r = copy_sparse(fd, 0, efd, ARCHIVE_DATA_OFFSET, (uint64_t) st.st_size, max_bytes, &bytes, &sparse);
+        r = copy_sparse(fd, 0, at->fd, at->offset, (uint64_t) st.st_size, max_bytes, &bytes, &sparse);
         /* The reads may have stamped atime, a fact the next judgement's
          * idle time is made of if the removal does not happen: put it back,
          * as mqfs.c does for a queue's status (owner or CAP_FOWNER only). */
@@ -176,26 +176,27 @@ static int save_file(const struct ipc_object *o, int parent_fd, const char *base
  * them, no partial record.  SEND (may be -1 for a dry walk) gets each with
  * mq_send.  -EBADMSG for a corrupt or hostile file.
  */
-static int walk_messages(int fd, int send_fd, long maxmsg, long msgsize, char *buf, uint64_t *ret_count,
-                         uint64_t *ret_bytes) {
+static int walk_messages(int fd, off_t start, uint64_t size, int send_fd, long maxmsg, long msgsize, char *buf,
+                         uint64_t *ret_count, uint64_t *ret_bytes) {
         uint64_t count = 0, bytes = 0;
         int r;
 
-        if (lseek(fd, ARCHIVE_DATA_OFFSET, SEEK_SET) < 0)
+        if (lseek(fd, start, SEEK_SET) < 0)
                 return negative_errno();
-        for (;;) {
+        while (bytes < size) {
                 uint32_t prio;
                 uint64_t len;
 
+                if (size - bytes < MQ_RECORD_HEADER)
+                        return -EBADMSG; /* a partial record */
                 r = read_exact(fd, &prio, sizeof(prio));
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
+                if (r <= 0)
+                        return r < 0 ? r : -EBADMSG;
                 r = read_exact(fd, &len, sizeof(len));
                 if (r <= 0)
                         return r < 0 ? r : -EBADMSG;
-                if (prio >= MQ_PRIO_LIMIT || len > (uint64_t) msgsize || count >= (uint64_t) maxmsg)
+                if (prio >= MQ_PRIO_LIMIT || len > (uint64_t) msgsize || count >= (uint64_t) maxmsg ||
+                    len > size - bytes - MQ_RECORD_HEADER)
                         return -EBADMSG;
                 if (len > 0) {
                         r = read_exact(fd, buf, (size_t) len);
@@ -222,7 +223,7 @@ static bool mq_attr_valid(long maxmsg, long msgsize) {
 
 /* Sends every message record of the entry back into the queue open for
  * writing at QFD, whose attributes bound what is read. */
-static int putback_fd(int qfd, int efd) {
+static int putback_fd(int qfd, const struct archive_at *at) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         struct mq_attr attr;
@@ -231,7 +232,8 @@ static int putback_fd(int qfd, int efd) {
                 return negative_errno();
         if (!mq_attr_valid(attr.mq_maxmsg, attr.mq_msgsize))
                 return -EBADMSG;
-        fd = archive_contents_open(efd, NULL);
+        uint64_t size;
+        fd = archive_contents_open(at, &size);
         if (fd < 0)
                 return fd;
         buf = malloc((size_t) attr.mq_msgsize);
@@ -239,10 +241,10 @@ static int putback_fd(int qfd, int efd) {
                 return -ENOMEM;
         /* Checked whole before the first send: a corrupt file must not leave
          * half of itself in the queue. */
-        int r = walk_messages(fd, -1, attr.mq_maxmsg, attr.mq_msgsize, buf, NULL, NULL);
+        int r = walk_messages(fd, at->offset, size, -1, attr.mq_maxmsg, attr.mq_msgsize, buf, NULL, NULL);
         if (r < 0)
                 return r;
-        return walk_messages(fd, qfd, attr.mq_maxmsg, attr.mq_msgsize, buf, NULL, NULL);
+        return walk_messages(fd, at->offset, size, qfd, attr.mq_maxmsg, attr.mq_msgsize, buf, NULL, NULL);
 }
 
 /* Messages received from a queue after a save failed, held until they can
@@ -266,7 +268,7 @@ struct mq_held {
  * for writing: Q may only read (the caller may read a queue it may not
  * write).
  */
-static int put_back(const struct ipc_object *o, int parent_fd, const char *base, int efd, int q, const char *held,
+static int put_back(const struct ipc_object *o, int parent_fd, const char *base, const struct archive_at *at, int q, const char *held,
                     size_t len, unsigned prio) {
         _cleanup_close_ int w = -EBADF;
         struct mq_held **rest = NULL;
@@ -290,7 +292,7 @@ static int put_back(const struct ipc_object *o, int parent_fd, const char *base,
                         rest[n_rest++] = m;
                         total += (size_t) got;
                 }
-        r = putback_fd(w, efd);
+        r = putback_fd(w, at);
         while (r >= 0 && held && mq_send(w, held, len, prio) < 0)
                 if (errno != EINTR)
                         r = negative_errno();
@@ -318,7 +320,7 @@ static int put_back(const struct ipc_object *o, int parent_fd, const char *base,
  * inode checked is the one read, with no name looked up again in whatever
  * IPC namespace this process is in.
  */
-static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, int efd, uint64_t max_bytes,
+static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, const struct archive_at *at, uint64_t max_bytes,
                    struct archive_contents *ret, bool *ret_taken) {
         _cleanup_close_ int q = -EBADF, out = -EBADF;
         _cleanup_free_ char *buf = NULL;
@@ -360,7 +362,7 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
         if (qsize + (uint64_t) attr.mq_curmsgs * MQ_RECORD_HEADER > max_bytes)
                 return -EFBIG;
 
-        out = archive_contents_open(efd, NULL);
+        out = archive_contents_open(at, NULL);
         if (out < 0)
                 return out;
         buf = malloc((size_t) attr.mq_msgsize);
@@ -398,8 +400,8 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
                         /* The one in hand is not in the file (or only part
                          * of it): it goes back from memory, after those
                          * written, as it was received after them. */
-                        if (ftruncate(out, ARCHIVE_DATA_OFFSET + (off_t) (bytes - MQ_RECORD_HEADER - (uint64_t) len)) == 0 &&
-                            put_back(o, parent_fd, base, efd, q, buf, (size_t) len, prio) == 0)
+                        if (ftruncate(out, at->offset + (off_t) (bytes - MQ_RECORD_HEADER - (uint64_t) len)) == 0 &&
+                            put_back(o, parent_fd, base, at, q, buf, (size_t) len, prio) == 0)
                                 *ret_taken = false;
                         return r;
                 }
@@ -415,28 +417,28 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
         return 0;
 
 put_back:
-        if (*ret_taken && put_back(o, parent_fd, base, efd, q, NULL, 0, 0) == 0)
+        if (*ret_taken && put_back(o, parent_fd, base, at, q, NULL, 0, 0) == 0)
                 *ret_taken = false;
         return r;
 }
 
-int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *base, int efd, uint64_t max_bytes,
+int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *base, const struct archive_at *at, uint64_t max_bytes,
                        struct archive_contents *ret, bool *ret_taken) {
         struct archive_contents c = {};
         struct stat st;
         bool taken = false;
         int r;
 
-        if (!o || parent_fd < 0 || !base || !*base || strchr(base, '/') || efd < 0 || !ret || !ret_taken)
+        if (!o || parent_fd < 0 || !base || !*base || strchr(base, '/') || !at || !ret || !ret_taken)
                 return -EINVAL;
 
         switch (o->type) {
         case IPC_TYPE_PSHM:
         case IPC_TYPE_PSEM:
-                r = save_file(o, parent_fd, base, efd, max_bytes, &c);
+                r = save_file(o, parent_fd, base, at, max_bytes, &c);
                 break;
         case IPC_TYPE_MQ:
-                r = save_mq(o, parent_fd, base, efd, max_bytes, &c, &taken);
+                r = save_mq(o, parent_fd, base, at, max_bytes, &c, &taken);
                 /* Taken and not put back: the messages are only in the
                  * entry now, which the caller must know whatever the error. */
                 *ret_taken = taken;
@@ -460,10 +462,10 @@ int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *ba
         return 0;
 }
 
-int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base, int efd) {
-        if (!o || o->type != IPC_TYPE_MQ || parent_fd < 0 || !base || !*base || strchr(base, '/') || efd < 0)
+int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base, const struct archive_at *at) {
+        if (!o || o->type != IPC_TYPE_MQ || parent_fd < 0 || !base || !*base || strchr(base, '/') || !at)
                 return -EINVAL;
-        return put_back(o, parent_fd, base, efd, -1, NULL, 0, 0);
+        return put_back(o, parent_fd, base, at, -1, NULL, 0, 0);
 }
 
 /* Removes what restore created at PARENT_FD/BASE, if the name still is the
@@ -475,14 +477,14 @@ static void remove_created(int parent_fd, const char *base, const struct stat *s
                 (void) unlinkat(parent_fd, base, 0);
 }
 
-static int restore_file(const struct ipc_object *o, int parent_fd, const char *base, int efd) {
+static int restore_file(const struct ipc_object *o, int parent_fd, const char *base, const struct archive_at *at) {
         _cleanup_close_ int in = -EBADF, fd = -EBADF;
         struct stat st;
         uint64_t bytes, size;
         bool sparse;
         int r;
 
-        in = archive_contents_open(efd, &size);
+        in = archive_contents_open(at, &size);
         if (in < 0)
                 return in;
         /* save_file wrote exactly o->size bytes of file: anything else is
@@ -498,7 +500,7 @@ static int restore_file(const struct ipc_object *o, int parent_fd, const char *b
                 (void) unlinkat(parent_fd, base, 0); /* O_EXCL made it ours a moment ago */
                 return r;
         }
-        r = copy_sparse(in, ARCHIVE_DATA_OFFSET, fd, 0, o->size, UINT64_MAX, &bytes, &sparse);
+        r = copy_sparse(in, at->offset, fd, 0, o->size, UINT64_MAX, &bytes, &sparse);
         /* Owner before mode: fchown clears set-id bits. */
         if (r == 0 && fchown(fd, o->uid, o->gid) < 0)
                 r = negative_errno();
@@ -558,14 +560,14 @@ static int restore_fifo(const struct ipc_object *o, int parent_fd, const char *b
  * then checked to have appeared at PARENT_FD/BASE, so a PARENT_FD on some
  * other namespace's mount is refused (-EXDEV) and what was made removed.
  */
-static int restore_mq(const struct ipc_object *o, int parent_fd, const char *base, int efd,
+static int restore_mq(const struct ipc_object *o, int parent_fd, const char *base, const struct archive_at *at,
                       const struct archive_contents *c) {
         _cleanup_close_ int in = -EBADF, q = -EBADF;
         _cleanup_free_ char *buf = NULL;
         char name[NAME_MAX + 2];
         struct statfs sfs;
-        struct stat st, at;
-        uint64_t count, bytes;
+        struct stat st, named;
+        uint64_t count, bytes, size;
         int r;
 
         if (!mq_attr_valid(c->mq_maxmsg, c->mq_msgsize) || c->messages > (uint64_t) c->mq_maxmsg)
@@ -579,13 +581,13 @@ static int restore_mq(const struct ipc_object *o, int parent_fd, const char *bas
 
         /* The whole file checked before the queue is made: a corrupt entry
          * leaves nothing behind. */
-        in = archive_contents_open(efd, NULL);
+        in = archive_contents_open(at, &size);
         if (in < 0)
                 return in;
         buf = malloc((size_t) c->mq_msgsize);
         if (!buf)
                 return -ENOMEM;
-        r = walk_messages(in, -1, c->mq_maxmsg, c->mq_msgsize, buf, &count, &bytes);
+        r = walk_messages(in, at->offset, size, -1, c->mq_maxmsg, c->mq_msgsize, buf, &count, &bytes);
         if (r < 0)
                 return r;
         if (count != c->messages || bytes != c->bytes)
@@ -601,8 +603,8 @@ static int restore_mq(const struct ipc_object *o, int parent_fd, const char *bas
                 (void) mq_unlink(name); /* O_EXCL made it ours a moment ago */
                 return r;
         }
-        if (fstatat(parent_fd, base, &at, AT_SYMLINK_NOFOLLOW) < 0 || at.st_dev != st.st_dev ||
-            at.st_ino != st.st_ino) {
+        if (fstatat(parent_fd, base, &named, AT_SYMLINK_NOFOLLOW) < 0 || named.st_dev != st.st_dev ||
+            named.st_ino != st.st_ino) {
                 (void) mq_unlink(name);
                 return -EXDEV;
         }
@@ -613,23 +615,23 @@ static int restore_mq(const struct ipc_object *o, int parent_fd, const char *bas
         if (r == 0 && fchmod(q, o->mode & 0777) < 0)
                 r = negative_errno();
         if (r == 0)
-                r = walk_messages(in, q, c->mq_maxmsg, c->mq_msgsize, buf, NULL, NULL);
+                r = walk_messages(in, at->offset, size, q, c->mq_maxmsg, c->mq_msgsize, buf, NULL, NULL);
         if (r < 0)
                 remove_created(parent_fd, base, &st);
         return r;
 }
 
-int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, int efd,
+int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, const struct archive_at *at,
                           const struct archive_contents *c) {
-        if (!o || parent_fd < 0 || !base || !*base || strchr(base, '/') || efd < 0 || !c)
+        if (!o || parent_fd < 0 || !base || !*base || strchr(base, '/') || !at || !c)
                 return -EINVAL;
 
         switch (o->type) {
         case IPC_TYPE_PSHM:
         case IPC_TYPE_PSEM:
-                return restore_file(o, parent_fd, base, efd);
+                return restore_file(o, parent_fd, base, at);
         case IPC_TYPE_MQ:
-                return restore_mq(o, parent_fd, base, efd, c);
+                return restore_mq(o, parent_fd, base, at, c);
         case IPC_TYPE_FIFO:
                 return restore_fifo(o, parent_fd, base);
         default:

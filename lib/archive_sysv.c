@@ -94,7 +94,7 @@ static bool mapping_is_huge(const void *addr) {
         return false;
 }
 
-static int shm_save(const struct ipc_object *o, int efd, uint64_t max_bytes, struct archive_contents *ret) {
+static int shm_save(const struct ipc_object *o, const struct archive_at *at, uint64_t max_bytes, struct archive_contents *ret) {
         _cleanup_close_ int fd = -EBADF;
         struct shmid_ds ds;
         struct archive_contents c = {};
@@ -122,7 +122,7 @@ static int shm_save(const struct ipc_object *o, int efd, uint64_t max_bytes, str
         c.hugetlb = o->size % (2u << 20) == 0 && (uintptr_t) addr % (2u << 20) == 0 && mapping_is_huge(addr);
         c.locked = ds.shm_perm.mode & SHM_LOCKED;
 
-        fd = archive_contents_open(efd, NULL);
+        fd = archive_contents_open(at, NULL);
         if (fd < 0) {
                 (void) shmdt(addr);
                 return fd;
@@ -158,7 +158,7 @@ union semun {
         unsigned short *array;
 };
 
-static int sem_save(const struct ipc_object *o, int efd, uint64_t max_bytes, struct archive_contents *ret) {
+static int sem_save(const struct ipc_object *o, const struct archive_at *at, uint64_t max_bytes, struct archive_contents *ret) {
         _cleanup_free_ unsigned short *values = NULL;
         _cleanup_free_ char *text = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -189,7 +189,7 @@ static int sem_save(const struct ipc_object *o, int efd, uint64_t max_bytes, str
         if (len > max_bytes)
                 return -EFBIG;
 
-        fd = archive_contents_open(efd, NULL);
+        fd = archive_contents_open(at, NULL);
         if (fd < 0)
                 return fd;
         r = finish_contents(&fd, io_write_all(fd, text, len, -1));
@@ -213,7 +213,7 @@ struct msg_buffer {
         char mtext[];
 };
 
-static int msg_save(const struct ipc_object *o, int efd, uint64_t max_bytes, struct archive_contents *ret) {
+static int msg_save(const struct ipc_object *o, const struct archive_at *at, uint64_t max_bytes, struct archive_contents *ret) {
         _cleanup_free_ struct msg_buffer *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct msqid_ds ds;
@@ -246,7 +246,7 @@ static int msg_save(const struct ipc_object *o, int efd, uint64_t max_bytes, str
         if (!buf)
                 return -ENOMEM;
 
-        fd = archive_contents_open(efd, NULL);
+        fd = archive_contents_open(at, NULL);
         if (fd < 0)
                 return fd;
         /* By index, each copied and left where it is.  Messages sent since
@@ -296,16 +296,16 @@ static int msg_save(const struct ipc_object *o, int efd, uint64_t max_bytes, str
         return 0;
 }
 
-int archive_sysv_save(const struct ipc_object *o, int efd, uint64_t max_bytes, struct archive_contents *ret) {
-        if (!o || efd < 0 || !ret)
+int archive_sysv_save(const struct ipc_object *o, const struct archive_at *at, uint64_t max_bytes, struct archive_contents *ret) {
+        if (!o || !at || !ret)
                 return -EINVAL;
         switch (o->type) {
         case IPC_TYPE_SHM:
-                return shm_save(o, efd, max_bytes, ret);
+                return shm_save(o, at, max_bytes, ret);
         case IPC_TYPE_MSG:
-                return msg_save(o, efd, max_bytes, ret);
+                return msg_save(o, at, max_bytes, ret);
         case IPC_TYPE_SEM:
-                return sem_save(o, efd, max_bytes, ret);
+                return sem_save(o, at, max_bytes, ret);
         default:
                 return -EINVAL;
         }
@@ -427,13 +427,13 @@ static int create_object(const struct ipc_object *o, const struct archive_conten
         return id;
 }
 
-static int shm_fill(const struct ipc_object *o, int efd, const struct archive_contents *c, int id) {
+static int shm_fill(const struct ipc_object *o, const struct archive_at *at, const struct archive_contents *c, int id) {
         _cleanup_close_ int fd = -EBADF;
         uint64_t size;
         void *addr;
         int r = 0;
 
-        fd = archive_contents_open(efd, &size);
+        fd = archive_contents_open(at, &size);
         if (fd < 0)
                 return fd;
         if (size != o->size || c->bytes != o->size)
@@ -462,7 +462,7 @@ static int shm_fill(const struct ipc_object *o, int efd, const struct archive_co
         return 0;
 }
 
-static int sem_fill(const struct ipc_object *o, int efd, const struct archive_contents *c, int id) {
+static int sem_fill(const struct ipc_object *o, const struct archive_at *at, const struct archive_contents *c, int id) {
         _cleanup_free_ unsigned short *values = NULL;
         _cleanup_free_ char *text = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -470,7 +470,7 @@ static int sem_fill(const struct ipc_object *o, int efd, const struct archive_co
         ssize_t k;
         char *p;
 
-        fd = archive_contents_open(efd, &size);
+        fd = archive_contents_open(at, &size);
         if (fd < 0)
                 return fd;
         /* The file can be no longer than the set's lines: read whole. */
@@ -520,7 +520,7 @@ static int sem_fill(const struct ipc_object *o, int efd, const struct archive_co
         return 0;
 }
 
-static int msg_fill(const struct ipc_object *o, int efd, const struct archive_contents *c, int id) {
+static int msg_fill(const struct ipc_object *o, const struct archive_at *at, const struct archive_contents *c, int id) {
         _cleanup_free_ struct msg_buffer *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct msqid_ds ds;
@@ -528,7 +528,7 @@ static int msg_fill(const struct ipc_object *o, int efd, const struct archive_co
         size_t allocated = 0;
         int max;
 
-        fd = archive_contents_open(efd, &size);
+        fd = archive_contents_open(at, &size);
         if (fd < 0)
                 return fd;
         if (size != c->bytes || c->messages > size / sizeof(struct msg_record))
@@ -592,11 +592,11 @@ static int sysv_remove_id(enum ipc_type type, int id) {
         }
 }
 
-int archive_sysv_restore(const struct ipc_object *o, int efd, const struct archive_contents *c, int *ret_id,
+int archive_sysv_restore(const struct ipc_object *o, const struct archive_at *at, const struct archive_contents *c, int *ret_id,
                          bool *ret_same_id) {
         int id, r;
 
-        if (!o || efd < 0 || !c || !ipc_type_is_sysv(o->type))
+        if (!o || !at || !c || !ipc_type_is_sysv(o->type))
                 return -EINVAL;
         if (o->type == IPC_TYPE_SHM && o->size > SIZE_MAX)
                 return -EBADMSG;
@@ -609,13 +609,13 @@ int archive_sysv_restore(const struct ipc_object *o, int efd, const struct archi
 
         switch (o->type) {
         case IPC_TYPE_SHM:
-                r = shm_fill(o, efd, c, id);
+                r = shm_fill(o, at, c, id);
                 break;
         case IPC_TYPE_MSG:
-                r = msg_fill(o, efd, c, id);
+                r = msg_fill(o, at, c, id);
                 break;
         case IPC_TYPE_SEM:
-                r = sem_fill(o, efd, c, id);
+                r = sem_fill(o, at, c, id);
                 break;
         default:
                 r = -EINVAL;

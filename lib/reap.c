@@ -114,6 +114,7 @@ struct archive_state {
         int fd;    /* -1 until opened */
         int error; /* why it could not be opened, once tried; 0: not */
         struct archive_space space;
+        struct archive_pack pack; /* the batch's entries */
 };
 
 struct candidate {
@@ -416,7 +417,7 @@ static int archive_one(struct archive_state *a, struct candidate *c, time_t now)
         r = archive_space_reserve(a->fd, &a->space, need, now);
         if (r < 0)
                 return r;
-        r = archive_entry_begin(a->fd, c->fresh, now, &c->entry);
+        r = archive_entry_begin(a->fd, &a->pack, c->fresh, now, &c->entry);
         if (r < 0) {
                 archive_space_settle(&a->space, need, 0);
                 return r;
@@ -424,12 +425,12 @@ static int archive_one(struct archive_state *a, struct candidate *c, time_t now)
         c->archiving = true;
         c->reserved = need;
         if (ipc_type_is_sysv(c->fresh->type))
-                r = archive_sysv_save(c->fresh, c->entry.fd, a->opt->max_bytes, &contents);
+                r = archive_sysv_save(c->fresh, &c->entry.contents, a->opt->max_bytes, &contents);
         else
                 /* Files other than mq are in quarantine by now. */
                 /* A file's bytes may not pass what was reserved for them. */
                 r = archive_posix_save(c->fresh, c->have_q ? c->q.qfd : c->dirfd,
-                                       c->have_q ? c->q.entry : c->base, c->entry.fd,
+                                       c->have_q ? c->q.entry : c->base, &c->entry.contents,
                                        c->have_q ? need : a->opt->max_bytes, &contents, &c->mq_taken);
         if (r >= 0) {
                 struct archive_removal why = {
@@ -453,28 +454,28 @@ static void archive_undo(struct archive_state *a, struct candidate *c) {
         c->archiving = false;
         if (!c->entry.committed) {
                 archive_space_settle(&a->space, c->reserved, 0);
-                /* (A failed batch commit leaves it open.) */
-                if (c->mq_taken && (c->entry.fd < 0 ||
-                                    archive_posix_putback(c->fresh, c->dirfd, c->base, c->entry.fd) < 0)) {
-                        /* Its messages are only there now: made an entry,
-                         * for a restore to bring them back. */
+                /* (Its pack is open until the batch is done.) */
+                if (c->mq_taken && (!c->entry.pack || archive_posix_putback(c->fresh, c->dirfd, c->base,
+                                                                            &c->entry.contents) < 0)) {
+                        /* Its messages are only there now: kept as an
+                         * entry, for a restore to bring them back. */
                         (void) archive_entry_commit(a->fd, &c->entry);
                         return;
                 }
-                archive_entry_abort(a->fd, &c->entry);
+                archive_entry_abort(&c->entry);
                 return;
         }
         if (c->mq_taken) {
-                int efd = -1;
-                int r = archive_entry_open(a->fd, c->entry.name, &efd, NULL);
-                if (r >= 0)
-                        r = archive_posix_putback(c->fresh, c->dirfd, c->base, efd);
-                if (efd >= 0)
-                        (void) close(efd);
+                struct archive_found f;
+                int r = archive_entry_find(a->fd, c->entry.name, &f);
+                if (r >= 0) {
+                        r = archive_posix_putback(c->fresh, c->dirfd, c->base, &f.contents);
+                        (void) close(f.fd);
+                }
                 if (r < 0)
                         return; /* the entry keeps what could not go back */
         }
-        if (archive_entry_remove(a->fd, c->entry.name) >= 0)
+        if (archive_entry_remove(a->fd, a->pack.name, c->entry.name) >= 0)
                 archive_space_settle(&a->space, c->entry.disk_bytes, 0);
 }
 
@@ -487,9 +488,7 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
         _cleanup_(inventory_freep) struct inventory *fresh_inv = NULL;
         _cleanup_(proctab_freep) struct proctab *pt = NULL;
         _cleanup_free_ struct candidate *cs = NULL;
-        _cleanup_free_ struct archive_entry **entries = NULL;
         struct quarantine_pool pool;
-        size_t n_entries = 0;
         int r;
 
         *ret_deferred = 0;
@@ -499,8 +498,7 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
         if (r < 0)
                 return r;
         cs = calloc(n, sizeof(*cs));
-        entries = calloc(n, sizeof(*entries));
-        if (!cs || !entries)
+        if (!cs)
                 return -ENOMEM;
         /* The fresh inventory must not move while candidates point into it. */
         fresh_inv->objects = calloc(n, sizeof(struct ipc_object));
@@ -508,7 +506,7 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 return -ENOMEM;
         fresh_inv->n_allocated = n;
         for (size_t i = 0; i < n; i++)
-                cs[i] = (struct candidate) { .index = idx[i], .dirfd = -1, .entry.fd = -1 };
+                cs[i] = (struct candidate) { .index = idx[i], .dirfd = -1 };
 
         for (size_t i = 0; i < n; i++) {
                 const struct ipc_object *o = &inv->objects[idx[i]];
@@ -604,10 +602,9 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                                 goto out;
                         continue;
                 }
-                entries[n_entries++] = &c->entry;
         }
-        if (n_entries > 0) {
-                int k = archive_commit_batch(arch->fd, entries, n_entries);
+        if (arch->pack.n_entries > 0) {
+                int k = archive_pack_commit(arch->fd, &arch->pack);
                 char why[160];
                 archive_error(arch, k, why, sizeof(why));
                 for (size_t i = 0; i < n; i++) {
@@ -673,6 +670,9 @@ out:
                 archive_undo(arch, &cs[i]); /* a hard error: nothing of it removed */
                 candidate_done(&cs[i]);
         }
+        /* One pack a batch: what was not committed goes with it. */
+        if (arch->fd >= 0)
+                archive_pack_done(arch->fd, &arch->pack);
         quarantine_pool_done(&pool);
         if (r >= 0) {
                 /* The deferred to the end, in order: the next batch starts with them. */
@@ -693,7 +693,8 @@ out:
 
 /* File descriptors a candidate may hold at once in a batch: its directory,
  * its share of the quarantine (a directory and its parent, per directory
- * per batch: counted for each), its archive entry.  Conservative. */
+ * per batch: counted for each), a reader of its archive entry (the batch's
+ * entries share one pack).  Conservative. */
 #define FDS_PER_CANDIDATE 4u
 /* Left free for what a batch opens besides: the /proc pass, the archive
  * directory and its listing, a reader of the archive's files. */
@@ -733,7 +734,7 @@ int reap(const struct inventory *inv, const struct judgement *judgements, const 
         _cleanup_(reap_result_freep) struct reap_result *res = calloc(1, sizeof(*res));
         _cleanup_free_ size_t *orphans = NULL;
         size_t n_orphans = 0, next = 0;
-        struct archive_state arch = { .opt = opt->archive, .fd = -1 };
+        struct archive_state arch = { .opt = opt->archive, .fd = -1, .pack = ARCHIVE_PACK_INIT };
         int r = 0;
 
         if (!res)

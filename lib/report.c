@@ -427,6 +427,7 @@ static int archive_item_json(const struct archive_item *it, json_object **ret) {
         r |= put(j, "size", json_object_new_uint64(o->size));
         r |= put(j, "bytes", json_object_new_uint64(it->contents.bytes));
         r |= put(j, "disk_bytes", json_object_new_uint64(it->disk_bytes));
+        r |= put(j, "pack", json_object_new_string(it->pack));
         r |= put(j, "removed_at", json_object_new_int64(it->why.time));
         r |= put(j, "verdict", object_json_escaped(it->why.verdict, IPC_ESCAPE_TEXT));
         r |= put(j, "reason", object_json_escaped(strempty(it->why.reason), IPC_ESCAPE_TEXT));

@@ -142,8 +142,9 @@ EOC
             ANS=$(awk -v id="$arg" 'NR > 1 && $2 == id { found = 1 } END { print found ? "yes" : "no" }' /proc/sysvipc/shm)
             ;;
         datasize)
-            # The entry's contents: all of it past the manifest's 64 KiB.
-            ANS=$(stat -c %s "$BENCH_ARCHIVE_DIR/$arg" 2>&1) && ANS=$((ANS - 65536)) || ANS="error no entry: $ANS" ;;
+            # The entry's contents, as the listing says.
+            ANS=$("$IPCGC" --local --config "$CONF" archive -J </dev/null 2>&1 |
+                jq -r --arg e "$arg" '[.entries[] | select(.entry == $e)][0].bytes // "error no entry"') ;;
         verdicts)
             # Verdict counts per type, from the daemon or --local.
             local how=()

@@ -93,8 +93,8 @@ is "$?" 0 "run-bench.sh's archive figures run (BENCH_SMOKE=1)"
 while read -r line; do echo "# $line"; done <<<"$out"
 check "archive-ratio: a ratio of two times in ms" \
     grep -Eq '^archive-ratio: [0-9]+\.[0-9]+ \(.* [0-9]+\.[0-9] ms / .* [0-9]+\.[0-9] ms, .*\) target <= 1\.5 (MET|MISSED)$' <<<"$out"
-check "archive-rss: a peak in MiB, the entry's data file 13 MiB" \
-    grep -Eq '^archive-rss: [0-9]+\.[0-9] MiB \(.*; [0-9]+\.[0-9] MiB before; the entry.s data file has 13631488 bytes, .*\) target < 32 MiB (MET|MISSED)$' <<<"$out"
+check "archive-rss: a peak in MiB, the entry's contents 13 MiB" \
+    grep -Eq '^archive-rss: [0-9]+\.[0-9] MiB \(.*; [0-9]+\.[0-9] MiB before; the entry.s contents have 13631488 bytes, .*\) target < 32 MiB (MET|MISSED)$' <<<"$out"
 check "and the smoke namespace's IPC is as it was" grep -q '^host-check: CLEAN' <<<"$out"
 is "$(ipcs -m | grep -c '^0x2')" 200 "the 200 segments of W1/20 here are all still there"
 

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ static int fail(const char *what, int r) {
 int main(int argc, char **argv) {
         struct config *config = NULL;
         struct inventory *inv = NULL;
+        struct archive_pack pack = ARCHIVE_PACK_INIT;
         struct archive_entry e;
         struct archive_contents c = {};
         char *error = NULL, *base = NULL;
@@ -64,18 +66,19 @@ int main(int argc, char **argv) {
         r = archive_open_dir(config->daemon.archive_dir, ARCHIVE_CREATE, &afd);
         if (r < 0)
                 return fail(config->daemon.archive_dir, r);
-        r = archive_entry_begin(afd, o, when, &e);
+        r = archive_entry_begin(afd, &pack, o, when, &e);
         if (r < 0)
                 return fail("begin", r);
         if (ipc_type_is_sysv(o->type))
-                r = archive_sysv_save(o, e.fd, UINT64_MAX, &c);
+                r = archive_sysv_save(o, &e.contents, UINT64_MAX, &c);
         else {
                 r = collect_open_parent(o, &config->scan, &pfd, &base);
                 if (r >= 0)
-                        r = archive_posix_save(o, pfd, base, e.fd, UINT64_MAX, &c, &taken);
+                        r = archive_posix_save(o, pfd, base, &e.contents, UINT64_MAX, &c, &taken);
         }
         if (r < 0) {
-                archive_entry_abort(afd, &e);
+                archive_entry_abort(&e);
+                archive_pack_done(afd, &pack);
                 return fail("save", r);
         }
         struct archive_removal why = {
@@ -88,9 +91,13 @@ int main(int argc, char **argv) {
         };
         r = archive_manifest_write(&e, o, &why, &c);
         if (r >= 0)
-                r = archive_entry_commit(afd, &e);
+                r = archive_pack_commit(afd, &pack);
         if (r < 0)
                 return fail("commit", r);
+        /* Made at TIME, as far as eviction can tell (it goes by mtime). */
+        const struct timespec ts[2] = { { .tv_sec = when }, { .tv_sec = when } };
+        (void) futimens(pack.fd, ts);
+        archive_pack_done(afd, &pack);
         if (ipc_type_is_sysv(o->type))
                 r = sysv_remove(o->type, o->id);
         else

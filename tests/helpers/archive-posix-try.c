@@ -9,9 +9,9 @@
  * manifest will keep, are written to ENTRYDIR/facts as "key value" lines.
  * ENTRYDIR is a directory (it must exist) holding facts and the entry file
  * ENTRYDIR/entry: save makes it (0600, O_EXCL) and writes the contents into
- * it from ARCHIVE_DATA_OFFSET on (no manifest before them: a hole);
+ * it from TRY_OFFSET on (no manifest before them: a hole);
  * putback and restore open it as the library opens an entry
- * (archive_entry_open: a symlink is ENOENT, anything but a regular file
+ * (open_entry: as the library a pack, a symlink is ENOENT, anything but a regular file
  * EBADMSG).  A failed save leaves ENTRYDIR/entry as the save left it.
  *
  *   archive-posix-try save TYPE DIR BASE ENTRYDIR [MAXBYTES]
@@ -64,16 +64,30 @@ static int open_dir(const char *path) {
         return fd;
 }
 
+/* Where these tests keep an entry's contents in ENTRYDIR/entry: from 64
+ * KiB on, as in a file whose start another part holds. */
+#define TRY_OFFSET 65536
+/* Opens ENTRYDIR/entry (of the directory EDFD) for reading as the library
+ * opens a pack (a symlink is ENOENT, anything but a regular file EBADMSG):
+ * *AT its contents. */
+static int open_entry_at(int edfd, struct archive_at *at) {
+        struct stat st;
+        int fd = openat(edfd, "entry", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ELOOP ? -ENOENT : -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return -EBADMSG;
+        }
+        *at = (struct archive_at) { .fd = fd, .offset = TRY_OFFSET,
+                                    .length = st.st_size > TRY_OFFSET ? (uint64_t) st.st_size - TRY_OFFSET : 0 };
+        return 0;
+}
+
 /* Makes the entry file ENTRYDIR/entry of the entry directory EDFD, for a save. */
 static int create_entry(int edfd) {
         int fd = openat(edfd, "entry", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         return fd < 0 ? -errno : fd;
-}
-
-/* Opens ENTRYDIR/entry for putback or restore, refusing what the library refuses. */
-static int open_entry(int edfd) {
-        int fd, r = archive_entry_open(edfd, "entry", &fd, NULL);
-        return r < 0 ? r : fd;
 }
 
 static int read_object(enum ipc_type type, int dfd, const char *base, struct ipc_object *o) {
@@ -172,7 +186,8 @@ static int cmd_save(int argc, char **argv) {
                 if (symlinkat(plant, dfd, argv[4]) < 0)
                         return result(-errno);
         }
-        r = archive_posix_save(&o, dfd, argv[4], efd, max, &c, &taken);
+        r = archive_posix_save(&o, dfd, argv[4], &(struct archive_at) { .fd = efd, .offset = TRY_OFFSET, .length = ARCHIVE_TO_END },
+                               max, &c, &taken);
         if (close(efd) < 0 && r >= 0)
                 r = -errno;
         free(o.name); /* the only thing the reader allocated */
@@ -193,10 +208,11 @@ static int cmd_putback(int argc, char **argv) {
         int r = read_facts(edfd, IPC_TYPE_MQ, &o, &c);
         if (r < 0)
                 return result(r);
-        int efd = open_entry(edfd);
-        if (efd < 0)
-                return result(efd);
-        return result(archive_posix_putback(&o, dfd, argv[3], efd));
+        struct archive_at at;
+        r = open_entry_at(edfd, &at);
+        if (r < 0)
+                return result(r);
+        return result(archive_posix_putback(&o, dfd, argv[3], &at));
 }
 
 static int cmd_restore(int argc, char **argv) {
@@ -211,10 +227,11 @@ static int cmd_restore(int argc, char **argv) {
         int r = read_facts(edfd, t, &o, &c);
         if (r < 0)
                 return result(r);
-        int efd = open_entry(edfd);
-        if (efd < 0)
-                return result(efd);
-        return result(archive_posix_restore(&o, dfd, argv[4], efd, &c));
+        struct archive_at at;
+        r = open_entry_at(edfd, &at);
+        if (r < 0)
+                return result(r);
+        return result(archive_posix_restore(&o, dfd, argv[4], &at, &c));
 }
 
 static int cmd_semmake(int argc, char **argv) {

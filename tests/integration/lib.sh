@@ -189,17 +189,23 @@ stop_daemon() { # stop_daemon: SIGTERM, wait, and say how it ended
     wait "$DAEMON_PID"
 }
 
-# An archive entry (lib/archive.h): one file, the manifest from 0 to the
-# first NUL, the contents from ARCHIVE_DATA_OFFSET (65536) to the end.
-entry_manifest() { head -c 65536 "$1" | tr -d '\0'; } # entry_manifest FILE: prints the manifest text
-entry_contents() { tail -c +65537 "$1"; }              # entry_contents FILE: prints the contents
-# entry_set_manifest FILE: replaces the manifest with stdin (NUL-padded to 65536 bytes; the contents kept)
-entry_set_manifest() {
+# The archive-*-try helpers' ENTRYDIR/entry: their contents from 64 KiB on.
+try_manifest() { head -c 65536 "$1" | tr -d '\0'; } # try_manifest FILE: prints the manifest text
+try_contents() { tail -c +65537 "$1"; }              # try_contents FILE: prints the contents
+# try_set_manifest FILE: replaces the manifest with stdin (NUL-padded to 65536 bytes; the contents kept)
+try_set_manifest() {
     # Where the old one can be punched out, the padding stays a hole (sparse), as the library leaves it.
     local sparse=,sparse
     fallocate --punch-hole --offset 0 --length 65536 "$1" 2>/dev/null || sparse=
     { cat; head -c 65536 /dev/zero; } | head -c 65536 |
         dd of="$1" bs=4096 iflag=fullblock conv=notrunc$sparse status=none
 }
-# entry_set_contents FILE: replaces the contents with stdin (FILE cut to 65536 bytes, stdin appended)
-entry_set_contents() { truncate -s 65536 "$1" && cat >>"$1"; }
+# try_set_contents FILE: replaces the contents with stdin (FILE cut to 65536 bytes, stdin appended)
+try_set_contents() { truncate -s 65536 "$1" && cat >>"$1"; }
+
+# An archive entry's parts, by its path ARCHIVEDIR/ENTRY (tests/helpers/archive-show).
+entry_manifest() { "$top_builddir/tests/helpers/archive-show" "${1%/*}" "${1##*/}" manifest; }
+entry_contents() { "$top_builddir/tests/helpers/archive-show" "${1%/*}" "${1##*/}" contents; }
+entry_pack() { "$top_builddir/tests/helpers/archive-show" "${1%/*}" "${1##*/}" pack; }
+# entry_copy ARCHIVEDIR/ENTRY NAME MANIFEST CONTENTS: a pack NAME.pack of one entry NAME (files, or - for ENTRY's)
+entry_copy() { "$top_builddir/tests/helpers/archive-show" "${1%/*}" "${1##*/}" copy "$2" "$3" "$4"; }

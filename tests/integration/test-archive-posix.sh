@@ -23,7 +23,7 @@ en=$(entry pshm)
 is "$(try save pshm /dev/shm ipcgc-pshm "$en")" ok "pshm: saved"
 is "$(stat -c %X /dev/shm/ipcgc-pshm)" 1000000000 "pshm: the save left its atime alone"
 is "$(fact "$en" bytes)" 49152 "pshm: 48 KiB archived"
-is "$(stat -c '%a %F' "$en/entry") $(entry_contents "$en/entry" | wc -c)" "600 regular file 49152" \
+is "$(stat -c '%a %F' "$en/entry") $(try_contents "$en/entry" | wc -c)" "600 regular file 49152" \
     "pshm: the entry is a regular file, 0600, its contents the file's size"
 rm /dev/shm/ipcgc-pshm
 is "$(try restore pshm /dev/shm ipcgc-pshm "$en")" ok "pshm: restored"
@@ -46,9 +46,9 @@ is "$(fact "$en" bytes) $(fact "$en" sparse)" "4096 1" "sparse: 4 KiB archived, 
 is "$(stat -c '%s %b' "$en/entry")" "$((65536 + 1048576)) 8" "sparse: the entry is 64 KiB and 1 MiB of contents in 4 KiB of blocks"
 # With a manifest, as the library writes one (its text, then the hole): its
 # block and the data's, 8 KiB; the contents untouched.
-echo '{"format": "ipcgc-archive 2"}' | entry_set_manifest "$en/entry"
+echo '{"format": "ipcgc-archive 2"}' | try_set_manifest "$en/entry"
 is "$(stat -c '%s %b' "$en/entry")" "$((65536 + 1048576)) 16" "sparse: with a manifest, its block and the data's"
-is "$(entry_manifest "$en/entry")" '{"format": "ipcgc-archive 2"}' "sparse: the manifest reads back"
+is "$(try_manifest "$en/entry")" '{"format": "ipcgc-archive 2"}' "sparse: the manifest reads back"
 rm /dev/shm/ipcgc-sparse
 is "$(try restore pshm /dev/shm ipcgc-sparse "$en")" ok "sparse: restored"
 is "$(sha256sum </dev/shm/ipcgc-sparse)" "$sum" "sparse: same bytes"
@@ -123,9 +123,9 @@ is "$(try mqread /ipcgc-mq2)" "9:nine 5:five 1:one 1:two attr 10 64" "mq putback
 # --- corrupt messages in the contents: EBADMSG, and no queue left behind ---
 corrupt() { # corrupt NAME PYTHON-EXPR-ON-d: a copy of the mq entry with its contents rewritten
     cp -a "$E/mq" "$E/$1"
-    entry_contents "$E/mq/entry" |
+    try_contents "$E/mq/entry" |
         python3 -c "import struct,sys; d=bytearray(sys.stdin.buffer.read()); $2; sys.stdout.buffer.write(d)" |
-        entry_set_contents "$E/$1/entry"
+        try_set_contents "$E/$1/entry"
 }
 corrupt bad-len "d[4:12]=struct.pack('=Q', 1 << 62)"
 is "$(try restore mq "$MQDIR" ipcgc-bad "$E/bad-len")" EBADMSG "mq: a huge length gives EBADMSG"

@@ -40,6 +40,8 @@ contents() { entry_contents "$A/$1" >"$T/contents.$1" && echo "$T/contents.$1"; 
 disk() { find "$1" -mindepth 1 -maxdepth 1 -type f -printf '%b\n' | awk '{ s += $1 * 512 } END { print s + 0 }'; }
 shm_exists() { awk -v k="$(($1))" '$1 == k { f = 1 } END { exit !f }' /proc/sysvipc/shm; }
 shm_gone() { ! shm_exists "$1"; }
+# entries_left: how many entries the archive lists
+entries_left() { "$IPCGC" --config "$CONF" archive --local -J | jq '.entries | length'; }
 # count DIR...: how many names are in the DIRs
 count() { find "$@" -mindepth 1 -maxdepth 1 | wc -l; }
 # mq messages file: "PRIO:TEXT" words, in file order
@@ -79,7 +81,8 @@ for t in shm msg sem mq pshm psem fifo; do
     fi
     ok "$t: its record names an archive entry (${entry[$t]})"
     e=$A/${entry[$t]}
-    is "$(stat -c '%F %a %u %h' "$e" 2>&1)" "regular file 600 0 1" "$t: the entry is one file, 0600, root's"
+    pack=$(entry_pack "$e")
+    is "$(stat -c '%F %a %u %h' "$A/$pack" 2>&1)" "regular file 600 0 1" "$t: its pack is a file, 0600, root's"
     is "$(find "$e" -mindepth 1 ! \( -type f -perm 0600 -uid 0 \) | wc -l)" 0 "$t: every file in it is a regular file, 0600, root's"
     is "$(manifest "${entry[$t]}" type)" "$t" "$t: the manifest says type $t"
 done
@@ -88,7 +91,9 @@ is "$(manifest "${entry[shm]}" key) $(manifest "${entry[msg]}" key) $(manifest "
 is "$(manifest "${entry[mq]}" name) $(manifest "${entry[pshm]}" name) $(manifest "${entry[psem]}" name)" \
     "/q1 /p1 /s1" "POSIX: the manifests' names"
 is "$(manifest "${entry[fifo]}" name) $(manifest "${entry[fifo]}" mode)" "$FIFODIR/f1 640" "fifo: the manifest's path and mode 0640"
-is "$(stat -c %s "$A/${entry[fifo]}")" "$(entry_manifest "$A/${entry[fifo]}" | wc -c)" "fifo: the entry holds a manifest only"
+is "$(entry_contents "$A/${entry[fifo]}" | wc -c)" 0 "fifo: the entry holds a manifest only"
+is "$(for t in shm msg sem mq pshm psem fifo; do entry_pack "$A/${entry[$t]}"; done | sort -u | wc -l) $(count "$A")" "1 1" \
+    "the sweep's seven entries are in one pack, the archive's one file"
 check "shm: the contents are the segment's 64 KiB, byte for byte" cmp "$T/pattern" "$(contents "${entry[shm]}")"
 is "$(entry_contents "$A/${entry[sem]}" | tr '\n' ' ' 2>&1)" "3 0 5 " "sem: values 3, 0, 5, one a line"
 is "$(stat -c %s "$(contents "${entry[msg]}")" 2>&1)" $((3 * 16 + 3 + 3 + 5)) "msg: the contents are the 3 messages and their 16-byte headers"
@@ -111,7 +116,7 @@ e=$(rec "$id" archive)
 is "$(rec "$id" action) $(rec "$id" uid)" "removed 4600" "uid 4600's shm: removed, record's uid 4600"
 is "$(rec pshm:/u4600 action) $(rec pshm:/u4600 uid)" "removed 4600" "uid 4600's pshm: removed, record's uid 4600"
 if [ "$e" != null ]; then
-    is "$(manifest "$e" uid) $(manifest "$e" cuid) $(stat -c %u "$A/$e")" "4600 4600 0" \
+    is "$(manifest "$e" uid) $(manifest "$e" cuid) $(stat -c %u "$A/$(entry_pack "$A/$e")")" "4600 4600 0" \
         "uid 4600's shm: manifest uid and cuid 4600, the entry root's"
 else
     not_ok "uid 4600's shm: archived" "$out"
@@ -212,14 +217,15 @@ for round in $(seq 20); do
     [ "$d" -le "$cap" ] || over+=" round $round: $d"
     # The round before fits beside this one: none of it evicted.
     gone=0
-    for e in "${prev[@]}"; do [ -f "$A/$e" ] || gone=$((gone + 1)); done
+    listed=" $("$IPCGC" --config "$CONF" archive --local -J | jq -r '.entries[].entry' | paste -sd' ') "
+    for e in "${prev[@]}"; do [[ $listed == *" $e "* ]] || gone=$((gone + 1)); done
     [ "$gone" = 0 ] || prev_gone+=" round $round evicted $gone of round $((round - 1));"
     prev=("${new[@]}")
     # Oldest first: no entry evicted while one of an older round is kept.
     newest_gone=0 oldest_kept=$round
     for e in "${!round_of[@]}"; do
         r=${round_of[$e]}
-        if [ -f "$A/$e" ]; then [ "$r" -lt "$oldest_kept" ] && oldest_kept=$r
+        if [[ $listed == *" $e "* ]]; then [ "$r" -lt "$oldest_kept" ] && oldest_kept=$r
         elif [ "$r" -gt "$newest_gone" ]; then newest_gone=$r; fi
     done
     [ "$newest_gone" -le "$oldest_kept" ] ||
@@ -230,7 +236,7 @@ is "$(count /dev/shm "$FIFODIR")" 0 "eviction: none of them left"
 is "$over" "" "eviction: after every sweep the entries take at most ArchiveMaxBytes=1M (st_blocks)"
 is "$order" "" "eviction: the oldest went first (by round)"
 is "$prev_gone" "" "eviction: the round before, which fits beside the new one, stayed whole"
-n_left=$(count "$A")
+n_left=$(entries_left)
 echo "# the entries were made over $(printf '%s\n' "${!round_of[@]}" | cut -c1-16 | sort -u | wc -l) distinct seconds"
 check "eviction: entries were evicted ($n_left of ${#round_of[@]} left, $(disk "$A") bytes)" test "$n_left" -lt "${#round_of[@]}"
 is "$(find "$A" -name '.new-*' | wc -l)" 0 "eviction: nothing named .new-* left"
@@ -250,7 +256,7 @@ check "ArchiveKeep=1h: once the cap is full an orphan is skipped (at $skipped_at
 case $r in *"could not archive ("*"younger than ArchiveKeep="*) ok "ArchiveKeep=1h: $r" ;;
     *) not_ok "ArchiveKeep=1h: the reason names ArchiveKeep" "reason: $r" ;; esac
 check "ArchiveKeep=1h: the skipped pshm is still there" test -f "/dev/shm/keep-$skipped_at"
-is "$(count "$A")" $((skipped_at - 1)) "ArchiveKeep=1h: no entry evicted"
+is "$(entries_left)" $((skipped_at - 1)) "ArchiveKeep=1h: no entry evicted"
 d=$(disk "$A")
 check "ArchiveKeep=1h: the entries take at most 256K ($d), and the cap was nearly full" \
     test "$d" -le "$cap" -a $((d + 2 * 24576)) -gt "$cap"
@@ -306,7 +312,7 @@ e=$(rec "shm:$shm_id" archive)
 is "$(rec "shm:$shm_id" action)" removed "daemon: the orphan removed"
 if [ "$e" != null ] && [ -n "$e" ]; then
     ok "daemon: its record names the entry ($e)"
-    check "daemon: the entry is there, with the segment's bytes" test -f "$A/$e" -a "$(entry_contents "$A/$e" | wc -c)" = 4096
+    check "daemon: the entry is there, with the segment's bytes" test "$(entry_contents "$A/$e" | wc -c)" = 4096
     hist=$("$IPCGC" --config "$CONF" history -J)
     is "$(jq -r --arg id "shm:$shm_id" '.entries[] | select(.id == $id) | "\(.action) \(.archive)"' <<<"$hist")" \
         "removed $e" "daemon: history -J has the removal, with the entry"

@@ -142,16 +142,17 @@ rmdir "$FIFODIR/sub" && ln -s "$T/elsewhere" "$FIFODIR/sub"
 run "$IPCGC" --config "$CONF" --local restore "$sub_entry"
 is "$rc,$(ls -A "$T/elsewhere")" "1," "restore through a symlinked directory: refused, nothing made where it leads"
 rm "$FIFODIR/sub"
-# The entry itself swapped for a symlink to a good entry elsewhere (which,
-# followed, would restore).
+# The entry's pack swapped for a symlink to it elsewhere (which, followed,
+# would restore).
 rm /dev/shm/rtshm
-mv "$A/${entry[pshm:/rtshm]}" "$T/moved-entry"
-ln -s "$T/moved-entry" "$A/${entry[pshm:/rtshm]}"
+pack=$(entry_pack "$A/${entry[pshm:/rtshm]}")
+mv "$A/$pack" "$T/moved-pack"
+ln -s "$T/moved-pack" "$A/$pack"
 run "$IPCGC" --config "$CONF" --local restore "${entry[pshm:/rtshm]}"
-is "$rc,$([ -e /dev/shm/rtshm ] && echo made)" "1," "restore of an entry that is a symlink: refused, nothing made"
-case $err in *NoSuchEntry*) ok "restore of an entry that is a symlink: NoSuchEntry" ;;
-*) not_ok "restore of an entry that is a symlink: NoSuchEntry" "got: $err" ;; esac
-rm "$A/${entry[pshm:/rtshm]}" && mv "$T/moved-entry" "$A/${entry[pshm:/rtshm]}"
+is "$rc,$([ -e /dev/shm/rtshm ] && echo made)" "1," "restore from a pack that is a symlink: refused, nothing made"
+case $err in *NoSuchEntry*) ok "restore from a pack that is a symlink: NoSuchEntry" ;;
+*) not_ok "restore from a pack that is a symlink: NoSuchEntry" "got: $err" ;; esac
+rm "$A/$pack" && mv "$T/moved-pack" "$A/$pack"
 # The archive directory itself a symlink: refused.
 ln -s "$A" "$T/alink"
 sed "/^\[Daemon\]/a ArchiveDir=$T/alink" "$CONF" >"$T/alink.conf"

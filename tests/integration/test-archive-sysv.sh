@@ -28,7 +28,7 @@ before=$(sysvipc shm $shm_key | awk '{print $1, $2, $3, $4, $8, $9}')
 out=$("$TRY" save shm "$shm_id" "$T/shm.entry")
 is "$?" 0 "shm: save succeeds"
 is "$(field bytes),$(field locked),$(field hugetlb)" "65536,0,0" "shm: 65536 bytes, not locked, not hugetlb"
-check "shm: the entry's contents hold the segment's bytes" cmp -s "$T/pattern" <(entry_contents "$T/shm.entry/entry")
+check "shm: the entry's contents hold the segment's bytes" cmp -s "$T/pattern" <(try_contents "$T/shm.entry/entry")
 is "$(stat -c '%a %F' "$T/shm.entry/entry")" "600 regular file" "shm: the entry is a regular file, 0600"
 
 ipcrm -m "$shm_id"
@@ -75,7 +75,7 @@ is "$(semvals)" "3,0,5" "sem: made with 3, 0, 5"
 before=$(sysvipc sem $sem_key | awk '{print $1, $2, $3, $4, $5, $6}')
 out=$("$TRY" save sem "$sem_id" "$T/sem.entry")
 is "$?,$(field values)" "0,3" "sem: save succeeds, 3 values"
-is "$(entry_contents "$T/sem.entry/entry" | tr '\n' ' ')" "3 0 5 " "sem: values in the contents, one a line"
+is "$(try_contents "$T/sem.entry/entry" | tr '\n' ' ')" "3 0 5 " "sem: values in the contents, one a line"
 out=$("$TRY" save sem "$sem_id" "$T/sem.big" 5)
 is "$?,$(field error),$(ls -A "$T/sem.big"),$(stat -c %s "$T/sem.big/entry")" "1,EFBIG,entry,0" \
         "sem: save over max_bytes is EFBIG, nothing written"
@@ -89,11 +89,11 @@ is "$?,$(field error)" "1,EEXIST" "sem: restore refuses a taken key (EEXIST)"
 # Hostile values: a value past SEMVMX, then too many lines.
 ipcrm -s "$sem_id"
 cp -a "$T/sem.entry" "$T/sem.bad"
-printf '3\n0\n99999\n' | entry_set_contents "$T/sem.bad/entry"
+printf '3\n0\n99999\n' | try_set_contents "$T/sem.bad/entry"
 sed -i "s/^bytes .*/bytes 10/" "$T/sem.bad/facts"
 out=$("$TRY" restore sem "$T/sem.bad")
 is "$?,$(field error),$(sysvipc sem $sem_key)" "1,EBADMSG," "sem: a value past SEMVMX is EBADMSG, no set left"
-printf '3\n0\n5\n1\n' | entry_set_contents "$T/sem.bad/entry"
+printf '3\n0\n5\n1\n' | try_set_contents "$T/sem.bad/entry"
 sed -i "s/^bytes .*/bytes 8/" "$T/sem.bad/facts"
 out=$("$TRY" restore sem "$T/sem.bad")
 is "$?,$(field error),$(sysvipc sem $sem_key)" "1,EBADMSG," "sem: a line too many is EBADMSG, no set left"
@@ -136,9 +136,9 @@ ipcrm -q "$msg_id"
 n_before=$(($(wc -l </proc/sysvipc/msg)))
 corrupt() { # corrupt NAME PERL-EXPR: a copy of the entry with its messages rewritten by EXPR on $d
         rm -rf "$T/msg.$1" && cp -a "$T/msg.entry" "$T/msg.$1"
-        entry_contents "$T/msg.entry/entry" | perl -e 'local $/; my $d = <STDIN>; '"$2"'; print $d' |
-                entry_set_contents "$T/msg.$1/entry"
-        sed -i "s/^bytes .*/bytes $(entry_contents "$T/msg.$1/entry" | wc -c)/" "$T/msg.$1/facts"
+        try_contents "$T/msg.entry/entry" | perl -e 'local $/; my $d = <STDIN>; '"$2"'; print $d' |
+                try_set_contents "$T/msg.$1/entry"
+        sed -i "s/^bytes .*/bytes $(try_contents "$T/msg.$1/entry" | wc -c)/" "$T/msg.$1/facts"
         out=$("$TRY" restore msg "$T/msg.$1")
         is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" \
                 "msg: $1 is EBADMSG, no queue left"
@@ -170,7 +170,7 @@ hwm=$(field vmhwm_kib)
 if [ -n "$hwm" ] && [ "$hwm" -lt 32768 ]; then ok "shm: peak RSS ${hwm} KiB < 32 MiB while saving 256 MiB"
 else not_ok "shm: peak RSS < 32 MiB while saving 256 MiB" "VmHWM: ${hwm:-?} KiB"; fi
 want=$(perl -e 'print chr($_) x (1 << 20) for 0 .. 255' | sha256sum)
-is "$(entry_contents "$T/shm.256/entry" | sha256sum)" "$want" "shm: 256 MiB bytes as written"
+is "$(try_contents "$T/shm.256/entry" | sha256sum)" "$want" "shm: 256 MiB bytes as written"
 ipcrm -m "$big_id"
 rm -rf "$T/shm.256"
 

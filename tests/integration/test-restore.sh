@@ -149,13 +149,15 @@ is "$rc,$out" "0,restored shm:$shm_id as shm:$new_id (key 0x00005401) from ${ent
     not_ok "restore with the old id taken: the id is new" "got '$new_id'"
 ipcrm -m "$other"
 
-# A symlink planted as an entry is not followed, even to a real entry.
+# A symlink planted as a pack is not followed, even to a real pack: the
+# entry's pack moved out of the archive, a symlink to it in its place.
 ipcrm -m "$new_id"
-ln -s "$A/${entry[shm:$shm_id]}" "$A/planted"
-run "${LOCAL[@]}" restore planted
-is "$rc,$err" "1,ipcgc: io.ipcgc.NoSuchEntry: entry=planted" "restore of a symlink in the archive: NoSuchEntry"
-is "$(sysvipc shm $shm_key '$2')" "" "restore of a symlink in the archive: nothing made"
-rm "$A/planted"
+pack=$(entry_pack "$A/${entry[shm:$shm_id]}")
+mv "$A/$pack" "$T/moved.pack" && ln -s "$T/moved.pack" "$A/$pack"
+run "${LOCAL[@]}" restore "${entry[shm:$shm_id]}"
+is "$rc,$err" "1,ipcgc: io.ipcgc.NoSuchEntry: entry=${entry[shm:$shm_id]}" "restore from a pack that is a symlink: NoSuchEntry"
+is "$(sysvipc shm $shm_key '$2')" "" "restore from a pack that is a symlink: nothing made"
+rm "$A/$pack" && mv "$T/moved.pack" "$A/$pack"
 run "${LOCAL[@]}" restore nosuch
 is "$rc,$err" "1,ipcgc: io.ipcgc.NoSuchEntry: entry=nosuch" "restore of no such entry: NoSuchEntry"
 for bad in "../archive/${entry[shm:$shm_id]}" ".hidden" ""; do
@@ -164,27 +166,29 @@ for bad in "../archive/${entry[shm:$shm_id]}" ".hidden" ""; do
 done
 is "$(sysvipc shm $shm_key '$2')" "" "restore of a path: nothing made"
 # A manifest this version did not write.
-cp -a "$A/${entry[shm:$shm_id]}" "$A/broken"
-entry_manifest "$A/broken" | sed 's/"ipcgc-archive 2"/"ipcgc-archive 9"/' | entry_set_manifest "$A/broken"
+entry_manifest "$A/${entry[shm:$shm_id]}" | sed 's/"ipcgc-archive 3"/"ipcgc-archive 9"/' >"$T/manifest.9"
+entry_copy "$A/${entry[shm:$shm_id]}" broken "$T/manifest.9" -
 run "${LOCAL[@]}" restore broken
 is "$rc,$err" "1,ipcgc: io.ipcgc.BadEntry: entry=broken, message=its manifest is not one this version wrote" \
     "restore of a bad manifest: BadEntry"
 is "$("${LOCAL[@]}" archive -J | jq '[.bad, (.entries | length)] | join(" ")' -r)" "1 7" \
     "archive: the bad entry is counted, not listed"
-rm -f "$A/broken"
+rm -f "$A/broken.pack"
 # An entry whose contents are shorter than its manifest says.
-cp -a "$A/${entry[shm:$shm_id]}" "$A/short"
-entry_contents "$A/short" | head -c 100 | entry_set_contents "$A/short"
+entry_contents "$A/${entry[shm:$shm_id]}" | head -c 100 >"$T/contents.100"
+entry_copy "$A/${entry[shm:$shm_id]}" short - "$T/contents.100"
 run "${LOCAL[@]}" restore short
 is "$rc,$err" "1,ipcgc: io.ipcgc.BadEntry: entry=short, message=its contents do not agree with its manifest" \
     "restore of an entry with its contents cut: BadEntry"
 is "$(sysvipc shm $shm_key '$2')" "" "restore of an entry with its contents cut: nothing left made"
-rm -f "$A/short"
-# A directory where an entry should be (as "ipcgc-archive 1" made them).
+rm -f "$A/short.pack"
+# A directory where a pack should be (as entries of "ipcgc-archive 1"
+# were): no entry of it is found, and the listing counts it bad.
 mkdir -m 0700 "$A/olddir"
 run "${LOCAL[@]}" restore olddir
-is "$rc,$err" "1,ipcgc: io.ipcgc.BadEntry: entry=olddir, message=its manifest is not one this version wrote" \
-    "restore of a directory in the archive: BadEntry"
+is "$rc,$err" "1,ipcgc: io.ipcgc.NoSuchEntry: entry=olddir" "restore of a directory in the archive: NoSuchEntry"
+is "$("${LOCAL[@]}" archive -J | jq '[.bad, (.entries | length)] | join(" ")' -r)" "1 7" \
+    "archive: the directory is counted bad, not listed"
 rmdir "$A/olddir"
 # A FIFO whose directory is not under FifoDirs= any more.
 sed "s|^FifoDirs=.*|FifoDirs=$T/elsewhere|" "$CONF" >"$T/elsewhere.conf"

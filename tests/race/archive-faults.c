@@ -605,11 +605,14 @@ static void case_h3(bool at_shmdt) {
         /* Removed after all: is what the other process wrote in the entry? */
         const struct reap_record *rec = sweep_record(&s, is);
         if (rec && rec->archive) {
-                _cleanup_close_ int afd = archive_fd(dir), efd = -EBADF;
+                _cleanup_close_ int afd = archive_fd(dir);
+                struct archive_found f;
                 char c = 0;
-                if (archive_entry_open(afd, rec->archive, &efd, NULL) < 0 ||
-                    pread(efd, &c, 1, ARCHIVE_DATA_OFFSET + (off_t) g_hook_offset) != 1)
-                        fatal("%s/%s: %m", dir, rec->archive);
+                if (archive_entry_find(afd, rec->archive, &f) < 0)
+                        fatal("%s: no entry %s", dir, rec->archive);
+                if (pread(f.fd, &c, 1, f.contents.offset + (off_t) g_hook_offset) != 1)
+                        fatal("%s/%s: %m", dir, f.pack);
+                (void) close(f.fd);
                 res("entry_byte", "%s", c == '!' ? "the one written" : "from before the write");
         }
 out:
@@ -645,24 +648,28 @@ out:
 }
 
 /* The entry the record of INDEX names: "LENGTH BLOCKBYTES", its contents'
- * length and what the whole entry takes (the manifest's block with it). */
+ * length and what its pack takes (the manifest's and index's block with
+ * it: the pack holds only this entry). */
 static void res_entry_data(const char *key, const char *dir, const struct sweep *s, size_t index) {
         const struct reap_record *rec = sweep_record(s, index);
         _cleanup_close_ int fd = archive_fd(dir);
-        char path[ARCHIVE_NAME_MAX + 8];
         struct stat st;
 
         if (!rec || !rec->archive) {
                 res(key, "no entry");
                 return;
         }
-        (void) snprintf(path, sizeof(path), "%s", rec->archive);
-        if (fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                res(key, "no entry: %s", strerror(errno));
+        struct archive_found f;
+        if (archive_entry_find(fd, rec->archive, &f) < 0) {
+                res(key, "no entry");
+                return;
+        }
+        if (fstat(f.fd, &st) < 0)
+                res(key, "no pack: %s", strerror(errno));
         else
-                res(key, "length %llu blocks %llu",
-                    (unsigned long long) (st.st_size > ARCHIVE_DATA_OFFSET ? st.st_size - ARCHIVE_DATA_OFFSET : 0),
+                res(key, "length %llu blocks %llu", (unsigned long long) f.contents.length,
                     (unsigned long long) st.st_blocks * 512ull);
+        (void) close(f.fd);
 }
 
 static void case_m2(void) {

@@ -65,16 +65,20 @@ static struct ipc_object shm_object(int id) {
         };
 }
 
-/* A committed entry for O, removed at WHEN, with N bytes of contents. */
-static void make_entry(int afd, const struct ipc_object *o, time_t when, size_t n, char name[static ARCHIVE_NAME_MAX]) {
-        struct archive_entry e;
-        struct archive_removal why = { .time = when, .verdict = "ORPHAN", .reason = (char *) "nattch 0; \"quoted\"\n",
-                                       .rule = (char *) "default", .by_uid = 0, .by_pid = 77 };
+static struct archive_removal removal(time_t when) {
+        return (struct archive_removal) { .time = when, .verdict = "ORPHAN", .reason = (char *) "nattch 0; \"quoted\"\n",
+                                          .rule = (char *) "default", .by_uid = 0, .by_pid = 77 };
+}
+
+/* Adds an entry for O with N bytes of contents (0x5a) to the pack P. */
+static void add_entry(int afd, struct archive_pack *p, struct archive_entry *e, const struct ipc_object *o, time_t when,
+                      size_t n) {
+        struct archive_removal why = removal(when);
         struct archive_contents c = { .bytes = n, .locked = true };
 
-        assert_int_equal(archive_entry_begin(afd, o, when, &e), 0);
+        assert_int_equal(archive_entry_begin(afd, p, o, when, e), 0);
         if (n) {
-                int fd = archive_contents_open(e.fd, NULL);
+                int fd = archive_contents_open(&e->contents, NULL);
                 assert_true(fd >= 0);
                 char *buf = calloc(1, n);
                 assert_non_null(buf);
@@ -83,9 +87,26 @@ static void make_entry(int afd, const struct ipc_object *o, time_t when, size_t 
                 free(buf);
                 close(fd);
         }
-        assert_int_equal(archive_manifest_write(&e, o, &why, &c), 0);
-        assert_int_equal(archive_entry_commit(afd, &e), 0);
+        assert_int_equal(archive_manifest_write(e, o, &why, &c), 0);
+}
+
+/* A committed pack of one entry for O, made at WHEN, N bytes of contents:
+ * the entry's name in NAME, the pack's in PACK (may be NULL). */
+static void make_entry(int afd, const struct ipc_object *o, time_t when, size_t n, char name[static ARCHIVE_NAME_MAX],
+                       char *pack) {
+        struct archive_pack p = ARCHIVE_PACK_INIT;
+        struct archive_entry e;
+
+        add_entry(afd, &p, &e, o, when, n);
+        assert_int_equal(archive_pack_commit(afd, &p), 0);
+        assert_true(e.committed);
         strcpy(name, e.name);
+        if (pack)
+                strcpy(pack, p.name);
+        /* Written then, as far as eviction can tell (it goes by mtime). */
+        const struct timespec ts[2] = { { .tv_sec = when }, { .tv_sec = when } };
+        assert_int_equal(futimens(p.fd, ts), 0);
+        archive_pack_done(afd, &p);
 }
 
 static void test_dir_checks(void **state) {
@@ -114,32 +135,51 @@ static void test_dir_checks(void **state) {
 }
 
 static void test_round_trip(void **state) {
+        struct archive_pack p = ARCHIVE_PACK_INIT;
+        struct archive_entry e1, e2;
         int afd;
-        char name[ARCHIVE_NAME_MAX];
         (void) state;
 
         assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
         struct ipc_object o = shm_object(5);
-        make_entry(afd, &o, 1800000000, 4096, name);
-        assert_non_null(strstr(name, "-shm-5-"));
+        /* a named object too: its name kept, made safe in the entry's name */
+        struct ipc_object f = { .type = IPC_TYPE_FIFO, .id = -1, .name = (char *) "/tmp/a b/../x\n", .mode = 0640,
+                                .cpid = PID_NONE, .lpid = PID_NONE, .lrpid = PID_NONE, .dev = 2049, .ino = 77 };
+        add_entry(afd, &p, &e1, &o, 1800000000, 4096);
+        add_entry(afd, &p, &e2, &f, 1800000100, 0);
+        /* not committed: not listed, and (O_TMPFILE) not even named */
+        struct archive_listing *l;
+        assert_int_equal(archive_list(afd, &l), 0);
+        assert_int_equal(l->n_items + l->n_bad, 0);
+        archive_listing_free(l);
+        assert_int_equal(count_names(afd), p.tmp[0] ? 1 : 0);
+        assert_int_equal(archive_pack_commit(afd, &p), 0);
+        assert_true(e1.committed && e2.committed);
+        char pack[ARCHIVE_NAME_MAX];
+        strcpy(pack, p.name);
+        archive_pack_done(afd, &p);
+
+        assert_non_null(strstr(e1.name, "-shm-5-"));
         /* Named by the clock to the microsecond, so that names of one
          * second sort as made: YYYYmmddTHHMMSS.uuuuuuZ */
-        assert_int_equal(strlen(name) > 23 && name[8] == 'T' && name[15] == '.' && name[22] == 'Z', 1);
+        assert_int_equal(strlen(e1.name) > 23 && e1.name[8] == 'T' && e1.name[15] == '.' && e1.name[22] == 'Z', 1);
+        assert_null(strchr(e2.name, '/'));
+        assert_null(strchr(e2.name, ' '));
 
-        /* one regular file, 0600: the manifest, then the contents at
-         * ARCHIVE_DATA_OFFSET */
-        int dfd;
-        uint64_t disk;
-        assert_int_equal(archive_entry_open(afd, name, &dfd, &disk), 0);
+        /* one regular file, 0600, both entries in it, in few blocks */
+        assert_int_equal(count_names(afd), 1);
         struct stat st;
-        assert_int_equal(fstat(dfd, &st), 0);
+        assert_int_equal(fstatat(afd, pack, &st, AT_SYMLINK_NOFOLLOW), 0);
         assert_true(S_ISREG(st.st_mode));
         assert_int_equal(st.st_mode & 07777, 0600);
-        assert_int_equal(st.st_size, ARCHIVE_DATA_OFFSET + 4096);
-        assert_int_equal(disk, (uint64_t) st.st_blocks * 512);
-        assert_true(disk < ARCHIVE_DATA_OFFSET); /* the gap is a hole */
+        assert_true(st.st_blocks * 512 <= 3 * 4096);
+
+        struct archive_found fd1;
+        assert_int_equal(archive_entry_find(afd, e1.name, &fd1), 0);
+        assert_string_equal(fd1.pack, pack);
+        assert_int_equal(fd1.contents.length, 4096);
         uint64_t size;
-        int cfd = archive_contents_open(dfd, &size);
+        int cfd = archive_contents_open(&fd1.contents, &size);
         assert_true(cfd >= 0);
         assert_int_equal(size, 4096);
         unsigned char byte;
@@ -150,7 +190,7 @@ static void test_round_trip(void **state) {
         struct ipc_object back;
         struct archive_removal why;
         struct archive_contents c;
-        assert_int_equal(archive_manifest_read(dfd, &back, &why, &c), 0);
+        assert_int_equal(archive_manifest_read(&fd1, &back, &why, &c), 0);
         assert_int_equal(back.type, o.type);
         assert_int_equal(back.id, o.id);
         assert_int_equal(back.key, o.key);
@@ -171,162 +211,216 @@ static void test_round_trip(void **state) {
         assert_true(c.locked);
         ipc_object_done(&back);
         archive_removal_done(&why);
-        close(dfd);
+        close(fd1.fd);
 
-        /* a named object: its name kept, made safe in the entry's name */
-        struct ipc_object f = { .type = IPC_TYPE_FIFO, .id = -1, .name = (char *) "/tmp/a b/../x\n", .mode = 0640,
-                                .cpid = PID_NONE, .lpid = PID_NONE, .lrpid = PID_NONE, .dev = 2049, .ino = 77 };
-        make_entry(afd, &f, 1800000100, 0, name);
-        assert_null(strchr(name, '/'));
-        assert_null(strchr(name, ' '));
-        assert_int_equal(archive_entry_open(afd, name, &dfd, NULL), 0);
-        assert_int_equal(fstat(dfd, &st), 0);
-        assert_true(st.st_size < ARCHIVE_DATA_OFFSET); /* no contents: the manifest alone */
-        assert_int_equal(archive_manifest_read(dfd, &back, &why, &c), 0);
+        struct archive_found fd2;
+        assert_int_equal(archive_entry_find(afd, e2.name, &fd2), 0);
+        assert_int_equal(fd2.contents.length, 0);
+        assert_int_equal(archive_manifest_read(&fd2, &back, &why, &c), 0);
         assert_string_equal(back.name, f.name);
         assert_int_equal(back.ino, 77);
         ipc_object_done(&back);
         archive_removal_done(&why);
-        close(dfd);
+        close(fd2.fd);
+        struct archive_found none;
+        assert_int_equal(archive_entry_find(afd, "20260101T000000.000000Z-shm-9-000000", &none), -ENOENT);
+        assert_int_equal(archive_entry_find(afd, "../x", &none), -EINVAL);
 
         /* the listing: newest first, both, nothing bad */
-        struct archive_listing *l;
         assert_int_equal(archive_list(afd, &l), 0);
         assert_int_equal(l->n_items, 2);
         assert_int_equal(l->n_bad, 0);
         assert_int_equal(l->items[0].object.type, IPC_TYPE_FIFO);
         assert_int_equal(l->items[1].object.type, IPC_TYPE_SHM);
+        assert_string_equal(l->items[1].pack, pack);
         assert_true(l->items[1].disk_bytes >= 4096);
         archive_listing_free(l);
+
+        /* dropping an entry keeps the other; the last takes the pack */
+        assert_int_equal(archive_entry_remove(afd, pack, e1.name), 0);
+        assert_int_equal(archive_entry_find(afd, e1.name, &none), -ENOENT);
+        assert_int_equal(archive_entry_find(afd, e2.name, &fd2), 0);
+        close(fd2.fd);
+        assert_int_equal(archive_entry_remove(afd, pack, e1.name), -ENOENT);
+        assert_int_equal(archive_entry_remove(afd, pack, e2.name), 0);
+        assert_int_equal(count_names(afd), 0);
         close(afd);
 }
 
 static void test_abort_and_uncommitted(void **state) {
+        struct archive_pack p = ARCHIVE_PACK_INIT;
+        struct archive_entry e1, e2, e3;
         int afd;
-        struct archive_entry e;
         (void) state;
 
         assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
         struct ipc_object o = shm_object(6);
-        assert_int_equal(archive_entry_begin(afd, &o, 1800000000, &e), 0);
-        int fd = archive_contents_open(e.fd, NULL);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, "x", 1), 1);
-        close(fd);
-        /* not committed: not listed, and (O_TMPFILE) not even named */
-        struct archive_listing *l;
-        assert_int_equal(archive_list(afd, &l), 0);
-        assert_int_equal(l->n_items, 0);
-        assert_int_equal(l->n_bad, 0);
-        archive_listing_free(l);
-        assert_int_equal(count_names(afd), e.tmp[0] ? 1 : 0);
-        archive_entry_abort(afd, &e);
-        assert_int_equal(count_names(afd), 0);
-        assert_int_equal(e.fd, -1);
-
-        /* a manifest that would reach the contents is refused */
-        char *reason = malloc(ARCHIVE_DATA_OFFSET);
+        add_entry(afd, &p, &e1, &o, 1800000000, 100);
+        off_t end = p.end;
+        struct stat st;
+        assert_int_equal(fstat(p.fd, &st), 0);
+        off_t size = st.st_size;
+        /* the last one aborted: its bytes go again */
+        add_entry(afd, &p, &e2, &o, 1800000000, 5000);
+        archive_entry_abort(&e2);
+        assert_int_equal(p.end, end);
+        assert_int_equal(fstat(p.fd, &st), 0);
+        assert_int_equal(st.st_size, size);
+        /* a manifest too long to read back is refused */
+        char *reason = malloc(ARCHIVE_MANIFEST_MAX);
         assert_non_null(reason);
-        memset(reason, 'r', ARCHIVE_DATA_OFFSET - 1);
-        reason[ARCHIVE_DATA_OFFSET - 1] = 0;
+        memset(reason, 'r', ARCHIVE_MANIFEST_MAX - 1);
+        reason[ARCHIVE_MANIFEST_MAX - 1] = 0;
         struct archive_removal why = { .time = 1800000000, .verdict = "ORPHAN", .reason = reason };
         struct archive_contents c = {};
-        assert_int_equal(archive_entry_begin(afd, &o, 1800000000, &e), 0);
-        assert_int_equal(archive_manifest_write(&e, &o, &why, &c), -E2BIG);
-        archive_entry_abort(afd, &e);
+        assert_int_equal(archive_entry_begin(afd, &p, &o, 1800000000, &e3), 0);
+        assert_int_equal(archive_manifest_write(&e3, &o, &why, &c), -E2BIG);
+        archive_entry_abort(&e3);
         free(reason);
+        /* never committed: nothing left */
+        archive_pack_done(afd, &p);
         assert_int_equal(count_names(afd), 0);
+        assert_null(e1.pack);
+        /* committed after an abort: only the whole one is an entry */
+        struct archive_pack q = ARCHIVE_PACK_INIT;
+        add_entry(afd, &q, &e1, &o, 1800000000, 10);
+        add_entry(afd, &q, &e2, &o, 1800000000, 10);
+        add_entry(afd, &q, &e3, &o, 1800000000, 10);
+        archive_entry_abort(&e2);
+        assert_int_equal(archive_pack_commit(afd, &q), 0);
+        assert_true(e1.committed && !e2.committed && e3.committed);
+        /* sealed: no more entries */
+        struct archive_entry e4;
+        assert_int_equal(archive_entry_begin(afd, &q, &o, 1800000000, &e4), -EBUSY);
+        archive_pack_done(afd, &q);
+        struct archive_listing *l;
+        assert_int_equal(archive_list(afd, &l), 0);
+        assert_int_equal(l->n_items, 2);
+        assert_int_equal(l->n_bad, 0);
+        archive_listing_free(l);
         close(afd);
 }
 
-/* Writes TEXT as the manifest of a new committed-looking entry NAME. */
-static void plant(int afd, const char *name, const char *text) {
+/* Writes TEXT as a file NAME of the archive. */
+static void plant(int afd, const char *name, const char *text, size_t len) {
         int fd = openat(afd, name, O_WRONLY | O_CREAT | O_EXCL, 0600);
         assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        assert_int_equal(write(fd, text, len), (ssize_t) len);
         close(fd);
 }
 
-static void test_hostile_manifests(void **state) {
+/* The whole file NAME into *RET (malloc'd), its length in *RET_LEN. */
+static void slurp(int afd, const char *name, char **ret, size_t *ret_len) {
+        struct stat st;
+        int fd = openat(afd, name, O_RDONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &st), 0);
+        *ret = malloc((size_t) st.st_size + 1);
+        assert_non_null(*ret);
+        assert_int_equal(read(fd, *ret, (size_t) st.st_size), st.st_size);
+        (*ret)[st.st_size] = 0;
+        *ret_len = (size_t) st.st_size;
+        close(fd);
+}
+
+static void test_hostile_packs(void **state) {
+        char name[ARCHIVE_NAME_MAX], pack[ARCHIVE_NAME_MAX];
         int afd;
-        char name[ARCHIVE_NAME_MAX];
         (void) state;
 
         assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
         struct ipc_object o = shm_object(7);
-        make_entry(afd, &o, 1800000000, 0, name);
-        /* one good entry, and every kind of bad one beside it */
-        plant(afd, "bad-notjson", "{\"format\":");
-        plant(afd, "bad-format", "{\"format\":\"ipcgc-archive 999\"}");
-        plant(afd, "bad-empty", "");
-        plant(afd, "bad-array", "[1,2]");
-        /* a good manifest with one field out of range: a uid of -1 */
-        char buf[ARCHIVE_DATA_OFFSET];
-        int fd = openat(afd, name, O_RDONLY);
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        assert_true(n > 0);
-        buf[n] = 0;
-        close(fd);
-        char *u = strstr(buf, "\"uid\":4601");
+        make_entry(afd, &o, 1800000000, 0, name, pack);
+        char *good;
+        size_t len;
+        slurp(afd, pack, &good, &len);
+        /* one good pack, and every kind of bad one beside it */
+        plant(afd, "bad-notes", "{\"format\":", 11);
+        plant(afd, "bad-empty", "", 0);
+        plant(afd, "bad-cut", good, len - 1);                /* its trailer cut */
+        char *evil = malloc(len + 64);
+        memcpy(evil, good, len);
+        /* the trailer's index offset one past where it is */
+        uint64_t *ioff = (uint64_t *) (evil + len - 24);
+        *ioff += 1;
+        plant(afd, "bad-offset", evil, len);
+        /* the manifest with a uid out of range: a well-formed pack, a bad entry */
+        memcpy(evil, good, len);
+        char *u = memmem(evil, len, "\"uid\":4601", 10);
         assert_non_null(u);
-        char evil[ARCHIVE_DATA_OFFSET + 32];
-        snprintf(evil, sizeof(evil), "%.*s\"uid\":-1%s", (int) (u - buf), buf, u + strlen("\"uid\":4601"));
-        plant(afd, "bad-uid", evil);
-        /* a sysv object with a name, a file object without one */
-        char *t = strstr(buf, "\"name\":null");
-        assert_non_null(t);
-        snprintf(evil, sizeof(evil), "%.*s\"name\":\"/x\"%s", (int) (t - buf), buf, t + strlen("\"name\":null"));
-        plant(afd, "bad-name", evil);
-        /* an entry that is a symlink to the good one: not followed */
-        assert_int_equal(symlinkat(name, afd, "bad-link"), 0);
-        /* a FIFO as an entry: not opened for reading, not waited on */
+        memcpy(u, "\"uid\":-601", 10);
+        plant(afd, "bad-uid", evil, len);
+        /* the index naming a manifest past the index */
+        memcpy(evil, good, len);
+        char *m = memmem(evil, len, "\"manifest\":[", 12);
+        assert_non_null(m);
+        m[12] = '9'; /* its offset now 9... or more: past it */
+        plant(afd, "bad-range", evil, len);
+        free(evil);
+        free(good);
+        /* a pack that is a symlink to the good one: not followed */
+        assert_int_equal(symlinkat(pack, afd, "bad-link"), 0);
+        /* a FIFO as a pack: not opened for reading, not waited on */
         assert_int_equal(mkfifoat(afd, "bad-fifo", 0600), 0);
         /* a directory (as entries of "ipcgc-archive 1" were) */
         assert_int_equal(mkdirat(afd, "bad-dir", 0700), 0);
-        /* no NUL within the manifest's room: larger than any written */
-        char *big = malloc(ARCHIVE_DATA_OFFSET + 2);
-        memset(big, ' ', ARCHIVE_DATA_OFFSET + 1);
-        big[ARCHIVE_DATA_OFFSET + 1] = 0;
-        plant(afd, "bad-big", big);
-        free(big);
 
         struct archive_listing *l;
         assert_int_equal(archive_list(afd, &l), 0);
         assert_int_equal(l->n_items, 1);
-        assert_int_equal(l->n_bad, 10);
         assert_string_equal(l->items[0].name, name);
+        /* eight bad packs, and the bad-uid one's entry */
+        assert_int_equal(l->n_bad, 9);
         archive_listing_free(l);
+        /* still found where it is, no bad pack used (the bad-uid copy,
+         * whose index is good, lists the same name: gone first) */
+        assert_int_equal(unlinkat(afd, "bad-uid", 0), 0);
+        struct archive_found f;
+        assert_int_equal(archive_entry_find(afd, name, &f), 0);
+        assert_string_equal(f.pack, pack);
+        close(f.fd);
         close(afd);
 }
 
 static void test_evict(void **state) {
         int afd;
-        char names[10][ARCHIVE_NAME_MAX];
+        char names[10][ARCHIVE_NAME_MAX], packs[10][ARCHIVE_NAME_MAX];
         size_t evicted;
         (void) state;
 
         assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
         for (int i = 0; i < 10; i++) {
                 struct ipc_object o = shm_object(100 + i);
-                make_entry(afd, &o, 1800000000 + i * 60, 64 * 1024, names[i]);
+                make_entry(afd, &o, 1800000000 + i * 60, 64 * 1024, names[i], packs[i]);
         }
-        struct archive_listing *l;
-        assert_int_equal(archive_list(afd, &l), 0);
-        uint64_t one = l->items[0].disk_bytes;
-        archive_listing_free(l);
+        struct stat st;
+        assert_int_equal(fstatat(afd, packs[0], &st, 0), 0);
+        uint64_t one = (uint64_t) st.st_blocks * 512;
         assert_true(one >= 64 * 1024);
+
+        /* what is not a pack, or is not a regular file, is neither counted
+         * nor evicted: old, and in the way of nothing */
+        plant(afd, "notes", "{}", 2);
+        assert_int_equal(symlinkat(packs[0], afd, "20260101T000000.000000Z-pack-aaaaaa"), 0);
+        assert_int_equal(mkdirat(afd, "20260101T000000.000000Z-pack-bbbbbb", 0700), 0);
+        const struct timespec old[2] = { { .tv_sec = 1000 }, { .tv_sec = 1000 } };
+        assert_int_equal(utimensat(afd, "notes", old, 0), 0);
 
         /* room for four: the six oldest go */
         assert_int_equal(archive_evict(afd, 4 * one, 1800000000 + 10 * 60, 0, &evicted), 0);
         assert_int_equal(evicted, 6);
+        assert_int_equal(fstatat(afd, "notes", &st, 0), 0);
+        assert_int_equal(fstatat(afd, "20260101T000000.000000Z-pack-aaaaaa", &st, AT_SYMLINK_NOFOLLOW), 0);
+        assert_int_equal(fstatat(afd, "20260101T000000.000000Z-pack-bbbbbb", &st, 0), 0);
+        struct archive_listing *l;
         assert_int_equal(archive_list(afd, &l), 0);
         assert_int_equal(l->n_items, 4);
         for (size_t i = 0; i < 4; i++)
                 assert_string_equal(l->items[i].name, names[9 - i]);
         archive_listing_free(l);
 
-        /* room for one, but none removed less than 200 s ago may go: only
-         * names[6] (240 s ago) goes, and the archive says it is full */
+        /* room for one, but none made less than 200 s ago may go: only
+         * packs[6] (240 s ago) goes, and the archive says it is full */
         assert_int_equal(archive_evict(afd, one, 1800000000 + 10 * 60, 200, &evicted), -EDQUOT);
         assert_int_equal(evicted, 1);
         assert_int_equal(archive_list(afd, &l), 0);
@@ -341,7 +435,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_dir_checks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_abort_and_uncommitted, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_hostile_manifests, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hostile_packs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
