@@ -13,6 +13,7 @@
 #include "holder_index.h"
 #include "macro.h"
 #include "mqfs.h"
+#include "nshelper.h"
 #include "shmdir.h"
 #include "sysv.h"
 
@@ -66,10 +67,39 @@ static int collected_or_cut(struct inventory *inv, enum ipc_type t, size_t first
         return 0;
 }
 
+static bool foreign(const struct collect_paths *paths) {
+        return paths && paths->ns && !paths->ns->self;
+}
+
+/* Says which namespace INV was collected in, when one was named. */
+static int label(struct inventory *inv, const struct collect_paths *paths) {
+        if (!paths || !paths->ns)
+                return 0;
+        inv->ipcns = paths->ns->ino;
+        inv->foreign = !paths->ns->self;
+        free(inv->container);
+        inv->container = NULL;
+        if (paths->ns->name && !(inv->container = strdup(paths->ns->name)))
+                return -ENOMEM;
+        return 0;
+}
+
 int collect_inventory(const struct scan_config *scan, const struct collect_paths *paths,
                       const struct inventory_index *prev, struct inventory **ret) {
         _cleanup_(inventory_freep) struct inventory *inv = NULL;
         int r;
+
+        if (foreign(paths) && !paths->inside) {
+                /* Collected by a child inside it; PREV lends nothing across
+                 * the pipe. */
+                r = nshelper_collect(paths->ns, scan, paths, &inv);
+                if (r >= 0)
+                        r = label(inv, paths);
+                if (r < 0)
+                        return r;
+                *ret = TAKE_PTR(inv);
+                return 0;
+        }
 
         r = inventory_new(&inv);
         if (r < 0)
@@ -111,6 +141,9 @@ int collect_inventory(const struct scan_config *scan, const struct collect_paths
         inv->uid_counts = NULL;
         inv->n_uid_slots = inv->n_uids = 0;
         inventory_trim(inv);
+        r = label(inv, paths);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(inv);
         return 0;
 }
@@ -208,9 +241,21 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
                         proctab_free(t);
                         return -ENOMEM;
                 }
-                memcpy(o->holders, pids, n * sizeof(pid_t));
-                qsort(o->holders, n, sizeof(pid_t), cmp_pid);
-                o->n_holders = n;
+                /* In another namespace, a SysV id is held only by its
+                 * members: the same id in the maps of a process elsewhere
+                 * is another object.  A file's (dev, ino) names it
+                 * wherever it is held. */
+                size_t k = 0;
+                for (size_t m = 0; m < n; m++)
+                        if (!foreign(paths) || !ipc_type_is_sysv(o->type) || ipcns_is_member(paths->ns, pids[m]))
+                                o->holders[k++] = pids[m];
+                if (k == 0) {
+                        free(o->holders);
+                        o->holders = NULL;
+                        continue;
+                }
+                qsort(o->holders, k, sizeof(pid_t), cmp_pid);
+                o->n_holders = k;
         }
 
         *ret = t;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config.h"
+#include "ipcns.h"
 #include "ipc_object.h"
 #include "proctab.h"
 
@@ -10,6 +11,12 @@
 struct collect_paths {
         const char *sysvipc; /* default /proc/sysvipc */
         const char *proc;    /* default /proc */
+        /* Another IPC namespace (ipcns.h) to collect in and remove from,
+         * through a helper that enters it (nshelper.h); NULL, or one that
+         * is this process's own: here.  Its SysV objects are held only by
+         * its members: a SysV id means nothing outside its namespace. */
+        const struct ipcns *ns;
+        bool inside; /* this process is the helper, in NS already */
 };
 
 /* Every object of the configured types.  Problems that do not stop the

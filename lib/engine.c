@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "learn.h"
 #include "macro.h"
 #include "memory.h"
+#include "nshelper.h"
 #include "report.h"
 #include "sleepers.h"
 #include "sysv.h"
@@ -322,6 +325,12 @@ static int judge_full(struct engine *e) {
                 r = sight_check(e->proc_root, scan, inv, &e->sight);
         if (r < 0)
                 return r;
+        /* Another namespace whose members are not all seen is seen in part. */
+        if (!e->sight.partial && e->paths->ns && !e->paths->ns->self && e->paths->ns->partial) {
+                e->sight.partial = true;
+                snprintf(e->sight.reason, sizeof(e->sight.reason), "IPC namespace %" PRIu64 ": %.100s",
+                         e->paths->ns->ino, e->paths->ns->reason);
+        }
         e->proctab = pt;
         struct judge_context ctx = context(e, now);
         e->proctab = NULL;
@@ -622,8 +631,18 @@ uint64_t engine_generation(const struct engine *e) {
 }
 
 int engine_find(struct engine *e, const char *id, size_t *ret_index) {
+        uint64_t ino;
+        const char *rest;
+
         if (!e->inv)
                 return -ENOENT;
+        /* "ipc:INO/shm:5" names an object of namespace INO: this engine's
+         * only when it judges that one. */
+        int k = ipcns_parse_id(id, &ino, &rest);
+        if (k < 0 || (k > 0 && (!e->inv->foreign || ino != e->inv->ipcns)))
+                return -ENOENT;
+        if (k > 0)
+                id = rest;
         /* Removals and judgements move the generation on, and every
          * change of e->inv's objects goes with one. */
         if (e->ids && e->ids_generation != e->generation)
@@ -697,7 +716,10 @@ static int reap_selected(struct engine *e, const struct engine_request *req, con
                 .clock_step = e->clock.step,
                 .archive = &archive,
         };
-        int r = reap(e->inv, e->judgements, &opt, ret);
+        /* In another namespace, a child there re-verifies, archives and
+         * removes: IPC_STAT and IPC_RMID act on the caller's namespace. */
+        int r = e->paths->ns && !e->paths->ns->self ? nshelper_reap(e->inv, e->judgements, &opt, ret)
+                                                    : reap(e->inv, e->judgements, &opt, ret);
         if (r >= 0 && !req->dry_run)
                 forget_removed(e, *ret);
         return r;

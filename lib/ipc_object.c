@@ -276,6 +276,7 @@ struct inventory *inventory_free(struct inventory *inv) {
                 free(inv->dirs[i].path);
         free(inv->dirs);
         free(inv->uid_counts);
+        free(inv->container);
         free(inv);
         return NULL;
 }

@@ -182,6 +182,14 @@ struct inventory {
          * walked), for whoever wants to watch them for change. */
         struct inventory_dir *dirs;
         size_t n_dirs;
+
+        /* The IPC namespace collected (its inode; 0: not said, the plain
+         * run's own), whether it is another than this process's (FOREIGN:
+         * its ids are given as "ipc:INO/shm:5"), and its name for people
+         * (malloc'd, NULL: none known). */
+        uint64_t ipcns;
+        bool foreign;
+        char *container;
 };
 
 struct inventory_dir {

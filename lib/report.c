@@ -186,13 +186,20 @@ static void put_pids(struct text *t, const char *key, const void *first, size_t 
  * thousand objects costs that many lines, not that many trees of JSON
  * objects built, printed and freed.
  */
-static void list_entry(struct text *t, const struct ipc_object *o, const struct judgement *j) {
+static void list_entry(struct text *t, const struct inventory *inv, const struct ipc_object *o,
+                       const struct judgement *j) {
         bool sysv = ipc_type_is_sysv(o->type), mq_known = !(o->flags & IPC_OBJECT_MQ_UNREADABLE);
         bool sem = o->type == IPC_TYPE_SEM;
         char perms[8], why[JUDGEMENT_REASON_MAX];
         static const pid_t none[1];
 
         text_add(t, "{\"id\":\"", 7);
+        if (inv->foreign) {
+                /* Unique beside the same id in another namespace. */
+                text_cstr(t, "ipc:");
+                text_int(t, (int64_t) inv->ipcns);
+                text_add(t, "/", 1);
+        }
         text_cstr(t, ipc_type_to_string(o->type));
         text_add(t, ":", 1);
         if (sysv)
@@ -222,6 +229,10 @@ static void list_entry(struct text *t, const struct ipc_object *o, const struct 
         put_int(t, "ctime", true, o->ctime);
         put_int(t, "atime", true, o->atime);
         put_int(t, "mtime", true, o->mtime);
+        if (inv->ipcns) {
+                put_int(t, "ipcns", true, (int64_t) inv->ipcns);
+                put_name(t, "container", inv->container);
+        }
         put_str(t, "verdict", verdict_to_string(j->verdict));
         put_str(t, "reason", judgement_reason(j, why));
         put_str(t, "rule", j->rule ? j->rule->name : NULL);
@@ -252,7 +263,7 @@ int report_list_chunk(const struct inventory *inv, const struct judgement *js, c
                         continue;
                 /* One object a line: what grep and a person can read too. */
                 text_add(&t, c->any ? ",\n" : "\n", c->any ? 2 : 1);
-                list_entry(&t, &inv->objects[i], &js[i]);
+                list_entry(&t, inv, &inv->objects[i], &js[i]);
                 c->any = true;
         }
         if (c->stage == 1 && c->next >= inv->n_objects) {

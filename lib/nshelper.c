@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "nshelper.h"
+
+#define WIRE_MAGIC 0x69706367u /* "ipcg" */
+/* What the pipe may claim, at most: a semaphore set's members (SEMMSL is
+ * at most 32000), a string (a path, a reason), the warnings. */
+#define WIRE_MAX_SEMS 65536u
+#define WIRE_MAX_STRING 8192u
+/* Members tried, in turn, to enter a namespace by. */
+#define ENTER_TRIES 16u
+
+/* What the parent opens before the fork: the child only uses them. */
+struct entry {
+        int ipc_fd;  /* the namespace's ns/ipc */
+        int root_fd; /* a member's root (O_PATH), -1: none could be opened */
+};
+
+static void entry_done(struct entry *e) {
+        if (e->ipc_fd >= 0)
+                (void) close(e->ipc_fd);
+        if (e->root_fd >= 0)
+                (void) close(e->root_fd);
+}
+
+static bool still_member(const char *proc, pid_t pid, uint64_t ino) {
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%d/ns/ipc", proc, (int) pid);
+        return stat(path, &st) == 0 && (uint64_t) st.st_ino == ino;
+}
+
+/* A member's ns/ipc, and its root, each checked to be the namespace's
+ * after it was opened: a pid reused meanwhile opens someone else's. */
+static int entry_open(const struct ipcns *ns, const struct collect_paths *paths, struct entry *ret) {
+        const char *proc = paths->proc ? paths->proc : "/proc";
+        char path[PATH_MAX];
+        struct stat st;
+
+        for (size_t i = 0; i < ns->n_members && i < ENTER_TRIES; i++) {
+                pid_t pid = ns->members[i];
+                snprintf(path, sizeof(path), "%s/%d/ns/ipc", proc, (int) pid);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                if (fstat(fd, &st) < 0 || (uint64_t) st.st_ino != ns->ino) {
+                        (void) close(fd);
+                        continue;
+                }
+                snprintf(path, sizeof(path), "%s/%d/root", proc, (int) pid);
+                int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (root >= 0 && !still_member(proc, pid, ns->ino)) {
+                        (void) close(root);
+                        root = -1;
+                }
+                *ret = (struct entry) { .ipc_fd = fd, .root_fd = root };
+                return 0;
+        }
+        return -ESRCH;
+}
+
+static bool same_fs(const char *a, const char *b) {
+        struct stat sa, sb;
+        return b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
+/* SCAN as the namespace shows it, reached through ROOT_FD (the child's
+ * fd), in the buffers given; what cannot be collected there is said in
+ * WARN (one line, or empty).  The same for the collection and the reap, so
+ * that the reap reaches the objects where the collection found them. */
+static void scan_inside(const struct scan_config *scan, int root_fd, struct scan_config *ret, char shm[PATH_MAX],
+                        char mq[PATH_MAX], char warn[512]) {
+        const unsigned posix = IPC_TYPE_BIT(IPC_TYPE_PSHM) | IPC_TYPE_BIT(IPC_TYPE_PSEM);
+
+        *ret = *scan;
+        warn[0] = 0;
+        /* FIFOs live in filesystems, not in an IPC namespace. */
+        ret->types &= ~IPC_TYPE_BIT(IPC_TYPE_FIFO);
+        ret->n_fifo_dirs = 0;
+        if (root_fd < 0) {
+                ret->types &= IPC_TYPE_MASK_SYSV;
+                snprintf(warn, 512, "no member's root could be opened: its POSIX objects are not collected");
+                return;
+        }
+        snprintf(shm, PATH_MAX, "/proc/self/fd/%d%s", root_fd, scan->shm_dir ? scan->shm_dir : "/dev/shm");
+        snprintf(mq, PATH_MAX, "/proc/self/fd/%d%s", root_fd, scan->mqueue_dir ? scan->mqueue_dir : "/dev/mqueue");
+        ret->shm_dir = shm;
+        ret->mqueue_dir = mq;
+        if ((ret->types & posix) && same_fs(shm, scan->shm_dir)) {
+                ret->types &= ~posix;
+                snprintf(warn, 512, "its %s is ipcgc's own: its files are judged there",
+                         scan->shm_dir ? scan->shm_dir : "/dev/shm");
+        }
+        if ((ret->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) && same_fs(mq, scan->mqueue_dir)) {
+                ret->types &= ~IPC_TYPE_BIT(IPC_TYPE_MQ);
+                size_t n = strlen(warn);
+                snprintf(warn + n, 512 - n, "%sits %s is ipcgc's own: its queues are judged there", n ? "; " : "",
+                         scan->mqueue_dir ? scan->mqueue_dir : "/dev/mqueue");
+        }
+}
+
+/* The writer's side: a FILE over the pipe; errors are seen at the end. */
+static void put(FILE *f, const void *p, size_t n) {
+        if (n)
+                (void) fwrite(p, 1, n, f);
+}
+
+static void put_u32(FILE *f, uint32_t v) {
+        put(f, &v, sizeof(v));
+}
+
+static void put_str(FILE *f, const char *s) {
+        size_t n = s ? strlen(s) : 0;
+        if (n > WIRE_MAX_STRING)
+                n = WIRE_MAX_STRING; /* a reason cut short, never a refused frame */
+        put_u32(f, s ? (uint32_t) n : UINT32_MAX);
+        put(f, s, n);
+}
+
+static int get(FILE *f, void *p, size_t n) {
+        return n == 0 || fread(p, 1, n, f) == n ? 0 : -EBADMSG;
+}
+
+static int get_u32(FILE *f, uint32_t *v) {
+        return get(f, v, sizeof(*v));
+}
+
+static int get_str(FILE *f, char **ret) {
+        uint32_t n;
+        int r = get_u32(f, &n);
+        if (r < 0)
+                return r;
+        *ret = NULL;
+        if (n == UINT32_MAX)
+                return 0;
+        if (n > WIRE_MAX_STRING)
+                return -EBADMSG;
+        char *s = malloc((size_t) n + 1);
+        if (!s)
+                return -ENOMEM;
+        r = get(f, s, n);
+        if (r < 0 || memchr(s, 0, n)) {
+                free(s);
+                return -EBADMSG;
+        }
+        s[n] = 0;
+        *ret = s;
+        return 0;
+}
+
+static void put_inventory(FILE *f, const struct inventory *inv) {
+        put_u32(f, WIRE_MAGIC);
+        put(f, &inv->n_objects, sizeof(inv->n_objects));
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                const struct ipc_object *o = &inv->objects[i];
+                put(f, o, sizeof(*o)); /* its pointers are dropped at the other end */
+                put_str(f, o->name);
+                uint32_t n = o->type == IPC_TYPE_SEM && o->sems ? o->nsems : 0;
+                put_u32(f, n);
+                put(f, o->sems, n * sizeof(*o->sems));
+        }
+        put(f, &inv->n_warnings, sizeof(inv->n_warnings));
+        for (size_t i = 0; i < inv->n_warnings; i++)
+                put_str(f, inv->warnings[i]);
+        put(f, &inv->unavailable, sizeof(inv->unavailable));
+        put(f, &inv->truncated, sizeof(inv->truncated));
+        put(f, inv->n_left_out, sizeof(inv->n_left_out));
+        put(f, &inv->n_over_max, sizeof(inv->n_over_max));
+        put(f, &inv->max_objects, sizeof(inv->max_objects));
+        put_u32(f, WIRE_MAGIC);
+}
+
+static int get_inventory(FILE *f, size_t max_objects, struct inventory **ret) {
+        _cleanup_(inventory_freep) struct inventory *inv = NULL;
+        uint32_t magic, n_sems;
+        size_t n, n_warn;
+        int r;
+
+        r = inventory_new(&inv);
+        if (r < 0)
+                return r;
+        if (get_u32(f, &magic) < 0 || magic != WIRE_MAGIC || get(f, &n, sizeof(n)) < 0 || n > max_objects)
+                return -EBADMSG;
+        r = inventory_reserve(inv, n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                struct ipc_object o;
+                if (get(f, &o, sizeof(o)) < 0 || (unsigned) o.type >= _IPC_TYPE_MAX)
+                        return -EBADMSG;
+                o.name = NULL;
+                o.sems = NULL;
+                o.holders = NULL;
+                o.n_holders = 0;
+                o.flags &= ~IPC_OBJECT_SEMS_LENT; /* the child's copy: its own now */
+                struct ipc_object *slot = inventory_append(inv, o.type);
+                if (!slot)
+                        return errno == E2BIG ? -EBADMSG : -ENOMEM;
+                *slot = o;
+                r = get_str(f, &slot->name);
+                if (r < 0)
+                        return r;
+                if ((slot->name == NULL) != ipc_type_is_sysv(slot->type) || get_u32(f, &n_sems) < 0 ||
+                    n_sems > WIRE_MAX_SEMS || (n_sems && (slot->type != IPC_TYPE_SEM || n_sems != slot->nsems)))
+                        return -EBADMSG;
+                if (n_sems) {
+                        slot->sems = calloc(n_sems, sizeof(*slot->sems));
+                        if (!slot->sems)
+                                return -ENOMEM;
+                        if (get(f, slot->sems, n_sems * sizeof(*slot->sems)) < 0)
+                                return -EBADMSG;
+                }
+        }
+        if (get(f, &n_warn, sizeof(n_warn)) < 0 || n_warn > INVENTORY_MAX_WARNINGS)
+                return -EBADMSG;
+        for (size_t i = 0; i < n_warn; i++) {
+                _cleanup_free_ char *w = NULL;
+                r = get_str(f, &w);
+                if (r < 0)
+                        return r;
+                if (w && (r = inventory_warn(inv, "%s", w)) < 0)
+                        return r;
+        }
+        if (get(f, &inv->unavailable, sizeof(inv->unavailable)) < 0 ||
+            get(f, &inv->truncated, sizeof(inv->truncated)) < 0 ||
+            get(f, inv->n_left_out, sizeof(inv->n_left_out)) < 0 || get(f, &inv->n_over_max, sizeof(inv->n_over_max)) < 0 ||
+            get(f, &inv->max_objects, sizeof(inv->max_objects)) < 0 || get_u32(f, &magic) < 0 || magic != WIRE_MAGIC)
+                return -EBADMSG;
+        inv->unavailable &= IPC_TYPE_MASK_ALL;
+        inv->truncated &= IPC_TYPE_MASK_ALL;
+        *ret = TAKE_PTR(inv);
+        return 0;
+}
+
+static void put_result(FILE *f, const struct reap_result *res) {
+        put_u32(f, WIRE_MAGIC);
+        put(f, &res->n_records, sizeof(res->n_records));
+        for (size_t i = 0; i < res->n_records; i++) {
+                const struct reap_record *rec = &res->records[i];
+                put(f, rec, sizeof(*rec));
+                put_str(f, rec->id);
+                put_str(f, rec->reason);
+                put_str(f, rec->rule);
+                put_str(f, rec->archive);
+        }
+        put(f, &res->removed, sizeof(res->removed));
+        put(f, &res->would_remove, sizeof(res->would_remove));
+        put(f, &res->skipped, sizeof(res->skipped));
+        put(f, &res->failed, sizeof(res->failed));
+        put(f, &res->stopped, sizeof(res->stopped));
+        put(f, res->judged, sizeof(res->judged));
+        put(f, &res->not_tried, sizeof(res->not_tried));
+        put_u32(f, WIRE_MAGIC);
+}
+
+static int get_result(FILE *f, size_t n_objects, struct reap_result **ret) {
+        _cleanup_(reap_result_freep) struct reap_result *res = calloc(1, sizeof(*res));
+        uint32_t magic;
+        size_t n;
+        int r;
+
+        if (!res)
+                return -ENOMEM;
+        /* A record per object at most, and the one that says it stopped. */
+        if (get_u32(f, &magic) < 0 || magic != WIRE_MAGIC || get(f, &n, sizeof(n)) < 0 || n > n_objects + 1)
+                return -EBADMSG;
+        res->records = calloc(n ? n : 1, sizeof(*res->records));
+        if (!res->records)
+                return -ENOMEM;
+        res->n_allocated = n ? n : 1;
+        for (size_t i = 0; i < n; i++) {
+                struct reap_record *rec = &res->records[i];
+                if (get(f, rec, sizeof(*rec)) < 0)
+                        return -EBADMSG;
+                rec->id = rec->reason = rec->rule = rec->archive = NULL;
+                res->n_records++; /* freed from here on */
+                if ((r = get_str(f, &rec->id)) < 0 || (r = get_str(f, &rec->reason)) < 0 ||
+                    (r = get_str(f, &rec->rule)) < 0 || (r = get_str(f, &rec->archive)) < 0)
+                        return r;
+                if ((unsigned) rec->action >= _REAP_ACTION_MAX || (unsigned) rec->verdict >= _VERDICT_MAX ||
+                    (unsigned) rec->type >= _IPC_TYPE_MAX || (rec->index >= n_objects && rec->index != SIZE_MAX))
+                        return -EBADMSG;
+        }
+        if (get(f, &res->removed, sizeof(res->removed)) < 0 || get(f, &res->would_remove, sizeof(res->would_remove)) < 0 ||
+            get(f, &res->skipped, sizeof(res->skipped)) < 0 || get(f, &res->failed, sizeof(res->failed)) < 0 ||
+            get(f, &res->stopped, sizeof(res->stopped)) < 0 || get(f, res->judged, sizeof(res->judged)) < 0 ||
+            get(f, &res->not_tried, sizeof(res->not_tried)) < 0 || get_u32(f, &magic) < 0 || magic != WIRE_MAGIC)
+                return -EBADMSG;
+        *ret = TAKE_PTR(res);
+        return 0;
+}
+
+/* What a child is asked to do, in the namespace it entered. */
+struct job {
+        const struct scan_config *scan; /* as the caller has it; scan_inside() maps it */
+        const struct collect_paths *paths;
+        /* a reap: */
+        const struct inventory *inv;
+        const struct judgement *js;
+        const struct reap_options *opt;
+};
+
+static int child_work(const struct job *job, const struct entry *en, FILE *out) {
+        char shm[PATH_MAX], mq[PATH_MAX], warn[512];
+        struct scan_config scan;
+        struct collect_paths paths = *job->paths;
+        int32_t status = 0;
+        int r;
+
+        if (setns(en->ipc_fd, CLONE_NEWIPC) < 0)
+                return negative_errno();
+        paths.inside = true;
+        scan_inside(job->scan, en->root_fd, &scan, shm, mq, warn);
+
+        if (!job->opt) {
+                _cleanup_(inventory_freep) struct inventory *inv = NULL;
+                r = collect_inventory(&scan, &paths, NULL, &inv);
+                if (r < 0)
+                        return r;
+                if (warn[0] && (r = inventory_warn(inv, "%s", warn)) < 0)
+                        return r;
+                put(out, &status, sizeof(status));
+                put_inventory(out, inv);
+        } else {
+                _cleanup_(reap_result_freep) struct reap_result *res = NULL;
+                struct reap_options opt = *job->opt;
+                opt.scan = &scan;
+                opt.paths = &paths;
+                r = reap(job->inv, job->js, &opt, &res);
+                if (r < 0)
+                        return r;
+                put(out, &status, sizeof(status));
+                put_result(out, res);
+        }
+        return 0;
+}
+
+/* Forks a child that enters NS and does JOB; reads what it sends with
+ * READ (n_objects bounds it).  The child is always waited for. */
+static int run(const struct ipcns *ns, const struct job *job, size_t bound,
+               int (*read_back)(FILE *f, size_t bound, void **ret), void **ret) {
+        struct entry en;
+        int pfd[2], r;
+
+        r = entry_open(ns, job->paths, &en);
+        if (r < 0)
+                return r;
+        if (pipe2(pfd, O_CLOEXEC) < 0) {
+                r = negative_errno();
+                entry_done(&en);
+                return r;
+        }
+        /* Nothing buffered is written twice, by the child as well. */
+        (void) fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = negative_errno();
+                (void) close(pfd[0]);
+                (void) close(pfd[1]);
+                entry_done(&en);
+                return r;
+        }
+        if (pid == 0) {
+                (void) close(pfd[0]);
+                FILE *out = fdopen(pfd[1], "w");
+                if (!out)
+                        _exit(2);
+                int k = child_work(job, &en, out);
+                if (k < 0) {
+                        int32_t status = k;
+                        put(out, &status, sizeof(status));
+                }
+                _exit(fclose(out) == 0 && k >= 0 ? 0 : 1);
+        }
+        (void) close(pfd[1]);
+        entry_done(&en);
+
+        FILE *in = fdopen(pfd[0], "r");
+        int32_t status = -EBADMSG;
+        if (!in) {
+                r = negative_errno();
+                (void) close(pfd[0]);
+        } else {
+                r = get(in, &status, sizeof(status));
+                if (r >= 0 && status < 0)
+                        r = status;
+                else if (r >= 0)
+                        r = read_back(in, bound, ret);
+                (void) fclose(in);
+        }
+        int ws;
+        if (r < 0)
+                (void) kill(pid, SIGKILL); /* ours, by its pid: a child stuck writing a frame we refused */
+        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+                ;
+        if (r >= 0 && (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0))
+                r = -EPROTO; /* it sent all, then failed: trust none of it */
+        return r;
+}
+
+static int read_inventory(FILE *f, size_t bound, void **ret) {
+        struct inventory *inv = NULL;
+        int r = get_inventory(f, bound, &inv);
+        if (r >= 0)
+                *ret = inv;
+        return r;
+}
+
+static int read_result(FILE *f, size_t bound, void **ret) {
+        struct reap_result *res = NULL;
+        int r = get_result(f, bound, &res);
+        if (r >= 0)
+                *ret = res;
+        return r;
+}
+
+int nshelper_collect(const struct ipcns *ns, const struct scan_config *scan, const struct collect_paths *paths,
+                     struct inventory **ret) {
+        const struct job job = { .scan = scan, .paths = paths };
+        size_t bound = scan->max_objects && scan->max_objects < INVENTORY_MAX_OBJECTS ? scan->max_objects
+                                                                                       : INVENTORY_MAX_OBJECTS;
+        void *inv = NULL;
+        int r = run(ns, &job, bound, read_inventory, &inv);
+        if (r < 0)
+                return r;
+        *ret = inv;
+        return 0;
+}
+
+int nshelper_reap(const struct inventory *inv, const struct judgement *js, const struct reap_options *opt,
+                  struct reap_result **ret) {
+        const struct job job = { .scan = opt->scan, .paths = opt->paths, .inv = inv, .js = js, .opt = opt };
+        void *res = NULL;
+        int r = run(opt->paths->ns, &job, inv->n_objects, read_result, &res);
+        if (r < 0)
+                return r;
+        *ret = res;
+        return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "collect.h"
+#include "ipcns.h"
+#include "reap.h"
+
+/*
+ * The short-lived helper that works inside another IPC namespace: a child
+ * forked for one collection or one reap, so that the caller (the CLI, or a
+ * daemon with threads) never changes namespace itself.
+ *
+ * The child setns(2)s into the namespace's IPC namespace only.  SysV ids,
+ * /proc/sysvipc (which shows the reader's IPC namespace), IPC_STAT and
+ * IPC_RMID are then the namespace's.  Its /dev/shm and mqueue mount are
+ * reached through a member's root (/proc/PID/root, opened by the parent and
+ * checked to still be a member's), not by entering its mount namespace:
+ * the engine's /proc walks, its re-verification and the archive must stay
+ * in ipcgc's own mounts, where /proc shows pids of ipcgc's PID namespace
+ * (a container's /proc shows its own) and ArchiveDir= is ipcgc's.  A
+ * directory that is ipcgc's own (the same filesystem as ShmDir= or
+ * MqueueDir= here) is left to the judgement of ipcgc's own namespace, and
+ * FIFOs are never collected there: they belong to no IPC namespace.
+ *
+ * What the child found or did comes back over a pipe, in a framing of the
+ * same build's structures, every count and length bounded before it is
+ * believed.  The child never logs and always _exit()s.
+ */
+
+/* As collect_inventory() with SCAN, in NS (not this process's own).
+ * -ESRCH: no member of NS is left to enter it by (it is gone). */
+int nshelper_collect(const struct ipcns *ns, const struct scan_config *scan, const struct collect_paths *paths,
+                     struct inventory **ret);
+
+/* As reap() (OPT->paths->ns names the namespace), every step done by a
+ * child in that namespace under the judgement JS made here. */
+int nshelper_reap(const struct inventory *inv, const struct judgement *js, const struct reap_options *opt,
+                  struct reap_result **ret);
