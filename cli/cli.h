@@ -30,6 +30,14 @@ struct cli {
         /* --local: the configuration and the engine, opened by the first call. */
         struct config *config;
         struct engine *engine;
+        /* --all-namespaces / --namespace: the namespaces found, and the
+         * configuration of those not ours (the same, but for a memory of
+         * life: the state file is the own namespace's). */
+        bool all_namespaces;
+        const char *namespace_sel;
+        struct ipcns_list *namespaces;
+        struct config *ns_config;
+        bool warned; /* the engine's warnings were said */
 };
 
 enum {
@@ -38,7 +46,14 @@ enum {
         OPT_SYSVIPC,
         OPT_PROC,
         OPT_SOCKET,
+        OPT_ALL_NAMESPACES,
+        OPT_NAMESPACE,
 };
+
+/* The options of the commands that look into other IPC namespaces. */
+#define CLI_NAMESPACE_LONG_OPTIONS                                                                 \
+        { "all-namespaces", no_argument, NULL, OPT_ALL_NAMESPACES },                               \
+                { "namespace", required_argument, NULL, OPT_NAMESPACE }
 
 /* The long options every command shares; commands append their own. */
 #define CLI_COMMON_LONG_OPTIONS                                                                    \
@@ -110,6 +125,24 @@ bool cli_parse_types(const char *arg, unsigned *ret);
 int cli_parse_user(const char *s, uid_t *ret);
 /* A user's name, or the uid as text when it has none; points into BUF or a cache. */
 const char *cli_user_name(uid_t uid, char buf[static 16]);
+
+/*
+ * --all-namespaces or --namespace: calls METHOD with PARAMS (not taken) on an
+ * engine of each namespace selected in turn (--local only, for now), and
+ * hands EACH its reply's parameters as text.  A namespace gone before it
+ * could be judged is said and skipped.  Returns EXIT_OK, or the first
+ * failure's exit code after the rest were tried.
+ */
+int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
+                       int (*each)(struct cli *cli, const struct ipcns *ns, const char *text, size_t len,
+                                   void *userdata),
+                       void *userdata);
+/* Is a namespace selection asked for (and when so, is it one this
+ * command can do: false after saying why)? */
+bool cli_namespaces_wanted(struct cli *cli, bool *ret_ok);
+/* "ipc:INO/TYPE:ID": selects namespace INO for the call (--local), and
+ * returns 1; 0 for a plain ID; <0 after saying why not. */
+int cli_namespace_of_id(struct cli *cli, const char *id);
 
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);

@@ -32,6 +32,7 @@ enum {
         COL_REASON,
         COL_RULE,
         COL_IDLE,
+        COL_NAMESPACE,
 };
 
 static const struct column columns[] = {
@@ -53,9 +54,12 @@ static const struct column columns[] = {
         [COL_REASON] = { "REASON", "why, in one line", 0.4, SCOLS_FL_TRUNC },
         [COL_RULE] = { "RULE", "the rule that matched", 8, 0 },
         [COL_IDLE] = { "IDLE", "time since the last recorded activity", 4, SCOLS_FL_RIGHT },
+        [COL_NAMESPACE] = { "NAMESPACE", "IPC namespace: its container's name, else its inode", 12, 0 },
 };
 
 #define DEFAULT_COLUMNS "TYPE,ID,KEY/NAME,OWNER,PERMS,SIZE,CPID,LPID,HOLDERS,AGE,VERDICT,REASON"
+/* When more than one namespace is shown. */
+#define DEFAULT_COLUMNS_NS "NAMESPACE," DEFAULT_COLUMNS
 
 static void help(void) {
         printf("Usage: ipcgc list [OPTIONS]\n"
@@ -74,6 +78,10 @@ static void help(void) {
                "                      every field of every object, one object a line\n"
                "      --fresh         judge now, in full, rather than list the judgement kept\n"
                "                      (which the daemon confirms unchanged, or is a second old)\n"
+               "      --all-namespaces\n"
+               "                      every IPC namespace on the host (containers, pods), each\n"
+               "                      judged with its own processes; needs --local for now\n"
+               "      --namespace NS  only the IPC namespace NS: its inode or its name\n"
                "      --config FILE   read FILE for [Scan]\n"
                "      --local         run the engine in this process\n");
         table_help_columns(stdout, columns, ELEMENTSOF(columns));
@@ -180,6 +188,12 @@ static int add_line(struct libscols_table *t, json_object *o, const int *ids, si
                 case COL_IDLE:
                         if (json_int(o, "idle", &v))
                                 format_duration(buf, (uint64_t) v);
+                        break;
+                case COL_NAMESPACE:
+                        if (json_str(o, "container"))
+                                cell = json_str(o, "container");
+                        else if (json_int(o, "ipcns", &v))
+                                snprintf(buf, sizeof(buf), "%" PRId64, v);
                         break;
                 case COL_CTIME: {
                         struct tm tm;
@@ -354,6 +368,104 @@ out:
         return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* Every namespace's listing, as one. */
+struct merged {
+        char *objects; /* the object lines, joined as report_list_chunk() writes them */
+        size_t len;
+        json_object *namespaces;
+        int64_t judged_at;
+        size_t n_shown;
+};
+
+static int merge_one(struct cli *cli, const struct ipcns *ns, const char *text, size_t len, void *userdata) {
+        struct merged *m = userdata;
+        const char *start = strstr(text, "\"objects\":[");
+        const char *end = text + len;
+
+        (void) cli;
+        if (!start) {
+                fprintf(stderr, "ipcgc: malformed reply: no objects\n");
+                return EXIT_FAIL;
+        }
+        start += strlen("\"objects\":[");
+        /* The objects end at the listing's last "]". */
+        while (end > start && end[-1] != ']')
+                end--;
+        if (end == start) {
+                fprintf(stderr, "ipcgc: malformed reply: objects not closed\n");
+                return EXIT_FAIL;
+        }
+        end--;
+        while (start < end && *start == '\n')
+                start++;
+        while (end > start && end[-1] == '\n')
+                end--;
+        size_t n = (size_t) (end - start), objects = 0;
+        for (const char *p = start; p < end; p++)
+                objects += *p == '{' && (p == start || p[-1] == '\n');
+        if (n) {
+                char *b = realloc(m->objects, m->len + n + 3);
+                if (!b)
+                        return EXIT_FAIL;
+                m->objects = b;
+                if (m->len)
+                        m->objects[m->len++] = ',';
+                m->objects[m->len++] = '\n';
+                memcpy(m->objects + m->len, start, n);
+                m->len += n;
+                m->objects[m->len] = 0;
+        }
+        int64_t at;
+        /* The earliest judgement of them all is what the listing is as of. */
+        if (sscanf(text, "{\"judged_at\":%" SCNd64, &at) == 1 && (m->judged_at == 0 || at < m->judged_at))
+                m->judged_at = at;
+        json_object *o = json_object_new_object();
+        if (!o)
+                return EXIT_FAIL;
+        json_object_object_add(o, "ipcns", json_object_new_int64((int64_t) ns->ino));
+        json_object_object_add(o, "container", ns->name ? json_object_new_string(ns->name) : NULL);
+        json_object_object_add(o, "own", json_object_new_boolean(ns->self));
+        json_object_object_add(o, "members", json_object_new_int64((int64_t) ns->n_members));
+        json_object_object_add(o, "partial", json_object_new_boolean(ns->partial));
+        json_object_object_add(o, "objects", json_object_new_int64((int64_t) objects));
+        json_object_array_add(m->namespaces, o);
+        m->n_shown++;
+        return EXIT_OK;
+}
+
+static int list_namespaces(struct cli *cli, json_object *params, const struct table_options *topts, bool bytes,
+                           int *ids, size_t n_ids) {
+        struct merged m = { .namespaces = json_object_new_array() };
+        int r;
+
+        if (!m.namespaces)
+                return EXIT_FAIL;
+        r = cli_each_namespace(cli, "io.ipcgc.List", params, merge_one, &m);
+        cli_done(cli);
+        if (topts->json) {
+                printf("{\"judged_at\":%" PRId64 ",\"age_usec\":0,\"confirmed\":false,\"namespaces\":%s,"
+                       "\"objects\":[%s\n]}\n",
+                       m.judged_at, json_object_to_json_string_ext(m.namespaces, JSON_C_TO_STRING_PLAIN),
+                       m.objects ? m.objects : "");
+        } else {
+                _cleanup_free_ char *text = NULL;
+                /* A NAMESPACE column by default when more than one is shown. */
+                if (m.n_shown > 1 && !topts->output &&
+                    table_select(columns, ELEMENTSOF(columns), DEFAULT_COLUMNS_NS, NULL, ids, &n_ids) < 0)
+                        r = EXIT_FAIL;
+                else if (asprintf(&text, "%s\n]", m.objects ? m.objects : "") < 0)
+                        r = EXIT_FAIL;
+                else {
+                        int k = draw(text, ids, n_ids, topts, bytes);
+                        if (r == EXIT_OK)
+                                r = k;
+                }
+        }
+        free(m.objects);
+        json_object_put(m.namespaces);
+        return r;
+}
+
 int cmd_list(struct cli *cli, int argc, char **argv) {
         enum { OPT_FRESH = 0x200 };
         static const struct option options[] = {
@@ -362,6 +474,7 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 { "raw", no_argument, NULL, 'r' },           { "noheadings", no_argument, NULL, 'n' },
                 { "json", no_argument, NULL, 'J' },          { "verdict", required_argument, NULL, 'V' },
                 { "fresh", no_argument, NULL, OPT_FRESH },   CLI_COMMON_LONG_OPTIONS,
+                CLI_NAMESPACE_LONG_OPTIONS,
                 {},
         };
         struct table_options topts = {};
@@ -413,6 +526,12 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 return EXIT_USAGE;
 
         json_object *params = json_object_new_object();
+        bool ns_ok;
+        bool per_namespace = cli_namespaces_wanted(cli, &ns_ok);
+        if (!ns_ok) {
+                json_object_put(params);
+                return EXIT_USAGE;
+        }
         if (filter.types)
                 json_object_object_add(params, "types", cli_names_array(filter.types, false));
         if (filter.verdicts)
@@ -421,6 +540,11 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 json_object_object_add(params, "user", json_object_new_string(user));
         if (fresh)
                 json_object_object_add(params, "fresh", json_object_new_boolean(true));
+        if (per_namespace) {
+                r = list_namespaces(cli, params, &topts, bytes, ids, n_ids);
+                json_object_put(params);
+                return r;
+        }
         if (topts.json) {
                 /* As it came: parsing and printing it again would cost more
                  * than the judgement. */

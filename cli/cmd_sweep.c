@@ -21,6 +21,10 @@ static void help(void) {
                "  -r, --raw           raw output\n"
                "  -n, --noheadings    no header line\n"
                "  -J, --json          JSON: {\"records\":[...], \"removed\":N, ...}\n"
+               "      --all-namespaces\n"
+               "                      in every IPC namespace on the host, each judged with its\n"
+               "                      own processes and swept from inside it; needs --local\n"
+               "      --namespace NS  only in the IPC namespace NS: its inode or its name\n"
                "      --config FILE   read FILE instead of the default configuration\n"
                "      --local         run the engine in this process\n"
                "\n"
@@ -89,12 +93,69 @@ static int print_table(json_object *reply, const struct table_options *o) {
         return 0;
 }
 
+static void add_int(json_object *into, json_object *from, const char *key) {
+        int64_t a = 0, b = 0;
+        (void) json_int(into, key, &a);
+        (void) json_int(from, key, &b);
+        json_object_object_add(into, key, json_object_new_int64(a + b));
+}
+
+static void or_flag(json_object *into, json_object *from, const char *key) {
+        bool v = json_flag(into, key) || json_flag(from, key);
+        json_object_object_add(into, key, json_object_new_boolean(v));
+}
+
+/* Each namespace's sweep, added to one reply: its records named as list
+ * names its objects, its counts summed. */
+static int merge_one(struct cli *cli, const struct ipcns *ns, const char *text, size_t len, void *userdata) {
+        json_object *all = userdata, *one = json_tokener_parse(text), *records, *judged, *into;
+
+        (void) cli;
+        (void) len;
+        if (!one || !json_object_is_type(one, json_type_object)) {
+                json_object_put(one);
+                fprintf(stderr, "ipcgc: malformed reply to io.ipcgc.Sweep\n");
+                return EXIT_FAIL;
+        }
+        if (json_object_object_get_ex(one, "records", &records) && json_object_is_type(records, json_type_array)) {
+                json_object_object_get_ex(all, "records", &into);
+                for (size_t i = 0; i < json_object_array_length(records); i++) {
+                        json_object *rec = json_object_array_get_idx(records, i);
+                        const char *id = json_str(rec, "id");
+                        char *full = NULL;
+                        if (id && !ns->self && asprintf(&full, "ipc:%" PRIu64 "/%s", ns->ino, id) >= 0) {
+                                json_object_object_add(rec, "id", json_object_new_string(full));
+                                free(full);
+                        }
+                        json_object_object_add(rec, "ipcns", json_object_new_int64((int64_t) ns->ino));
+                        json_object_object_add(rec, "container",
+                                               ns->name ? json_object_new_string(ns->name) : NULL);
+                        json_object_array_add(into, json_object_get(rec));
+                }
+        }
+        if (json_object_object_get_ex(one, "judged", &judged) && json_object_is_type(judged, json_type_object)) {
+                json_object_object_get_ex(all, "judged", &into);
+                json_object_object_foreach(judged, v, count) {
+                        (void) count;
+                        add_int(into, judged, v);
+                }
+        }
+        static const char *const counts[] = { "removed", "would_remove", "skipped", "failed", "not_tried" };
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++)
+                add_int(all, one, counts[i]);
+        or_flag(all, one, "dry_run");
+        or_flag(all, one, "stopped");
+        json_object_put(one);
+        return EXIT_OK;
+}
+
 int cmd_sweep(struct cli *cli, int argc, char **argv) {
         enum { OPT_DRY_RUN = 0x200 };
         static const struct option options[] = {
                 { "dry-run", no_argument, NULL, OPT_DRY_RUN }, { "types", required_argument, NULL, 't' },
                 { "raw", no_argument, NULL, 'r' },             { "noheadings", no_argument, NULL, 'n' },
                 { "json", no_argument, NULL, 'J' },            CLI_COMMON_LONG_OPTIONS,
+                CLI_NAMESPACE_LONG_OPTIONS,
                 {},
         };
         json_object *reply = NULL, *params;
@@ -124,9 +185,31 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
         json_object_object_add(params, "dry_run", json_object_new_boolean(dry_run));
         if (types)
                 json_object_object_add(params, "types", cli_names_array(types, false));
-        r = cli_call(cli, "io.ipcgc.Sweep", params, &reply);
-        if (r != EXIT_OK)
-                return r;
+        bool ns_ok;
+        int ns_rc = EXIT_OK; /* a namespace that could not be swept at all */
+        if (cli_namespaces_wanted(cli, &ns_ok)) {
+                if (!ns_ok) {
+                        json_object_put(params);
+                        return EXIT_USAGE;
+                }
+                reply = json_object_new_object();
+                if (!reply) {
+                        json_object_put(params);
+                        return EXIT_FAIL;
+                }
+                json_object_object_add(reply, "records", json_object_new_array());
+                json_object_object_add(reply, "judged", json_object_new_object());
+                r = ns_rc = cli_each_namespace(cli, "io.ipcgc.Sweep", params, merge_one, reply);
+                json_object_put(params);
+                if (r != EXIT_OK && json_object_array_length(json_object_object_get(reply, "records")) == 0) {
+                        json_object_put(reply);
+                        return r;
+                }
+        } else {
+                r = cli_call(cli, "io.ipcgc.Sweep", params, &reply);
+                if (r != EXIT_OK)
+                        return r;
+        }
         if (!dry_run && json_flag(reply, "dry_run"))
                 fprintf(stderr, "ipcgc: DryRun=yes (or ipcgcd --dry-run): nothing will be removed\n");
 
@@ -140,5 +223,5 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
         int64_t failed = 0;
         (void) json_int(reply, "failed", &failed);
         json_object_put(reply);
-        return failed ? EXIT_FAIL : EXIT_OK;
+        return failed || ns_rc != EXIT_OK ? EXIT_FAIL : EXIT_OK;
 }

@@ -81,6 +81,12 @@ static bool common_option(struct cli *cli, int c, const char *arg) {
         case OPT_SOCKET:
                 cli->socket = arg;
                 return true;
+        case OPT_ALL_NAMESPACES:
+                cli->all_namespaces = true;
+                return true;
+        case OPT_NAMESPACE:
+                cli->namespace_sel = arg;
+                return true;
         }
         return false;
 }
@@ -200,16 +206,22 @@ static int socket_path(const struct cli *cli, char **ret) {
 static void local_warnings(struct cli *cli, bool *said) {
         const struct inventory *inv = engine_last(cli->engine).inv;
         int save_error = engine_save_error(cli->engine);
+        char where[IPCNS_NAME_MAX + 48] = "";
 
         if (*said)
                 return;
         *said = true;
+        /* Said of which namespace, when there are others. */
+        if (cli->paths.ns)
+                snprintf(where, sizeof(where), "IPC namespace %" PRIu64 "%s%s%s: ", cli->paths.ns->ino,
+                         cli->paths.ns->name ? " (" : "", strempty(cli->paths.ns->name),
+                         cli->paths.ns->name ? ")" : "");
         for (size_t i = 0; inv && i < inv->n_warnings; i++)
-                fprintf(stderr, "ipcgc: warning: %s\n", inv->warnings[i]);
+                fprintf(stderr, "ipcgc: warning: %s%s\n", where, inv->warnings[i]);
         if (inv && inv->n_warnings_dropped)
-                fprintf(stderr, "ipcgc: warning: %zu more warnings not shown\n", inv->n_warnings_dropped);
+                fprintf(stderr, "ipcgc: warning: %s%zu more warnings not shown\n", where, inv->n_warnings_dropped);
         if (engine_sight(cli->engine)->partial)
-                fprintf(stderr, "ipcgc: warning: no object without visible life is judged dead: %s\n",
+                fprintf(stderr, "ipcgc: warning: %sno object without visible life is judged dead: %s\n", where,
                         engine_sight(cli->engine)->reason);
         if (save_error)
                 fprintf(stderr, "ipcgc: warning: could not save the memory of life in %s: %s\n",
@@ -218,7 +230,6 @@ static void local_warnings(struct cli *cli, bool *said) {
 
 /* The reply message to METHOD from an engine in this process. */
 static int local_message(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
-        static bool said;
         const struct config *config;
         struct service_stream *st = NULL;
         json_object *reply = NULL;
@@ -226,7 +237,20 @@ static int local_message(struct cli *cli, const char *method, json_object *param
 
         if (cli_load_config(cli, &config) < 0)
                 return -EINVAL;
+        if (cli->paths.ns && !cli->paths.ns->self) {
+                /* Another namespace's engine learns nothing into the state
+                 * file: the memory of life there is this namespace's. */
+                if (!cli->ns_config) {
+                        cli->ns_config = malloc(sizeof(*cli->ns_config));
+                        if (!cli->ns_config)
+                                return -ENOMEM;
+                        *cli->ns_config = *cli->config;
+                        cli->ns_config->daemon.state_dir = NULL;
+                }
+                config = cli->ns_config;
+        }
         if (!cli->engine) {
+                cli->warned = false;
                 /* Root's runs teach the memory; others only read it. */
                 r = engine_new(config, &cli->paths, geteuid() == 0 ? ENGINE_SAVE : 0, &cli->engine);
                 if (r < 0) {
@@ -254,7 +278,7 @@ static int local_message(struct cli *cli, const char *method, json_object *param
         if (r < 0)
                 return r;
         if (engine_last(cli->engine).inv)
-                local_warnings(cli, &said);
+                local_warnings(cli, &cli->warned);
         if (reply) {
                 const char *text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
                                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -398,6 +422,10 @@ int cli_call_member(struct cli *cli, const char *method, json_object *params, co
 
 void cli_done(struct cli *cli) {
         cli->engine = engine_free(cli->engine);
+        cli->paths.ns = NULL;
+        cli->namespaces = ipcns_list_free(cli->namespaces);
+        free(cli->ns_config); /* a shallow copy: what it points to is cli->config's */
+        cli->ns_config = NULL;
         config_free(cli->config);
         cli->config = NULL;
 }

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "ipcns.h"
+
+bool cli_namespaces_wanted(struct cli *cli, bool *ret_ok) {
+        *ret_ok = true;
+        if (!cli->all_namespaces && !cli->namespace_sel)
+                return false;
+        if (cli->all_namespaces && cli->namespace_sel) {
+                cli_usage_error("--all-namespaces and --namespace exclude each other");
+                *ret_ok = false;
+        } else if (!cli->local) {
+                /* The daemon's [Daemon] Namespaces= is not there yet. */
+                cli_usage_error("--all-namespaces and --namespace need --local: ipcgcd judges its own namespace only");
+                *ret_ok = false;
+        }
+        return true;
+}
+
+static int discover(struct cli *cli) {
+        if (cli->namespaces)
+                return EXIT_OK;
+        int r = ipcns_discover(cli->paths.proc, 0, 0, &cli->namespaces);
+        if (r < 0) {
+                fprintf(stderr, "ipcgc: cannot list the IPC namespaces in %s: %s\n", cli->paths.proc ?: "/proc",
+                        strerror(-r));
+                return EXIT_FAIL;
+        }
+        if (cli->namespaces->cut)
+                fprintf(stderr, "ipcgc: warning: more than %u IPC namespaces: the rest are not judged\n",
+                        IPCNS_MAX_DEFAULT);
+        return EXIT_OK;
+}
+
+/* Does NS still have a member in it?  A namespace whose last member went
+ * meanwhile is gone, not a failure. */
+static bool still_there(const struct cli *cli, const struct ipcns *ns) {
+        char path[4096];
+        struct stat st;
+
+        for (size_t i = 0; i < ns->n_members; i++) {
+                snprintf(path, sizeof(path), "%s/%d/ns/ipc", cli->paths.proc ?: "/proc", (int) ns->members[i]);
+                if (stat(path, &st) == 0 && (uint64_t) st.st_ino == ns->ino)
+                        return true;
+        }
+        return false;
+}
+
+int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
+                       int (*each)(struct cli *cli, const struct ipcns *ns, const char *text, size_t len,
+                                   void *userdata),
+                       void *userdata) {
+        const struct ipcns *only = NULL;
+        int rc = EXIT_OK, r;
+
+        r = discover(cli);
+        if (r != EXIT_OK)
+                return r;
+        if (cli->namespace_sel) {
+                only = ipcns_find(cli->namespaces, cli->namespace_sel);
+                if (!only) {
+                        fprintf(stderr, "ipcgc: no IPC namespace '%s' (an inode, or a name that list shows)\n",
+                                cli->namespace_sel);
+                        return EXIT_FAIL;
+                }
+        }
+        for (size_t i = 0; i < cli->namespaces->n; i++) {
+                const struct ipcns *ns = &cli->namespaces->ns[i];
+                _cleanup_free_ char *text = NULL;
+                size_t len;
+
+                if (only && ns != only)
+                        continue;
+                /* One engine a namespace, made afresh: each judges its own
+                 * objects with its own members. */
+                cli->engine = engine_free(cli->engine);
+                cli->paths.ns = ns;
+                r = cli_call_text(cli, method, json_object_get(params), &text, &len);
+                if (r != EXIT_OK) {
+                        if (!ns->self && !still_there(cli, ns)) {
+                                fprintf(stderr, "ipcgc: IPC namespace %" PRIu64 " is gone: skipped\n", ns->ino);
+                                continue;
+                        }
+                        if (rc == EXIT_OK)
+                                rc = r;
+                        continue;
+                }
+                r = each(cli, ns, text, len, userdata);
+                if (r != EXIT_OK && rc == EXIT_OK)
+                        rc = r;
+        }
+        cli->engine = engine_free(cli->engine);
+        cli->paths.ns = NULL;
+        return rc;
+}
+
+int cli_namespace_of_id(struct cli *cli, const char *id) {
+        const char *rest;
+        uint64_t ino;
+        int r = ipcns_parse_id(id, &ino, &rest);
+
+        if (r < 0) {
+                cli_usage_error("'%s' is not an object ID (ipc:INODE/TYPE:ID, like ipc:4026532201/shm:5)", id);
+                return -EINVAL;
+        }
+        if (r == 0)
+                return 0;
+        if (!cli->local) {
+                cli_usage_error("an ID in another IPC namespace (%s) needs --local: ipcgcd judges its own only", id);
+                return -EINVAL;
+        }
+        if (discover(cli) != EXIT_OK)
+                return -EIO;
+        for (size_t i = 0; i < cli->namespaces->n; i++)
+                if (cli->namespaces->ns[i].ino == ino) {
+                        cli->paths.ns = &cli->namespaces->ns[i];
+                        return 1;
+                }
+        fprintf(stderr, "ipcgc: no IPC namespace %" PRIu64 " (gone, or never there)\n", ino);
+        return -ENOENT;
+}

@@ -1,0 +1,122 @@
+#!/bin/bash
+# Issue 14, acceptance 1: two "containers" nested in the test's private
+# namespaces, each its own IPC and mount namespace with its own /dev/shm and
+# mqueue mount, in a cgroup named docker-<hex>.scope.  Each holds a live shm,
+# an orphaned shm, an orphaned msg, a live pshm and an orphaned pshm.
+# `list --local --all-namespaces -J` shows all ten with their verdicts and
+# namespaces; `sweep --local --all-namespaces` removes exactly the six
+# orphans, from inside each; what is outside them (the test's own namespace,
+# the "host" here) is touched only as a plain sweep touches it.
+. "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
+enter_private_namespaces "$@"
+
+command -v jq >/dev/null || { echo "1..0 # SKIP jq is needed"; exit 0; }
+sed -i "s|^\[Daemon\]$|[Daemon]\nArchiveDir=$T/archive|" "$CONF"
+printf '\n[Rule default]\nMinAge=0\nAction=collect\n' >>"$CONF"
+OWN_NS=$(stat -L -c %i /proc/self/ns/ipc)
+
+# The outer namespace first, so that its ids are the containers' too: its
+# orphan is shm 0 and its live segment shm 1, held by a process that is no
+# member of either container.  A container's orphan shm 1 must not be taken
+# for attached because of it.
+hold -x shm 0x7001 4096 0600;    OUT_ORPHAN_SHM=$HOLD_ID
+hold shm 0x7002 4096 0600;       OUT_LIVE_SHM=$HOLD_ID; OUT_LIVE_PID=$HOLD_PID
+hold pshm /outer-live 4096 0600
+hold -x pshm /outer-orphan 4096 0600
+
+# The container: moves itself into its cgroup, makes its own /dev/shm and
+# mqueue, then the five objects, says what it made, and stays until told.
+cat >"$T/container.sh" <<'EOS'
+set -eu
+cg=$1 tag=$2 stop=$3
+export top_builddir=$4 top_srcdir=$5
+. "$top_srcdir/tests/integration/lib.sh"
+echo $$ >"$cg/cgroup.procs"
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t mqueue mqueue "$MQDIR"
+hold shm 0x5001 4096 0600;     live_shm=$HOLD_ID; pids=$HOLD_PID
+hold -x shm 0x5002 4096 0600;  orphan_shm=$HOLD_ID
+hold -x msg 0x5003 16 0600;    orphan_msg=$HOLD_ID
+hold pshm "/live-$tag" 4096 0600; pids="$pids $HOLD_PID"
+hold -x pshm "/orphan-$tag" 4096 0600
+echo "ready $(stat -L -c %i /proc/self/ns/ipc) $live_shm $orphan_shm $orphan_msg"
+read -r _ <"$stop"
+# shellcheck disable=SC2086
+kill $pids
+EOS
+
+CGROOT=$(test_cgroup_root)
+declare -A NS LIVE_SHM ORPHAN_SHM ORPHAN_MSG HEX
+for c in a b; do
+    HEX[$c]=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+    mkdir -p "$CGROOT/docker-${HEX[$c]}.scope"
+    mkfifo "$T/stop-$c"
+    exec {fd}< <(MQDIR=$MQDIR unshare --ipc --mount --propagation private -- \
+        bash "$T/container.sh" "$CGROOT/docker-${HEX[$c]}.scope" "$c" "$T/stop-$c" "$top_builddir" "$top_srcdir")
+    read -r -u "$fd" word ns live orphan msg || { echo "Bail out! container $c did not start"; exit 1; }
+    [ "$word" = ready ] || { echo "Bail out! container $c: $word"; exit 1; }
+    NS[$c]=$ns LIVE_SHM[$c]=$live ORPHAN_SHM[$c]=$orphan ORPHAN_MSG[$c]=$msg
+done
+[ "${NS[a]}" != "${NS[b]}" ] && [ "${NS[a]}" != "$OWN_NS" ] || { echo "Bail out! the containers share a namespace"; exit 1; }
+
+# What a plain sweep of the outer namespace would remove.
+plain=$("$IPCGC" --config "$CONF" sweep --local --dry-run -J | jq -c '[.records[] | select(.action == "would-remove") | .id] | sort')
+is "$plain" "[\"pshm:/outer-orphan\",\"shm:$OUT_ORPHAN_SHM\"]" "a plain dry run would remove the outer orphans only"
+
+json=$("$IPCGC" --config "$CONF" list --local --all-namespaces -J)
+is "$?" 0 "list --all-namespaces -J exits 0"
+v() { jq -r --arg id "$1" '[.objects[] | select(.id == $id)] | if length == 1 then .[0] | "\(.verdict) \(.ipcns) \(.container)" else "\(length) objects" end' <<<"$json"; }
+
+for c in a b; do
+    n=${NS[$c]} name="docker:${HEX[$c]:0:12}"
+    is "$(jq --argjson n "$n" '[.objects[] | select(.ipcns == $n)] | length' <<<"$json")" 5 "container $c: five objects in namespace $n"
+    is "$(v "ipc:$n/shm:${LIVE_SHM[$c]}")" "LIVE $n $name" "container $c: live shm LIVE"
+    is "$(v "ipc:$n/shm:${ORPHAN_SHM[$c]}")" "ORPHAN $n $name" "container $c: orphaned shm ORPHAN"
+    is "$(v "ipc:$n/msg:${ORPHAN_MSG[$c]}")" "ORPHAN $n $name" "container $c: orphaned msg ORPHAN"
+    is "$(v "ipc:$n/pshm:/live-$c")" "LIVE $n $name" "container $c: live pshm LIVE"
+    is "$(v "ipc:$n/pshm:/orphan-$c")" "ORPHAN $n $name" "container $c: orphaned pshm ORPHAN"
+    is "$(jq -r --argjson n "$n" '.namespaces[] | select(.ipcns == $n) | .container' <<<"$json")" "$name" \
+        "container $c: named from its cgroup docker-<id>.scope"
+done
+is "$(jq --argjson n "$OWN_NS" '[.objects[] | select(.ipcns == $n)] | length' <<<"$json")" 4 \
+    "the outer namespace's four objects, under their plain ids"
+is "$(v "shm:$OUT_LIVE_SHM")" "LIVE $OWN_NS null" "outer live shm LIVE"
+is "$(jq '[.objects[].id] | length == (unique | length)' <<<"$json")" true "every id is unique"
+# The outer process attached to the outer shm with the containers' orphan's id holds nothing in them.
+is "$(jq -c --arg id "ipc:${NS[a]}/shm:$OUT_LIVE_SHM" '[.objects[] | select(.id == $id) | .holders]' <<<"$json")" \
+    "[[]]" "the outer holder of shm $OUT_LIVE_SHM is no holder of container a's shm $OUT_LIVE_SHM"
+
+# explain takes such an id back.
+ex=$("$IPCGC" --config "$CONF" explain --local -J "ipc:${NS[a]}/shm:${ORPHAN_SHM[a]}")
+is "$(jq -r '"\(.id) \(.verdict) \(.ipcns)"' <<<"$ex")" "ipc:${NS[a]}/shm:${ORPHAN_SHM[a]} ORPHAN ${NS[a]}" \
+    "explain takes ipc:INO/shm:ID"
+
+table=$("$IPCGC" --config "$CONF" list --local --all-namespaces)
+is "$(head -n 1 <<<"$table" | awk '{ print $1 }')" NAMESPACE "a NAMESPACE column when more than one is shown"
+one=$("$IPCGC" --config "$CONF" list --local --namespace "docker:${HEX[b]:0:12}" -J)
+is "$(jq -c '[.objects[].ipcns] | unique' <<<"$one")" "[${NS[b]}]" "--namespace NAME shows that namespace only"
+
+out=$("$IPCGC" --config "$CONF" sweep --local --all-namespaces -J)
+is "$?" 0 "sweep --all-namespaces exits 0"
+removed() { jq -c --argjson n "$1" '[.records[] | select(.action == "removed" and .ipcns == $n) | .id] | sort' <<<"$out"; }
+for c in a b; do
+    n=${NS[$c]}
+    is "$(removed "$n")" "[\"ipc:$n/msg:${ORPHAN_MSG[$c]}\",\"ipc:$n/pshm:/orphan-$c\",\"ipc:$n/shm:${ORPHAN_SHM[$c]}\"]" \
+        "container $c: its three orphans removed"
+done
+is "$(removed "$OWN_NS")" "$plain" "the outer namespace: exactly what a plain sweep would remove"
+is "$(jq '[.records[] | select(.action != "removed")] | length' <<<"$out")" 0 "nothing skipped or failed"
+
+# Seen from inside each container: the live ones stay, the orphans are gone.
+for c in a b; do
+    pid=$(cat "$CGROOT/docker-${HEX[$c]}.scope/cgroup.procs" | head -n 1)
+    inside=$(nsenter -t "$pid" --ipc --mount sh -c 'ipcs -m | awk "\$1 ~ /^0x/ { print \$2 }" | sort -n | tr "\n" " "; ipcs -q | awk "\$1 ~ /^0x/" | wc -l; ls /dev/shm | tr "\n" " "')
+    is "$inside" "${LIVE_SHM[$c]} 0
+live-$c " "container $c: its live shm and pshm remain, its orphans are gone"
+done
+is "$(ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | sort -n | tr '\n' ' ')" "$OUT_LIVE_SHM " "outer: the live shm remains"
+is "$(ls /dev/shm)" outer-live "outer: the live pshm remains"
+kill -0 "$OUT_LIVE_PID" && ok "outer: its holder lives on"
+
+for c in a b; do echo >"$T/stop-$c"; done
+done_testing
