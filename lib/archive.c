@@ -111,6 +111,7 @@ int archive_manifest_write(struct archive_entry *e, const struct ipc_object *o, 
         r |= put(rm, "rule", why->rule ? json_object_new_string(why->rule) : NULL);
         r |= put(rm, "by_uid", json_object_new_int64(why->by_uid));
         r |= put(rm, "by_pid", json_object_new_int(why->by_pid));
+        r |= put(rm, "ipcns", why->ipcns ? json_object_new_uint64(why->ipcns) : NULL);
         r |= put(m, "contents", ct);
         r |= put(ct, "bytes", json_object_new_uint64(c->bytes));
         r |= put(ct, "messages", json_object_new_uint64(c->messages));
@@ -300,6 +301,14 @@ static int parse_manifest(json_object *m, struct ipc_object *o, struct archive_r
         if ((r = get_i64(rm, "by_pid", 0, INT32_MAX, &x)) < 0)
                 return r;
         why->by_pid = (pid_t) x;
+        /* Absent (entries from before namespaces) or null: ipcgc's own. */
+        json_object *ns;
+        why->ipcns = 0;
+        if (json_object_object_get_ex(rm, "ipcns", &ns) && !json_object_is_type(ns, json_type_null)) {
+                if (!json_object_is_type(ns, json_type_int) || json_object_get_int64(ns) <= 0)
+                        return -EBADMSG;
+                why->ipcns = (uint64_t) json_object_get_int64(ns);
+        }
 
         if (!json_object_object_get_ex(m, "contents", &ct) || !json_object_is_type(ct, json_type_object))
                 return -EBADMSG;

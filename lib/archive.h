@@ -181,6 +181,10 @@ struct archive_removal {
         char *rule;   /* NULL: none */
         uid_t by_uid;
         pid_t by_pid;
+        /* The IPC namespace it was removed from when not ipcgc's own (its
+         * inode), 0: ipcgc's.  Restore puts objects back only into ipcgc's
+         * own: its key or name means something else anywhere else. */
+        uint64_t ipcns;
 };
 
 /* An entry's name: UTC time, type, id or name (bytes other than

@@ -637,9 +637,9 @@ int engine_find(struct engine *e, const char *id, size_t *ret_index) {
         if (!e->inv)
                 return -ENOENT;
         /* "ipc:INO/shm:5" names an object of namespace INO: this engine's
-         * only when it judges that one. */
+         * only when it judges that one (and says so). */
         int k = ipcns_parse_id(id, &ino, &rest);
-        if (k < 0 || (k > 0 && (!e->inv->foreign || ino != e->inv->ipcns)))
+        if (k < 0 || (k > 0 && (!e->inv->ipcns || ino != e->inv->ipcns)))
                 return -ENOENT;
         if (k > 0)
                 id = rest;
@@ -701,6 +701,7 @@ static int reap_selected(struct engine *e, const struct engine_request *req, con
         struct reap_archive archive = {
                 .dir = d->archive_dir, .max_bytes = d->archive_max_bytes, .keep_seconds = d->archive_keep,
                 .by_uid = req->caller,
+                .ipcns = e->paths->ns && !e->paths->ns->self ? e->paths->ns->ino : 0,
         };
         struct reap_options opt = {
                 .dry_run = req->dry_run,

@@ -410,7 +410,7 @@ static int shm_after_archive(struct candidate *c) {
 static struct archive_removal candidate_removal(const struct archive_state *a, const struct candidate *c, time_t now) {
         struct archive_removal why = {
                 .time = now, .reason = (char *) c->reason, .rule = c->rule ? c->rule->name : NULL,
-                .by_uid = a->opt->by_uid, .by_pid = getpid(),
+                .by_uid = a->opt->by_uid, .by_pid = getpid(), .ipcns = a->opt->ipcns,
         };
         snprintf(why.verdict, sizeof(why.verdict), "%s", verdict_to_string(c->verdict));
         return why;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -429,7 +430,18 @@ static int archive_item_json(const struct archive_item *it, json_object **ret) {
                 return -ENOMEM;
         }
         r |= put(j, "entry", json_object_new_string(it->name));
+        if (it->why.ipcns) {
+                /* Named as it was listed: another namespace's. */
+                char *full = NULL;
+                if (asprintf(&full, "ipc:%" PRIu64 "/%s", it->why.ipcns, id) < 0) {
+                        json_object_put(j);
+                        return -ENOMEM;
+                }
+                free(id);
+                id = full;
+        }
         r |= put(j, "id", json_object_new_string(id));
+        r |= put(j, "ipcns", it->why.ipcns ? json_object_new_uint64(it->why.ipcns) : NULL);
         r |= put(j, "type", json_object_new_string(ipc_type_to_string(o->type)));
         r |= put(j, "key", ipc_type_is_sysv(o->type) ? json_object_new_int(o->key) : NULL);
         r |= put(j, "name", object_json_escaped(o->name, IPC_ESCAPE_NAME));

@@ -445,6 +445,8 @@ static json_object *restore_error(const char *entry, const struct restore_result
                                    res->step == RESTORE_STEP_ENTRY ? "its manifest is not one this version wrote"
                                                                    : "its contents do not agree with its manifest");
         }
+        if (r == -EXDEV && res->step == RESTORE_STEP_ENTRY)
+                return entry_error("io.ipcgc.Failed", entry, "message", res->note);
         if (r == -EEXIST && res->step == RESTORE_STEP_CREATE) {
                 return entry_error("io.ipcgc.ObjectExists", entry, "holder", res->holder);
         }

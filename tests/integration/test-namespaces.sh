@@ -118,5 +118,20 @@ is "$(ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | sort -n | tr '\n' ' ')" "$OUT_LI
 is "$(ls /dev/shm)" outer-live "outer: the live pshm remains"
 kill -0 "$OUT_LIVE_PID" && ok "outer: its holder lives on"
 
+# Each removal was archived first, named as it was listed; an entry of a
+# container's is not put back into this namespace, where its key could be
+# another program's.
+arch=$("$IPCGC" --config "$CONF" archive --local -J)
+is "$(jq -c '[.entries[].id] | sort' <<<"$arch")" \
+    "$(jq -c '[.records[] | select(.action == "removed") | .id] | sort' <<<"$out")" "every removal archived, under its id"
+entry=$(jq -r --arg id "ipc:${NS[a]}/shm:${ORPHAN_SHM[a]}" '.entries[] | select(.id == $id) | .entry' <<<"$arch")
+err=$("$IPCGC" --config "$CONF" restore --local "$entry" 2>&1)
+is "$?" 1 "restore of a container's entry is refused"
+case $err in *"not this one"*) ok "and says why" ;; *) not_ok "and says why" "got: $err" ;; esac
+is "$(ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | sort -n | tr '\n' ' ')" "$OUT_LIVE_SHM " "nothing was made here"
+entry=$(jq -r --arg id "shm:$OUT_ORPHAN_SHM" '.entries[] | select(.id == $id) | .entry' <<<"$arch")
+"$IPCGC" --config "$CONF" restore --local "$entry" >/dev/null
+is "$?" 0 "restore of the outer namespace's own entry works as ever"
+
 for c in a b; do echo >"$T/stop-$c"; done
 done_testing
