@@ -217,7 +217,9 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
                 }
         }
 
-        r = proctab_build(proc_path(paths), holder_index_size(idx) > 0 ? idx : NULL, flags, &t);
+        /* SysV attachments count in the namespace collected. */
+        r = proctab_build_in(proc_path(paths), holder_index_size(idx) > 0 ? idx : NULL, flags,
+                             paths && paths->ns ? paths->ns->ino : 0, &t);
         if (r < 0)
                 return r;
 

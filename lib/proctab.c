@@ -847,6 +847,11 @@ static uint64_t timespec_usec(const struct timespec *ts) {
 }
 
 int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flags, struct proctab **ret) {
+        return proctab_build_in(proc_root, idx, flags, 0, ret);
+}
+
+int proctab_build_in(const char *proc_root, struct holder_index *idx, unsigned flags, uint64_t ipc_ns,
+                     struct proctab **ret) {
         _cleanup_closedir_ DIR *d = NULL;
         struct proctab *t;
         struct timespec now_real, now_boot;
@@ -871,6 +876,10 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
         /* Our own IPC namespace, to tell our SysV segments from others'. */
         struct stat self_ns;
         bool have_ns = stat("/proc/self/ns/ipc", &self_ns) == 0;
+        /* Or the one asked for: every IPC namespace is an inode of the
+         * one nsfs, so its device is ours. */
+        if (have_ns && ipc_ns)
+                self_ns.st_ino = (ino_t) ipc_ns;
         _cleanup_free_ char *scratch = malloc(MAPS_BUF);
         if (!scratch)
                 return -ENOMEM;

@@ -63,6 +63,12 @@ enum {
  * needs those facts can say it does not know.
  */
 int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flags, struct proctab **ret);
+/* As proctab_build, with the SysV attachments (maps) of processes in the
+ * IPC namespace of inode IPC_NS counted, not those in this process's own
+ * (0: this process's own).  An attachment's shmid means something only in
+ * its namespace. */
+int proctab_build_in(const char *proc_root, struct holder_index *idx, unsigned flags, uint64_t ipc_ns,
+                     struct proctab **ret);
 struct proctab *proctab_free(struct proctab *t);
 static inline void proctab_freep(struct proctab **p) {
         if (*p)

@@ -34,28 +34,28 @@ export top_builddir=$4 top_srcdir=$5
 echo $$ >"$cg/cgroup.procs"
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t mqueue mqueue "$MQDIR"
-hold shm 0x5001 4096 0600;     live_shm=$HOLD_ID; pids=$HOLD_PID
+hold shm 0x5001 4096 0600;     live_shm=$HOLD_ID; pids=$HOLD_PID; attacher=$HOLD_PID
 hold -x shm 0x5002 4096 0600;  orphan_shm=$HOLD_ID
 hold -x msg 0x5003 16 0600;    orphan_msg=$HOLD_ID
 hold pshm "/live-$tag" 4096 0600; pids="$pids $HOLD_PID"
 hold -x pshm "/orphan-$tag" 4096 0600
-echo "ready $(stat -L -c %i /proc/self/ns/ipc) $live_shm $orphan_shm $orphan_msg"
+echo "ready $(stat -L -c %i /proc/self/ns/ipc) $live_shm $orphan_shm $orphan_msg $attacher"
 read -r _ <"$stop"
 # shellcheck disable=SC2086
 kill $pids
 EOS
 
 CGROOT=$(test_cgroup_root)
-declare -A NS LIVE_SHM ORPHAN_SHM ORPHAN_MSG HEX
+declare -A NS LIVE_SHM ORPHAN_SHM ORPHAN_MSG HEX ATTACHER
 for c in a b; do
     HEX[$c]=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
     mkdir -p "$CGROOT/docker-${HEX[$c]}.scope"
     mkfifo "$T/stop-$c"
     exec {fd}< <(MQDIR=$MQDIR unshare --ipc --mount --propagation private -- \
         bash "$T/container.sh" "$CGROOT/docker-${HEX[$c]}.scope" "$c" "$T/stop-$c" "$top_builddir" "$top_srcdir")
-    read -r -u "$fd" word ns live orphan msg || { echo "Bail out! container $c did not start"; exit 1; }
+    read -r -u "$fd" word ns live orphan msg attacher || { echo "Bail out! container $c did not start"; exit 1; }
     [ "$word" = ready ] || { echo "Bail out! container $c: $word"; exit 1; }
-    NS[$c]=$ns LIVE_SHM[$c]=$live ORPHAN_SHM[$c]=$orphan ORPHAN_MSG[$c]=$msg
+    NS[$c]=$ns LIVE_SHM[$c]=$live ORPHAN_SHM[$c]=$orphan ORPHAN_MSG[$c]=$msg ATTACHER[$c]=$attacher
 done
 [ "${NS[a]}" != "${NS[b]}" ] && [ "${NS[a]}" != "$OWN_NS" ] || { echo "Bail out! the containers share a namespace"; exit 1; }
 
@@ -71,6 +71,8 @@ for c in a b; do
     n=${NS[$c]} name="docker:${HEX[$c]:0:12}"
     is "$(jq --argjson n "$n" '[.objects[] | select(.ipcns == $n)] | length' <<<"$json")" 5 "container $c: five objects in namespace $n"
     is "$(v "ipc:$n/shm:${LIVE_SHM[$c]}")" "LIVE $n $name" "container $c: live shm LIVE"
+    is "$(jq -c --arg id "ipc:$n/shm:${LIVE_SHM[$c]}" '.objects[] | select(.id == $id) | .holders' <<<"$json")" \
+        "[${ATTACHER[$c]}]" "container $c: its live shm's attacher found in its maps"
     is "$(v "ipc:$n/shm:${ORPHAN_SHM[$c]}")" "ORPHAN $n $name" "container $c: orphaned shm ORPHAN"
     is "$(v "ipc:$n/msg:${ORPHAN_MSG[$c]}")" "ORPHAN $n $name" "container $c: orphaned msg ORPHAN"
     is "$(v "ipc:$n/pshm:/live-$c")" "LIVE $n $name" "container $c: live pshm LIVE"
