@@ -143,6 +143,10 @@ bool cli_namespaces_wanted(struct cli *cli, bool *ret_ok);
 /* "ipc:INO/TYPE:ID": selects namespace INO for the call (--local), and
  * returns 1; 0 for a plain ID; <0 after saying why not. */
 int cli_namespace_of_id(struct cli *cli, const char *id);
+/* cli_object_id(), also for "ipc:INO/TYPE:ID" (which selects namespace
+ * INO, see cli_namespace_of_id): *RET_ID in the one form the engine takes.
+ * Returns EXIT_OK, or the exit code after saying why not. */
+int cli_object_id_any(struct cli *cli, int argc, char **argv, const char *command, const char **ret_id);
 
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);

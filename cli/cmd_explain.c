@@ -88,32 +88,9 @@ int cmd_explain(struct cli *cli, int argc, char **argv) {
         if (cli_option(cli, argc, argv, "Jh", options, &topts, help, &rc) < 0)
                 return rc;
         const char *want;
-        /* "ipc:INO/shm:5": an object of another namespace, explained by an
-         * engine of that one (the engine takes the whole ID). */
-        if (optind + 1 == argc) {
-                r = cli_namespace_of_id(cli, argv[optind]);
-                if (r == -EINVAL)
-                        return EXIT_USAGE;
-                if (r < 0)
-                        return EXIT_FAIL;
-        }
-        if (cli->paths.ns) {
-                const char *rest = NULL;
-                uint64_t ino;
-                (void) ipcns_parse_id(argv[optind], &ino, &rest);
-                char *saved = argv[optind];
-                argv[optind] = (char *) rest;
-                int t = cli_object_id(argc, argv, "explain", &want);
-                argv[optind] = saved;
-                if (t < 0)
-                        return EXIT_USAGE;
-                static char *full;
-                free(full);
-                if (asprintf(&full, "ipc:%" PRIu64 "/%s", ino, want) < 0)
-                        return EXIT_FAIL;
-                want = full;
-        } else if (cli_object_id(argc, argv, "explain", &want) < 0)
-                return EXIT_USAGE;
+        r = cli_object_id_any(cli, argc, argv, "explain", &want);
+        if (r != EXIT_OK)
+                return r;
 
         json_object *obj = NULL, *params = json_object_new_object();
         json_object_object_add(params, "id", json_object_new_string(want));

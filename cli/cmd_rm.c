@@ -42,14 +42,22 @@ int cmd_rm(struct cli *cli, int argc, char **argv) {
         if (c < 0)
                 return rc;
         const char *id;
-        if (cli_object_id(argc, argv, "rm", &id) < 0)
-                return EXIT_USAGE;
+        r = cli_object_id_any(cli, argc, argv, "rm", &id);
+        if (r != EXIT_OK)
+                return r;
+        const struct ipcns *ns = cli->paths.ns;
         params = json_object_new_object();
         json_object_object_add(params, "id", json_object_new_string(id));
         json_object_object_add(params, "force", json_object_new_boolean(force));
         r = cli_call_member(cli, "io.ipcgc.Remove", params, "record", &record);
         if (r != EXIT_OK)
                 return r;
+        if (ns && !ns->self) {
+                /* Named as the listing names it. */
+                json_object_object_add(record, "id", json_object_new_string(id));
+                json_object_object_add(record, "ipcns", json_object_new_int64((int64_t) ns->ino));
+                json_object_object_add(record, "container", ns->name ? json_object_new_string(ns->name) : NULL);
+        }
         if (topts.json)
                 cli_print_json(record);
         else {

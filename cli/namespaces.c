@@ -126,3 +126,35 @@ int cli_namespace_of_id(struct cli *cli, const char *id) {
         fprintf(stderr, "ipcgc: no IPC namespace %" PRIu64 " (gone, or never there)\n", ino);
         return -ENOENT;
 }
+
+int cli_object_id_any(struct cli *cli, int argc, char **argv, const char *command, const char **ret_id) {
+        static char *full;
+        const char *rest = NULL, *id;
+        uint64_t ino;
+        int r;
+
+        if (optind + 1 == argc) {
+                r = cli_namespace_of_id(cli, argv[optind]);
+                if (r == -EINVAL)
+                        return EXIT_USAGE;
+                if (r < 0)
+                        return EXIT_FAIL;
+        }
+        if (!cli->paths.ns)
+                return cli_object_id(argc, argv, command, ret_id) < 0 ? EXIT_USAGE : EXIT_OK;
+        /* The part after the prefix is an ID like any other. */
+        (void) ipcns_parse_id(argv[optind], &ino, &rest);
+        char *saved = argv[optind];
+        argv[optind] = (char *) rest;
+        r = cli_object_id(argc, argv, command, &id);
+        argv[optind] = saved;
+        if (r < 0)
+                return EXIT_USAGE;
+        free(full);
+        if (asprintf(&full, "ipc:%" PRIu64 "/%s", ino, id) < 0) {
+                full = NULL;
+                return EXIT_FAIL;
+        }
+        *ret_id = full;
+        return EXIT_OK;
+}
