@@ -38,6 +38,12 @@ struct cli {
         struct ipcns_list *namespaces;
         struct config *ns_config;
         bool warned; /* the engine's warnings were said */
+        /* A sweep of several namespaces is one sweep: MaxRemovalsPerSweep=
+         * is shared by them (BUDGET set), REMOVALS_LEFT of it left; the
+         * namespaces not swept for want of it are counted. */
+        bool budget;
+        unsigned removals_left;
+        size_t namespaces_not_swept;
 };
 
 enum {

@@ -110,7 +110,6 @@ static void or_flag(json_object *into, json_object *from, const char *key) {
 static int merge_one(struct cli *cli, const struct ipcns *ns, const char *text, size_t len, void *userdata) {
         json_object *all = userdata, *one = json_tokener_parse(text), *records, *judged, *into;
 
-        (void) cli;
         (void) len;
         if (!one || !json_object_is_type(one, json_type_object)) {
                 json_object_put(one);
@@ -143,6 +142,11 @@ static int merge_one(struct cli *cli, const struct ipcns *ns, const char *text, 
         static const char *const counts[] = { "removed", "would_remove", "skipped", "failed", "not_tried" };
         for (size_t i = 0; i < ELEMENTSOF(counts); i++)
                 add_int(all, one, counts[i]);
+        int64_t removed = 0, would = 0;
+        (void) json_int(one, "removed", &removed);
+        (void) json_int(one, "would_remove", &would);
+        uint64_t used = (uint64_t) (removed > 0 ? removed : 0) + (uint64_t) (would > 0 ? would : 0);
+        cli->removals_left = used >= cli->removals_left ? 0 : cli->removals_left - (unsigned) used;
         or_flag(all, one, "dry_run");
         or_flag(all, one, "stopped");
         json_object_put(one);
@@ -199,8 +203,24 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                 }
                 json_object_object_add(reply, "records", json_object_new_array());
                 json_object_object_add(reply, "judged", json_object_new_object());
+                cli->budget = true;
                 r = ns_rc = cli_each_namespace(cli, "io.ipcgc.Sweep", params, merge_one, reply);
                 json_object_put(params);
+                if (cli->namespaces_not_swept) {
+                        /* Said as a namespace's own stop is said. */
+                        json_object *rec = json_object_new_object(), *records;
+                        char why[160];
+                        snprintf(why, sizeof(why), "MaxRemovalsPerSweep= reached; %zu IPC namespace%s left for the next sweep",
+                                 cli->namespaces_not_swept, cli->namespaces_not_swept == 1 ? "" : "s");
+                        json_object_object_add(rec, "action", json_object_new_string("stopped"));
+                        json_object_object_add(rec, "id", NULL);
+                        json_object_object_add(rec, "reason", json_object_new_string(why));
+                        if (json_object_object_get_ex(reply, "records", &records))
+                                json_object_array_add(records, rec);
+                        else
+                                json_object_put(rec);
+                        json_object_object_add(reply, "stopped", json_object_new_boolean(true));
+                }
                 if (r != EXIT_OK && json_object_array_length(json_object_object_get(reply, "records")) == 0) {
                         json_object_put(reply);
                         return r;

@@ -71,6 +71,12 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                         return EXIT_FAIL;
                 }
         }
+        if (cli->budget) {
+                const struct config *config;
+                if (cli_load_config(cli, &config) < 0)
+                        return EXIT_FAIL;
+                cli->removals_left = config->daemon.max_removals;
+        }
         for (size_t i = 0; i < cli->namespaces->n; i++) {
                 const struct ipcns *ns = &cli->namespaces->ns[i];
                 _cleanup_free_ char *text = NULL;
@@ -78,6 +84,16 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
 
                 if (only && ns != only)
                         continue;
+                if (cli->budget) {
+                        /* What the namespaces before used is gone for this one. */
+                        if (cli->removals_left == 0) {
+                                cli->namespaces_not_swept++;
+                                continue;
+                        }
+                        cli->config->daemon.max_removals = cli->removals_left;
+                        if (cli->ns_config)
+                                cli->ns_config->daemon.max_removals = cli->removals_left;
+                }
                 /* One engine a namespace, made afresh: each judges its own
                  * objects with its own members. */
                 cli->engine = engine_free(cli->engine);

@@ -98,6 +98,12 @@ is "$(head -n 1 <<<"$table" | awk '{ print $1 }')" NAMESPACE "a NAMESPACE column
 one=$("$IPCGC" --config "$CONF" list --local --namespace "docker:${HEX[b]:0:12}" -J)
 is "$(jq -c '[.objects[].ipcns] | unique' <<<"$one")" "[${NS[b]}]" "--namespace NAME shows that namespace only"
 
+# One sweep of all namespaces is one sweep: MaxRemovalsPerSweep= is shared.
+sed "s|^\[Daemon\]$|[Daemon]\nMaxRemovalsPerSweep=4|" "$CONF" >"$T/limit.conf"
+dry=$("$IPCGC" --config "$T/limit.conf" sweep --local --all-namespaces --dry-run -J)
+is "$(jq -c '[.would_remove, .stopped, ([.records[] | select(.action == "would-remove")] | length)]' <<<"$dry")" \
+    "[4,true,4]" "MaxRemovalsPerSweep=4: four of the eight orphans of all namespaces, then stopped"
+
 out=$("$IPCGC" --config "$CONF" sweep --local --all-namespaces -J)
 is "$?" 0 "sweep --all-namespaces exits 0"
 removed() { jq -c --argjson n "$1" '[.records[] | select(.action == "removed" and .ipcns == $n) | .id] | sort' <<<"$out"; }
