@@ -193,7 +193,9 @@ static int get_inventory(FILE *f, size_t max_objects, struct inventory **ret) {
                 return r;
         if (get_u32(f, &magic) < 0 || magic != WIRE_MAGIC || get(f, &n, sizeof(n)) < 0 || n > max_objects)
                 return -EBADMSG;
-        r = inventory_reserve(inv, n);
+        /* Room for what is claimed, up to a first share: a count is
+         * believed only as far as objects follow it. */
+        r = inventory_reserve(inv, n < 65536 ? n : 65536);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
