@@ -25,6 +25,10 @@ static void help(void) {
                "  -n, --noheadings    no header line\n"
                "  -J, --json          JSON: {\"usage\":[...],\"limits\":[...]}\n"
                "      --config FILE   read FILE for [Scan]\n"
+               "      --all-namespaces\n"
+               "                      each IPC namespace's use against its own limits, as\n"
+               "                      {\"namespaces\":[{ipcns,container,own,usage,limits}]}\n"
+               "      --namespace NS  only the IPC namespace NS: its inode or its name\n"
                "      --local         run the engine in this process\n");
 }
 
@@ -102,11 +106,84 @@ static int print_tables(json_object *reply, const struct table_options *o, bool 
         return r;
 }
 
+/* -t narrows the use shown, never what is counted against the kernel's
+ * limits: those count every object of the namespace. */
+static void narrow(json_object *reply, unsigned types) {
+        json_object *usage;
+        if (!types || !json_object_object_get_ex(reply, "usage", &usage))
+                return;
+        json_object *kept = json_object_new_array();
+        for (size_t i = 0; kept && i < json_object_array_length(usage); i++) {
+                json_object *u = json_object_array_get_idx(usage, i);
+                int t = ipc_type_from_string(strempty(json_str(u, "type")));
+                if (t >= 0 && (types & IPC_TYPE_BIT(t)))
+                        json_object_array_add(kept, json_object_get(u));
+        }
+        if (kept)
+                json_object_object_add(reply, "usage", kept);
+}
+
+struct per_namespace {
+        json_object *namespaces;
+        unsigned types;
+};
+
+/* Each namespace's audit, against its own limits, as one entry. */
+static int add_namespace(struct cli *cli, const struct ipcns *ns, const char *text, size_t len, void *userdata) {
+        struct per_namespace *p = userdata;
+        json_object *one = json_tokener_parse(text);
+
+        (void) cli;
+        (void) len;
+        if (!one || !json_object_is_type(one, json_type_object)) {
+                json_object_put(one);
+                fprintf(stderr, "ipcgc: malformed reply to io.ipcgc.Audit\n");
+                return EXIT_FAIL;
+        }
+        narrow(one, p->types);
+        json_object_object_add(one, "ipcns", json_object_new_int64((int64_t) ns->ino));
+        json_object_object_add(one, "container", ns->name ? json_object_new_string(ns->name) : NULL);
+        json_object_object_add(one, "own", json_object_new_boolean(ns->self));
+        json_object_array_add(p->namespaces, one);
+        return EXIT_OK;
+}
+
+static int audit_namespaces(struct cli *cli, unsigned types, const struct table_options *topts, bool bytes) {
+        struct per_namespace p = { .namespaces = json_object_new_array(), .types = types };
+        int r;
+
+        if (!p.namespaces)
+                return EXIT_FAIL;
+        r = cli_each_namespace(cli, "io.ipcgc.Audit", NULL, add_namespace, &p);
+        if (topts->json) {
+                json_object *out = json_object_new_object();
+                json_object_object_add(out, "namespaces", json_object_get(p.namespaces));
+                cli_print_json(out);
+                json_object_put(out);
+        } else
+                for (size_t i = 0; i < json_object_array_length(p.namespaces); i++) {
+                        json_object *one = json_object_array_get_idx(p.namespaces, i);
+                        int64_t ino = 0;
+                        (void) json_int(one, "ipcns", &ino);
+                        const char *name = json_str(one, "container");
+                        if (!topts->raw && !topts->noheadings)
+                                printf("%sIPC namespace %" PRId64 "%s%s%s%s\n", i ? "\n" : "", ino, name ? " (" : "",
+                                       strempty(name), name ? ")" : "", json_flag(one, "own") ? ", ipcgc's own" : "");
+                        if (print_tables(one, topts, bytes) < 0) {
+                                r = EXIT_FAIL;
+                                break;
+                        }
+                }
+        json_object_put(p.namespaces);
+        return r;
+}
+
 int cmd_audit(struct cli *cli, int argc, char **argv) {
         static const struct option options[] = {
                 { "types", required_argument, NULL, 't' }, { "bytes", no_argument, NULL, 'b' },
                 { "raw", no_argument, NULL, 'r' },         { "noheadings", no_argument, NULL, 'n' },
                 { "json", no_argument, NULL, 'J' },        CLI_COMMON_LONG_OPTIONS,
+                CLI_NAMESPACE_LONG_OPTIONS,
                 {},
         };
         struct table_options topts = {};
@@ -131,23 +208,15 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
         if (!cli_no_arguments(argc, argv, "audit"))
                 return EXIT_USAGE;
 
-        json_object *reply = NULL, *usage;
+        bool ns_ok;
+        if (cli_namespaces_wanted(cli, &ns_ok))
+                return ns_ok ? audit_namespaces(cli, types, &topts, bytes) : EXIT_USAGE;
+
+        json_object *reply = NULL;
         r = cli_call(cli, "io.ipcgc.Audit", NULL, &reply);
         if (r != EXIT_OK)
                 return r;
-        /* -t narrows the use shown, never what is counted against the
-         * kernel's limits: those count every object of the namespace. */
-        if (types && json_object_object_get_ex(reply, "usage", &usage)) {
-                json_object *kept = json_object_new_array();
-                for (size_t i = 0; kept && i < json_object_array_length(usage); i++) {
-                        json_object *u = json_object_array_get_idx(usage, i);
-                        int t = ipc_type_from_string(strempty(json_str(u, "type")));
-                        if (t >= 0 && (types & IPC_TYPE_BIT(t)))
-                                json_object_array_add(kept, json_object_get(u));
-                }
-                if (kept)
-                        json_object_object_add(reply, "usage", kept);
-        }
+        narrow(reply, types);
 
         if (topts.json)
                 cli_print_json(reply);

@@ -53,6 +53,13 @@ static const struct {
         [LIMIT_MQ_QUEUES_MAX] = { "queues_max", "sys/fs/mqueue/queues_max", 0 },
 };
 
+void audit_read_limits(const char *proc_root, uint64_t max[static _LIMIT_MAX], int err[static _LIMIT_MAX]) {
+        for (int l = 0; l < _LIMIT_MAX; l++) {
+                max[l] = 0;
+                err[l] = read_sys_number(proc_root, limit_sources[l].rel, limit_sources[l].nth, &max[l]);
+        }
+}
+
 int audit_build(const struct inventory *inv, const char *proc_root, struct audit **ret) {
         _cleanup_(audit_freep) struct audit *a = calloc(1, sizeof(*a));
         uint64_t page = (uint64_t) sysconf(_SC_PAGESIZE);
@@ -110,11 +117,15 @@ int audit_build(const struct inventory *inv, const char *proc_root, struct audit
         if (a->n_usage > 1)
                 qsort(a->usage, a->n_usage, sizeof(*a->usage), cmp_usage);
 
+        uint64_t max[_LIMIT_MAX];
+        int err[_LIMIT_MAX];
+        if (!inv->limits_read)
+                audit_read_limits(proc_root, max, err);
         for (int l = 0; l < _LIMIT_MAX; l++) {
                 a->limits[l].name = limit_sources[l].name;
                 a->limits[l].source = limit_sources[l].rel;
-                a->limits[l].error =
-                        read_sys_number(proc_root, limit_sources[l].rel, limit_sources[l].nth, &a->limits[l].max);
+                a->limits[l].max = inv->limits_read ? inv->limits[l] : max[l];
+                a->limits[l].error = inv->limits_read ? inv->limit_errors[l] : err[l];
         }
 
         *ret = TAKE_PTR(a);

@@ -39,8 +39,15 @@ struct audit {
         struct audit_limit limits[_LIMIT_MAX];
 };
 
+_Static_assert(_LIMIT_MAX <= INVENTORY_MAX_LIMITS, "struct inventory keeps the limits");
+
+/* The kernel's limits below PROC_ROOT, as the reader's IPC namespace has
+ * them: MAX[l], or ERR[l] a negative errno. */
+void audit_read_limits(const char *proc_root, uint64_t max[static _LIMIT_MAX], int err[static _LIMIT_MAX]);
+
 /* Totals the inventory by user and type and reads the kernel's limits below
- * PROC_ROOT (normally /proc; they are per IPC namespace). */
+ * PROC_ROOT (normally /proc; they are per IPC namespace), unless the
+ * inventory carries its namespace's (limits_read). */
 int audit_build(const struct inventory *inv, const char *proc_root, struct audit **ret);
 struct audit *audit_free(struct audit *a);
 static inline void audit_freep(struct audit **p) {

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "macro.h"
 #include "nshelper.h"
 
@@ -179,12 +180,17 @@ static void put_inventory(FILE *f, const struct inventory *inv) {
         put(f, inv->n_left_out, sizeof(inv->n_left_out));
         put(f, &inv->n_over_max, sizeof(inv->n_over_max));
         put(f, &inv->max_objects, sizeof(inv->max_objects));
+        uint8_t read = inv->limits_read;
+        put(f, &read, sizeof(read));
+        put(f, inv->limits, sizeof(inv->limits));
+        put(f, inv->limit_errors, sizeof(inv->limit_errors));
         put_u32(f, WIRE_MAGIC);
 }
 
 static int get_inventory(FILE *f, size_t max_objects, struct inventory **ret) {
         _cleanup_(inventory_freep) struct inventory *inv = NULL;
         uint32_t magic, n_sems;
+        uint8_t read;
         size_t n, n_warn;
         int r;
 
@@ -238,8 +244,14 @@ static int get_inventory(FILE *f, size_t max_objects, struct inventory **ret) {
         if (get(f, &inv->unavailable, sizeof(inv->unavailable)) < 0 ||
             get(f, &inv->truncated, sizeof(inv->truncated)) < 0 ||
             get(f, inv->n_left_out, sizeof(inv->n_left_out)) < 0 || get(f, &inv->n_over_max, sizeof(inv->n_over_max)) < 0 ||
-            get(f, &inv->max_objects, sizeof(inv->max_objects)) < 0 || get_u32(f, &magic) < 0 || magic != WIRE_MAGIC)
+            get(f, &inv->max_objects, sizeof(inv->max_objects)) < 0 ||
+            get(f, &read, sizeof(read)) < 0 || get(f, inv->limits, sizeof(inv->limits)) < 0 ||
+            get(f, inv->limit_errors, sizeof(inv->limit_errors)) < 0 || get_u32(f, &magic) < 0 || magic != WIRE_MAGIC)
                 return -EBADMSG;
+        inv->limits_read = read != 0;
+        for (size_t l = 0; l < INVENTORY_MAX_LIMITS; l++)
+                if (inv->limit_errors[l] > 0)
+                        return -EBADMSG;
         inv->unavailable &= IPC_TYPE_MASK_ALL;
         inv->truncated &= IPC_TYPE_MASK_ALL;
         *ret = TAKE_PTR(inv);
@@ -333,6 +345,9 @@ static int child_work(const struct job *job, const struct entry *en, FILE *out) 
                         return r;
                 if (warn[0] && (r = inventory_warn(inv, "%s", warn)) < 0)
                         return r;
+                /* The IPC sysctls show the reader's namespace: this one's. */
+                audit_read_limits("/proc", inv->limits, inv->limit_errors);
+                inv->limits_read = true;
                 put(out, &status, sizeof(status));
                 put_inventory(out, inv);
         } else {

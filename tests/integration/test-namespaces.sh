@@ -34,6 +34,8 @@ export top_builddir=$4 top_srcdir=$5
 echo $$ >"$cg/cgroup.procs"
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t mqueue mqueue "$MQDIR"
+# Limits are the namespace's own: one container's differ.
+[ "$tag" = b ] && echo 77 >/proc/sys/kernel/shmmni
 hold shm 0x5001 4096 0600;     live_shm=$HOLD_ID; pids=$HOLD_PID; attacher=$HOLD_PID
 hold -x shm 0x5002 4096 0600;  orphan_shm=$HOLD_ID
 hold -x msg 0x5003 16 0600;    orphan_msg=$HOLD_ID
@@ -97,6 +99,20 @@ table=$("$IPCGC" --config "$CONF" list --local --all-namespaces)
 is "$(head -n 1 <<<"$table" | awk '{ print $1 }')" NAMESPACE "a NAMESPACE column when more than one is shown"
 one=$("$IPCGC" --config "$CONF" list --local --namespace "docker:${HEX[b]:0:12}" -J)
 is "$(jq -c '[.objects[].ipcns] | unique' <<<"$one")" "[${NS[b]}]" "--namespace NAME shows that namespace only"
+
+# audit: each namespace's use against its own limits.
+aud=$("$IPCGC" --config "$CONF" audit --local --all-namespaces -J)
+is "$?" 0 "audit --all-namespaces -J exits 0"
+use() { jq -c --argjson n "$1" '.namespaces[] | select(.ipcns == $n) | [.usage[] | "\(.type)=\(.count)"] | sort' <<<"$aud"; }
+limit() { jq -r --argjson n "$1" --arg l "$2" '.namespaces[] | select(.ipcns == $n) | .limits[] | select(.name == $l) | "\(.used)/\(.limit)"' <<<"$aud"; }
+for c in a b; do
+    is "$(use "${NS[$c]}")" '["msg=1","pshm=2","shm=2"]' "audit: container $c's totals are what it made"
+done
+is "$(use "$OWN_NS")" '["pshm=2","shm=2"]' "audit: the outer namespace's totals are its own"
+is "$(limit "${NS[b]}" shmmni)" 2/77 "audit: container b's shmmni is its own (77)"
+is "$(limit "${NS[a]}" shmmni)" "2/$(nsenter -t "$(head -n 1 "$CGROOT/docker-${HEX[a]}.scope/cgroup.procs")" --ipc cat /proc/sys/kernel/shmmni)" \
+    "audit: container a's shmmni is its own"
+is "$(limit "$OWN_NS" shmmni)" "2/$(cat /proc/sys/kernel/shmmni)" "audit: the outer shmmni is the outer one"
 
 # One sweep of all namespaces is one sweep: MaxRemovalsPerSweep= is shared.
 sed "s|^\[Daemon\]$|[Daemon]\nMaxRemovalsPerSweep=4|" "$CONF" >"$T/limit.conf"
