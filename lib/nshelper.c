@@ -82,15 +82,18 @@ static bool same_fs(const char *a, const char *b) {
  * WARN (one line, or empty).  The same for the collection and the reap, so
  * that the reap reaches the objects where the collection found them. */
 static void scan_inside(const struct scan_config *scan, int root_fd, struct scan_config *ret, char shm[PATH_MAX],
-                        char mq[PATH_MAX], char warn[512]) {
+                        char mq[PATH_MAX], char warn[512], unsigned *ret_unavailable) {
         const unsigned posix = IPC_TYPE_BIT(IPC_TYPE_PSHM) | IPC_TYPE_BIT(IPC_TYPE_PSEM);
 
         *ret = *scan;
         warn[0] = 0;
+        *ret_unavailable = 0;
         /* FIFOs live in filesystems, not in an IPC namespace. */
         ret->types &= ~IPC_TYPE_BIT(IPC_TYPE_FIFO);
         ret->n_fifo_dirs = 0;
         if (root_fd < 0) {
+                /* Not seen, so nothing is concluded from their absence. */
+                *ret_unavailable = ret->types & ~IPC_TYPE_MASK_SYSV;
                 ret->types &= IPC_TYPE_MASK_SYSV;
                 snprintf(warn, 512, "no member's root could be opened: its POSIX objects are not collected");
                 return;
@@ -330,13 +333,14 @@ static int child_work(const struct job *job, const struct entry *en, FILE *out) 
         char shm[PATH_MAX], mq[PATH_MAX], warn[512];
         struct scan_config scan;
         struct collect_paths paths = *job->paths;
+        unsigned unavailable;
         int32_t status = 0;
         int r;
 
         if (setns(en->ipc_fd, CLONE_NEWIPC) < 0)
                 return negative_errno();
         paths.inside = true;
-        scan_inside(job->scan, en->root_fd, &scan, shm, mq, warn);
+        scan_inside(job->scan, en->root_fd, &scan, shm, mq, warn, &unavailable);
 
         if (!job->opt) {
                 _cleanup_(inventory_freep) struct inventory *inv = NULL;
@@ -345,6 +349,7 @@ static int child_work(const struct job *job, const struct entry *en, FILE *out) 
                         return r;
                 if (warn[0] && (r = inventory_warn(inv, "%s", warn)) < 0)
                         return r;
+                inv->unavailable |= unavailable;
                 /* The IPC sysctls show the reader's namespace: this one's. */
                 audit_read_limits("/proc", inv->limits, inv->limit_errors);
                 inv->limits_read = true;
