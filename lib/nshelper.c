@@ -370,9 +370,10 @@ static int child_work(const struct job *job, const struct entry *en, FILE *out) 
 }
 
 /* Forks a child that enters NS and does JOB; reads what it sends with
- * READ (n_objects bounds it).  The child is always waited for. */
+ * READ_BACK (BOUND bounds it), which DROP frees if the child fails after
+ * all.  The child is always waited for. */
 static int run(const struct ipcns *ns, const struct job *job, size_t bound,
-               int (*read_back)(FILE *f, size_t bound, void **ret), void **ret) {
+               int (*read_back)(FILE *f, size_t bound, void **ret), void (*drop)(void *p), void **ret) {
         struct entry en;
         int pfd[2], r;
 
@@ -427,8 +428,11 @@ static int run(const struct ipcns *ns, const struct job *job, size_t bound,
                 (void) kill(pid, SIGKILL); /* ours, by its pid: a child stuck writing a frame we refused */
         while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
                 ;
-        if (r >= 0 && (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0))
+        if (r >= 0 && (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)) {
                 r = -EPROTO; /* it sent all, then failed: trust none of it */
+                drop(*ret);
+                *ret = NULL;
+        }
         return r;
 }
 
@@ -438,6 +442,14 @@ static int read_inventory(FILE *f, size_t bound, void **ret) {
         if (r >= 0)
                 *ret = inv;
         return r;
+}
+
+static void drop_inventory(void *p) {
+        inventory_free(p);
+}
+
+static void drop_result(void *p) {
+        reap_result_free(p);
 }
 
 static int read_result(FILE *f, size_t bound, void **ret) {
@@ -454,7 +466,7 @@ int nshelper_collect(const struct ipcns *ns, const struct scan_config *scan, con
         size_t bound = scan->max_objects && scan->max_objects < INVENTORY_MAX_OBJECTS ? scan->max_objects
                                                                                        : INVENTORY_MAX_OBJECTS;
         void *inv = NULL;
-        int r = run(ns, &job, bound, read_inventory, &inv);
+        int r = run(ns, &job, bound, read_inventory, drop_inventory, &inv);
         if (r < 0)
                 return r;
         *ret = inv;
@@ -465,7 +477,7 @@ int nshelper_reap(const struct inventory *inv, const struct judgement *js, const
                   struct reap_result **ret) {
         const struct job job = { .scan = opt->scan, .paths = opt->paths, .inv = inv, .js = js, .opt = opt };
         void *res = NULL;
-        int r = run(opt->paths->ns, &job, inv->n_objects, read_result, &res);
+        int r = run(opt->paths->ns, &job, inv->n_objects, read_result, drop_result, &res);
         if (r < 0)
                 return r;
         *ret = res;
