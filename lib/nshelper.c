@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,64 @@ static int entry_open(const struct ipcns *ns, const struct collect_paths *paths,
         return -ESRCH;
 }
 
+/* DIR (absolute, as configured) below the namespace's root ROOT_FD, each
+ * component opened without following a symlink.  A symlink of a
+ * container's, absolute, would be resolved against ipcgc's root, not the
+ * container's: followed, it would lead ipcgc to list and remove files of
+ * its own choosing.  An O_PATH fd of the directory, or a negative errno. */
+static int open_beneath(int root_fd, const char *dir) {
+        _cleanup_close_ int cur = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+        char comp[NAME_MAX + 1];
+
+        if (cur < 0)
+                return negative_errno();
+        for (const char *p = dir;;) {
+                p += strspn(p, "/");
+                size_t n = strcspn(p, "/");
+                if (n == 0)
+                        break;
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(comp, p, n);
+                comp[n] = 0;
+                p += n;
+                if (strcmp(comp, ".") == 0)
+                        continue;
+                if (strcmp(comp, "..") == 0)
+                        return -EINVAL;
+                int fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return negative_errno();
+                struct stat st;
+                if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        (void) close(fd);
+                        return -ELOOP; /* O_PATH opened the link itself */
+                }
+                (void) close(cur);
+                cur = fd;
+        }
+        return TAKE_FD(cur);
+}
+
+/* Why open_beneath() failed, in words. */
+static const char *unreachable(int r) {
+        return r == -ENOENT ? "is not there" : "cannot be reached without following a symlink";
+}
+
+/* Appends "; " and what FMT says to WARN (512 bytes). */
+static void warn_add(char warn[512], const char *fmt, ...) _printf_(2, 3);
+static void warn_add(char warn[512], const char *fmt, ...) {
+        size_t n = strlen(warn);
+        va_list ap;
+        if (n && n + 2 < 512) {
+                memcpy(warn + n, "; ", 3);
+                n += 2;
+        }
+        va_start(ap, fmt);
+        (void) vsnprintf(warn + n, 512 - n, fmt, ap);
+        va_end(ap);
+}
+
 static bool same_fs(const char *a, const char *b) {
         struct stat sa, sb;
         return b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
@@ -95,23 +154,37 @@ static void scan_inside(const struct scan_config *scan, int root_fd, struct scan
                 /* Not seen, so nothing is concluded from their absence. */
                 *ret_unavailable = ret->types & ~IPC_TYPE_MASK_SYSV;
                 ret->types &= IPC_TYPE_MASK_SYSV;
-                snprintf(warn, 512, "no member's root could be opened: its POSIX objects are not collected");
+                warn_add(warn, "no member's root could be opened: its POSIX objects are not collected");
                 return;
         }
-        snprintf(shm, PATH_MAX, "/proc/self/fd/%d%s", root_fd, scan->shm_dir ? scan->shm_dir : "/dev/shm");
-        snprintf(mq, PATH_MAX, "/proc/self/fd/%d%s", root_fd, scan->mqueue_dir ? scan->mqueue_dir : "/dev/mqueue");
+        const char *shm_dir = scan->shm_dir ? scan->shm_dir : "/dev/shm";
+        const char *mq_dir = scan->mqueue_dir ? scan->mqueue_dir : "/dev/mqueue";
+        /* Reached as the directory itself, opened below the root: the
+         * collectors and reap() open "/proc/self/fd/FD/." and names in it.
+         * The fds live as long as this child. */
+        int sfd = (ret->types & posix) ? open_beneath(root_fd, shm_dir) : -EBADF;
+        int qfd = (ret->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) ? open_beneath(root_fd, mq_dir) : -EBADF;
+        snprintf(shm, PATH_MAX, "/proc/self/fd/%d/.", sfd);
+        snprintf(mq, PATH_MAX, "/proc/self/fd/%d/.", qfd);
         ret->shm_dir = shm;
         ret->mqueue_dir = mq;
-        if ((ret->types & posix) && same_fs(shm, scan->shm_dir)) {
+        if ((ret->types & posix) && sfd < 0) {
+                *ret_unavailable |= ret->types & posix;
                 ret->types &= ~posix;
-                snprintf(warn, 512, "its %s is ipcgc's own: its files are judged there",
-                         scan->shm_dir ? scan->shm_dir : "/dev/shm");
+                warn_add(warn, "its %s %s (%s): those objects are not collected", shm_dir, unreachable(sfd),
+                         strerror(-sfd));
+        } else if ((ret->types & posix) && same_fs(shm, scan->shm_dir)) {
+                ret->types &= ~posix;
+                warn_add(warn, "its %s is ipcgc's own: its files are judged there", shm_dir);
         }
-        if ((ret->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) && same_fs(mq, scan->mqueue_dir)) {
+        if ((ret->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) && qfd < 0) {
+                *ret_unavailable |= IPC_TYPE_BIT(IPC_TYPE_MQ);
                 ret->types &= ~IPC_TYPE_BIT(IPC_TYPE_MQ);
-                size_t n = strlen(warn);
-                snprintf(warn + n, 512 - n, "%sits %s is ipcgc's own: its queues are judged there", n ? "; " : "",
-                         scan->mqueue_dir ? scan->mqueue_dir : "/dev/mqueue");
+                warn_add(warn, "its %s %s (%s): those objects are not collected", mq_dir, unreachable(qfd),
+                         strerror(-qfd));
+        } else if ((ret->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) && same_fs(mq, scan->mqueue_dir)) {
+                ret->types &= ~IPC_TYPE_BIT(IPC_TYPE_MQ);
+                warn_add(warn, "its %s is ipcgc's own: its queues are judged there", mq_dir);
         }
 }
 

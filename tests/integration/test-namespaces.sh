@@ -167,5 +167,33 @@ is "$(nsenter -t "$pid" --ipc ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | tr '\n' 
 "$IPCGC" --config "$CONF" rm --local "ipc:${NS[a]}/shm:${LIVE_SHM[a]}" 2>/dev/null
 is "$?" 1 "rm of a container's live shm is refused"
 
+# A container's symlink never leads ipcgc out of it.  With ShmDir= below
+# a directory the container replaced by an absolute symlink, that link,
+# resolved against ipcgc's root rather than the container's, would have
+# ipcgc list the files of a directory of the container's choosing as the
+# container's, and remove them.
+# The bait on a filesystem of its own: not ShmDir='s, which is left to
+# the outer namespace's judgement anyway.
+mkdir -p "$T/sd/shm" "$T/bait"
+mount -t tmpfs tmpfs "$T/bait" && mkdir "$T/bait/shm"
+echo keep >"$T/bait/shm/precious"
+touch -d @1000000000 "$T/bait/shm/precious"
+sed "s|^ShmDir=/dev/shm$|ShmDir=$T/sd/shm|" "$CONF" >"$T/trap.conf"
+mkfifo "$T/stop-c"
+exec {fd}< <(unshare --ipc --mount --propagation private -- bash -c '
+    exec 3<>"$1"
+    mount -t tmpfs tmpfs "$2" && ln -s "$2/bait" "$2/sd" || exit 1
+    echo "ready $(stat -L -c %i /proc/self/ns/ipc)"
+    read -r _ <&3' trap "$T/stop-c" "$T")
+read -r -u "$fd" word NSC || { echo "Bail out! container c did not start"; exit 1; }
+trap_json=$("$IPCGC" --config "$T/trap.conf" list --local --namespace "$NSC" -J 2>"$T/trap.err")
+is "$(jq '[.objects[] | select(.type == "pshm")] | length' <<<"$trap_json")" 0 \
+    "a ShmDir= behind a container's symlink lists nothing"
+grep -q "cannot be reached without following a symlink" "$T/trap.err" && ok "and says why" ||
+    not_ok "and says why" "stderr: $(cat "$T/trap.err")"
+"$IPCGC" --config "$T/trap.conf" sweep --local --namespace "$NSC" >/dev/null 2>&1
+is "$(cat "$T/bait/shm/precious" 2>&1)" keep "a sweep there leaves the file the symlink points at alone"
+echo >"$T/stop-c"
+
 for c in a b; do echo >"$T/stop-$c"; done
 done_testing
