@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -9,12 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "audit.h"
 #include "macro.h"
 #include "nshelper.h"
+
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
 
 #define WIRE_MAGIC 0x69706367u /* "ipcg" */
 /* What the pipe may claim, at most: a semaphore set's members (SEMMSL is
@@ -112,9 +121,23 @@ static int open_beneath(int root_fd, const char *dir) {
         return TAKE_FD(cur);
 }
 
-/* Why open_beneath() failed, in words. */
+/* FD, or -EMEDIUMTYPE (closing it) when it is no file system of MAGIC: a
+ * container's FUSE mount there could stall the child at every lookup. */
+static int of_type(int fd, unsigned long magic) {
+        struct statfs sfs;
+        if (fd < 0)
+                return fd;
+        if (fstatfs(fd, &sfs) == 0 && (unsigned long) sfs.f_type == magic)
+                return fd;
+        (void) close(fd);
+        return -EMEDIUMTYPE;
+}
+
+/* Why open_beneath() or of_type() failed, in words. */
 static const char *unreachable(int r) {
-        return r == -ENOENT ? "is not there" : "cannot be reached without following a symlink";
+        return r == -ENOENT        ? "is not there"
+               : r == -EMEDIUMTYPE ? "is not the file system it should be (tmpfs, mqueue)"
+                                   : "cannot be reached without following a symlink";
 }
 
 /* Appends "; " and what FMT says to WARN (512 bytes). */
@@ -162,8 +185,9 @@ static void scan_inside(const struct scan_config *scan, int root_fd, struct scan
         /* Reached as the directory itself, opened below the root: the
          * collectors and reap() open "/proc/self/fd/FD/." and names in it.
          * The fds live as long as this child. */
-        int sfd = (ret->types & posix) ? open_beneath(root_fd, shm_dir) : -EBADF;
-        int qfd = (ret->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) ? open_beneath(root_fd, mq_dir) : -EBADF;
+        int sfd = (ret->types & posix) ? of_type(open_beneath(root_fd, shm_dir), TMPFS_MAGIC) : -EBADF;
+        int qfd = (ret->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) ? of_type(open_beneath(root_fd, mq_dir), MQUEUE_MAGIC)
+                                                            : -EBADF;
         snprintf(shm, PATH_MAX, "/proc/self/fd/%d/.", sfd);
         snprintf(mq, PATH_MAX, "/proc/self/fd/%d/.", qfd);
         ret->shm_dir = shm;
@@ -442,11 +466,54 @@ static int child_work(const struct job *job, const struct entry *en, FILE *out) 
         return 0;
 }
 
+/* How long a child may take before what it sends has all come: one
+ * stalled (a lookup in a container's FUSE mount, a kernel wait) is killed
+ * rather than waited for forever.  A reap killed midway leaves what a
+ * crash of reap() leaves; its archive archives first and a file in
+ * quarantine is said to be there. */
+#define COLLECT_TIMEOUT_USEC (120ull * 1000000)
+#define REAP_TIMEOUT_USEC (600ull * 1000000)
+
+/* The pipe as a FILE whose reads give up at a deadline. */
+struct reader {
+        int fd;
+        uint64_t deadline_usec;
+        bool timed_out;
+};
+
+static ssize_t reader_read(void *cookie, char *buf, size_t size) {
+        struct reader *rd = cookie;
+        for (;;) {
+                uint64_t now = monotonic_usec();
+                if (now >= rd->deadline_usec) {
+                        rd->timed_out = true;
+                        errno = ETIMEDOUT;
+                        return -1;
+                }
+                struct pollfd p = { .fd = rd->fd, .events = POLLIN };
+                int k = poll(&p, 1, (int) ((rd->deadline_usec - now + 999) / 1000));
+                if (k < 0 && errno != EINTR)
+                        return -1;
+                if (k <= 0)
+                        continue; /* the deadline is looked at again */
+                ssize_t n = read(rd->fd, buf, size);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                return n;
+        }
+}
+
+static int reader_close(void *cookie) {
+        struct reader *rd = cookie;
+        return close(rd->fd);
+}
+
 /* Forks a child that enters NS and does JOB; reads what it sends with
  * READ_BACK (BOUND bounds it), which DROP frees if the child fails after
  * all.  The child is always waited for. */
 static int run(const struct ipcns *ns, const struct job *job, size_t bound,
                int (*read_back)(FILE *f, size_t bound, void **ret), void (*drop)(void *p), void **ret) {
+        struct reader rd = { .fd = -1 };
         struct entry en;
         int pfd[2], r;
 
@@ -483,7 +550,9 @@ static int run(const struct ipcns *ns, const struct job *job, size_t bound,
         (void) close(pfd[1]);
         entry_done(&en);
 
-        FILE *in = fdopen(pfd[0], "r");
+        rd = (struct reader) { .fd = pfd[0],
+                               .deadline_usec = monotonic_usec() + (job->opt ? REAP_TIMEOUT_USEC : COLLECT_TIMEOUT_USEC) };
+        FILE *in = fopencookie(&rd, "r", (cookie_io_functions_t) { .read = reader_read, .close = reader_close });
         int32_t status = -EBADMSG;
         if (!in) {
                 r = negative_errno();
@@ -495,6 +564,8 @@ static int run(const struct ipcns *ns, const struct job *job, size_t bound,
                 else if (r >= 0)
                         r = read_back(in, bound, ret);
                 (void) fclose(in);
+                if (r < 0 && rd.timed_out)
+                        r = -ETIMEDOUT;
         }
         int ws;
         if (r < 0)
