@@ -37,6 +37,7 @@ struct cli {
         const char *namespace_sel;
         struct ipcns_list *namespaces;
         struct config *ns_config;
+        char *ns_state_dir; /* ns_config's StateDir=: StateDir/ipcns-INODE */
         bool warned; /* the engine's warnings were said */
         /* A sweep of several namespaces is one sweep: MaxRemovalsPerSweep=
          * is shared by them (BUDGET set), REMOVALS_LEFT of it left; the

@@ -237,18 +237,35 @@ static int local_message(struct cli *cli, const char *method, json_object *param
 
         if (cli_load_config(cli, &config) < 0)
                 return -EINVAL;
-        if (cli->paths.ns && !cli->paths.ns->self) {
-                /* Another namespace's engine learns nothing into the state
-                 * file: the memory of life there is this namespace's. */
+        if (cli->paths.ns && !cli->paths.ns->self && !cli->engine) {
+                /* Another namespace's memory of life is a state file of
+                 * its own, StateDir/ipcns-INODE: one memory is replaced
+                 * whole by each judgement, and ids mean something only in
+                 * their namespace.  An inode used again by a new namespace
+                 * finds the old one's: it only adds life. */
                 if (!cli->ns_config) {
                         cli->ns_config = malloc(sizeof(*cli->ns_config));
                         if (!cli->ns_config)
                                 return -ENOMEM;
                         *cli->ns_config = *cli->config;
-                        cli->ns_config->daemon.state_dir = NULL;
                 }
-                config = cli->ns_config;
+                free(cli->ns_state_dir); /* the engine that used it is gone */
+                cli->ns_state_dir = NULL;
+                cli->ns_config->daemon.state_dir = NULL;
+                if (config->daemon.state_dir) {
+                        if (asprintf(&cli->ns_state_dir, "%s/ipcns-%" PRIu64, config->daemon.state_dir,
+                                     cli->paths.ns->ino) < 0) {
+                                cli->ns_state_dir = NULL;
+                                return -ENOMEM;
+                        }
+                        /* Saving makes the last directory only. */
+                        if (geteuid() == 0)
+                                (void) mkdir(config->daemon.state_dir, 0755);
+                        cli->ns_config->daemon.state_dir = cli->ns_state_dir;
+                }
         }
+        if (cli->paths.ns && !cli->paths.ns->self)
+                config = cli->ns_config;
         if (!cli->engine) {
                 cli->warned = false;
                 /* Root's runs teach the memory; others only read it. */
@@ -426,6 +443,8 @@ void cli_done(struct cli *cli) {
         cli->namespaces = ipcns_list_free(cli->namespaces);
         free(cli->ns_config); /* a shallow copy: what it points to is cli->config's */
         cli->ns_config = NULL;
+        free(cli->ns_state_dir);
+        cli->ns_state_dir = NULL;
         config_free(cli->config);
         cli->config = NULL;
 }

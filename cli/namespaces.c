@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ipcns.h"
+#include "memory.h"
 
 bool cli_namespaces_wanted(struct cli *cli, bool *ret_ok) {
         *ret_ok = true;
@@ -51,6 +55,42 @@ static bool still_there(const struct cli *cli, const struct ipcns *ns) {
                         return true;
         }
         return false;
+}
+
+/* The memories of namespaces that are gone (StateDir/ipcns-INODE of an
+ * inode not among those found) are forgotten, once every namespace was
+ * found: with some cut, or some process's unreadable, one not found may
+ * still be there. */
+static void forget_gone(struct cli *cli) {
+        const struct config *config;
+        const struct ipcns_list *l = cli->namespaces;
+
+        if (geteuid() != 0 || l->cut || l->n_unreadable || cli_load_config(cli, &config) < 0 ||
+            !config->daemon.state_dir)
+                return;
+        _cleanup_closedir_ DIR *d = opendir(config->daemon.state_dir);
+        if (!d)
+                return;
+        for (struct dirent *de; (de = readdir(d));) {
+                char *end;
+                if (strncmp(de->d_name, "ipcns-", 6) != 0 || !isdigit((unsigned char) de->d_name[6]))
+                        continue;
+                errno = 0;
+                unsigned long long ino = strtoull(de->d_name + 6, &end, 10);
+                if (*end || errno)
+                        continue;
+                bool found = false;
+                for (size_t i = 0; i < l->n && !found; i++)
+                        found = l->ns[i].ino == ino;
+                if (found)
+                        continue;
+                _cleanup_free_ char *dir = NULL;
+                if (asprintf(&dir, "%s/%s", config->daemon.state_dir, de->d_name) < 0)
+                        return;
+                int r = memory_remove(dir);
+                if (r < 0 && r != -ENOENT)
+                        fprintf(stderr, "ipcgc: warning: could not forget %s, ignoring: %s\n", dir, strerror(-r));
+        }
 }
 
 int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
@@ -114,6 +154,8 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
         }
         cli->engine = engine_free(cli->engine);
         cli->paths.ns = NULL;
+        if (!only)
+                forget_gone(cli);
         return rc;
 }
 

@@ -1700,6 +1700,18 @@ static int memory_copy_sealed(const struct memory *m, struct memory **ret) {
         return 0;
 }
 
+int memory_remove(const char *dir) {
+        static const char *const names[] = { MEMORY_FILE_NAME, TMP_NAME, BAD_NAME, LOCK_NAME };
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (dfd < 0)
+                return negative_errno();
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (unlinkat(dfd, names[i], 0) < 0 && errno != ENOENT)
+                        return negative_errno();
+        return rmdir(dir) < 0 ? negative_errno() : 0;
+}
+
 int memory_save(struct memory *m, const char *dir, unsigned covered) {
         _cleanup_(memory_freep) struct memory *copy = NULL, *disk = NULL;
         _cleanup_close_ int dfd = -EBADF, lock = -EBADF, fd = -EBADF, bad_fd = -EBADF;

@@ -175,3 +175,8 @@ int memory_load(const char *dir, unsigned flags, struct memory **ret, char **ret
  * written.
  */
 int memory_save(struct memory *m, const char *dir, unsigned covered);
+/* Forgets the memory kept in DIR: its files (the state file, its
+ * temporary, lock and set-aside files; no other), then DIR if that leaves
+ * it empty.  For the memory of an IPC namespace that is gone.  0, or a
+ * negative errno (-ENOTEMPTY: something else is there, and stays). */
+int memory_remove(const char *dir);

@@ -86,6 +86,9 @@ is "$(jq --argjson n "$OWN_NS" '[.objects[] | select(.ipcns == $n)] | length' <<
     "the outer namespace's four objects, under their plain ids"
 is "$(v "shm:$OUT_LIVE_SHM")" "LIVE $OWN_NS null" "outer live shm LIVE"
 is "$(jq '[.objects[].id] | length == (unique | length)' <<<"$json")" true "every id is unique"
+# Each namespace's memory of life is its own state file.
+[ -s "$T/state/ipcns-${NS[a]}/memory" ] && [ -s "$T/state/ipcns-${NS[b]}/memory" ] && [ -s "$T/state/memory" ] &&
+    ok "a memory of life per namespace, beside the outer one's" || not_ok "a memory of life per namespace" "$(ls -R "$T/state")"
 # The outer process attached to the outer shm with the containers' orphan's id holds nothing in them.
 is "$(jq -c --arg id "ipc:${NS[a]}/shm:$OUT_LIVE_SHM" '[.objects[] | select(.id == $id) | .holders]' <<<"$json")" \
     "[[]]" "the outer holder of shm $OUT_LIVE_SHM is no holder of container a's shm $OUT_LIVE_SHM"
@@ -185,6 +188,7 @@ exec {fd}< <(unshare --ipc --mount --propagation private -- bash -c '
     mount -t tmpfs tmpfs "$2" && ln -s "$2/bait" "$2/sd" || exit 1
     echo "ready $(stat -L -c %i /proc/self/ns/ipc)"
     read -r _ <&3' trap "$T/stop-c" "$T")
+CPID=$!
 read -r -u "$fd" word NSC || { echo "Bail out! container c did not start"; exit 1; }
 trap_json=$("$IPCGC" --config "$T/trap.conf" list --local --namespace "$NSC" -J 2>"$T/trap.err")
 is "$(jq '[.objects[] | select(.type == "pshm")] | length' <<<"$trap_json")" 0 \
@@ -194,6 +198,13 @@ grep -q "cannot be reached without following a symlink" "$T/trap.err" && ok "and
 "$IPCGC" --config "$T/trap.conf" sweep --local --namespace "$NSC" >/dev/null 2>&1
 is "$(cat "$T/bait/shm/precious" 2>&1)" keep "a sweep there leaves the file the symlink points at alone"
 echo >"$T/stop-c"
+
+# Gone, its memory is forgotten by the next run over all namespaces.
+[ -d "$T/state/ipcns-$NSC" ] && ok "container c had a memory" || not_ok "container c had a memory"
+for i in $(seq 200); do kill -0 "$CPID" 2>/dev/null || break; read -r -t 0.05 <> <(:) || true; done
+"$IPCGC" --config "$CONF" list --local --all-namespaces >/dev/null 2>&1
+[ ! -e "$T/state/ipcns-$NSC" ] && [ -s "$T/state/ipcns-${NS[a]}/memory" ] &&
+    ok "the memory of a namespace gone is forgotten, the others' kept" || not_ok "the memory of a namespace gone is forgotten" "$(ls "$T/state")"
 
 for c in a b; do echo >"$T/stop-$c"; done
 done_testing
