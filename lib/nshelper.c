@@ -373,7 +373,8 @@ static void put_result(FILE *f, const struct reap_result *res) {
         put(f, &res->would_remove, sizeof(res->would_remove));
         put(f, &res->skipped, sizeof(res->skipped));
         put(f, &res->failed, sizeof(res->failed));
-        put(f, &res->stopped, sizeof(res->stopped));
+        uint8_t stopped = res->stopped;
+        put(f, &stopped, sizeof(stopped));
         put(f, res->judged, sizeof(res->judged));
         put(f, &res->not_tried, sizeof(res->not_tried));
         put_u32(f, WIRE_MAGIC);
@@ -382,6 +383,7 @@ static void put_result(FILE *f, const struct reap_result *res) {
 static int get_result(FILE *f, size_t n_objects, struct reap_result **ret) {
         _cleanup_(reap_result_freep) struct reap_result *res = calloc(1, sizeof(*res));
         uint32_t magic;
+        uint8_t stopped;
         size_t n;
         int r;
 
@@ -409,9 +411,10 @@ static int get_result(FILE *f, size_t n_objects, struct reap_result **ret) {
         }
         if (get(f, &res->removed, sizeof(res->removed)) < 0 || get(f, &res->would_remove, sizeof(res->would_remove)) < 0 ||
             get(f, &res->skipped, sizeof(res->skipped)) < 0 || get(f, &res->failed, sizeof(res->failed)) < 0 ||
-            get(f, &res->stopped, sizeof(res->stopped)) < 0 || get(f, res->judged, sizeof(res->judged)) < 0 ||
+            get(f, &stopped, sizeof(stopped)) < 0 || get(f, res->judged, sizeof(res->judged)) < 0 ||
             get(f, &res->not_tried, sizeof(res->not_tried)) < 0 || get_u32(f, &magic) < 0 || magic != WIRE_MAGIC)
                 return -EBADMSG;
+        res->stopped = stopped != 0;
         *ret = TAKE_PTR(res);
         return 0;
 }
