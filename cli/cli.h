@@ -39,6 +39,9 @@ struct cli {
         struct config *ns_config;
         char *ns_state_dir; /* ns_config's StateDir=: StateDir/ipcns-INODE */
         bool warned; /* the engine's warnings were said */
+        /* Not NULL: an error reply is kept here (malloc'd) instead of
+         * said, for the caller to say or not. */
+        char **held_error;
         /* A sweep of several namespaces is one sweep: MaxRemovalsPerSweep=
          * is shared by them (BUDGET set), REMOVALS_LEFT of it left; the
          * namespaces not swept for want of it are counted. */
@@ -106,6 +109,8 @@ int cli_call_text(struct cli *cli, const char *method, json_object *params, char
  * returns EXIT_FAIL when the reply has none. */
 int cli_call_member(struct cli *cli, const char *method, json_object *params, const char *member, json_object **ret);
 void cli_done(struct cli *cli);
+/* Says an error reply MESSAGE: its name and every parameter. */
+void cli_print_error(const char *message);
 
 static inline void json_object_putp(json_object **p) {
         json_object_put(*p);

@@ -335,7 +335,7 @@ static int local_message(struct cli *cli, const char *method, json_object *param
 
 /* Prints an error reply: its name, then every parameter it carries (an
  * ObjectInUse says which verdict and why). */
-static void print_error(const char *message) {
+void cli_print_error(const char *message) {
         json_object *reply = json_tokener_parse(message), *params = NULL;
         const char *name = json_str(reply, "error");
 
@@ -394,7 +394,13 @@ int cli_call_text(struct cli *cli, const char *method, json_object *params, char
         /* Both write a reply that succeeded as {"parameters":...}: what
          * follows is handed on as it is. */
         if (len < sizeof(ok_prefix) || memcmp(msg, ok_prefix, sizeof(ok_prefix) - 1) != 0 || msg[len - 1] != '}') {
-                print_error(msg);
+                if (cli->held_error) {
+                        /* Said, or not, by whoever held it (a namespace
+                         * gone meanwhile is no error). */
+                        free(*cli->held_error);
+                        *cli->held_error = TAKE_PTR(msg);
+                } else
+                        cli_print_error(msg);
                 return EXIT_FAIL;
         }
         len -= sizeof(ok_prefix); /* the prefix and the closing brace */

@@ -138,12 +138,19 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                  * objects with its own members. */
                 cli->engine = engine_free(cli->engine);
                 cli->paths.ns = ns;
+                _cleanup_free_ char *error = NULL;
+                cli->held_error = &error;
                 r = cli_call_text(cli, method, json_object_get(params), &text, &len);
+                cli->held_error = NULL;
                 if (r != EXIT_OK) {
+                        /* Its last member exited since it was found: no
+                         * error, it is simply not there any more. */
                         if (!ns->self && !still_there(cli, ns)) {
                                 fprintf(stderr, "ipcgc: IPC namespace %" PRIu64 " is gone: skipped\n", ns->ino);
                                 continue;
                         }
+                        if (error)
+                                cli_print_error(error);
                         if (rc == EXIT_OK)
                                 rc = r;
                         continue;
