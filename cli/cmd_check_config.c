@@ -55,6 +55,10 @@ static void describe_match(FILE *f, const struct rule *r) {
                 fprintf(f, "%spath=%s", sep, r->paths[i]);
         if (r->has_min_size)
                 fprintf(f, "%ssize>=%" PRIu64, sep, r->min_size), sep = " ";
+        if (r->ns != RULE_NS_ALL)
+                fprintf(f, "%snamespace=%s", sep, r->ns == RULE_NS_HOST ? "host" : "container"), sep = " ";
+        for (size_t i = 0; i < r->n_containers; i++, sep = " ")
+                fprintf(f, "%scontainer=%s", sep, r->containers[i]);
         if (!*sep)
                 fputs("everything", f);
 }

@@ -210,7 +210,8 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                         /* Said as a namespace's own stop is said. */
                         json_object *rec = json_object_new_object(), *records;
                         char why[160];
-                        snprintf(why, sizeof(why), "MaxRemovalsPerSweep= reached; %zu IPC namespace%s left for the next sweep",
+                        snprintf(why, sizeof(why),
+                                 "MaxRemovalsPerSweep= reached; %zu IPC namespace%s left for the next sweep",
                                  cli->namespaces_not_swept, cli->namespaces_not_swept == 1 ? "" : "s");
                         json_object_object_add(rec, "action", json_object_new_string("stopped"));
                         json_object_object_add(rec, "id", NULL);

@@ -48,6 +48,8 @@ struct engine {
         uint64_t saved_usec; /* CLOCK_MONOTONIC of the last save */
         struct sight sight;
         struct clock_view clock;
+        /* The namespace judged, for the rules' Namespace= and Container=. */
+        struct rule_where where;
 
         /* The judgement kept. */
         struct inventory *inv;
@@ -118,6 +120,8 @@ int engine_new(const struct config *config, const struct collect_paths *paths, u
         e->paths = paths;
         e->proc_root = paths->proc ? paths->proc : "/proc";
         e->flags = flags;
+        if (paths->ns && !paths->ns->self)
+                e->where = (struct rule_where) { .foreign = true, .container = paths->ns->name };
         if (!dir)
                 e->flags &= ~ENGINE_SAVE;
         r = dir ? memory_load(dir, flags & ENGINE_SAVE ? MEMORY_SET_ASIDE : 0, &e->memory, &e->memory_warning)
@@ -178,6 +182,7 @@ static struct judge_context context(const struct engine *e, time_t now) {
                 .sight = &e->sight,
                 .clock_step = e->clock.step,
                 .self = getpid(),
+                .where = &e->where,
         };
 }
 
@@ -716,6 +721,7 @@ static int reap_selected(struct engine *e, const struct engine_request *req, con
                 .sight = &e->sight,
                 .clock_step = e->clock.step,
                 .archive = &archive,
+                .where = &e->where,
         };
         /* In another namespace, a child there re-verifies, archives and
          * removes: IPC_STAT and IPC_RMID act on the caller's namespace. */

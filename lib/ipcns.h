@@ -19,14 +19,14 @@
  * the limit.  A partial view judges no object dead (sight.h).
  */
 
-#define IPCNS_MAX_DEFAULT 1024u        /* namespaces at most */
+#define IPCNS_MAX_DEFAULT 1024u         /* namespaces at most */
 #define IPCNS_MAX_MEMBERS_DEFAULT 4096u /* members kept per namespace at most */
 #define IPCNS_NAME_MAX 128u
 #define IPCNS_REASON_MAX 160u
 
 struct ipcns {
-        uint64_t ino;     /* of ns/ipc: the namespace's one name that always exists */
-        pid_t *members;   /* sorted */
+        uint64_t ino;   /* of ns/ipc: the namespace's one name that always exists */
+        pid_t *members; /* sorted */
         size_t n_members;
         uint64_t mnt_ino; /* ns/mnt of members[0], 0: unreadable */
         char *name;       /* "docker:0123456789ab", "machine:web", "foo.service"; NULL: none known */

@@ -754,7 +754,7 @@ int judge_object_remembered(const struct judge_context *ctx, const struct ipc_ob
         struct judgement j = {};
         struct builder b = { .ctx = ctx, .o = o, .j = &j, .memory = me, .self = ctx->self ? ctx->self : getpid() };
 
-        j.rule = rules_find(ctx->rules, ctx->n_rules, o);
+        j.rule = rules_find(ctx->rules, ctx->n_rules, o, ctx->where);
 
         gather(&b);
         if (!b.live)

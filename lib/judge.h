@@ -129,6 +129,9 @@ struct judge_context {
         /* ipcgc's own pid, never evidence; 0: ask getpid() (a system call
          * per object: judge_inventory asks once for all). */
         pid_t self;
+        /* Which namespace the objects are of, for the rules' Namespace=
+         * and Container=; NULL: ipcgc's own. */
+        const struct rule_where *where;
 };
 
 /* Seconds of slack when comparing a process start with a second-granular

@@ -187,7 +187,7 @@ static void scan_inside(const struct scan_config *scan, int root_fd, struct scan
          * The fds live as long as this child. */
         int sfd = (ret->types & posix) ? of_type(open_beneath(root_fd, shm_dir), TMPFS_MAGIC) : -EBADF;
         int qfd = (ret->types & IPC_TYPE_BIT(IPC_TYPE_MQ)) ? of_type(open_beneath(root_fd, mq_dir), MQUEUE_MAGIC)
-                                                            : -EBADF;
+                                                           : -EBADF;
         snprintf(shm, PATH_MAX, "/proc/self/fd/%d/.", sfd);
         snprintf(mq, PATH_MAX, "/proc/self/fd/%d/.", qfd);
         ret->shm_dir = shm;
@@ -343,10 +343,11 @@ static int get_inventory(FILE *f, size_t max_objects, struct inventory **ret) {
         }
         if (get(f, &inv->unavailable, sizeof(inv->unavailable)) < 0 ||
             get(f, &inv->truncated, sizeof(inv->truncated)) < 0 ||
-            get(f, inv->n_left_out, sizeof(inv->n_left_out)) < 0 || get(f, &inv->n_over_max, sizeof(inv->n_over_max)) < 0 ||
-            get(f, &inv->max_objects, sizeof(inv->max_objects)) < 0 ||
-            get(f, &read, sizeof(read)) < 0 || get(f, inv->limits, sizeof(inv->limits)) < 0 ||
-            get(f, inv->limit_errors, sizeof(inv->limit_errors)) < 0 || get_u32(f, &magic) < 0 || magic != WIRE_MAGIC)
+            get(f, inv->n_left_out, sizeof(inv->n_left_out)) < 0 ||
+            get(f, &inv->n_over_max, sizeof(inv->n_over_max)) < 0 ||
+            get(f, &inv->max_objects, sizeof(inv->max_objects)) < 0 || get(f, &read, sizeof(read)) < 0 ||
+            get(f, inv->limits, sizeof(inv->limits)) < 0 || get(f, inv->limit_errors, sizeof(inv->limit_errors)) < 0 ||
+            get_u32(f, &magic) < 0 || magic != WIRE_MAGIC)
                 return -EBADMSG;
         inv->limits_read = read != 0;
         for (size_t l = 0; l < INVENTORY_MAX_LIMITS; l++)
@@ -409,7 +410,8 @@ static int get_result(FILE *f, size_t n_objects, struct reap_result **ret) {
                     (unsigned) rec->type >= _IPC_TYPE_MAX || (rec->index >= n_objects && rec->index != SIZE_MAX))
                         return -EBADMSG;
         }
-        if (get(f, &res->removed, sizeof(res->removed)) < 0 || get(f, &res->would_remove, sizeof(res->would_remove)) < 0 ||
+        if (get(f, &res->removed, sizeof(res->removed)) < 0 ||
+            get(f, &res->would_remove, sizeof(res->would_remove)) < 0 ||
             get(f, &res->skipped, sizeof(res->skipped)) < 0 || get(f, &res->failed, sizeof(res->failed)) < 0 ||
             get(f, &stopped, sizeof(stopped)) < 0 || get(f, res->judged, sizeof(res->judged)) < 0 ||
             get(f, &res->not_tried, sizeof(res->not_tried)) < 0 || get_u32(f, &magic) < 0 || magic != WIRE_MAGIC)
@@ -554,7 +556,8 @@ static int run(const struct ipcns *ns, const struct job *job, size_t bound,
         entry_done(&en);
 
         rd = (struct reader) { .fd = pfd[0],
-                               .deadline_usec = monotonic_usec() + (job->opt ? REAP_TIMEOUT_USEC : COLLECT_TIMEOUT_USEC) };
+                              .deadline_usec =
+                                      monotonic_usec() + (job->opt ? REAP_TIMEOUT_USEC : COLLECT_TIMEOUT_USEC) };
         FILE *in = fopencookie(&rd, "r", (cookie_io_functions_t) { .read = reader_read, .close = reader_close });
         int32_t status = -EBADMSG;
         if (!in) {
@@ -611,7 +614,7 @@ int nshelper_collect(const struct ipcns *ns, const struct scan_config *scan, con
                      struct inventory **ret) {
         const struct job job = { .scan = scan, .paths = paths };
         size_t bound = scan->max_objects && scan->max_objects < INVENTORY_MAX_OBJECTS ? scan->max_objects
-                                                                                       : INVENTORY_MAX_OBJECTS;
+                                                                                      : INVENTORY_MAX_OBJECTS;
         void *inv = NULL;
         int r = run(ns, &job, bound, read_inventory, drop_inventory, &inv);
         if (r < 0)

@@ -547,7 +547,7 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
 
         struct judge_context ctx = {
                 .proctab = pt, .rules = opt->rules, .n_rules = opt->n_rules, .now = time(NULL),
-                .memory = opt->memory, .sight = opt->sight, .clock_step = opt->clock_step,
+                .memory = opt->memory, .sight = opt->sight, .clock_step = opt->clock_step, .where = opt->where,
         };
         /* Judged again, and archived: each entry is written now, and all
          * of them committed together below, before anything is removed. */

@@ -67,6 +67,9 @@ struct reap_options {
          * nowhere, so only what a rule lets go without one (Archive=no) is
          * removed. */
         const struct reap_archive *archive;
+        /* The namespace, for the rules' Namespace= and Container= (NULL:
+         * ipcgc's own): re-judged under the rules it was judged under. */
+        const struct rule_where *where;
 };
 
 struct reap_archive {

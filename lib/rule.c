@@ -54,6 +54,7 @@ void rule_done(struct rule *r) {
         free(r->keys);
         strv_free(r->names, r->n_names);
         strv_free(r->paths, r->n_paths);
+        strv_free(r->containers, r->n_containers);
         for (size_t i = 0; i < r->n_owners; i++)
                 free(r->owners[i].arg);
         free(r->owners);
@@ -66,8 +67,16 @@ static bool any_glob(char *const *globs, size_t n, const char *s) {
         return false;
 }
 
-bool rule_matches(const struct rule *r, const struct ipc_object *o) {
+bool rule_matches(const struct rule *r, const struct ipc_object *o, const struct rule_where *where) {
+        bool foreign = where && where->foreign;
+
         if (r->types && !(r->types & IPC_TYPE_BIT(o->type)))
+                return false;
+        if ((r->ns == RULE_NS_HOST && foreign) || (r->ns == RULE_NS_CONTAINER && !foreign))
+                return false;
+        /* A namespace without a name matches no Container=. */
+        if (r->n_containers &&
+            (!foreign || !where->container || !any_glob(r->containers, r->n_containers, where->container)))
                 return false;
 
         if (r->n_users) {
@@ -108,9 +117,10 @@ bool rule_matches(const struct rule *r, const struct ipc_object *o) {
         return true;
 }
 
-const struct rule *rules_find(const struct rule *rules, size_t n, const struct ipc_object *o) {
+const struct rule *rules_find(const struct rule *rules, size_t n, const struct ipc_object *o,
+                              const struct rule_where *where) {
         for (size_t i = 0; i < n; i++)
-                if (rule_matches(&rules[i], o))
+                if (rule_matches(&rules[i], o, where))
                         return &rules[i];
         return NULL;
 }
@@ -232,6 +242,11 @@ static int add_path(void *userdata, const char *w, char **ret_error) {
         return add_glob(&r->paths, r->n_paths, "Path", w, ret_error);
 }
 
+static int add_container(void *userdata, const char *w, char **ret_error) {
+        struct rule *r = userdata;
+        return add_glob(&r->containers, r->n_containers, "Container", w, ret_error);
+}
+
 static int add_owner(void *userdata, const char *w, char **ret_error) {
         struct rule *r = userdata;
         struct owner_source s = {};
@@ -292,6 +307,19 @@ int rule_set(struct rule *r, const char *key, const char *value, char **ret_erro
                 return for_each_word(key, value, &r->n_paths, ret_error, add_path, r);
         if (strcmp(key, "Owner") == 0)
                 return for_each_word(key, value, &r->n_owners, ret_error, add_owner, r);
+        if (strcmp(key, "Container") == 0)
+                return for_each_word(key, value, &r->n_containers, ret_error, add_container, r);
+        if (strcmp(key, "Namespace") == 0) {
+                if (strcmp(value, "all") == 0)
+                        r->ns = RULE_NS_ALL;
+                else if (strcmp(value, "host") == 0)
+                        r->ns = RULE_NS_HOST;
+                else if (strcmp(value, "container") == 0)
+                        r->ns = RULE_NS_CONTAINER;
+                else
+                        return error(ret_error, "Namespace= wants host, container or all, got \"%s\"", value);
+                return 0;
+        }
         if (strcmp(key, "MinSize") == 0) {
                 if (parse_size(value, &r->min_size) < 0)
                         return error(ret_error, "MinSize= wants a size like 4096, 64K or 1M, got \"%s\"", value);

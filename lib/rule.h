@@ -34,6 +34,19 @@ struct uid_range {
         uid_t lo, hi;
 };
 
+/* Namespace=: which IPC namespaces a rule is for. */
+enum rule_namespace {
+        RULE_NS_ALL,       /* every one (absent) */
+        RULE_NS_HOST,      /* ipcgc's own */
+        RULE_NS_CONTAINER, /* any other (a container's, a pod's, a unit's) */
+};
+
+/* Where an object lives, for Namespace= and Container=. */
+struct rule_where {
+        bool foreign;          /* an IPC namespace other than ipcgc's own */
+        const char *container; /* its name ("docker:0123456789ab"), NULL: none known */
+};
+
 #define RULE_MAX_VALUES 32u /* per list-valued key */
 #define RULES_MAX 256u
 
@@ -56,6 +69,9 @@ struct rule {
         size_t n_paths;
         uint64_t min_size;
         bool has_min_size;
+        enum rule_namespace ns;
+        char **containers; /* globs against the namespace's name; any match implies another namespace */
+        size_t n_containers;
 
         struct owner_source *owners;
         size_t n_owners;
@@ -80,9 +96,11 @@ const char *owner_kind_to_string(enum owner_kind k);
 void rule_done(struct rule *r);
 /* Does this rule select the object?  Owner= is not a match key: it is
  * evidence, weighed by the judge. */
-bool rule_matches(const struct rule *r, const struct ipc_object *o);
-/* First match wins; NULL when no rule matches. */
-const struct rule *rules_find(const struct rule *rules, size_t n, const struct ipc_object *o);
+bool rule_matches(const struct rule *r, const struct ipc_object *o, const struct rule_where *where);
+/* First match wins; NULL when no rule matches.  WHERE: NULL for ipcgc's
+ * own namespace. */
+const struct rule *rules_find(const struct rule *rules, size_t n, const struct ipc_object *o,
+                              const struct rule_where *where);
 
 /* Sets one key of a rule from its config text.  Returns 0, or -EINVAL with a
  * message in *ret_error (malloc'd), -ENOENT for a key rules do not have. */

@@ -117,6 +117,19 @@ is "$(limit "${NS[a]}" shmmni)" "2/$(nsenter -t "$(head -n 1 "$CGROOT/docker-${H
     "audit: container a's shmmni is its own"
 is "$(limit "$OWN_NS" shmmni)" "2/$(cat /proc/sys/kernel/shmmni)" "audit: the outer shmmni is the outer one"
 
+# Rules by namespace: container a's objects collected by its name, every
+# other container's only reported (the shipped 10-containers.conf), the
+# outer namespace's as before.
+awk -v a="docker:${HEX[a]:0:12}" '/^\[Rule default\]$/ {
+    printf "[Rule a]\nContainer=%s\nMinAge=0\nAction=collect\n\n[Rule containers]\nNamespace=container\nAction=report\n\n", a }
+    { print }' "$CONF" >"$T/rules.conf"
+rj=$("$IPCGC" --config "$T/rules.conf" list --local --all-namespaces -J)
+verdicts() { jq -c --argjson n "$1" '[.objects[] | select(.ipcns == $n) | "\(.verdict) \(.rule)"] | sort' <<<"$rj"; }
+is "$(verdicts "${NS[a]}")" '["LIVE a","LIVE a","ORPHAN a","ORPHAN a","ORPHAN a"]' "Container= matches container a by its name"
+is "$(verdicts "${NS[b]}")" '["LIVE containers","LIVE containers","REPORTED containers","REPORTED containers","REPORTED containers"]' \
+    "Namespace=container: container b's orphans only reported"
+is "$(verdicts "$OWN_NS")" '["LIVE default","LIVE default","ORPHAN default","ORPHAN default"]' "the outer namespace is no container"
+
 # One sweep of all namespaces is one sweep: MaxRemovalsPerSweep= is shared.
 sed "s|^\[Daemon\]$|[Daemon]\nMaxRemovalsPerSweep=4|" "$CONF" >"$T/limit.conf"
 dry=$("$IPCGC" --config "$T/limit.conf" sweep --local --all-namespaces --dry-run -J)

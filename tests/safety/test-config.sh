@@ -125,8 +125,10 @@ is "$(cat "$W/err")" "ipcgc: $W/d1/conf.d/40-dup.conf:1: duplicate [Rule main], 
 "$IPCGC" check-config -r -n "$top_srcdir/conf/ipcgc.conf" >"$W/out" 2>"$W/err"
 is "$?" 0 "conf/ipcgc.conf with its conf.d passes"
 is "$(cat "$W/err")" "" "conf/ipcgc.conf: nothing on stderr"
-is "$(awk '{ printf "%s%s", sep, $1; sep = " " }' "$W/out")" "system-users default" \
-    "conf/ipcgc.conf lists the rules system-users and default, in that order"
+is "$(awk '{ printf "%s%s", sep, $1; sep = " " }' "$W/out")" "containers system-users default" \
+    "conf/ipcgc.conf lists the rules containers, system-users and default, in that order"
+grep -q "^containers .*namespace=container" "$W/out" && ok "the shipped containers rule is for other namespaces only" ||
+    not_ok "the shipped containers rule is for other namespaces only" "$(head -n 1 "$W/out")"
 is "$(awk '$1 == "system-users" { print $(NF - 1), $NF }' "$W/out")" "1h collect" "system-users collects after 1h (NeverSeen=owner)"
 is "$(awk '$1 == "default" { print $(NF - 1), $NF }' "$W/out")" "15m collect" "default collects after 15m"
 

@@ -67,7 +67,8 @@ static void test_roundtrip(void **state) {
                 skip(); /* setns needs CAP_SYS_ADMIN */
         const char *top = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
         assert_non_null(mkdtemp(dir));
-        snprintf(cmd, sizeof(cmd), "cp '%s/tests/fixtures/sysvipc/shm-64.txt' %s/shm && cp '%s/tests/fixtures/sysvipc/msg.txt' %s/msg",
+        snprintf(cmd, sizeof(cmd),
+                 "cp '%s/tests/fixtures/sysvipc/shm-64.txt' %s/shm && cp '%s/tests/fixtures/sysvipc/msg.txt' %s/msg",
                  top, dir, top, dir);
         assert_int_equal(system(cmd), 0);
 
