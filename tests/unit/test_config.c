@@ -21,6 +21,7 @@
 #include "fifo.h"
 #include "ipc_object.h"
 #include "macro.h"
+#include "rule.h"
 
 struct tmp {
         char dir[64];
@@ -490,6 +491,40 @@ static void test_socket_long_line(void **state) {
         check_socket(rule, CONFIG_MUST_EXIST, "/x", NULL, NULL);
 }
 
+/* Namespace= and Container=: what they take, and what they match. */
+static void test_rule_namespace(void **state) {
+        struct rule host = {}, cont = {}, named = {};
+        struct ipc_object o = { .type = IPC_TYPE_SHM, .id = 1 };
+        const struct rule_where own = {}, docker = { .foreign = true, .container = "docker:0123456789ab" },
+                                nameless = { .foreign = true };
+        char *err = NULL;
+        (void) state;
+
+        assert_int_equal(rule_set(&host, "Namespace", "host", &err), 0);
+        assert_int_equal(rule_set(&cont, "Namespace", "container", &err), 0);
+        assert_int_equal(rule_set(&named, "Container", "docker:* machine:web", &err), 0);
+        assert_int_equal(named.n_containers, 2);
+        assert_int_equal(rule_set(&host, "Namespace", "pods", &err), -EINVAL);
+        assert_non_null(strstr(err, "Namespace= wants host, container or all"));
+        free(err);
+        err = NULL;
+        assert_int_equal(rule_set(&named, "Container", "docker:[", &err), -EINVAL);
+        free(err);
+
+        assert_true(rule_matches(&host, &o, NULL));
+        assert_true(rule_matches(&host, &o, &own));
+        assert_false(rule_matches(&host, &o, &docker));
+        assert_false(rule_matches(&cont, &o, NULL));
+        assert_true(rule_matches(&cont, &o, &docker));
+        assert_true(rule_matches(&cont, &o, &nameless));
+        assert_true(rule_matches(&named, &o, &docker));
+        assert_false(rule_matches(&named, &o, &nameless));
+        assert_false(rule_matches(&named, &o, &own));
+        rule_done(&host);
+        rule_done(&cont);
+        rule_done(&named);
+}
+
 static void test_socket_must_exist(void **state) {
         const struct tmp *t = *state;
         _cleanup_free_ char *path = NULL;
@@ -512,6 +547,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_empty_fifo_dirs, setup_tmp, teardown_tmp),
                 cmocka_unit_test_setup_teardown(test_empty_file, setup_tmp, teardown_tmp),
                 cmocka_unit_test(test_shipped_file),
+                cmocka_unit_test(test_rule_namespace),
                 cmocka_unit_test_setup_teardown(test_missing_optional, setup_tmp, teardown_tmp),
                 cmocka_unit_test_setup_teardown(test_missing_required, setup_tmp, teardown_tmp),
                 cmocka_unit_test_setup_teardown(test_malformed, setup_tmp, teardown_tmp),
