@@ -104,10 +104,15 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
         if (r != EXIT_OK)
                 return r;
         if (cli->namespace_sel) {
-                only = ipcns_find(cli->namespaces, cli->namespace_sel);
+                size_t n;
+                only = ipcns_find(cli->namespaces, cli->namespace_sel, &n);
                 if (!only) {
-                        fprintf(stderr, "ipcgc: no IPC namespace '%s' (an inode, or a name that list shows)\n",
-                                cli->namespace_sel);
+                        if (n > 1)
+                                fprintf(stderr, "ipcgc: %zu IPC namespaces are named '%s': name one by its inode\n", n,
+                                        cli->namespace_sel);
+                        else
+                                fprintf(stderr, "ipcgc: no IPC namespace '%s' (an inode, or a name that list shows)\n",
+                                        cli->namespace_sel);
                         return EXIT_FAIL;
                 }
         }

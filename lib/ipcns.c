@@ -280,16 +280,24 @@ int ipcns_discover(const char *proc_root, size_t max_ns, size_t max_members, str
         return 0;
 }
 
-const struct ipcns *ipcns_find(const struct ipcns_list *l, const char *sel) {
+const struct ipcns *ipcns_find(const struct ipcns_list *l, const char *sel, size_t *ret_n) {
+        const struct ipcns *found = NULL;
+        size_t n = 0;
         char *end;
         errno = 0;
         unsigned long long ino = strtoull(sel, &end, 10);
         bool numeric = *sel && !*end && errno == 0;
 
         for (size_t i = 0; i < l->n; i++)
-                if ((numeric && l->ns[i].ino == ino) || (l->ns[i].name && strcmp(l->ns[i].name, sel) == 0))
-                        return &l->ns[i];
-        return NULL;
+                if ((numeric && l->ns[i].ino == ino) || (l->ns[i].name && strcmp(l->ns[i].name, sel) == 0)) {
+                        found = &l->ns[i];
+                        n++;
+                }
+        if (ret_n)
+                *ret_n = n;
+        /* Two units may each have a namespace of their own: a name they
+         * share names neither. */
+        return n == 1 ? found : NULL;
 }
 
 int ipcns_parse_id(const char *id, uint64_t *ret_ino, const char **ret_rest) {

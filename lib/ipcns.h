@@ -52,8 +52,10 @@ static inline void ipcns_list_freep(struct ipcns_list **p) {
                 ipcns_list_free(*p);
 }
 
-/* The namespace SEL names: its inode in decimal, or its name.  NULL: none. */
-const struct ipcns *ipcns_find(const struct ipcns_list *l, const char *sel);
+/* The namespace SEL names: its inode in decimal, or its name.  NULL: none,
+ * or (*RET_N > 1) a name several have, which picks none.  RET_N may be
+ * NULL. */
+const struct ipcns *ipcns_find(const struct ipcns_list *l, const char *sel, size_t *ret_n);
 
 /* Is PID (sorted members) one of NS's members? */
 bool ipcns_is_member(const struct ipcns *ns, pid_t pid);

@@ -121,8 +121,8 @@ static void test_discover(void **state) {
         const struct ipcns *a = NULL, *b = NULL;
         char sel[32];
         snprintf(sel, sizeof(sel), "%llu", (unsigned long long) ino_of("self/ns/ipc"));
-        a = ipcns_find(l, sel);
-        b = ipcns_find(l, "docker:0123456789ab");
+        a = ipcns_find(l, sel, NULL);
+        b = ipcns_find(l, "docker:0123456789ab", NULL);
         assert_non_null(a);
         assert_non_null(b);
         assert_true(a->self);
@@ -139,7 +139,9 @@ static void test_discover(void **state) {
         assert_true(a->partial);
         assert_true(b->partial);
         assert_non_null(strstr(b->reason, "could not be read"));
-        assert_null(ipcns_find(l, "nothing"));
+        size_t n;
+        assert_null(ipcns_find(l, "nothing", &n));
+        assert_int_equal(n, 0);
 }
 
 static void test_limits(void **state) {
@@ -160,12 +162,30 @@ static void test_limits(void **state) {
         mk("ln -s ipc %s/30/ns/ipc", dir);
 }
 
+/* A name two namespaces have picks neither: the inode must be given. */
+static void test_ambiguous(void **state) {
+        _cleanup_(ipcns_list_freep) struct ipcns_list *l = NULL;
+        size_t n;
+        (void) state;
+
+        mk("cd %s && mkdir -p 50/ns && touch 50/ns/ipc && cp 20/cgroup 50/cgroup", dir);
+        assert_int_equal(ipcns_discover(dir, 0, 0, &l), 0);
+        assert_int_equal(l->n, 3);
+        assert_null(ipcns_find(l, "docker:0123456789ab", &n));
+        assert_int_equal(n, 2);
+        char sel[32];
+        snprintf(sel, sizeof(sel), "%llu", (unsigned long long) ino_of("50/ns/ipc"));
+        assert_non_null(ipcns_find(l, sel, &n));
+        assert_int_equal(n, 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_ids),
                 cmocka_unit_test_setup_teardown(test_discover, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ambiguous, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
