@@ -806,6 +806,11 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                  * read, what it waits on is unknown (for FIFOs the fd
                  * evidence says so already). */
                 unsigned blocked = flags & (PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS);
+                /* semop(2) and msgrcv(2) name an id of the caller's IPC
+                 * namespace: a thread of another one waits on none of
+                 * the objects collected, whatever its id. */
+                if ((blocked & PROCTAB_IPC_WAITERS) && !same_ipc_ns(pfd, self_ipc_ns))
+                        blocked &= ~PROCTAB_IPC_WAITERS;
                 if ((blocked & PROCTAB_IPC_WAITERS) && !(flags & PROCTAB_FDS) && !(p.flags & PROCESS_FD_UNREADABLE)) {
                         _cleanup_close_ int fdd = openat(hfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (fdd < 0 && is_access_error(negative_errno()))

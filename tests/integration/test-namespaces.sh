@@ -183,6 +183,26 @@ is "$(nsenter -t "$pid" --ipc ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | tr '\n' 
 "$IPCGC" --config "$CONF" rm --local "ipc:${NS[a]}/shm:${LIVE_SHM[a]}" 2>/dev/null
 is "$?" 1 "rm of a container's live shm is refused"
 
+# A thread blocked on a msg id of its own namespace waits on nothing of
+# another's: the outer orphan msg is no less an orphan for container d's
+# receiver blocked on its own msg of the same id, in a plain run as in one
+# over all namespaces, where d's msg is LIVE by that waiter.
+hold -x msg 0x7003 16 0600; OUT_MSG=$HOLD_ID
+exec {fdd}< <(unshare --ipc -- sh -c '"$1" -x msg 0x9009 16 0600 >/dev/null && exec "$1" msgwait 0x9009 0 0' d "$HOLD")
+read -r -u "$fdd" word DMSG DPID
+[ "$DMSG" = "$OUT_MSG" ] || echo "# (the ids differ: $DMSG, $OUT_MSG)"
+for i in $(seq 500); do [ "$(awk '{print $3}' "/proc/$DPID/stat" 2>/dev/null)" = S ] && break; read -r -t 0.01 <> <(:) || true; done
+NSD=$(stat -L -c %i "/proc/$DPID/ns/ipc")
+pj=$("$IPCGC" --config "$CONF" list --local -J)
+is "$(jq -r --arg id "msg:$OUT_MSG" '.objects[] | select(.id == $id) | .verdict' <<<"$pj")" ORPHAN \
+    "plain: the outer msg $OUT_MSG is ORPHAN whatever container d's thread waits on"
+aj=$("$IPCGC" --config "$CONF" list --local --all-namespaces -J)
+is "$(jq -r --arg id "msg:$OUT_MSG" '.objects[] | select(.id == $id) | .verdict' <<<"$aj")" ORPHAN \
+    "all namespaces: the outer msg $OUT_MSG is ORPHAN"
+is "$(jq -r --arg id "ipc:$NSD/msg:$DMSG" '.objects[] | select(.id == $id) | .verdict' <<<"$aj")" LIVE \
+    "all namespaces: container d's msg is LIVE by its waiter"
+kill "$DPID"
+
 # A container's symlink never leads ipcgc out of it.  With ShmDir= below
 # a directory the container replaced by an absolute symlink, that link,
 # resolved against ipcgc's root rather than the container's, would have
