@@ -48,7 +48,8 @@ wait "$CHURN"
 
 is "$bad" 0 "$runs runs over all namespaces while they come and go: every one exits 0, whole, with no error"
 echo "# runs that found another namespace: $seen of 10 listings; runs that found one gone: $gone"
-[ "$seen" -gt 0 ] && ok "the listings found the containers that came and went" || not_ok "a listing found a container"
+[ $((seen + gone)) -gt 0 ] && ok "the runs met the containers that came and went" ||
+    not_ok "the runs met the containers that came and went" "none found, none found gone"
 made=$(wc -l <"$T/made")
 [ "$made" -ge 100 ] && ok "$made namespaces came and went meanwhile" || not_ok "at least 100 namespaces came and went" "only $made"
 is "$(ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | tr '\n' ' ')" "$OUT_SHM " "the test's own live shm is still there"
