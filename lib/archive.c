@@ -112,6 +112,7 @@ int archive_manifest_write(struct archive_entry *e, const struct ipc_object *o, 
         r |= put(rm, "by_uid", json_object_new_int64(why->by_uid));
         r |= put(rm, "by_pid", json_object_new_int(why->by_pid));
         r |= put(rm, "ipcns", why->ipcns ? json_object_new_uint64(why->ipcns) : NULL);
+        r |= put(rm, "container", why->container ? json_object_new_string(why->container) : NULL);
         r |= put(m, "contents", ct);
         r |= put(ct, "bytes", json_object_new_uint64(c->bytes));
         r |= put(ct, "messages", json_object_new_uint64(c->messages));
@@ -137,7 +138,8 @@ bool archive_name_ok(const char *name) {
 void archive_removal_done(struct archive_removal *why) {
         free(why->reason);
         free(why->rule);
-        why->reason = why->rule = NULL;
+        free(why->container);
+        why->reason = why->rule = why->container = NULL;
 }
 
 /* Field readers for a manifest: each one's type and range checked. */
@@ -309,6 +311,10 @@ static int parse_manifest(json_object *m, struct ipc_object *o, struct archive_r
                         return -EBADMSG;
                 why->ipcns = (uint64_t) json_object_get_int64(ns);
         }
+        why->container = NULL;
+        if (json_object_object_get_ex(rm, "container", &ns) &&
+            (r = get_str(rm, "container", true, 256, &why->container)) < 0)
+                return r;
 
         if (!json_object_object_get_ex(m, "contents", &ct) || !json_object_is_type(ct, json_type_object))
                 return -EBADMSG;

@@ -185,6 +185,9 @@ struct archive_removal {
          * inode), 0: ipcgc's.  Restore puts objects back only into ipcgc's
          * own: its key or name means something else anywhere else. */
         uint64_t ipcns;
+        /* Its name then (malloc'd when read back; NULL: none known): with
+         * the inode, which a later namespace may have again, who it was. */
+        char *container;
 };
 
 /* An entry's name: UTC time, type, id or name (bytes other than

@@ -707,6 +707,7 @@ static int reap_selected(struct engine *e, const struct engine_request *req, con
                 .dir = d->archive_dir, .max_bytes = d->archive_max_bytes, .keep_seconds = d->archive_keep,
                 .by_uid = req->caller,
                 .ipcns = e->paths->ns && !e->paths->ns->self ? e->paths->ns->ino : 0,
+                .container = e->paths->ns && !e->paths->ns->self ? e->paths->ns->name : NULL,
         };
         struct reap_options opt = {
                 .dry_run = req->dry_run,

@@ -411,6 +411,7 @@ static struct archive_removal candidate_removal(const struct archive_state *a, c
         struct archive_removal why = {
                 .time = now, .reason = (char *) c->reason, .rule = c->rule ? c->rule->name : NULL,
                 .by_uid = a->opt->by_uid, .by_pid = getpid(), .ipcns = a->opt->ipcns,
+                .container = (char *) a->opt->container,
         };
         snprintf(why.verdict, sizeof(why.verdict), "%s", verdict_to_string(c->verdict));
         return why;

@@ -77,6 +77,7 @@ struct reap_archive {
         uint64_t max_bytes, keep_seconds;
         uid_t by_uid; /* who asked, for the manifest */
         uint64_t ipcns; /* the namespace removed from, when not ipcgc's own; 0: its own */
+        const char *container; /* its name, NULL: none known */
 };
 
 /* May a removal act on a verdict?  ORPHAN; with FORCE (an admin's explicit

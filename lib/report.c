@@ -442,6 +442,7 @@ static int archive_item_json(const struct archive_item *it, json_object **ret) {
         }
         r |= put(j, "id", json_object_new_string(id));
         r |= put(j, "ipcns", it->why.ipcns ? json_object_new_uint64(it->why.ipcns) : NULL);
+        r |= put(j, "container", object_json_escaped(it->why.container, IPC_ESCAPE_TEXT));
         r |= put(j, "type", json_object_new_string(ipc_type_to_string(o->type)));
         r |= put(j, "key", ipc_type_is_sysv(o->type) ? json_object_new_int(o->key) : NULL);
         r |= put(j, "name", object_json_escaped(o->name, IPC_ESCAPE_NAME));

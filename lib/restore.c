@@ -182,16 +182,18 @@ int restore_entry(const struct scan_config *scan, const char *archive_dir, const
         r = archive_manifest_read(&f, &o, &why, &c);
         if (r < 0)
                 return r;
-        archive_removal_done(&why);
         if (why.ipcns) {
                 /* Made here, its key or name could be a program's of this
                  * namespace; put back there, it needs a helper in it, which
                  * restore does not have yet. */
-                snprintf(ret->note, sizeof(ret->note), "removed from IPC namespace %" PRIu64
-                         ", not this one: it is put back only where it was", why.ipcns);
+                snprintf(ret->note, sizeof(ret->note),
+                         "removed from IPC namespace %" PRIu64 "%s%.64s%s, not this one: it is put back only where it was",
+                         why.ipcns, why.container ? " (" : "", strempty(why.container), why.container ? ")" : "");
+                archive_removal_done(&why);
                 ipc_object_done(&o);
                 return -EXDEV;
         }
+        archive_removal_done(&why);
         ret->type = o.type;
         ret->key = o.key;
         ret->old_id = ipc_object_id(&o);

@@ -164,10 +164,12 @@ kill -0 "$OUT_LIVE_PID" && ok "outer: its holder lives on"
 arch=$("$IPCGC" --config "$CONF" archive --local -J)
 is "$(jq -c '[.entries[].id] | sort' <<<"$arch")" \
     "$(jq -c '[.records[] | select(.action == "removed") | .id] | sort' <<<"$out")" "every removal archived, under its id"
+is "$(jq -r --arg id "ipc:${NS[b]}/msg:${ORPHAN_MSG[b]}" '.entries[] | select(.id == $id) | "\(.ipcns) \(.container)"' <<<"$arch")" \
+    "${NS[b]} docker:${HEX[b]:0:12}" "an entry says which namespace, and whose, it came from"
 entry=$(jq -r --arg id "ipc:${NS[a]}/shm:${ORPHAN_SHM[a]}" '.entries[] | select(.id == $id) | .entry' <<<"$arch")
 err=$("$IPCGC" --config "$CONF" restore --local "$entry" 2>&1)
 is "$?" 1 "restore of a container's entry is refused"
-case $err in *"not this one"*) ok "and says why" ;; *) not_ok "and says why" "got: $err" ;; esac
+case $err in *"${NS[a]} (docker:${HEX[a]:0:12}), not this one"*) ok "and says why" ;; *) not_ok "and says why" "got: $err" ;; esac
 is "$(ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | sort -n | tr '\n' ' ')" "$OUT_LIVE_SHM " "nothing was made here"
 entry=$(jq -r --arg id "shm:$OUT_ORPHAN_SHM" '.entries[] | select(.id == $id) | .entry' <<<"$arch")
 "$IPCGC" --config "$CONF" restore --local "$entry" >/dev/null
