@@ -155,6 +155,13 @@ bool cli_namespaces_wanted(struct cli *cli, bool *ret_ok);
 /* "ipc:INO/TYPE:ID": selects namespace INO for the call (--local), and
  * returns 1; 0 for a plain ID; <0 after saying why not. */
 int cli_namespace_of_id(struct cli *cli, const char *id);
+/* The namespace the archive entry ENTRY was removed from, selected for
+ * the call (--local) when it is another than this one and still there:
+ * the same inode and the same name, since a later namespace may have the
+ * inode again.  EXIT_OK (nothing selected for an entry of this namespace,
+ * or one that does not read: the call says why), or the exit code after
+ * saying why not. */
+int cli_namespace_of_entry(struct cli *cli, const char *entry);
 /* cli_object_id(), also for "ipc:INO/TYPE:ID" (which selects namespace
  * INO, see cli_namespace_of_id): *RET_ID in the one form the engine takes.
  * Returns EXIT_OK, or the exit code after saying why not. */

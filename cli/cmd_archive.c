@@ -146,6 +146,13 @@ int cmd_restore(struct cli *cli, int argc, char **argv) {
                 cli_usage_error("restore takes one archive entry, as 'ipcgc archive' lists it");
                 return EXIT_USAGE;
         }
+        /* With --local, an entry removed from another namespace goes back
+         * into it, if it is still there. */
+        if (cli->local) {
+                r = cli_namespace_of_entry(cli, argv[optind]);
+                if (r != EXIT_OK)
+                        return r;
+        }
         json_object *params = json_object_new_object();
         json_object_object_add(params, "entry", json_object_new_string(argv[optind]));
         r = cli_call(cli, "io.ipcgc.Restore", params, &reply);

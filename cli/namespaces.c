@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "ipcns.h"
 #include "memory.h"
+#include "restore.h"
 
 bool cli_namespaces_wanted(struct cli *cli, bool *ret_ok) {
         *ret_ok = true;
@@ -227,4 +228,36 @@ int cli_object_id_any(struct cli *cli, int argc, char **argv, const char *comman
         }
         *ret_id = full;
         return EXIT_OK;
+}
+
+int cli_namespace_of_entry(struct cli *cli, const char *entry) {
+        _cleanup_free_ char *container = NULL;
+        const struct config *config;
+        uint64_t ino = 0;
+
+        if (cli_load_config(cli, &config) < 0)
+                return EXIT_FAIL;
+        if (restore_entry_origin(config->daemon.archive_dir, entry, &ino, &container) < 0 || ino == 0)
+                return EXIT_OK;
+        if (discover(cli) != EXIT_OK)
+                return EXIT_FAIL;
+        for (size_t i = 0; i < cli->namespaces->n; i++) {
+                const struct ipcns *ns = &cli->namespaces->ns[i];
+                if (ns->ino != ino)
+                        continue;
+                /* The inode alone could be a later namespace's: without a
+                 * name to tell, nothing goes back. */
+                if (!container || !ns->name || strcmp(container, ns->name) != 0) {
+                        fprintf(stderr,
+                                "ipcgc: %s was removed from IPC namespace %" PRIu64 " (%s); namespace %" PRIu64
+                                " now is %s: not put back\n",
+                                entry, ino, container ? container : "no name", ino, ns->name ? ns->name : "nameless");
+                        return EXIT_FAIL;
+                }
+                cli->paths.ns = ns;
+                return EXIT_OK;
+        }
+        fprintf(stderr, "ipcgc: %s was removed from IPC namespace %" PRIu64 " (%s), which is gone: not put back\n",
+                entry, ino, container ? container : "no name");
+        return EXIT_FAIL;
 }

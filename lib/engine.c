@@ -825,6 +825,10 @@ struct engine_stats engine_stats(const struct engine *e) {
         return e->stats;
 }
 
+const struct collect_paths *engine_paths(const struct engine *e) {
+        return e->paths;
+}
+
 const struct sight *engine_sight(const struct engine *e) {
         return &e->sight;
 }

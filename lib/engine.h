@@ -114,6 +114,8 @@ struct engine_stats {
         uint64_t quick_without_life; /* quick judgements that kept verdicts other than LIVE */
 };
 struct engine_stats engine_stats(const struct engine *e);
+/* Where it looks: the paths (and namespace) it was made with. */
+const struct collect_paths *engine_paths(const struct engine *e);
 /* What the last judgement could not see (sight.h). */
 const struct sight *engine_sight(const struct engine *e);
 /* The last save's error, 0: none. */

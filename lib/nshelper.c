@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "macro.h"
 #include "nshelper.h"
+#include "restore.h"
 
 #ifndef MQUEUE_MAGIC
 #define MQUEUE_MAGIC 0x19800202
@@ -429,7 +430,55 @@ struct job {
         const struct inventory *inv;
         const struct judgement *js;
         const struct reap_options *opt;
+        /* a restore: */
+        const char *archive_dir, *entry;
+        uint64_t ipcns;
 };
+
+/* What a restore sends back: its return and its result. */
+static void put_restore(FILE *f, int32_t r, const struct restore_result *res) {
+        put_u32(f, WIRE_MAGIC);
+        put(f, &r, sizeof(r));
+        put(f, res, sizeof(*res)); /* its two pointers dropped at the other end */
+        put_str(f, res->id);
+        put_str(f, res->old_id);
+        put_u32(f, WIRE_MAGIC);
+}
+
+struct restore_back {
+        int32_t r;
+        struct restore_result res;
+};
+
+static int get_restore(FILE *f, size_t bound, void **ret) {
+        _cleanup_free_ struct restore_back *b = calloc(1, sizeof(*b));
+        uint32_t magic;
+        int r;
+
+        (void) bound;
+        if (!b)
+                return -ENOMEM;
+        if (get_u32(f, &magic) < 0 || magic != WIRE_MAGIC || get(f, &b->r, sizeof(b->r)) < 0 ||
+            get(f, &b->res, sizeof(b->res)) < 0)
+                return -EBADMSG;
+        b->res.id = b->res.old_id = NULL;
+        if ((r = get_str(f, &b->res.id)) < 0 || (r = get_str(f, &b->res.old_id)) < 0 || get_u32(f, &magic) < 0 ||
+            magic != WIRE_MAGIC || b->r > 0 || (unsigned) b->res.type >= _IPC_TYPE_MAX ||
+            (unsigned) b->res.step > RESTORE_STEP_CREATE || !memchr(b->res.note, 0, sizeof(b->res.note)) ||
+            !memchr(b->res.holder, 0, sizeof(b->res.holder))) {
+                restore_result_done(&b->res);
+                return r < 0 ? r : -EBADMSG;
+        }
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+static void drop_restore(void *p) {
+        struct restore_back *b = p;
+        if (b)
+                restore_result_done(&b->res);
+        free(b);
+}
 
 static int child_work(const struct job *job, const struct entry *en, FILE *out) {
         char shm[PATH_MAX], mq[PATH_MAX], warn[512];
@@ -444,7 +493,13 @@ static int child_work(const struct job *job, const struct entry *en, FILE *out) 
         paths.inside = true;
         scan_inside(job->scan, en->root_fd, &scan, shm, mq, warn, &unavailable);
 
-        if (!job->opt) {
+        if (job->entry) {
+                struct restore_result res = {};
+                r = restore_entry_in(&scan, job->archive_dir, job->entry, job->ipcns, &res);
+                put(out, &status, sizeof(status));
+                put_restore(out, r, &res);
+                restore_result_done(&res);
+        } else if (!job->opt) {
                 _cleanup_(inventory_freep) struct inventory *inv = NULL;
                 r = collect_inventory(&scan, &paths, NULL, &inv);
                 if (r < 0)
@@ -557,7 +612,7 @@ static int run(const struct ipcns *ns, const struct job *job, size_t bound,
 
         rd = (struct reader) { .fd = pfd[0],
                               .deadline_usec =
-                                      monotonic_usec() + (job->opt ? REAP_TIMEOUT_USEC : COLLECT_TIMEOUT_USEC) };
+                                      monotonic_usec() + (job->opt || job->entry ? REAP_TIMEOUT_USEC : COLLECT_TIMEOUT_USEC) };
         FILE *in = fopencookie(&rd, "r", (cookie_io_functions_t) { .read = reader_read, .close = reader_close });
         int32_t status = -EBADMSG;
         if (!in) {
@@ -621,6 +676,20 @@ int nshelper_collect(const struct ipcns *ns, const struct scan_config *scan, con
                 return r;
         *ret = inv;
         return 0;
+}
+
+int nshelper_restore(const struct ipcns *ns, const struct scan_config *scan, const struct collect_paths *paths,
+                     const char *archive_dir, const char *entry, struct restore_result *ret) {
+        const struct job job = { .scan = scan, .paths = paths, .archive_dir = archive_dir, .entry = entry, .ipcns = ns->ino };
+        void *back = NULL;
+        int r = run(ns, &job, 0, get_restore, drop_restore, &back);
+        if (r < 0)
+                return r;
+        struct restore_back *b = back;
+        *ret = b->res;
+        r = b->r;
+        free(b);
+        return r;
 }
 
 int nshelper_reap(const struct inventory *inv, const struct judgement *js, const struct reap_options *opt,

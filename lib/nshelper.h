@@ -4,6 +4,7 @@
 #include "collect.h"
 #include "ipcns.h"
 #include "reap.h"
+#include "restore.h"
 
 /*
  * The short-lived helper that works inside another IPC namespace: a child
@@ -36,3 +37,10 @@ int nshelper_collect(const struct ipcns *ns, const struct scan_config *scan, con
  * child in that namespace under the judgement JS made here. */
 int nshelper_reap(const struct inventory *inv, const struct judgement *js, const struct reap_options *opt,
                   struct reap_result **ret);
+
+/* As restore_entry() of ENTRY in ARCHIVE_DIR (ipcgc's own), by a child in
+ * NS: an entry removed from NS goes back into it, any other is -EXDEV.
+ * The caller makes sure NS is the namespace the entry names (its inode
+ * and its name: a later namespace may have the inode again). */
+int nshelper_restore(const struct ipcns *ns, const struct scan_config *scan, const struct collect_paths *paths,
+                     const char *archive_dir, const char *entry, struct restore_result *ret);

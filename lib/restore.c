@@ -157,6 +157,38 @@ static void why_new_id(const struct ipc_object *o, char buf[static RESTORE_TEXT_
 
 int restore_entry(const struct scan_config *scan, const char *archive_dir, const char *entry,
                   struct restore_result *ret) {
+        return restore_entry_in(scan, archive_dir, entry, 0, ret);
+}
+
+int restore_entry_origin(const char *archive_dir, const char *entry, uint64_t *ret_ipcns, char **ret_container) {
+        _cleanup_close_ int afd = -EBADF, efd = -EBADF;
+        struct archive_found f;
+        struct ipc_object o = {};
+        struct archive_removal why = {};
+        struct archive_contents c = {};
+        int r;
+
+        r = archive_open_dir(archive_dir, 0, &afd);
+        if (r < 0)
+                return r;
+        if (!archive_name_ok(entry))
+                return -EINVAL;
+        r = archive_entry_find(afd, entry, &f);
+        if (r < 0)
+                return r;
+        efd = f.fd;
+        r = archive_manifest_read(&f, &o, &why, &c);
+        if (r < 0)
+                return r;
+        ipc_object_done(&o);
+        *ret_ipcns = why.ipcns;
+        *ret_container = TAKE_PTR(why.container);
+        archive_removal_done(&why);
+        return 0;
+}
+
+int restore_entry_in(const struct scan_config *scan, const char *archive_dir, const char *entry, uint64_t ipcns,
+                     struct restore_result *ret) {
         _cleanup_close_ int afd = -EBADF, pfd = -EBADF;
         _cleanup_free_ char *base = NULL;
         _cleanup_close_ int efd = -EBADF;
@@ -182,13 +214,19 @@ int restore_entry(const struct scan_config *scan, const char *archive_dir, const
         r = archive_manifest_read(&f, &o, &why, &c);
         if (r < 0)
                 return r;
-        if (why.ipcns) {
+        if (why.ipcns != ipcns) {
                 /* Made here, its key or name could be a program's of this
-                 * namespace; put back there, it needs a helper in it, which
-                 * restore does not have yet. */
-                snprintf(ret->note, sizeof(ret->note),
-                         "removed from IPC namespace %" PRIu64 "%s%.64s%s, not this one: it is put back only where it was",
-                         why.ipcns, why.container ? " (" : "", strempty(why.container), why.container ? ")" : "");
+                 * namespace: it goes back by a helper in its own, or not
+                 * at all. */
+                if (why.ipcns)
+                        snprintf(ret->note, sizeof(ret->note),
+                                 "removed from IPC namespace %" PRIu64
+                                 "%s%.64s%s, not this one: it is put back only where it was",
+                                 why.ipcns, why.container ? " (" : "", strempty(why.container),
+                                 why.container ? ")" : "");
+                else
+                        snprintf(ret->note, sizeof(ret->note),
+                                 "removed from ipcgc's own IPC namespace, not this one: it is put back only where it was");
                 archive_removal_done(&why);
                 ipc_object_done(&o);
                 return -EXDEV;

@@ -65,3 +65,12 @@ void restore_result_done(struct restore_result *r);
  */
 int restore_entry(const struct scan_config *scan, const char *archive_dir, const char *entry,
                   struct restore_result *ret);
+/* As restore_entry, by a process in the IPC namespace of inode IPCNS (0:
+ * ipcgc's own): an entry removed from any other is -EXDEV at
+ * RESTORE_STEP_ENTRY, ->note saying where it came from.  For the helper
+ * (nshelper_restore) in the namespace it came from. */
+int restore_entry_in(const struct scan_config *scan, const char *archive_dir, const char *entry, uint64_t ipcns,
+                     struct restore_result *ret);
+/* Where ENTRY was removed from: its IPC namespace's inode (0: ipcgc's own)
+ * and name (malloc'd; NULL: none), from its manifest alone. */
+int restore_entry_origin(const char *archive_dir, const char *entry, uint64_t *ret_ipcns, char **ret_container);

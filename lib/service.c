@@ -10,6 +10,7 @@
 #include "archive.h"
 #include "audit.h"
 #include "macro.h"
+#include "nshelper.h"
 #include "report.h"
 #include "restore.h"
 #include "service.h"
@@ -481,7 +482,13 @@ static json_object *restore(const struct service *s, const struct service_caller
                 return service_invalid("entry");
         if (!c->admin)
                 return denied("io.ipcgc.Restore");
-        r = restore_entry(&s->config->scan, s->config->daemon.archive_dir, entry, &res);
+        /* An engine of another namespace puts back what came from there,
+         * from inside it. */
+        const struct collect_paths *paths = engine_paths(s->engine);
+        if (paths->ns && !paths->ns->self)
+                r = nshelper_restore(paths->ns, &s->config->scan, paths, s->config->daemon.archive_dir, entry, &res);
+        else
+                r = restore_entry(&s->config->scan, s->config->daemon.archive_dir, entry, &res);
         if (r < 0) {
                 err = restore_error(entry, &res, r);
                 restore_result_done(&res);

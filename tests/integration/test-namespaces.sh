@@ -159,18 +159,25 @@ is "$(ls /dev/shm)" outer-live "outer: the live pshm remains"
 kill -0 "$OUT_LIVE_PID" && ok "outer: its holder lives on"
 
 # Each removal was archived first, named as it was listed; an entry of a
-# container's is not put back into this namespace, where its key could be
-# another program's.
+# container's goes back into that container (--local), never into this
+# namespace, where its key or name could be another program's.
 arch=$("$IPCGC" --config "$CONF" archive --local -J)
 is "$(jq -c '[.entries[].id] | sort' <<<"$arch")" \
     "$(jq -c '[.records[] | select(.action == "removed") | .id] | sort' <<<"$out")" "every removal archived, under its id"
 is "$(jq -r --arg id "ipc:${NS[b]}/msg:${ORPHAN_MSG[b]}" '.entries[] | select(.id == $id) | "\(.ipcns) \(.container)"' <<<"$arch")" \
     "${NS[b]} docker:${HEX[b]:0:12}" "an entry says which namespace, and whose, it came from"
-entry=$(jq -r --arg id "ipc:${NS[a]}/shm:${ORPHAN_SHM[a]}" '.entries[] | select(.id == $id) | .entry' <<<"$arch")
-err=$("$IPCGC" --config "$CONF" restore --local "$entry" 2>&1)
-is "$?" 1 "restore of a container's entry is refused"
-case $err in *"${NS[a]} (docker:${HEX[a]:0:12}), not this one"*) ok "and says why" ;; *) not_ok "and says why" "got: $err" ;; esac
-is "$(ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | sort -n | tr '\n' ' ')" "$OUT_LIVE_SHM " "nothing was made here"
+entry=$(jq -r --arg id "ipc:${NS[a]}/pshm:/orphan-a" '.entries[] | select(.id == $id) | .entry' <<<"$arch")
+res=$("$IPCGC" --config "$CONF" restore --local -J "$entry")
+is "$?" 0 "restore --local of container a's entry exits 0"
+is "$(jq -r '.id' <<<"$res")" "pshm:/orphan-a" "and names what it made"
+apid=$(head -n 1 "$CGROOT/docker-${HEX[a]}.scope/cgroup.procs")
+is "$(nsenter -t "$apid" --mount ls /dev/shm | tr '\n' ' ')" "live-a orphan-a " "it is back in container a's /dev/shm"
+is "$(ls /dev/shm | tr '\n' ' ')" "outer-live " "and nothing was made here"
+mentry=$(jq -r --arg id "ipc:${NS[a]}/msg:${ORPHAN_MSG[a]}" '.entries[] | select(.id == $id) | .entry' <<<"$arch")
+res=$("$IPCGC" --config "$CONF" restore --local -J "$mentry")
+is "$?" 0 "restore --local of container a's msg exits 0"
+is "$(nsenter -t "$apid" --ipc ipcs -q | awk '$1 ~ /^0x/ { print $1 }')" 0x00005003 "its msg is back in container a, with its key"
+is "$(ipcs -q | awk '$1 ~ /^0x/' | wc -l)" 0 "and no msg was made here"
 entry=$(jq -r --arg id "shm:$OUT_ORPHAN_SHM" '.entries[] | select(.id == $id) | .entry' <<<"$arch")
 "$IPCGC" --config "$CONF" restore --local "$entry" >/dev/null
 is "$?" 0 "restore of the outer namespace's own entry works as ever"
@@ -241,5 +248,17 @@ for i in $(seq 200); do kill -0 "$CPID" 2>/dev/null || break; read -r -t 0.05 <>
 [ ! -e "$T/state/ipcns-$NSC" ] && [ -s "$T/state/ipcns-${NS[a]}/memory" ] &&
     ok "the memory of a namespace gone is forgotten, the others' kept" || not_ok "the memory of a namespace gone is forgotten" "$(ls "$T/state")"
 
-for c in a b; do echo >"$T/stop-$c"; done
+# A namespace gone, its entries are put back nowhere.
+bentry=$(jq -r --arg id "ipc:${NS[b]}/pshm:/orphan-b" '.entries[] | select(.id == $id) | .entry' <<<"$arch")
+echo >"$T/stop-b"
+for i in $(seq 500); do
+    stat -L -c %i /proc/[0-9]*/ns/ipc 2>/dev/null | grep -qx "${NS[b]}" || break
+    read -r -t 0.01 <> <(:) || true
+done
+err=$("$IPCGC" --config "$CONF" restore --local "$bentry" 2>&1)
+is "$?" 1 "restore of an entry whose namespace is gone is refused"
+case $err in *"which is gone: not put back"*) ok "and says why" ;; *) not_ok "and says why" "got: $err" ;; esac
+is "$(ls /dev/shm | tr '\n' ' ')" "outer-live " "nothing was made here instead"
+
+echo >"$T/stop-a"
 done_testing
