@@ -241,6 +241,7 @@ static int local_message(struct cli *cli, const char *method, json_object *param
                 .engine = cli->engine,
                 .config = config,
                 .proc_root = cli->paths.proc ? cli->paths.proc : "/proc",
+                .sysvipc = cli->paths.sysvipc,
                 .dry_run = config->daemon.dry_run,
         };
         /* With this process's own rights: what it cannot do, the kernel
