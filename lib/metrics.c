@@ -103,20 +103,22 @@ static void counters(struct builder *b, const struct metrics_counters *c, const 
         }
 }
 
-static void limits(struct builder *b, const struct audit *a) {
-        family(b, "ipcgc_limit_max", "gauge",
-               "A kernel IPC limit; scope system: of the namespace's total, object: of each object.");
+/* The limits on the namespace's total and those on each object apart:
+ * "used / max > 0.8" is an alert for the first, and for the second only
+ * says that the largest object is near what one may be. */
+static void limits(struct builder *b, const struct audit *a, enum limit_scope scope) {
+        bool sys = scope == LIMIT_SCOPE_SYSTEM;
+        family(b, sys ? "ipcgc_limit_max" : "ipcgc_object_limit_max", "gauge",
+               sys ? "A kernel IPC limit on the namespace's total." : "A kernel IPC limit on each object.");
         for (int l = 0; l < _LIMIT_MAX; l++)
-                if (a->limits[l].error == 0)
-                        sample(b, U64(a->limits[l].max), 2, "limit", a->limits[l].name, "scope",
-                               a->limits[l].scope == LIMIT_SCOPE_SYSTEM ? "system" : "object");
-        family(b, "ipcgc_limit_used", "gauge",
-               "Use of a kernel IPC limit: the namespace's total (scope system) or the largest object's "
-               "(scope object).");
+                if (a->limits[l].scope == scope && a->limits[l].error == 0)
+                        sample(b, U64(a->limits[l].max), 1, "limit", a->limits[l].name);
+        family(b, sys ? "ipcgc_limit_used" : "ipcgc_object_limit_used", "gauge",
+               sys ? "Use of a kernel IPC limit on the namespace's total."
+                   : "Use of a kernel IPC limit on each object: the largest object's.");
         for (int l = 0; l < _LIMIT_MAX; l++)
-                if (a->limits[l].has_used)
-                        sample(b, U64(a->limits[l].used), 2, "limit", a->limits[l].name, "scope",
-                               a->limits[l].scope == LIMIT_SCOPE_SYSTEM ? "system" : "object");
+                if (a->limits[l].scope == scope && a->limits[l].has_used)
+                        sample(b, U64(a->limits[l].used), 1, "limit", a->limits[l].name);
 }
 
 static void users(struct builder *b, const struct audit *a) {
@@ -183,7 +185,8 @@ int metrics_build(const struct engine *e, const struct audit *a, const struct me
         per_type(&b, bytes);
         if (c)
                 counters(&b, c, &es);
-        limits(&b, a);
+        limits(&b, a, LIMIT_SCOPE_SYSTEM);
+        limits(&b, a, LIMIT_SCOPE_OBJECT);
         users(&b, a);
         if (b.error) {
                 json_object_put(b.families);
