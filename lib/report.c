@@ -404,9 +404,9 @@ int report_audit(const struct audit *a, json_object **ret) {
                 if (r < 0)
                         break;
                 r |= put(j, "name", json_object_new_string(lim->name));
-                r |= put(j, "scope", json_object_new_string(lim->scope == LIMIT_SCOPE_SYSTEM ? "system" : "object"));
                 r |= put(j, "used", lim->has_used ? json_object_new_uint64(lim->used) : NULL);
                 r |= put(j, "limit", lim->error < 0 ? NULL : json_object_new_uint64(lim->max));
+                r |= put(j, "scope", json_object_new_string(lim->scope == LIMIT_SCOPE_SYSTEM ? "system" : "object"));
                 r |= put(j, "source", lim->source ? json_object_new_string(lim->source) : NULL);
         }
         /* Each user with queues, against the limit processes start with. */
