@@ -30,7 +30,7 @@ static const struct {
         { "restore", cmd_restore, "make an archived object again" },
         { "history", cmd_history, "the daemon's recent removals and skips" },
         { "reload", cmd_reload, "make the daemon re-read its configuration" },
-        { "metrics", cmd_metrics, "Prometheus metrics from the daemon" },
+        { "metrics", cmd_metrics, "Prometheus metrics (the daemon's, or --local)" },
         { "check-config", cmd_check_config, "validate the configuration and show its rules" },
 };
 
