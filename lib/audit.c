@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <mqueue.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,14 @@ struct audit *audit_free(struct audit *a) {
 uint64_t audit_mq_charge(uint64_t maxmsg, uint64_t msgsize) {
         uint64_t nodes = maxmsg < MQ_PRIO_MAX_KERNEL ? maxmsg : MQ_PRIO_MAX_KERNEL;
         return maxmsg * KERNEL_WORDS6 + nodes * KERNEL_WORDS6 + maxmsg * msgsize;
+}
+
+const char *audit_user_name(uid_t uid, char buf[static 16]) {
+        const struct passwd *pw = getpwuid(uid);
+        if (pw)
+                return pw->pw_name;
+        snprintf(buf, 16, "%u", (unsigned) uid);
+        return buf;
 }
 
 static int cmp_usage(const void *a, const void *b) {

@@ -98,3 +98,7 @@ static inline void audit_freep(struct audit **p) {
 /* What a queue of MAXMSG messages of MSGSIZE bytes charges its creator's
  * RLIMIT_MSGQUEUE, by the kernel's formula (ipc/mqueue.c, since Linux 3.5). */
 uint64_t audit_mq_charge(uint64_t maxmsg, uint64_t msgsize);
+
+/* A user's name, or the uid as text when it has none (in BUF): how the
+ * rows per user name them, in audit -J and in the metrics' labels. */
+const char *audit_user_name(uid_t uid, char buf[static 16]);

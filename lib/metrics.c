@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/openat2.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,14 +67,6 @@ static void per_type(struct builder *b, const uint64_t v[static _IPC_TYPE_MAX]) 
                 sample(b, U64(v[t]), 1, "type", ipc_type_to_string(t));
 }
 
-static const char *user_label(uid_t uid, char buf[static 16]) {
-        const struct passwd *pw = getpwuid(uid);
-        if (pw)
-                return pw->pw_name;
-        snprintf(buf, 16, "%u", (unsigned) uid);
-        return buf;
-}
-
 static void counters(struct builder *b, const struct metrics_counters *c, const struct engine_stats *es) {
         family(b, "ipcgc_removals_total", "counter", "Objects removed since start, by type.");
         per_type(b, c->removed);
@@ -132,25 +123,25 @@ static void users(struct builder *b, const struct audit *a) {
                 if (new_user && ++shown > METRICS_MAX_USERS)
                         not_shown++;
                 if (shown <= METRICS_MAX_USERS)
-                        sample(b, U64(a->usage[i].count), 2, "user", user_label(a->usage[i].uid, buf), "type",
+                        sample(b, U64(a->usage[i].count), 2, "user", audit_user_name(a->usage[i].uid, buf), "type",
                                ipc_type_to_string(a->usage[i].type));
         }
         family(b, "ipcgc_user_bytes", "gauge", "Bytes held by IPC objects, by owner and type.");
         for (size_t i = 0, n = 0; i < a->n_usage; i++) {
                 n += i == 0 || a->usage[i].uid != a->usage[i - 1].uid;
                 if (n <= METRICS_MAX_USERS)
-                        sample(b, U64(a->usage[i].bytes), 2, "user", user_label(a->usage[i].uid, buf), "type",
+                        sample(b, U64(a->usage[i].bytes), 2, "user", audit_user_name(a->usage[i].uid, buf), "type",
                                ipc_type_to_string(a->usage[i].type));
         }
         family(b, "ipcgc_user_mqueue_bytes", "gauge",
                "Bytes a user's POSIX message queues charge against RLIMIT_MSGQUEUE.");
         for (size_t i = 0; i < a->n_mq_users && i < METRICS_MAX_USERS; i++)
-                sample(b, U64(a->mq_users[i].bytes), 1, "user", user_label(a->mq_users[i].uid, buf));
+                sample(b, U64(a->mq_users[i].bytes), 1, "user", audit_user_name(a->mq_users[i].uid, buf));
         if (a->mq_rlimit_error == 0 && a->mq_rlimit != UINT64_MAX) {
                 family(b, "ipcgc_user_mqueue_limit_bytes", "gauge",
                        "The RLIMIT_MSGQUEUE processes start with (that of pid 1), for each user with queues.");
                 for (size_t i = 0; i < a->n_mq_users && i < METRICS_MAX_USERS; i++)
-                        sample(b, U64(a->mq_rlimit), 1, "user", user_label(a->mq_users[i].uid, buf));
+                        sample(b, U64(a->mq_rlimit), 1, "user", audit_user_name(a->mq_users[i].uid, buf));
         }
         if (a->n_mq_users > METRICS_MAX_USERS && a->n_mq_users - METRICS_MAX_USERS > not_shown)
                 not_shown = a->n_mq_users - METRICS_MAX_USERS;

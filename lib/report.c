@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,14 +358,6 @@ int report_sweep(const struct reap_result *res, bool dry_run, json_object **ret)
         return 0;
 }
 
-static const char *user_name(uid_t uid, char buf[static 16]) {
-        const struct passwd *pw = getpwuid(uid);
-        if (pw)
-                return pw->pw_name;
-        snprintf(buf, 16, "%u", (unsigned) uid);
-        return buf;
-}
-
 int report_audit(const struct audit *a, json_object **ret) {
         json_object *root = json_object_new_object(), *usage = json_object_new_array(),
                     *limits = json_object_new_array(), *mq = json_object_new_array();
@@ -389,7 +380,7 @@ int report_audit(const struct audit *a, json_object **ret) {
                 r = append(usage, j);
                 if (r < 0)
                         break;
-                r |= put(j, "user", json_object_new_string(user_name(u->uid, ubuf)));
+                r |= put(j, "user", json_object_new_string(audit_user_name(u->uid, ubuf)));
                 r |= put(j, "uid", json_object_new_int64(u->uid));
                 r |= put(j, "type", json_object_new_string(ipc_type_to_string(u->type)));
                 r |= put(j, "count", json_object_new_uint64(u->count));
@@ -417,7 +408,7 @@ int report_audit(const struct audit *a, json_object **ret) {
                 r = append(mq, j);
                 if (r < 0)
                         break;
-                r |= put(j, "user", json_object_new_string(user_name(u->uid, ubuf)));
+                r |= put(j, "user", json_object_new_string(audit_user_name(u->uid, ubuf)));
                 r |= put(j, "uid", json_object_new_int64(u->uid));
                 r |= put(j, "queues", json_object_new_uint64(u->queues));
                 r |= put(j, "bytes", json_object_new_uint64(u->bytes));
