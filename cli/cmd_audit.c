@@ -197,6 +197,13 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
                 json_object_put(reply);
                 fprintf(stderr, "ipcgc: out of memory\n");
                 return EXIT_FAIL;
+        } else {
+                int64_t unread;
+                /* Said, not hidden: a caller who is not root cannot open
+                 * others' queues, and their charge is missing above. */
+                if (json_int(reply, "mqueue_unread", &unread))
+                        fprintf(stderr, "ipcgc: %" PRId64 " POSIX queue%s could not be opened: %s charge is not counted\n",
+                                unread, unread == 1 ? "" : "s", unread == 1 ? "its" : "their");
         }
         json_object_put(reply);
         return EXIT_OK;

@@ -145,6 +145,15 @@ out=$("$IPCGC" --config "$CONF" --local audit -J -t mq)
 is "$(jq -c '.mqueue_rlimit[] | select(.uid == 4631) | [.queues, .bytes]' <<<"$out")" "[1,$fit]" \
     "audit: uid 4631's charge is the one the kernel enforced"
 
+# Another user cannot open root's queues (0600) nor uid 4631's: they still
+# count against queues_max, their charge is said to be missing.
+out=$(as_user 4600 "$IPCGC" --config "$CONF" --local audit -J -t mq 2>"$T/err")
+is "$(jq -c '[.mqueue_unread, ([.limits[] | select(.name == "queues_max") | .used][0]), [.mqueue_rlimit[] | [.uid, .bytes]]]' <<<"$out")" \
+    "[3,4,[[4600,$U_MQ]]]" "audit as uid 4600: 3 queues unread, all 4 counted, its own charge"
+as_user 4600 "$IPCGC" --config "$CONF" --local audit -t mq >/dev/null 2>"$T/err"
+check "...and the table says the charge of 3 queues is missing" \
+    grep -q "3 POSIX queues could not be opened: their charge is not counted" "$T/err"
+
 # The table: -t shm still shows every limit's use (the bug of issue 13).
 table=$("$IPCGC" --config "$CONF" --local audit -t shm)
 for l in msgmni:2 semmni:3 semmns:10 queues_max:4; do
