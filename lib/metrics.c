@@ -2,14 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -252,24 +250,55 @@ int metrics_text(json_object *families, char **ret) {
         return 0;
 }
 
+/* Opens the directory DIR (absolute) one component at a time, none of
+ * them followed if it is a symlink: -ELOOP then.  (openat2's
+ * RESOLVE_NO_SYMLINKS would do it in one call, but the units'
+ * SystemCallFilter= answers it ENOSYS.) */
+static int open_dir_nofollow(const char *dir, int *ret) {
+        _cleanup_free_ char *copy = strdup(dir);
+        _cleanup_close_ int fd = -EBADF;
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0) {
+                        int r = negative_errno();
+                        struct stat st;
+                        /* O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR. */
+                        if ((r == -ENOTDIR || r == -ELOOP) && fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                            S_ISLNK(st.st_mode))
+                                return -ELOOP;
+                        return r;
+                }
+                close(fd);
+                fd = next;
+        }
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
 int metrics_write_file(const char *path, const char *text) {
         _cleanup_free_ char *dir = NULL, *tmp = NULL;
         const char *slash = strrchr(path, '/'), *base;
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         int r;
 
-        if (!slash || !slash[1])
+        if (path[0] != '/' || !slash[1])
                 return -EINVAL; /* config_load() makes it absolute, and a file's */
         base = slash + 1;
-        dir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        dir = strndup(path, (size_t) (slash - path));
         if (!dir)
                 return -ENOMEM;
         /* A symlink anywhere in the directory's path could point the
          * writes of a root daemon somewhere else: none is followed. */
-        struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS };
-        dfd = (int) syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
-        if (dfd < 0)
-                return negative_errno();
+        r = open_dir_nofollow(dir, &dfd);
+        if (r < 0)
+                return r;
 
         /* A name of its own per writer: two writers (the daemon and an
          * ipcgcd --once) never write into one temporary file. */
