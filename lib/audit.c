@@ -182,7 +182,7 @@ static int charge_user(struct audit *a, size_t *n_alloc, uid_t uid, uint64_t byt
                 a->mq_users = p;
                 *n_alloc = n;
         }
-        a->mq_users[a->n_mq_users++] = (struct audit_mq_user) { .uid = uid, .queues = 1, .bytes = bytes };
+        a->mq_users[a->n_mq_users++] = (struct audit_mq_user){ .uid = uid, .queues = 1, .bytes = bytes };
         return 0;
 }
 
@@ -294,7 +294,7 @@ static int total_usage(struct audit *a, const struct inventory *inv, unsigned ty
                                 n_alloc = n;
                         }
                         u = &a->usage[a->n_usage++];
-                        *u = (struct audit_usage) { .uid = o->uid, .type = o->type };
+                        *u = (struct audit_usage){ .uid = o->uid, .type = o->type };
                 }
                 u->count++;
                 u->bytes += o->size;

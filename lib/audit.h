@@ -18,20 +18,20 @@ struct audit_usage {
 
 /* The limits lsipc -g shows, and POSIX mqueue's three. */
 enum kernel_limit {
-        LIMIT_MSGMNI, /* message queues */
-        LIMIT_MSGMAX, /* bytes of one message */
-        LIMIT_MSGMNB, /* bytes of one queue, as made */
-        LIMIT_SHMMNI, /* segments */
-        LIMIT_SHMALL, /* pages in total */
-        LIMIT_SHMMAX, /* bytes of one segment */
-        LIMIT_SHMMIN, /* bytes of one segment, at least: a constant */
-        LIMIT_SEMMNI, /* semaphore sets */
-        LIMIT_SEMMNS, /* semaphores in total */
-        LIMIT_SEMMSL, /* semaphores of one set */
-        LIMIT_SEMOPM, /* operations of one semop */
-        LIMIT_SEMVMX, /* a semaphore's value: a constant */
-        LIMIT_MQ_QUEUES_MAX, /* POSIX message queues */
-        LIMIT_MQ_MSG_MAX,    /* messages of one queue */
+        LIMIT_MSGMNI,         /* message queues */
+        LIMIT_MSGMAX,         /* bytes of one message */
+        LIMIT_MSGMNB,         /* bytes of one queue, as made */
+        LIMIT_SHMMNI,         /* segments */
+        LIMIT_SHMALL,         /* pages in total */
+        LIMIT_SHMMAX,         /* bytes of one segment */
+        LIMIT_SHMMIN,         /* bytes of one segment, at least: a constant */
+        LIMIT_SEMMNI,         /* semaphore sets */
+        LIMIT_SEMMNS,         /* semaphores in total */
+        LIMIT_SEMMSL,         /* semaphores of one set */
+        LIMIT_SEMOPM,         /* operations of one semop */
+        LIMIT_SEMVMX,         /* a semaphore's value: a constant */
+        LIMIT_MQ_QUEUES_MAX,  /* POSIX message queues */
+        LIMIT_MQ_MSG_MAX,     /* messages of one queue */
         LIMIT_MQ_MSGSIZE_MAX, /* bytes of one message */
         _LIMIT_MAX,
 };

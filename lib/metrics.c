@@ -81,8 +81,7 @@ static void counters(struct builder *b, const struct metrics_counters *c, const 
                 family(b, "ipcgc_sweep_duration_seconds", "gauge", "How long the last sweep took.");
                 sample(b, json_object_new_double((double) c->last_sweep_usec / 1e6), 0);
         }
-        family(b, "ipcgc_judgements_total", "counter",
-               "Judgements of every object, full or reusing the last one.");
+        family(b, "ipcgc_judgements_total", "counter", "Judgements of every object, full or reusing the last one.");
         sample(b, U64(es->full_judgements), 1, "kind", "full");
         sample(b, U64(es->quick_judgements), 1, "kind", "quick");
         if (c->process_events) {
@@ -143,13 +142,11 @@ static void users(struct builder *b, const struct audit *a) {
         }
         if (a->n_mq_users > METRICS_MAX_USERS && a->n_mq_users - METRICS_MAX_USERS > not_shown)
                 not_shown = a->n_mq_users - METRICS_MAX_USERS;
-        family(b, "ipcgc_users_not_shown", "gauge",
-               "Users left out of the per-user series, past the first 256.");
+        family(b, "ipcgc_users_not_shown", "gauge", "Users left out of the per-user series, past the first 256.");
         sample(b, U64(not_shown), 0);
 }
 
-int metrics_build(const struct engine *e, const struct audit *a, const struct metrics_counters *c,
-                  json_object **ret) {
+int metrics_build(const struct engine *e, const struct audit *a, const struct metrics_counters *c, json_object **ret) {
         uint64_t objects[_IPC_TYPE_MAX][_VERDICT_MAX] = {}, bytes[_IPC_TYPE_MAX] = {};
         struct builder b = { .families = json_object_new_array() };
 

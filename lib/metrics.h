@@ -31,8 +31,7 @@ struct metrics_counters {
  * {...}, "value": N}]}], the JSON of `ipcgc metrics -J` and what
  * metrics_text() renders.
  */
-int metrics_build(const struct engine *e, const struct audit *a, const struct metrics_counters *c,
-                  json_object **ret);
+int metrics_build(const struct engine *e, const struct audit *a, const struct metrics_counters *c, json_object **ret);
 /* The Prometheus text exposition (format 0.0.4) of FAMILIES. */
 int metrics_text(json_object *families, char **ret);
 

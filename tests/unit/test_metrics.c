@@ -2,6 +2,7 @@
 /* lib/metrics.c without a daemon: the text format's escaping and values,
  * and the atomic MetricsFile= writer (mode, no symlink followed, nothing
  * left beside the file).  No /proc, no root. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
