@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The commands that only the daemon can answer: its state, its history,
- * its metrics, and reloading it. */
+/* The commands about the daemon: its state, its history, reloading it
+ * (only the daemon can answer those), and its metrics (--local too). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "table.h"
 
 struct daemon_opts {
+        bool local_ok; /* the command has an answer with --local */
         bool json, raw, noheadings;
         int64_t limit;
 };
@@ -51,7 +52,7 @@ static int parse(struct cli *cli, int argc, char **argv, const char *usage, bool
         o->noheadings = topts.noheadings;
         if (!cli_no_arguments(argc, argv, argv[0]))
                 return EXIT_USAGE;
-        if (cli->local) {
+        if (cli->local && !o->local_ok) {
                 cli_usage_error("%s asks the daemon; there is nothing to ask with --local", argv[0]);
                 return EXIT_USAGE;
         }
@@ -182,20 +183,33 @@ int cmd_reload(struct cli *cli, int argc, char **argv) {
 }
 
 int cmd_metrics(struct cli *cli, int argc, char **argv) {
-        struct daemon_opts o = {};
-        json_object *reply = NULL;
+        struct daemon_opts o = { .local_ok = true };
+        json_object *reply = NULL, *params = NULL, *families;
         int r;
 
-        r = parse(cli, argc, argv, "Usage: ipcgc metrics\n\nThe daemon's metrics, in Prometheus text format.\n",
+        r = parse(cli, argc, argv,
+                  "Usage: ipcgc metrics [-J] [--local]\n\nMetrics in the Prometheus text format: the daemon's, "
+                  "or with --local\nof a judgement made now (without the daemon's counters).\n"
+                  "-J prints the families they are made of as JSON.\n",
                   false, &o);
         if (r >= 0)
                 return r;
-        r = cli_call(cli, "io.ipcgc.GetMetrics", NULL, &reply);
+        if (o.json) {
+                params = json_object_new_object();
+                if (params)
+                        json_object_object_add(params, "families", json_object_new_boolean(true));
+        }
+        r = cli_call(cli, "io.ipcgc.GetMetrics", params, &reply);
         if (r != EXIT_OK)
                 return r;
-        if (o.json)
-                cli_print_json(reply);
-        else
+        if (o.json) {
+                /* What the text is made of, as every -J: an object. */
+                json_object *out = json_object_new_object();
+                if (out && json_object_object_get_ex(reply, "families", &families))
+                        json_object_object_add(out, "families", json_object_get(families));
+                cli_print_json(out);
+                json_object_put(out);
+        } else
                 fputs(strempty(json_str(reply, "text")), stdout);
         json_object_put(reply);
         return EXIT_OK;

@@ -30,7 +30,7 @@ static const struct {
         { "restore", cmd_restore, "make an archived object again" },
         { "history", cmd_history, "the daemon's recent removals and skips" },
         { "reload", cmd_reload, "make the daemon re-read its configuration" },
-        { "metrics", cmd_metrics, "Prometheus metrics from the daemon" },
+        { "metrics", cmd_metrics, "Prometheus metrics (the daemon's, or --local)" },
         { "check-config", cmd_check_config, "validate the configuration and show its rules" },
 };
 
@@ -241,6 +241,7 @@ static int local_message(struct cli *cli, const char *method, json_object *param
                 .engine = cli->engine,
                 .config = config,
                 .proc_root = cli->paths.proc ? cli->paths.proc : "/proc",
+                .sysvipc = cli->paths.sysvipc,
                 .dry_run = config->daemon.dry_run,
         };
         /* With this process's own rights: what it cannot do, the kernel

@@ -88,15 +88,54 @@ bool manager_admin_gid(const struct manager *m, gid_t *ret) {
 
 static void acted(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec);
 
+/* What the daemon counted, for the service's GetMetrics. */
+static void metrics_counters(void *userdata, struct metrics_counters *ret) {
+        const struct manager *m = userdata;
+
+        *ret = (struct metrics_counters) {
+                .sweeps = m->stats.sweeps,
+                .last_sweep = m->stats.last_sweep,
+                .last_sweep_usec = m->stats.last_sweep_usec,
+                .exit_events = m->stats.exit_events,
+                .process_events = m->connector != NULL,
+        };
+        memcpy(ret->removed, m->stats.removed_by_type, sizeof(ret->removed));
+        memcpy(ret->skipped, m->stats.skipped_by_type, sizeof(ret->skipped));
+        memcpy(ret->failed, m->stats.failed_by_type, sizeof(ret->failed));
+}
+
+/* After a sweep: the metrics into MetricsFile=, when set.  A failure is
+ * logged once until it changes or the file is written again. */
+static void write_metrics(struct manager *m) {
+        const char *path = m->config->daemon.metrics_file;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!path)
+                return;
+        r = service_metrics_text(&m->service, &text);
+        if (r >= 0)
+                r = metrics_write_file(path, text);
+        if (r < 0 && r != m->metrics_error_said)
+                log_msg(LOG_WARNING, "Failed to write MetricsFile=%s: %s", path,
+                        r == -ELOOP ? "a symlink in its path (none is followed)" : strerror(-r));
+        else if (r >= 0 && m->metrics_error_said)
+                log_msg(LOG_INFO, "MetricsFile=%s written again", path);
+        m->metrics_error_said = r < 0 ? r : 0;
+}
+
+
 /* How the engine answers the socket: what the configuration says now. */
 static void set_service(struct manager *m) {
         m->service = (struct service) {
                 .engine = m->engine,
                 .config = m->config,
                 .proc_root = m->paths.proc ? m->paths.proc : "/proc",
+                .sysvipc = m->paths.sysvipc,
                 .quick = true,
                 .dry_run = manager_dry_run(m),
                 .acted = acted,
+                .counters = metrics_counters,
                 .userdata = m,
         };
 }
@@ -238,6 +277,7 @@ static void log_records(struct manager *m, const struct reap_result *res) {
                         id = MESSAGE_ID_FAILED;
                         prio = LOG_ERR;
                         m->stats.failed_total++;
+                        m->stats.failed_by_type[rec->type]++;
                         break;
                 default:
                         id = MESSAGE_ID_STOPPED;
@@ -271,6 +311,7 @@ static void swept(struct manager *m, enum sweep_trigger trigger, const struct re
         else
                 log_msg(LOG_DEBUG, "sweep (%s): %zu objects, nothing to do", trigger_name(trigger), n);
         manager_notify_status(m);
+        write_metrics(m);
         /* A sweep frees as much as it allocates; hand it back, so a daemon
          * that is mostly idle does not sit on its peak. */
         (void) malloc_trim(0);

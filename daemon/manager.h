@@ -27,7 +27,7 @@ enum sweep_trigger {
 struct manager_stats {
         uint64_t sweeps;
         uint64_t removed_total, skipped_total, failed_total;
-        uint64_t removed_by_type[_IPC_TYPE_MAX], skipped_by_type[_IPC_TYPE_MAX];
+        uint64_t removed_by_type[_IPC_TYPE_MAX], skipped_by_type[_IPC_TYPE_MAX], failed_by_type[_IPC_TYPE_MAX];
         time_t last_sweep;          /* wall clock of the last sweep, 0: none yet */
         uint64_t last_sweep_usec;   /* how long it took */
         uint64_t exit_events, prompt_sweeps;
@@ -56,6 +56,7 @@ struct manager {
 
         bool sight_said;     /* the partial view was logged */
         int save_error_said; /* the last state file error logged */
+        int metrics_error_said; /* the last MetricsFile= error logged */
 
         /* Exits seen since the last look. */
         pid_t *exited;

@@ -34,6 +34,7 @@ struct config *config_free(struct config *c) {
         free(c->daemon.admin_group);
         free(c->daemon.archive_dir);
         free(c->daemon.state_dir);
+        free(c->daemon.metrics_file);
         for (size_t i = 0; i < c->n_rules; i++)
                 rule_done(&c->rules[i]);
         free(c->rules);
@@ -390,6 +391,18 @@ static int handle_daemon(struct parse *p, const char *key, const char *value) {
         if (strcmp(key, "ArchiveDir") == 0) {
                 d->archive_dir_set = true;
                 return parse_path(p, key, value, &d->archive_dir);
+        }
+        if (strcmp(key, "MetricsFile") == 0) {
+                /* Empty: none (a drop-in can turn off one set before). */
+                if (!*value) {
+                        free(d->metrics_file);
+                        d->metrics_file = NULL;
+                        return 1;
+                }
+                size_t n = strlen(value);
+                if (value[n - 1] == '/')
+                        return fail(p, "MetricsFile= names a file, got the directory \"%s\"", value);
+                return parse_path(p, key, value, &d->metrics_file);
         }
         if (strcmp(key, "StateDir") == 0) {
                 /* Empty: no memory of life (every judgement from one instant). */

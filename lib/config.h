@@ -56,6 +56,9 @@ struct daemon_config {
         uint64_t archive_max_bytes; /* what the entries may take on disk; also the largest entry */
         uint64_t archive_keep;      /* seconds: an entry younger than this is never evicted */
         char *state_dir; /* the memory of life; NULL: none */
+        /* Written after every sweep, for node_exporter's textfile
+         * collector (lib/metrics.h); NULL: none. */
+        char *metrics_file;
 };
 
 #define CONFIG_DEFAULT_INTERVAL 60u

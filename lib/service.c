@@ -10,6 +10,7 @@
 #include "archive.h"
 #include "audit.h"
 #include "macro.h"
+#include "metrics.h"
 #include "report.h"
 #include "restore.h"
 #include "service.h"
@@ -377,21 +378,90 @@ static json_object *remove_one(const struct service *s, const struct service_cal
         return service_ok_with("record", rec);
 }
 
+static int build_audit(const struct service *s, unsigned types, struct audit **ret) {
+        const struct audit_sources src = {
+                .proc_root = s->proc_root,
+                .sysvipc = s->sysvipc,
+                .mqueue_dir = s->config->scan.mqueue_dir,
+        };
+        return audit_build(engine_last(s->engine).inv, types, &src, ret);
+}
+
 static json_object *audit(const struct service *s, const struct service_caller *c, json_object *params) {
+        static const char *const keys[] = { "types", NULL };
         _cleanup_(audit_freep) struct audit *a = NULL;
+        unsigned types = 0;
+        const char *bad;
         json_object *out;
         int r;
 
-        if (params && json_object_object_length(params) > 0)
-                return service_invalid("parameters");
+        if ((bad = service_unknown_key(params, keys)))
+                return service_invalid(bad);
+        /* types narrows the rows per user, never the limits' use: that is
+         * the kernel's, of every object in the namespace. */
+        if (param_names(params, "types", false, &types) < 0)
+                return service_invalid("types");
         /* Counts only: a confirmed judgement counts the same objects. */
         r = engine_refresh(s->engine, freshness(c), mode(s));
         if (r >= 0)
-                r = audit_build(engine_last(s->engine).inv, s->proc_root, &a);
+                r = build_audit(s, types, &a);
         if (r >= 0)
                 r = report_audit(a, &out);
         if (r < 0)
                 return service_failed("audit failed", r);
+        return service_ok(out);
+}
+
+/* The metrics of the judgement kept: the text, and with RET_FAMILIES
+ * (may be NULL) the families it was rendered from. */
+static int metrics_now(const struct service *s, json_object **ret_families, char **ret_text) {
+        _cleanup_(audit_freep) struct audit *a = NULL;
+        struct metrics_counters counted = {};
+        json_object *families = NULL;
+        int r;
+
+        if (s->counters)
+                s->counters(s->userdata, &counted);
+        r = build_audit(s, 0, &a);
+        if (r >= 0)
+                r = metrics_build(s->engine, a, s->counters ? &counted : NULL, &families);
+        if (r >= 0)
+                r = metrics_text(families, ret_text);
+        if (r >= 0 && ret_families)
+                *ret_families = TAKE_PTR(families);
+        json_object_put(families);
+        return r;
+}
+
+int service_metrics_text(const struct service *s, char **ret) {
+        return metrics_now(s, NULL, ret);
+}
+
+static json_object *get_metrics(const struct service *s, const struct service_caller *c, json_object *params) {
+        static const char *const keys[] = { "families", NULL };
+        _cleanup_free_ char *text = NULL;
+        json_object *families = NULL, *out;
+        bool want_families = false;
+        const char *bad;
+        int r;
+
+        if ((bad = service_unknown_key(params, keys)))
+                return service_invalid(bad);
+        if (service_param_bool(params, "families", &want_families) < 0)
+                return service_invalid("families");
+        r = engine_refresh(s->engine, freshness(c), mode(s));
+        if (r >= 0)
+                r = metrics_now(s, want_families ? &families : NULL, &text);
+        if (r < 0)
+                return service_failed("metrics failed", r);
+        out = json_object_new_object();
+        if (!out) {
+                json_object_put(families);
+                return NULL;
+        }
+        json_object_object_add(out, "text", json_object_new_string(text));
+        if (families)
+                json_object_object_add(out, "families", families);
         return service_ok(out);
 }
 
@@ -515,6 +585,7 @@ int service_call(const struct service *s, const struct service_caller *c, const 
                 { "io.ipcgc.Audit", audit },
                 { "io.ipcgc.ListArchive", list_archive },
                 { "io.ipcgc.Restore", restore },
+                { "io.ipcgc.GetMetrics", get_metrics },
         };
         json_object *reply = NULL;
 

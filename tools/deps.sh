@@ -30,9 +30,11 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy"
     chmod 0755 "$policy"
 fi
+# promtool (prometheus) checks the metrics and tests the alerting rules;
+# its service is not wanted either.
 rc=0
 apt-get install -y -qq --no-install-recommends \
-    postgresql-15 postgresql-client-15 apache2 apache2-utils python3 >/dev/null || rc=$?
+    postgresql-15 postgresql-client-15 apache2 apache2-utils python3 prometheus >/dev/null || rc=$?
 # The fuzzing build (tests/fuzz): clang, and its libFuzzer runtime, which
 # comes in a package named after clang's major version.
 if [ $rc -eq 0 ]; then

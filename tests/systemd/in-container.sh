@@ -18,6 +18,9 @@ trap finish EXIT
 IPCGC=/opt/ipcgc/ipcgc
 CONF=/etc/ipcgc-test/ipcgc.conf
 mkdir -p /etc/ipcgc-test /etc/systemd/system/ipcgcd.service.d
+# Where Debian's node_exporter reads textfiles: the units may write there.
+PROM=/var/lib/prometheus/node-exporter/ipcgc.prom
+mkdir -p "${PROM%/*}"
 # The container has its own IPC and PID namespaces, and nothing outside it
 # shares them: its PID view is complete (TrustPIDNamespace=yes).  The memory
 # of life goes to the unit's StateDirectory=, on the container's volatile
@@ -28,6 +31,7 @@ TrustPIDNamespace=yes
 [Daemon]
 Interval=1h
 StateDir=/var/lib/ipcgc
+MetricsFile=/var/lib/prometheus/node-exporter/ipcgc.prom
 [Rule all]
 MinAge=0
 Action=collect
@@ -119,6 +123,11 @@ check "an orphaned segment exists" test -n "$shmid"
 sweep=$("$IPCGC" --config "$CONF" sweep -J)
 removed=$(jq -r '[.records[] | select(.action == "removed") | .id] | join(" ")' <<<"$sweep")
 is "$removed" "shm:$shmid" "ipcgc sweep through the socket removed it"
+got=$(stat -c '%a %u' "$PROM" 2>&1)
+if [ "$got" = "644 0" ]; then ok "the unit's daemon writes MetricsFile= in ${PROM%/*} (ReadWritePaths=)"; else
+    not_ok "the unit's daemon writes MetricsFile= in ${PROM%/*} (ReadWritePaths=)" "got: $got" \
+        "$(journalctl --no-pager -u ipcgcd.service | grep MetricsFile)"
+fi
 found=
 for _ in $(seq 100); do
     journalctl --sync 2>/dev/null
@@ -184,7 +193,9 @@ journalctl --no-pager -u ipcgcd.service >/result/ipcgcd.journal 2>&1
 other_orphans 0x46018000
 check "uid 4601 made a shm, a sem and a msg ($OTHER_IDS)" test "$(sysv_left "${OTHER_KEYS[@]}" | wc -w)" = 3
 cursor=$(journal_cursor)
+rm -f "$PROM"
 check "ipcgc-sweep.service runs to success" systemctl start ipcgc-sweep.service
+check "its ipcgcd --once wrote MetricsFile=" grep -qx 'ipcgc_sweeps_total 1' "$PROM"
 check "its ipcgcd --once ran (the daemon is not active)" \
     journal_wait "$cursor" ipcgc-sweep.service 'ipcgcd\[[0-9]*\]: sweep (once): .* 0 failed'
 check "and finished successfully" journal_wait "$cursor" ipcgc-sweep.service 'Deactivated successfully'

@@ -171,6 +171,30 @@ static void test_empty_file(void **state) {
         check_default_scan(&c->scan);
 }
 
+/* MetricsFile=: none by default, an absolute file, and empty is none again. */
+static void test_metrics_file(void **state) {
+        _cleanup_free_ char *set = write_file(state, "metrics.conf", "[Daemon]\nMetricsFile=/var/lib/x/ipcgc.prom\n");
+        _cleanup_free_ char *none = write_file(state, "nometrics.conf", "[Daemon]\nMetricsFile=\n");
+        _cleanup_free_ char *dir = write_file(state, "dir.conf", "[Daemon]\nMetricsFile=/var/lib/x/\n");
+        _cleanup_free_ char *rel = write_file(state, "rel.conf", "[Daemon]\nMetricsFile=x.prom\n");
+        struct config *c = NULL;
+        char *error = NULL;
+
+        assert_int_equal(config_load(none, true, &c, &error), 0);
+        assert_null(c->daemon.metrics_file);
+        c = config_free(c);
+        assert_int_equal(config_load(set, true, &c, &error), 0);
+        assert_string_equal(c->daemon.metrics_file, "/var/lib/x/ipcgc.prom");
+        c = config_free(c);
+        assert_int_equal(config_load(dir, true, &c, &error), -EINVAL);
+        assert_non_null(strstr(error, "dir.conf:2: MetricsFile= names a file"));
+        free(error);
+        error = NULL;
+        assert_int_equal(config_load(rel, true, &c, &error), -EINVAL);
+        assert_non_null(strstr(error, "rel.conf:2: MetricsFile= must be an absolute path"));
+        free(error);
+}
+
 /* The configuration file shipped in conf/ shows every default, commented out. */
 static void test_shipped_file(void **state) {
         _cleanup_free_ char *path = NULL;
@@ -511,6 +535,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_partial_override, setup_tmp, teardown_tmp),
                 cmocka_unit_test_setup_teardown(test_empty_fifo_dirs, setup_tmp, teardown_tmp),
                 cmocka_unit_test_setup_teardown(test_empty_file, setup_tmp, teardown_tmp),
+                cmocka_unit_test_setup_teardown(test_metrics_file, setup_tmp, teardown_tmp),
                 cmocka_unit_test(test_shipped_file),
                 cmocka_unit_test_setup_teardown(test_missing_optional, setup_tmp, teardown_tmp),
                 cmocka_unit_test_setup_teardown(test_missing_required, setup_tmp, teardown_tmp),
