@@ -121,6 +121,11 @@ bool cli_no_arguments(int argc, char **argv, const char *command);
  * Returns its type, or -EINVAL after saying what is wrong. */
 int cli_object_id(int argc, char **argv, const char *command, const char **ret_id);
 
+/* One object ID ARG, in the form sent on (a name's escapes made
+ * canonical), malloc'd in *RET_ID.  Returns its type, or -EINVAL after
+ * saying what is wrong. */
+int cli_parse_object_id(const char *arg, char **ret_id);
+
 /* -t TYPES: false (after saying why) when ARG names no valid types. */
 bool cli_parse_types(const char *arg, unsigned *ret);
 

@@ -378,9 +378,12 @@ char *cli_error_sentence(json_object *error) {
         if (!name)
                 n = asprintf(&s, "malformed reply from ipcgcd");
         else if (strcmp(name, "io.ipcgc.ObjectInUse") == 0) {
-                const char *verdict = P("verdict");
+                const char *verdict = P("verdict"), *reason = P("reason");
                 bool forced = strcmp(verdict, "LIVE") != 0 && strcmp(verdict, "UNKNOWN") != 0;
-                n = asprintf(&s, "%s is not removable: %s, %s%s", P("id"), verdict, P("reason"),
+                /* "PENDING, idle 3m of MinAge 15m": the verdict says orphan already. */
+                if (strncmp(reason, "orphan, ", 8) == 0)
+                        reason += 8;
+                n = asprintf(&s, "%s is not removable: %s, %s%s", P("id"), verdict, reason,
                              forced ? " (--force removes it all the same)" : "");
         } else if (strcmp(name, "io.ipcgc.NoSuchObject") == 0)
                 n = asprintf(&s, "there is no object %s (gone, or not yours to see); 'ipcgc list' shows what there is",
@@ -610,15 +613,11 @@ bool cli_no_arguments(int argc, char **argv, const char *command) {
         return false;
 }
 
-int cli_object_id(int argc, char **argv, const char *command, const char **ret_id) {
+int cli_parse_object_id(const char *id, char **ret_id) {
+        const char *colon = strchr(id, ':');
         char tname[8];
         int t;
 
-        if (optind + 1 != argc) {
-                cli_usage_error("%s takes one object ID, like shm:123 or mq:/name", command);
-                return -EINVAL;
-        }
-        const char *id = argv[optind], *colon = strchr(id, ':');
         if (!colon || (size_t) (colon - id) >= sizeof(tname) || !colon[1]) {
                 _cleanup_free_ char *shown = ipc_escape_alloc(id, IPC_ESCAPE_TEXT);
                 cli_usage_error("'%s' is not an object ID (TYPE:ID, like shm:123 or fifo:/tmp/x)", strna(shown));
@@ -629,17 +628,16 @@ int cli_object_id(int argc, char **argv, const char *command, const char **ret_i
         t = ipc_type_from_string(tname);
         if (t < 0) {
                 _cleanup_free_ char *shown = ipc_escape_alloc(tname, IPC_ESCAPE_TEXT);
-                cli_usage_error("unknown object type '%s'", strna(shown));
+                cli_usage_error("unknown object type '%s' (shm msg sem mq pshm psem fifo)", strna(shown));
                 return -EINVAL;
         }
         if (ipc_type_is_sysv(t)) {
-                *ret_id = id;
-                return t;
+                *ret_id = strdup(id);
+                return *ret_id ? t : -ENOMEM;
         }
         /* A name as `ipcgc list` prints it, escaped, or typed raw: either
          * is sent on in the one escaped form (see ipc_escape()), which is
          * what the daemon's lookup and its UTF-8-only protocol take. */
-        static char *canonical;
         _cleanup_free_ char *name = NULL, *escaped = NULL;
         if (ipc_name_unescape(colon + 1, &name) < 0) {
                 _cleanup_free_ char *shown = ipc_escape_alloc(id, IPC_ESCAPE_TEXT);
@@ -648,14 +646,26 @@ int cli_object_id(int argc, char **argv, const char *command, const char **ret_i
                 return -EINVAL;
         }
         escaped = ipc_escape_alloc(name, IPC_ESCAPE_NAME);
-        free(canonical);
-        if (!escaped || asprintf(&canonical, "%s:%s", tname, escaped) < 0)
-                canonical = NULL;
-        if (!canonical) {
+        if (!escaped || asprintf(ret_id, "%s:%s", tname, escaped) < 0) {
                 cli_usage_error("out of memory");
                 return -ENOMEM;
         }
-        *ret_id = canonical;
+        return t;
+}
+
+int cli_object_id(int argc, char **argv, const char *command, const char **ret_id) {
+        /* Kept for the rest of the run: commands hold on to it. */
+        static char *canonical;
+
+        if (optind + 1 != argc) {
+                cli_usage_error("%s takes one object ID, like shm:123 or mq:/name", command);
+                return -EINVAL;
+        }
+        free(canonical);
+        canonical = NULL;
+        int t = cli_parse_object_id(argv[optind], &canonical);
+        if (t >= 0)
+                *ret_id = canonical;
         return t;
 }
 
