@@ -403,13 +403,11 @@ char *cli_error_sentence(json_object *error) {
         else if (strcmp(name, "io.ipcgc.BadEntry") == 0)
                 n = asprintf(&s, "archive entry %s cannot be restored: %s", P("entry"), P("message"));
         else if (strcmp(name, "io.ipcgc.ObjectExists") == 0)
-                n = asprintf(&s, "archive entry %s is not restored: its object is there already (%s)", P("entry"),
-                             P("holder"));
+                n = asprintf(&s, "archive entry %s is not restored: %s", P("entry"), P("holder"));
         else if (strcmp(name, "io.ipcgc.TooManyConnections") == 0)
                 n = asprintf(&s, "ipcgcd is busy (%s); try again", P("reason"));
         else if (strcmp(name, "org.varlink.service.InvalidParameter") == 0)
-                n = asprintf(&s, "ipcgcd refused the parameter '%s' (is it of another version than this ipcgc?)",
-                             P("parameter"));
+                n = asprintf(&s, "the %s given is not valid (ipcgcd refused it)", P("parameter"));
         else if (strcmp(name, "org.varlink.service.MethodNotFound") == 0)
                 n = asprintf(&s, "ipcgcd does not know %s (is it of another version than this ipcgc?)", P("method"));
 #undef P
