@@ -83,9 +83,10 @@ int cli_load_config(struct cli *cli, const struct config **ret);
  * nothing answers, EXIT_FAIL for an error reply.
  */
 int cli_call(struct cli *cli, const char *method, json_object *params, json_object **ret);
-/* As cli_call, but an error reply is not printed: EXIT_FAIL with the whole
- * error message ({"error": NAME, "parameters": {...}}) in *RET_ERROR, for
- * the caller to report with cli_error_sentence() or in its own JSON. */
+/* As cli_call, but with RET_ERROR an error reply is not printed: EXIT_FAIL
+ * with the whole error message ({"error": NAME, "parameters": {...}}) in
+ * *RET_ERROR, for the caller to report with cli_error_sentence() or in its
+ * own JSON. */
 int cli_call_or_error(struct cli *cli, const char *method, json_object *params, json_object **ret,
                       json_object **ret_error);
 /* What an error reply means, as a sentence for a person ("shm:4 is not

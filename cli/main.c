@@ -509,15 +509,18 @@ static json_object *parse_error(const char *msg) {
         return json_object_new_object();
 }
 
-int cli_call_text(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
+/* The reply to METHOD: EXIT_OK with the text of its parameters in *RET
+ * (*RET_LEN bytes, NUL-terminated), EXIT_FAIL with an error reply in
+ * *RET_ERROR, or the exit code after saying why there is none. */
+static int call_reply(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len,
+                      json_object **ret_error) {
         _cleanup_free_ char *msg = NULL;
         size_t len = 0;
         int r = call_message(cli, method, params, &msg, &len);
         if (r != EXIT_OK)
                 return r;
         if (!is_success(msg, len)) {
-                _cleanup_(json_object_putp) json_object *error = parse_error(msg);
-                cli_print_error(cli, error);
+                *ret_error = parse_error(msg);
                 return EXIT_FAIL;
         }
         len -= sizeof(ok_prefix); /* the prefix and the closing brace */
@@ -526,6 +529,14 @@ int cli_call_text(struct cli *cli, const char *method, json_object *params, char
         *ret = TAKE_PTR(msg);
         *ret_len = len;
         return EXIT_OK;
+}
+
+int cli_call_text(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
+        _cleanup_(json_object_putp) json_object *error = NULL;
+        int r = call_reply(cli, method, params, ret, ret_len, &error);
+        if (error)
+                cli_print_error(cli, error);
+        return r;
 }
 
 static int parse_params(const char *method, const char *text, json_object **ret) {
@@ -540,27 +551,22 @@ static int parse_params(const char *method, const char *text, json_object **ret)
 }
 
 int cli_call(struct cli *cli, const char *method, json_object *params, json_object **ret) {
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        int r = cli_call_text(cli, method, params, &text, &len);
-        if (r != EXIT_OK)
-                return r;
-        return parse_params(method, text, ret);
+        return cli_call_or_error(cli, method, params, ret, NULL);
 }
 
 int cli_call_or_error(struct cli *cli, const char *method, json_object *params, json_object **ret,
                       json_object **ret_error) {
-        _cleanup_free_ char *msg = NULL;
-        size_t len = 0;
-        int r = call_message(cli, method, params, &msg, &len);
+        _cleanup_(json_object_putp) json_object *error = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r = call_reply(cli, method, params, &text, &len, &error);
+        if (error && ret_error)
+                *ret_error = TAKE_PTR(error);
+        else if (error)
+                cli_print_error(cli, error);
         if (r != EXIT_OK)
                 return r;
-        if (!is_success(msg, len)) {
-                *ret_error = parse_error(msg);
-                return EXIT_FAIL;
-        }
-        msg[len - 1] = 0;
-        return parse_params(method, msg + sizeof(ok_prefix) - 1, ret);
+        return parse_params(method, text, ret);
 }
 
 int cli_call_member(struct cli *cli, const char *method, json_object *params, const char *member, json_object **ret) {

@@ -58,12 +58,7 @@ is "$word" ready "set C's holder started"
 D=$("$FILL" sem 0x4504 0600 $(seq 1100 | sed 's/.*/1/'))
 
 for via in local daemon; do
-    if [ $via = local ]; then
-        CLI=("$IPCGC" --config "$CONF" --local)
-    else
-        CLI=("$IPCGC" --config "$CONF")
-        start_daemon
-    fi
+    cli_via $via
 
     run "${CLI[@]}" explain -J "sem:$A"
     is "$rc" 0 "$via: explain -J sem:$A exits 0"

@@ -38,12 +38,7 @@ make_objects() {
 }
 
 for via in local daemon; do
-    if [ $via = local ]; then
-        CLI=("$IPCGC" --config "$CONF" --local)
-    else
-        CLI=("$IPCGC" --config "$CONF")
-        start_daemon
-    fi
+    cli_via $via
     make_objects
 
     # --- Several IDs: one result each, non-zero when one fails ----------------
