@@ -89,9 +89,9 @@ static bool common_option(struct cli *cli, int c, const char *arg) {
         return false;
 }
 
-/* The option getopt_long stopped at, as it was typed ("--bogus", "-x"),
- * without an "=VALUE". */
-static void bad_option(const char *command, int c, char **argv) {
+/* Says what is wrong with the option getopt_long stopped at, as it was
+ * typed ("--bogus", "-x"), without an "=VALUE". */
+static void bad_option(const char *command, int c, char **argv, const struct option *longopts) {
         const char *arg = optind > 0 ? argv[optind - 1] : "";
         const char *where = command ? " of " : "", *cmd = command ? command : "";
 
@@ -103,10 +103,14 @@ static void bad_option(const char *command, int c, char **argv) {
                 return;
         }
         int n = (int) strcspn(arg, "=");
+        /* getopt_long takes a prefix of a name ("--loc" for --local). */
+        bool known = false;
+        for (size_t i = 0; n > 2 && arg[1] == '-' && longopts[i].name && !known; i++)
+                known = strncmp(longopts[i].name, arg + 2, (size_t) n - 2) == 0;
         if (c == ':')
                 cli_usage_error("option '%.*s'%s%s needs a value", n, arg, where, cmd);
-        else if (arg[n])
-                cli_usage_error("option '%.*s'%s%s is unknown, or takes no value", n, arg, where, cmd);
+        else if (known && arg[n])
+                cli_usage_error("option '%.*s'%s%s takes no value", n, arg, where, cmd);
         else
                 cli_usage_error("unknown option '%.*s'%s%s", n, arg, where, cmd);
 }
@@ -150,7 +154,7 @@ int cli_option(struct cli *cli, int argc, char **argv, const char *shortopts, co
                         return -1;
                 }
                 if (c == '?' || c == ':') {
-                        bad_option(argv[0], c, argv);
+                        bad_option(argv[0], c, argv, longopts);
                         *ret_exit = EXIT_USAGE;
                         return -1;
                 }
@@ -744,7 +748,7 @@ int main(int argc, char **argv) {
                         printf("ipcgc %s\n", PACKAGE_VERSION);
                         return EXIT_OK;
                 }
-                bad_option(NULL, c, argv);
+                bad_option(NULL, c, argv, options);
                 return EXIT_USAGE;
         }
         if (optind >= argc) {

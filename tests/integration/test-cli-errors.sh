@@ -73,6 +73,7 @@ usage_error "list -t" "$IPCGC" list -t
 check "list -t says it needs a value" grep -qx "ipcgc: option '-t' of list needs a value" <<<"$err"
 usage_error "list --types" "$IPCGC" list --types
 usage_error "list --local=yes" "$IPCGC" list --local=yes
+check "list --local=yes says it takes no value" grep -qx "ipcgc: option '--local' of list takes no value" <<<"$err"
 usage_error "ipcgc --bogus list" "$IPCGC" --bogus list
 usage_error "ipcgc --socket" "$IPCGC" --socket
 usage_error "ipcgc (no command)" "$IPCGC"
