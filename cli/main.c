@@ -118,7 +118,7 @@ static void bad_option(const char *command, int c, char **argv, const struct opt
 /* getopt_long, quiet: ":" first so that a missing value is told apart,
  * and "V" for --version, which every command takes. */
 static int next_option(int argc, char **argv, const char *shortopts, const struct option *longopts) {
-        char buf[64];
+        char buf[128];
         const char *order = "";
 
         if (*shortopts == '+') {
