@@ -176,14 +176,14 @@ rm -f "$A/broken"
 cp -a "$A/${entry[shm:$shm_id]}" "$A/short"
 entry_contents "$A/short" | head -c 100 | entry_set_contents "$A/short"
 run "${LOCAL[@]}" restore short
-is "$rc,$err" "1,ipcgc: io.ipcgc.BadEntry: entry=short, message=its contents do not agree with its manifest" \
+is "$rc,$err" "1,ipcgc: archive entry short cannot be restored: its contents do not agree with its manifest" \
     "restore of an entry with its contents cut: BadEntry"
 is "$(sysvipc shm $shm_key '$2')" "" "restore of an entry with its contents cut: nothing left made"
 rm -f "$A/short"
 # A directory where an entry should be (as "ipcgc-archive 1" made them).
 mkdir -m 0700 "$A/olddir"
 run "${LOCAL[@]}" restore olddir
-is "$rc,$err" "1,ipcgc: io.ipcgc.BadEntry: entry=olddir, message=its manifest is not one this version wrote" \
+is "$rc,$err" "1,ipcgc: archive entry olddir cannot be restored: its manifest is not one this version wrote" \
     "restore of a directory in the archive: BadEntry"
 rmdir "$A/olddir"
 # A FIFO whose directory is not under FifoDirs= any more.
