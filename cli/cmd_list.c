@@ -65,7 +65,7 @@ static void help(void) {
                "Options:\n"
                "  -t, --types TYPES   only these types (shm,msg,sem,mq,pshm,psem,fifo)\n"
                "  -u, --user USER     only objects owned by USER (name or uid)\n"
-               "      --verdict V     only objects judged V (LIVE, ORPHAN, ...; comma list)\n"
+               "  -v, --verdict V     only objects judged V (LIVE, ORPHAN, ...; comma list)\n"
                "  -o, --output COLS   columns to show; +COLS adds to the default\n"
                "  -b, --bytes         sizes in bytes\n"
                "  -r, --raw           raw output\n"
@@ -360,7 +360,7 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 { "types", required_argument, NULL, 't' },   { "user", required_argument, NULL, 'u' },
                 { "output", required_argument, NULL, 'o' },  { "bytes", no_argument, NULL, 'b' },
                 { "raw", no_argument, NULL, 'r' },           { "noheadings", no_argument, NULL, 'n' },
-                { "json", no_argument, NULL, 'J' },          { "verdict", required_argument, NULL, 'V' },
+                { "json", no_argument, NULL, 'J' },          { "verdict", required_argument, NULL, 'v' },
                 { "fresh", no_argument, NULL, OPT_FRESH },   CLI_COMMON_LONG_OPTIONS,
                 {},
         };
@@ -374,7 +374,7 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
         int c, r;
 
         int rc;
-        while ((c = cli_option(cli, argc, argv, "t:u:o:brnJhV:", options, &topts, help, &rc)) > 0) {
+        while ((c = cli_option(cli, argc, argv, "t:u:o:brnJhv:", options, &topts, help, &rc)) > 0) {
                 switch (c) {
                 case 't':
                         if (!cli_parse_types(optarg, &filter.types))
@@ -388,7 +388,7 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                         filter.by_user = true;
                         user = optarg;
                         break;
-                case 'V':
+                case 'v':
                         if (parse_verdicts(optarg, &filter.verdicts) < 0) {
                                 cli_usage_error("invalid --verdict '%s'", optarg);
                                 return EXIT_USAGE;

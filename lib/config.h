@@ -12,6 +12,10 @@
 #define CONFIG_DEFAULT_FIFO_MAX_DEPTH 4u
 /* Bounds on what a config file can make large. */
 #define CONFIG_MAX_FIFO_DIRS 64u
+/* The longest line read, in bytes: FifoDirs= with its CONFIG_MAX_FIFO_DIRS
+ * directories of PATH_MAX (4096) each, blanks between and room to spare.
+ * Held on the heap while a file is read, never on the stack. */
+#define CONFIG_MAX_LINE (CONFIG_MAX_FIFO_DIRS * 4097u + 1024u)
 
 /* [Scan]: where to look and for what. */
 struct scan_config {

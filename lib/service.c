@@ -9,11 +9,14 @@
 
 #include "archive.h"
 #include "audit.h"
+#include "cmdline.h"
 #include "macro.h"
 #include "metrics.h"
+#include "object_json.h"
 #include "report.h"
 #include "restore.h"
 #include "service.h"
+#include "sysv.h"
 
 json_object *service_error(const char *error, const char *key, const char *value) {
         json_object *reply = json_object_new_object(), *params = json_object_new_object();
@@ -262,6 +265,93 @@ static json_object *param_id(json_object *params, const char *const *keys, const
         return NULL;
 }
 
+/* The live process of pid PID among J's evidence (its comm tells it from a
+ * process that took the pid since), or NULL; with the state the judgement
+ * found that pid in, in *RET_STATE (NULL when it weighed none). */
+static const struct evidence *evidence_of(const struct judgement *j, pid_t pid, const char **ret_state) {
+        *ret_state = NULL;
+        for (size_t i = 0; pid > 0 && i < j->n_evidence; i++) {
+                const struct evidence *e = &j->evidence[i];
+                if (e->pid != pid)
+                        continue;
+                *ret_state = evidence_state_to_string(e->state);
+                if (e->state == EVIDENCE_ALIVE && e->comm[0])
+                        return e;
+        }
+        return NULL;
+}
+
+/* The command line of a live process of the evidence, or NULL. */
+static char *command_of(const struct service *s, const struct evidence *e) {
+        char *cmd = NULL;
+        if (!e || cmdline_read(s->proc_root, e->pid, e->comm, &cmd) < 0)
+                return NULL;
+        return cmd;
+}
+
+/* What explain adds to the judgement's JSON: each evidence pid's command
+ * line, and of a sem set each semaphore as it is now.  Read here, for the
+ * one object a person asks about, not kept for every object judged. */
+static int explain_details(const struct service *s, const struct ipc_object *o, const struct judgement *j,
+                           json_object *obj) {
+        json_object *ev = NULL;
+
+        if (json_object_object_get_ex(obj, "evidence", &ev))
+                for (size_t i = 0; i < json_object_array_length(ev) && i < j->n_evidence; i++) {
+                        const struct evidence *e = &j->evidence[i];
+                        _cleanup_free_ char *cmd =
+                                e->state == EVIDENCE_ALIVE && e->comm[0] ? command_of(s, e) : NULL;
+                        if (json_object_object_add(json_object_array_get_idx(ev, i), "command",
+                                                   cmd ? json_object_new_string(cmd) : NULL) < 0)
+                                return -ENOMEM;
+                }
+        if (o->type != IPC_TYPE_SEM)
+                return 0;
+
+        unsigned n = o->nsems < SERVICE_EXPLAIN_SEMS_MAX ? o->nsems : SERVICE_EXPLAIN_SEMS_MAX;
+        _cleanup_free_ struct sem_state *st = calloc(n ? n : 1, sizeof(*st));
+        const char *unreadable = NULL;
+        if (!st)
+                return -ENOMEM;
+        int r = sysv_sem_read_state(o, n, st);
+        if (r == -EACCES || r == -EPERM)
+                unreadable = "permission denied: the set is not readable by this user (root, or ipcgcd, can read it)";
+        else if (r == -EIDRM)
+                unreadable = "the set is gone since it was judged";
+        else if (r < 0)
+                unreadable = strerror(-r);
+        json_object *a = unreadable ? NULL : json_object_new_array_ext((int) n);
+        if (!unreadable && !a)
+                return -ENOMEM;
+        if (json_object_object_add(obj, "semaphores", a) < 0 ||
+            json_object_object_add(obj, "semaphores_unreadable",
+                                   unreadable ? json_object_new_string(unreadable) : NULL) < 0 ||
+            json_object_object_add(obj, "semaphores_shown", json_object_new_int64(unreadable ? 0 : n)) < 0)
+                return -ENOMEM;
+        for (unsigned i = 0; a && i < n; i++) {
+                const char *state;
+                const struct evidence *e = evidence_of(j, st[i].pid, &state);
+                /* Sets are mostly touched by a few processes: each of them
+                 * read once. */
+                _cleanup_free_ char *cmd = NULL;
+                for (unsigned k = 0; e && k < i && !cmd; k++)
+                        if (st[k].pid == st[i].pid) {
+                                json_object *prev = json_object_array_get_idx(a, k), *pc;
+                                if (json_object_object_get_ex(prev, "command", &pc) && pc)
+                                        cmd = strdup(json_object_get_string(pc));
+                                break;
+                        }
+                if (!cmd)
+                        cmd = command_of(s, e);
+                json_object *sj = sem_state_to_json(i, &st[i], state, cmd);
+                if (!sj || json_object_array_add(a, sj) < 0) {
+                        json_object_put(sj);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 static json_object *explain(const struct service *s, const struct service_caller *c, json_object *params) {
         static const char *const keys[] = { "id", NULL };
         const char *id = NULL;
@@ -283,6 +373,11 @@ static json_object *explain(const struct service *s, const struct service_caller
         if (r < 0)
                 return service_failed("lookup", r);
         r = report_explain(&last.inv->objects[i], &last.judgements[i], &obj);
+        if (r >= 0) {
+                r = explain_details(s, &last.inv->objects[i], &last.judgements[i], obj);
+                if (r < 0)
+                        json_object_put(obj);
+        }
         if (r < 0)
                 return service_failed("cannot format", r);
         return service_ok_with("object", obj);

@@ -58,6 +58,10 @@ struct service {
  * judgement this old will do, so no one can keep the engine judging. */
 #define SERVICE_FRESH_USEC_OTHERS (10u * 1000u * 1000u)
 
+/* Explain lists at most this many semaphores of a set (SEMMSL may allow
+ * 32000): a reply a person reads, of bounded size. */
+#define SERVICE_EXPLAIN_SEMS_MAX 1024u
+
 /* A reply produced a piece at a time (List), from the engine's judgement,
  * which must not change under it: when it does, the next piece is -ESTALE. */
 struct service_stream;
