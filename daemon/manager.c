@@ -340,18 +340,19 @@ static size_t log_records(struct manager *m, const struct reap_result *res, bool
  * removed, failed, stopped or said a would-remove; otherwise with --debug. */
 static void log_summary(struct manager *m, enum sweep_trigger trigger, const struct reap_result *res, size_t said,
                         uint64_t usec) {
-        struct engine_last last = engine_last(m->engine);
-        size_t n = last.inv ? last.inv->n_objects : 0, counts[_VERDICT_MAX] = {};
         char f[9 + _VERDICT_MAX][64];
         const char *fields[ELEMENTSOF(f)];
-        size_t k = 0;
+        size_t n = 0, k = 0;
+
+        /* What the sweep judged, before its removals (the engine forgets
+         * the objects removed). */
+        for (int v = 0; v < _VERDICT_MAX; v++)
+                n += res->judged[v];
 
         if (!res->removed && !res->failed && !res->stopped && !said) {
                 log_msg(LOG_DEBUG, "sweep (%s): %zu objects, nothing to do", trigger_name(trigger), n);
                 return;
         }
-        for (size_t i = 0; i < n; i++)
-                counts[last.judgements[i].verdict]++;
         snprintf(f[k++], sizeof(f[0]), "IPCGC_TRIGGER=%s", trigger_name(trigger));
         snprintf(f[k++], sizeof(f[0]), "IPCGC_OBJECTS=%zu", n);
         snprintf(f[k++], sizeof(f[0]), "IPCGC_REMOVED=%u", res->removed);
@@ -363,7 +364,7 @@ static void log_summary(struct manager *m, enum sweep_trigger trigger, const str
         snprintf(f[k++], sizeof(f[0]), "IPCGC_DURATION_USEC=%llu", (unsigned long long) usec);
         for (int v = 0; v < _VERDICT_MAX; v++) {
                 /* IPCGC_LIVE=, IPCGC_ORPHAN=, ... as the verdicts are named. */
-                int len = snprintf(f[k], sizeof(f[0]), "IPCGC_%s=%zu", verdict_to_string(v), counts[v]);
+                int len = snprintf(f[k], sizeof(f[0]), "IPCGC_%s=%zu", verdict_to_string(v), res->judged[v]);
                 for (int c = 0; c < len && f[k][c] != '='; c++)
                         f[k][c] = (char) toupper((unsigned char) f[k][c]);
                 k++;
