@@ -97,6 +97,9 @@ mine=$(setpriv --reuid=4600 --regid=4600 --clear-groups "$IPCGC" --config "$CONF
     jq -r '[.entries[].id] | sort | join(" ")')
 is "$mine" "$(printf '%s\n' "msg:$MSG_ID" mq:/journal-q | sort | paste -sd' ')" \
     "uid 4600 sees its own two of them, read back from the file"
+row=$("$IPCGC" --config "$CONF" history -r -n | grep " msg:$MSG_ID ")
+is "$(cut -d' ' -f2-6 <<<"$row")" "removed msg:$MSG_ID 0x00006202 4600 16" \
+    "ipcgc history's table shows the queue's KEY, OWNER and SIZE (read back)"
 check "the daemon said it read them" grep -q "history: 4 entries read from $T/state/history" "$T/ipcgcd.err"
 stop_daemon
 
