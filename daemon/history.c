@@ -218,37 +218,49 @@ int history_load(struct history *h, const char *dir, char **ret_warning) {
         *ret_warning = NULL;
         if (snprintf(path, sizeof(path), "%s/" HISTORY_FILE_NAME, dir) >= (int) sizeof(path))
                 return asprintf(ret_warning, "StateDir=%s: too long a path for the history", dir) < 0 ? -ENOMEM : 0;
-        f = fopen(path, "re");
-        if (!f) {
+        /* Not through a symlink, and never blocked by a FIFO put there. */
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0) {
                 if (errno == ENOENT)
                         return 0;
                 snprintf(what, sizeof(what), "cannot open: %s", strerror(errno));
                 return set_aside(dir, path, what, ret_warning);
         }
-        if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode))
-                snprintf(what, sizeof(what), "not a regular file");
-        else if ((uint64_t) st.st_size > HISTORY_MAX_FILE_BYTES)
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                (void) close(fd);
+                return set_aside(dir, path, "not a regular file", ret_warning);
+        }
+        f = fdopen(fd, "r");
+        if (!f) {
+                (void) close(fd);
+                return -ENOMEM;
+        }
+        if ((uint64_t) st.st_size > HISTORY_MAX_FILE_BYTES)
                 snprintf(what, sizeof(what), "larger than %zu bytes", HISTORY_MAX_FILE_BYTES);
         while (!what[0] && (k = getline(&line, &n_line, f)) >= 0) {
                 n_lines++;
                 if ((size_t) k > HISTORY_MAX_LINE || k == 0 || line[k - 1] != '\n')
                         snprintf(what, sizeof(what), "line %zu is cut or longer than %u bytes", n_lines,
                                  HISTORY_MAX_LINE);
+                else if (strlen(line) != (size_t) k)
+                        snprintf(what, sizeof(what), "line %zu holds a NUL byte", n_lines);
                 else if (n_lines == 1) {
                         if (strcmp(line, MAGIC) != 0)
                                 snprintf(what, sizeof(what), "not an ipcgc history (version 1)");
-                } else if ((r = read_entry(h, line)) == -ENOMEM)
-                        break;
-                else if (r < 0)
+                } else if ((r = read_entry(h, line)) == -ENOMEM) {
+                        history_clear(h);
+                        return -ENOMEM;
+                } else if (r < 0)
                         snprintf(what, sizeof(what), "line %zu is no history entry", n_lines);
         }
-        if (r == -ENOMEM || (!what[0] && ferror(f) && errno == ENOMEM)) {
-                history_clear(h);
-                return -ENOMEM;
-        }
-        if (!what[0] && ferror(f))
+        /* getline's -1 is the end, or ENOMEM, or a read error. */
+        if (!what[0] && !feof(f)) {
+                if (errno == ENOMEM) {
+                        history_clear(h);
+                        return -ENOMEM;
+                }
                 snprintf(what, sizeof(what), "cannot read: %s", strerror(errno));
-        else if (!what[0] && n_lines == 0)
+        } else if (!what[0] && n_lines == 0)
                 snprintf(what, sizeof(what), "empty");
         if (!what[0])
                 return 0;

@@ -64,7 +64,7 @@ static const char *one_line(log_line line, const char *text) {
 /* The fields every entry has, then FIELDS ("NAME=value", empty values
  * left out: journalctl FIELD= then finds only the entries that have one). */
 #define BASE_FIELDS 6u
-static void send(struct log_site site, int priority, const char *message_id, const char *line,
+static void emit(struct log_site site, int priority, const char *message_id, const char *line,
                  const char *const *fields, size_t n_fields) {
         char message[sizeof(log_line) + 16], id[64], prio[16], file[PATH_MAX + 16], lineno[32], func[256];
         struct iovec iov[BASE_FIELDS + LOG_MAX_FIELDS];
@@ -98,7 +98,7 @@ static void vlog(struct log_site site, int priority, const char *message_id, con
         log_line line;
 
         vsnprintf(buf, sizeof(buf), fmt, ap);
-        send(site, priority, message_id, one_line(line, buf), fields, n_fields);
+        emit(site, priority, message_id, one_line(line, buf), fields, n_fields);
 }
 
 void log_msg_at(struct log_site site, int priority, const char *fmt, ...) {
@@ -153,5 +153,5 @@ void log_record_at(struct log_site site, int priority, const char *message_id, c
         snprintf(f_archive, sizeof(f_archive), "IPCGC_ARCHIVE=%s", rec->archive ? rec->archive : "");
         const char *const fields[] = { f_object, f_action, f_verdict, f_rule,  f_reason,
                                        f_errno,  f_uid,    f_key,     f_size, f_archive };
-        send(site, priority, message_id, one_line(line, buf), fields, ELEMENTSOF(fields));
+        emit(site, priority, message_id, one_line(line, buf), fields, ELEMENTSOF(fields));
 }

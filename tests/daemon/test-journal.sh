@@ -129,4 +129,13 @@ start_daemon
 is "$("$IPCGC" --config "$CONF" history -J | jq -r '[.entries[] | "\(.action) \(.key)"] | join(" ")')" "removed 25091" \
     "a history saved after that is read back whole"
 stop_daemon
+# A FIFO put in its place neither blocks the start nor is read.
+rm -f "$T/state/history" && mkfifo "$T/state/history"
+: >"$T/ipcgcd.err"
+start_daemon
+check "a FIFO named history is refused as not a regular file" \
+    grep -q "$T/state/history: not a regular file; starting with an empty history" "$T/ipcgcd.err"
+is "$("$IPCGC" --config "$CONF" history -J | jq '.entries | length')" 0 "and the history is empty"
+check "(set aside)" test -p "$T/state/history.bad"
+stop_daemon
 done_testing
