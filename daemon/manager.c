@@ -283,10 +283,12 @@ static bool would_remove_news(struct manager *m, const struct reap_record *rec) 
 
 /* Logs each record, counts it and keeps it in the history; ONCE: a dry
  * run's would-removes only when news (a sweep's; what an admin asked to
- * remove is always said).  Returns how many would-removes were said. */
+ * remove is always said).  Returns how many of a dry run's records were
+ * said. */
 static size_t log_records(struct manager *m, const struct reap_result *res, bool once) {
         time_t now = time(NULL);
         size_t kept = 0, said = 0;
+        bool dry_stopped = false;
 
         for (size_t i = 0; i < res->n_records; i++) {
                 const struct reap_record *rec = &res->records[i];
@@ -324,12 +326,22 @@ static size_t log_records(struct manager *m, const struct reap_result *res, bool
                         if (once && !would_remove_news(m, rec))
                                 continue;
                         said++;
+                } else if (rec->action == REAP_STOPPED && once && res->would_remove) {
+                        /* A dry run stopped at MaxRemovalsPerSweep= stops
+                         * so at every sweep: said (and kept) once, until a
+                         * sweep does not stop. */
+                        dry_stopped = true;
+                        if (m->dry_stop_said)
+                                continue;
+                        said++;
                 }
                 log_record(prio, id, rec);
                 if (rec->action != REAP_WOULD_REMOVE && history_add(&m->history, now, rec) >= 0)
                         kept++;
         }
         said_seal(&m->said);
+        if (once)
+                m->dry_stop_said = dry_stopped;
         if (kept)
                 save_history(m);
         return said;
@@ -337,7 +349,8 @@ static size_t log_records(struct manager *m, const struct reap_result *res, bool
 
 /* The summary of a sweep, its counts as fields (IPCGC_OBJECTS=,
  * IPCGC_REMOVED=, IPCGC_LIVE=, ... IPCGC_DURATION_USEC=): logged when it
- * removed, failed, stopped or said a would-remove; otherwise with --debug. */
+ * removed, failed or stopped, or, in a dry run, said something new;
+ * otherwise with --debug. */
 static void log_summary(struct manager *m, enum sweep_trigger trigger, const struct reap_result *res, size_t said,
                         uint64_t usec) {
         char f[9 + _VERDICT_MAX][64];
@@ -349,7 +362,7 @@ static void log_summary(struct manager *m, enum sweep_trigger trigger, const str
         for (int v = 0; v < _VERDICT_MAX; v++)
                 n += res->judged[v];
 
-        if (!res->removed && !res->failed && !res->stopped && !said) {
+        if (!res->removed && !res->failed && !(res->stopped && !res->would_remove) && !said) {
                 log_msg(LOG_DEBUG, "sweep (%s): %zu objects, nothing to do", trigger_name(trigger), n);
                 return;
         }

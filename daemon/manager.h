@@ -70,6 +70,7 @@ struct manager {
         /* A dry run's would-removes said, so each is said once (said.h). */
         struct said said;
         bool said_full_said;
+        bool dry_stop_said; /* a dry run's stop at MaxRemovalsPerSweep= was said */
         struct manager_stats stats;
         uint64_t start_usec; /* CLOCK_MONOTONIC */
 

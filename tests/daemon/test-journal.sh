@@ -76,6 +76,19 @@ is "$(for id in "${IDS[@]}"; do said "$id"; done | paste -sd' ')" "2 1 1 1" \
     "and only once more; the others still once"
 stop_daemon
 
+# A dry run that stops at MaxRemovalsPerSweep= stops so at every sweep:
+# said once, kept in the history once.
+sed -i 's/^DryRun=yes$/DryRun=yes\nMaxRemovalsPerSweep=2/' "$CONF"
+: >"$T/ipcgcd.err"
+start_daemon
+check "four sweeps of a dry-run daemon with MaxRemovalsPerSweep=2" wait_sweeps 4
+is "$(grep -c -- '^ipcgcd: warning: - stopped: MaxRemovalsPerSweep=2 reached' "$T/ipcgcd.err")" 1 "its stop is said once"
+is "$("$IPCGC" --config "$CONF" history -J | jq '[.entries[] | select(.action == "stopped")] | length')" 1 \
+    "and kept in the history once"
+is "$(grep -c ' would-remove: ' "$T/ipcgcd.err")" 2 "the two would-removes it got to are said once each"
+stop_daemon
+sed -i '/^MaxRemovalsPerSweep=2$/d' "$CONF"
+
 # A real daemon removes them; its history is kept in StateDir.
 sed -i 's/^DryRun=yes$/DryRun=no/' "$CONF"
 : >"$T/ipcgcd.err"
@@ -100,7 +113,8 @@ is "$mine" "$(printf '%s\n' "msg:$MSG_ID" mq:/journal-q | sort | paste -sd' ')" 
 row=$("$IPCGC" --config "$CONF" history -r -n | grep " msg:$MSG_ID ")
 is "$(cut -d' ' -f2-6 <<<"$row")" "removed msg:$MSG_ID 0x00006202 4600 16" \
     "ipcgc history's table shows the queue's KEY, OWNER and SIZE (read back)"
-check "the daemon said it read them" grep -q "history: 4 entries read from $T/state/history" "$T/ipcgcd.err"
+check "the daemon said it read them" \
+    grep -q "history: $(jq length <<<"$after") entries read from $T/state/history" "$T/ipcgcd.err"
 stop_daemon
 
 # A corrupt history: said with the file's name, set aside, and an empty
