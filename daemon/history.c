@@ -68,6 +68,9 @@ void history_clear(struct history *h) {
 }
 
 #define MAGIC "ipcgc-history 1\n"
+/* The last line, with the number of entries: a file cut at a line's end
+ * lacks it. */
+#define END_PREFIX "end "
 #define TMP_TEMPLATE HISTORY_FILE_NAME ".XXXXXX"
 #define BAD_NAME HISTORY_FILE_NAME ".bad"
 
@@ -111,6 +114,8 @@ int history_save(const struct history *h, const char *dir) {
                 r = -EIO;
         for (size_t i = h->n; r >= 0 && i > 0; i--)
                 r = write_entry(f, history_get(h, i - 1));
+        if (r >= 0 && fprintf(f, END_PREFIX "%zu\n", h->n) < 0)
+                r = -EIO;
         if (r >= 0 && fflush(f) != 0)
                 r = negative_errno();
         if (r >= 0 && fsync(fileno(f)) < 0)
@@ -209,6 +214,7 @@ int history_load(struct history *h, const char *dir, char **ret_warning) {
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_free_ char *line = NULL;
         size_t n_line = 0, n_lines = 0;
+        bool ended = false;
         char what[128] = "";
         struct stat st;
         ssize_t k;
@@ -247,6 +253,16 @@ int history_load(struct history *h, const char *dir, char **ret_warning) {
                 else if (n_lines == 1) {
                         if (strcmp(line, MAGIC) != 0)
                                 snprintf(what, sizeof(what), "not an ipcgc history (version 1)");
+                } else if (ended)
+                        snprintf(what, sizeof(what), "line %zu follows the end", n_lines);
+                else if (strncmp(line, END_PREFIX, strlen(END_PREFIX)) == 0) {
+                        char *e;
+                        errno = 0;
+                        unsigned long long n = strtoull(line + strlen(END_PREFIX), &e, 10);
+                        if (errno || *e != '\n' || n != n_lines - 2)
+                                snprintf(what, sizeof(what), "line %zu: the end does not count %zu entries", n_lines,
+                                         n_lines - 2);
+                        ended = true;
                 } else if ((r = read_entry(h, line)) == -ENOMEM) {
                         history_clear(h);
                         return -ENOMEM;
@@ -262,6 +278,8 @@ int history_load(struct history *h, const char *dir, char **ret_warning) {
                 snprintf(what, sizeof(what), "cannot read: %s", strerror(errno));
         } else if (!what[0] && n_lines == 0)
                 snprintf(what, sizeof(what), "empty");
+        else if (!what[0] && !ended)
+                snprintf(what, sizeof(what), "cut after line %zu (no end line)", n_lines);
         if (!what[0])
                 return 0;
         history_clear(h);

@@ -29,8 +29,9 @@ void history_clear(struct history *h);
 /*
  * Kept across restarts in DIR/history (StateDir=): a line "ipcgc-history 1",
  * then one JSON object per entry, oldest first, as GetHistory gives it
- * (report_record() and "time").  Mode 0600: it names other users' objects,
- * which GetHistory shows only to admins and their owners.
+ * (report_record() and "time"), then "end N", N the number of entries.
+ * Mode 0600: it names other users' objects, which GetHistory shows only to
+ * admins and their owners.
  */
 #define HISTORY_FILE_NAME "history"
 #define HISTORY_MAX_LINE (64u << 10)
