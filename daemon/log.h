@@ -21,6 +21,8 @@
 #define MESSAGE_ID_RELOAD "9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d07"
 #define MESSAGE_ID_CONFIG_ERROR "9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d08"
 #define MESSAGE_ID_HISTORY "9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d09"
+/* A removal under Archive=no: nothing to restore, so its own text. */
+#define MESSAGE_ID_REMOVED_UNARCHIVED "9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d0a"
 
 /* Every message says where it was made (CODE_FILE=, CODE_LINE=,
  * CODE_FUNC=): the callers below are macros that pass their own place down,

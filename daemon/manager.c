@@ -297,7 +297,7 @@ static size_t log_records(struct manager *m, const struct reap_result *res, bool
 
                 switch (rec->action) {
                 case REAP_REMOVED:
-                        id = MESSAGE_ID_REMOVED;
+                        id = rec->archive ? MESSAGE_ID_REMOVED : MESSAGE_ID_REMOVED_UNARCHIVED;
                         prio = LOG_NOTICE;
                         m->stats.removed_total++;
                         m->stats.removed_by_type[rec->type]++;

@@ -28,6 +28,12 @@ TrustPIDNamespace=yes
 [Daemon]
 Interval=1h
 StateDir=/var/lib/ipcgc
+[Rule nosave]
+Types=shm
+Key=0x7776
+Archive=no
+MinAge=0
+Action=collect
 [Rule all]
 MinAge=0
 Action=collect
@@ -164,6 +170,18 @@ is "$(jq -r '[(.IPCGC_OBJECTS | tonumber > 0), (.IPCGC_LIVE | tonumber >= 0), (.
         (.IPCGC_DURATION_USEC | tonumber > 0)] | map(tostring) | join(" ")' <<<"$summary" 2>&1)" "true true true true" \
     "and the verdicts' counts (IPCGC_LIVE=, _ORPHAN= of at least the one) and its duration (IPCGC_DURATION_USEC=)"
 check "journalctl -x explains the summary too" bash -c "journalctl --no-pager -x MESSAGE_ID=9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d06 | grep -q 'ipcgcd sweep: 1 removed, 0 failed'"
+# A removal under Archive=no has nothing to restore: its own MESSAGE_ID and text.
+/opt/ipcgc/ipc-hold -x shm 0x7776 4096 0600 >/dev/null
+nosave=$(ipcs -m | grep '^0x00007776 ' | tr -s ' ' | cut -d' ' -f2)
+"$IPCGC" --config "$CONF" sweep -J >/dev/null
+is "$(ipcs -m | grep -c '^0x00007776 ')" 0 "a segment under Archive=no is removed"
+journalctl --sync 2>/dev/null
+unsaved=$(journalctl --no-pager -x IPCGC_ACTION=removed IPCGC_OBJECT="shm:$nosave" 2>&1)
+check "journalctl -x says it was not archived and cannot be restored" \
+    grep -qF 'The rule "nosave" says Archive=no, so its contents were not saved' <<<"$unsaved"
+check "and offers no ipcgc restore" bash -c '! grep -q "ipcgc restore" <<<"$1"' _ "$unsaved"
+is "$(journalctl --no-pager -o json IPCGC_ACTION=removed IPCGC_OBJECT="shm:$nosave" | jq -r .MESSAGE_ID)" \
+    9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d0a "with the MESSAGE_ID of a removal not archived"
 out=$("$IPCGC" --config "$CONF" restore "$entry" 2>&1)
 is "$(ipcs -m | grep -c '^0x00007777 ')" 1 "ipcgc restore through the unit's daemon brings it back ($out)"
 ipcrm -M 0x7777
@@ -201,7 +219,7 @@ check "systemctl stop ipcgc-sweep.timer" systemctl stop ipcgc-sweep.timer
 pid_before=$(systemctl show -p MainPID --value ipcgcd.service)
 printf '\n[Rule extra]\nName=/nothing\nAction=keep\n' >>"$CONF"
 check "systemctl reload ipcgcd works" systemctl reload ipcgcd.service
-is "$("$IPCGC" --config "$CONF" status -J | jq .rules)" 2 "the reload applied the new rules"
+is "$("$IPCGC" --config "$CONF" status -J | jq .rules)" 3 "the reload applied the new rules"
 is "$(systemctl show -p MainPID --value ipcgcd.service)" "$pid_before" "reloading kept the same process"
 check "systemctl stop ipcgcd works" systemctl stop ipcgcd.service
 is "$(systemctl show -p Result --value ipcgcd.service)" success "it stopped cleanly (Result=success)"
