@@ -21,8 +21,6 @@ static inline void json_object_putp(json_object **p) {
         json_object_put(*p);
 }
 
-static uint64_t disk_bytes(int dfd);
-
 int archive_open_dir(const char *path, unsigned flags, int *ret_fd) {
         struct stat st;
         int fd;
@@ -101,20 +99,40 @@ static int entry_name(const struct ipc_object *o, time_t now, char name[static A
 int archive_entry_begin(int archive_fd, const struct ipc_object *o, time_t now, struct archive_entry *e) {
         int r;
 
-        *e = (struct archive_entry) { .dfd = -1 };
+        *e = (struct archive_entry) { .fd = -1 };
         r = entry_name(o, now, e->name);
         if (r < 0)
                 return r;
-        snprintf(e->tmp, sizeof(e->tmp), TMP_PREFIX "%s", e->name);
-        if (mkdirat(archive_fd, e->tmp, 0700) < 0)
+        /* Nameless until committed: a crash before leaves nothing to clean
+         * up, and a link costs less than a rename. */
+        e->fd = openat(archive_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (e->fd >= 0)
+                return 0;
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
                 return negative_errno();
-        e->dfd = openat(archive_fd, e->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (e->dfd < 0) {
-                r = negative_errno();
-                (void) unlinkat(archive_fd, e->tmp, AT_REMOVEDIR);
+        /* A file system without O_TMPFILE: a hidden name, renamed. */
+        snprintf(e->tmp, sizeof(e->tmp), TMP_PREFIX "%s", e->name);
+        e->fd = openat(archive_fd, e->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        return e->fd < 0 ? negative_errno() : 0;
+}
+
+int archive_contents_open(int efd, uint64_t *ret_size) {
+        struct stat st;
+
+        if (ret_size) {
+                if (fstat(efd, &st) < 0)
+                        return negative_errno();
+                *ret_size = st.st_size > ARCHIVE_DATA_OFFSET ? (uint64_t) (st.st_size - ARCHIVE_DATA_OFFSET) : 0;
+        }
+        int fd = fcntl(efd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return negative_errno();
+        if (lseek(fd, ARCHIVE_DATA_OFFSET, SEEK_SET) < 0) {
+                int r = negative_errno();
+                (void) close(fd);
                 return r;
         }
-        return 0;
+        return fd;
 }
 
 /* json-c's adders fail only on allocation; collect that into one result. */
@@ -185,120 +203,86 @@ int archive_manifest_write(const struct archive_entry *e, const struct ipc_objec
         if (!text)
                 return -ENOMEM;
         size_t len = strlen(text);
-        if (len + 1 > ARCHIVE_MANIFEST_MAX)
+        /* Its newline, and a NUL (or the hole) before the contents. */
+        if (len + 2 > ARCHIVE_DATA_OFFSET)
                 return -E2BIG; /* a reason or name too long to read back */
-        _cleanup_close_ int fd = openat(e->dfd, "manifest", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return negative_errno();
-        int r2 = io_write_all(fd, text, len, -1);
-        return r2 < 0 ? r2 : io_write_all(fd, "\n", 1, -1);
+        int r2 = io_write_all(e->fd, text, len, 0);
+        return r2 < 0 ? r2 : io_write_all(e->fd, "\n", 1, (off_t) len);
 }
 
-/* Syncs every regular file of the directory DFD, then DFD itself. */
-static int sync_dir(int dfd) {
-        int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        if (dup_fd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dup_fd);
-        if (!d) {
-                int r = negative_errno();
-                (void) close(dup_fd);
-                return r;
-        }
-        int r = 0;
-        for (struct dirent *de; r == 0 && (de = readdir(d));) {
-                if (de->d_name[0] == '.')
-                        continue;
-                int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-                if (fd < 0)
-                        r = negative_errno();
-                else {
-                        if (fsync(fd) < 0)
-                                r = negative_errno();
-                        (void) close(fd);
-                }
-        }
-        (void) closedir(d);
-        if (r == 0 && fsync(dfd) < 0)
-                r = negative_errno();
-        return r;
+/* Gives the entry E its name in ARCHIVE_FD. */
+static int entry_link(int archive_fd, const struct archive_entry *e) {
+        if (e->tmp[0])
+                return renameat(archive_fd, e->tmp, archive_fd, e->name) < 0 ? negative_errno() : 0;
+        char path[40];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", e->fd);
+        if (linkat(AT_FDCWD, path, archive_fd, e->name, AT_SYMLINK_FOLLOW) == 0)
+                return 0;
+        /* Without /proc: the same by the fd itself, which needs
+         * CAP_DAC_READ_SEARCH. */
+        if (errno == ENOENT && linkat(e->fd, "", archive_fd, e->name, AT_EMPTY_PATH) == 0)
+                return 0;
+        return negative_errno();
+}
+
+/* Takes E's name away again: it is not an entry. */
+static void entry_unlink(int archive_fd, const struct archive_entry *e) {
+        if (e->tmp[0])
+                (void) renameat(archive_fd, e->name, archive_fd, e->tmp);
+        else
+                (void) unlinkat(archive_fd, e->name, 0);
 }
 
 int archive_entry_commit(int archive_fd, struct archive_entry *e) {
-        int r = sync_dir(e->dfd);
-
-        (void) close(e->dfd);
-        e->dfd = -1;
-        if (r < 0)
-                return r;
-        /* One rename makes it an entry: a crash before leaves a .new-
-         * directory, which the listing ignores. */
-        if (renameat(archive_fd, e->tmp, archive_fd, e->name) < 0)
-                return negative_errno();
-        return fsync(archive_fd) < 0 ? negative_errno() : 0;
+        struct archive_entry *const es[] = { e };
+        return archive_commit_batch(archive_fd, es, 1);
 }
 
 int archive_commit_batch(int archive_fd, struct archive_entry *const *es, size_t n) {
         int r = 0;
 
-        for (size_t i = 0; i < n; i++) {
-                (void) close(es[i]->dfd);
-                es[i]->dfd = -1;
-        }
         if (n == 0)
                 return 0;
+        /* The files' bytes on disk before any of them has a name. */
         if (syncfs(archive_fd) < 0)
                 return negative_errno();
         for (size_t i = 0; i < n; i++) {
-                if (renameat(archive_fd, es[i]->tmp, archive_fd, es[i]->name) < 0) {
+                int k = entry_link(archive_fd, es[i]);
+                if (k < 0) {
                         if (r == 0)
-                                r = negative_errno();
+                                r = k;
                         continue;
                 }
                 es[i]->committed = true;
         }
-        if (fsync(archive_fd) < 0) {
-                /* Renamed, but not surely on disk: none counts as made. */
+        /* The names, and the files' link counts (in their inodes, which a
+         * file system without a journal writes apart from the directory). */
+        if (syncfs(archive_fd) < 0) {
+                /* Linked, but not surely on disk: none counts as made. */
+                r = negative_errno();
                 for (size_t i = 0; i < n; i++)
                         if (es[i]->committed) {
                                 es[i]->committed = false;
-                                (void) renameat(archive_fd, es[i]->name, archive_fd, es[i]->tmp);
+                                entry_unlink(archive_fd, es[i]);
                         }
-                return negative_errno();
-        }
-        return r;
-}
-
-/* Removes DIR (an entry's directory in ARCHIVE_FD) and the files in it.
- * An entry holds files only: anything else in it is left, and so is it. */
-static int remove_tree(int archive_fd, const char *dir) {
-        int dfd = openat(archive_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                int r = negative_errno();
-                (void) close(dfd);
                 return r;
         }
-        int r = 0;
-        for (struct dirent *de; (de = readdir(d));) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                if (unlinkat(dfd, de->d_name, 0) < 0 && r == 0)
-                        r = negative_errno();
-        }
-        (void) closedir(d);
-        if (unlinkat(archive_fd, dir, AT_REMOVEDIR) < 0 && r == 0)
-                r = negative_errno();
+        /* The uncommitted stay open: the caller aborts them, or puts back
+         * what they hold. */
+        for (size_t i = 0; i < n; i++)
+                if (es[i]->committed) {
+                        (void) close(es[i]->fd);
+                        es[i]->fd = -1;
+                }
         return r;
 }
 
 void archive_entry_abort(int archive_fd, struct archive_entry *e) {
-        if (e->dfd >= 0)
-                (void) close(e->dfd);
-        e->dfd = -1;
-        (void) remove_tree(archive_fd, e->tmp);
+        if (e->fd >= 0)
+                (void) close(e->fd);
+        e->fd = -1;
+        if (e->tmp[0])
+                (void) unlinkat(archive_fd, e->tmp, 0);
 }
 
 bool archive_name_ok(const char *name) {
@@ -308,7 +292,27 @@ bool archive_name_ok(const char *name) {
 int archive_entry_remove(int archive_fd, const char *name) {
         if (!archive_name_ok(name))
                 return -EINVAL;
-        return remove_tree(archive_fd, name);
+        return unlinkat(archive_fd, name, 0) < 0 ? negative_errno() : 0;
+}
+
+int archive_entry_open(int archive_fd, const char *name, int *ret_fd, uint64_t *ret_disk_bytes) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        if (!archive_name_ok(name))
+                return -EINVAL;
+        fd = openat(archive_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return errno == ELOOP ? -ENOENT : negative_errno(); /* a symlink is no entry */
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        /* A directory, FIFO or device planted there is no entry either. */
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        if (ret_disk_bytes)
+                *ret_disk_bytes = (uint64_t) st.st_blocks * 512u;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
 }
 
 void archive_removal_done(struct archive_removal *why) {
@@ -376,15 +380,31 @@ static int get_str(json_object *o, const char *key, bool nullable, size_t max, c
         return *ret ? 0 : -ENOMEM;
 }
 
-/* The whole file, if it is shorter than MAX (a longer one is no manifest
- * this version wrote). */
-static int read_all(int fd, char *buf, size_t max, size_t *ret_len) {
-        ssize_t n = io_read_full(fd, buf, max);
-        if (n < 0)
-                return (int) n;
-        if ((size_t) n == max)
+/* The manifest's text from the entry FD: what is before the first NUL
+ * (or the end) within its first ARCHIVE_DATA_OFFSET bytes; one that fills
+ * them is no manifest this version wrote. */
+static int read_manifest_text(int fd, char *buf, size_t *ret_len) {
+        size_t got = 0;
+
+        while (got < ARCHIVE_DATA_OFFSET) {
+                ssize_t n = pread(fd, buf + got, ARCHIVE_DATA_OFFSET - got, (off_t) got);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                char *nul = memchr(buf + got, 0, (size_t) n);
+                if (nul) {
+                        *ret_len = (size_t) (nul - buf);
+                        return 0;
+                }
+                got += (size_t) n;
+        }
+        if (got == ARCHIVE_DATA_OFFSET)
                 return -EBADMSG;
-        *ret_len = (size_t) n;
+        *ret_len = got;
         return 0;
 }
 
@@ -487,29 +507,18 @@ static int parse_manifest(json_object *m, struct ipc_object *o, struct archive_r
         return 0;
 }
 
-int archive_manifest_read(int dfd, struct ipc_object *ret_o, struct archive_removal *ret_why,
+int archive_manifest_read(int efd, struct ipc_object *ret_o, struct archive_removal *ret_why,
                           struct archive_contents *ret_c) {
-        _cleanup_free_ char *buf = malloc(ARCHIVE_MANIFEST_MAX);
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = malloc(ARCHIVE_DATA_OFFSET);
         size_t len = 0;
         int r;
 
         if (!buf)
                 return -ENOMEM;
-        fd = openat(dfd, "manifest", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        if (fd < 0)
-                return errno == ELOOP ? -EBADMSG : negative_errno();
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
-                return -EBADMSG; /* a FIFO or device planted as a manifest is not read */
-        r = read_all(fd, buf, ARCHIVE_MANIFEST_MAX - 1, &len);
+        r = read_manifest_text(efd, buf, &len);
         if (r < 0)
                 return r;
         buf[len] = 0;
-        if (memchr(buf, 0, len))
-                return -EBADMSG;
 
         struct json_tokener *tok = json_tokener_new_ex(16);
         if (!tok)
@@ -533,21 +542,6 @@ int archive_manifest_read(int dfd, struct ipc_object *ret_o, struct archive_remo
         *ret_o = o;
         *ret_why = why;
         return 0;
-}
-
-/* What the files of the entry open at DFD take on disk. */
-static uint64_t disk_bytes(int dfd) {
-        /* The files an entry has (archive.h), looked up by name: cheaper
-         * than reading the directory, for every entry of a sweep. */
-        static const char *const files[] = { "manifest", "data", "messages", "values" };
-        uint64_t total = 0;
-
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                struct stat st;
-                if (fstatat(dfd, files[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-                        total += (uint64_t) st.st_blocks * 512u;
-        }
-        return total;
 }
 
 struct archive_listing *archive_listing_free(struct archive_listing *l) {
@@ -590,13 +584,14 @@ int archive_list(int archive_fd, struct archive_listing **ret) {
                 /* ".", "..", and entries not yet committed */
                 if (!archive_name_ok(de->d_name))
                         continue;
-                int dfd = openat(archive_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (dfd < 0) {
+                int efd;
+                uint64_t bytes;
+                if (archive_entry_open(archive_fd, de->d_name, &efd, &bytes) < 0) {
                         l->n_bad++;
                         continue;
                 }
                 if (l->n_items == ARCHIVE_MAX_ENTRIES) {
-                        (void) close(dfd);
+                        (void) close(efd);
                         r = -E2BIG;
                         break;
                 }
@@ -604,7 +599,7 @@ int archive_list(int archive_fd, struct archive_listing **ret) {
                         size_t nc = cap ? cap * 2 : 64;
                         struct archive_item *a = reallocarray(l->items, nc, sizeof(*a));
                         if (!a) {
-                                (void) close(dfd);
+                                (void) close(efd);
                                 r = -ENOMEM;
                                 break;
                         }
@@ -613,17 +608,17 @@ int archive_list(int archive_fd, struct archive_listing **ret) {
                 }
                 struct archive_item *it = &l->items[l->n_items];
                 *it = (struct archive_item) {};
-                int k = archive_manifest_read(dfd, &it->object, &it->why, &it->contents);
+                int k = archive_manifest_read(efd, &it->object, &it->why, &it->contents);
                 if (k == -ENOMEM)
                         r = k;
                 else if (k < 0)
                         l->n_bad++;
                 else {
                         snprintf(it->name, sizeof(it->name), "%.*s", (int) sizeof(it->name) - 1, de->d_name); /* fits: archive_name_ok */
-                        it->disk_bytes = disk_bytes(dfd);
+                        it->disk_bytes = bytes;
                         l->n_items++;
                 }
-                (void) close(dfd);
+                (void) close(efd);
         }
         (void) closedir(d);
         if (r < 0) {

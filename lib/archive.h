@@ -15,27 +15,37 @@
  * restore` puts it back.  Not yet wired into reap(): this is the format and
  * the per-type capture and restore.
  *
- * An entry is a directory ARCHIVEDIR/NAME, mode 0700, owned by root:
- *   manifest   JSON (archive_manifest_write): "format": "ipcgc-archive 1",
- *              the object's facts as object_to_json() gives them plus
- *              "mode" (octal string of every bit, SHM_DEST and SHM_LOCKED
- *              included), "dtime", "dev"/"ino" for files, and
- *              "removed": {time, verdict, reason, rule, by_uid, by_pid},
- *              and "contents": what the type module wrote (below).
- *   data       shm: the segment's bytes; pshm, psem: the file's bytes,
- *              sparse where the file is;
- *   messages   msg: each message in queue order as
+ * An entry is one regular file ARCHIVEDIR/NAME, mode 0600, owned by root
+ * (one inode an entry: what archiving thousands of orphans costs is mostly
+ * the file system's per inode):
+ *   from 0     the manifest, JSON (archive_manifest_write), ending at the
+ *              first NUL byte before ARCHIVE_DATA_OFFSET: "format":
+ *              "ipcgc-archive 2", the object's facts as object_to_json()
+ *              gives them plus "mode" (octal string of every bit, SHM_DEST
+ *              and SHM_LOCKED included), "dtime", "dev"/"ino" for files,
+ *              and "removed": {time, verdict, reason, rule, by_uid,
+ *              by_pid}, and "contents": what the type module wrote (below);
+ *   from ARCHIVE_DATA_OFFSET to the end, the contents (the gap before is
+ *              a hole, which takes no room):
+ *              shm: the segment's bytes; pshm, psem: the file's bytes,
+ *              sparse where the file is (the offset is a whole number of
+ *              blocks, so a hole stays a hole);
+ *              msg: each message in queue order as
  *                  int64 mtype (host order), uint64 length, the bytes;
  *              mq: each message in the order received (priority, then
  *                  age) as uint32 priority, uint64 length, the bytes;
- *   values     sem: one line per semaphore, its value in decimal.
- *   (fifo: nothing but the manifest.)
- * Every file is created with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, by
- * *at() calls relative to the entry's directory fd: nothing in an entry is
- * ever reached through a path that could hold a symlink.
+ *              sem: one line per semaphore, its value in decimal;
+ *              fifo: nothing (the file ends with the manifest).
+ * The file is made with O_TMPFILE and linked at NAME when committed, so an
+ * entry has its name only once it is whole on disk (where the file system
+ * has no O_TMPFILE: made as .new-NAME, O_CREAT|O_EXCL|O_NOFOLLOW, and
+ * renamed).  Entries are reached by *at() calls relative to the archive's
+ * directory fd with O_NOFOLLOW, and read only when they are regular files.
  */
 
-#define ARCHIVE_FORMAT "ipcgc-archive 1"
+#define ARCHIVE_FORMAT "ipcgc-archive 2"
+/* Where an entry's contents begin; the manifest is shorter. */
+#define ARCHIVE_DATA_OFFSET 65536
 
 /* What a type module says it wrote, for the manifest's "contents". */
 struct archive_contents {
@@ -51,7 +61,7 @@ struct archive_contents {
 
 /*
  * SysV (lib/archive_sysv.c).  Saves the contents of O (shm, msg or sem),
- * as re-read just before, into the entry directory DFD: -EFBIG when they
+ * as re-read just before, into the contents of the entry EFD: -EFBIG when they
  * would pass MAX_BYTES (nothing is left behind then by the caller's
  * abort), -ENOSPC/-EIO as the writes fail, -EIDRM when the object is gone,
  * -EACCES when it cannot be read.  shm is read through shmat(SHM_RDONLY)
@@ -62,16 +72,16 @@ struct archive_contents {
  * not archived (-ENOTSUP: receiving them would lose them if the removal
  * then did not happen and they could not all be put back), an empty one
  * is; sem through semctl(GETALL).  -ESTALE when the object changed under
- * the save; on failure nothing is left in DFD.  Note: shmat and shmdt move
+ * the save; on failure the caller aborts the entry.  Note: shmat and shmdt move
  * a segment's atime, dtime and lpid (to this process): the caller compares
  * the object's facts before saving, and a removal that then does not
  * happen leaves this process as the segment's last user (MSG_COPY and
  * GETALL change nothing).
  */
-int archive_sysv_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, struct archive_contents *ret);
+int archive_sysv_save(const struct ipc_object *o, int efd, uint64_t max_bytes, struct archive_contents *ret);
 /*
  * Creates the SysV object described by O (type, id, key, uid, gid, mode,
- * size, nsems) again from the entry directory DFD: with the same id where
+ * size, nsems) again from the entry EFD: with the same id where
  * kernel.{shm,msg,sem}_next_id lets it be asked for (then the id got is
  * checked; *RET_SAME_ID says whether it came out as asked), else a new
  * one; IPC_CREAT | IPC_EXCL on the key (-EEXIST when the key is taken now,
@@ -81,15 +91,15 @@ int archive_sysv_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, s
  * again.  *RET_ID: the id it has now.  It is created root's and 0600, filled,
  * then given its owner and mode, so nobody uses it half restored.  -EEXIST,
  * -EMSGSIZE (a message longer than msgmax allows), -EBADMSG (an entry whose
- * files do not agree with its facts).  A queue's msg_qbytes is not kept: it
+ * contents do not agree with its facts).  A queue's msg_qbytes is not kept: it
  * is raised to fit the messages if need be.
  */
-int archive_sysv_restore(const struct ipc_object *o, int dfd, const struct archive_contents *c, int *ret_id,
+int archive_sysv_restore(const struct ipc_object *o, int efd, const struct archive_contents *c, int *ret_id,
                          bool *ret_same_id);
 
 /*
  * POSIX and FIFOs (lib/archive_posix.c).  Saves the contents of O (mq,
- * pshm, psem or fifo) into DFD.  The object is reached as reap() reaches
+ * pshm, psem or fifo) into the contents of the entry EFD.  The object is reached as reap() reaches
  * it: PARENT_FD is the directory its name lives in (MqueueDir, ShmDir, the
  * FIFO's directory) and BASE its name there, opened with O_NOFOLLOW and
  * checked to be the inode O names (dev, ino): -ESTALE when it is not.
@@ -103,19 +113,19 @@ int archive_sysv_restore(const struct ipc_object *o, int dfd, const struct archi
  * anything is received (-EFBIG): messages taken could only go back behind
  * newer ones of their priority.  *RET_TAKEN is set whatever the return:
  * true means some messages are only in the entry (a putback failed), and
- * the caller must keep it.  contents.bytes of an mq is the size of the
- * messages file, headers included, as restore checks it.  -ESTALE: a
+ * the caller must keep it.  contents.bytes of an mq is the length of its
+ * contents, the records' headers included, as restore checks it.  -ESTALE: a
  * symlink at the name, another inode, or a size other than O's.  fifo:
  * nothing (its path, owner and mode are in the manifest).
  */
-int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *base, int dfd, uint64_t max_bytes,
+int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *base, int efd, uint64_t max_bytes,
                        struct archive_contents *ret, bool *ret_taken);
 /* Sends the messages archive_posix_save() received from the mq O back into
  * it (the same queue, at PARENT_FD/BASE, still the same inode), in order,
  * each with its priority. */
-int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base, int dfd);
+int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base, int efd);
 /*
- * Creates the object described by O again at PARENT_FD/BASE from DFD:
+ * Creates the object described by O again at PARENT_FD/BASE from the entry EFD:
  * O_CREAT | O_EXCL | O_NOFOLLOW (mkfifoat for a FIFO; mq_open with the
  * queue's attributes, for which BASE is the queue's name without '/'):
  * -EEXIST when the name is taken now; then owner and mode as O says
@@ -124,16 +134,16 @@ int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char 
  * On any failure after creation the new object is removed again (only if
  * the name still is the inode created).  -EXDEV: PARENT_FD is another IPC
  * namespace's mqueue mount; -EMEDIUMTYPE: not an mqueue mount; -EBADMSG:
- * an entry whose files do not agree with its facts.  A FIFO's mode is set
+ * an entry whose contents do not agree with its facts.  A FIFO's mode is set
  * through /proc/self/fd (an O_PATH fd of the FIFO just made): /proc must be
  * mounted.  A psem's value is in its bytes.
  */
-int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, int dfd,
+int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, int efd,
                           const struct archive_contents *c);
 
 /*
  * The entries themselves (lib/archive.c): the archive directory, an entry
- * made under a temporary name and committed by one rename, its manifest,
+ * made without a name and committed by a link, its manifest,
  * the listing and the eviction.
  */
 
@@ -150,15 +160,13 @@ struct archive_removal {
 /* An entry's name: UTC time, type, id or name (bytes other than
  * [A-Za-z0-9._-] as '_', cut at 64), six random hex digits. */
 #define ARCHIVE_NAME_MAX 128
-/* A manifest is read back only up to this size. */
-#define ARCHIVE_MANIFEST_MAX (64u * 1024u)
 
 struct archive_entry {
         char name[ARCHIVE_NAME_MAX]; /* once committed */
-        char tmp[ARCHIVE_NAME_MAX + 8]; /* ".new-" NAME until then */
-        int dfd;                     /* the entry's directory */
+        char tmp[ARCHIVE_NAME_MAX + 8]; /* "": made by O_TMPFILE; else ".new-" NAME until committed */
+        int fd;                      /* the entry's file, until committed */
         uint64_t disk_bytes;         /* what it takes: the caller's to set (archive_commit_batch does not
-                                      * measure it, which would cost four stats an entry) */
+                                      * measure it, which would cost a stat an entry) */
         bool committed;
 };
 
@@ -177,35 +185,43 @@ int archive_open_dir(const char *path, unsigned flags, int *ret_fd);
 /* Could NAME be an entry's name: not empty, no '/', not hidden (".new-"
  * ones are not committed), shorter than ARCHIVE_NAME_MAX? */
 bool archive_name_ok(const char *name);
-/* Starts an entry for O in the archive ARCHIVE_FD: a directory .new-NAME,
- * mode 0700; E->dfd its fd. */
+/* Starts an entry for O in the archive ARCHIVE_FD: a file, mode 0600, with
+ * no name yet (O_TMPFILE; else .new-NAME); E->fd its fd, for reading and
+ * writing. */
 int archive_entry_begin(int archive_fd, const struct ipc_object *o, time_t now, struct archive_entry *e);
 /* Writes E's manifest: O's facts, WHY, and C (what the type module wrote). */
 int archive_manifest_write(const struct archive_entry *e, const struct ipc_object *o,
                            const struct archive_removal *why, const struct archive_contents *c);
-/* Makes E an entry: every file and the directory synced, .new-NAME renamed
- * to NAME, the archive directory synced.  Closes E->dfd. */
+/* Makes E an entry: archive_commit_batch() of E alone. */
 int archive_entry_commit(int archive_fd, struct archive_entry *e);
 /*
  * Makes the N entries ES (begun, written, not committed) entries at once,
  * for a batch of removals: one syncfs(2) of the archive's file system for
- * all their files, then each .new-NAME renamed to NAME, then one fsync of
- * the archive directory.  Each entry's dfd is closed.  An entry whose
- * rename failed is left uncommitted (->committed false) for the caller to
- * abort; a failed sync commits none.  Returns 0 or the first error.  A
- * sync per entry would cost a disk flush per removal: thousands of
- * orphans would take minutes.
+ * all their files, then each linked at its NAME (or renamed from
+ * .new-NAME), then one more syncfs for the names.  A committed entry's fd
+ * is closed; one whose link failed is left uncommitted (->committed false,
+ * its fd open) for the caller to abort; a failed sync commits none.
+ * Returns 0 or the first error.  A sync per entry would cost a disk flush
+ * per removal: thousands of orphans would take minutes.
  */
 int archive_commit_batch(int archive_fd, struct archive_entry *const *es, size_t n);
 /* Drops an entry that was begun and not committed, with what it holds. */
 void archive_entry_abort(int archive_fd, struct archive_entry *e);
+/* Opens the committed entry NAME of ARCHIVE_FD for reading: -ENOENT for a
+ * symlink (never followed), -EBADMSG for anything but a regular file.
+ * *RET_DISK_BYTES (may be NULL): what it takes on disk. */
+int archive_entry_open(int archive_fd, const char *name, int *ret_fd, uint64_t *ret_disk_bytes);
+/* The contents of the entry open at EFD: a new fd (a dup, sharing EFD's
+ * file position) at ARCHIVE_DATA_OFFSET, to read or write them in order;
+ * *RET_SIZE (may be NULL): their length now. */
+int archive_contents_open(int efd, uint64_t *ret_size);
 /* Removes the entry NAME (a committed one) with what it holds. */
 int archive_entry_remove(int archive_fd, const char *name);
 
-/* Reads the manifest of the entry open at DFD: the object's facts into
+/* Reads the manifest of the entry open at EFD: the object's facts into
  * *RET_O (its name malloc'd), WHY and C.  -EBADMSG for anything that is not
  * a manifest this version wrote, with every field in range. */
-int archive_manifest_read(int dfd, struct ipc_object *ret_o, struct archive_removal *ret_why,
+int archive_manifest_read(int efd, struct ipc_object *ret_o, struct archive_removal *ret_why,
                           struct archive_contents *ret_c);
 void archive_removal_done(struct archive_removal *why);
 

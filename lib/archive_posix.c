@@ -25,7 +25,7 @@
 #define MQ_HARD_MSGSIZE (16L * 1024 * 1024)
 #define MQ_PRIO_LIMIT 32768u
 
-/* One record of "messages": uint32 priority, uint64 length, then the bytes. */
+/* One record of an mq entry's contents: uint32 priority, uint64 length, then the bytes. */
 #define MQ_RECORD_HEADER (sizeof(uint32_t) + sizeof(uint64_t))
 
 #ifndef MQUEUE_MAGIC
@@ -42,31 +42,34 @@ static int read_exact(int fd, void *buf, size_t n) {
 }
 
 /*
- * Copies the first SIZE bytes of IN to OUT at the same offsets, only the
- * data regions (SEEK_DATA/SEEK_HOLE), then sizes OUT to SIZE: a 1 GiB pshm
- * with a page written costs a page.  -EFBIG once more than MAX_BYTES would
+ * Copies the SIZE bytes of IN from IN_BASE on to OUT from OUT_BASE on, at
+ * the same offsets from there, only the data regions (SEEK_DATA/SEEK_HOLE),
+ * having sized OUT to OUT_BASE + SIZE: a 1 GiB pshm with a page written
+ * costs a page.  (The bases are whole blocks: a hole copied stays one.)  -EFBIG once more than MAX_BYTES would
  * be copied.  A file system without SEEK_DATA (EINVAL) is copied whole.
  */
-static int copy_sparse(int in, int out, uint64_t size, uint64_t max_bytes, uint64_t *ret_bytes, bool *ret_sparse) {
+static int copy_sparse(int in, off_t in_base, int out, off_t out_base, uint64_t size, uint64_t max_bytes,
+                       uint64_t *ret_bytes, bool *ret_sparse) {
         _cleanup_free_ char *buf = NULL;
         uint64_t copied = 0;
-        off_t off = 0;
+        off_t off = in_base, end;
         bool seekable = true;
         int r;
 
-        if (size > (uint64_t) INT64_MAX)
+        if (size > (uint64_t) (INT64_MAX - (in_base > out_base ? in_base : out_base)))
                 return -EFBIG;
+        end = in_base + (off_t) size;
         buf = malloc(COPY_CHUNK);
         if (!buf)
                 return -ENOMEM;
 
         /* Size first: the regions are then written into holes, never past
          * the end, and the tail hole needs nothing more. */
-        if (ftruncate(out, (off_t) size) < 0)
+        if (ftruncate(out, out_base + (off_t) size) < 0)
                 return negative_errno();
 
-        while ((uint64_t) off < size) {
-                off_t data = off, hole = (off_t) size;
+        while (off < end) {
+                off_t data = off, hole = end;
                 if (seekable) {
                         data = lseek(in, off, SEEK_DATA);
                         if (data < 0 && errno == ENXIO)
@@ -82,8 +85,8 @@ static int copy_sparse(int in, int out, uint64_t size, uint64_t max_bytes, uint6
                         if (hole < 0)
                                 return negative_errno();
                 }
-                if ((uint64_t) hole > size)
-                        hole = (off_t) size;
+                if (hole > end)
+                        hole = end;
                 while (data < hole) {
                         size_t want = (uint64_t) (hole - data) < COPY_CHUNK ? (size_t) (hole - data) : COPY_CHUNK;
                         if (copied + want > max_bytes)
@@ -96,7 +99,7 @@ static int copy_sparse(int in, int out, uint64_t size, uint64_t max_bytes, uint6
                         }
                         if (k == 0) /* shrunk under us: the rest reads as a hole */
                                 break;
-                        r = io_write_all(out, buf, (size_t) k, data);
+                        r = io_write_all(out, buf, (size_t) k, data - in_base + out_base);
                         if (r < 0)
                                 return r;
                         copied += (uint64_t) k;
@@ -130,27 +133,9 @@ static int open_checked(const struct ipc_object *o, int parent_fd, const char *b
         return 0;
 }
 
-static int create_entry_file(int dfd, const char *name) {
-        int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        return fd < 0 ? negative_errno() : fd;
-}
-
-static int open_entry_file(int dfd, const char *name, struct stat *ret_st) {
-        _cleanup_close_ int fd = -EBADF;
-
-        fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return errno == ELOOP ? -EBADMSG : negative_errno();
-        if (fstat(fd, ret_st) < 0)
-                return negative_errno();
-        if (!S_ISREG(ret_st->st_mode))
-                return -EBADMSG;
-        return TAKE_FD(fd);
-}
-
 /* pshm, psem: the file's bytes, holes kept.  A semaphore's value is in its
  * bytes (the sem_t glibc maps), so nothing more is needed for psem. */
-static int save_file(const struct ipc_object *o, int parent_fd, const char *base, int dfd, uint64_t max_bytes,
+static int save_file(const struct ipc_object *o, int parent_fd, const char *base, int efd, uint64_t max_bytes,
                      struct archive_contents *ret) {
         _cleanup_close_ int fd = -EBADF, out = -EBADF;
         struct stat st;
@@ -170,10 +155,8 @@ static int save_file(const struct ipc_object *o, int parent_fd, const char *base
         if ((uint64_t) st.st_blocks * 512 > max_bytes && (uint64_t) st.st_size > max_bytes)
                 return -EFBIG;
 
-        out = create_entry_file(dfd, "data");
-        if (out < 0)
-                return out;
-        r = copy_sparse(fd, out, (uint64_t) st.st_size, max_bytes, &bytes, &sparse);
+        /* Written at offsets of their own (pwrite): the entry's fd will do. */
+        r = copy_sparse(fd, 0, efd, ARCHIVE_DATA_OFFSET, (uint64_t) st.st_size, max_bytes, &bytes, &sparse);
         /* The reads may have stamped atime, a fact the next judgement's
          * idle time is made of if the removal does not happen: put it back,
          * as mqfs.c does for a queue's status (owner or CAP_FOWNER only). */
@@ -187,7 +170,7 @@ static int save_file(const struct ipc_object *o, int parent_fd, const char *base
 }
 
 /*
- * Walks the records of a "messages" file FD, each checked against the
+ * Walks the message records of the entry contents FD, each checked against the
  * queue's attributes before anything is read into BUF (MSGSIZE bytes):
  * priority below MQ_PRIO_MAX, length at most MSGSIZE, at most MAXMSG of
  * them, no partial record.  SEND (may be -1 for a dry walk) gets each with
@@ -198,7 +181,7 @@ static int walk_messages(int fd, int send_fd, long maxmsg, long msgsize, char *b
         uint64_t count = 0, bytes = 0;
         int r;
 
-        if (lseek(fd, 0, SEEK_SET) < 0)
+        if (lseek(fd, ARCHIVE_DATA_OFFSET, SEEK_SET) < 0)
                 return negative_errno();
         for (;;) {
                 uint32_t prio;
@@ -237,19 +220,18 @@ static bool mq_attr_valid(long maxmsg, long msgsize) {
         return maxmsg > 0 && maxmsg <= MQ_HARD_MAXMSG && msgsize > 0 && msgsize <= MQ_HARD_MSGSIZE;
 }
 
-/* Sends every record of the entry's "messages" back into the queue open for
+/* Sends every message record of the entry back into the queue open for
  * writing at QFD, whose attributes bound what is read. */
-static int putback_fd(int qfd, int dfd) {
+static int putback_fd(int qfd, int efd) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         struct mq_attr attr;
-        struct stat st;
 
         if (mq_getattr(qfd, &attr) < 0)
                 return negative_errno();
         if (!mq_attr_valid(attr.mq_maxmsg, attr.mq_msgsize))
                 return -EBADMSG;
-        fd = open_entry_file(dfd, "messages", &st);
+        fd = archive_contents_open(efd, NULL);
         if (fd < 0)
                 return fd;
         buf = malloc((size_t) attr.mq_msgsize);
@@ -276,7 +258,7 @@ struct mq_held {
 #define MQ_DRAIN_MAX (64u << 20)
 
 /*
- * Puts back what a failed save took: "messages" in DFD, then HELD (LEN
+ * Puts back what a failed save took: the contents of the entry EFD, then HELD (LEN
  * bytes, PRIO; NULL for none), then what is still queued in Q.  A message
  * sent to a queue goes behind those of its priority queued already, so the
  * ones still queued are received first (into memory, up to MQ_DRAIN_MAX)
@@ -284,7 +266,7 @@ struct mq_held {
  * for writing: Q may only read (the caller may read a queue it may not
  * write).
  */
-static int put_back(const struct ipc_object *o, int parent_fd, const char *base, int dfd, int q, const char *held,
+static int put_back(const struct ipc_object *o, int parent_fd, const char *base, int efd, int q, const char *held,
                     size_t len, unsigned prio) {
         _cleanup_close_ int w = -EBADF;
         struct mq_held **rest = NULL;
@@ -308,7 +290,7 @@ static int put_back(const struct ipc_object *o, int parent_fd, const char *base,
                         rest[n_rest++] = m;
                         total += (size_t) got;
                 }
-        r = putback_fd(w, dfd);
+        r = putback_fd(w, efd);
         while (r >= 0 && held && mq_send(w, held, len, prio) < 0)
                 if (errno != EINTR)
                         r = negative_errno();
@@ -336,7 +318,7 @@ static int put_back(const struct ipc_object *o, int parent_fd, const char *base,
  * inode checked is the one read, with no name looked up again in whatever
  * IPC namespace this process is in.
  */
-static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, int dfd, uint64_t max_bytes,
+static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, int efd, uint64_t max_bytes,
                    struct archive_contents *ret, bool *ret_taken) {
         _cleanup_close_ int q = -EBADF, out = -EBADF;
         _cleanup_free_ char *buf = NULL;
@@ -378,7 +360,7 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
         if (qsize + (uint64_t) attr.mq_curmsgs * MQ_RECORD_HEADER > max_bytes)
                 return -EFBIG;
 
-        out = create_entry_file(dfd, "messages");
+        out = archive_contents_open(efd, NULL);
         if (out < 0)
                 return out;
         buf = malloc((size_t) attr.mq_msgsize);
@@ -416,8 +398,8 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
                         /* The one in hand is not in the file (or only part
                          * of it): it goes back from memory, after those
                          * written, as it was received after them. */
-                        if (ftruncate(out, (off_t) (bytes - MQ_RECORD_HEADER - (uint64_t) len)) == 0 &&
-                            put_back(o, parent_fd, base, dfd, q, buf, (size_t) len, prio) == 0)
+                        if (ftruncate(out, ARCHIVE_DATA_OFFSET + (off_t) (bytes - MQ_RECORD_HEADER - (uint64_t) len)) == 0 &&
+                            put_back(o, parent_fd, base, efd, q, buf, (size_t) len, prio) == 0)
                                 *ret_taken = false;
                         return r;
                 }
@@ -433,28 +415,28 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
         return 0;
 
 put_back:
-        if (*ret_taken && put_back(o, parent_fd, base, dfd, q, NULL, 0, 0) == 0)
+        if (*ret_taken && put_back(o, parent_fd, base, efd, q, NULL, 0, 0) == 0)
                 *ret_taken = false;
         return r;
 }
 
-int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *base, int dfd, uint64_t max_bytes,
+int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *base, int efd, uint64_t max_bytes,
                        struct archive_contents *ret, bool *ret_taken) {
         struct archive_contents c = {};
         struct stat st;
         bool taken = false;
         int r;
 
-        if (!o || parent_fd < 0 || !base || !*base || strchr(base, '/') || dfd < 0 || !ret || !ret_taken)
+        if (!o || parent_fd < 0 || !base || !*base || strchr(base, '/') || efd < 0 || !ret || !ret_taken)
                 return -EINVAL;
 
         switch (o->type) {
         case IPC_TYPE_PSHM:
         case IPC_TYPE_PSEM:
-                r = save_file(o, parent_fd, base, dfd, max_bytes, &c);
+                r = save_file(o, parent_fd, base, efd, max_bytes, &c);
                 break;
         case IPC_TYPE_MQ:
-                r = save_mq(o, parent_fd, base, dfd, max_bytes, &c, &taken);
+                r = save_mq(o, parent_fd, base, efd, max_bytes, &c, &taken);
                 /* Taken and not put back: the messages are only in the
                  * entry now, which the caller must know whatever the error. */
                 *ret_taken = taken;
@@ -478,10 +460,10 @@ int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *ba
         return 0;
 }
 
-int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base, int dfd) {
-        if (!o || o->type != IPC_TYPE_MQ || parent_fd < 0 || !base || !*base || strchr(base, '/') || dfd < 0)
+int archive_posix_putback(const struct ipc_object *o, int parent_fd, const char *base, int efd) {
+        if (!o || o->type != IPC_TYPE_MQ || parent_fd < 0 || !base || !*base || strchr(base, '/') || efd < 0)
                 return -EINVAL;
-        return put_back(o, parent_fd, base, dfd, -1, NULL, 0, 0);
+        return put_back(o, parent_fd, base, efd, -1, NULL, 0, 0);
 }
 
 /* Removes what restore created at PARENT_FD/BASE, if the name still is the
@@ -493,19 +475,19 @@ static void remove_created(int parent_fd, const char *base, const struct stat *s
                 (void) unlinkat(parent_fd, base, 0);
 }
 
-static int restore_file(const struct ipc_object *o, int parent_fd, const char *base, int dfd) {
+static int restore_file(const struct ipc_object *o, int parent_fd, const char *base, int efd) {
         _cleanup_close_ int in = -EBADF, fd = -EBADF;
-        struct stat dst, st;
-        uint64_t bytes;
+        struct stat st;
+        uint64_t bytes, size;
         bool sparse;
         int r;
 
-        in = open_entry_file(dfd, "data", &dst);
+        in = archive_contents_open(efd, &size);
         if (in < 0)
                 return in;
         /* save_file wrote exactly o->size bytes of file: anything else is
          * not the entry it wrote. */
-        if ((uint64_t) dst.st_size != o->size)
+        if (size != o->size)
                 return -EBADMSG;
 
         fd = openat(parent_fd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
@@ -516,7 +498,7 @@ static int restore_file(const struct ipc_object *o, int parent_fd, const char *b
                 (void) unlinkat(parent_fd, base, 0); /* O_EXCL made it ours a moment ago */
                 return r;
         }
-        r = copy_sparse(in, fd, o->size, UINT64_MAX, &bytes, &sparse);
+        r = copy_sparse(in, ARCHIVE_DATA_OFFSET, fd, 0, o->size, UINT64_MAX, &bytes, &sparse);
         /* Owner before mode: fchown clears set-id bits. */
         if (r == 0 && fchown(fd, o->uid, o->gid) < 0)
                 r = negative_errno();
@@ -576,13 +558,13 @@ static int restore_fifo(const struct ipc_object *o, int parent_fd, const char *b
  * then checked to have appeared at PARENT_FD/BASE, so a PARENT_FD on some
  * other namespace's mount is refused (-EXDEV) and what was made removed.
  */
-static int restore_mq(const struct ipc_object *o, int parent_fd, const char *base, int dfd,
+static int restore_mq(const struct ipc_object *o, int parent_fd, const char *base, int efd,
                       const struct archive_contents *c) {
         _cleanup_close_ int in = -EBADF, q = -EBADF;
         _cleanup_free_ char *buf = NULL;
         char name[NAME_MAX + 2];
         struct statfs sfs;
-        struct stat dst, st, at;
+        struct stat st, at;
         uint64_t count, bytes;
         int r;
 
@@ -597,7 +579,7 @@ static int restore_mq(const struct ipc_object *o, int parent_fd, const char *bas
 
         /* The whole file checked before the queue is made: a corrupt entry
          * leaves nothing behind. */
-        in = open_entry_file(dfd, "messages", &dst);
+        in = archive_contents_open(efd, NULL);
         if (in < 0)
                 return in;
         buf = malloc((size_t) c->mq_msgsize);
@@ -637,17 +619,17 @@ static int restore_mq(const struct ipc_object *o, int parent_fd, const char *bas
         return r;
 }
 
-int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, int dfd,
+int archive_posix_restore(const struct ipc_object *o, int parent_fd, const char *base, int efd,
                           const struct archive_contents *c) {
-        if (!o || parent_fd < 0 || !base || !*base || strchr(base, '/') || dfd < 0 || !c)
+        if (!o || parent_fd < 0 || !base || !*base || strchr(base, '/') || efd < 0 || !c)
                 return -EINVAL;
 
         switch (o->type) {
         case IPC_TYPE_PSHM:
         case IPC_TYPE_PSEM:
-                return restore_file(o, parent_fd, base, dfd);
+                return restore_file(o, parent_fd, base, efd);
         case IPC_TYPE_MQ:
-                return restore_mq(o, parent_fd, base, dfd, c);
+                return restore_mq(o, parent_fd, base, efd, c);
         case IPC_TYPE_FIFO:
                 return restore_fifo(o, parent_fd, base);
         default:

@@ -56,37 +56,11 @@ struct msg_record {
         uint64_t length;
 };
 
-static int create_file(int dfd, const char *name) {
-        int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        return fd < 0 ? negative_errno() : fd;
-}
-
-/* Opens an entry's file for reading: a regular file (never a symlink, a
- * FIFO or a device someone put there), whose size is returned in *RET_SIZE. */
-static int open_entry_file(int dfd, const char *name, uint64_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st;
-
-        fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        if (fd < 0)
-                return errno == ELOOP ? -EBADMSG : negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
-                return -EBADMSG;
-        *ret_size = (uint64_t) st.st_size;
-        return TAKE_FD(fd);
-}
-
-/* Finishes a file a save wrote: on disk before the caller goes on to
- * remove the object, or gone again if anything failed. */
-/* Not synced here: the entry is, when committed (archive.h), and a batch's
- * entries are synced at once. */
-static int finish_file(int dfd, const char *name, int *fd, int r) {
+/* Finishes the contents a save wrote (not synced here: the entry is, when
+ * committed, a batch's entries at once; on failure the caller aborts it). */
+static int finish_contents(int *fd, int r) {
         if (close(TAKE_FD(*fd)) < 0 && r >= 0)
                 r = negative_errno();
-        if (r < 0)
-                (void) unlinkat(dfd, name, 0);
         return r;
 }
 
@@ -120,7 +94,7 @@ static bool mapping_is_huge(const void *addr) {
         return false;
 }
 
-static int shm_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, struct archive_contents *ret) {
+static int shm_save(const struct ipc_object *o, int efd, uint64_t max_bytes, struct archive_contents *ret) {
         _cleanup_close_ int fd = -EBADF;
         struct shmid_ds ds;
         struct archive_contents c = {};
@@ -148,7 +122,7 @@ static int shm_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
         c.hugetlb = o->size % (2u << 20) == 0 && (uintptr_t) addr % (2u << 20) == 0 && mapping_is_huge(addr);
         c.locked = ds.shm_perm.mode & SHM_LOCKED;
 
-        fd = create_file(dfd, "data");
+        fd = archive_contents_open(efd, NULL);
         if (fd < 0) {
                 (void) shmdt(addr);
                 return fd;
@@ -169,7 +143,7 @@ static int shm_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
                        ds.shm_nattch != o->nattch + 1))
                 r = -ESTALE;
         (void) shmdt(addr);
-        r = finish_file(dfd, "data", &fd, r);
+        r = finish_contents(&fd, r);
         if (r < 0)
                 return r;
 
@@ -184,7 +158,7 @@ union semun {
         unsigned short *array;
 };
 
-static int sem_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, struct archive_contents *ret) {
+static int sem_save(const struct ipc_object *o, int efd, uint64_t max_bytes, struct archive_contents *ret) {
         _cleanup_free_ unsigned short *values = NULL;
         _cleanup_free_ char *text = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -215,10 +189,10 @@ static int sem_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
         if (len > max_bytes)
                 return -EFBIG;
 
-        fd = create_file(dfd, "values");
+        fd = archive_contents_open(efd, NULL);
         if (fd < 0)
                 return fd;
-        r = finish_file(dfd, "values", &fd, io_write_all(fd, text, len, -1));
+        r = finish_contents(&fd, io_write_all(fd, text, len, -1));
         if (r < 0)
                 return r;
         *ret = (struct archive_contents) { .bytes = len, .values = o->nsems };
@@ -239,7 +213,7 @@ struct msg_buffer {
         char mtext[];
 };
 
-static int msg_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, struct archive_contents *ret) {
+static int msg_save(const struct ipc_object *o, int efd, uint64_t max_bytes, struct archive_contents *ret) {
         _cleanup_free_ struct msg_buffer *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct msqid_ds ds;
@@ -272,7 +246,7 @@ static int msg_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
         if (!buf)
                 return -ENOMEM;
 
-        fd = create_file(dfd, "messages");
+        fd = archive_contents_open(efd, NULL);
         if (fd < 0)
                 return fd;
         /* By index, each copied and left where it is.  Messages sent since
@@ -315,23 +289,23 @@ static int msg_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, str
                 total += sizeof(h) + (uint64_t) n;
                 count++;
         }
-        r = finish_file(dfd, "messages", &fd, r);
+        r = finish_contents(&fd, r);
         if (r < 0)
                 return r;
         *ret = (struct archive_contents) { .bytes = total, .messages = count };
         return 0;
 }
 
-int archive_sysv_save(const struct ipc_object *o, int dfd, uint64_t max_bytes, struct archive_contents *ret) {
-        if (!o || dfd < 0 || !ret)
+int archive_sysv_save(const struct ipc_object *o, int efd, uint64_t max_bytes, struct archive_contents *ret) {
+        if (!o || efd < 0 || !ret)
                 return -EINVAL;
         switch (o->type) {
         case IPC_TYPE_SHM:
-                return shm_save(o, dfd, max_bytes, ret);
+                return shm_save(o, efd, max_bytes, ret);
         case IPC_TYPE_MSG:
-                return msg_save(o, dfd, max_bytes, ret);
+                return msg_save(o, efd, max_bytes, ret);
         case IPC_TYPE_SEM:
-                return sem_save(o, dfd, max_bytes, ret);
+                return sem_save(o, efd, max_bytes, ret);
         default:
                 return -EINVAL;
         }
@@ -453,13 +427,13 @@ static int create_object(const struct ipc_object *o, const struct archive_conten
         return id;
 }
 
-static int shm_fill(const struct ipc_object *o, int dfd, const struct archive_contents *c, int id) {
+static int shm_fill(const struct ipc_object *o, int efd, const struct archive_contents *c, int id) {
         _cleanup_close_ int fd = -EBADF;
         uint64_t size;
         void *addr;
         int r = 0;
 
-        fd = open_entry_file(dfd, "data", &size);
+        fd = archive_contents_open(efd, &size);
         if (fd < 0)
                 return fd;
         if (size != o->size || c->bytes != o->size)
@@ -488,7 +462,7 @@ static int shm_fill(const struct ipc_object *o, int dfd, const struct archive_co
         return 0;
 }
 
-static int sem_fill(const struct ipc_object *o, int dfd, const struct archive_contents *c, int id) {
+static int sem_fill(const struct ipc_object *o, int efd, const struct archive_contents *c, int id) {
         _cleanup_free_ unsigned short *values = NULL;
         _cleanup_free_ char *text = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -496,7 +470,7 @@ static int sem_fill(const struct ipc_object *o, int dfd, const struct archive_co
         ssize_t k;
         char *p;
 
-        fd = open_entry_file(dfd, "values", &size);
+        fd = archive_contents_open(efd, &size);
         if (fd < 0)
                 return fd;
         /* The file can be no longer than the set's lines: read whole. */
@@ -546,7 +520,7 @@ static int sem_fill(const struct ipc_object *o, int dfd, const struct archive_co
         return 0;
 }
 
-static int msg_fill(const struct ipc_object *o, int dfd, const struct archive_contents *c, int id) {
+static int msg_fill(const struct ipc_object *o, int efd, const struct archive_contents *c, int id) {
         _cleanup_free_ struct msg_buffer *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct msqid_ds ds;
@@ -554,7 +528,7 @@ static int msg_fill(const struct ipc_object *o, int dfd, const struct archive_co
         size_t allocated = 0;
         int max;
 
-        fd = open_entry_file(dfd, "messages", &size);
+        fd = archive_contents_open(efd, &size);
         if (fd < 0)
                 return fd;
         if (size != c->bytes || c->messages > size / sizeof(struct msg_record))
@@ -618,11 +592,11 @@ static int sysv_remove_id(enum ipc_type type, int id) {
         }
 }
 
-int archive_sysv_restore(const struct ipc_object *o, int dfd, const struct archive_contents *c, int *ret_id,
+int archive_sysv_restore(const struct ipc_object *o, int efd, const struct archive_contents *c, int *ret_id,
                          bool *ret_same_id) {
         int id, r;
 
-        if (!o || dfd < 0 || !c || !ipc_type_is_sysv(o->type))
+        if (!o || efd < 0 || !c || !ipc_type_is_sysv(o->type))
                 return -EINVAL;
         if (o->type == IPC_TYPE_SHM && o->size > SIZE_MAX)
                 return -EBADMSG;
@@ -635,13 +609,13 @@ int archive_sysv_restore(const struct ipc_object *o, int dfd, const struct archi
 
         switch (o->type) {
         case IPC_TYPE_SHM:
-                r = shm_fill(o, dfd, c, id);
+                r = shm_fill(o, efd, c, id);
                 break;
         case IPC_TYPE_MSG:
-                r = msg_fill(o, dfd, c, id);
+                r = msg_fill(o, efd, c, id);
                 break;
         case IPC_TYPE_SEM:
-                r = sem_fill(o, dfd, c, id);
+                r = sem_fill(o, efd, c, id);
                 break;
         default:
                 r = -EINVAL;

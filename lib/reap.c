@@ -424,12 +424,12 @@ static int archive_one(struct archive_state *a, struct candidate *c, time_t now)
         c->archiving = true;
         c->reserved = need;
         if (ipc_type_is_sysv(c->fresh->type))
-                r = archive_sysv_save(c->fresh, c->entry.dfd, a->opt->max_bytes, &contents);
+                r = archive_sysv_save(c->fresh, c->entry.fd, a->opt->max_bytes, &contents);
         else
                 /* Files other than mq are in quarantine by now. */
                 /* A file's bytes may not pass what was reserved for them. */
                 r = archive_posix_save(c->fresh, c->have_q ? c->q.qfd : c->dirfd,
-                                       c->have_q ? c->q.entry : c->base, c->entry.dfd,
+                                       c->have_q ? c->q.entry : c->base, c->entry.fd,
                                        c->have_q ? need : a->opt->max_bytes, &contents, &c->mq_taken);
         if (r >= 0) {
                 struct archive_removal why = {
@@ -453,11 +453,9 @@ static void archive_undo(struct archive_state *a, struct candidate *c) {
         c->archiving = false;
         if (!c->entry.committed) {
                 archive_space_settle(&a->space, c->reserved, 0);
-                /* A failed batch commit closed it: open it again. */
-                if (c->mq_taken && c->entry.dfd < 0)
-                        c->entry.dfd = openat(a->fd, c->entry.tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (c->mq_taken && (c->entry.dfd < 0 ||
-                                    archive_posix_putback(c->fresh, c->dirfd, c->base, c->entry.dfd) < 0)) {
+                /* (A failed batch commit leaves it open.) */
+                if (c->mq_taken && (c->entry.fd < 0 ||
+                                    archive_posix_putback(c->fresh, c->dirfd, c->base, c->entry.fd) < 0)) {
                         /* Its messages are only there now: made an entry,
                          * for a restore to bring them back. */
                         (void) archive_entry_commit(a->fd, &c->entry);
@@ -467,10 +465,12 @@ static void archive_undo(struct archive_state *a, struct candidate *c) {
                 return;
         }
         if (c->mq_taken) {
-                int dfd = openat(a->fd, c->entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                int r = dfd < 0 ? -errno : archive_posix_putback(c->fresh, c->dirfd, c->base, dfd);
-                if (dfd >= 0)
-                        (void) close(dfd);
+                int efd = -1;
+                int r = archive_entry_open(a->fd, c->entry.name, &efd, NULL);
+                if (r >= 0)
+                        r = archive_posix_putback(c->fresh, c->dirfd, c->base, efd);
+                if (efd >= 0)
+                        (void) close(efd);
                 if (r < 0)
                         return; /* the entry keeps what could not go back */
         }
@@ -508,7 +508,7 @@ static int run_batch(const struct inventory *inv, const struct judgement *judgem
                 return -ENOMEM;
         fresh_inv->n_allocated = n;
         for (size_t i = 0; i < n; i++)
-                cs[i] = (struct candidate) { .index = idx[i], .dirfd = -1, .entry.dfd = -1 };
+                cs[i] = (struct candidate) { .index = idx[i], .dirfd = -1, .entry.fd = -1 };
 
         for (size_t i = 0; i < n; i++) {
                 const struct ipc_object *o = &inv->objects[idx[i]];

@@ -89,7 +89,7 @@ struct child_report {
  * again; a short-lived child leaves a pid that has exited, as the orphan's
  * own creator had.  Everything is made the same way, named objects too.
  */
-static int create_in_child(const struct ipc_object *o, int dfd, int parent_fd, const char *base,
+static int create_in_child(const struct ipc_object *o, int efd, int parent_fd, const char *base,
                            const struct archive_contents *c, struct child_report *ret) {
         struct child_report rep = { .r = -EPROTO };
         int p[2], status;
@@ -108,9 +108,9 @@ static int create_in_child(const struct ipc_object *o, int dfd, int parent_fd, c
         if (pid == 0) {
                 (void) close(p[0]);
                 if (ipc_type_is_sysv(o->type))
-                        rep.r = archive_sysv_restore(o, dfd, c, &rep.id, &rep.same_id);
+                        rep.r = archive_sysv_restore(o, efd, c, &rep.id, &rep.same_id);
                 else
-                        rep.r = archive_posix_restore(o, parent_fd, base, dfd, c);
+                        rep.r = archive_posix_restore(o, parent_fd, base, efd, c);
                 _exit(io_write_all(p[1], &rep, sizeof(rep), -1) < 0 ? 1 : 0);
         }
         (void) close(p[1]);
@@ -157,7 +157,7 @@ static void why_new_id(const struct ipc_object *o, char buf[static RESTORE_TEXT_
 
 int restore_entry(const struct scan_config *scan, const char *archive_dir, const char *entry,
                   struct restore_result *ret) {
-        _cleanup_close_ int afd = -EBADF, dfd = -EBADF, pfd = -EBADF;
+        _cleanup_close_ int afd = -EBADF, efd = -EBADF, pfd = -EBADF;
         _cleanup_free_ char *base = NULL;
         struct ipc_object o = {};
         struct archive_removal why = {};
@@ -173,10 +173,10 @@ int restore_entry(const struct scan_config *scan, const char *archive_dir, const
         ret->step = RESTORE_STEP_ENTRY;
         if (!archive_name_ok(entry))
                 return -EINVAL;
-        dfd = openat(afd, entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dfd < 0)
-                return negative_errno();
-        r = archive_manifest_read(dfd, &o, &why, &c);
+        r = archive_entry_open(afd, entry, &efd, NULL);
+        if (r < 0)
+                return r;
+        r = archive_manifest_read(efd, &o, &why, &c);
         if (r < 0)
                 return r;
         archive_removal_done(&why);
@@ -206,7 +206,7 @@ int restore_entry(const struct scan_config *scan, const char *archive_dir, const
                 r = -EEXIST;
                 goto out;
         }
-        r = create_in_child(&o, dfd, pfd, base, &c, &rep);
+        r = create_in_child(&o, efd, pfd, base, &c, &rep);
         if (r == 0)
                 r = rep.r;
         if (r == -EEXIST && !ret->holder[0])

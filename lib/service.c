@@ -436,15 +436,14 @@ static json_object *restore_error(const char *entry, const struct restore_result
 
         if (r == -EINVAL && res->step == RESTORE_STEP_ENTRY)
                 return service_invalid("entry");
-        /* A symlink or a file where an entry should be is no entry: it is
-         * never followed, nor read. */
-        if ((r == -ENOENT && res->step <= RESTORE_STEP_ENTRY) ||
-            ((r == -ELOOP || r == -ENOTDIR) && res->step == RESTORE_STEP_ENTRY))
+        /* A symlink where an entry should be is no entry: it is never
+         * followed (archive_entry_open says -ENOENT). */
+        if (r == -ENOENT && res->step <= RESTORE_STEP_ENTRY)
                 return service_error("io.ipcgc.NoSuchEntry", "entry", entry);
         if (r == -EBADMSG) {
                 return entry_error("io.ipcgc.BadEntry", entry, "message",
                                    res->step == RESTORE_STEP_ENTRY ? "its manifest is not one this version wrote"
-                                                                   : "its files do not agree with its manifest");
+                                                                   : "its contents do not agree with its manifest");
         }
         if (r == -EEXIST && res->step == RESTORE_STEP_CREATE) {
                 return entry_error("io.ipcgc.ObjectExists", entry, "holder", res->holder);

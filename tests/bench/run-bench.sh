@@ -141,7 +141,9 @@ EOC
             # Is segment ID still in this namespace?
             ANS=$(awk -v id="$arg" 'NR > 1 && $2 == id { found = 1 } END { print found ? "yes" : "no" }' /proc/sysvipc/shm)
             ;;
-        datasize) ANS=$(stat -c %s "$BENCH_ARCHIVE_DIR/$arg/data" 2>&1) || ANS="error no data file: $ANS" ;;
+        datasize)
+            # The entry's contents: all of it past the manifest's 64 KiB.
+            ANS=$(stat -c %s "$BENCH_ARCHIVE_DIR/$arg" 2>&1) && ANS=$((ANS - 65536)) || ANS="error no entry: $ANS" ;;
         verdicts)
             # Verdict counts per type, from the daemon or --local.
             local how=()
@@ -391,13 +393,13 @@ archive_rss_figure() {
     [ "$ANS" = no ] || fail "rss: segment $id is still there after the sweep"
     ask rss "datasize $entry"
     size=$ANS
-    [ "$size" = "$bytes" ] || fail "rss: the entry's data file has $size bytes, the segment $bytes"
+    [ "$size" = "$bytes" ] || fail "rss: the entry's contents have $size bytes, the segment $bytes"
     ask rss hwm
     after=$ANS
     stop_keepers rss
     local m
     m=$(mib "$after")
-    ARCHIVE_RSS_LINE="archive-rss: $m MiB (ipcgcd VmHWM after archiving and removing an orphaned $SEG_MIB MiB shm segment through ipcgc sweep, $(ms "$t") ms; $(mib "$before") MiB before; the entry's data file has $size bytes, $(mib $((size / 1024))) MiB, on $(fs_of "$D")) target < 32 MiB $(verdict "$m" lt 32)"
+    ARCHIVE_RSS_LINE="archive-rss: $m MiB (ipcgcd VmHWM after archiving and removing an orphaned $SEG_MIB MiB shm segment through ipcgc sweep, $(ms "$t") ms; $(mib "$before") MiB before; the entry's contents have $size bytes, $(mib $((size / 1024))) MiB, on $(fs_of "$D")) target < 32 MiB $(verdict "$m" lt 32)"
 }
 
 host_check() {

@@ -68,11 +68,11 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return fail("begin", r);
         if (ipc_type_is_sysv(o->type))
-                r = archive_sysv_save(o, e.dfd, UINT64_MAX, &c);
+                r = archive_sysv_save(o, e.fd, UINT64_MAX, &c);
         else {
                 r = collect_open_parent(o, &config->scan, &pfd, &base);
                 if (r >= 0)
-                        r = archive_posix_save(o, pfd, base, e.dfd, UINT64_MAX, &c, &taken);
+                        r = archive_posix_save(o, pfd, base, e.fd, UINT64_MAX, &c, &taken);
         }
         if (r < 0) {
                 archive_entry_abort(afd, &e);

@@ -6,11 +6,17 @@
  * directory), BASE its name there (psem: "sem.NAME").  The object is read
  * as the collector reads it (mqfs_read_one for a queue, fstatat and
  * ipc_object_set_stat for a file); the facts restore needs, which the
- * manifest will keep, are written to ENTRY/facts as "key value" lines.
+ * manifest will keep, are written to ENTRYDIR/facts as "key value" lines.
+ * ENTRYDIR is a directory (it must exist) holding facts and the entry file
+ * ENTRYDIR/entry: save makes it (0600, O_EXCL) and writes the contents into
+ * it from ARCHIVE_DATA_OFFSET on (no manifest before them: a hole);
+ * putback and restore open it as the library opens an entry
+ * (archive_entry_open: a symlink is ENOENT, anything but a regular file
+ * EBADMSG).  A failed save leaves ENTRYDIR/entry as the save left it.
  *
- *   archive-posix-try save TYPE DIR BASE ENTRY [MAXBYTES]
- *   archive-posix-try putback DIR BASE ENTRY           (mq: after a save)
- *   archive-posix-try restore TYPE DIR BASE ENTRY
+ *   archive-posix-try save TYPE DIR BASE ENTRYDIR [MAXBYTES]
+ *   archive-posix-try putback DIR BASE ENTRYDIR        (mq: after a save)
+ *   archive-posix-try restore TYPE DIR BASE ENTRYDIR
  *   archive-posix-try semmake NAME VALUE MODE          sem_open + sem_post VALUE times, closed
  *   archive-posix-try semvalue NAME                    prints sem_getvalue
  *   archive-posix-try mqmake NAME MAXMSG MSGSIZE MODE PRIO:TEXT...
@@ -56,6 +62,18 @@ static int open_dir(const char *path) {
                 exit(2);
         }
         return fd;
+}
+
+/* Makes the entry file ENTRYDIR/entry of the entry directory EDFD, for a save. */
+static int create_entry(int edfd) {
+        int fd = openat(edfd, "entry", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Opens ENTRYDIR/entry for putback or restore, refusing what the library refuses. */
+static int open_entry(int edfd) {
+        int fd, r = archive_entry_open(edfd, "entry", &fd, NULL);
+        return r < 0 ? r : fd;
 }
 
 static int read_object(enum ipc_type type, int dfd, const char *base, struct ipc_object *o) {
@@ -138,6 +156,9 @@ static int cmd_save(int argc, char **argv) {
                 return usage();
         int dfd = open_dir(argv[3]), edfd = open_dir(argv[5]);
         uint64_t max = argc > 6 ? strtoull(argv[6], NULL, 0) : UINT64_MAX;
+        int efd = create_entry(edfd);
+        if (efd < 0)
+                return result(efd);
         r = read_object(t, dfd, argv[4], &o);
         if (r < 0) {
                 free(o.name);
@@ -151,7 +172,9 @@ static int cmd_save(int argc, char **argv) {
                 if (symlinkat(plant, dfd, argv[4]) < 0)
                         return result(-errno);
         }
-        r = archive_posix_save(&o, dfd, argv[4], edfd, max, &c, &taken);
+        r = archive_posix_save(&o, dfd, argv[4], efd, max, &c, &taken);
+        if (close(efd) < 0 && r >= 0)
+                r = -errno;
         free(o.name); /* the only thing the reader allocated */
         o.name = NULL;
         if (taken)
@@ -170,7 +193,10 @@ static int cmd_putback(int argc, char **argv) {
         int r = read_facts(edfd, IPC_TYPE_MQ, &o, &c);
         if (r < 0)
                 return result(r);
-        return result(archive_posix_putback(&o, dfd, argv[3], edfd));
+        int efd = open_entry(edfd);
+        if (efd < 0)
+                return result(efd);
+        return result(archive_posix_putback(&o, dfd, argv[3], efd));
 }
 
 static int cmd_restore(int argc, char **argv) {
@@ -185,7 +211,10 @@ static int cmd_restore(int argc, char **argv) {
         int r = read_facts(edfd, t, &o, &c);
         if (r < 0)
                 return result(r);
-        return result(archive_posix_restore(&o, dfd, argv[4], edfd, &c));
+        int efd = open_entry(edfd);
+        if (efd < 0)
+                return result(efd);
+        return result(archive_posix_restore(&o, dfd, argv[4], efd, &c));
 }
 
 static int cmd_semmake(int argc, char **argv) {

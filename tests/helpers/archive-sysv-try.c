@@ -4,13 +4,18 @@
  * objects, for tests/integration/test-archive-sysv.sh.
  *
  *   archive-sysv-try save TYPE ID ENTRYDIR [MAX_BYTES]
- *       mkdir ENTRYDIR (0700), sysv_stat() the object, save it into
- *       ENTRYDIR, write what a restore needs to ENTRYDIR/facts (one
- *       "NAME VALUE" a line: a stand-in for the manifest), and print the
- *       contents as NAME=VALUE lines, then vmhwm_kib=N (this process's
- *       peak RSS, from /proc/self/status)
+ *       mkdir ENTRYDIR (0700), sysv_stat() the object, save it into the
+ *       entry file ENTRYDIR/entry (made 0600, O_EXCL: its contents from
+ *       ARCHIVE_DATA_OFFSET on, no manifest written before them, a hole),
+ *       write what a restore needs to ENTRYDIR/facts (one "NAME VALUE" a
+ *       line: a stand-in for the manifest), and print the contents as
+ *       NAME=VALUE lines, then vmhwm_kib=N (this process's peak RSS, from
+ *       /proc/self/status).  A failed save leaves ENTRYDIR/entry as the
+ *       save left it (no abort), for the test to look at.
  *   archive-sysv-try restore TYPE ENTRYDIR
- *       read ENTRYDIR/facts, restore, print id=N and same_id=0|1
+ *       read ENTRYDIR/facts, open ENTRYDIR/entry as the library opens an
+ *       entry (archive_entry_open: a symlink is ENOENT, anything but a
+ *       regular file EBADMSG), restore, print id=N and same_id=0|1
  *
  * A failure prints error=ENAME and exits 1.  Only ever run inside the
  * test's private IPC/mount/PID namespaces.
@@ -62,7 +67,7 @@ static long vmhwm_kib(void) {
 static int do_save(enum ipc_type type, int id, const char *dir, uint64_t max_bytes) {
         struct ipc_object o;
         struct archive_contents c;
-        int dfd, r;
+        int dfd, efd, r;
         FILE *f;
 
         if (mkdir(dir, 0700) < 0) {
@@ -74,10 +79,15 @@ static int do_save(enum ipc_type type, int id, const char *dir, uint64_t max_byt
                 perror(dir);
                 return 1;
         }
+        efd = openat(dfd, "entry", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (efd < 0) {
+                perror("entry");
+                return 1;
+        }
         r = sysv_stat(type, id, &o);
         if (r < 0)
                 return fail(r);
-        r = archive_sysv_save(&o, dfd, max_bytes, &c);
+        r = archive_sysv_save(&o, efd, max_bytes, &c);
         if (r < 0) {
                 ipc_object_done(&o);
                 return fail(r);
@@ -97,6 +107,10 @@ static int do_save(enum ipc_type type, int id, const char *dir, uint64_t max_byt
                 return 1;
         }
         ipc_object_done(&o);
+        if (close(efd) < 0) {
+                perror("entry");
+                return 1;
+        }
 
         printf("bytes=%" PRIu64 "\nmessages=%" PRIu64 "\nvalues=%u\nhugetlb=%d\nlocked=%d\nvmhwm_kib=%ld\n", c.bytes,
                c.messages, c.values, c.hugetlb, c.locked, vmhwm_kib());
@@ -108,7 +122,7 @@ static int do_restore(enum ipc_type type, const char *dir) {
         struct archive_contents c = {};
         char name[32];
         long long v;
-        int dfd, fd, r, id;
+        int dfd, efd, fd, r, id;
         bool same;
         FILE *f;
 
@@ -153,7 +167,11 @@ static int do_restore(enum ipc_type type, const char *dir) {
         }
         fclose(f);
 
-        r = archive_sysv_restore(&o, dfd, &c, &id, &same);
+        r = archive_entry_open(dfd, "entry", &efd, NULL);
+        if (r < 0)
+                return fail(r);
+        r = archive_sysv_restore(&o, efd, &c, &id, &same);
+        (void) close(efd);
         if (r < 0)
                 return fail(r);
         printf("id=%d\nsame_id=%d\n", id, same);

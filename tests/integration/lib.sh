@@ -188,3 +188,18 @@ stop_daemon() { # stop_daemon: SIGTERM, wait, and say how it ended
     kill -TERM "$DAEMON_PID" 2>/dev/null
     wait "$DAEMON_PID"
 }
+
+# An archive entry (lib/archive.h): one file, the manifest from 0 to the
+# first NUL, the contents from ARCHIVE_DATA_OFFSET (65536) to the end.
+entry_manifest() { head -c 65536 "$1" | tr -d '\0'; } # entry_manifest FILE: prints the manifest text
+entry_contents() { tail -c +65537 "$1"; }              # entry_contents FILE: prints the contents
+# entry_set_manifest FILE: replaces the manifest with stdin (NUL-padded to 65536 bytes; the contents kept)
+entry_set_manifest() {
+    # Where the old one can be punched out, the padding stays a hole (sparse), as the library leaves it.
+    local sparse=,sparse
+    fallocate --punch-hole --offset 0 --length 65536 "$1" 2>/dev/null || sparse=
+    { cat; head -c 65536 /dev/zero; } | head -c 65536 |
+        dd of="$1" bs=4096 iflag=fullblock conv=notrunc$sparse status=none
+}
+# entry_set_contents FILE: replaces the contents with stdin (FILE cut to 65536 bytes, stdin appended)
+entry_set_contents() { truncate -s 65536 "$1" && cat >>"$1"; }

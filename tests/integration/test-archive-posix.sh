@@ -23,7 +23,8 @@ en=$(entry pshm)
 is "$(try save pshm /dev/shm ipcgc-pshm "$en")" ok "pshm: saved"
 is "$(stat -c %X /dev/shm/ipcgc-pshm)" 1000000000 "pshm: the save left its atime alone"
 is "$(fact "$en" bytes)" 49152 "pshm: 48 KiB archived"
-is "$(stat -c '%a %s' "$en/data")" "600 49152" "pshm: data is 0600, the file's size"
+is "$(stat -c '%a %F' "$en/entry") $(entry_contents "$en/entry" | wc -c)" "600 regular file 49152" \
+    "pshm: the entry is a regular file, 0600, its contents the file's size"
 rm /dev/shm/ipcgc-pshm
 is "$(try restore pshm /dev/shm ipcgc-pshm "$en")" ok "pshm: restored"
 is "$(sha256sum </dev/shm/ipcgc-pshm)" "$sum" "pshm: same bytes"
@@ -41,7 +42,13 @@ sum=$(sha256sum </dev/shm/ipcgc-sparse)
 en=$(entry sparse)
 is "$(try save pshm /dev/shm ipcgc-sparse "$en")" ok "sparse: saved"
 is "$(fact "$en" bytes) $(fact "$en" sparse)" "4096 1" "sparse: 4 KiB archived, holes kept"
-is "$(stat -c '%s %b' "$en/data")" "1048576 8" "sparse: the entry's data is 1 MiB in 4 KiB of blocks"
+# The helper writes no manifest: the entry's first 64 KiB are a hole too.
+is "$(stat -c '%s %b' "$en/entry")" "$((65536 + 1048576)) 8" "sparse: the entry is 64 KiB and 1 MiB of contents in 4 KiB of blocks"
+# With a manifest, as the library writes one (its text, then the hole): its
+# block and the data's, 8 KiB; the contents untouched.
+echo '{"format": "ipcgc-archive 2"}' | entry_set_manifest "$en/entry"
+is "$(stat -c '%s %b' "$en/entry")" "$((65536 + 1048576)) 16" "sparse: with a manifest, its block and the data's"
+is "$(entry_manifest "$en/entry")" '{"format": "ipcgc-archive 2"}' "sparse: the manifest reads back"
 rm /dev/shm/ipcgc-sparse
 is "$(try restore pshm /dev/shm ipcgc-sparse "$en")" ok "sparse: restored"
 is "$(sha256sum </dev/shm/ipcgc-sparse)" "$sum" "sparse: same bytes"
@@ -68,6 +75,10 @@ is "$(stat -c '%a %u %s %Y' "$T/outside-file")" "$outside_before" "pshm: its tar
 ln -s "$T/nothing-here" /dev/shm/ipcgc-dangling
 is "$(try restore pshm /dev/shm ipcgc-dangling "$E/pshm")" EEXIST "pshm: a dangling symlink too gives EEXIST"
 check "pshm: and its target was not created" test ! -e "$T/nothing-here"
+# A symlink at the entry file itself (to a good entry) is no entry.
+mkdir -m 0700 "$E/pshm-link" && cp -a "$E/pshm/facts" "$E/pshm-link/" && ln -s "$E/pshm/entry" "$E/pshm-link/entry"
+is "$(try restore pshm /dev/shm ipcgc-linked "$E/pshm-link")" ENOENT "pshm: a symlink for the entry is refused (ENOENT)"
+check "pshm: and nothing was made" test ! -e /dev/shm/ipcgc-linked
 
 # --- FIFO: mode 0640, owned by nobody ---
 mkfifo "$FIFODIR/pipe"
@@ -109,11 +120,12 @@ is "$(try save mq "$MQDIR" ipcgc-mq2 "$en")" "taken ok" "mq putback: saved"
 is "$(try putback "$MQDIR" ipcgc-mq2 "$en")" ok "mq putback: put back"
 is "$(try mqread /ipcgc-mq2)" "9:nine 5:five 1:one 1:two attr 10 64" "mq putback: every message back, in order"
 
-# --- a corrupt messages file: EBADMSG, and no queue left behind ---
-corrupt() { # corrupt NAME PYTHON-EXPR-ON-d: a copy of the mq entry with messages rewritten
+# --- corrupt messages in the contents: EBADMSG, and no queue left behind ---
+corrupt() { # corrupt NAME PYTHON-EXPR-ON-d: a copy of the mq entry with its contents rewritten
     cp -a "$E/mq" "$E/$1"
-    python3 -c "import struct,sys; d=bytearray(open(sys.argv[1],'rb').read()); $2; open(sys.argv[1],'wb').write(d)" \
-        "$E/$1/messages"
+    entry_contents "$E/mq/entry" |
+        python3 -c "import struct,sys; d=bytearray(sys.stdin.buffer.read()); $2; sys.stdout.buffer.write(d)" |
+        entry_set_contents "$E/$1/entry"
 }
 corrupt bad-len "d[4:12]=struct.pack('=Q', 1 << 62)"
 is "$(try restore mq "$MQDIR" ipcgc-bad "$E/bad-len")" EBADMSG "mq: a huge length gives EBADMSG"

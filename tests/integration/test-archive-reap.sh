@@ -33,9 +33,11 @@ sweep() { "$IPCGC" --config "$CONF" sweep --local -J; }
 # rec ID FIELD: FIELD of ID's record in the sweep output $out
 rec() { jq -r --arg id "$1" "[.records[] | select(.id == \$id)][0].$2" <<<"$out"; }
 # manifest ENTRY FIELD
-manifest() { jq -r ".$2" "$A/$1/manifest"; }
-# disk DIR: what the entries' files in the archive DIR take (st_blocks)
-disk() { find "$1" -mindepth 2 -type f -printf '%b\n' | awk '{ s += $1 * 512 } END { print s + 0 }'; }
+manifest() { entry_manifest "$A/$1" | jq -r ".$2"; }
+# contents ENTRY: the entry's contents, into a file of the test's (to cmp)
+contents() { entry_contents "$A/$1" >"$T/contents.$1" && echo "$T/contents.$1"; }
+# disk DIR: what the entries in the archive DIR take (st_blocks)
+disk() { find "$1" -mindepth 1 -maxdepth 1 -type f -printf '%b\n' | awk '{ s += $1 * 512 } END { print s + 0 }'; }
 shm_exists() { awk -v k="$(($1))" '$1 == k { f = 1 } END { exit !f }' /proc/sysvipc/shm; }
 shm_gone() { ! shm_exists "$1"; }
 # count DIR...: how many names are in the DIRs
@@ -77,7 +79,7 @@ for t in shm msg sem mq pshm psem fifo; do
     fi
     ok "$t: its record names an archive entry (${entry[$t]})"
     e=$A/${entry[$t]}
-    is "$(stat -c '%F %a %u' "$e" 2>&1)" "directory 700 0" "$t: the entry is a directory, 0700, root's"
+    is "$(stat -c '%F %a %u %h' "$e" 2>&1)" "regular file 600 0 1" "$t: the entry is one file, 0600, root's"
     is "$(find "$e" -mindepth 1 ! \( -type f -perm 0600 -uid 0 \) | wc -l)" 0 "$t: every file in it is a regular file, 0600, root's"
     is "$(manifest "${entry[$t]}" type)" "$t" "$t: the manifest says type $t"
 done
@@ -86,15 +88,15 @@ is "$(manifest "${entry[shm]}" key) $(manifest "${entry[msg]}" key) $(manifest "
 is "$(manifest "${entry[mq]}" name) $(manifest "${entry[pshm]}" name) $(manifest "${entry[psem]}" name)" \
     "/q1 /p1 /s1" "POSIX: the manifests' names"
 is "$(manifest "${entry[fifo]}" name) $(manifest "${entry[fifo]}" mode)" "$FIFODIR/f1 640" "fifo: the manifest's path and mode 0640"
-is "$(ls "$A/${entry[fifo]}")" manifest "fifo: the entry holds a manifest only"
-check "shm: data is the segment's 64 KiB, byte for byte" cmp "$T/pattern" "$A/${entry[shm]}/data"
-is "$(tr '\n' ' ' <"$A/${entry[sem]}/values" 2>&1)" "3 0 5 " "sem: values 3, 0, 5, one a line"
-is "$(stat -c %s "$A/${entry[msg]}/messages" 2>&1)" $((3 * 16 + 3 + 3 + 5)) "msg: messages file is the 3 messages and their 16-byte headers"
-is "$(msg_records "$A/${entry[msg]}/messages")" "1:one 2:two 3:three" "msg: the messages, their types, in order"
-check "mq: messages file not empty" test -s "$A/${entry[mq]}/messages"
-is "$(mq_records "$A/${entry[mq]}/messages")" "2:beta 1:alpha" "mq: the messages with their priorities, in queue order"
-check "pshm: data is the file's 16 KiB, byte for byte" cmp "$A/${entry[pshm]}/data" <(head -c 16384 "$T/pattern")
-check "psem: data is the semaphore's file" cmp "$T/psem.before" "$A/${entry[psem]}/data"
+is "$(stat -c %s "$A/${entry[fifo]}")" "$(entry_manifest "$A/${entry[fifo]}" | wc -c)" "fifo: the entry holds a manifest only"
+check "shm: the contents are the segment's 64 KiB, byte for byte" cmp "$T/pattern" "$(contents "${entry[shm]}")"
+is "$(entry_contents "$A/${entry[sem]}" | tr '\n' ' ' 2>&1)" "3 0 5 " "sem: values 3, 0, 5, one a line"
+is "$(stat -c %s "$(contents "${entry[msg]}")" 2>&1)" $((3 * 16 + 3 + 3 + 5)) "msg: the contents are the 3 messages and their 16-byte headers"
+is "$(msg_records "$(contents "${entry[msg]}")")" "1:one 2:two 3:three" "msg: the messages, their types, in order"
+check "mq: contents not empty" test -s "$(contents "${entry[mq]}")"
+is "$(mq_records "$(contents "${entry[mq]}")")" "2:beta 1:alpha" "mq: the messages with their priorities, in queue order"
+check "pshm: the contents are the file's 16 KiB, byte for byte" cmp "$(contents "${entry[pshm]}")" <(head -c 16384 "$T/pattern")
+check "psem: the contents are the semaphore's file" cmp "$T/psem.before" "$(contents "${entry[psem]}")"
 is "$(ipcs -m | grep -c 0x00005301)$(ipcs -q | grep -c 0x00005302)$(ipcs -s | grep -c 0x00005303)" 000 "SysV objects gone"
 is "$(count /dev/shm "$MQDIR" "$FIFODIR")" 0 "POSIX objects and FIFO gone"
 is "$(find "$A" -name '.new-*' | wc -l)" 0 "nothing named .new-* left in the archive"
@@ -109,7 +111,7 @@ e=$(rec "$id" archive)
 is "$(rec "$id" action) $(rec "$id" uid)" "removed 4600" "uid 4600's shm: removed, record's uid 4600"
 is "$(rec pshm:/u4600 action) $(rec pshm:/u4600 uid)" "removed 4600" "uid 4600's pshm: removed, record's uid 4600"
 if [ "$e" != null ]; then
-    is "$(manifest "$e" uid) $(manifest "$e" cuid) $(stat -c %u "$A/$e/data")" "4600 4600 0" \
+    is "$(manifest "$e" uid) $(manifest "$e" cuid) $(stat -c %u "$A/$e")" "4600 4600 0" \
         "uid 4600's shm: manifest uid and cuid 4600, the entry root's"
 else
     not_ok "uid 4600's shm: archived" "$out"
@@ -210,14 +212,14 @@ for round in $(seq 20); do
     [ "$d" -le "$cap" ] || over+=" round $round: $d"
     # The round before fits beside this one: none of it evicted.
     gone=0
-    for e in "${prev[@]}"; do [ -d "$A/$e" ] || gone=$((gone + 1)); done
+    for e in "${prev[@]}"; do [ -f "$A/$e" ] || gone=$((gone + 1)); done
     [ "$gone" = 0 ] || prev_gone+=" round $round evicted $gone of round $((round - 1));"
     prev=("${new[@]}")
     # Oldest first: no entry evicted while one of an older round is kept.
     newest_gone=0 oldest_kept=$round
     for e in "${!round_of[@]}"; do
         r=${round_of[$e]}
-        if [ -d "$A/$e" ]; then [ "$r" -lt "$oldest_kept" ] && oldest_kept=$r
+        if [ -f "$A/$e" ]; then [ "$r" -lt "$oldest_kept" ] && oldest_kept=$r
         elif [ "$r" -gt "$newest_gone" ]; then newest_gone=$r; fi
     done
     [ "$newest_gone" -le "$oldest_kept" ] ||
@@ -304,7 +306,7 @@ e=$(rec "shm:$shm_id" archive)
 is "$(rec "shm:$shm_id" action)" removed "daemon: the orphan removed"
 if [ "$e" != null ] && [ -n "$e" ]; then
     ok "daemon: its record names the entry ($e)"
-    check "daemon: the entry is there" test -f "$A/$e/manifest" -a -f "$A/$e/data"
+    check "daemon: the entry is there, with the segment's bytes" test -f "$A/$e" -a "$(entry_contents "$A/$e" | wc -c)" = 4096
     hist=$("$IPCGC" --config "$CONF" history -J)
     is "$(jq -r --arg id "shm:$shm_id" '.entries[] | select(.id == $id) | "\(.action) \(.archive)"' <<<"$hist")" \
         "removed $e" "daemon: history -J has the removal, with the entry"

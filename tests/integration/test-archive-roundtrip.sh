@@ -142,12 +142,16 @@ rmdir "$FIFODIR/sub" && ln -s "$T/elsewhere" "$FIFODIR/sub"
 run "$IPCGC" --config "$CONF" --local restore "$sub_entry"
 is "$rc,$(ls -A "$T/elsewhere")" "1," "restore through a symlinked directory: refused, nothing made where it leads"
 rm "$FIFODIR/sub"
-# In an entry: its data file swapped for a symlink to a secret.
-echo secret >"$T/secret" && chmod 0600 "$T/secret"
+# The entry itself swapped for a symlink to a good entry elsewhere (which,
+# followed, would restore).
 rm /dev/shm/rtshm
-ln -sf "$T/secret" "$A/${entry[pshm:/rtshm]}/data"
+mv "$A/${entry[pshm:/rtshm]}" "$T/moved-entry"
+ln -s "$T/moved-entry" "$A/${entry[pshm:/rtshm]}"
 run "$IPCGC" --config "$CONF" --local restore "${entry[pshm:/rtshm]}"
-is "$rc,$([ -e /dev/shm/rtshm ] && echo made)" "1," "restore of an entry whose data is a symlink: refused, nothing made"
+is "$rc,$([ -e /dev/shm/rtshm ] && echo made)" "1," "restore of an entry that is a symlink: refused, nothing made"
+case $err in *NoSuchEntry*) ok "restore of an entry that is a symlink: NoSuchEntry" ;;
+*) not_ok "restore of an entry that is a symlink: NoSuchEntry" "got: $err" ;; esac
+rm "$A/${entry[pshm:/rtshm]}" && mv "$T/moved-entry" "$A/${entry[pshm:/rtshm]}"
 # The archive directory itself a symlink: refused.
 ln -s "$A" "$T/alink"
 sed "/^\[Daemon\]/a ArchiveDir=$T/alink" "$CONF" >"$T/alink.conf"

@@ -28,8 +28,8 @@ before=$(sysvipc shm $shm_key | awk '{print $1, $2, $3, $4, $8, $9}')
 out=$("$TRY" save shm "$shm_id" "$T/shm.entry")
 is "$?" 0 "shm: save succeeds"
 is "$(field bytes),$(field locked),$(field hugetlb)" "65536,0,0" "shm: 65536 bytes, not locked, not hugetlb"
-check "shm: data holds the segment's bytes" cmp -s "$T/pattern" "$T/shm.entry/data"
-is "$(stat -c %a "$T/shm.entry/data")" 600 "shm: data is 0600"
+check "shm: the entry's contents hold the segment's bytes" cmp -s "$T/pattern" <(entry_contents "$T/shm.entry/entry")
+is "$(stat -c '%a %F' "$T/shm.entry/entry")" "600 regular file" "shm: the entry is a regular file, 0600"
 
 ipcrm -m "$shm_id"
 out=$("$TRY" restore shm "$T/shm.entry")
@@ -51,7 +51,7 @@ is "$(cat /proc/sys/kernel/shm_next_id)" -1 "shm: a refused restore leaves no id
 # Larger than the archive may take: EFBIG, and nothing written.
 out=$("$TRY" save shm "$shm_id" "$T/shm.big" 65535)
 is "$?,$(field error)" "1,EFBIG" "shm: save over max_bytes is EFBIG"
-is "$(ls -A "$T/shm.big")" "" "shm: EFBIG writes nothing"
+is "$(ls -A "$T/shm.big") $(stat -c %s "$T/shm.big/entry")" "entry 0" "shm: EFBIG writes nothing"
 
 # SHM_LOCKED is noted and comes back.
 perl -MIPC::SysV=SHM_LOCK -e 'shmctl(shmget($ARGV[0], 0, 0), SHM_LOCK, 0) or die "SHM_LOCK: $!"' $shm_key
@@ -75,9 +75,10 @@ is "$(semvals)" "3,0,5" "sem: made with 3, 0, 5"
 before=$(sysvipc sem $sem_key | awk '{print $1, $2, $3, $4, $5, $6}')
 out=$("$TRY" save sem "$sem_id" "$T/sem.entry")
 is "$?,$(field values)" "0,3" "sem: save succeeds, 3 values"
-is "$(tr '\n' ' ' <"$T/sem.entry/values")" "3 0 5 " "sem: values file, one a line"
+is "$(entry_contents "$T/sem.entry/entry" | tr '\n' ' ')" "3 0 5 " "sem: values in the contents, one a line"
 out=$("$TRY" save sem "$sem_id" "$T/sem.big" 5)
-is "$?,$(field error),$(ls -A "$T/sem.big")" "1,EFBIG," "sem: save over max_bytes is EFBIG, nothing written"
+is "$?,$(field error),$(ls -A "$T/sem.big"),$(stat -c %s "$T/sem.big/entry")" "1,EFBIG,entry,0" \
+        "sem: save over max_bytes is EFBIG, nothing written"
 ipcrm -s "$sem_id"
 out=$("$TRY" restore sem "$T/sem.entry")
 is "$?,$(field id),$(field same_id)" "0,$sem_id,1" "sem: restored with the same id"
@@ -85,14 +86,14 @@ is "$(sysvipc sem $sem_key | awk '{print $1, $2, $3, $4, $5, $6}')" "$before" "s
 is "$(semvals)" "3,0,5" "sem: same values"
 out=$("$TRY" restore sem "$T/sem.entry")
 is "$?,$(field error)" "1,EEXIST" "sem: restore refuses a taken key (EEXIST)"
-# A hostile values file: a value past SEMVMX, then too many lines.
+# Hostile values: a value past SEMVMX, then too many lines.
 ipcrm -s "$sem_id"
 cp -a "$T/sem.entry" "$T/sem.bad"
-printf '3\n0\n99999\n' >"$T/sem.bad/values"
+printf '3\n0\n99999\n' | entry_set_contents "$T/sem.bad/entry"
 sed -i "s/^bytes .*/bytes 10/" "$T/sem.bad/facts"
 out=$("$TRY" restore sem "$T/sem.bad")
 is "$?,$(field error),$(sysvipc sem $sem_key)" "1,EBADMSG," "sem: a value past SEMVMX is EBADMSG, no set left"
-printf '3\n0\n5\n1\n' >"$T/sem.bad/values"
+printf '3\n0\n5\n1\n' | entry_set_contents "$T/sem.bad/entry"
 sed -i "s/^bytes .*/bytes 8/" "$T/sem.bad/facts"
 out=$("$TRY" restore sem "$T/sem.bad")
 is "$?,$(field error),$(sysvipc sem $sem_key)" "1,EBADMSG," "sem: a line too many is EBADMSG, no set left"
@@ -120,7 +121,8 @@ msgfacts() { sysvipc msg $msg_key | awk '{print $1, $2, $3, $4, $5, $8, $9}'; }
 before=$(msgfacts)
 is "$(msgfacts)" "$before" "msg: save took nothing from the queue"
 out=$("$TRY" save msg "$msg_id" "$T/msg.big" 60)
-is "$?,$(field error),$(ls -A "$T/msg.big")" "1,EFBIG," "msg: save over max_bytes is EFBIG, nothing written"
+is "$?,$(field error),$(ls -A "$T/msg.big"),$(stat -c %s "$T/msg.big/entry")" "1,EFBIG,entry,0" \
+        "msg: save over max_bytes is EFBIG, nothing written"
 ipcrm -q "$msg_id"
 out=$("$TRY" restore msg "$T/msg.entry")
 is "$?,$(field id),$(field same_id)" "0,$msg_id,1" "msg: restored with the same id"
@@ -134,8 +136,9 @@ ipcrm -q "$msg_id"
 n_before=$(($(wc -l </proc/sysvipc/msg)))
 corrupt() { # corrupt NAME PERL-EXPR: a copy of the entry with its messages rewritten by EXPR on $d
         rm -rf "$T/msg.$1" && cp -a "$T/msg.entry" "$T/msg.$1"
-        perl -e 'local $/; my $d = <STDIN>; '"$2"'; print $d' <"$T/msg.entry/messages" >"$T/msg.$1/messages"
-        sed -i "s/^bytes .*/bytes $(stat -c %s "$T/msg.$1/messages")/" "$T/msg.$1/facts"
+        entry_contents "$T/msg.entry/entry" | perl -e 'local $/; my $d = <STDIN>; '"$2"'; print $d' |
+                entry_set_contents "$T/msg.$1/entry"
+        sed -i "s/^bytes .*/bytes $(entry_contents "$T/msg.$1/entry" | wc -c)/" "$T/msg.$1/facts"
         out=$("$TRY" restore msg "$T/msg.$1")
         is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" \
                 "msg: $1 is EBADMSG, no queue left"
@@ -145,15 +148,15 @@ corrupt cut-short 'chop $d'
 corrupt zero-type 'substr($d, 0, 8) = pack("q", 0)'
 corrupt extra-record '$d .= pack("q Q", 1, 0)'
 corrupt past-end 'substr($d, 8 + 8, 8) = pack("Q", 0)'
-# A symlink where a file should be, even to the right bytes, and a FIFO
-# (which would block a read) are refused.
-rm -rf "$T/msg.sym" && cp -a "$T/msg.entry" "$T/msg.sym" && ln -sf "$T/msg.entry/messages" "$T/msg.sym/messages"
+# A symlink at the entry, even to a good entry, is no entry (ENOENT, as
+# archive_entry_open says), and a FIFO (which would block a read) is refused.
+rm -rf "$T/msg.sym" && cp -a "$T/msg.entry" "$T/msg.sym" && ln -sf "$T/msg.entry/entry" "$T/msg.sym/entry"
 out=$("$TRY" restore msg "$T/msg.sym")
-is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" "msg: a symlink for messages is refused"
-rm -rf "$T/msg.fifo" && cp -a "$T/msg.entry" "$T/msg.fifo" && rm "$T/msg.fifo/messages" && mkfifo "$T/msg.fifo/messages"
+is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,ENOENT,$n_before" "msg: a symlink for the entry is refused"
+rm -rf "$T/msg.fifo" && cp -a "$T/msg.entry" "$T/msg.fifo" && rm "$T/msg.fifo/entry" && mkfifo "$T/msg.fifo/entry"
 sed -i "s/^bytes .*/bytes 0/; s/^messages .*/messages 0/" "$T/msg.fifo/facts"
 out=$("$TRY" restore msg "$T/msg.fifo")
-is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" "msg: a FIFO for messages is refused"
+is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,EBADMSG,$n_before" "msg: a FIFO for the entry is refused"
 
 # 256 MiB: streamed, never held; the helper's peak RSS stays under 32 MiB.
 big_key=$((0x5302))
@@ -167,7 +170,7 @@ hwm=$(field vmhwm_kib)
 if [ -n "$hwm" ] && [ "$hwm" -lt 32768 ]; then ok "shm: peak RSS ${hwm} KiB < 32 MiB while saving 256 MiB"
 else not_ok "shm: peak RSS < 32 MiB while saving 256 MiB" "VmHWM: ${hwm:-?} KiB"; fi
 want=$(perl -e 'print chr($_) x (1 << 20) for 0 .. 255' | sha256sum)
-is "$(sha256sum <"$T/shm.256/data")" "$want" "shm: 256 MiB bytes as written"
+is "$(entry_contents "$T/shm.256/entry" | sha256sum)" "$want" "shm: 256 MiB bytes as written"
 ipcrm -m "$big_id"
 rm -rf "$T/shm.256"
 

@@ -165,13 +165,27 @@ done
 is "$(sysvipc shm $shm_key '$2')" "" "restore of a path: nothing made"
 # A manifest this version did not write.
 cp -a "$A/${entry[shm:$shm_id]}" "$A/broken"
-sed -i 's/"ipcgc-archive 1"/"ipcgc-archive 9"/' "$A/broken/manifest"
+entry_manifest "$A/broken" | sed 's/"ipcgc-archive 2"/"ipcgc-archive 9"/' | entry_set_manifest "$A/broken"
 run "${LOCAL[@]}" restore broken
 is "$rc,$err" "1,ipcgc: io.ipcgc.BadEntry: entry=broken, message=its manifest is not one this version wrote" \
     "restore of a bad manifest: BadEntry"
 is "$("${LOCAL[@]}" archive -J | jq '[.bad, (.entries | length)] | join(" ")' -r)" "1 7" \
     "archive: the bad entry is counted, not listed"
-rm -rf "$A/broken"
+rm -f "$A/broken"
+# An entry whose contents are shorter than its manifest says.
+cp -a "$A/${entry[shm:$shm_id]}" "$A/short"
+entry_contents "$A/short" | head -c 100 | entry_set_contents "$A/short"
+run "${LOCAL[@]}" restore short
+is "$rc,$err" "1,ipcgc: io.ipcgc.BadEntry: entry=short, message=its contents do not agree with its manifest" \
+    "restore of an entry with its contents cut: BadEntry"
+is "$(sysvipc shm $shm_key '$2')" "" "restore of an entry with its contents cut: nothing left made"
+rm -f "$A/short"
+# A directory where an entry should be (as "ipcgc-archive 1" made them).
+mkdir -m 0700 "$A/olddir"
+run "${LOCAL[@]}" restore olddir
+is "$rc,$err" "1,ipcgc: io.ipcgc.BadEntry: entry=olddir, message=its manifest is not one this version wrote" \
+    "restore of a directory in the archive: BadEntry"
+rmdir "$A/olddir"
 # A FIFO whose directory is not under FifoDirs= any more.
 sed "s|^FifoDirs=.*|FifoDirs=$T/elsewhere|" "$CONF" >"$T/elsewhere.conf"
 mkdir -p "$T/elsewhere" && rm "$FIFODIR/rfifo"

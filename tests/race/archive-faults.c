@@ -36,7 +36,8 @@
  *             fix does not close (a TODO in the script): the message is
  *             lost with the queue, and is in no entry.
  *   m2        a 1 GiB pshm holding 4 KiB, under ArchiveMaxBytes=256M:
- *             archived (the entry's data: 1 GiB long, 4 KiB of blocks) and
+ *             archived (the entry's contents: 1 GiB long; 4 KiB of blocks,
+ *             and the manifest's) and
  *             removed.
  *   m2-evict  20 pshm files of 8 MiB removed into an archive (ArchiveKeep=0,
  *             ArchiveMaxBytes=200M); then a 200 MiB sparse file holding 1
@@ -604,12 +605,11 @@ static void case_h3(bool at_shmdt) {
         /* Removed after all: is what the other process wrote in the entry? */
         const struct reap_record *rec = sweep_record(&s, is);
         if (rec && rec->archive) {
-                _cleanup_close_ int afd = archive_fd(dir), dfd = -EBADF;
+                _cleanup_close_ int afd = archive_fd(dir), efd = -EBADF;
                 char c = 0;
-                dfd = openat(afd, rec->archive, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                _cleanup_close_ int data = dfd < 0 ? -EBADF : openat(dfd, "data", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                if (data < 0 || pread(data, &c, 1, (off_t) g_hook_offset) != 1)
-                        fatal("%s/%s/data: %m", dir, rec->archive);
+                if (archive_entry_open(afd, rec->archive, &efd, NULL) < 0 ||
+                    pread(efd, &c, 1, ARCHIVE_DATA_OFFSET + (off_t) g_hook_offset) != 1)
+                        fatal("%s/%s: %m", dir, rec->archive);
                 res("entry_byte", "%s", c == '!' ? "the one written" : "from before the write");
         }
 out:
@@ -644,7 +644,8 @@ out:
         sweep_done(&s);
 }
 
-/* The data file of the entry the record of INDEX names: "LENGTH BLOCKBYTES". */
+/* The entry the record of INDEX names: "LENGTH BLOCKBYTES", its contents'
+ * length and what the whole entry takes (the manifest's block with it). */
 static void res_entry_data(const char *key, const char *dir, const struct sweep *s, size_t index) {
         const struct reap_record *rec = sweep_record(s, index);
         _cleanup_close_ int fd = archive_fd(dir);
@@ -655,11 +656,12 @@ static void res_entry_data(const char *key, const char *dir, const struct sweep 
                 res(key, "no entry");
                 return;
         }
-        (void) snprintf(path, sizeof(path), "%s/data", rec->archive);
+        (void) snprintf(path, sizeof(path), "%s", rec->archive);
         if (fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                res(key, "no data: %s", strerror(errno));
+                res(key, "no entry: %s", strerror(errno));
         else
-                res(key, "length %llu blocks %llu", (unsigned long long) st.st_size,
+                res(key, "length %llu blocks %llu",
+                    (unsigned long long) (st.st_size > ARCHIVE_DATA_OFFSET ? st.st_size - ARCHIVE_DATA_OFFSET : 0),
                     (unsigned long long) st.st_blocks * 512ull);
 }
 

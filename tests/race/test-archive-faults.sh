@@ -105,7 +105,7 @@ is "$(get m2 reap)" 0 "m2: reap() returns 0"
 r=$(get m2 record)
 is "${r%%:*}" removed "m2: a 1 GiB pshm holding 4 KiB removed under ArchiveMaxBytes=256M ($r)"
 is "$(get m2 present)" no "m2: the file is gone"
-is "$(get m2 data)" "length 1073741824 blocks 4096" "m2: the entry's data: 1 GiB long, 4 KiB of blocks"
+is "$(get m2 data)" "length 1073741824 blocks 8192" "m2: the entry's contents: 1 GiB long, 4 KiB of blocks (and 4 KiB of manifest)"
 
 is "$(get m2-evict old_removed)" 20 "m2-evict: 20 files of 8 MiB removed into the archive"
 is "$(get m2-evict old_entries)" 20 "m2-evict: 20 entries"
@@ -116,8 +116,8 @@ for m in 200 256; do
     is "$(get m2-evict max${m}_present)" no "m2-evict: ArchiveMaxBytes=${m}M: the file is gone"
     n=$(get m2-evict max${m}_evicted)
     check "m2-evict: ArchiveMaxBytes=${m}M: at most 1 old entry evicted (got $n)" test "${n/missing/99}" -le 1
-    is "$(get m2-evict max${m}_data)" "length 209715200 blocks 4096" \
-        "m2-evict: ArchiveMaxBytes=${m}M: the entry's data: 200 MiB long, one block"
+    is "$(get m2-evict max${m}_data)" "length 209715200 blocks 8192" \
+        "m2-evict: ArchiveMaxBytes=${m}M: the entry's contents: 200 MiB long, one block (and the manifest's)"
 done
 
 # H2: the record of a removal cannot be made.

@@ -151,7 +151,7 @@ entry=$(jq -r '.records[] | select(.action == "removed") | .archive' <<<"$sweep"
 is "$(journalctl --no-pager -o json IPCGC_ACTION=removed | jq -r 'select(.IPCGC_OBJECT == "shm:'"$shmid"'") |
         "\(.IPCGC_ARCHIVE) \(.IPCGC_UID) \(.IPCGC_KEY) \(.IPCGC_SIZE)"')" "$entry 0 0x00007777 4096" \
     "the journal says where it went and what it was (IPCGC_ARCHIVE=, _UID=, _KEY=, _SIZE=)"
-is "$(stat -c '%a %u' "/var/lib/ipcgc/archive/$entry" 2>&1)" "700 0" "its entry is in the unit's StateDirectory, root's, 0700"
+is "$(stat -c '%F %a %u' "/var/lib/ipcgc/archive/$entry" 2>&1)" "regular file 600 0" "its entry is in the unit's StateDirectory, root's, 0600"
 # What journalctl -x says of it: the catalog's text, its fields filled in.
 explained=$(journalctl --no-pager -x IPCGC_ACTION=removed IPCGC_OBJECT="shm:$shmid" 2>&1)
 echo "$explained" >/result/explained

@@ -3,6 +3,7 @@
  * begun, written, committed or aborted, its manifest read back field for
  * field, hostile manifests refused, the listing and the eviction.  Files in
  * a temporary directory only: no IPC, no root. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -44,6 +45,18 @@ static int teardown(void **state) {
         return nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* How many names ARCHIVE_FD holds, hidden ones too. */
+static int count_names(int afd) {
+        DIR *d = fdopendir(dup(afd));
+        int n = 0;
+        assert_non_null(d);
+        rewinddir(d);
+        for (struct dirent *de; (de = readdir(d));)
+                n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+        closedir(d);
+        return n;
+}
+
 static struct ipc_object shm_object(int id) {
         return (struct ipc_object) {
                 .type = IPC_TYPE_SHM, .id = id, .key = -42, .uid = 4601, .gid = 4602, .cuid = 0, .cgid = 0,
@@ -52,7 +65,7 @@ static struct ipc_object shm_object(int id) {
         };
 }
 
-/* A committed entry for O, removed at WHEN, with a data file of N bytes. */
+/* A committed entry for O, removed at WHEN, with N bytes of contents. */
 static void make_entry(int afd, const struct ipc_object *o, time_t when, size_t n, char name[static ARCHIVE_NAME_MAX]) {
         struct archive_entry e;
         struct archive_removal why = { .time = when, .verdict = "ORPHAN", .reason = (char *) "nattch 0; \"quoted\"\n",
@@ -61,7 +74,7 @@ static void make_entry(int afd, const struct ipc_object *o, time_t when, size_t 
 
         assert_int_equal(archive_entry_begin(afd, o, when, &e), 0);
         if (n) {
-                int fd = openat(e.dfd, "data", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                int fd = archive_contents_open(e.fd, NULL);
                 assert_true(fd >= 0);
                 char *buf = calloc(1, n);
                 assert_non_null(buf);
@@ -113,13 +126,26 @@ static void test_round_trip(void **state) {
          * second sort as made: YYYYmmddTHHMMSS.uuuuuuZ */
         assert_int_equal(strlen(name) > 23 && name[8] == 'T' && name[15] == '.' && name[22] == 'Z', 1);
 
-        int dfd = openat(afd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-        assert_true(dfd >= 0);
+        /* one regular file, 0600: the manifest, then the contents at
+         * ARCHIVE_DATA_OFFSET */
+        int dfd;
+        uint64_t disk;
+        assert_int_equal(archive_entry_open(afd, name, &dfd, &disk), 0);
         struct stat st;
-        assert_int_equal(fstatat(afd, name, &st, 0), 0);
-        assert_int_equal(st.st_mode & 07777, 0700);
-        assert_int_equal(fstatat(dfd, "manifest", &st, 0), 0);
+        assert_int_equal(fstat(dfd, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
         assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(st.st_size, ARCHIVE_DATA_OFFSET + 4096);
+        assert_int_equal(disk, (uint64_t) st.st_blocks * 512);
+        assert_true(disk < ARCHIVE_DATA_OFFSET); /* the gap is a hole */
+        uint64_t size;
+        int cfd = archive_contents_open(dfd, &size);
+        assert_true(cfd >= 0);
+        assert_int_equal(size, 4096);
+        unsigned char byte;
+        assert_int_equal(read(cfd, &byte, 1), 1);
+        assert_int_equal(byte, 0x5a);
+        close(cfd);
 
         struct ipc_object back;
         struct archive_removal why;
@@ -153,7 +179,9 @@ static void test_round_trip(void **state) {
         make_entry(afd, &f, 1800000100, 0, name);
         assert_null(strchr(name, '/'));
         assert_null(strchr(name, ' '));
-        dfd = openat(afd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        assert_int_equal(archive_entry_open(afd, name, &dfd, NULL), 0);
+        assert_int_equal(fstat(dfd, &st), 0);
+        assert_true(st.st_size < ARCHIVE_DATA_OFFSET); /* no contents: the manifest alone */
         assert_int_equal(archive_manifest_read(dfd, &back, &why, &c), 0);
         assert_string_equal(back.name, f.name);
         assert_int_equal(back.ino, 77);
@@ -181,30 +209,42 @@ static void test_abort_and_uncommitted(void **state) {
         assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
         struct ipc_object o = shm_object(6);
         assert_int_equal(archive_entry_begin(afd, &o, 1800000000, &e), 0);
-        int fd = openat(e.dfd, "data", O_WRONLY | O_CREAT | O_EXCL, 0600);
+        int fd = archive_contents_open(e.fd, NULL);
         assert_true(fd >= 0);
+        assert_int_equal(write(fd, "x", 1), 1);
         close(fd);
-        /* not committed: not listed */
+        /* not committed: not listed, and (O_TMPFILE) not even named */
         struct archive_listing *l;
         assert_int_equal(archive_list(afd, &l), 0);
         assert_int_equal(l->n_items, 0);
+        assert_int_equal(l->n_bad, 0);
         archive_listing_free(l);
+        assert_int_equal(count_names(afd), e.tmp[0] ? 1 : 0);
         archive_entry_abort(afd, &e);
-        struct stat st;
-        assert_int_equal(fstatat(afd, e.tmp, &st, AT_SYMLINK_NOFOLLOW), -1);
-        assert_int_equal(errno, ENOENT);
+        assert_int_equal(count_names(afd), 0);
+        assert_int_equal(e.fd, -1);
+
+        /* a manifest that would reach the contents is refused */
+        char *reason = malloc(ARCHIVE_DATA_OFFSET);
+        assert_non_null(reason);
+        memset(reason, 'r', ARCHIVE_DATA_OFFSET - 1);
+        reason[ARCHIVE_DATA_OFFSET - 1] = 0;
+        struct archive_removal why = { .time = 1800000000, .verdict = "ORPHAN", .reason = reason };
+        struct archive_contents c = {};
+        assert_int_equal(archive_entry_begin(afd, &o, 1800000000, &e), 0);
+        assert_int_equal(archive_manifest_write(&e, &o, &why, &c), -E2BIG);
+        archive_entry_abort(afd, &e);
+        free(reason);
+        assert_int_equal(count_names(afd), 0);
         close(afd);
 }
 
 /* Writes TEXT as the manifest of a new committed-looking entry NAME. */
 static void plant(int afd, const char *name, const char *text) {
-        assert_int_equal(mkdirat(afd, name, 0700), 0);
-        int dfd = openat(afd, name, O_RDONLY | O_DIRECTORY);
-        int fd = openat(dfd, "manifest", O_WRONLY | O_CREAT | O_EXCL, 0600);
+        int fd = openat(afd, name, O_WRONLY | O_CREAT | O_EXCL, 0600);
         assert_true(fd >= 0);
         assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
         close(fd);
-        close(dfd);
 }
 
 static void test_hostile_manifests(void **state) {
@@ -221,17 +261,15 @@ static void test_hostile_manifests(void **state) {
         plant(afd, "bad-empty", "");
         plant(afd, "bad-array", "[1,2]");
         /* a good manifest with one field out of range: a uid of -1 */
-        int dfd = openat(afd, name, O_RDONLY | O_DIRECTORY);
-        char buf[ARCHIVE_MANIFEST_MAX];
-        int fd = openat(dfd, "manifest", O_RDONLY);
+        char buf[ARCHIVE_DATA_OFFSET];
+        int fd = openat(afd, name, O_RDONLY);
         ssize_t n = read(fd, buf, sizeof(buf) - 1);
         assert_true(n > 0);
         buf[n] = 0;
         close(fd);
-        close(dfd);
         char *u = strstr(buf, "\"uid\":4601");
         assert_non_null(u);
-        char evil[ARCHIVE_MANIFEST_MAX + 32];
+        char evil[ARCHIVE_DATA_OFFSET + 32];
         snprintf(evil, sizeof(evil), "%.*s\"uid\":-1%s", (int) (u - buf), buf, u + strlen("\"uid\":4601"));
         plant(afd, "bad-uid", evil);
         /* a sysv object with a name, a file object without one */
@@ -239,29 +277,23 @@ static void test_hostile_manifests(void **state) {
         assert_non_null(t);
         snprintf(evil, sizeof(evil), "%.*s\"name\":\"/x\"%s", (int) (t - buf), buf, t + strlen("\"name\":null"));
         plant(afd, "bad-name", evil);
-        /* a manifest that is a symlink to the good one: not followed */
-        assert_int_equal(mkdirat(afd, "bad-link", 0700), 0);
-        char target[ARCHIVE_NAME_MAX + 16];
-        snprintf(target, sizeof(target), "../%s/manifest", name);
-        dfd = openat(afd, "bad-link", O_RDONLY | O_DIRECTORY);
-        assert_int_equal(symlinkat(target, dfd, "manifest"), 0);
-        close(dfd);
-        /* a FIFO as a manifest: not opened for reading, not waited on */
-        assert_int_equal(mkdirat(afd, "bad-fifo", 0700), 0);
-        dfd = openat(afd, "bad-fifo", O_RDONLY | O_DIRECTORY);
-        assert_int_equal(mkfifoat(dfd, "manifest", 0600), 0);
-        close(dfd);
-        /* larger than any manifest written */
-        char *big = malloc(ARCHIVE_MANIFEST_MAX + 2);
-        memset(big, ' ', ARCHIVE_MANIFEST_MAX + 1);
-        big[ARCHIVE_MANIFEST_MAX + 1] = 0;
+        /* an entry that is a symlink to the good one: not followed */
+        assert_int_equal(symlinkat(name, afd, "bad-link"), 0);
+        /* a FIFO as an entry: not opened for reading, not waited on */
+        assert_int_equal(mkfifoat(afd, "bad-fifo", 0600), 0);
+        /* a directory (as entries of "ipcgc-archive 1" were) */
+        assert_int_equal(mkdirat(afd, "bad-dir", 0700), 0);
+        /* no NUL within the manifest's room: larger than any written */
+        char *big = malloc(ARCHIVE_DATA_OFFSET + 2);
+        memset(big, ' ', ARCHIVE_DATA_OFFSET + 1);
+        big[ARCHIVE_DATA_OFFSET + 1] = 0;
         plant(afd, "bad-big", big);
         free(big);
 
         struct archive_listing *l;
         assert_int_equal(archive_list(afd, &l), 0);
         assert_int_equal(l->n_items, 1);
-        assert_int_equal(l->n_bad, 9);
+        assert_int_equal(l->n_bad, 10);
         assert_string_equal(l->items[0].name, name);
         archive_listing_free(l);
         close(afd);
