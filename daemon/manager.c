@@ -384,11 +384,13 @@ static void log_summary(struct manager *m, enum sweep_trigger trigger, const str
         }
         for (size_t i = 0; i < k; i++)
                 fields[i] = f[i];
+        char dry[64] = "";
+        if (res->would_remove)
+                snprintf(dry, sizeof(dry), ", %u would be removed (dry run)", res->would_remove);
         log_event_fields(LOG_INFO, MESSAGE_ID_SWEEP, fields, k,
                          "sweep (%s): %zu objects, %u removed, %u skipped, %u failed%s%s", trigger_name(trigger), n,
-                         res->removed, res->skipped, res->failed,
-                         res->stopped ? ", stopped at MaxRemovalsPerSweep" : "",
-                         said ? ", new would-removes in a dry run" : "");
+                         res->removed, res->skipped, res->failed, dry,
+                         res->stopped ? ", stopped at MaxRemovalsPerSweep" : "");
 }
 
 /* A sweep done, whoever asked: its records said (a dry run asked for over

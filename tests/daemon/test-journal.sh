@@ -74,6 +74,10 @@ check "its would-remove is said again once it is an orphan again" wait_said "shm
 check "three more sweeps" wait_sweeps 3
 is "$(for id in "${IDS[@]}"; do said "$id"; done | paste -sd' ')" "2 1 1 1" \
     "and only once more; the others still once"
+is "$(grep -c '^ipcgcd: info: [^ ]* (log_summary): sweep (.*would be removed (dry run)$' "$T/ipcgcd.err")" 2 \
+    "a summary at info only for the two sweeps that said something new"
+check "the first: 4 objects, 4 would be removed" \
+    grep -q 'sweep (start): 4 objects, 0 removed, 0 skipped, 0 failed, 4 would be removed (dry run)$' "$T/ipcgcd.err"
 stop_daemon
 
 # A dry run that stops at MaxRemovalsPerSweep= stops so at every sweep:
