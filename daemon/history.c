@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "history.h"
+#include "io.h"
 #include "macro.h"
 #include "report.h"
 
@@ -71,7 +72,7 @@ void history_clear(struct history *h) {
 /* The last line, with the number of entries: a file cut at a line's end
  * lacks it. */
 #define END_PREFIX "end "
-#define TMP_TEMPLATE HISTORY_FILE_NAME ".XXXXXX"
+#define TMP_NAME HISTORY_FILE_NAME ".tmp"
 #define BAD_NAME HISTORY_FILE_NAME ".bad"
 
 static int write_entry(FILE *f, const struct history_entry *e) {
@@ -81,54 +82,69 @@ static int write_entry(FILE *f, const struct history_entry *e) {
         if (r < 0)
                 return r;
         json_object_object_add(j, "time", json_object_new_int64(e->time));
-        r = fprintf(f, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN)) < 0 ? -EIO : 0;
+        r = fprintf(f, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN)) < 0 ? -ENOMEM : 0;
         json_object_put(j);
         return r;
 }
 
-int history_save(const struct history *h, const char *dir) {
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int dfd = -EBADF;
-        FILE *f = NULL;
-        int fd, r = 0;
+/* The file's text, in memory: at most HISTORY_MAX lines of a few hundred
+ * bytes. */
+static int format(const struct history *h, char **ret, size_t *ret_size) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        int r = 0;
 
+        if (!f)
+                return -ENOMEM;
+        if (fputs(MAGIC, f) < 0)
+                r = -ENOMEM;
+        for (size_t i = h->n; r >= 0 && i > 0; i--)
+                r = write_entry(f, history_get(h, i - 1));
+        if (r >= 0 && fprintf(f, END_PREFIX "%zu\n", h->n) < 0)
+                r = -ENOMEM;
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0) {
+                free(text);
+                return r;
+        }
+        *ret = text;
+        *ret_size = size;
+        return 0;
+}
+
+int history_save(const struct history *h, const char *dir) {
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        r = format(h, &text, &size);
+        if (r < 0)
+                return r;
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return negative_errno();
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return negative_errno();
-        if (asprintf(&tmp, "%s/" TMP_TEMPLATE, dir) < 0)
-                return -ENOMEM;
-        /* mkostemp's 0600: what an admin's history says is not for others. */
-        fd = mkostemp(tmp, O_CLOEXEC);
+        /* One name, so a crash leaves one file at most, replaced by the next
+         * save; unlink does not follow a symlink put there.  Only the daemon
+         * and `ipcgcd --once` write it, never side by side (the sweep unit's
+         * ExecCondition=). */
+        if (unlinkat(dfd, TMP_NAME, 0) < 0 && errno != ENOENT)
+                return negative_errno();
+        /* 0600 whatever the umask: what an admin's history says is not for
+         * others. */
+        fd = openat(dfd, TMP_NAME, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
-        f = fdopen(fd, "w");
-        if (!f) {
-                r = negative_errno();
-                (void) close(fd);
-                (void) unlink(tmp);
-                return r;
-        }
-        if (fputs(MAGIC, f) < 0)
-                r = -EIO;
-        for (size_t i = h->n; r >= 0 && i > 0; i--)
-                r = write_entry(f, history_get(h, i - 1));
-        if (r >= 0 && fprintf(f, END_PREFIX "%zu\n", h->n) < 0)
-                r = -EIO;
-        if (r >= 0 && fflush(f) != 0)
-                r = negative_errno();
-        if (r >= 0 && fsync(fileno(f)) < 0)
-                r = negative_errno();
-        if (fclose(f) != 0 && r >= 0)
-                r = negative_errno();
-        if (r >= 0 && renameat(dfd, strrchr(tmp, '/') + 1, dfd, HISTORY_FILE_NAME) < 0)
-                r = negative_errno();
+        r = fchmod(fd, 0600) < 0 ? negative_errno() : io_write_all(fd, text, size, -1);
         if (r < 0) {
-                (void) unlink(tmp);
+                (void) unlinkat(dfd, TMP_NAME, 0);
                 return r;
         }
-        return fsync(dfd) < 0 ? negative_errno() : 0;
+        return io_commit_at(dfd, TMP_NAME, HISTORY_FILE_NAME, TAKE_FD(fd));
 }
 
 static int action_from_string(const char *s) {
