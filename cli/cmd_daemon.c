@@ -106,13 +106,15 @@ int cmd_status(struct cli *cli, int argc, char **argv) {
 
 static const struct column history_columns[] = {
         { "TIME", "when", 19, 0 },       { "ACTION", "removed, skipped, failed, stopped", 8, 0 },
-        { "ID", "object", 12, 0 },       { "VERDICT", "verdict then", 7, 0 },
+        { "ID", "object", 12, 0 },       { "KEY", "System V key", 10, 0 },
+        { "OWNER", "owner", 8, 0 },      { "SIZE", "size", 6, SCOLS_FL_RIGHT },
+        { "VERDICT", "verdict then", 7, 0 },
         { "RULE", "rule", 8, 0 },        { "REASON", "why", 0.5, SCOLS_FL_WRAP },
         { "ARCHIVE", "the archive entry a removed object went to", 10, 0 },
 };
 
 int cmd_history(struct cli *cli, int argc, char **argv) {
-        static const int ids[] = { 0, 1, 2, 3, 4, 5, 6 };
+        static const int ids[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
         struct daemon_opts o = { .limit = 50 };
         json_object *reply = NULL, *params, *entries;
         int r;
@@ -151,8 +153,23 @@ int cmd_history(struct cli *cli, int argc, char **argv) {
                         if (localtime_r(&tt, &tm))
                                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
                 }
-                const char *cells[] = { when, json_str(e, "action"), json_str(e, "id"), json_str(e, "verdict"),
-                                        json_str(e, "rule"), json_str(e, "reason"), json_str(e, "archive") };
+                /* What the object was, as `ipcgc archive` shows it. */
+                char key[16] = "-", owner[16], size[FORMAT_BYTES_MAX] = "-";
+                const char *user = json_int(e, "uid", &v) ? cli_user_name((uid_t) v, owner) : NULL;
+                if (json_int(e, "key", &v))
+                        snprintf(key, sizeof(key), "0x%08" PRIx32, (uint32_t) v);
+                if (json_int(e, "size", &v))
+                        format_bytes(size, (uint64_t) v);
+                const char *cells[] = { when,
+                                        json_str(e, "action"),
+                                        json_str(e, "id"),
+                                        key,
+                                        user,
+                                        size,
+                                        json_str(e, "verdict"),
+                                        json_str(e, "rule"),
+                                        json_str(e, "reason"),
+                                        json_str(e, "archive") };
                 struct libscols_line *ln = scols_table_new_line(t, NULL);
                 for (size_t k = 0; ln && k < ELEMENTSOF(cells); k++)
                         (void) scols_line_set_data(ln, k, cells[k] ? cells[k] : "-");

@@ -11,6 +11,7 @@
 #include "history.h"
 #include "judge.h"
 #include "reap.h"
+#include "said.h"
 #include "service.h"
 
 struct connector;
@@ -65,6 +66,12 @@ struct manager {
         uint64_t last_prompt_usec; /* CLOCK_MONOTONIC of the last prompt sweep */
 
         struct history history;
+        char *history_dir; /* StateDir= at start, where the history is kept; NULL: not kept */
+        int history_error_said; /* the last error saving it, logged */
+        /* A dry run's would-removes said, so each is said once (said.h). */
+        struct said said;
+        bool said_full_said;
+        bool dry_stop_said; /* a dry run's stop at MaxRemovalsPerSweep= was said */
         struct manager_stats stats;
         uint64_t start_usec; /* CLOCK_MONOTONIC */
 
