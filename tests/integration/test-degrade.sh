@@ -107,7 +107,8 @@ is "$?" 0 "fds: sweep --local under ulimit -n 256 succeeds"
 is "$(jq -c '[.removed, .failed]' <<<"$out")" "[1001,0]" "fds: 1000 FIFOs and a segment removed, none failed"
 is "$(count "$FIFODIR")" 0 "fds: no FIFO left"
 shm_exists "$shm_id" && not_ok "fds: the segment is gone" || ok "fds: the segment is gone"
-is "$(count "$A")" 1001 "fds: every removal archived"
+is "$(jq '[.records[] | select(.action == "removed" and .archive != null)] | length' <<<"$out") $("$IPCGC" --config "$CONF" archive --local -J | jq '.entries | length')" \
+    "1001 1001" "fds: every removal archived, and listed"
 
 clean
 mkfifos_as 0 "$FIFODIR" 1000
