@@ -142,6 +142,10 @@ check "ipcgc is not installed before (dpkg -s)" bash -c '! dpkg -s ipcgc'
 # A policy-rc.d that forbids starting services (as Docker images ship, exit
 # 101) is the host image's, not a booted system's: the container has none.
 rm -f /usr/sbin/policy-rc.d
+# The README's way to watch first: a drop-in of the administrator's, written
+# before the install (no conffile of the package, so dpkg asks nothing).
+mkdir -p /etc/ipcgc/conf.d
+printf '[Daemon]\nDryRun=yes\n' >/etc/ipcgc/conf.d/10-dry-run.conf
 check "dpkg -i ipcgc_$V installs it" dpkg -i "/debs/ipcgc_$V.deb" </dev/null
 state >/result/state-install
 is "$(systemctl is-enabled ipcgcd.socket)" enabled "the install enabled ipcgcd.socket"
@@ -151,6 +155,7 @@ is "$(systemctl is-active ipcgcd.socket)" active "ipcgcd.socket is listening"
 is "$(systemctl is-active ipcgc-sweep.timer)" inactive "the timer is not started"
 check "ipcgc status is answered by the daemon at /run/ipcgc/io.ipcgc" status_answers
 is "$(systemctl is-active ipcgcd.service)" active "ipcgcd.service is running"
+is "$(ipcgc status -J | jq .dry_run)" true "in dry run, as the drop-in written before the install says"
 is "$(systemctl preset --dry-run ipcgcd.socket ipcgcd.service ipcgc-sweep.timer 2>&1)" "" \
     "the shipped preset would change nothing of that"
 check "bash-completion's loader finds the completion" \
@@ -186,7 +191,8 @@ is "$(systemctl is-enabled ipcgc-sweep.timer)" enabled "keeps a timer the admini
 # Purge: nothing left.
 check "the daemon's StateDirectory=, /var/lib/ipcgc, is there" test -d /var/lib/ipcgc
 check "dpkg --purge ipcgc" dpkg --purge ipcgc </dev/null
-is "$(ls -d /etc/ipcgc /var/lib/ipcgc /run/ipcgc/io.ipcgc 2>/dev/null)" "" "no /etc/ipcgc, /var/lib/ipcgc or socket left"
+is "$(find /etc/ipcgc /var/lib/ipcgc /run/ipcgc/io.ipcgc ! -type d 2>/dev/null)" /etc/ipcgc/conf.d/10-dry-run.conf \
+    "nothing left in /etc/ipcgc but the administrator's drop-in, no /var/lib/ipcgc, no socket"
 is "$(find /etc/systemd/system -name 'ipcgc*' ! -name ipcgc-deb-test.service | paste -sd' ')" "" "and no enablement symlink"
 is "$(systemctl is-active ipcgcd.service ipcgcd.socket | paste -sd' ')" "inactive inactive" "the daemon and its socket are stopped"
 EOC
