@@ -13,9 +13,11 @@ if [ ! -r "$BASH_COMPLETION" ]; then
     exit 1
 fi
 
-# The install, as a package build makes it.
-dir=$(make -s --no-print-directory -C "$top_builddir" -f Makefile -f - print-dir <<<'print-dir: ; @echo $(bashcompletiondir)' 2>/dev/null)
-make -s -C "$top_builddir" install DESTDIR="$T/inst" >"$T/install.log" 2>&1
+# The install, as a package build makes it, by a make of its own (not the
+# harness's: its MAKEFLAGS would have it print directories).
+own_make() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" "$@"; }
+dir=$(own_make -f Makefile -f - print-dir <<<'print-dir: ; @echo $(bashcompletiondir)' 2>/dev/null)
+own_make install DESTDIR="$T/inst" >"$T/install.log" 2>&1
 check "make install puts the completion in bashcompletiondir ($dir)" test -s "$T/inst$dir/ipcgc"
 COMPLETION=$T/inst$dir/ipcgc
 
