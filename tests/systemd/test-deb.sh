@@ -6,19 +6,9 @@
 # systemd booted in a systemd-nspawn container whose root is an overlay on
 # the host's (/usr, /etc and /var writable, every write in a tmpfs that goes
 # with the container).  Nothing is installed on the host.
-set -u
-top_builddir=$(cd "${top_builddir:-.}" && pwd)
-top_srcdir=$(cd "${top_srcdir:-.}" && pwd)
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() {
-    n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
-    local d; for d in "$@"; do echo "#   $d"; done
-}
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d" "command failed: $*"; fi; }
-is() { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3" "got:      '$1'" "expected: '$2'"; fi; }
+# (TAP from the integration tests' lib.sh, here and in the container; no
+# namespaces of its: the container has its own.)
+. "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 
 if [ "$(id -u)" != 0 ]; then
     echo "Bail out! needs root (dpkg-buildpackage's build dependencies, systemd-nspawn)"
@@ -107,18 +97,13 @@ check "the upgrades are later versions ($version+1, $version+2)" dpkg --compare-
 # --- installed, upgraded, purged in a container ---------------------------------------
 cat >"$T/in-container.sh" <<'EOC'
 #!/bin/bash
-# In the container: the package's life, TAP to /result/tap.
-exec >/result/log 2>&1
+# In the container: the package's life, as TAP on stdout (/result/tap); the
+# trace, and what commands say, on stderr (/result/log).
+exec >/result/tap 2>/result/log
 set -x
-TAP=/result/tap
-: >"$TAP"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*" >>"$TAP"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1" >>"$TAP"; shift; for d in "$@"; do echo "#   $d" >>"$TAP"; done; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d" "failed: $*"; fi; }
-is() { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3" "got: '$1'" "expected: '$2'"; fi; }
-finish() { echo "1..$n" >>"$TAP"; systemctl poweroff --no-block; exit 0; }
-trap finish EXIT
+. /debs/lib.sh
+trap 'systemctl poweroff --no-block' EXIT
+quiet() { "$@" >&2; } # quiet COMMAND...: its output to the log, not the TAP
 V=$(cat /debs/version)
 CONF=/etc/ipcgc/ipcgc.conf
 # ipcgc status, once the socket's daemon answers (its first sweep may be
@@ -146,7 +131,7 @@ rm -f /usr/sbin/policy-rc.d
 # before the install (no conffile of the package, so dpkg asks nothing).
 mkdir -p /etc/ipcgc/conf.d
 printf '[Daemon]\nDryRun=yes\n' >/etc/ipcgc/conf.d/10-dry-run.conf
-check "dpkg -i ipcgc_$V installs it" dpkg -i "/debs/ipcgc_$V.deb" </dev/null
+check "dpkg -i ipcgc_$V installs it" quiet dpkg -i "/debs/ipcgc_$V.deb" </dev/null
 state >/result/state-install
 is "$(systemctl is-enabled ipcgcd.socket)" enabled "the install enabled ipcgcd.socket"
 is "$(systemctl is-enabled ipcgcd.service)" enabled "and ipcgcd.service, as the shipped preset has it"
@@ -168,7 +153,7 @@ check "man ipcgc finds the page" bash -c 'man -w ipcgc | grep -q ipcgc.1'
 printf '\n# Edited by the administrator.\n' >>"$CONF"
 sum=$(md5sum <"$CONF")
 pid=$(systemctl show -p MainPID --value ipcgcd.service)
-check "dpkg -i ipcgc_$V+1 (same conffiles) upgrades, asking nothing" dpkg -i "/debs/ipcgc_$V+1.deb" </dev/null
+check "dpkg -i ipcgc_$V+1 (same conffiles) upgrades, asking nothing" quiet dpkg -i "/debs/ipcgc_$V+1.deb" </dev/null
 is "$(dpkg-query -W -f '${Version}' ipcgc)" "$V+1" "version $V+1 is installed"
 is "$(md5sum <"$CONF")" "$sum" "the edited ipcgc.conf is kept"
 is "$(ls /etc/ipcgc | grep -c dpkg-)" 0 "and nothing beside it (.dpkg-dist, .dpkg-new)"
@@ -178,23 +163,24 @@ check "and it was restarted (pid $pid before)" test "$(systemctl show -p MainPID
 
 # An upgrade whose shipped ipcgc.conf changed: dpkg's default, keep the edit.
 check "dpkg -i --force-confdef ipcgc_$V+2 (a new shipped ipcgc.conf) upgrades" \
-    dpkg -i --force-confdef "/debs/ipcgc_$V+2.deb" </dev/null
+    quiet dpkg -i --force-confdef "/debs/ipcgc_$V+2.deb" </dev/null
 is "$(md5sum <"$CONF")" "$sum" "the edited ipcgc.conf is kept"
 check "the new one is beside it as ipcgc.conf.dpkg-dist" grep -q 'A line the next version ships' "$CONF.dpkg-dist"
 is "$(state)" "$(cat /result/state-install)" "the units' states are as before"
 
 # An enabled timer is the administrator's choice: an upgrade keeps it.
-systemctl enable ipcgc-sweep.timer
-check "dpkg -i ipcgc_$V+2 again (a reinstall)" dpkg -i --force-confdef "/debs/ipcgc_$V+2.deb" </dev/null
+quiet systemctl enable ipcgc-sweep.timer
+check "dpkg -i ipcgc_$V+2 again (a reinstall)" quiet dpkg -i --force-confdef "/debs/ipcgc_$V+2.deb" </dev/null
 is "$(systemctl is-enabled ipcgc-sweep.timer)" enabled "keeps a timer the administrator enabled"
 
 # Purge: nothing left.
 check "the daemon's StateDirectory=, /var/lib/ipcgc, is there" test -d /var/lib/ipcgc
-check "dpkg --purge ipcgc" dpkg --purge ipcgc </dev/null
+check "dpkg --purge ipcgc" quiet dpkg --purge ipcgc </dev/null
 is "$(find /etc/ipcgc /var/lib/ipcgc /run/ipcgc/io.ipcgc ! -type d 2>/dev/null)" /etc/ipcgc/conf.d/10-dry-run.conf \
     "nothing left in /etc/ipcgc but the administrator's drop-in, no /var/lib/ipcgc, no socket"
 is "$(find /etc/systemd/system -name 'ipcgc*' ! -name ipcgc-deb-test.service | paste -sd' ')" "" "and no enablement symlink"
 is "$(systemctl is-active ipcgcd.service ipcgcd.socket | paste -sd' ')" "inactive inactive" "the daemon and its socket are stopped"
+done_testing
 EOC
 echo "$version" >"$T/debs/version"
 cat >"$T/ipcgc-deb-test.service" <<EOC
@@ -206,7 +192,7 @@ After=basic.target
 Type=oneshot
 ExecStart=/bin/bash /debs/in-container.sh
 EOC
-cp "$T/in-container.sh" "$T/debs/"
+cp "$T/in-container.sh" "$top_srcdir/tests/integration/lib.sh" "$T/debs/"
 
 # The container's root: an overlay whose lower layer is the host's root file
 # system and whose upper one is a tmpfs, both mounted in a mount namespace of
@@ -241,5 +227,4 @@ else
     done <"$T/result/tap"
     [ "$(grep -c '^not ok' "$T/result/tap")" = 0 ] || tail -40 "$T/result/log" | sed 's/^/# log: /'
 fi
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing
