@@ -35,11 +35,6 @@ fi
 rc=0
 apt-get install -y -qq --no-install-recommends \
     postgresql-15 postgresql-client-15 apache2 apache2-utils python3 >/dev/null || rc=$?
-# The Debian package's checker (tests/systemd/test-deb.sh; building it with
-# dpkg-buildpackage and debhelper's dh is in the set above).
-if [ $rc -eq 0 ]; then
-    apt-get install -y -qq --no-install-recommends lintian >/dev/null || rc=$?
-fi
 # The fuzzing build (tests/fuzz): clang, and its libFuzzer runtime, which
 # comes in a package named after clang's major version.
 if [ $rc -eq 0 ]; then
@@ -48,6 +43,11 @@ fi
 if [ $rc -eq 0 ]; then
     clang_major=$(clang -dumpversion | cut -d. -f1)
     apt-get install -y -qq --no-install-recommends "libclang-rt-$clang_major-dev" >/dev/null || rc=$?
+fi
+# The Debian package's checker (tests/systemd/test-deb.sh; building it with
+# dpkg-buildpackage and debhelper's dh is in the set above).
+if [ $rc -eq 0 ]; then
+    apt-get install -y -qq --no-install-recommends lintian >/dev/null || rc=$?
 fi
 [ -n "$policy" ] && rm -f "$policy"
 exit $rc
