@@ -122,7 +122,7 @@ verdicts=$(sed -n '/verdict_names\[/,/};/p' "$top_srcdir/lib/judge.c" | grep -o 
 is "$(comp 'ipcgc list --verdict ')" "$(sorted $verdicts)" "--verdict offers the verdicts of lib/judge.c"
 is "$(comp 'ipcgc list --verdict=LIVE,O')" "LIVE,ORPHAN" "--verdict=LIVE,O completes to LIVE,ORPHAN"
 columns=$(comp 'ipcgc list -o ')
-for col in ID KEY/NAME OWNER VERDICT REASON; do
+for col in ID OWNER VERDICT REASON; do
     [[ " $columns " == *" $col "* ]] || not_ok "-o offers $col" "offered: $columns"
 done
 bad=
