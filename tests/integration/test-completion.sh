@@ -88,7 +88,8 @@ refused() {
     local bogus=--no-such-option-zz base got
     base=$("$IPCGC" "$1" "$bogus" 2>&1 >/dev/null)
     got=$("$IPCGC" "$1" "$2=x" "$bogus" 2>&1 >/dev/null)
-    [ "$got" = "${base//$bogus/$2=x}" ]
+    # (named with its =x, as getopt does, or without)
+    [ "$got" = "${base//$bogus/$2=x}" ] || [ "$got" = "${base//$bogus/$2}" ]
 }
 for c in $commands; do
     offered=$(comp "ipcgc $c --")
