@@ -145,6 +145,8 @@ hold_as $OTHER -x pshm /ipcgc-comp-pshm 4096 0600
 hold -x psem /ipcgc-comp-psem 0 0600
 mkdir -m 1777 "$FIFODIR/d"
 hold -x fifo "$FIFODIR/d/a b" 0 0600
+hold -x fifo "$FIFODIR/d/c\\d" 0 0600
+hold -x fifo "$FIFODIR/d/t$(printf '\t')x" 0 0600
 hold_as $OTHER -x fifo "$FIFODIR/d/keep" 0 0600
 # Held ones are LIVE; the rest ORPHAN at once, but one kept (PROTECTED).
 cat >>"$CONF" <<EOC
@@ -160,19 +162,23 @@ Action=collect
 EOC
 
 all=("$SHM" "$SEM" "$MSG" "$SHM2" mq:/ipcgc-comp-mq pshm:/ipcgc-comp-pshm psem:/ipcgc-comp-psem
-    "fifo:$FIFODIR/d/a\\ b" "fifo:$FIFODIR/d/keep")
+    "fifo:$FIFODIR/d/a\\ b" "fifo:$FIFODIR/d/c\\\\\\\\d" "fifo:$FIFODIR/d/t\\\\x09x" "fifo:$FIFODIR/d/keep")
 # unquote: the IDs on stdin, one a line, as the shell passes them on.
 unquote() { local w; while read -r w; do eval "printf '%s\n' $w"; done; }
-listed=$("$IPCGC" --config "$CONF" --local list -r -n -o ID | printf '%b\n' "$(cat)" | LC_ALL=C sort | paste -sd'|')
+listed=$("$IPCGC" --config "$CONF" --local list -n -o ID | LC_ALL=C sort | paste -sd'|')
 is "$(comp "ipcgc --config $CONF --local explain ")" "$(sorted "${all[@]}")" \
-    "'ipcgc explain ' offers every object's ID (--local, nine objects of root and uid 4600)"
+    "'ipcgc explain ' offers every object's ID (--local, eleven objects of root and uid 4600)"
 is "$(comp_lines "ipcgc --config $CONF --local explain " | unquote | LC_ALL=C sort | paste -sd'|')" "$listed" \
-    "the very IDs of ipcgc list -r -n -o ID (its \\xHH decoded), quoted for the shell"
+    "the very IDs of ipcgc list -n -o ID, quoted for the shell"
 is "$(comp "ipcgc explain --config $CONF --local shm:")" "$(sorted "${SHM#shm:}" "${SHM2#shm:}")" \
     "'explain shm:' offers the shm ids (the word after the colon, as bash takes it)"
 is "$(comp "ipcgc explain --config=$CONF --local mq:/ipc")" /ipcgc-comp-mq "'explain mq:/ipc' completes the name"
 is "$(comp "ipcgc explain --config=$CONF --local fifo:$FIFODIR/d/a")" "$FIFODIR/d/a\\ b" \
     "a name with a space is offered quoted"
+is "$(comp "ipcgc explain --config=$CONF --local fifo:$FIFODIR/d/c")" "$FIFODIR/d/c\\\\\\\\d" \
+    "a backslash, which the ID doubles, is offered quoted"
+is "$(comp "ipcgc explain --config=$CONF --local fifo:$FIFODIR/d/t")" "$FIFODIR/d/t\\\\x09x" \
+    "a tab, which the ID writes \\x09, is offered quoted"
 bad=
 while read -r id; do
     "$IPCGC" --config "$CONF" --local explain "$id" >/dev/null 2>&1 || bad="$bad $id"
@@ -181,7 +187,8 @@ is "${bad# }" "" "explain takes every ID offered"
 is "$(comp "ipcgc --config $CONF --local explain $SHM ")" "" "explain takes one ID: nothing after it"
 
 # rm: what it would remove.
-orphans=("$SEM" "$MSG" "$SHM2" pshm:/ipcgc-comp-pshm psem:/ipcgc-comp-psem "fifo:$FIFODIR/d/a\\ b")
+orphans=("$SEM" "$MSG" "$SHM2" pshm:/ipcgc-comp-pshm psem:/ipcgc-comp-psem
+    "fifo:$FIFODIR/d/a\\ b" "fifo:$FIFODIR/d/c\\\\\\\\d" "fifo:$FIFODIR/d/t\\\\x09x")
 is "$(comp "ipcgc --config $CONF --local rm ")" "$(sorted "${orphans[@]}")" "'ipcgc rm ' offers the ORPHAN objects only"
 is "$(comp "ipcgc --config $CONF --local rm --force ")" "$(sorted "${orphans[@]}" "fifo:$FIFODIR/d/keep")" \
     "'rm --force ' offers the PROTECTED one too, never a LIVE one"
