@@ -13,8 +13,6 @@
 #include "report.h"
 #include "table.h"
 
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-
 enum {
         COL_ID,
         COL_TYPE,
@@ -322,21 +320,12 @@ static int parse_verdicts(const char *s, unsigned *ret) {
 struct line {
         const char *p;
         size_t len;
-        int type;
-        int64_t id;       /* SysV */
-        const char *name; /* else: the ID past "TYPE:", as the reply writes it */
-        size_t name_len;
+        struct table_id_key key; /* the ID as the reply writes it */
 };
 
-/* By type (shm msg sem mq pshm psem fifo), then by id or name. */
 static int line_compare(const void *x, const void *y) {
         const struct line *a = x, *b = y;
-        if (a->type != b->type)
-                return a->type < b->type ? -1 : 1;
-        if (ipc_type_is_sysv(a->type))
-                return a->id < b->id ? -1 : a->id > b->id;
-        int c = memcmp(a->name, b->name, MIN(a->name_len, b->name_len));
-        return c ? c : a->name_len < b->name_len ? -1 : a->name_len > b->name_len;
+        return table_id_key_compare(&a->key, &b->key);
 }
 
 /* The objects at P, one a line as report_list_chunk() writes them, each
@@ -359,14 +348,6 @@ static int split_lines(const char *p, struct line **ret, size_t *ret_n) {
                         k--;
                 if (k > INT_MAX)
                         return -EBADMSG;
-                const char *t = p + strlen(start), *colon = memchr(t, ':', MIN(k - strlen(start), 8));
-                char tname[9];
-                if (!colon)
-                        return -EBADMSG;
-                snprintf(tname, sizeof(tname), "%.*s", (int) (colon - t), t);
-                int type = ipc_type_from_string(tname);
-                if (type < 0)
-                        return -EBADMSG;
                 if (n == cap) {
                         size_t c = cap ? cap * 2 : 256;
                         struct line *m = reallocarray(lines, c, sizeof(*m));
@@ -375,14 +356,13 @@ static int split_lines(const char *p, struct line **ret, size_t *ret_n) {
                         lines = m, cap = c;
                 }
                 struct line *l = &lines[n++];
-                *l = (struct line) { .p = p, .len = k, .type = type, .name = colon + 1 };
+                *l = (struct line) { .p = p, .len = k };
                 /* The ID ends at the first quote no backslash escapes. */
-                const char *q = l->name;
+                const char *id = p + strlen(start), *q = id;
                 while (q < p + k && *q != '"')
                         q += *q == '\\' ? 2 : 1;
-                l->name_len = (size_t) (q - l->name);
-                if (ipc_type_is_sysv(type))
-                        l->id = strtoll(l->name, NULL, 10);
+                if (q >= p + k || table_id_key(id, (size_t) (q - id), &l->key) < 0)
+                        return -EBADMSG;
                 p += len;
         }
         qsort(lines, n, sizeof(*lines), line_compare);

@@ -497,3 +497,31 @@ void table_help_columns(FILE *out, const struct column *cols, size_t n) {
         for (size_t i = 0; i < n; i++)
                 fprintf(out, " %10s  %s\n", cols[i].name, cols[i].help);
 }
+
+int table_id_key(const char *id, size_t len, struct table_id_key *ret) {
+        const char *colon = memchr(id, ':', len < 8 ? len : 8);
+        char type[8];
+
+        if (!colon)
+                return -EINVAL;
+        snprintf(type, sizeof(type), "%.*s", (int) (colon - id), id);
+        int t = ipc_type_from_string(type);
+        if (t < 0)
+                return -EINVAL;
+        *ret = (struct table_id_key) {
+                .type = t,
+                .name = colon + 1,
+                .name_len = len - (size_t) (colon + 1 - id),
+                .num = ipc_type_is_sysv(t) ? strtoll(colon + 1, NULL, 10) : 0,
+        };
+        return 0;
+}
+
+int table_id_key_compare(const struct table_id_key *a, const struct table_id_key *b) {
+        if (a->type != b->type)
+                return a->type < b->type ? -1 : 1;
+        if (ipc_type_is_sysv(a->type))
+                return a->num < b->num ? -1 : a->num > b->num;
+        int c = memcmp(a->name, b->name, a->name_len < b->name_len ? a->name_len : b->name_len);
+        return c ? c : a->name_len < b->name_len ? -1 : a->name_len > b->name_len;
+}

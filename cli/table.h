@@ -4,6 +4,7 @@
 #include <libsmartcols.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -95,3 +96,15 @@ size_t table_text_width(const char *s);
 
 /* Prints a column list for --help. */
 void table_help_columns(FILE *out, const struct column *cols, size_t n);
+
+/* The order of every listing: by type (shm msg sem mq pshm psem fifo), then
+ * a SysV object by its id, any other by its name. */
+struct table_id_key {
+        int type;
+        int64_t num;
+        const char *name;
+        size_t name_len;
+};
+/* The key of ID, LEN bytes ("shm:3", "mq:/x"); -EINVAL for no ID. */
+int table_id_key(const char *id, size_t len, struct table_id_key *ret);
+int table_id_key_compare(const struct table_id_key *a, const struct table_id_key *b);
