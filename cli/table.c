@@ -218,11 +218,15 @@ size_t table_text_width(const char *s) {
         return w;
 }
 
+static bool utf8(void) {
+        static int yes = -1;
+        if (yes < 0)
+                yes = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+        return yes;
+}
+
 static const char *ellipsis(void) {
-        static const char *e;
-        if (!e)
-                e = strcmp(nl_langinfo(CODESET), "UTF-8") == 0 ? "\u2026" : "...";
-        return e;
+        return utf8() ? "\u2026" : "...";
 }
 
 /* S cut to WIDTH cells: the longest run of whole words that leaves room for
@@ -258,6 +262,16 @@ static const char *cut_words(const char *s, size_t width, char *buf, size_t size
         return buf;
 }
 
+/* A byte of a cell as it goes out: where the locale is no UTF-8, what is
+ * not ASCII is \xHH, as libsmartcols writes it in a table (and as an ID
+ * takes it back). */
+static void put_byte(FILE *f, char c) {
+        if ((unsigned char) c >= 0x80 && !utf8())
+                fprintf(f, "\\x%02x", (unsigned char) c);
+        else
+                fputc(c, f);
+}
+
 /* -r: a cell as one word.  Cells come escaped (ipc_escape()), so a space is
  * the one byte left that would split it. */
 static void put_raw(FILE *f, const char *s) {
@@ -265,7 +279,7 @@ static void put_raw(FILE *f, const char *s) {
                 if (*s == ' ')
                         fputs("\\x20", f);
                 else
-                        fputc(*s, f);
+                        put_byte(f, *s);
 }
 
 /* -e: a value in double quotes that a shell's eval gives back as it was
@@ -275,7 +289,7 @@ static void put_quoted(FILE *f, const char *s) {
         for (; *s; s++) {
                 if (strchr("\"\\`$", *s))
                         fputc('\\', f);
-                fputc(*s, f);
+                put_byte(f, *s);
         }
         fputc('"', f);
 }
