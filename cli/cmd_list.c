@@ -55,7 +55,7 @@ enum {
 
 /* Named as lsipc names them where they mean the same. */
 static const struct column columns[] = {
-        [COL_ID] = { "ID", "object id, as explain and rm take it", 1, 0 },
+        [COL_ID] = { "ID", "object id, as explain and rm take it", 1, TABLE_FL_ID },
         [COL_TYPE] = { "TYPE", "object type: shm msg sem mq pshm psem fifo", 1, 0 },
         [COL_KEY] = { "KEY", "SysV key", 10, 0 },
         [COL_NAME] = { "NAME", "POSIX name or FIFO path", 1, 0 },

@@ -14,7 +14,7 @@ static const struct column columns[] = {
         { "ACTION", "what the sweep did, or in a dry run would do: removed, would-remove, skipped, failed, "
                     "stopped; for the rest what a sweep does with it: wait (PENDING), report (REPORTED), keep, "
                     "not-tried (left by MaxRemovalsPerSweep)", 1, 0 },
-        { "ID", "object id, as explain and rm take it", 1, 0 },
+        { "ID", "object id, as explain and rm take it", 1, TABLE_FL_ID },
         { "TYPE", "object type", 1, 0 },
         { "OWNER", "owner's user name or uid", 1, 0 },
         { "SIZE", "bytes held", 1, SCOLS_FL_RIGHT },

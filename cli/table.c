@@ -93,7 +93,7 @@ struct libscols_table *table_new(const struct column *cols, const int *ids, size
                 const struct column *c = &cols[ids[i]];
                 char name[64];
                 struct libscols_column *cl = scols_table_new_column(t, column_name(c, o, name, sizeof(name)), c->whint,
-                                                                    c->flags & ~TABLE_FL_FREE);
+                                                                    c->flags & ~(TABLE_FL_FREE | TABLE_FL_ID));
                 /* Cells come escaped already (ipc_escape()): a backslash
                  * is one of ours, and libsmartcols writing it \x5c would
                  * give an ID that no longer finds its object. */
@@ -414,24 +414,26 @@ static struct libscols_table *piece_new(const struct column *cols, const int *id
 
 int table_draw(const struct column *cols, const int *ids, size_t n, const struct table_options *o,
                const struct table_rows *rows) {
-        size_t width[TABLE_MAX_COLUMNS] = {}, first_fit = 0;
+        size_t width[TABLE_MAX_COLUMNS] = {}, id_fit = 0;
         const char *cells[TABLE_MAX_COLUMNS];
-        size_t term = cut_width(o), first_max = SIZE_MAX;
+        size_t term = cut_width(o), id_max = SIZE_MAX, id_col = SIZE_MAX;
         char name[64];
         int r;
 
         if (o->raw || o->export)
                 return draw_plain(cols, ids, n, o, rows);
 
-        /* On a terminal, the first column (an ID, never cut) is kept to a
-         * third of it: a longer cell goes on a line of its own above its
-         * row, as df(1) does with a long file system name, rather than
-         * make every row as wide. */
-        if (term > 0 && n > 1 && !(cols[ids[0]].flags & TABLE_FL_FREE))
-                first_max = term / 3;
+        /* On a terminal, the ID column is kept to a third of it: a longer
+         * ID goes on a line of its own above its row, as df(1) does with a
+         * long file system name, rather than make every row as wide. */
+        for (size_t i = 0; i < n && id_col == SIZE_MAX; i++)
+                if (cols[ids[i]].flags & TABLE_FL_ID)
+                        id_col = i;
+        if (term > 0 && n > 1 && id_col != SIZE_MAX)
+                id_max = term / 3;
         for (size_t i = 0; i < n; i++)
                 width[i] = o->noheadings ? 1 : table_text_width(column_name(&cols[ids[i]], o, name, sizeof(name)));
-        first_fit = width[0];
+        id_fit = id_col != SIZE_MAX ? width[id_col] : 0;
         size_t n_rows = 0;
         while ((r = rows->next(rows->userdata, cells)) > 0) {
                 n_rows++;
@@ -439,14 +441,14 @@ int table_draw(const struct column *cols, const int *ids, size_t n, const struct
                         size_t w = table_text_width(cells[i] ? cells[i] : "-");
                         if (w > width[i])
                                 width[i] = w;
-                        if (i == 0 && w <= first_max && w > first_fit)
-                                first_fit = w;
+                        if (i == id_col && w <= id_max && w > id_fit)
+                                id_fit = w;
                 }
         }
         if (r < 0)
                 return r;
-        if (n > 0 && width[0] > first_max)
-                width[0] = first_fit;
+        if (id_col != SIZE_MAX && width[id_col] > id_max)
+                width[id_col] = id_fit;
         fit(cols, ids, n, term, width);
 
         if (!o->noheadings)
@@ -464,15 +466,19 @@ int table_draw(const struct column *cols, const int *ids, size_t n, const struct
                                 cells[i] = "-";
                         else if (cols[ids[i]].flags & TABLE_FL_FREE)
                                 cells[i] = cut_words(cells[i], width[i], cut[i], sizeof(cut[i]));
-                bool own_line = table_text_width(cells[0]) > width[0];
+                bool own_line = id_col != SIZE_MAX && table_text_width(cells[id_col]) > width[id_col];
                 if (t && (in_piece >= DRAW_PIECE || own_line)) {
                         scols_print_table(t);
                         scols_unref_table(t);
                         t = NULL;
                 }
                 if (own_line) {
-                        printf("%s\n", cells[0]);
-                        cells[0] = "";
+                        /* Where its column begins. */
+                        size_t at = 0;
+                        for (size_t i = 0; i < id_col; i++)
+                                at += width[i] + 1;
+                        printf("%*s%s\n", (int) at, "", cells[id_col]);
+                        cells[id_col] = "";
                 }
                 /* Padded here: libsmartcols, told no terminal, sizes a
                  * column by its cells whatever the hint, and every piece

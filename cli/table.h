@@ -13,12 +13,15 @@ struct column {
         const char *name;
         const char *help;
         double whint; /* width hint: < 1 is a fraction of the terminal */
-        int flags;    /* SCOLS_FL_*, and TABLE_FL_FREE */
+        int flags;    /* SCOLS_FL_*, TABLE_FL_FREE, TABLE_FL_ID */
 };
 
 /* Free text (a reason, a list of pids): the only cells table_draw() cuts to
  * fit a terminal, and then only between words, with an ellipsis. */
 #define TABLE_FL_FREE (1 << 24)
+/* An ID, never cut: on a terminal, one wider than a third of it goes on a
+ * line of its own, above its row, rather than make every row as wide. */
+#define TABLE_FL_ID (1 << 25)
 
 #define TABLE_MAX_COLUMNS 40
 
@@ -86,7 +89,8 @@ struct table_rows {
  * a time, every piece as wide as the widest cell of all), raw (one line a
  * row, cells apart by a space, a space in a cell written \x20), or with -e
  * as NAME="value" pairs.  On a terminal, unless --notruncate, the free text
- * columns are cut to fit its width, at a word; nothing else is ever cut.
+ * columns are cut to fit its width, at a word, and a long ID goes on a line
+ * of its own; nothing else is ever cut.
  */
 int table_draw(const struct column *cols, const int *ids, size_t n, const struct table_options *o,
                const struct table_rows *rows);
