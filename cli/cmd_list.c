@@ -468,9 +468,6 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                                 return EXIT_USAGE;
                         }
                         break;
-                case 'o':
-                        topts.output = optarg;
-                        break;
                 case 'b':
                         bytes = true;
                         break;

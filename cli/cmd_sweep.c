@@ -272,9 +272,6 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                 case 'a':
                         all = true;
                         break;
-                case 'o':
-                        topts.output = optarg;
-                        break;
                 case 'b':
                         bytes = true;
                         break;

@@ -129,6 +129,9 @@ bool table_option(int c, struct table_options *o) {
         case 'e':
                 o->export = true;
                 return true;
+        case 'o':
+                o->output = optarg;
+                return true;
         case 'y':
                 o->shell = true;
                 return true;

@@ -63,8 +63,8 @@ struct libscols_table *table_new(const struct column *cols, const int *ids, size
 /* A line of N cells, one a column in order (NULL: empty). */
 int table_add_line(struct libscols_table *t, const char *const *cells, size_t n);
 
-/* -r, -n, -J, -e, -y, --notruncate and --time-format: true when C was one of
- * them. */
+/* -r, -n, -J, -e, -o, -y, --notruncate and --time-format: true when C was
+ * one of them. */
 bool table_option(int c, struct table_options *o);
 /* After the options: false (after saying why) for a bad --time-format. */
 bool table_check(struct table_options *o);
