@@ -11,9 +11,7 @@
 #include "table.h"
 
 static const struct column columns[] = {
-        { "ACTION", "what the sweep did, or in a dry run would do: removed, would-remove, skipped, failed, "
-                    "stopped; for the rest what a sweep does with it: wait (PENDING), report (REPORTED), keep, "
-                    "not-tried (left by MaxRemovalsPerSweep)", 1, 0 },
+        { "ACTION", "removed, would-remove, skipped, failed, stopped; wait, report, keep, not-tried", 1, 0 },
         { "ID", "object id, as explain and rm take it", 1, TABLE_FL_ID },
         { "TYPE", "object type", 1, 0 },
         { "OWNER", "owner's user name or uid", 1, 0 },
@@ -37,7 +35,9 @@ static void help(void) {
                "\n"
                "Shows what it judged: every object not LIVE (with --all, every one),\n"
                "what was done with it or, in a dry run, would be done, and why; then\n"
-               "the counts.\n"
+               "the counts.  An object the sweep did not act on is one a sweep leaves\n"
+               "to wait (PENDING, until its MinAge), to report (REPORTED), to keep\n"
+               "(PROTECTED, UNKNOWN, LIVE), or not-tried (past MaxRemovalsPerSweep).\n"
                "\n"
                "Options:\n"
                "      --dry-run       remove nothing; say what would be removed\n"
