@@ -115,6 +115,21 @@ is "$(L -r -n -o ID,USEDBYTES,MSGS,LSPID,LRPID,CUID,CGID -t msg | cut -d' ' -f2,
 is "$(L -r -n -o NSEMS,UID,GID -t sem)" "3 4600 4600" "NSEMS, UID, GID of a set"
 is "$(L -r -n -o LSPID,NSEMS,CUID -t fifo)" "- - -" "a FIFO has none of them"
 
+# Raw and export IDs are taken back: a space (\x20 in raw) and a backslash
+# (\\, as every ID writes it).
+mkfifo "$FIFODIR/a b" "$FIFODIR/c\\d"
+for id in $(L -r -n -o ID -t fifo | grep -v '/pipe$'); do
+    out=$("$IPCGC" --config "$CONF" explain --local -J "$id" 2>&1)
+    is "$?:$(jq -r .id <<<"$out" 2>/dev/null)" "0:$(jq -r .id <<<"$out" 2>/dev/null | grep -E '/(a b|c\\\\d)$')" \
+        "explain takes the raw ID $id, and finds the FIFO it names"
+done
+is "$(L -r -n -o ID -t fifo | grep -v '/pipe$' | tr '\n' ' ')" "fifo:$FIFODIR/a\\x20b fifo:$FIFODIR/c\\\\d " \
+    "raw IDs: a space as \\x20, a backslash as \\\\"
+eval "$(L -e -o ID -t fifo | grep 'c\\')"
+"$IPCGC" --config "$CONF" explain --local "$ID" >/dev/null 2>&1
+is "$?" 0 "an exported ID, given back by eval, is taken back: $ID"
+rm "$FIFODIR/a b" "$FIFODIR/c\\d"
+
 # --- mq AGE -------------------------------------------------------------------
 is "$(L -r -n -o ID,AGE -t mq | head -1)" "mq:/old-q 1h" "an mq last used an hour ago is 1h old, listed after a status read"
 is "$(L -r -n -o ID,AGE -t mq | head -1)" "mq:/old-q 1h" "and again: our own read does not make it new"
