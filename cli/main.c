@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -736,6 +737,12 @@ int main(int argc, char **argv) {
         struct cli cli = {};
         int c;
 
+        /* The user's locale, so that a name in printable UTF-8 is printed as
+         * it is (libsmartcols escapes what the locale cannot show) and
+         * widths are counted in cells.  Numbers stay C: metrics and JSON
+         * are read by programs, which want 0.5, not 0,5. */
+        (void) setlocale(LC_ALL, "");
+        (void) setlocale(LC_NUMERIC, "C");
         /* Options before the command apply to it, the common ones only: "+"
          * stops at the command, whose own options follow it. */
         while ((c = next_option(argc, argv, "+h", options)) >= 0) {

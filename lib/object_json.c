@@ -83,6 +83,7 @@ int object_to_json(const struct ipc_object *o, json_object **ret) {
         r |= add(j, "ctime", json_object_new_int64(o->ctime));
         r |= add(j, "atime", json_object_new_int64(o->atime));
         r |= add(j, "mtime", json_object_new_int64(o->mtime));
+        r |= add(j, "dtime", o->type == IPC_TYPE_SHM ? json_object_new_int64(o->dtime) : NULL);
 
         if (r < 0) {
                 json_object_put(j);

@@ -221,6 +221,7 @@ static void list_entry(struct text *t, const struct ipc_object *o, const struct 
         put_int(t, "ctime", true, o->ctime);
         put_int(t, "atime", true, o->atime);
         put_int(t, "mtime", true, o->mtime);
+        put_int(t, "dtime", o->type == IPC_TYPE_SHM, o->dtime);
         put_str(t, "verdict", verdict_to_string(j->verdict));
         put_str(t, "reason", judgement_reason(j, why));
         put_str(t, "rule", j->rule ? j->rule->name : NULL);
