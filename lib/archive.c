@@ -15,7 +15,6 @@
 #include "io.h"
 #include "macro.h"
 
-#define TMP_PREFIX ".new-"
 
 static inline void json_object_putp(json_object **p) {
         json_object_put(*p);

@@ -14,8 +14,7 @@
 /*
  * The archive of removed objects (issue 11): before an object is removed,
  * its facts and contents are written to an entry, from which `ipcgc
- * restore` puts it back.  Not yet wired into reap(): this is the format and
- * the per-type capture and restore.
+ * restore` puts it back (reap() archives first; lib/restore.c restores).
  *
  * The entries of one batch of removals are kept together in a pack, one
  * regular file ARCHIVEDIR/PACKNAME, mode 0600, owned by root: what
@@ -212,6 +211,7 @@ struct archive_entry {
         size_t manifest_length;      /* 0: not written */
         uint64_t disk_bytes;         /* what it takes: the caller's to set */
         bool committed;
+        bool dropped;                /* committed, then not the object's after all: out at archive_pack_done */
 };
 
 /*
@@ -252,10 +252,15 @@ void archive_entry_abort(struct archive_entry *e);
  * 0 when P holds nothing to commit.
  */
 int archive_pack_commit(int archive_fd, struct archive_pack *p);
-/* Makes E an entry now if it can still be one: its pack committed if a
- * commit was tried and failed (else it goes with its pack's commit). */
-int archive_entry_commit(int archive_fd, struct archive_entry *e);
-/* Closes P; one not committed goes, with its entries. */
+/* Keeps what the uncommitted entry E holds (an mq's messages that could
+ * not go back) as an entry of its own, in a pack of its own committed now,
+ * with a manifest of O, WHY and C (what E holds); E is dropped from its
+ * pack and named as the kept one.  Never the batch's pack: that one may
+ * still be written, or may have failed to sync. */
+int archive_entry_keep(int archive_fd, struct archive_entry *e, const struct ipc_object *o,
+                       const struct archive_removal *why, const struct archive_contents *c);
+/* Closes P, dropping its entries marked ->dropped from its index (one
+ * rewrite for all of them); one not committed goes, with its entries. */
 void archive_pack_done(int archive_fd, struct archive_pack *p);
 
 /* A committed entry found for reading. */
@@ -272,8 +277,10 @@ struct archive_found {
  * followed); -EBADMSG when the pack that lists it is not one this version
  * wrote. */
 int archive_entry_find(int archive_fd, const char *name, struct archive_found *ret);
-/* Removes the committed entry NAME from the pack PACK (the pack too when it
- * was its last). */
+/* Removes the committed entries NAMES from the pack PACK (the pack too when
+ * none is left): a new index appended and synced, the file cut back to
+ * what it was on failure. */
+int archive_pack_drop(int archive_fd, const char *pack, const char *const *names, size_t n_names);
 int archive_entry_remove(int archive_fd, const char *pack, const char *name);
 
 /* Between lib/archive.c and lib/archive_pack.c. */

@@ -164,7 +164,7 @@ int archive_entry_write_manifest_text(struct archive_entry *e, const char *text,
         struct stat st;
         int r;
 
-        if (len + 1 > ARCHIVE_MANIFEST_MAX)
+        if (len + 1 >= ARCHIVE_MANIFEST_MAX)
                 return -E2BIG; /* a reason or name too long to read back */
         if (fstat(e->contents.fd, &st) < 0)
                 return negative_errno();
@@ -190,11 +190,18 @@ void archive_entry_abort(struct archive_entry *e) {
         for (size_t i = 0; i < p->n_entries; i++)
                 if (p->entries[i] == e)
                         p->entries[i] = NULL;
-        /* The last one: its bytes go again (the next starts where it did). */
-        if (!p->sealed && p->n_entries > 0 && !p->entries[p->n_entries - 1]) {
+        /* Aborted ones at the end: their bytes go again, back to the end of
+         * the last one still there (the next starts there).  One that is
+         * still being written (no manifest) keeps its bytes. */
+        while (!p->sealed && p->n_entries > 0 && !p->entries[p->n_entries - 1])
                 p->n_entries--;
-                p->end = e->start;
-                (void) ftruncate(p->fd, e->start);
+        if (!p->sealed) {
+                const struct archive_entry *last = p->n_entries > 0 ? p->entries[p->n_entries - 1] : NULL;
+                off_t end = !last ? 0 : last->manifest_length > 0 ? last->manifest_offset + (off_t) last->manifest_length : -1;
+                if (end >= 0 && end < p->end) {
+                        p->end = end;
+                        (void) ftruncate(p->fd, end);
+                }
         }
         e->pack = NULL;
 }
@@ -257,6 +264,10 @@ static int index_write(int fd, off_t offset, const struct index_item *items, siz
                 memcpy(t.magic, TRAILER_MAGIC, sizeof(t.magic));
                 r = io_write_all(fd, &t, sizeof(t), offset + (off_t) len);
         }
+        /* The trailer is the file's last bytes: anything after it (an
+         * index written before, longer) goes. */
+        if (r >= 0 && ftruncate(fd, offset + (off_t) len + (off_t) sizeof(struct archive_pack_trailer)) < 0)
+                r = negative_errno();
         json_object_put(ix);
         return r;
 }
@@ -315,10 +326,13 @@ int archive_pack_commit(int archive_fd, struct archive_pack *p) {
          * without a journal writes apart from the directory). */
         if (syncfs(archive_fd) < 0) {
                 r = negative_errno();
-                /* Linked, but not surely on disk: none counts as made. */
-                if (p->tmp[0])
-                        (void) renameat(archive_fd, p->name, archive_fd, p->tmp);
-                else
+                /* Linked, but not surely on disk: none counts as made.  Out
+                 * of the way under a hidden name (a file made by O_TMPFILE
+                 * cannot be linked again once unlinked), which
+                 * archive_pack_done removes. */
+                if (!p->tmp[0])
+                        snprintf(p->tmp, sizeof(p->tmp), TMP_PREFIX "%s", p->name);
+                if (renameat(archive_fd, p->name, archive_fd, p->tmp) < 0)
                         (void) unlinkat(archive_fd, p->name, 0);
                 return r;
         }
@@ -329,15 +343,76 @@ int archive_pack_commit(int archive_fd, struct archive_pack *p) {
         return 0;
 }
 
-int archive_entry_commit(int archive_fd, struct archive_entry *e) {
+/* Copies LEN bytes of IN from OFF to the end of OUT. */
+static int copy_range(int in, off_t off, uint64_t len, int out, off_t to) {
+        char buf[65536];
+        while (len > 0) {
+                ssize_t n = pread(in, buf, len < sizeof(buf) ? (size_t) len : sizeof(buf), off);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        return -EIO;
+                int r = io_write_all(out, buf, (size_t) n, to);
+                if (r < 0)
+                        return r;
+                off += n;
+                to += n;
+                len -= (uint64_t) n;
+        }
+        return 0;
+}
+
+int archive_entry_keep(int archive_fd, struct archive_entry *e, const struct ipc_object *o,
+                       const struct archive_removal *why, const struct archive_contents *c) {
+        struct archive_pack q = ARCHIVE_PACK_INIT;
+        struct archive_entry k;
+        struct stat st;
+        int r;
+
         if (!e->pack)
                 return -EINVAL;
-        if (!e->pack->sealed)
-                return 0; /* it goes with the pack's commit */
-        return archive_pack_commit(archive_fd, e->pack);
+        uint64_t len = e->contents.length;
+        if (len == ARCHIVE_TO_END) {
+                if (fstat(e->contents.fd, &st) < 0)
+                        return negative_errno();
+                len = st.st_size > e->contents.offset ? (uint64_t) (st.st_size - e->contents.offset) : 0;
+        }
+        /* A pack of its own, never the batch's: that one may be being
+         * written, or may have failed to sync (and a sync tried again
+         * says nothing of the pages that failed). */
+        r = archive_entry_begin(archive_fd, &q, o, why->time, &k);
+        if (r >= 0)
+                r = copy_range(e->contents.fd, e->contents.offset, len, k.contents.fd, k.contents.offset);
+        if (r >= 0)
+                r = archive_manifest_write(&k, o, why, c);
+        if (r >= 0)
+                r = archive_pack_commit(archive_fd, &q);
+        if (r >= 0 && !k.committed)
+                r = -EIO;
+        if (r >= 0) {
+                snprintf(e->name, sizeof(e->name), "%s", k.name);
+                archive_entry_abort(e);
+                e->committed = true; /* as the kept one */
+        }
+        archive_pack_done(archive_fd, &q);
+        return r;
 }
 
 void archive_pack_done(int archive_fd, struct archive_pack *p) {
+        _cleanup_free_ const char **drop = NULL;
+        size_t n_drop = 0;
+
+        /* Entries that are not the objects' after all (the removal did not
+         * happen): out of the index at once, not one rewrite each. */
+        if (p->committed && p->n_entries > 0 && (drop = calloc(p->n_entries, sizeof(*drop))))
+                for (size_t i = 0; i < p->n_entries; i++)
+                        if (p->entries[i] && p->entries[i]->dropped)
+                                drop[n_drop++] = p->entries[i]->name;
+        if (n_drop > 0)
+                (void) archive_pack_drop(archive_fd, p->name, drop, n_drop);
         for (size_t i = 0; i < p->n_entries; i++)
                 if (p->entries[i])
                         p->entries[i]->pack = NULL;
@@ -415,6 +490,46 @@ out:
         return r;
 }
 
+/* Is T, read at POS of a file, a trailer this version wrote, ending its index? */
+static bool trailer_ok(const struct archive_pack_trailer *t, uint64_t pos) {
+        return memcmp(t->magic, TRAILER_MAGIC, sizeof(t->magic)) == 0 && t->index_length <= ARCHIVE_INDEX_MAX &&
+               t->index_offset <= pos && t->index_length == pos - t->index_offset &&
+               t->entries <= ARCHIVE_MAX_ENTRIES;
+}
+
+/* The pack's trailer: its last bytes, or, where a crash tore an index
+ * appended after it (archive_pack_drop), the last whole one before them
+ * (looked for no further back than an index can be long). */
+static int find_trailer(int fd, uint64_t size, struct archive_pack_trailer *ret, uint64_t *ret_pos) {
+        const size_t tl = sizeof(*ret);
+        if (size < tl)
+                return -EBADMSG;
+        if (pread(fd, ret, tl, (off_t) (size - tl)) == (ssize_t) tl && trailer_ok(ret, size - tl)) {
+                *ret_pos = size - tl;
+                return 0;
+        }
+        uint64_t floor = size > ARCHIVE_INDEX_MAX + 2 * tl ? size - ARCHIVE_INDEX_MAX - 2 * tl : 0;
+        _cleanup_free_ char *buf = malloc(65536 + tl);
+        if (!buf)
+                return -ENOMEM;
+        for (uint64_t hi = size - tl; hi > floor;) {
+                uint64_t lo = hi > floor + 65536 ? hi - 65536 : floor;
+                size_t want = (size_t) (hi - lo) + tl;
+                if (pread(fd, buf, want, (off_t) lo) != (ssize_t) want)
+                        return -EBADMSG;
+                for (size_t i = (size_t) (hi - lo); i-- > 0;)
+                        if (buf[i] == TRAILER_MAGIC[0] && memcmp(buf + i, TRAILER_MAGIC, sizeof(ret->magic)) == 0) {
+                                memcpy(ret, buf + i, tl);
+                                if (trailer_ok(ret, lo + i)) {
+                                        *ret_pos = lo + i;
+                                        return 0;
+                                }
+                        }
+                hi = lo;
+        }
+        return -EBADMSG;
+}
+
 /* Opens the pack NAME (FLAGS: O_RDONLY or O_RDWR) and reads its index:
  * -ENOENT for a symlink or nothing there, -EBADMSG for anything that is not
  * a pack this version wrote. */
@@ -425,22 +540,29 @@ static int pack_open(int archive_fd, const char *name, int flags, int *ret_fd, s
         struct archive_pack_trailer t;
         struct stat st;
 
+        uint64_t pos;
+        int r;
+
         if (!archive_name_ok(name))
                 return -EINVAL;
+        /* A directory, FIFO or device planted there is no pack: not even
+         * opened (opening a device can do things). */
+        if (fstatat(archive_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        if (S_ISLNK(st.st_mode))
+                return -ENOENT; /* a symlink is no pack, never followed */
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
         fd = openat(archive_fd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
-                return errno == ELOOP ? -ENOENT : negative_errno(); /* a symlink is no pack */
+                return errno == ELOOP ? -ENOENT : negative_errno();
         if (fstat(fd, &st) < 0)
                 return negative_errno();
-        /* A directory, FIFO or device planted there is no pack either. */
-        if (!S_ISREG(st.st_mode) || (uint64_t) st.st_size < sizeof(t))
-                return -EBADMSG;
-        if (pread(fd, &t, sizeof(t), st.st_size - (off_t) sizeof(t)) != (ssize_t) sizeof(t))
-                return -EBADMSG;
-        uint64_t body = (uint64_t) st.st_size - sizeof(t);
-        if (memcmp(t.magic, TRAILER_MAGIC, sizeof(t.magic)) != 0 || t.index_length > ARCHIVE_INDEX_MAX ||
-            t.index_offset > body || t.index_length != body - t.index_offset || t.entries > ARCHIVE_MAX_ENTRIES)
-                return -EBADMSG;
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG; /* swapped since the look */
+        r = find_trailer(fd, (uint64_t) st.st_size, &t, &pos);
+        if (r < 0)
+                return r;
         if (ret_items) {
                 text = malloc(t.index_length + 1);
                 if (!text)
@@ -449,15 +571,17 @@ static int pack_open(int archive_fd, const char *name, int flags, int *ret_fd, s
                 if (got != (ssize_t) t.index_length)
                         return got < 0 ? negative_errno() : -EBADMSG;
                 text[t.index_length] = 0;
-                int r = index_parse(text, t.index_length, t.index_offset, t.entries, ret_items, ret_n);
+                r = index_parse(text, t.index_length, t.index_offset, t.entries, ret_items, ret_n);
                 if (r < 0)
                         return r;
         } else if (ret_n)
                 *ret_n = t.entries;
         if (ret_index_offset)
                 *ret_index_offset = t.index_offset;
-        if (ret_st)
+        if (ret_st) {
                 *ret_st = st;
+                ret_st->st_size = (off_t) (pos + sizeof(t)); /* where the pack ends: a torn tail is not its */
+        }
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -538,7 +662,7 @@ int archive_entry_find(int archive_fd, const char *name, struct archive_found *r
         return -ENOENT;
 }
 
-int archive_entry_remove(int archive_fd, const char *pack, const char *name) {
+int archive_pack_drop(int archive_fd, const char *pack, const char *const *names, size_t n_names) {
         _cleanup_free_ struct index_item *items = NULL;
         _cleanup_close_ int fd = -EBADF;
         uint64_t index_offset;
@@ -549,15 +673,30 @@ int archive_entry_remove(int archive_fd, const char *pack, const char *name) {
         r = pack_open(archive_fd, pack, O_RDWR, &fd, &st, &items, &n, &index_offset);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(items[i].name, name) != 0)
+        for (size_t i = 0; i < n; i++) {
+                bool gone = false;
+                for (size_t j = 0; j < n_names && !gone; j++)
+                        gone = strcmp(items[i].name, names[j]) == 0;
+                if (!gone)
                         items[k++] = items[i];
+        }
         if (k == n)
                 return -ENOENT;
         if (k == 0)
                 return unlinkat(archive_fd, pack, 0) < 0 ? negative_errno() : 0;
-        /* A new index after the old: the last trailer is the pack's.  (Not
-         * synced: an entry back after a crash is one more copy of an
-         * object that was not removed.) */
-        return index_write(fd, align_up(st.st_size, 8), items, k);
+        /* A new index after the old, synced: the last trailer is the
+         * pack's, and a reader that finds the end torn by a crash looks
+         * back for the one before (pack_open).  On failure the file is cut
+         * back to what it was. */
+        r = index_write(fd, align_up(st.st_size, 8), items, k);
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (r < 0)
+                (void) ftruncate(fd, st.st_size);
+        return r;
+}
+
+int archive_entry_remove(int archive_fd, const char *pack, const char *name) {
+        const char *names[] = { name };
+        return archive_pack_drop(archive_fd, pack, names, 1);
 }

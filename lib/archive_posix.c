@@ -400,25 +400,31 @@ static int save_mq(const struct ipc_object *o, int parent_fd, const char *base, 
                         /* The one in hand is not in the file (or only part
                          * of it): it goes back from memory, after those
                          * written, as it was received after them. */
-                        if (ftruncate(out, at->offset + (off_t) (bytes - MQ_RECORD_HEADER - (uint64_t) len)) == 0 &&
+                        count--;
+                        bytes -= MQ_RECORD_HEADER + (uint64_t) len;
+                        if (ftruncate(out, at->offset + (off_t) bytes) == 0 &&
                             put_back(o, parent_fd, base, at, q, buf, (size_t) len, prio) == 0)
                                 *ret_taken = false;
-                        return r;
+                        goto held;
                 }
         }
         /* Synced when the entry is committed (archive.h): if that fails,
          * the messages go back (archive_posix_putback). */
+        r = 0;
+        goto held;
+
+put_back:
+        if (*ret_taken && put_back(o, parent_fd, base, at, q, NULL, 0, 0) == 0)
+                *ret_taken = false;
+held:
+        /* What the entry holds, whatever happened: messages that could not
+         * go back are only there, and the caller keeps them. */
         *ret = (struct archive_contents) {
                 .bytes = bytes,
                 .messages = count,
                 .mq_maxmsg = attr.mq_maxmsg,
                 .mq_msgsize = attr.mq_msgsize,
         };
-        return 0;
-
-put_back:
-        if (*ret_taken && put_back(o, parent_fd, base, at, q, NULL, 0, 0) == 0)
-                *ret_taken = false;
         return r;
 }
 
@@ -440,8 +446,11 @@ int archive_posix_save(const struct ipc_object *o, int parent_fd, const char *ba
         case IPC_TYPE_MQ:
                 r = save_mq(o, parent_fd, base, at, max_bytes, &c, &taken);
                 /* Taken and not put back: the messages are only in the
-                 * entry now, which the caller must know whatever the error. */
+                 * entry now, which the caller must know whatever the error,
+                 * and what it holds (to keep it as an entry). */
                 *ret_taken = taken;
+                if (taken)
+                        *ret = c;
                 break;
         case IPC_TYPE_FIFO:
                 /* Never opened: an open of a FIFO is an event its peers see

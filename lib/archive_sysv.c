@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The SysV half of the archive (archive.h): capture a segment's bytes, a
- * queue's messages and a set's values into an entry directory, and make
+ * queue's messages and a set's values into an entry's contents, and make
  * the object again from them.  What the kernel lets us do is CRIU's
  * (criu/ipc_ns.c): shmat(SHM_RDONLY), msgrcv(MSG_COPY), semctl(GETALL);
  * kernel.*_next_id to ask for an id.  What it does not let us restore, and

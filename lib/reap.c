@@ -135,6 +135,7 @@ struct candidate {
         bool archiving; /* entry begun (and, once committed, made) */
         uint64_t reserved; /* of the archive's room, for the entry */
         bool mq_taken;  /* an mq's messages are in the entry, not the queue */
+        struct archive_contents contents; /* what the entry holds */
 };
 
 /* Out of file descriptors: what a smaller batch can get past. */
@@ -405,9 +406,18 @@ static int shm_after_archive(struct candidate *c) {
         return r;
 }
 
+/* Why and by whom C is removed, for its manifest. */
+static struct archive_removal candidate_removal(const struct archive_state *a, const struct candidate *c, time_t now) {
+        struct archive_removal why = {
+                .time = now, .reason = (char *) c->reason, .rule = c->rule ? c->rule->name : NULL,
+                .by_uid = a->opt->by_uid, .by_pid = getpid(),
+        };
+        snprintf(why.verdict, sizeof(why.verdict), "%s", verdict_to_string(c->verdict));
+        return why;
+}
+
 /* Begins C's entry and writes its contents and manifest (not committed). */
 static int archive_one(struct archive_state *a, struct candidate *c, time_t now) {
-        struct archive_contents contents = {};
         int r;
 
         r = archive_state_open(a, now);
@@ -425,20 +435,16 @@ static int archive_one(struct archive_state *a, struct candidate *c, time_t now)
         c->archiving = true;
         c->reserved = need;
         if (ipc_type_is_sysv(c->fresh->type))
-                r = archive_sysv_save(c->fresh, &c->entry.contents, a->opt->max_bytes, &contents);
+                r = archive_sysv_save(c->fresh, &c->entry.contents, a->opt->max_bytes, &c->contents);
         else
                 /* Files other than mq are in quarantine by now. */
                 /* A file's bytes may not pass what was reserved for them. */
                 r = archive_posix_save(c->fresh, c->have_q ? c->q.qfd : c->dirfd,
                                        c->have_q ? c->q.entry : c->base, &c->entry.contents,
-                                       c->have_q ? need : a->opt->max_bytes, &contents, &c->mq_taken);
+                                       c->have_q ? need : a->opt->max_bytes, &c->contents, &c->mq_taken);
         if (r >= 0) {
-                struct archive_removal why = {
-                        .time = now, .reason = c->reason, .rule = c->rule ? c->rule->name : NULL,
-                        .by_uid = a->opt->by_uid, .by_pid = getpid(),
-                };
-                snprintf(why.verdict, sizeof(why.verdict), "%s", verdict_to_string(c->verdict));
-                r = archive_manifest_write(&c->entry, c->fresh, &why, &contents);
+                struct archive_removal why = candidate_removal(a, c, now);
+                r = archive_manifest_write(&c->entry, c->fresh, &why, &c->contents);
         }
         /* The manifest keeps the facts from before the read. */
         if (r >= 0 && c->fresh->type == IPC_TYPE_SHM)
@@ -458,25 +464,24 @@ static void archive_undo(struct archive_state *a, struct candidate *c) {
                 if (c->mq_taken && (!c->entry.pack || archive_posix_putback(c->fresh, c->dirfd, c->base,
                                                                             &c->entry.contents) < 0)) {
                         /* Its messages are only there now: kept as an
-                         * entry, for a restore to bring them back. */
-                        (void) archive_entry_commit(a->fd, &c->entry);
+                         * entry of its own, for a restore to bring them
+                         * back. */
+                        struct archive_removal why = candidate_removal(a, c, time(NULL));
+                        if (c->entry.pack)
+                                (void) archive_entry_keep(a->fd, &c->entry, c->fresh, &why, &c->contents);
                         return;
                 }
                 archive_entry_abort(&c->entry);
                 return;
         }
-        if (c->mq_taken) {
-                struct archive_found f;
-                int r = archive_entry_find(a->fd, c->entry.name, &f);
-                if (r >= 0) {
-                        r = archive_posix_putback(c->fresh, c->dirfd, c->base, &f.contents);
-                        (void) close(f.fd);
-                }
-                if (r < 0)
-                        return; /* the entry keeps what could not go back */
-        }
-        if (archive_entry_remove(a->fd, a->pack.name, c->entry.name) >= 0)
-                archive_space_settle(&a->space, c->entry.disk_bytes, 0);
+        /* From its own contents, in the batch's pack (open until the batch
+         * is done). */
+        if (c->mq_taken && archive_posix_putback(c->fresh, c->dirfd, c->base, &c->entry.contents) < 0)
+                return; /* the entry keeps what could not go back */
+        /* Out of the pack's index when the batch is done; the pack takes
+         * what it took, so only the count goes down. */
+        c->entry.dropped = true;
+        archive_space_settle(&a->space, 0, 0);
 }
 
 /* Runs the batch of the N candidates IDX.  Those that ran out of file

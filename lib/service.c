@@ -601,8 +601,8 @@ static json_object *restore_error(const char *entry, const struct restore_result
 
         if (r == -EINVAL && res->step == RESTORE_STEP_ENTRY)
                 return service_invalid("entry");
-        /* A symlink where an entry should be is no entry: it is never
-         * followed (archive_entry_open says -ENOENT). */
+        /* No pack lists it (a symlink or anything but a regular file is no
+         * pack, never followed: archive_entry_find says -ENOENT). */
         if (r == -ENOENT && res->step <= RESTORE_STEP_ENTRY)
                 return service_error("io.ipcgc.NoSuchEntry", "entry", entry);
         if (r == -EBADMSG) {

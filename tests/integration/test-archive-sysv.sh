@@ -149,7 +149,7 @@ corrupt zero-type 'substr($d, 0, 8) = pack("q", 0)'
 corrupt extra-record '$d .= pack("q Q", 1, 0)'
 corrupt past-end 'substr($d, 8 + 8, 8) = pack("Q", 0)'
 # A symlink at the entry, even to a good entry, is no entry (ENOENT, as
-# archive_entry_open says), and a FIFO (which would block a read) is refused.
+# the library's pack opener says), and a FIFO (which would block a read) is refused.
 rm -rf "$T/msg.sym" && cp -a "$T/msg.entry" "$T/msg.sym" && ln -sf "$T/msg.entry/entry" "$T/msg.sym/entry"
 out=$("$TRY" restore msg "$T/msg.sym")
 is "$?,$(field error),$(($(wc -l </proc/sysvipc/msg)))" "1,ENOENT,$n_before" "msg: a symlink for the entry is refused"

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -430,6 +432,108 @@ static void test_evict(void **state) {
         close(afd);
 }
 
+
+static void test_abort_out_of_order_and_keep(void **state) {
+        struct archive_pack p = ARCHIVE_PACK_INIT;
+        struct archive_entry e[4];
+        int afd;
+        (void) state;
+
+        assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
+        struct ipc_object o = shm_object(8);
+        for (int i = 0; i < 4; i++)
+                add_entry(afd, &p, &e[i], &o, 1800000000, 1000 + (size_t) i);
+        /* the third, the fourth, then the first: the second stays whole */
+        archive_entry_abort(&e[2]);
+        archive_entry_abort(&e[3]);
+        archive_entry_abort(&e[0]);
+        assert_int_equal(archive_pack_commit(afd, &p), 0);
+        assert_true(e[1].committed);
+        archive_pack_done(afd, &p);
+        struct archive_found f;
+        assert_int_equal(archive_entry_find(afd, e[1].name, &f), 0);
+        assert_int_equal(f.contents.length, 1001);
+        struct ipc_object back;
+        struct archive_removal why;
+        struct archive_contents c;
+        assert_int_equal(archive_manifest_read(&f, &back, &why, &c), 0);
+        ipc_object_done(&back);
+        archive_removal_done(&why);
+        close(f.fd);
+
+        /* an entry kept on its own, from a pack never committed */
+        struct archive_pack q = ARCHIVE_PACK_INIT;
+        struct archive_entry k;
+        assert_int_equal(archive_entry_begin(afd, &q, &o, 1800000000, &k), 0);
+        int fd = archive_contents_open(&k.contents, NULL);
+        assert_int_equal(write(fd, "kept", 4), 4);
+        close(fd);
+        struct archive_removal w = removal(1800000000);
+        struct archive_contents kc = { .bytes = 4 };
+        assert_int_equal(archive_entry_keep(afd, &k, &o, &w, &kc), 0);
+        archive_pack_done(afd, &q);
+        assert_int_equal(archive_entry_find(afd, k.name, &f), 0);
+        assert_int_equal(f.contents.length, 4);
+        char buf[8] = "";
+        assert_int_equal(pread(f.fd, buf, 4, f.contents.offset), 4);
+        assert_memory_equal(buf, "kept", 4);
+        assert_string_not_equal(f.pack, q.name);
+        close(f.fd);
+        assert_int_equal(count_names(afd), 2);
+        close(afd);
+}
+
+static void test_drop_torn_and_failed(void **state) {
+        struct archive_pack p = ARCHIVE_PACK_INIT;
+        struct archive_entry e[3];
+        int afd;
+        (void) state;
+
+        assert_int_equal(archive_open_dir(dir, ARCHIVE_CREATE, &afd), 0);
+        struct ipc_object o = shm_object(9);
+        for (int i = 0; i < 3; i++)
+                add_entry(afd, &p, &e[i], &o, 1800000000, 100);
+        assert_int_equal(archive_pack_commit(afd, &p), 0);
+        char pack[ARCHIVE_NAME_MAX];
+        strcpy(pack, p.name);
+        /* dropped at done: one rewrite, the others still found */
+        e[0].dropped = true;
+        archive_pack_done(afd, &p);
+        struct archive_found f;
+        assert_int_equal(archive_entry_find(afd, e[0].name, &f), -ENOENT);
+        assert_int_equal(archive_entry_find(afd, e[1].name, &f), 0);
+        close(f.fd);
+
+        /* an index appended after it torn by a crash: the trailer before
+         * is the pack's */
+        int fd = openat(afd, pack, O_WRONLY | O_APPEND);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "{\"format\":\"ipcgc-pack 1\",\"entr", 30), 30);
+        close(fd);
+        struct archive_listing *l;
+        assert_int_equal(archive_list(afd, &l), 0);
+        assert_int_equal(l->n_items, 2);
+        assert_int_equal(l->n_bad, 0);
+        archive_listing_free(l);
+
+        /* a drop whose write fails leaves the pack as it was */
+        struct stat st;
+        assert_int_equal(fstatat(afd, pack, &st, 0), 0);
+        struct rlimit old, lim = { .rlim_cur = (rlim_t) st.st_size, .rlim_max = RLIM_INFINITY };
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+        lim.rlim_max = old.rlim_max;
+        signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        int r = archive_entry_remove(afd, pack, e[1].name);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+        assert_true(r < 0);
+        assert_int_equal(archive_list(afd, &l), 0);
+        assert_int_equal(l->n_items, 2);
+        assert_int_equal(l->n_bad, 0);
+        archive_listing_free(l);
+        close(afd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_dir_checks, setup, teardown),
@@ -437,6 +541,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_abort_and_uncommitted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hostile_packs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_abort_out_of_order_and_keep, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_drop_torn_and_failed, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
