@@ -365,7 +365,8 @@ static int split_lines(const char *p, struct line **ret, size_t *ret_n) {
                         return -EBADMSG;
                 p += len;
         }
-        qsort(lines, n, sizeof(*lines), line_compare);
+        if (n > 0) /* qsort(NULL, 0) is undefined */
+                qsort(lines, n, sizeof(*lines), line_compare);
         *ret = TAKE_PTR(lines);
         *ret_n = n;
         return 0;

@@ -185,7 +185,8 @@ static int collect_rows(json_object *records, json_object *listed, struct row **
                         return -EBADMSG;
                 n++;
         }
-        qsort(rows, n, sizeof(*rows), row_compare);
+        if (n > 0) /* qsort(NULL, 0) is undefined */
+                qsort(rows, n, sizeof(*rows), row_compare);
         *ret = TAKE_PTR(rows);
         *ret_n = n;
         return 0;
