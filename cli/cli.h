@@ -25,6 +25,8 @@ enum {
 struct cli {
         const char *config_path; /* NULL: DEFAULT_CONFIG_PATH, and a missing one is fine */
         bool local;
+        bool debug; /* --debug: error replies also by their Varlink name and parameters */
+        bool json;  /* -J was given: an error reply is also printed as JSON on stdout */
         const char *socket; /* --socket: overrides [Daemon] Socket= */
         struct collect_paths paths;
         /* --local: the configuration and the engine, opened by the first call. */
@@ -39,9 +41,9 @@ struct cli {
         struct config *ns_config;
         char *ns_state_dir; /* ns_config's StateDir=: StateDir/ipcns-INODE */
         bool warned; /* the engine's warnings were said */
-        /* Not NULL: an error reply is kept here (malloc'd) instead of
-         * said, for the caller to say or not. */
-        char **held_error;
+        /* Not NULL: an error reply is kept here instead of said, for the
+         * caller to say or not. */
+        json_object **held_error;
         /* A sweep of several namespaces is one sweep: MaxRemovalsPerSweep=
          * is shared by them (BUDGET set), REMOVALS_LEFT of it left; the
          * namespaces not swept for want of it are counted. */
@@ -58,6 +60,7 @@ enum {
         OPT_SOCKET,
         OPT_ALL_NAMESPACES,
         OPT_NAMESPACE,
+        OPT_DEBUG,
 };
 
 /* The options of the commands that look into other IPC namespaces. */
@@ -70,13 +73,17 @@ enum {
         { "config", required_argument, NULL, OPT_CONFIG }, { "local", no_argument, NULL, OPT_LOCAL }, \
                 { "sysvipc-dir", required_argument, NULL, OPT_SYSVIPC },                          \
                 { "proc-dir", required_argument, NULL, OPT_PROC },                                 \
-                { "socket", required_argument, NULL, OPT_SOCKET }, { "help", no_argument, NULL, 'h' }
+                { "socket", required_argument, NULL, OPT_SOCKET },                                \
+                { "debug", no_argument, NULL, OPT_DEBUG }, { "help", no_argument, NULL, 'h' },           \
+                { "version", no_argument, NULL, 'V' }
 
 struct table_options;
 /*
  * The next option of a command: the common ones, -r, -n and -J (into
  * TOPTS, when not NULL), -h (HELP is printed; without HELP, -h is the
- * command's) and mistakes are dealt with here.  Returns
+ * command's), -V and mistakes (said as a sentence with the --help hint,
+ * never as getopt's "list: unrecognized option") are dealt with here.
+ * Returns
  * the option character for the command to handle, 0 when there are no
  * more, or -1 when the command is to exit with *RET_EXIT (after --help, or
  * after getopt said what was wrong).
@@ -101,6 +108,18 @@ int cli_load_config(struct cli *cli, const struct config **ret);
  * nothing answers, EXIT_FAIL for an error reply.
  */
 int cli_call(struct cli *cli, const char *method, json_object *params, json_object **ret);
+/* As cli_call, but with RET_ERROR an error reply is not printed: EXIT_FAIL
+ * with the whole error message ({"error": NAME, "parameters": {...}}) in
+ * *RET_ERROR, for the caller to report with cli_error_sentence() or in its
+ * own JSON. */
+int cli_call_or_error(struct cli *cli, const char *method, json_object *params, json_object **ret,
+                      json_object **ret_error);
+/* What an error reply means, as a sentence for a person ("shm:4 is not
+ * removable: PENDING, ..."); malloc'd, NULL on ENOMEM. */
+char *cli_error_sentence(json_object *error);
+/* Says ERROR on stderr as a sentence; with --debug, also its name and
+ * parameters; with -J, also as JSON on stdout. */
+void cli_print_error(const struct cli *cli, json_object *error);
 /* As cli_call, the parameters as the text they came as (*RET_LEN bytes,
  * NUL-terminated): a listing printed as it came, not parsed and printed
  * again. */
@@ -109,8 +128,6 @@ int cli_call_text(struct cli *cli, const char *method, json_object *params, char
  * returns EXIT_FAIL when the reply has none. */
 int cli_call_member(struct cli *cli, const char *method, json_object *params, const char *member, json_object **ret);
 void cli_done(struct cli *cli);
-/* Says an error reply MESSAGE: its name and every parameter. */
-void cli_print_error(const char *message);
 
 static inline void json_object_putp(json_object **p) {
         json_object_put(*p);
@@ -129,6 +146,11 @@ bool cli_no_arguments(int argc, char **argv, const char *command);
 /* After getopt: exactly one argument, an object ID ("shm:123", "fifo:/x").
  * Returns its type, or -EINVAL after saying what is wrong. */
 int cli_object_id(int argc, char **argv, const char *command, const char **ret_id);
+
+/* One object ID ARG, in the form sent on (a name's escapes made
+ * canonical), malloc'd in *RET_ID.  Returns its type, or -EINVAL after
+ * saying what is wrong. */
+int cli_parse_object_id(const char *arg, char **ret_id);
 
 /* -t TYPES: false (after saying why) when ARG names no valid types. */
 bool cli_parse_types(const char *arg, unsigned *ret);
@@ -166,6 +188,9 @@ int cli_namespace_of_entry(struct cli *cli, const char *entry);
  * INO, see cli_namespace_of_id): *RET_ID in the one form the engine takes.
  * Returns EXIT_OK, or the exit code after saying why not. */
 int cli_object_id_any(struct cli *cli, int argc, char **argv, const char *command, const char **ret_id);
+/* cli_parse_object_id(), also for "ipc:INO/TYPE:ID" (the part after the
+ * prefix as an ID like any other); selects nothing. */
+int cli_parse_object_id_any(const char *arg, char **ret_id);
 
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);

@@ -15,15 +15,17 @@
 static void help(void) {
         printf("Usage: ipcgc audit [OPTIONS]\n"
                "\n"
-               "IPC use per user and type, and against the kernel's limits\n"
-               "(kernel.shmmni, shmall, msgmni, sem, fs.mqueue.queues_max).\n"
+               "IPC use per user and type; every kernel limit lsipc -g shows and\n"
+               "fs.mqueue's, with its use; what each user's POSIX queues charge\n"
+               "against RLIMIT_MSGQUEUE.  -t narrows the rows per user, never the\n"
+               "limits' use (that is of every object in the namespace).\n"
                "\n"
                "Options:\n"
                "  -t, --types TYPES   only these types\n"
                "  -b, --bytes         sizes in bytes\n"
                "  -r, --raw           raw output\n"
                "  -n, --noheadings    no header line\n"
-               "  -J, --json          JSON: {\"usage\":[...],\"limits\":[...]}\n"
+               "  -J, --json          JSON: {\"usage\":[...],\"limits\":[...],\"mqueue_rlimit\":[...]}\n"
                "      --config FILE   read FILE for [Scan]\n"
                "      --all-namespaces\n"
                "                      each IPC namespace's use against its own limits, as\n"
@@ -40,19 +42,37 @@ static const struct column usage_columns[] = {
 };
 static const struct column limit_columns[] = {
         { "LIMIT", "kernel limit", 10, 0 },
+        { "SCOPE", "system: the namespace's total; object: each object's, the largest shown", 6, 0 },
         { "USED", "in use", 6, SCOLS_FL_RIGHT },
         { "MAX", "limit", 6, SCOLS_FL_RIGHT },
         { "USE%", "share of the limit", 5, SCOLS_FL_RIGHT },
 };
+static const struct column mq_columns[] = {
+        { "USER", "owner of the queues", 8, 0 },
+        { "QUEUES", "POSIX message queues", 6, SCOLS_FL_RIGHT },
+        { "CHARGED", "bytes charged against RLIMIT_MSGQUEUE", 7, SCOLS_FL_RIGHT },
+        { "RLIMIT", "RLIMIT_MSGQUEUE processes start with", 6, SCOLS_FL_RIGHT },
+        { "USE%", "share of the limit", 5, SCOLS_FL_RIGHT },
+};
+
+/* 100 * USED / the limit sent as LIMIT_TEXT (shmall can exceed what int64
+ * holds: then it is read as text). */
+static void percent(char *buf, size_t size, int64_t used, json_object *l, const char *limit_text) {
+        int64_t mx;
+        double max = json_int(l, "limit", &mx) ? (double) mx : strtod(limit_text, NULL);
+        if (max > 0)
+                snprintf(buf, size, "%.1f%%", 100.0 * (double) used / max);
+}
 
 static int print_tables(json_object *reply, const struct table_options *o, bool bytes) {
-        static const int all[] = { 0, 1, 2, 3 };
-        json_object *usage = NULL, *limits = NULL;
+        static const int all[] = { 0, 1, 2, 3, 4 };
+        json_object *usage = NULL, *limits = NULL, *mq = NULL;
         struct libscols_table *t;
         int r = 0;
 
         (void) json_object_object_get_ex(reply, "usage", &usage);
         (void) json_object_object_get_ex(reply, "limits", &limits);
+        (void) json_object_object_get_ex(reply, "mqueue_rlimit", &mq);
 
         t = table_new(usage_columns, all, ELEMENTSOF(usage_columns), o);
         if (!t)
@@ -84,43 +104,54 @@ static int print_tables(json_object *reply, const struct table_options *o, bool 
                 return -ENOMEM;
         for (size_t i = 0; r == 0 && limits && i < json_object_array_length(limits); i++) {
                 json_object *l = json_object_array_get_idx(limits, i);
-                char used[24] = "-", max[24] = "?", pct[16] = "?";
-                int64_t u = 0, mx;
-                if (json_int(l, "used", &u))
+                char used[24] = "-", max[24] = "?", pct[16] = "-";
+                int64_t u = 0;
+                bool has_used = json_int(l, "used", &u);
+                if (has_used)
                         snprintf(used, sizeof(used), "%" PRId64, u);
-                /* shmall can exceed what int64 holds: print the text as sent. */
                 const char *limit_text = json_str(l, "limit");
                 if (limit_text) {
                         snprintf(max, sizeof(max), "%s", limit_text);
-                        if (json_int(l, "limit", &mx) && mx > 0)
-                                snprintf(pct, sizeof(pct), "%.1f%%", 100.0 * (double) u / (double) mx);
-                        else
-                                snprintf(pct, sizeof(pct), "%.1f%%", 100.0 * (double) u / strtod(limit_text, NULL));
+                        if (has_used)
+                                percent(pct, sizeof(pct), u, l, limit_text);
                 }
-                const char *cells[] = { json_str(l, "name"), used, max, pct };
+                const char *cells[] = { json_str(l, "name"), json_str(l, "scope"), used, max, pct };
+                r = table_add_line(t, cells, ELEMENTSOF(cells));
+        }
+        if (r == 0)
+                scols_print_table(t);
+        scols_unref_table(t);
+        if (r < 0 || !mq || json_object_array_length(mq) == 0)
+                return r;
+
+        fputc('\n', stdout);
+        t = table_new(mq_columns, all, ELEMENTSOF(mq_columns), o);
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; r == 0 && i < json_object_array_length(mq); i++) {
+                json_object *m = json_object_array_get_idx(mq, i);
+                char queues[24] = "-", charged[FORMAT_BYTES_MAX] = "-", limit[FORMAT_BYTES_MAX] = "?", pct[16] = "?";
+                int64_t v = 0, b = 0;
+                if (json_int(m, "queues", &v))
+                        snprintf(queues, sizeof(queues), "%" PRId64, v);
+                if (json_int(m, "bytes", &b))
+                        bytes ? (void) snprintf(charged, sizeof(charged), "%" PRId64, b)
+                              : (void) format_bytes(charged, (uint64_t) b);
+                const char *limit_text = json_str(m, "limit");
+                if (limit_text) {
+                        if (bytes || !json_int(m, "limit", &v))
+                                snprintf(limit, sizeof(limit), "%s", limit_text);
+                        else
+                                format_bytes(limit, (uint64_t) v);
+                        percent(pct, sizeof(pct), b, m, limit_text);
+                }
+                const char *cells[] = { json_str(m, "user"), queues, charged, limit, pct };
                 r = table_add_line(t, cells, ELEMENTSOF(cells));
         }
         if (r == 0)
                 scols_print_table(t);
         scols_unref_table(t);
         return r;
-}
-
-/* -t narrows the use shown, never what is counted against the kernel's
- * limits: those count every object of the namespace. */
-static void narrow(json_object *reply, unsigned types) {
-        json_object *usage;
-        if (!types || !json_object_object_get_ex(reply, "usage", &usage))
-                return;
-        json_object *kept = json_object_new_array();
-        for (size_t i = 0; kept && i < json_object_array_length(usage); i++) {
-                json_object *u = json_object_array_get_idx(usage, i);
-                int t = ipc_type_from_string(strempty(json_str(u, "type")));
-                if (t >= 0 && (types & IPC_TYPE_BIT(t)))
-                        json_object_array_add(kept, json_object_get(u));
-        }
-        if (kept)
-                json_object_object_add(reply, "usage", kept);
 }
 
 struct per_namespace {
@@ -140,7 +171,6 @@ static int add_namespace(struct cli *cli, const struct ipcns *ns, const char *te
                 fprintf(stderr, "ipcgc: malformed reply to io.ipcgc.Audit\n");
                 return EXIT_FAIL;
         }
-        narrow(one, p->types);
         json_object_object_add(one, "ipcns", json_object_new_int64((int64_t) ns->ino));
         json_object_object_add(one, "container", ns->name ? json_object_new_string(ns->name) : NULL);
         json_object_object_add(one, "own", json_object_new_boolean(ns->self));
@@ -154,7 +184,11 @@ static int audit_namespaces(struct cli *cli, unsigned types, const struct table_
 
         if (!p.namespaces)
                 return EXIT_FAIL;
-        r = cli_each_namespace(cli, "io.ipcgc.Audit", NULL, add_namespace, &p);
+        /* -t narrows the rows per user, as without namespaces. */
+        _cleanup_(json_object_putp) json_object *params = types ? json_object_new_object() : NULL;
+        if (params)
+                json_object_object_add(params, "types", cli_names_array(types, false));
+        r = cli_each_namespace(cli, "io.ipcgc.Audit", params, add_namespace, &p);
         if (topts->json) {
                 json_object *out = json_object_new_object();
                 json_object_object_add(out, "namespaces", json_object_get(p.namespaces));
@@ -212,11 +246,17 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
         if (cli_namespaces_wanted(cli, &ns_ok))
                 return ns_ok ? audit_namespaces(cli, types, &topts, bytes) : EXIT_USAGE;
 
-        json_object *reply = NULL;
-        r = cli_call(cli, "io.ipcgc.Audit", NULL, &reply);
+        json_object *reply = NULL, *params = NULL;
+        /* -t narrows the rows per user; the service counts the limits' use
+         * from the kernel, of every object of the namespace. */
+        if (types) {
+                params = json_object_new_object();
+                if (params)
+                        json_object_object_add(params, "types", cli_names_array(types, false));
+        }
+        r = cli_call(cli, "io.ipcgc.Audit", params, &reply);
         if (r != EXIT_OK)
                 return r;
-        narrow(reply, types);
 
         if (topts.json)
                 cli_print_json(reply);
@@ -224,6 +264,13 @@ int cmd_audit(struct cli *cli, int argc, char **argv) {
                 json_object_put(reply);
                 fprintf(stderr, "ipcgc: out of memory\n");
                 return EXIT_FAIL;
+        } else {
+                int64_t unread;
+                /* Said, not hidden: a caller who is not root cannot open
+                 * others' queues, and their charge is missing above. */
+                if (json_int(reply, "mqueue_unread", &unread))
+                        fprintf(stderr, "ipcgc: %" PRId64 " POSIX queue%s could not be opened: %s charge is not counted\n",
+                                unread, unread == 1 ? "" : "s", unread == 1 ? "its" : "their");
         }
         json_object_put(reply);
         return EXIT_OK;

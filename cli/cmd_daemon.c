@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The commands that only the daemon can answer: its state, its history,
- * its metrics, and reloading it. */
+/* The commands about the daemon: its state, its history, reloading it
+ * (only the daemon can answer those), and its metrics (--local too). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "table.h"
 
 struct daemon_opts {
+        bool local_ok; /* the command has an answer with --local */
         bool json, raw, noheadings;
         int64_t limit;
 };
@@ -51,7 +52,7 @@ static int parse(struct cli *cli, int argc, char **argv, const char *usage, bool
         o->noheadings = topts.noheadings;
         if (!cli_no_arguments(argc, argv, argv[0]))
                 return EXIT_USAGE;
-        if (cli->local) {
+        if (cli->local && !o->local_ok) {
                 cli_usage_error("%s asks the daemon; there is nothing to ask with --local", argv[0]);
                 return EXIT_USAGE;
         }
@@ -105,13 +106,15 @@ int cmd_status(struct cli *cli, int argc, char **argv) {
 
 static const struct column history_columns[] = {
         { "TIME", "when", 19, 0 },       { "ACTION", "removed, skipped, failed, stopped", 8, 0 },
-        { "ID", "object", 12, 0 },       { "VERDICT", "verdict then", 7, 0 },
+        { "ID", "object", 12, 0 },       { "KEY", "System V key", 10, 0 },
+        { "OWNER", "owner", 8, 0 },      { "SIZE", "size", 6, SCOLS_FL_RIGHT },
+        { "VERDICT", "verdict then", 7, 0 },
         { "RULE", "rule", 8, 0 },        { "REASON", "why", 0.5, SCOLS_FL_WRAP },
         { "ARCHIVE", "the archive entry a removed object went to", 10, 0 },
 };
 
 int cmd_history(struct cli *cli, int argc, char **argv) {
-        static const int ids[] = { 0, 1, 2, 3, 4, 5, 6 };
+        static const int ids[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
         struct daemon_opts o = { .limit = 50 };
         json_object *reply = NULL, *params, *entries;
         int r;
@@ -150,8 +153,23 @@ int cmd_history(struct cli *cli, int argc, char **argv) {
                         if (localtime_r(&tt, &tm))
                                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
                 }
-                const char *cells[] = { when, json_str(e, "action"), json_str(e, "id"), json_str(e, "verdict"),
-                                        json_str(e, "rule"), json_str(e, "reason"), json_str(e, "archive") };
+                /* What the object was, as `ipcgc archive` shows it. */
+                char key[16] = "-", owner[16], size[FORMAT_BYTES_MAX] = "-";
+                const char *user = json_int(e, "uid", &v) ? cli_user_name((uid_t) v, owner) : NULL;
+                if (json_int(e, "key", &v))
+                        snprintf(key, sizeof(key), "0x%08" PRIx32, (uint32_t) v);
+                if (json_int(e, "size", &v))
+                        format_bytes(size, (uint64_t) v);
+                const char *cells[] = { when,
+                                        json_str(e, "action"),
+                                        json_str(e, "id"),
+                                        key,
+                                        user,
+                                        size,
+                                        json_str(e, "verdict"),
+                                        json_str(e, "rule"),
+                                        json_str(e, "reason"),
+                                        json_str(e, "archive") };
                 struct libscols_line *ln = scols_table_new_line(t, NULL);
                 for (size_t k = 0; ln && k < ELEMENTSOF(cells); k++)
                         (void) scols_line_set_data(ln, k, cells[k] ? cells[k] : "-");
@@ -182,20 +200,33 @@ int cmd_reload(struct cli *cli, int argc, char **argv) {
 }
 
 int cmd_metrics(struct cli *cli, int argc, char **argv) {
-        struct daemon_opts o = {};
-        json_object *reply = NULL;
+        struct daemon_opts o = { .local_ok = true };
+        json_object *reply = NULL, *params = NULL, *families;
         int r;
 
-        r = parse(cli, argc, argv, "Usage: ipcgc metrics\n\nThe daemon's metrics, in Prometheus text format.\n",
+        r = parse(cli, argc, argv,
+                  "Usage: ipcgc metrics [-J] [--local]\n\nMetrics in the Prometheus text format: the daemon's, "
+                  "or with --local\nof a judgement made now (without the daemon's counters).\n"
+                  "-J prints the families they are made of as JSON.\n",
                   false, &o);
         if (r >= 0)
                 return r;
-        r = cli_call(cli, "io.ipcgc.GetMetrics", NULL, &reply);
+        if (o.json) {
+                params = json_object_new_object();
+                if (params)
+                        json_object_object_add(params, "families", json_object_new_boolean(true));
+        }
+        r = cli_call(cli, "io.ipcgc.GetMetrics", params, &reply);
         if (r != EXIT_OK)
                 return r;
-        if (o.json)
-                cli_print_json(reply);
-        else
+        if (o.json) {
+                /* What the text is made of, as every -J: an object. */
+                json_object *out = json_object_new_object();
+                if (out && json_object_object_get_ex(reply, "families", &families))
+                        json_object_object_add(out, "families", json_object_get(families));
+                cli_print_json(out);
+                json_object_put(out);
+        } else
                 fputs(strempty(json_str(reply, "text")), stdout);
         json_object_put(reply);
         return EXIT_OK;

@@ -5,23 +5,63 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "format.h"
 #include <stdlib.h>
 
+#include "cli.h"
+#include "format.h"
 #include "table.h"
 
 static void help(void) {
         printf("Usage: ipcgc explain [OPTIONS] ID\n"
                "\n"
                "The verdict on one object (shm:123, mq:/name, fifo:/path, ...): its reason,\n"
-               "the rule that matched, and every piece of evidence weighed.\n"
+               "the rule that matched, and every piece of evidence weighed, each live\n"
+               "process with its command line; of a sem set, each semaphore's value,\n"
+               "waiters and last pid (as lsipc -s -i shows them).\n"
                "\n"
                "Options:\n"
                "  -J, --json          JSON: the object as list -J shows it, plus verdict,\n"
                "                      reason, rule and evidence\n"
                "      --config FILE   read FILE instead of the default configuration\n"
                "      --local         run the engine in this process\n");
+}
+
+/* Each semaphore of a set, as lsipc -s -i lists them, and whose its last
+ * pid is. */
+static void print_semaphores(json_object *o) {
+        json_object *sems = NULL;
+        int64_t nsems = 0, shown = 0;
+
+        if (strcmp(strempty(json_str(o, "type")), "sem") != 0)
+                return;
+        (void) json_int(o, "nsems", &nsems);
+        (void) json_int(o, "semaphores_shown", &shown);
+        const char *unreadable = json_str(o, "semaphores_unreadable");
+        if (unreadable) {
+                printf("  semaphores: %" PRId64 ", unreadable: %s\n", nsems, unreadable);
+                return;
+        }
+        if (!json_object_object_get_ex(o, "semaphores", &sems) || !json_object_is_type(sems, json_type_array))
+                return;
+        printf("  semaphores: %" PRId64 "\n", nsems);
+        printf("    %5s %6s %5s %5s %8s  %-9s %s\n", "NUM", "VALUE", "NCNT", "ZCNT", "PID", "PID IS", "COMMAND");
+        for (size_t i = 0; i < json_object_array_length(sems); i++) {
+                json_object *m = json_object_array_get_idx(sems, i);
+                int64_t num = 0, value = 0, ncnt = 0, zcnt = 0, pid = 0;
+                char pbuf[24];
+                (void) json_int(m, "num", &num);
+                (void) json_int(m, "value", &value);
+                (void) json_int(m, "ncnt", &ncnt);
+                (void) json_int(m, "zcnt", &zcnt);
+                if (json_int(m, "pid", &pid))
+                        snprintf(pbuf, sizeof(pbuf), "%" PRId64, pid);
+                else
+                        snprintf(pbuf, sizeof(pbuf), "-");
+                printf("    %5" PRId64 " %6" PRId64 " %5" PRId64 " %5" PRId64 " %8s  %-9s %s\n", num, value, ncnt,
+                       zcnt, pbuf, json_str(m, "pid_state") ?: "-", json_str(m, "command") ?: "-");
+        }
+        if (shown < nsems)
+                printf("    ... and %" PRId64 " more, not shown\n", nsems - shown);
 }
 
 static void print_text(json_object *o) {
@@ -72,7 +112,11 @@ static void print_text(json_object *o) {
                 if (note)
                         printf(" %s", note);
                 putchar('\n');
+                const char *command = json_str(e, "command");
+                if (command)
+                        printf("    %-13s %s\n", "", command);
         }
+        print_semaphores(o);
 }
 
 int cmd_explain(struct cli *cli, int argc, char **argv) {

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <wchar.h>
 
 #include "cli.h"
 #include "format.h"
@@ -14,65 +14,109 @@
 #include "table.h"
 
 enum {
-        COL_TYPE,
         COL_ID,
-        COL_KEYNAME,
+        COL_TYPE,
+        COL_KEY,
+        COL_NAME,
         COL_OWNER,
         COL_PERMS,
+        COL_UID,
+        COL_USER,
+        COL_GID,
+        COL_GROUP,
+        COL_CUID,
+        COL_CUSER,
+        COL_CGID,
+        COL_CGROUP,
         COL_SIZE,
+        COL_NATTCH,
+        COL_STATUS,
+        COL_ATTACH,
+        COL_DETACH,
+        COL_CTIME,
         COL_CPID,
         COL_LPID,
+        COL_USEDBYTES,
+        COL_MSGS,
+        COL_SEND,
+        COL_RECV,
+        COL_LSPID,
+        COL_LRPID,
+        COL_NSEMS,
+        COL_OTIME,
         COL_HOLDERS,
         COL_AGE,
-        COL_UID,
-        COL_GID,
-        COL_NATTCH,
-        COL_CTIME,
-        COL_VERDICT,
-        COL_REASON,
-        COL_RULE,
         COL_IDLE,
         COL_NAMESPACE,
+        COL_VERDICT,
+        COL_RULE,
+        COL_REASON,
+        _COL_MAX,
 };
 
+/* Named as lsipc names them where they mean the same. */
 static const struct column columns[] = {
-        [COL_TYPE] = { "TYPE", "object type: shm msg sem mq pshm psem fifo", 4, 0 },
-        [COL_ID] = { "ID", "object id, as explain and rm take it", 10, 0 },
-        [COL_KEYNAME] = { "KEY/NAME", "SysV key, POSIX name or FIFO path", 0.3, SCOLS_FL_TRUNC },
-        [COL_OWNER] = { "OWNER", "owner's user name", 8, 0 },
+        [COL_ID] = { "ID", "object id, as explain and rm take it", 1, TABLE_FL_ID },
+        [COL_TYPE] = { "TYPE", "object type: shm msg sem mq pshm psem fifo", 1, 0 },
+        [COL_KEY] = { "KEY", "SysV key", 10, 0 },
+        [COL_NAME] = { "NAME", "POSIX name or FIFO path", 1, 0 },
+        [COL_OWNER] = { "OWNER", "owner's user name or uid", 1, 0 },
         [COL_PERMS] = { "PERMS", "permissions", 9, 0 },
-        [COL_SIZE] = { "SIZE", "bytes held (shm size, queued bytes, file size)", 5, SCOLS_FL_RIGHT },
-        [COL_CPID] = { "CPID", "creator pid (shm)", 5, SCOLS_FL_RIGHT },
-        [COL_LPID] = { "LPID", "last operation pid (shm: attach/detach, msg: send)", 5, SCOLS_FL_RIGHT },
-        [COL_HOLDERS] = { "HOLDERS", "pids holding it open, mapped or attached", 0.1, SCOLS_FL_TRUNC },
-        [COL_AGE] = { "AGE", "time since the last change (ctime)", 4, SCOLS_FL_RIGHT },
-        [COL_UID] = { "UID", "owner's uid", 5, SCOLS_FL_RIGHT },
-        [COL_GID] = { "GID", "owner's gid", 5, SCOLS_FL_RIGHT },
-        [COL_NATTCH] = { "NATTCH", "shm attachments, as the kernel counts them", 3, SCOLS_FL_RIGHT },
-        [COL_CTIME] = { "CTIME", "last change, ISO 8601", 20, 0 },
-        [COL_VERDICT] = { "VERDICT", "LIVE ORPHAN PENDING PROTECTED REPORTED UNKNOWN", 7, 0 },
-        [COL_REASON] = { "REASON", "why, in one line", 0.4, SCOLS_FL_TRUNC },
-        [COL_RULE] = { "RULE", "the rule that matched", 8, 0 },
-        [COL_IDLE] = { "IDLE", "time since the last recorded activity", 4, SCOLS_FL_RIGHT },
-        [COL_NAMESPACE] = { "NAMESPACE", "IPC namespace: its container's name, else its inode", 12, 0 },
+        [COL_UID] = { "UID", "owner's uid", 1, SCOLS_FL_RIGHT },
+        [COL_USER] = { "USER", "owner's user name", 1, 0 },
+        [COL_GID] = { "GID", "group's gid", 1, SCOLS_FL_RIGHT },
+        [COL_GROUP] = { "GROUP", "group's name", 1, 0 },
+        [COL_CUID] = { "CUID", "creator's uid (SysV)", 1, SCOLS_FL_RIGHT },
+        [COL_CUSER] = { "CUSER", "creator's user name (SysV)", 1, 0 },
+        [COL_CGID] = { "CGID", "creator's gid (SysV)", 1, SCOLS_FL_RIGHT },
+        [COL_CGROUP] = { "CGROUP", "creator's group name (SysV)", 1, 0 },
+        [COL_SIZE] = { "SIZE", "bytes held (shm size, queued bytes, file size)", 1, SCOLS_FL_RIGHT },
+        [COL_NATTCH] = { "NATTCH", "shm attachments, as the kernel counts them", 1, SCOLS_FL_RIGHT },
+        [COL_STATUS] = { "STATUS", "shm: dest (removed once detached), locked (SHM_LOCK)", 1, 0 },
+        [COL_ATTACH] = { "ATTACH", "shm: time of the last attach", 1, SCOLS_FL_RIGHT },
+        [COL_DETACH] = { "DETACH", "shm: time of the last detach", 1, SCOLS_FL_RIGHT },
+        [COL_CTIME] = { "CTIME", "time of the last change (mq: of the last send or receive)", 1, SCOLS_FL_RIGHT },
+        [COL_CPID] = { "CPID", "shm: creator pid", 1, SCOLS_FL_RIGHT },
+        [COL_LPID] = { "LPID", "shm: pid of the last attach or detach", 1, SCOLS_FL_RIGHT },
+        [COL_USEDBYTES] = { "USEDBYTES", "msg, mq: bytes queued", 1, SCOLS_FL_RIGHT },
+        [COL_MSGS] = { "MSGS", "msg: messages queued", 1, SCOLS_FL_RIGHT },
+        [COL_SEND] = { "SEND", "msg: time of the last send", 1, SCOLS_FL_RIGHT },
+        [COL_RECV] = { "RECV", "msg: time of the last receive", 1, SCOLS_FL_RIGHT },
+        [COL_LSPID] = { "LSPID", "msg: pid of the last sender", 1, SCOLS_FL_RIGHT },
+        [COL_LRPID] = { "LRPID", "msg: pid of the last receiver", 1, SCOLS_FL_RIGHT },
+        [COL_NSEMS] = { "NSEMS", "sem: semaphores in the set", 1, SCOLS_FL_RIGHT },
+        [COL_OTIME] = { "OTIME", "sem: time of the last semop", 1, SCOLS_FL_RIGHT },
+        [COL_HOLDERS] = { "HOLDERS", "pids holding it open, mapped or attached", 1, TABLE_FL_FREE },
+        [COL_AGE] = { "AGE", "time since the last change (CTIME)", 1, SCOLS_FL_RIGHT },
+        [COL_IDLE] = { "IDLE", "time since the last recorded activity", 1, SCOLS_FL_RIGHT },
+        [COL_VERDICT] = { "VERDICT", "LIVE ORPHAN PENDING PROTECTED REPORTED UNKNOWN", 1, 0 },
+        [COL_RULE] = { "RULE", "the rule that matched", 1, 0 },
+        [COL_REASON] = { "REASON", "why, in one line", 1, TABLE_FL_FREE },
+        [COL_NAMESPACE] = { "NAMESPACE", "IPC namespace: its container's name, else its inode", 1, 0 },
 };
 
-#define DEFAULT_COLUMNS "TYPE,ID,KEY/NAME,OWNER,PERMS,SIZE,CPID,LPID,HOLDERS,AGE,VERDICT,REASON"
+/* What fits a terminal of 100 columns, the reason cut to fit. */
+#define DEFAULT_COLUMNS "ID,KEY,OWNER,SIZE,STATUS,HOLDERS,AGE,VERDICT,REASON"
 /* When more than one namespace is shown. */
 #define DEFAULT_COLUMNS_NS "NAMESPACE," DEFAULT_COLUMNS
 
 static void help(void) {
         printf("Usage: ipcgc list [OPTIONS]\n"
                "\n"
-               "List IPC objects with their owners and holders.\n"
+               "List IPC objects with their owners, holders and verdicts, sorted by type,\n"
+               "then by id or name.\n"
                "\n"
                "Options:\n"
                "  -t, --types TYPES   only these types (shm,msg,sem,mq,pshm,psem,fifo)\n"
                "  -u, --user USER     only objects owned by USER (name or uid)\n"
-               "      --verdict V     only objects judged V (LIVE, ORPHAN, ...; comma list)\n"
+               "  -v, --verdict V     only objects judged V (LIVE, ORPHAN, ...; comma list)\n"
                "  -o, --output COLS   columns to show; +COLS adds to the default\n"
                "  -b, --bytes         sizes in bytes\n"
-               "  -r, --raw           raw output\n"
+               "      --time-format F short, full or iso (as lsipc; short by default)\n"
+               "      --notruncate    never cut a reason to fit the terminal\n"
+               "  -r, --raw           raw output: cells apart by a space (a space in one: \\x20)\n"
+               "  -e, --export        NAME=\"value\" pairs, one object a line\n"
+               "  -y, --shell         column names usable as shell variable names\n"
                "  -n, --noheadings    no header line\n"
                "  -J, --json          JSON: {\"judged_at\",\"age_usec\",\"confirmed\",\"objects\":[...]},\n"
                "                      every field of every object, one object a line\n"
@@ -83,130 +127,189 @@ static void help(void) {
                "                      judged with its own processes; needs --local for now\n"
                "      --namespace NS  only the IPC namespace NS: its inode or its name\n"
                "      --config FILE   read FILE for [Scan]\n"
-               "      --local         run the engine in this process\n");
+               "      --local         run the engine in this process\n"
+               "\n"
+               "Default columns: %s\n",
+               DEFAULT_COLUMNS);
         table_help_columns(stdout, columns, ELEMENTSOF(columns));
 }
 
-static void int_cell(char *buf, size_t size, json_object *o, const char *key) {
+static const char *int_cell(char *buf, size_t size, json_object *o, const char *key) {
         int64_t v;
-        if (json_int(o, key, &v))
-                snprintf(buf, size, "%" PRId64, v);
-        else
-                snprintf(buf, size, "-");
+        if (!json_int(o, key, &v))
+                return NULL;
+        snprintf(buf, size, "%" PRId64, v);
+        return buf;
 }
 
-static int add_line(struct libscols_table *t, json_object *o, const int *ids, size_t n, bool bytes, time_t now) {
-        struct libscols_line *ln = scols_table_new_line(t, NULL);
+static const char *group_name(gid_t gid, char buf[static 16]) {
+        /* As cli_user_name: a listing asks about the same few groups. */
+        static struct {
+                gid_t gid;
+                char *name;
+        } cache[32];
+        static size_t n_cache;
+
+        for (size_t i = 0; i < n_cache; i++)
+                if (cache[i].gid == gid)
+                        return cache[i].name;
+        struct group *gr = getgrgid(gid);
+        if (gr && n_cache < ELEMENTSOF(cache)) {
+                char *name = strdup(gr->gr_name);
+                if (name) {
+                        cache[n_cache].gid = gid;
+                        cache[n_cache++].name = name;
+                        return name;
+                }
+        }
+        snprintf(buf, 16, "%u", (unsigned) gid);
+        return buf;
+}
+
+struct cells {
+        char buf[TABLE_MAX_COLUMNS][256];
+        const struct table_options *topts;
+        bool bytes;
+        time_t now;
+};
+
+static const char *bytes_cell(char *buf, size_t size, json_object *o, const char *key, bool bytes) {
+        int64_t v;
+        if (!json_int(o, key, &v))
+                return NULL;
+        if (bytes)
+                snprintf(buf, size, "%" PRId64, v);
+        else
+                format_bytes(buf, (uint64_t) v);
+        return buf;
+}
+
+static const char *time_cell(char *buf, size_t size, json_object *o, const char *key, const struct table_options *t) {
+        int64_t v;
+        return json_int(o, key, &v) ? table_time(buf, size, (time_t) v, t) : NULL;
+}
+
+/* Cell I of object O, in C->buf[I] or pointing into O. */
+static const char *object_cell(struct cells *c, size_t i, int col, json_object *o) {
         const char *type = json_str(o, "type");
+        bool shm = type && strcmp(type, "shm") == 0, msg = type && strcmp(type, "msg") == 0;
+        bool sem = type && strcmp(type, "sem") == 0;
+        char *buf = c->buf[i];
+        size_t size = sizeof(c->buf[i]);
         int64_t v;
 
-        if (!ln)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                char buf[256] = "-";
-                const char *cell = buf;
-
-                switch (ids[i]) {
-                case COL_TYPE:
-                        cell = type;
-                        break;
-                case COL_ID:
-                        cell = json_str(o, "id");
-                        break;
-                case COL_KEYNAME:
-                        if (json_int(o, "key", &v))
-                                snprintf(buf, sizeof(buf), "0x%08" PRIx32, (uint32_t) v);
-                        else
-                                cell = json_str(o, "name");
-                        break;
-                case COL_OWNER: {
-                        char ubuf[16];
-                        if (json_int(o, "uid", &v))
-                                snprintf(buf, sizeof(buf), "%s", cli_user_name((uid_t) v, ubuf));
-                        break;
-                }
-                case COL_PERMS: {
-                        const char *p = json_str(o, "perms");
-                        if (p)
-                                format_perms(buf, (mode_t) strtoul(p, NULL, 8));
-                        break;
-                }
-                case COL_SIZE:
-                        if (type && strcmp(type, "sem") != 0 && json_int(o, "size", &v)) {
-                                if (bytes)
-                                        snprintf(buf, sizeof(buf), "%" PRId64, v);
-                                else
-                                        format_bytes(buf, (uint64_t) v);
-                        }
-                        break;
-                case COL_CPID:
-                        int_cell(buf, sizeof(buf), o, "cpid");
-                        break;
-                case COL_LPID:
-                        int_cell(buf, sizeof(buf), o, "lpid");
-                        break;
-                case COL_HOLDERS: {
-                        json_object *h;
-                        size_t used = 0;
-                        buf[0] = 0;
-                        if (json_object_object_get_ex(o, "holders", &h) && json_object_is_type(h, json_type_array))
-                                for (size_t k = 0; k < json_object_array_length(h); k++) {
-                                        int w = snprintf(buf + used, sizeof(buf) - used, "%s%d", k ? "," : "",
-                                                         json_object_get_int(json_object_array_get_idx(h, k)));
-                                        if (w < 0 || (size_t) w >= sizeof(buf) - used) {
-                                                /* Say how many more rather than cut a pid in half. */
-                                                snprintf(buf + used, sizeof(buf) - used, ",+%zu",
-                                                         json_object_array_length(h) - k);
-                                                break;
-                                        }
-                                        used += (size_t) w;
-                                }
-                        break;
-                }
-                case COL_AGE:
-                        if (json_int(o, "ctime", &v))
-                                format_duration(buf, now > v ? (uint64_t) (now - v) : 0);
-                        break;
-                case COL_UID:
-                        int_cell(buf, sizeof(buf), o, "uid");
-                        break;
-                case COL_GID:
-                        int_cell(buf, sizeof(buf), o, "gid");
-                        break;
-                case COL_NATTCH:
-                        int_cell(buf, sizeof(buf), o, "nattch");
-                        break;
-                case COL_VERDICT:
-                        cell = json_str(o, "verdict");
-                        break;
-                case COL_REASON:
-                        cell = json_str(o, "reason");
-                        break;
-                case COL_RULE:
-                        cell = json_str(o, "rule");
-                        break;
-                case COL_IDLE:
-                        if (json_int(o, "idle", &v))
-                                format_duration(buf, (uint64_t) v);
-                        break;
-                case COL_NAMESPACE:
-                        if (json_str(o, "container"))
-                                cell = json_str(o, "container");
-                        else if (json_int(o, "ipcns", &v))
-                                snprintf(buf, sizeof(buf), "%" PRId64, v);
-                        break;
-                case COL_CTIME: {
-                        struct tm tm;
-                        time_t ct;
-                        if (json_int(o, "ctime", &v) && (ct = (time_t) v, localtime_r(&ct, &tm)))
-                                strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm);
-                        break;
-                }
-                }
-                if (scols_line_set_data(ln, i, cell ? cell : "-") < 0)
-                        return -ENOMEM;
+        switch (col) {
+        case COL_ID:
+                return json_str(o, "id");
+        case COL_TYPE:
+                return type;
+        case COL_KEY:
+                if (!json_int(o, "key", &v))
+                        return NULL;
+                snprintf(buf, size, "0x%08" PRIx32, (uint32_t) v);
+                return buf;
+        case COL_NAME:
+                return json_str(o, "name");
+        case COL_OWNER:
+        case COL_USER:
+        case COL_CUSER:
+                return json_int(o, col == COL_CUSER ? "cuid" : "uid", &v) ? cli_user_name((uid_t) v, buf) : NULL;
+        case COL_GROUP:
+        case COL_CGROUP:
+                return json_int(o, col == COL_CGROUP ? "cgid" : "gid", &v) ? group_name((gid_t) v, buf) : NULL;
+        case COL_PERMS: {
+                const char *p = json_str(o, "perms");
+                return p ? format_perms(buf, (mode_t) strtoul(p, NULL, 8)) : NULL;
         }
-        return 0;
+        case COL_UID:
+                return int_cell(buf, size, o, "uid");
+        case COL_GID:
+                return int_cell(buf, size, o, "gid");
+        case COL_CUID:
+        case COL_CGID:
+                /* A file has no creator apart from its owner. */
+                return type && ipc_type_from_string(type) >= 0 && ipc_type_is_sysv(ipc_type_from_string(type))
+                               ? int_cell(buf, size, o, col == COL_CUID ? "cuid" : "cgid")
+                               : NULL;
+        case COL_SIZE:
+                return sem ? NULL : bytes_cell(buf, size, o, "size", c->bytes);
+        case COL_NATTCH:
+                return int_cell(buf, size, o, "nattch");
+        case COL_STATUS: {
+                /* The mode bits above 0777 that shmctl(2) sets. */
+                const char *p = json_str(o, "perms");
+                unsigned long m = p && shm ? strtoul(p, NULL, 8) : 0;
+                if (!(m & 03000))
+                        return NULL;
+                snprintf(buf, size, "%s%s%s", m & 01000 ? "dest" : "", (m & 03000) == 03000 ? "," : "",
+                         m & 02000 ? "locked" : "");
+                return buf;
+        }
+        case COL_ATTACH:
+                return shm ? time_cell(buf, size, o, "atime", c->topts) : NULL;
+        case COL_DETACH:
+                return shm ? time_cell(buf, size, o, "dtime", c->topts) : NULL;
+        case COL_CTIME:
+                return time_cell(buf, size, o, "ctime", c->topts);
+        case COL_CPID:
+                return shm ? int_cell(buf, size, o, "cpid") : NULL;
+        case COL_LPID:
+                return shm ? int_cell(buf, size, o, "lpid") : NULL;
+        case COL_USEDBYTES:
+                return msg || (type && strcmp(type, "mq") == 0) ? bytes_cell(buf, size, o, "size", c->bytes) : NULL;
+        case COL_MSGS:
+                return int_cell(buf, size, o, "qnum");
+        case COL_SEND:
+                return msg ? time_cell(buf, size, o, "mtime", c->topts) : NULL;
+        case COL_RECV:
+                return msg ? time_cell(buf, size, o, "atime", c->topts) : NULL;
+        case COL_LSPID:
+                return msg ? int_cell(buf, size, o, "lpid") : NULL;
+        case COL_LRPID:
+                return msg ? int_cell(buf, size, o, "lrpid") : NULL;
+        case COL_NSEMS:
+                return int_cell(buf, size, o, "nsems");
+        case COL_OTIME:
+                return sem ? time_cell(buf, size, o, "mtime", c->topts) : NULL;
+        case COL_HOLDERS: {
+                json_object *h;
+                size_t used = 0;
+                if (!json_object_object_get_ex(o, "holders", &h) || !json_object_is_type(h, json_type_array))
+                        return NULL;
+                buf[0] = 0;
+                for (size_t k = 0; k < json_object_array_length(h); k++) {
+                        int w = snprintf(buf + used, size - used, "%s%d", k ? "," : "",
+                                         json_object_get_int(json_object_array_get_idx(h, k)));
+                        if (w < 0 || (size_t) w >= size - used) {
+                                /* Say how many more rather than cut a pid in half. */
+                                snprintf(buf + used, size - used, ",+%zu", json_object_array_length(h) - k);
+                                break;
+                        }
+                        used += (size_t) w;
+                }
+                return buf[0] ? buf : NULL;
+        }
+        case COL_AGE:
+                if (!json_int(o, "ctime", &v))
+                        return NULL;
+                return format_duration(buf, c->now > v ? (uint64_t) (c->now - v) : 0);
+        case COL_IDLE:
+                return json_int(o, "idle", &v) ? format_duration(buf, (uint64_t) v) : NULL;
+        case COL_NAMESPACE:
+                if (json_str(o, "container"))
+                        return json_str(o, "container");
+                if (!json_int(o, "ipcns", &v))
+                        return NULL;
+                snprintf(buf, size, "%" PRId64, v);
+                return buf;
+        case COL_VERDICT:
+                return json_str(o, "verdict");
+        case COL_RULE:
+                return json_str(o, "rule");
+        case COL_REASON:
+                return json_str(o, "reason");
+        }
+        return NULL;
 }
 
 static int parse_verdicts(const char *s, unsigned *ret) {
@@ -228,144 +331,116 @@ static int parse_verdicts(const char *s, unsigned *ret) {
         return 0;
 }
 
-/* Lines a table holds at once.  A longer listing is drawn a piece at a time
- * (the columns as wide as the widest cell of all of it, measured first), so
- * that what a table costs an object (some 1 KiB) is held for a piece only. */
-#define DRAW_PIECE 4096u
+/* One object of the reply: its line of text, and what it is sorted by. */
+struct line {
+        const char *p;
+        size_t len;
+        struct table_id_key key; /* the ID as the reply writes it */
+};
 
-/* Adds the objects at *P, one a line as report_list_chunk() writes them
- * ("{...},\n"), up to MAX of them, to T; *P moves past them.  Returns how
- * many, 0 at the "]" that ends them, -EBADMSG, -ENOMEM. */
-static int add_lines(struct libscols_table *t, json_tokener *tok, const char **p, size_t max, const int *ids,
-                     size_t n_ids, bool bytes, time_t now) {
-        size_t added = 0;
+static int line_compare(const void *x, const void *y) {
+        const struct line *a = x, *b = y;
+        return table_id_key_compare(&a->key, &b->key);
+}
 
-        while (added < max) {
-                *p += strspn(*p, "\n");
-                if (**p != '{')
-                        return added > 0 ? (int) added : **p == ']' ? 0 : -EBADMSG;
-                const char *end = strchr(*p, '\n');
-                size_t n = end ? (size_t) (end - *p) : strlen(*p), k = n;
-                if (k > 0 && (*p)[k - 1] == ',')
+/* The objects at P, one a line as report_list_chunk() writes them, each
+ * beginning {"id":"TYPE:...", sorted: the engine keeps them in the order
+ * it found them, readdir's for files. */
+static int split_lines(const char *p, struct line **ret, size_t *ret_n) {
+        static const char start[] = "{\"id\":\"";
+        _cleanup_free_ struct line *lines = NULL;
+        size_t n = 0, cap = 0;
+
+        for (;;) {
+                p += strspn(p, "\n");
+                if (*p == ']')
+                        break;
+                if (strncmp(p, start, strlen(start)) != 0)
+                        return -EBADMSG;
+                const char *end = strchr(p, '\n');
+                size_t len = end ? (size_t) (end - p) : strlen(p), k = len;
+                if (k > 0 && p[k - 1] == ',')
                         k--;
                 if (k > INT_MAX)
                         return -EBADMSG;
-                json_tokener_reset(tok);
-                json_object *o = json_tokener_parse_ex(tok, *p, (int) k);
-                if (!o || !json_object_is_type(o, json_type_object)) {
-                        json_object_put(o);
-                        return -EBADMSG;
+                if (n == cap) {
+                        size_t c = cap ? cap * 2 : 256;
+                        struct line *m = reallocarray(lines, c, sizeof(*m));
+                        if (!m)
+                                return -ENOMEM;
+                        lines = m, cap = c;
                 }
-                int r = add_line(t, o, ids, n_ids, bytes, now);
-                json_object_put(o);
-                if (r < 0)
-                        return r;
-                *p += n;
-                added++;
+                struct line *l = &lines[n++];
+                *l = (struct line) { .p = p, .len = k };
+                /* The ID ends at the first quote no backslash escapes. */
+                const char *id = p + strlen(start), *q = id;
+                while (q < p + k && *q != '"')
+                        q += *q == '\\' ? 2 : 1;
+                if (q >= p + k || table_id_key(id, (size_t) (q - id), &l->key) < 0)
+                        return -EBADMSG;
+                p += len;
         }
-        return (int) added;
+        if (n > 0) /* qsort(NULL, 0) is undefined */
+                qsort(lines, n, sizeof(*lines), line_compare);
+        *ret = TAKE_PTR(lines);
+        *ret_n = n;
+        return 0;
 }
 
-/* How many terminal cells S takes (a byte a cell where it is no text). */
-static size_t cell_width(const char *s) {
-        size_t w = 0;
-        mbstate_t st = {};
+struct list_rows {
+        struct line *lines;
+        size_t n, next;
+        json_tokener *tok;
+        json_object *cur;
+        const int *ids;
+        size_t n_ids;
+        struct cells cells;
+};
 
-        for (size_t n = strlen(s); n > 0;) {
-                wchar_t wc;
-                size_t k = mbrtowc(&wc, s, n, &st);
-                if (k == (size_t) -1 || k == (size_t) -2 || k == 0) {
-                        st = (mbstate_t) {};
-                        w++, s++, n--;
-                        continue;
-                }
-                int cw = wcwidth(wc);
-                w += cw > 0 ? (size_t) cw : 0;
-                s += k, n -= k;
-        }
-        return w;
+static int list_next(void *userdata, const char **cells) {
+        struct list_rows *r = userdata;
+
+        json_object_put(r->cur);
+        r->cur = NULL;
+        if (r->next >= r->n)
+                return 0;
+        const struct line *l = &r->lines[r->next++];
+        json_tokener_reset(r->tok);
+        r->cur = json_tokener_parse_ex(r->tok, l->p, (int) l->len);
+        if (!r->cur || !json_object_is_type(r->cur, json_type_object))
+                return -EBADMSG;
+        for (size_t i = 0; i < r->n_ids; i++)
+                cells[i] = object_cell(&r->cells, i, r->ids[i], r->cur);
+        return 1;
+}
+
+static void list_rewind(void *userdata) {
+        struct list_rows *r = userdata;
+        r->next = 0;
 }
 
 /* Draws the objects at P. */
 static int draw(const char *p, const int *ids, size_t n_ids, const struct table_options *topts, bool bytes) {
-        size_t widths[TABLE_MAX_COLUMNS] = {};
-        struct libscols_table *t = NULL;
-        json_tokener *tok = json_tokener_new();
-        time_t now = time(NULL);
-        const char *q = p;
-        bool pieces = false;
-        int r = 0;
+        struct list_rows rows = {
+                .tok = json_tokener_new(),
+                .ids = ids,
+                .n_ids = n_ids,
+                .cells = { .topts = topts, .bytes = bytes, .now = time(NULL) },
+        };
+        int r = rows.tok ? split_lines(p, &rows.lines, &rows.n) : -ENOMEM;
 
-        if (!tok)
-                goto oom;
-        /* Measured first, when it takes more than one piece. */
-        for (size_t piece = 0;; piece++) {
-                t = table_new(columns, ids, n_ids, topts);
-                if (!t)
-                        goto oom;
-                r = add_lines(t, tok, &q, DRAW_PIECE, ids, n_ids, bytes, now);
-                if (r < 0)
-                        goto out;
-                if (piece == 0 && (size_t) r < DRAW_PIECE) {
-                        /* All of it in one table, drawn as ever. */
-                        scols_print_table(t);
-                        r = 0;
-                        goto out;
-                }
-                if (r == 0)
-                        break;
-                pieces = true;
-                struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
-                struct libscols_line *ln;
-                if (!it)
-                        goto oom;
-                while (scols_table_next_line(t, it, &ln) == 0) {
-                        for (size_t c = 0; c < n_ids; c++) {
-                                const char *d = scols_cell_get_data(scols_line_get_cell(ln, c));
-                                size_t w = d ? cell_width(d) : 0;
-                                if (w > widths[c])
-                                        widths[c] = w;
-                        }
-                }
-                scols_free_iter(it);
-                scols_unref_table(t);
-                t = NULL;
-        }
-        scols_unref_table(t);
-        t = NULL;
-
-        for (size_t piece = 0; pieces; piece++) {
-                struct table_options o = *topts;
-                o.noheadings = topts->noheadings || piece > 0;
-                t = table_new(columns, ids, n_ids, &o);
-                if (!t)
-                        goto oom;
-                for (size_t c = 0; c < n_ids; c++) {
-                        struct libscols_column *cl = scols_table_get_column(t, c);
-                        if (cl && widths[c] > 0)
-                                (void) scols_column_set_whint(cl, (double) widths[c]);
-                }
-                r = add_lines(t, tok, &p, DRAW_PIECE, ids, n_ids, bytes, now);
-                if (r < 0)
-                        goto out;
-                if (r == 0)
-                        break;
-                scols_print_table(t);
-                scols_unref_table(t);
-                t = NULL;
-        }
-        r = 0;
-        goto out;
-oom:
-        r = -ENOMEM;
-out:
-        if (t)
-                scols_unref_table(t);
-        if (tok)
-                json_tokener_free(tok);
-        if (r < 0)
+        if (r >= 0)
+                r = table_draw(columns, ids, n_ids, topts,
+                               &(const struct table_rows) { list_next, list_rewind, &rows });
+        json_object_put(rows.cur);
+        free(rows.lines);
+        if (rows.tok)
+                json_tokener_free(rows.tok);
+        if (r < 0) {
                 fprintf(stderr, "ipcgc: %s\n", r == -EBADMSG ? "malformed reply" : "out of memory");
-        return r < 0 ? EXIT_FAIL : EXIT_OK;
+                return EXIT_FAIL;
+        }
+        return EXIT_OK;
 }
 
 /* Every namespace's listing, as one. */
@@ -472,8 +547,9 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 { "types", required_argument, NULL, 't' },   { "user", required_argument, NULL, 'u' },
                 { "output", required_argument, NULL, 'o' },  { "bytes", no_argument, NULL, 'b' },
                 { "raw", no_argument, NULL, 'r' },           { "noheadings", no_argument, NULL, 'n' },
-                { "json", no_argument, NULL, 'J' },          { "verdict", required_argument, NULL, 'V' },
-                { "fresh", no_argument, NULL, OPT_FRESH },   CLI_COMMON_LONG_OPTIONS,
+                { "json", no_argument, NULL, 'J' },          { "verdict", required_argument, NULL, 'v' },
+                { "fresh", no_argument, NULL, OPT_FRESH },   TABLE_LONG_OPTIONS,
+                CLI_COMMON_LONG_OPTIONS,
                 CLI_NAMESPACE_LONG_OPTIONS,
                 {},
         };
@@ -487,7 +563,7 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
         int c, r;
 
         int rc;
-        while ((c = cli_option(cli, argc, argv, "t:u:o:brnJhV:", options, &topts, help, &rc)) > 0) {
+        while ((c = cli_option(cli, argc, argv, "t:u:o:brnJeyhv:", options, &topts, help, &rc)) > 0) {
                 switch (c) {
                 case 't':
                         if (!cli_parse_types(optarg, &filter.types))
@@ -501,14 +577,11 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                         filter.by_user = true;
                         user = optarg;
                         break;
-                case 'V':
+                case 'v':
                         if (parse_verdicts(optarg, &filter.verdicts) < 0) {
                                 cli_usage_error("invalid --verdict '%s'", optarg);
                                 return EXIT_USAGE;
                         }
-                        break;
-                case 'o':
-                        topts.output = optarg;
                         break;
                 case 'b':
                         bytes = true;
@@ -520,7 +593,7 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
         }
         if (c < 0)
                 return rc;
-        if (!cli_no_arguments(argc, argv, "list"))
+        if (!cli_no_arguments(argc, argv, "list") || !table_check(&topts))
                 return EXIT_USAGE;
         if (table_select(columns, ELEMENTSOF(columns), DEFAULT_COLUMNS, topts.output, ids, &n_ids) < 0)
                 return EXIT_USAGE;

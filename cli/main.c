@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,18 +26,18 @@ static const struct {
         { "explain", cmd_explain, "the verdict on one object, its reason and evidence" },
         { "sweep", cmd_sweep, "remove orphaned objects (--dry-run: only say which)" },
         { "audit", cmd_audit, "IPC use per user and type against the kernel limits" },
-        { "rm", cmd_rm, "remove one orphaned object (--force: also PENDING, REPORTED, PROTECTED)" },
+        { "rm", cmd_rm, "remove orphaned objects by ID or key (--force: also PENDING, REPORTED, PROTECTED)" },
         { "archive", cmd_archive, "list the archive of removed objects" },
         { "restore", cmd_restore, "make an archived object again" },
         { "history", cmd_history, "the daemon's recent removals and skips" },
         { "reload", cmd_reload, "make the daemon re-read its configuration" },
-        { "metrics", cmd_metrics, "Prometheus metrics from the daemon" },
+        { "metrics", cmd_metrics, "Prometheus metrics (the daemon's, or --local)" },
         { "check-config", cmd_check_config, "validate the configuration and show its rules" },
 };
 
 static void usage(FILE *out) {
         fprintf(out,
-                "Usage: ipcgc [--config FILE] [--local] COMMAND [OPTIONS]\n"
+                "Usage: ipcgc [OPTIONS] COMMAND [COMMAND OPTIONS]\n"
                 "\n"
                 "Find leaked System V and POSIX IPC objects and FIFOs.\n"
                 "\n"
@@ -45,10 +46,11 @@ static void usage(FILE *out) {
                 fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
         fprintf(out,
                 "\n"
-                "Options for every command:\n"
+                "Options for every command, before or after it:\n"
                 "  --config FILE    read FILE instead of %s\n"
                 "  --local          run the engine in this process instead of asking ipcgcd\n"
                 "  --socket PATH    ask ipcgcd at PATH instead of the configured Socket=\n"
+                "  --debug          say errors also by their Varlink name and parameters\n"
                 "  -h, --help       show help (ipcgc COMMAND --help for a command's)\n"
                 "  -V, --version    show the version\n",
                 DEFAULT_CONFIG_PATH);
@@ -87,24 +89,80 @@ static bool common_option(struct cli *cli, int c, const char *arg) {
         case OPT_NAMESPACE:
                 cli->namespace_sel = arg;
                 return true;
+        case OPT_DEBUG:
+                cli->debug = true;
+                return true;
         }
         return false;
+}
+
+/* Says what is wrong with the option getopt_long stopped at, as it was
+ * typed ("--bogus", "-x"), without an "=VALUE". */
+static void bad_option(const char *command, int c, char **argv, const struct option *longopts) {
+        const char *arg = optind > 0 ? argv[optind - 1] : "";
+        const char *where = command ? " of " : "", *cmd = command ? command : "";
+
+        if (optopt && optopt < 0x100 && !(arg[0] == '-' && arg[1] == '-')) {
+                if (c == ':')
+                        cli_usage_error("option '-%c'%s%s needs a value", optopt, where, cmd);
+                else
+                        cli_usage_error("unknown option '-%c'%s%s", optopt, where, cmd);
+                return;
+        }
+        int n = (int) strcspn(arg, "=");
+        /* getopt_long takes a prefix of a name ("--loc" for --local). */
+        bool known = false;
+        for (size_t i = 0; n > 2 && arg[1] == '-' && longopts[i].name && !known; i++)
+                known = strncmp(longopts[i].name, arg + 2, (size_t) n - 2) == 0;
+        if (c == ':')
+                cli_usage_error("option '%.*s'%s%s needs a value", n, arg, where, cmd);
+        else if (known && arg[n])
+                cli_usage_error("option '%.*s'%s%s takes no value", n, arg, where, cmd);
+        else
+                cli_usage_error("unknown option '%.*s'%s%s", n, arg, where, cmd);
+}
+
+/* getopt_long, quiet: ":" first so that a missing value is told apart,
+ * and "V" for --version, which every command takes. */
+static int next_option(int argc, char **argv, const char *shortopts, const struct option *longopts) {
+        char buf[128];
+        const char *order = "";
+
+        if (*shortopts == '+') {
+                order = "+";
+                shortopts++;
+        }
+        if (snprintf(buf, sizeof(buf), "%s:%sV", order, shortopts) >= (int) sizeof(buf))
+                return '?';
+        opterr = 0;
+        optopt = 0;
+        return getopt_long(argc, argv, buf, longopts, NULL);
 }
 
 int cli_option(struct cli *cli, int argc, char **argv, const char *shortopts, const struct option *longopts,
                struct table_options *topts, void (*help)(void), int *ret_exit) {
         int c;
 
-        while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) >= 0) {
-                if (common_option(cli, c, optarg) || (topts && table_option(c, topts)))
+        while ((c = next_option(argc, argv, shortopts, longopts)) >= 0) {
+                if (common_option(cli, c, optarg))
                         continue;
+                if (topts && table_option(c, topts)) {
+                        cli->json = topts->json;
+                        continue;
+                }
                 if (c == 'h' && help) {
                         help();
                         *ret_exit = EXIT_OK;
                         return -1;
                 }
+                if (c == 'V') {
+                        printf("ipcgc %s\n", PACKAGE_VERSION);
+                        *ret_exit = EXIT_OK;
+                        return -1;
+                }
                 if (c == '?' || c == ':') {
-                        *ret_exit = EXIT_USAGE; /* getopt said why */
+                        bad_option(argv[0], c, argv, longopts);
+                        *ret_exit = EXIT_USAGE;
                         return -1;
                 }
                 return c;
@@ -282,6 +340,7 @@ static int local_message(struct cli *cli, const char *method, json_object *param
                 .engine = cli->engine,
                 .config = config,
                 .proc_root = cli->paths.proc ? cli->paths.proc : "/proc",
+                .sysvipc = cli->paths.sysvipc,
                 .dry_run = config->daemon.dry_run,
         };
         /* With this process's own rights: what it cannot do, the kernel
@@ -333,22 +392,108 @@ static int local_message(struct cli *cli, const char *method, json_object *param
         return 0;
 }
 
-/* Prints an error reply: its name, then every parameter it carries (an
- * ObjectInUse says which verdict and why). */
-void cli_print_error(const char *message) {
-        json_object *reply = json_tokener_parse(message), *params = NULL;
-        const char *name = json_str(reply, "error");
+static const char *param_str(json_object *error, const char *key) {
+        json_object *params = NULL;
+        if (!json_object_object_get_ex(error, "parameters", &params))
+                return NULL;
+        return json_str(params, key);
+}
 
-        fprintf(stderr, "ipcgc: %s", name ? name : "malformed reply");
+/* What a method does, for "permission denied: ... needs" sentences. */
+static const char *method_act(const char *method) {
+        static const struct {
+                const char *method, *act;
+        } acts[] = {
+                { "io.ipcgc.Remove", "removing an object" },
+                { "io.ipcgc.Sweep", "a sweep that removes (not --dry-run)" },
+                { "io.ipcgc.Restore", "restoring an object" },
+                { "io.ipcgc.Reload", "reloading the daemon" },
+                { "io.ipcgc.List", "listing other users' objects" },
+        };
+        for (size_t i = 0; method && i < ELEMENTSOF(acts); i++)
+                if (strcmp(method, acts[i].method) == 0)
+                        return acts[i].act;
+        return NULL;
+}
+
+char *cli_error_sentence(json_object *error) {
+        const char *name = json_str(error, "error");
+        char *s = NULL;
+        int n = -1;
+
+#define P(key) strna(param_str(error, key))
+        if (!name)
+                n = asprintf(&s, "malformed reply from ipcgcd");
+        else if (strcmp(name, "io.ipcgc.ObjectInUse") == 0) {
+                const char *verdict = P("verdict"), *reason = P("reason");
+                bool forced = strcmp(verdict, "LIVE") != 0 && strcmp(verdict, "UNKNOWN") != 0;
+                /* "PENDING, idle 3m of MinAge 15m": the verdict says orphan already. */
+                if (strncmp(reason, "orphan, ", 8) == 0)
+                        reason += 8;
+                n = asprintf(&s, "%s is not removable: %s, %s%s", P("id"), verdict, reason,
+                             forced ? " (--force removes it all the same)" : "");
+        } else if (strcmp(name, "io.ipcgc.NoSuchObject") == 0)
+                n = asprintf(&s, "there is no object %s (gone, or not yours to see); 'ipcgc list' shows what there is",
+                             P("id"));
+        else if (strcmp(name, "io.ipcgc.PermissionDenied") == 0) {
+                const char *act = method_act(param_str(error, "method"));
+                if (act)
+                        n = asprintf(&s, "permission denied: %s needs root or the AdminGroup= group", act);
+                else
+                        n = asprintf(&s, "permission denied: %s needs root or the AdminGroup= group", P("method"));
+        } else if (strcmp(name, "io.ipcgc.Failed") == 0)
+                n = asprintf(&s, "ipcgcd failed: %s", P("message"));
+        else if (strcmp(name, "io.ipcgc.ConfigError") == 0)
+                n = asprintf(&s, "the daemon kept its configuration: %s", P("message"));
+        else if (strcmp(name, "io.ipcgc.NoSuchEntry") == 0)
+                n = asprintf(&s, "there is no archive entry %s; 'ipcgc archive' lists them", P("entry"));
+        else if (strcmp(name, "io.ipcgc.BadEntry") == 0)
+                n = asprintf(&s, "archive entry %s cannot be restored: %s", P("entry"), P("message"));
+        else if (strcmp(name, "io.ipcgc.ObjectExists") == 0)
+                n = asprintf(&s, "archive entry %s is not restored: %s", P("entry"), P("holder"));
+        else if (strcmp(name, "io.ipcgc.TooManyConnections") == 0)
+                n = asprintf(&s, "ipcgcd is busy (%s); try again", P("reason"));
+        else if (strcmp(name, "org.varlink.service.InvalidParameter") == 0)
+                n = asprintf(&s, "the %s given is not valid (ipcgcd refused it)", P("parameter"));
+        else if (strcmp(name, "org.varlink.service.MethodNotFound") == 0)
+                n = asprintf(&s, "ipcgcd does not know %s (is it of another version than this ipcgc?)", P("method"));
+#undef P
+        if (n >= 0)
+                return s;
+        /* One this version does not know: its name and what it carries. */
+        json_object *params = NULL;
         const char *sep = ": ";
-        if (json_object_object_get_ex(reply, "parameters", &params) && json_object_is_type(params, json_type_object)) {
+        size_t len;
+        FILE *f = open_memstream(&s, &len);
+        if (!f)
+                return NULL;
+        fprintf(f, "ipcgcd answered %s", name);
+        if (json_object_object_get_ex(error, "parameters", &params) && json_object_is_type(params, json_type_object)) {
                 json_object_object_foreach(params, key, val) {
-                        fprintf(stderr, "%s%s=%s", sep, key, json_object_get_string(val));
+                        fprintf(f, "%s%s=%s", sep, key, json_object_get_string(val));
                         sep = ", ";
                 }
         }
-        fputc('\n', stderr);
-        json_object_put(reply);
+        fclose(f);
+        return s;
+}
+
+void cli_print_error(const struct cli *cli, json_object *error) {
+        _cleanup_free_ char *sentence = cli_error_sentence(error);
+
+        fprintf(stderr, "ipcgc: %s\n", strna(sentence));
+        if (cli->debug)
+                fprintf(stderr, "ipcgc: debug: %s\n",
+                        json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        if (cli->json) {
+                /* The reply as it came, and what it means. */
+                json_object *copy = NULL;
+                if (json_object_deep_copy(error, &copy, NULL) == 0 && json_object_is_type(copy, json_type_object)) {
+                        json_object_object_add(copy, "message", sentence ? json_object_new_string(sentence) : NULL);
+                        cli_print_json(copy);
+                }
+                json_object_put(copy);
+        }
 }
 
 bool json_flag(json_object *o, const char *key) {
@@ -357,50 +502,72 @@ bool json_flag(json_object *o, const char *key) {
                json_object_get_boolean(v);
 }
 
-int cli_call_text(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
-        static const char ok_prefix[] = "{\"parameters\":";
+static const char ok_prefix[] = "{\"parameters\":";
+
+/* The reply message to METHOD as it came, or the exit code after saying
+ * why there is none. */
+static int call_message(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
         _cleanup_(json_object_putp) json_object *taken = params;
-        _cleanup_free_ char *path = NULL, *msg = NULL;
-        size_t len = 0;
+        _cleanup_free_ char *path = NULL;
         int r;
 
         if (cli->local) {
-                r = local_message(cli, method, params, &msg, &len);
+                r = local_message(cli, method, params, ret, ret_len);
                 if (r < 0) {
                         if (r != -EINVAL && r != -EOPNOTSUPP)
                                 fprintf(stderr, "ipcgc: %s failed: %s\n", method, strerror(-r));
                         return r == -EOPNOTSUPP ? EXIT_USAGE : EXIT_FAIL;
                 }
-        } else {
-                if (socket_path(cli, &path) < 0)
-                        return EXIT_FAIL;
-                r = client_call_text(path, method, params, &msg, &len);
-                /* A List is written from the judgement as it is read; a sweep
-                 * that replaces the judgement meanwhile cuts it off.  Asking
-                 * again gets the new one. */
-                for (int again = 0; r == -ECONNRESET && strcmp(method, "io.ipcgc.List") == 0 && again < 3; again++)
-                        r = client_call_text(path, method, params, &msg, &len);
-                if (r == -ENOENT || r == -ECONNREFUSED || r == -ENOTSOCK || r == -ENOTDIR) {
-                        fprintf(stderr, "ipcgc: cannot reach ipcgcd at %s: %s\n"
-                                        "ipcgc: is it running?  --local runs the engine in this process instead.\n",
-                                path, strerror(-r));
-                        return EXIT_NO_DAEMON;
-                }
-                if (r < 0) {
-                        fprintf(stderr, "ipcgc: talking to ipcgcd at %s failed: %s\n", path, strerror(-r));
-                        return EXIT_FAIL;
-                }
+                return EXIT_OK;
         }
-        /* Both write a reply that succeeded as {"parameters":...}: what
-         * follows is handed on as it is. */
-        if (len < sizeof(ok_prefix) || memcmp(msg, ok_prefix, sizeof(ok_prefix) - 1) != 0 || msg[len - 1] != '}') {
-                if (cli->held_error) {
-                        /* Said, or not, by whoever held it (a namespace
-                         * gone meanwhile is no error). */
-                        free(*cli->held_error);
-                        *cli->held_error = TAKE_PTR(msg);
-                } else
-                        cli_print_error(msg);
+        if (socket_path(cli, &path) < 0)
+                return EXIT_FAIL;
+        r = client_call_text(path, method, params, ret, ret_len);
+        /* A List is written from the judgement as it is read; a sweep
+         * that replaces the judgement meanwhile cuts it off.  Asking
+         * again gets the new one. */
+        for (int again = 0; r == -ECONNRESET && strcmp(method, "io.ipcgc.List") == 0 && again < 3; again++)
+                r = client_call_text(path, method, params, ret, ret_len);
+        if (r == -ENOENT || r == -ECONNREFUSED || r == -ENOTSOCK || r == -ENOTDIR) {
+                fprintf(stderr, "ipcgc: cannot reach ipcgcd at %s: %s\n"
+                                "ipcgc: is it running?  --local runs the engine in this process instead.\n",
+                        path, strerror(-r));
+                return EXIT_NO_DAEMON;
+        }
+        if (r < 0) {
+                fprintf(stderr, "ipcgc: talking to ipcgcd at %s failed: %s\n", path, strerror(-r));
+                return EXIT_FAIL;
+        }
+        return EXIT_OK;
+}
+
+/* Both write a reply that succeeded as {"parameters":...}: what follows
+ * is handed on as it is. */
+static bool is_success(const char *msg, size_t len) {
+        return len >= sizeof(ok_prefix) && memcmp(msg, ok_prefix, sizeof(ok_prefix) - 1) == 0 && msg[len - 1] == '}';
+}
+
+/* An error message parsed, or one that says it was malformed. */
+static json_object *parse_error(const char *msg) {
+        json_object *e = json_tokener_parse(msg);
+        if (e && json_object_is_type(e, json_type_object))
+                return e;
+        json_object_put(e);
+        return json_object_new_object();
+}
+
+/* The reply to METHOD: EXIT_OK with the text of its parameters in *RET
+ * (*RET_LEN bytes, NUL-terminated), EXIT_FAIL with an error reply in
+ * *RET_ERROR, or the exit code after saying why there is none. */
+static int call_reply(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len,
+                      json_object **ret_error) {
+        _cleanup_free_ char *msg = NULL;
+        size_t len = 0;
+        int r = call_message(cli, method, params, &msg, &len);
+        if (r != EXIT_OK)
+                return r;
+        if (!is_success(msg, len)) {
+                *ret_error = parse_error(msg);
                 return EXIT_FAIL;
         }
         len -= sizeof(ok_prefix); /* the prefix and the closing brace */
@@ -411,12 +578,20 @@ int cli_call_text(struct cli *cli, const char *method, json_object *params, char
         return EXIT_OK;
 }
 
-int cli_call(struct cli *cli, const char *method, json_object *params, json_object **ret) {
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        int r = cli_call_text(cli, method, params, &text, &len);
-        if (r != EXIT_OK)
-                return r;
+int cli_call_text(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
+        _cleanup_(json_object_putp) json_object *error = NULL;
+        int r = call_reply(cli, method, params, ret, ret_len, &error);
+        if (error && cli->held_error) {
+                /* Said, or not, by whoever held it (a namespace gone
+                 * meanwhile is no error). */
+                json_object_put(*cli->held_error);
+                *cli->held_error = TAKE_PTR(error);
+        } else if (error)
+                cli_print_error(cli, error);
+        return r;
+}
+
+static int parse_params(const char *method, const char *text, json_object **ret) {
         json_object *p = json_tokener_parse(text);
         if (!p || !json_object_is_type(p, json_type_object)) {
                 json_object_put(p);
@@ -425,6 +600,25 @@ int cli_call(struct cli *cli, const char *method, json_object *params, json_obje
         }
         *ret = p;
         return EXIT_OK;
+}
+
+int cli_call(struct cli *cli, const char *method, json_object *params, json_object **ret) {
+        return cli_call_or_error(cli, method, params, ret, NULL);
+}
+
+int cli_call_or_error(struct cli *cli, const char *method, json_object *params, json_object **ret,
+                      json_object **ret_error) {
+        _cleanup_(json_object_putp) json_object *error = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r = call_reply(cli, method, params, &text, &len, &error);
+        if (error && ret_error)
+                *ret_error = TAKE_PTR(error);
+        else if (error)
+                cli_print_error(cli, error);
+        if (r != EXIT_OK)
+                return r;
+        return parse_params(method, text, ret);
 }
 
 int cli_call_member(struct cli *cli, const char *method, json_object *params, const char *member, json_object **ret) {
@@ -481,15 +675,11 @@ bool cli_no_arguments(int argc, char **argv, const char *command) {
         return false;
 }
 
-int cli_object_id(int argc, char **argv, const char *command, const char **ret_id) {
+int cli_parse_object_id(const char *id, char **ret_id) {
+        const char *colon = strchr(id, ':');
         char tname[8];
         int t;
 
-        if (optind + 1 != argc) {
-                cli_usage_error("%s takes one object ID, like shm:123 or mq:/name", command);
-                return -EINVAL;
-        }
-        const char *id = argv[optind], *colon = strchr(id, ':');
         if (!colon || (size_t) (colon - id) >= sizeof(tname) || !colon[1]) {
                 _cleanup_free_ char *shown = ipc_escape_alloc(id, IPC_ESCAPE_TEXT);
                 cli_usage_error("'%s' is not an object ID (TYPE:ID, like shm:123 or fifo:/tmp/x)", strna(shown));
@@ -500,17 +690,16 @@ int cli_object_id(int argc, char **argv, const char *command, const char **ret_i
         t = ipc_type_from_string(tname);
         if (t < 0) {
                 _cleanup_free_ char *shown = ipc_escape_alloc(tname, IPC_ESCAPE_TEXT);
-                cli_usage_error("unknown object type '%s'", strna(shown));
+                cli_usage_error("unknown object type '%s' (shm msg sem mq pshm psem fifo)", strna(shown));
                 return -EINVAL;
         }
         if (ipc_type_is_sysv(t)) {
-                *ret_id = id;
-                return t;
+                *ret_id = strdup(id);
+                return *ret_id ? t : -ENOMEM;
         }
         /* A name as `ipcgc list` prints it, escaped, or typed raw: either
          * is sent on in the one escaped form (see ipc_escape()), which is
          * what the daemon's lookup and its UTF-8-only protocol take. */
-        static char *canonical;
         _cleanup_free_ char *name = NULL, *escaped = NULL;
         if (ipc_name_unescape(colon + 1, &name) < 0) {
                 _cleanup_free_ char *shown = ipc_escape_alloc(id, IPC_ESCAPE_TEXT);
@@ -519,14 +708,26 @@ int cli_object_id(int argc, char **argv, const char *command, const char **ret_i
                 return -EINVAL;
         }
         escaped = ipc_escape_alloc(name, IPC_ESCAPE_NAME);
-        free(canonical);
-        if (!escaped || asprintf(&canonical, "%s:%s", tname, escaped) < 0)
-                canonical = NULL;
-        if (!canonical) {
+        if (!escaped || asprintf(ret_id, "%s:%s", tname, escaped) < 0) {
                 cli_usage_error("out of memory");
                 return -ENOMEM;
         }
-        *ret_id = canonical;
+        return t;
+}
+
+int cli_object_id(int argc, char **argv, const char *command, const char **ret_id) {
+        /* Kept for the rest of the run: commands hold on to it. */
+        static char *canonical;
+
+        if (optind + 1 != argc) {
+                cli_usage_error("%s takes one object ID, like shm:123 or mq:/name", command);
+                return -EINVAL;
+        }
+        free(canonical);
+        canonical = NULL;
+        int t = cli_parse_object_id(argv[optind], &canonical);
+        if (t >= 0)
+                *ret_id = canonical;
         return t;
 }
 
@@ -581,45 +782,51 @@ const char *cli_user_name(uid_t uid, char buf[static 16]) {
 }
 
 int main(int argc, char **argv) {
+        static const struct option options[] = {
+                CLI_COMMON_LONG_OPTIONS,
+                {},
+        };
         struct cli cli = {};
-        int i;
+        int c;
 
-        /* Options before the command apply to it. */
-        for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-                const char *a = argv[i];
-                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        /* The user's locale, so that a name in printable UTF-8 is printed as
+         * it is (libsmartcols escapes what the locale cannot show) and
+         * widths are counted in cells.  Numbers stay C: metrics and JSON
+         * are read by programs, which want 0.5, not 0,5. */
+        (void) setlocale(LC_ALL, "");
+        (void) setlocale(LC_NUMERIC, "C");
+        /* Options before the command apply to it, the common ones only: "+"
+         * stops at the command, whose own options follow it. */
+        while ((c = next_option(argc, argv, "+h", options)) >= 0) {
+                if (common_option(&cli, c, optarg))
+                        continue;
+                if (c == 'h') {
                         usage(stdout);
                         return EXIT_OK;
                 }
-                if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+                if (c == 'V') {
                         printf("ipcgc %s\n", PACKAGE_VERSION);
                         return EXIT_OK;
                 }
-                if (strcmp(a, "--local") == 0)
-                        cli.local = true;
-                else if (strcmp(a, "--config") == 0 && i + 1 < argc)
-                        cli.config_path = argv[++i];
-                else if (strncmp(a, "--config=", 9) == 0)
-                        cli.config_path = a + 9;
-                else if (strcmp(a, "--socket") == 0 && i + 1 < argc)
-                        cli.socket = argv[++i];
-                else {
-                        cli_usage_error("unknown option '%s'", a);
-                        return EXIT_USAGE;
-                }
+                bad_option(NULL, c, argv, options);
+                return EXIT_USAGE;
         }
-        if (i >= argc) {
+        if (optind >= argc) {
                 cli_usage_error("no command given");
                 return EXIT_USAGE;
         }
+        int i = optind;
+        /* The command's getopt starts afresh, at its own argv[1]. */
+        optind = 0;
 
-        for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-                if (strcmp(argv[i], commands[c].name) == 0) {
-                        int rc = commands[c].run(&cli, argc - i, argv + i);
+        for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+                if (strcmp(argv[i], commands[k].name) == 0) {
+                        int rc = commands[k].run(&cli, argc - i, argv + i);
                         cli_done(&cli);
                         return rc;
                 }
 
-        cli_usage_error("unknown command '%s'", argv[i]);
+        _cleanup_free_ char *shown = ipc_escape_alloc(argv[i], IPC_ESCAPE_TEXT);
+        cli_usage_error("unknown command '%s'", strna(shown));
         return EXIT_USAGE;
 }

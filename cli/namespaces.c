@@ -144,7 +144,7 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                  * objects with its own members. */
                 cli->engine = engine_free(cli->engine);
                 cli->paths.ns = ns;
-                _cleanup_free_ char *error = NULL;
+                _cleanup_(json_object_putp) json_object *error = NULL;
                 cli->held_error = &error;
                 r = cli_call_text(cli, method, json_object_get(params), &text, &len);
                 cli->held_error = NULL;
@@ -156,7 +156,7 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                                 continue;
                         }
                         if (error)
-                                cli_print_error(error);
+                                cli_print_error(cli, error);
                         if (rc == EXIT_OK)
                                 rc = r;
                         continue;
@@ -260,4 +260,26 @@ int cli_namespace_of_entry(struct cli *cli, const char *entry) {
         fprintf(stderr, "ipcgc: %s was removed from IPC namespace %" PRIu64 " (%s), which is gone: not put back\n",
                 entry, ino, container ? container : "no name");
         return EXIT_FAIL;
+}
+
+int cli_parse_object_id_any(const char *arg, char **ret_id) {
+        const char *rest;
+        uint64_t ino;
+        int r = ipcns_parse_id(arg, &ino, &rest);
+
+        if (r < 0) {
+                cli_usage_error("'%s' is not an object ID (ipc:INODE/TYPE:ID, like ipc:4026532201/shm:5)", arg);
+                return -EINVAL;
+        }
+        if (r == 0)
+                return cli_parse_object_id(arg, ret_id);
+        _cleanup_free_ char *id = NULL;
+        int t = cli_parse_object_id(rest, &id);
+        if (t < 0)
+                return t;
+        if (asprintf(ret_id, "ipc:%" PRIu64 "/%s", ino, id) < 0) {
+                cli_usage_error("out of memory");
+                return -ENOMEM;
+        }
+        return t;
 }

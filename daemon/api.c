@@ -13,7 +13,6 @@
 #include "report.h"
 #include "log.h"
 #include "manager.h"
-#include "metrics.h"
 #include "service.h"
 
 static json_object *denied(const char *method) {
@@ -115,18 +114,6 @@ static json_object *get_history(struct manager *m, const struct peer *p, json_ob
         return service_ok(out);
 }
 
-static json_object *get_metrics(struct manager *m, const struct peer *p, json_object *params) {
-        _cleanup_free_ char *text = NULL;
-        int r;
-
-        r = engine_refresh(m->engine, p->admin ? SERVICE_FRESH_USEC : SERVICE_FRESH_USEC_OTHERS, ENGINE_QUICK);
-        if (r >= 0)
-                r = metrics_format(m, &text);
-        if (r < 0)
-                return service_failed("metrics failed", r);
-        return service_ok_with("text", json_object_new_string(text));
-}
-
 static json_object *get_info(struct manager *m, const struct peer *p, json_object *params) {
         json_object *out = json_object_new_object(), *ifaces = json_object_new_array();
         if (!out || !ifaces) {
@@ -164,7 +151,6 @@ static const struct {
         { "io.ipcgc.GetStatus", get_status },
         { "io.ipcgc.Reload", reload },
         { "io.ipcgc.GetHistory", get_history },
-        { "io.ipcgc.GetMetrics", get_metrics },
         { "org.varlink.service.GetInfo", get_info },
         { "org.varlink.service.GetInterfaceDescription", get_interface_description },
 };

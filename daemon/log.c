@@ -3,8 +3,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 
 #include "log.h"
@@ -23,9 +26,26 @@ void log_set_debug(int on) {
         debug = on;
 }
 
-static void to_stderr(int priority, const char *text) {
+/* __FILE__ is the path the compiler was given ("../daemon/manager.c" in a
+ * build directory, an absolute one under distcheck); every file is given
+ * with the same prefix, which this one's own name shows.  The journal gets
+ * the path in the source tree, "daemon/manager.c". */
+static const char *source_path(const char *file) {
+        static const char self[] = "daemon/log.c";
+        size_t n = strlen(__FILE__), prefix = n >= sizeof(self) - 1 ? n - (sizeof(self) - 1) : 0;
+
+        if (file && strncmp(file, __FILE__, prefix) == 0 && strlen(file) > prefix)
+                return file + prefix;
+        return file ? file : "?";
+}
+
+static void to_stderr(struct log_site site, int priority, const char *text) {
         static const char *const names[] = { "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug" };
-        fprintf(stderr, "ipcgcd: %s: %s\n", names[priority & 7], text);
+        if (debug)
+                fprintf(stderr, "ipcgcd: %s: %s:%d (%s): %s\n", names[priority & 7], source_path(site.file), site.line,
+                        site.func, text);
+        else
+                fprintf(stderr, "ipcgcd: %s: %s\n", names[priority & 7], text);
 }
 
 /* A record is one line, whatever it quotes: a FIFO's name, a process's
@@ -41,45 +61,76 @@ static const char *one_line(log_line line, const char *text) {
         return line;
 }
 
-static void vlog(int priority, const char *message_id, const char *fmt, va_list ap) {
-        char buf[LOG_LINE_MAX];
-        log_line line;
-        int r;
+/* The fields every entry has, then FIELDS ("NAME=value", empty values
+ * left out: journalctl FIELD= then finds only the entries that have one). */
+#define BASE_FIELDS 6u
+static void emit(struct log_site site, int priority, const char *message_id, const char *line,
+                 const char *const *fields, size_t n_fields) {
+        char message[sizeof(log_line) + 16], id[64], prio[16], file[PATH_MAX + 16], lineno[32], func[256];
+        struct iovec iov[BASE_FIELDS + LOG_MAX_FIELDS];
+        size_t n = 0;
 
-        vsnprintf(buf, sizeof(buf), fmt, ap);
-        one_line(line, buf);
-        if (!use_journal)
-                r = -1;
-        else if (message_id)
-                r = sd_journal_send("MESSAGE=%s", line, "MESSAGE_ID=%s", message_id, "PRIORITY=%d", priority, NULL);
-        else
-                r = sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", priority, NULL);
-        if (r < 0)
-                to_stderr(priority, line);
+#define ADD(buf, ...)                                                                                             \
+        do {                                                                                                      \
+                snprintf(buf, sizeof(buf), __VA_ARGS__);                                                           \
+                iov[n++] = (struct iovec) { .iov_base = buf, .iov_len = strlen(buf) };                             \
+        } while (0)
+        ADD(message, "MESSAGE=%s", line);
+        ADD(prio, "PRIORITY=%d", priority);
+        ADD(file, "CODE_FILE=%s", source_path(site.file));
+        ADD(lineno, "CODE_LINE=%d", site.line);
+        ADD(func, "CODE_FUNC=%s", site.func ? site.func : "?");
+        if (message_id)
+                ADD(id, "MESSAGE_ID=%s", message_id);
+#undef ADD
+        for (size_t i = 0; i < n_fields && i < LOG_MAX_FIELDS; i++) {
+                const char *eq = fields[i] ? strchr(fields[i], '=') : NULL;
+                if (eq && eq[1])
+                        iov[n++] = (struct iovec) { .iov_base = (char *) fields[i], .iov_len = strlen(fields[i]) };
+        }
+        if (!use_journal || sd_journal_sendv(iov, (int) n) < 0)
+                to_stderr(site, priority, line);
 }
 
-void log_msg(int priority, const char *fmt, ...) {
+static void vlog(struct log_site site, int priority, const char *message_id, const char *const *fields,
+                 size_t n_fields, const char *fmt, va_list ap) {
+        char buf[LOG_LINE_MAX];
+        log_line line;
+
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        emit(site, priority, message_id, one_line(line, buf), fields, n_fields);
+}
+
+void log_msg_at(struct log_site site, int priority, const char *fmt, ...) {
         va_list ap;
 
         if (priority == LOG_DEBUG && !debug)
                 return;
         va_start(ap, fmt);
-        vlog(priority, NULL, fmt, ap);
+        vlog(site, priority, NULL, NULL, 0, fmt, ap);
         va_end(ap);
 }
 
-void log_event(int priority, const char *message_id, const char *fmt, ...) {
+void log_event_at(struct log_site site, int priority, const char *message_id, const char *const *fields,
+                  size_t n_fields, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        vlog(priority, message_id, fmt, ap);
+        vlog(site, priority, message_id, fields, n_fields, fmt, ap);
         va_end(ap);
 }
 
-void log_record(int priority, const char *message_id, const struct reap_record *rec) {
+void log_record_at(struct log_site site, int priority, const char *message_id, const struct reap_record *rec) {
         const char *action = reap_action_to_string(rec->action);
-        char buf[LOG_LINE_MAX], key[16] = "", uid[16] = "", size[24] = "";
+        char buf[LOG_LINE_MAX];
         log_line line, reason, rule;
+        /* IPCGC_OBJECT= is the ID as `ipcgc list` prints it, escaped
+         * (ipc_object_id()): the same text finds the object with `ipcgc
+         * explain` and the record with `journalctl IPCGC_OBJECT=`; the raw
+         * name is its unescaping.  The catalog's texts quote these fields. */
+        char f_object[sizeof(log_line) + 16], f_action[64], f_verdict[64], f_rule[sizeof(log_line) + 16],
+                f_reason[sizeof(log_line) + 16], f_errno[32], f_uid[32] = "", f_key[32] = "", f_size[48] = "",
+                f_archive[PATH_MAX + 16];
 
         if (rec->error)
                 snprintf(buf, sizeof(buf), "%s %s: %s (%s)", rec->id ? rec->id : "-", action, rec->reason,
@@ -87,25 +138,20 @@ void log_record(int priority, const char *message_id, const struct reap_record *
         else
                 snprintf(buf, sizeof(buf), "%s %s: %s%s%s", rec->id ? rec->id : "-", action, rec->reason,
                          rec->archive ? "; archived as " : "", rec->archive ? rec->archive : "");
-        one_line(line, buf);
+        snprintf(f_object, sizeof(f_object), "IPCGC_OBJECT=%s", rec->id ? rec->id : "");
+        snprintf(f_action, sizeof(f_action), "IPCGC_ACTION=%s", action);
+        snprintf(f_verdict, sizeof(f_verdict), "IPCGC_VERDICT=%s", verdict_to_string(rec->verdict));
+        snprintf(f_rule, sizeof(f_rule), "IPCGC_RULE=%s", rec->rule ? one_line(rule, rec->rule) : "");
+        snprintf(f_reason, sizeof(f_reason), "IPCGC_REASON=%s", one_line(reason, rec->reason));
+        snprintf(f_errno, sizeof(f_errno), "IPCGC_ERRNO=%d", rec->error);
         if (rec->id) {
-                snprintf(uid, sizeof(uid), "%u", (unsigned) rec->uid);
-                snprintf(size, sizeof(size), "%llu", (unsigned long long) rec->size);
+                snprintf(f_uid, sizeof(f_uid), "IPCGC_UID=%u", (unsigned) rec->uid);
+                snprintf(f_size, sizeof(f_size), "IPCGC_SIZE=%llu", (unsigned long long) rec->size);
                 if (ipc_type_is_sysv(rec->type))
-                        snprintf(key, sizeof(key), "0x%08x", (unsigned) rec->key);
+                        snprintf(f_key, sizeof(f_key), "IPCGC_KEY=0x%08x", (unsigned) rec->key);
         }
-        /* Empty fields are left out, as journalctl FIELD= then finds
-         * only the records that have one.  IPCGC_OBJECT= is the ID as
-         * `ipcgc list` prints it, escaped (ipc_object_id()): the same text
-         * finds the object with `ipcgc explain` and the record with
-         * `journalctl IPCGC_OBJECT=`; the raw name is its unescaping. */
-        if (use_journal &&
-            sd_journal_send("MESSAGE=%s", line, "MESSAGE_ID=%s", message_id, "PRIORITY=%d", priority,
-                            "IPCGC_OBJECT=%s", rec->id ? rec->id : "", "IPCGC_ACTION=%s", action,
-                            "IPCGC_VERDICT=%s", verdict_to_string(rec->verdict), "IPCGC_RULE=%s",
-                            rec->rule ? one_line(rule, rec->rule) : "", "IPCGC_REASON=%s", one_line(reason, rec->reason),
-                            "IPCGC_ERRNO=%d", rec->error, "IPCGC_UID=%s", uid, "IPCGC_KEY=%s", key, "IPCGC_SIZE=%s",
-                            size, "IPCGC_ARCHIVE=%s", rec->archive ? rec->archive : "", NULL) >= 0)
-                return;
-        to_stderr(priority, line);
+        snprintf(f_archive, sizeof(f_archive), "IPCGC_ARCHIVE=%s", rec->archive ? rec->archive : "");
+        const char *const fields[] = { f_object, f_action, f_verdict, f_rule,  f_reason,
+                                       f_errno,  f_uid,    f_key,     f_size, f_archive };
+        emit(site, priority, message_id, one_line(line, buf), fields, ELEMENTSOF(fields));
 }

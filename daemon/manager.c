@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "connector.h"
 #include "log.h"
 #include "manager.h"
+#include "memory.h"
 #include "parse.h"
 
 /* Exits are gathered for this long before one look decides on a sweep, so
@@ -41,6 +44,8 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->watch_source);
         engine_free(m->engine); /* saves what the confirmations saw since */
         history_clear(&m->history);
+        free(m->history_dir);
+        said_clear(&m->said);
         free(m->exited);
         config_free(m->config);
         free(m->config_path);
@@ -88,17 +93,105 @@ bool manager_admin_gid(const struct manager *m, gid_t *ret) {
 
 static void acted(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec);
 
+/* What the daemon counted, for the service's GetMetrics. */
+static void metrics_counters(void *userdata, struct metrics_counters *ret) {
+        const struct manager *m = userdata;
+
+        *ret = (struct metrics_counters) {
+                .sweeps = m->stats.sweeps,
+                .last_sweep = m->stats.last_sweep,
+                .last_sweep_usec = m->stats.last_sweep_usec,
+                .exit_events = m->stats.exit_events,
+                .process_events = m->connector != NULL,
+        };
+        memcpy(ret->removed, m->stats.removed_by_type, sizeof(ret->removed));
+        memcpy(ret->skipped, m->stats.skipped_by_type, sizeof(ret->skipped));
+        memcpy(ret->failed, m->stats.failed_by_type, sizeof(ret->failed));
+}
+
+/* After a sweep: the metrics into MetricsFile=, when set.  A failure is
+ * logged once until it changes or the file is written again. */
+static void write_metrics(struct manager *m) {
+        const char *path = m->config->daemon.metrics_file;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!path)
+                return;
+        r = service_metrics_text(&m->service, &text);
+        if (r >= 0)
+                r = metrics_write_file(path, text);
+        if (r < 0 && r != m->metrics_error_said)
+                log_msg(LOG_WARNING, "Failed to write MetricsFile=%s: %s", path,
+                        r == -ELOOP ? "a symlink in its path (none is followed)" : strerror(-r));
+        else if (r >= 0 && m->metrics_error_said)
+                log_msg(LOG_INFO, "MetricsFile=%s written again", path);
+        m->metrics_error_said = r < 0 ? r : 0;
+}
+
+
 /* How the engine answers the socket: what the configuration says now. */
 static void set_service(struct manager *m) {
         m->service = (struct service) {
                 .engine = m->engine,
                 .config = m->config,
                 .proc_root = m->paths.proc ? m->paths.proc : "/proc",
+                .sysvipc = m->paths.sysvipc,
                 .quick = true,
                 .dry_run = manager_dry_run(m),
                 .acted = acted,
+                .counters = metrics_counters,
                 .userdata = m,
         };
+}
+
+static void log_history_error(const char *what) {
+        char field[PATH_MAX + 256];
+        const char *fields[] = { field };
+
+        snprintf(field, sizeof(field), "IPCGC_ERROR=%s", what);
+        log_event_fields(LOG_ERR, MESSAGE_ID_HISTORY, fields, ELEMENTSOF(fields), "%s", what);
+}
+
+/* The history is kept where the memory is, and, like it, by root only (a
+ * daemon of another user has no StateDir= of its own): read once, at start. */
+static int load_history(struct manager *m) {
+        _cleanup_free_ char *warning = NULL;
+        int r;
+
+        if (geteuid() != 0 || !m->config->daemon.state_dir)
+                return 0;
+        m->history_dir = strdup(m->config->daemon.state_dir);
+        if (!m->history_dir)
+                return -ENOMEM;
+        r = history_load(&m->history, m->history_dir, &warning);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot read the history: %s", strerror(-r));
+                return r;
+        }
+        if (warning)
+                log_history_error(warning);
+        else
+                log_msg(LOG_DEBUG, "history: %zu entries read from %s/" HISTORY_FILE_NAME, m->history.n,
+                        m->history_dir);
+        return 0;
+}
+
+static void save_history(struct manager *m) {
+        int r;
+
+        if (!m->history_dir)
+                return;
+        r = history_save(&m->history, m->history_dir);
+        /* Said once per kind of failure, as the memory's: a full disk
+         * would say it at every sweep. */
+        if (r < 0 && r != m->history_error_said) {
+                char error[PATH_MAX + 128];
+                snprintf(error, sizeof(error), "cannot save the history in %s/" HISTORY_FILE_NAME ": %s",
+                         m->history_dir, strerror(-r));
+                log_history_error(error);
+        }
+        m->history_error_said = r < 0 ? r : 0;
 }
 
 int manager_load_config(struct manager *m) {
@@ -118,6 +211,9 @@ int manager_load_config(struct manager *m) {
         _cleanup_free_ char *warning = engine_take_warning(m->engine);
         if (warning)
                 log_msg(LOG_WARNING, "%s", warning);
+        r = load_history(m);
+        if (r < 0)
+                return r;
         set_service(m);
         return 0;
 }
@@ -208,9 +304,30 @@ static const char *trigger_name(enum sweep_trigger t) {
         return "?";
 }
 
-/* Logs each record, counts it and keeps it in the history. */
-static void log_records(struct manager *m, const struct reap_result *res) {
+/* Whether a dry run's would-remove of REC is news: its object not said
+ * before with the verdict it has now (said.h). */
+static bool would_remove_news(struct manager *m, const struct reap_record *rec) {
+        struct engine_last last = engine_last(m->engine);
+
+        if (!last.inv || rec->index >= last.inv->n_objects || last.inv->objects[rec->index].type != rec->type)
+                return true;
+        bool news = said_first(&m->said, memory_key(&last.inv->objects[rec->index]),
+                               last.judgements[rec->index].verdict);
+        if (m->said.full && !m->said_full_said)
+                log_msg(LOG_WARNING, "dry run: more than %u objects would be removed; the others are said at every sweep",
+                        SAID_MAX);
+        m->said_full_said = m->said.full;
+        return news;
+}
+
+/* Logs each record, counts it and keeps it in the history; ONCE: a dry
+ * run's would-removes only when news (a sweep's; what an admin asked to
+ * remove is always said).  Returns how many of a dry run's records were
+ * said. */
+static size_t log_records(struct manager *m, const struct reap_result *res, bool once) {
         time_t now = time(NULL);
+        size_t kept = 0, said = 0;
+        bool dry_stopped = false;
 
         for (size_t i = 0; i < res->n_records; i++) {
                 const struct reap_record *rec = &res->records[i];
@@ -219,7 +336,7 @@ static void log_records(struct manager *m, const struct reap_result *res) {
 
                 switch (rec->action) {
                 case REAP_REMOVED:
-                        id = MESSAGE_ID_REMOVED;
+                        id = rec->archive ? MESSAGE_ID_REMOVED : MESSAGE_ID_REMOVED_UNARCHIVED;
                         prio = LOG_NOTICE;
                         m->stats.removed_total++;
                         m->stats.removed_by_type[rec->type]++;
@@ -238,16 +355,82 @@ static void log_records(struct manager *m, const struct reap_result *res) {
                         id = MESSAGE_ID_FAILED;
                         prio = LOG_ERR;
                         m->stats.failed_total++;
+                        m->stats.failed_by_type[rec->type]++;
                         break;
                 default:
                         id = MESSAGE_ID_STOPPED;
                         prio = LOG_WARNING;
                         break;
                 }
+                if (rec->action == REAP_WOULD_REMOVE) {
+                        if (once && !would_remove_news(m, rec))
+                                continue;
+                        said++;
+                } else if (rec->action == REAP_STOPPED && once && res->would_remove) {
+                        /* A dry run stopped at MaxRemovalsPerSweep= stops
+                         * so at every sweep: said (and kept) once, until a
+                         * sweep does not stop. */
+                        dry_stopped = true;
+                        if (m->dry_stop_said)
+                                continue;
+                        said++;
+                }
                 log_record(prio, id, rec);
-                if (rec->action != REAP_WOULD_REMOVE)
-                        (void) history_add(&m->history, now, rec);
+                if (rec->action != REAP_WOULD_REMOVE && history_add(&m->history, now, rec) >= 0)
+                        kept++;
         }
+        said_seal(&m->said);
+        if (once)
+                m->dry_stop_said = dry_stopped;
+        if (kept)
+                save_history(m);
+        return said;
+}
+
+/* The summary of a sweep, its counts as fields (IPCGC_OBJECTS=,
+ * IPCGC_REMOVED=, IPCGC_LIVE=, ... IPCGC_DURATION_USEC=): logged when it
+ * removed, failed or stopped, or, in a dry run, said something new;
+ * otherwise with --debug. */
+static void log_summary(struct manager *m, enum sweep_trigger trigger, const struct reap_result *res, size_t said,
+                        uint64_t usec) {
+        char f[9 + _VERDICT_MAX][64];
+        const char *fields[ELEMENTSOF(f)];
+        size_t n = 0, k = 0;
+
+        /* What the sweep judged, before its removals (the engine forgets
+         * the objects removed). */
+        for (int v = 0; v < _VERDICT_MAX; v++)
+                n += res->judged[v];
+
+        if (!res->removed && !res->failed && !(res->stopped && !res->would_remove) && !said) {
+                log_msg(LOG_DEBUG, "sweep (%s): %zu objects, nothing to do", trigger_name(trigger), n);
+                return;
+        }
+        snprintf(f[k++], sizeof(f[0]), "IPCGC_TRIGGER=%s", trigger_name(trigger));
+        snprintf(f[k++], sizeof(f[0]), "IPCGC_OBJECTS=%zu", n);
+        snprintf(f[k++], sizeof(f[0]), "IPCGC_REMOVED=%u", res->removed);
+        snprintf(f[k++], sizeof(f[0]), "IPCGC_WOULD_REMOVE=%u", res->would_remove);
+        snprintf(f[k++], sizeof(f[0]), "IPCGC_SKIPPED=%u", res->skipped);
+        snprintf(f[k++], sizeof(f[0]), "IPCGC_FAILED=%u", res->failed);
+        snprintf(f[k++], sizeof(f[0]), "IPCGC_NOT_TRIED=%zu", res->not_tried);
+        snprintf(f[k++], sizeof(f[0]), "IPCGC_DRY_RUN=%s", manager_dry_run(m) ? "yes" : "no");
+        snprintf(f[k++], sizeof(f[0]), "IPCGC_DURATION_USEC=%llu", (unsigned long long) usec);
+        for (int v = 0; v < _VERDICT_MAX; v++) {
+                /* IPCGC_LIVE=, IPCGC_ORPHAN=, ... as the verdicts are named. */
+                int len = snprintf(f[k], sizeof(f[0]), "IPCGC_%s=%zu", verdict_to_string(v), res->judged[v]);
+                for (int c = 0; c < len && f[k][c] != '='; c++)
+                        f[k][c] = (char) toupper((unsigned char) f[k][c]);
+                k++;
+        }
+        for (size_t i = 0; i < k; i++)
+                fields[i] = f[i];
+        char dry[64] = "";
+        if (res->would_remove)
+                snprintf(dry, sizeof(dry), ", %u would be removed (dry run)", res->would_remove);
+        log_event_fields(LOG_INFO, MESSAGE_ID_SWEEP, fields, k,
+                         "sweep (%s): %zu objects, %u removed, %u skipped, %u failed%s%s", trigger_name(trigger), n,
+                         res->removed, res->skipped, res->failed, dry,
+                         res->stopped ? ", stopped at MaxRemovalsPerSweep" : "");
 }
 
 /* A sweep done, whoever asked: its records said (a dry run asked for over
@@ -256,21 +439,20 @@ static void log_records(struct manager *m, const struct reap_result *res) {
  * history), counted, and the status told. */
 static void swept(struct manager *m, enum sweep_trigger trigger, const struct reap_result *res, bool quiet,
                   uint64_t usec) {
-        size_t n = engine_last(m->engine).inv ? engine_last(m->engine).inv->n_objects : 0;
+        struct engine_last last = engine_last(m->engine);
+        size_t said = 0;
 
         log_judgement(m);
+        /* What was said of an object judged otherwise since is said again. */
+        said_forget_changed(&m->said, last.inv, last.judgements);
         if (!quiet)
-                log_records(m, res);
+                said = log_records(m, res, true);
         m->stats.sweeps++;
         m->stats.last_sweep = time(NULL);
         m->stats.last_sweep_usec = usec;
-        if (res->removed || res->failed || res->stopped)
-                log_event(LOG_INFO, MESSAGE_ID_SWEEP, "sweep (%s): %zu objects, %u removed, %u skipped, %u failed%s",
-                          trigger_name(trigger), n, res->removed, res->skipped, res->failed,
-                          res->stopped ? ", stopped at MaxRemovalsPerSweep" : "");
-        else
-                log_msg(LOG_DEBUG, "sweep (%s): %zu objects, nothing to do", trigger_name(trigger), n);
+        log_summary(m, trigger, res, said, usec);
         manager_notify_status(m);
+        write_metrics(m);
         /* A sweep frees as much as it allocates; hand it back, so a daemon
          * that is mostly idle does not sit on its peak. */
         (void) malloc_trim(0);
@@ -302,7 +484,7 @@ static void acted(void *userdata, enum service_act act, const struct reap_result
 
         if (act == SERVICE_REMOVE) {
                 log_judgement(m);
-                log_records(m, res);
+                (void) log_records(m, res, false);
                 manager_notify_status(m);
         } else
                 swept(m, TRIGGER_REQUEST, res, act == SERVICE_DRY_RUN, usec);

@@ -11,6 +11,7 @@
 #include "history.h"
 #include "judge.h"
 #include "reap.h"
+#include "said.h"
 #include "service.h"
 
 struct connector;
@@ -27,7 +28,7 @@ enum sweep_trigger {
 struct manager_stats {
         uint64_t sweeps;
         uint64_t removed_total, skipped_total, failed_total;
-        uint64_t removed_by_type[_IPC_TYPE_MAX], skipped_by_type[_IPC_TYPE_MAX];
+        uint64_t removed_by_type[_IPC_TYPE_MAX], skipped_by_type[_IPC_TYPE_MAX], failed_by_type[_IPC_TYPE_MAX];
         time_t last_sweep;          /* wall clock of the last sweep, 0: none yet */
         uint64_t last_sweep_usec;   /* how long it took */
         uint64_t exit_events, prompt_sweeps;
@@ -56,6 +57,7 @@ struct manager {
 
         bool sight_said;     /* the partial view was logged */
         int save_error_said; /* the last state file error logged */
+        int metrics_error_said; /* the last MetricsFile= error logged */
 
         /* Exits seen since the last look. */
         pid_t *exited;
@@ -64,6 +66,12 @@ struct manager {
         uint64_t last_prompt_usec; /* CLOCK_MONOTONIC of the last prompt sweep */
 
         struct history history;
+        char *history_dir; /* StateDir= at start, where the history is kept; NULL: not kept */
+        int history_error_said; /* the last error saving it, logged */
+        /* A dry run's would-removes said, so each is said once (said.h). */
+        struct said said;
+        bool said_full_said;
+        bool dry_stop_said; /* a dry run's stop at MaxRemovalsPerSweep= was said */
         struct manager_stats stats;
         uint64_t start_usec; /* CLOCK_MONOTONIC */
 

@@ -34,6 +34,7 @@ struct config *config_free(struct config *c) {
         free(c->daemon.admin_group);
         free(c->daemon.archive_dir);
         free(c->daemon.state_dir);
+        free(c->daemon.metrics_file);
         for (size_t i = 0; i < c->n_rules; i++)
                 rule_done(&c->rules[i]);
         free(c->rules);
@@ -95,6 +96,16 @@ enum section {
         SECTION_BAD, /* already reported */
 };
 
+/* A key set in this file, and where: a second line setting it is refused. */
+struct seen_key {
+        enum section section;
+        char key[24]; /* every known key fits; an unknown one is refused before */
+        unsigned line;
+};
+
+/* The known keys of [Scan] and [Daemon] and of one [Rule] are fewer than this. */
+#define SEEN_KEYS_MAX 48
+
 struct parse {
         const char *buf; /* the whole file, NUL-terminated */
         size_t len, pos;
@@ -108,6 +119,8 @@ struct parse {
         bool line_too_long; /* and said so */
         enum section section;
         struct rule *rule; /* the [Rule] being read */
+        struct seen_key seen[SEEN_KEYS_MAX];
+        size_t n_seen;
 };
 
 static int fail(struct parse *p, const char *fmt, ...) _printf_(2, 3);
@@ -136,6 +149,12 @@ static int fail_oom(struct parse *p) {
 }
 
 static int end_rule(struct parse *p) {
+        /* A rule's keys are its own: the next [Rule] may set them again. */
+        size_t n = 0;
+        for (size_t i = 0; i < p->n_seen; i++)
+                if (p->seen[i].section != SECTION_RULE)
+                        p->seen[n++] = p->seen[i];
+        p->n_seen = n;
         if (p->rule && !p->rule->has_action) {
                 unsigned line = p->line;
                 p->line = p->rule->line;
@@ -391,6 +410,18 @@ static int handle_daemon(struct parse *p, const char *key, const char *value) {
                 d->archive_dir_set = true;
                 return parse_path(p, key, value, &d->archive_dir);
         }
+        if (strcmp(key, "MetricsFile") == 0) {
+                /* Empty: none (a drop-in can turn off one set before). */
+                if (!*value) {
+                        free(d->metrics_file);
+                        d->metrics_file = NULL;
+                        return 1;
+                }
+                size_t n = strlen(value);
+                if (value[n - 1] == '/')
+                        return fail(p, "MetricsFile= names a file, got the directory \"%s\"", value);
+                return parse_path(p, key, value, &d->metrics_file);
+        }
         if (strcmp(key, "StateDir") == 0) {
                 /* Empty: no memory of life (every judgement from one instant). */
                 if (!*value) {
@@ -442,6 +473,38 @@ static int handle_rule(struct parse *p, const char *key, const char *value) {
         return 1;
 }
 
+/* List-valued rule keys collect the values of every line (as documented);
+ * any other key set twice in one section of one file is a mistake that would
+ * otherwise be settled silently by the last line. */
+static bool repeatable(enum section section, const char *key) {
+        static const char *const lists[] = { "User", "Group", "Key", "Name", "Path", "Owner" };
+        if (section != SECTION_RULE)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                if (strcmp(key, lists[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* 1 when KEY has not been set before in this section (and now is noted),
+ * else the failure. */
+static int first_time(struct parse *p, const char *key) {
+        if (repeatable(p->section, key))
+                return 1;
+        for (size_t i = 0; i < p->n_seen; i++)
+                if (p->seen[i].section == p->section && strcmp(p->seen[i].key, key) == 0)
+                        return fail(p, "%s= is set twice in this section, first at line %u", key, p->seen[i].line);
+        /* Unknown and overlong keys are refused by the handlers that follow;
+         * past SEEN_KEYS_MAX only known keys could come, and there are fewer. */
+        if (strlen(key) < sizeof(p->seen[0].key) && p->n_seen < SEEN_KEYS_MAX) {
+                struct seen_key *k = &p->seen[p->n_seen++];
+                k->section = p->section;
+                strcpy(k->key, key);
+                k->line = p->line;
+        }
+        return 1;
+}
+
 static int handler(void *userdata, const char *section, const char *key, const char *value) {
         struct parse *p = userdata;
 
@@ -454,6 +517,8 @@ static int handler(void *userdata, const char *section, const char *key, const c
         }
         if (p->error)
                 return 1; /* report the first error only; it names its line */
+        if (p->section != SECTION_NONE && p->section != SECTION_BAD && !first_time(p, key))
+                return 0;
         switch (p->section) {
         case SECTION_SCAN:
                 return handle_scan(p, key, value);
@@ -483,6 +548,13 @@ static int load_file(struct config *c, const char *path, const char *buf, size_t
          * value, so "  collect" under Action=keep would quietly win.  Every
          * line stands alone here. */
         ini_allow_multiline = false;
+        /* inih's default line (200 bytes) is shorter than one FifoDirs= of
+         * its documented 64 directories.  A heap buffer of the size wanted:
+         * inih's stack one would be a variable-length array of that size. */
+        ini_use_stack = false;
+        ini_allow_realloc = false;
+        ini_initial_alloc = (int) CONFIG_MAX_LINE;
+        ini_max_line = (int) CONFIG_MAX_LINE;
 
         r = ini_parse_stream(reader, &p, handler, &p);
         if (mode == LOAD_SOCKET) {

@@ -12,6 +12,10 @@
 #define CONFIG_DEFAULT_FIFO_MAX_DEPTH 4u
 /* Bounds on what a config file can make large. */
 #define CONFIG_MAX_FIFO_DIRS 64u
+/* The longest line read, in bytes: FifoDirs= with its CONFIG_MAX_FIFO_DIRS
+ * directories of PATH_MAX (4096) each, blanks between and room to spare.
+ * Held on the heap while a file is read, never on the stack. */
+#define CONFIG_MAX_LINE (CONFIG_MAX_FIFO_DIRS * 4097u + 1024u)
 
 /* [Scan]: where to look and for what. */
 struct scan_config {
@@ -56,6 +60,9 @@ struct daemon_config {
         uint64_t archive_max_bytes; /* what the entries may take on disk; also the largest entry */
         uint64_t archive_keep;      /* seconds: an entry younger than this is never evicted */
         char *state_dir; /* the memory of life; NULL: none */
+        /* Written after every sweep, for node_exporter's textfile
+         * collector (lib/metrics.h); NULL: none. */
+        char *metrics_file;
 };
 
 #define CONFIG_DEFAULT_INTERVAL 60u

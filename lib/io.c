@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -41,4 +42,18 @@ ssize_t io_read_full(int fd, void *buf, size_t n) {
                 got += (size_t) k;
         }
         return (ssize_t) got;
+}
+
+int io_commit_at(int dirfd, const char *tmp, const char *name, int fd) {
+        int r = fsync(fd) < 0 ? negative_errno() : 0;
+
+        if (close(fd) < 0 && r >= 0)
+                r = negative_errno();
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                (void) unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        return fsync(dirfd) < 0 ? negative_errno() : 0;
 }

@@ -154,7 +154,6 @@ void ipc_object_set_stat(struct ipc_object *o, const struct stat *st);
  * bound inside a daemon. */
 #define INVENTORY_MAX_OBJECTS (1u << 21)
 #define INVENTORY_MAX_WARNINGS 64u
-#define INVENTORY_MAX_LIMITS 8u
 
 struct inventory {
         struct ipc_object *objects;
@@ -191,12 +190,6 @@ struct inventory {
         uint64_t ipcns;
         bool foreign;
         char *container;
-        /* That namespace's kernel limits, read inside it (the IPC sysctls
-         * show the reader's namespace), in audit.h's order; LIMITS_READ
-         * false: whoever audits reads its own. */
-        bool limits_read;
-        uint64_t limits[INVENTORY_MAX_LIMITS];
-        int limit_errors[INVENTORY_MAX_LIMITS];
 };
 
 struct inventory_dir {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "judge.h"
 #include "macro.h"
 #include "memory.h"
@@ -1766,18 +1767,13 @@ int memory_save(struct memory *m, const char *dir, unsigned covered) {
         r = fchmod(fd, 0644) < 0 ? negative_errno() : 0;
         if (r >= 0)
                 r = write_merged(fd, src, disk, covered, same_boot, &sum);
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r >= 0 && close(TAKE_FD(fd)) < 0)
-                r = negative_errno();
-        if (r >= 0 && renameat(dfd, TMP_NAME, dfd, MEMORY_FILE_NAME) < 0)
-                r = negative_errno();
         if (r < 0) {
                 (void) unlinkat(dfd, TMP_NAME, 0);
                 return r;
         }
-        if (fsync(dfd) < 0)
-                return negative_errno();
+        r = io_commit_at(dfd, TMP_NAME, MEMORY_FILE_NAME, TAKE_FD(fd));
+        if (r < 0)
+                return r;
         /* Still under the lock: the file there is the one just written (its
          * times as the rename left them). */
         if (fstatat(dfd, MEMORY_FILE_NAME, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode))

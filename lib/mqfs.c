@@ -85,6 +85,12 @@ int mqfs_read_one(int dfd, const char *name, const struct inventory_index *prev,
         }
         ipc_object_set_stat(o, &st);
         o->size = 0; /* st_size of a queue file is not its contents; QSIZE is */
+        /* A queue's ctime is stamped by every read of its status, ours (and
+         * the futimens that puts its atime back), the last sweep's, anyone's
+         * cat: it would always say "just now".  Its mtime is stamped by
+         * what changes a queue, its creation, a send and a receive, and by
+         * no read: that is its time of last change. */
+        o->ctime = o->mtime;
 
         const struct ipc_object *p = inventory_index_find(prev, o);
         if (p && !(p->flags & IPC_OBJECT_MQ_UNREADABLE) && p->mtime == o->mtime && p->atime == o->atime) {

@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "macro.h"
 #include "nshelper.h"
+#include "report.h"
 #include "restore.h"
 
 #ifndef MQUEUE_MAGIC
@@ -281,17 +282,12 @@ static void put_inventory(FILE *f, const struct inventory *inv) {
         put(f, inv->n_left_out, sizeof(inv->n_left_out));
         put(f, &inv->n_over_max, sizeof(inv->n_over_max));
         put(f, &inv->max_objects, sizeof(inv->max_objects));
-        uint8_t read = inv->limits_read;
-        put(f, &read, sizeof(read));
-        put(f, inv->limits, sizeof(inv->limits));
-        put(f, inv->limit_errors, sizeof(inv->limit_errors));
         put_u32(f, WIRE_MAGIC);
 }
 
 static int get_inventory(FILE *f, size_t max_objects, struct inventory **ret) {
         _cleanup_(inventory_freep) struct inventory *inv = NULL;
         uint32_t magic, n_sems;
-        uint8_t read;
         size_t n, n_warn;
         int r;
 
@@ -346,14 +342,8 @@ static int get_inventory(FILE *f, size_t max_objects, struct inventory **ret) {
             get(f, &inv->truncated, sizeof(inv->truncated)) < 0 ||
             get(f, inv->n_left_out, sizeof(inv->n_left_out)) < 0 ||
             get(f, &inv->n_over_max, sizeof(inv->n_over_max)) < 0 ||
-            get(f, &inv->max_objects, sizeof(inv->max_objects)) < 0 || get(f, &read, sizeof(read)) < 0 ||
-            get(f, inv->limits, sizeof(inv->limits)) < 0 || get(f, inv->limit_errors, sizeof(inv->limit_errors)) < 0 ||
-            get_u32(f, &magic) < 0 || magic != WIRE_MAGIC)
+            get(f, &inv->max_objects, sizeof(inv->max_objects)) < 0 || get_u32(f, &magic) < 0 || magic != WIRE_MAGIC)
                 return -EBADMSG;
-        inv->limits_read = read != 0;
-        for (size_t l = 0; l < INVENTORY_MAX_LIMITS; l++)
-                if (inv->limit_errors[l] > 0)
-                        return -EBADMSG;
         inv->unavailable &= IPC_TYPE_MASK_ALL;
         inv->truncated &= IPC_TYPE_MASK_ALL;
         *ret = TAKE_PTR(inv);
@@ -433,7 +423,43 @@ struct job {
         /* a restore: */
         const char *archive_dir, *entry;
         uint64_t ipcns;
+        /* an audit (of inv): */
+        bool audit;
+        unsigned audit_types;
 };
+
+/* An audit's JSON, at most this long: its rows are per user and type. */
+#define WIRE_MAX_AUDIT (4u << 20)
+
+static void put_text(FILE *f, const char *s) {
+        uint64_t n = strlen(s);
+        put(f, &n, sizeof(n));
+        put(f, s, n);
+}
+
+static int get_audit(FILE *f, size_t bound, void **ret) {
+        uint64_t n;
+        (void) bound;
+        if (get(f, &n, sizeof(n)) < 0 || n > WIRE_MAX_AUDIT)
+                return -EBADMSG;
+        _cleanup_free_ char *s = malloc(n + 1);
+        if (!s)
+                return -ENOMEM;
+        if (get(f, s, n) < 0 || memchr(s, 0, n))
+                return -EBADMSG;
+        s[n] = 0;
+        json_object *j = json_tokener_parse(s);
+        if (!j || !json_object_is_type(j, json_type_object)) {
+                json_object_put(j);
+                return -EBADMSG;
+        }
+        *ret = j;
+        return 0;
+}
+
+static void drop_audit(void *p) {
+        json_object_put(p);
+}
 
 /* What a restore sends back: its return and its result. */
 static void put_restore(FILE *f, int32_t r, const struct restore_result *res) {
@@ -493,7 +519,33 @@ static int child_work(const struct job *job, const struct entry *en, FILE *out) 
         paths.inside = true;
         scan_inside(job->scan, en->root_fd, &scan, shm, mq, warn, &unavailable);
 
-        if (job->entry) {
+        if (job->audit) {
+                _cleanup_(audit_freep) struct audit *a = NULL;
+                json_object *j = NULL;
+                /* The kernel's tables and sysctls show the reader's
+                 * namespace: this one's.  Its mqueue as collected. */
+                const struct audit_sources src = {
+                        .proc_root = "/proc",
+                        .sysvipc = "/proc/sysvipc",
+                        /* Without an mqueue of its own reached (NULL would
+                         * be ipcgc's /dev/mqueue): a path to no directory,
+                         * which counts nothing. */
+                        .mqueue_dir = (scan.types & IPC_TYPE_BIT(IPC_TYPE_MQ)) ? scan.mqueue_dir : "/proc/self/fd/-1",
+                };
+                r = audit_build(job->inv, job->audit_types, &src, &a);
+                if (r >= 0)
+                        r = report_audit(a, &j);
+                if (r < 0)
+                        return r;
+                const char *text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+                if (text) {
+                        put(out, &status, sizeof(status));
+                        put_text(out, text);
+                }
+                json_object_put(j);
+                if (!text)
+                        return -ENOMEM;
+        } else if (job->entry) {
                 struct restore_result res = {};
                 r = restore_entry_in(&scan, job->archive_dir, job->entry, job->ipcns, &res);
                 put(out, &status, sizeof(status));
@@ -507,9 +559,6 @@ static int child_work(const struct job *job, const struct entry *en, FILE *out) 
                 if (warn[0] && (r = inventory_warn(inv, "%s", warn)) < 0)
                         return r;
                 inv->unavailable |= unavailable;
-                /* The IPC sysctls show the reader's namespace: this one's. */
-                audit_read_limits("/proc", inv->limits, inv->limit_errors);
-                inv->limits_read = true;
                 put(out, &status, sizeof(status));
                 put_inventory(out, inv);
         } else {
@@ -675,6 +724,17 @@ int nshelper_collect(const struct ipcns *ns, const struct scan_config *scan, con
         if (r < 0)
                 return r;
         *ret = inv;
+        return 0;
+}
+
+int nshelper_audit(const struct ipcns *ns, const struct inventory *inv, unsigned types, const struct scan_config *scan,
+                   const struct collect_paths *paths, json_object **ret) {
+        const struct job job = { .scan = scan, .paths = paths, .inv = inv, .audit = true, .audit_types = types };
+        void *j = NULL;
+        int r = run(ns, &job, 0, get_audit, drop_audit, &j);
+        if (r < 0)
+                return r;
+        *ret = j;
         return 0;
 }
 

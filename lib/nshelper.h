@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <json-c/json.h>
+
 #include "collect.h"
 #include "ipcns.h"
 #include "reap.h"
@@ -42,5 +44,11 @@ int nshelper_reap(const struct inventory *inv, const struct judgement *js, const
  * NS: an entry removed from NS goes back into it, any other is -EXDEV.
  * The caller makes sure NS is the namespace the entry names (its inode
  * and its name: a later namespace may have the inode again). */
+/* The audit of INV (judged here; audit_build() with TYPES) made by a child
+ * in NS, where the kernel's tables, sysctls and mqueue are that
+ * namespace's: *RET is report_audit()'s JSON of it. */
+int nshelper_audit(const struct ipcns *ns, const struct inventory *inv, unsigned types, const struct scan_config *scan,
+                   const struct collect_paths *paths, json_object **ret);
+
 int nshelper_restore(const struct ipcns *ns, const struct scan_config *scan, const struct collect_paths *paths,
                      const char *archive_dir, const char *entry, struct restore_result *ret);

@@ -4,6 +4,7 @@
 
 #include "judge.h"
 #include "object_json.h"
+#include "sysv.h"
 
 static json_object *pid_or_null(pid_t pid) {
         return pid == PID_NONE ? NULL : json_object_new_int(pid);
@@ -82,6 +83,7 @@ int object_to_json(const struct ipc_object *o, json_object **ret) {
         r |= add(j, "ctime", json_object_new_int64(o->ctime));
         r |= add(j, "atime", json_object_new_int64(o->atime));
         r |= add(j, "mtime", json_object_new_int64(o->mtime));
+        r |= add(j, "dtime", o->type == IPC_TYPE_SHM ? json_object_new_int64(o->dtime) : NULL);
 
         if (r < 0) {
                 json_object_put(j);
@@ -123,4 +125,24 @@ int judgement_to_json(const struct judgement *j, bool evidence, json_object *obj
                 r |= add(ej, "note", object_json_escaped(e->note, IPC_ESCAPE_TEXT));
         }
         return r < 0 ? -ENOMEM : 0;
+}
+
+json_object *sem_state_to_json(unsigned num, const struct sem_state *s, const char *pid_state, const char *command) {
+        json_object *j = json_object_new_object();
+        int r = 0;
+
+        if (!j)
+                return NULL;
+        r |= add(j, "num", json_object_new_int64(num));
+        r |= add(j, "value", json_object_new_int(s->value));
+        r |= add(j, "ncnt", json_object_new_int(s->ncnt));
+        r |= add(j, "zcnt", json_object_new_int(s->zcnt));
+        r |= add(j, "pid", s->pid > 0 ? json_object_new_int(s->pid) : NULL);
+        r |= add(j, "pid_state", pid_state ? json_object_new_string(pid_state) : NULL);
+        r |= add(j, "command", command ? json_object_new_string(command) : NULL);
+        if (r < 0) {
+                json_object_put(j);
+                return NULL;
+        }
+        return j;
 }

@@ -23,3 +23,10 @@ struct judgement;
 /* Adds "verdict", "reason", "rule" (name or null) and "idle" to OBJ; with
  * EVIDENCE, also "evidence": [{role, state, pid, comm, start, note}]. */
 int judgement_to_json(const struct judgement *j, bool evidence, json_object *obj);
+
+struct sem_state;
+/* One semaphore of a set for explain: {"num", "value", "ncnt", "zcnt",
+ * "pid" (null for none), "pid_state" (what the judgement found of that pid:
+ * "alive", "exited", ...; null when it weighed none), "command" (the live
+ * process's command line, or null)}. */
+json_object *sem_state_to_json(unsigned num, const struct sem_state *s, const char *pid_state, const char *command);

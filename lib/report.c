@@ -230,6 +230,7 @@ static void list_entry(struct text *t, const struct inventory *inv, const struct
         put_int(t, "ctime", true, o->ctime);
         put_int(t, "atime", true, o->atime);
         put_int(t, "mtime", true, o->mtime);
+        put_int(t, "dtime", o->type == IPC_TYPE_SHM, o->dtime);
         if (inv->ipcns) {
                 put_int(t, "ipcns", true, (int64_t) inv->ipcns);
                 put_name(t, "container", inv->container);
@@ -373,27 +374,27 @@ int report_sweep(const struct reap_result *res, bool dry_run, json_object **ret)
 
 int report_audit(const struct audit *a, json_object **ret) {
         json_object *root = json_object_new_object(), *usage = json_object_new_array(),
-                    *limits = json_object_new_array();
+                    *limits = json_object_new_array(), *mq = json_object_new_array();
         int r = 0;
 
-        if (!root || !usage || !limits) {
+        if (!root || !usage || !limits || !mq) {
                 json_object_put(root);
                 json_object_put(usage);
                 json_object_put(limits);
+                json_object_put(mq);
                 return -ENOMEM;
         }
         r |= put(root, "usage", usage);
         r |= put(root, "limits", limits);
+        r |= put(root, "mqueue_rlimit", mq);
         for (size_t i = 0; i < a->n_usage && r == 0; i++) {
                 const struct audit_usage *u = &a->usage[i];
-                const struct passwd *pw = getpwuid(u->uid);
                 char ubuf[16];
                 json_object *j = json_object_new_object();
                 r = append(usage, j);
                 if (r < 0)
                         break;
-                snprintf(ubuf, sizeof(ubuf), "%u", (unsigned) u->uid);
-                r |= put(j, "user", json_object_new_string(pw ? pw->pw_name : ubuf));
+                r |= put(j, "user", json_object_new_string(audit_user_name(u->uid, ubuf)));
                 r |= put(j, "uid", json_object_new_int64(u->uid));
                 r |= put(j, "type", json_object_new_string(ipc_type_to_string(u->type)));
                 r |= put(j, "count", json_object_new_uint64(u->count));
@@ -408,9 +409,27 @@ int report_audit(const struct audit *a, json_object **ret) {
                 if (r < 0)
                         break;
                 r |= put(j, "name", json_object_new_string(lim->name));
-                r |= put(j, "used", json_object_new_uint64(lim->used));
+                r |= put(j, "used", lim->has_used ? json_object_new_uint64(lim->used) : NULL);
                 r |= put(j, "limit", lim->error < 0 ? NULL : json_object_new_uint64(lim->max));
+                r |= put(j, "scope", json_object_new_string(lim->scope == LIMIT_SCOPE_SYSTEM ? "system" : "object"));
+                r |= put(j, "source", lim->source ? json_object_new_string(lim->source) : NULL);
         }
+        /* Each user with queues, against the limit processes start with. */
+        for (size_t i = 0; i < a->n_mq_users && r == 0; i++) {
+                const struct audit_mq_user *u = &a->mq_users[i];
+                char ubuf[16];
+                json_object *j = json_object_new_object();
+                r = append(mq, j);
+                if (r < 0)
+                        break;
+                r |= put(j, "user", json_object_new_string(audit_user_name(u->uid, ubuf)));
+                r |= put(j, "uid", json_object_new_int64(u->uid));
+                r |= put(j, "queues", json_object_new_uint64(u->queues));
+                r |= put(j, "bytes", json_object_new_uint64(u->bytes));
+                r |= put(j, "limit", a->mq_rlimit_error < 0 ? NULL : json_object_new_uint64(a->mq_rlimit));
+        }
+        if (r == 0 && a->mq_unread)
+                r = put(root, "mqueue_unread", json_object_new_uint64(a->mq_unread));
         if (r < 0) {
                 json_object_put(root);
                 return -ENOMEM;

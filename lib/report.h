@@ -51,7 +51,9 @@ int report_sweep(const struct reap_result *res, bool dry_run, json_object **ret)
 /* One record as io.ipcgc's Record: what a sweep's reply and the history
  * carry. */
 int report_record(const struct reap_record *rec, json_object **ret);
-/* {"usage": [{user, uid, type, count, bytes[, semaphores]}], "limits": [{name, used, limit}]} */
+/* {"usage": [{user, uid, type, count, bytes[, semaphores]}],
+ *  "limits": [{name, scope, used, limit, source}],
+ *  "mqueue_rlimit": [{user, uid, queues, bytes, limit}][, "mqueue_unread": N]} */
 int report_audit(const struct audit *a, json_object **ret);
 
 struct archive_listing;

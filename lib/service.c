@@ -9,11 +9,15 @@
 
 #include "archive.h"
 #include "audit.h"
+#include "cmdline.h"
 #include "macro.h"
+#include "metrics.h"
+#include "object_json.h"
 #include "nshelper.h"
 #include "report.h"
 #include "restore.h"
 #include "service.h"
+#include "sysv.h"
 
 json_object *service_error(const char *error, const char *key, const char *value) {
         json_object *reply = json_object_new_object(), *params = json_object_new_object();
@@ -262,6 +266,93 @@ static json_object *param_id(json_object *params, const char *const *keys, const
         return NULL;
 }
 
+/* The live process of pid PID among J's evidence (its comm tells it from a
+ * process that took the pid since), or NULL; with the state the judgement
+ * found that pid in, in *RET_STATE (NULL when it weighed none). */
+static const struct evidence *evidence_of(const struct judgement *j, pid_t pid, const char **ret_state) {
+        *ret_state = NULL;
+        for (size_t i = 0; pid > 0 && i < j->n_evidence; i++) {
+                const struct evidence *e = &j->evidence[i];
+                if (e->pid != pid)
+                        continue;
+                *ret_state = evidence_state_to_string(e->state);
+                if (e->state == EVIDENCE_ALIVE && e->comm[0])
+                        return e;
+        }
+        return NULL;
+}
+
+/* The command line of a live process of the evidence, or NULL. */
+static char *command_of(const struct service *s, const struct evidence *e) {
+        char *cmd = NULL;
+        if (!e || cmdline_read(s->proc_root, e->pid, e->comm, &cmd) < 0)
+                return NULL;
+        return cmd;
+}
+
+/* What explain adds to the judgement's JSON: each evidence pid's command
+ * line, and of a sem set each semaphore as it is now.  Read here, for the
+ * one object a person asks about, not kept for every object judged. */
+static int explain_details(const struct service *s, const struct ipc_object *o, const struct judgement *j,
+                           json_object *obj) {
+        json_object *ev = NULL;
+
+        if (json_object_object_get_ex(obj, "evidence", &ev))
+                for (size_t i = 0; i < json_object_array_length(ev) && i < j->n_evidence; i++) {
+                        const struct evidence *e = &j->evidence[i];
+                        _cleanup_free_ char *cmd =
+                                e->state == EVIDENCE_ALIVE && e->comm[0] ? command_of(s, e) : NULL;
+                        if (json_object_object_add(json_object_array_get_idx(ev, i), "command",
+                                                   cmd ? json_object_new_string(cmd) : NULL) < 0)
+                                return -ENOMEM;
+                }
+        if (o->type != IPC_TYPE_SEM)
+                return 0;
+
+        unsigned n = o->nsems < SERVICE_EXPLAIN_SEMS_MAX ? o->nsems : SERVICE_EXPLAIN_SEMS_MAX;
+        _cleanup_free_ struct sem_state *st = calloc(n ? n : 1, sizeof(*st));
+        const char *unreadable = NULL;
+        if (!st)
+                return -ENOMEM;
+        int r = sysv_sem_read_state(o, n, st);
+        if (r == -EACCES || r == -EPERM)
+                unreadable = "permission denied: the set is not readable by this user (root, or ipcgcd, can read it)";
+        else if (r == -EIDRM)
+                unreadable = "the set is gone since it was judged";
+        else if (r < 0)
+                unreadable = strerror(-r);
+        json_object *a = unreadable ? NULL : json_object_new_array_ext((int) n);
+        if (!unreadable && !a)
+                return -ENOMEM;
+        if (json_object_object_add(obj, "semaphores", a) < 0 ||
+            json_object_object_add(obj, "semaphores_unreadable",
+                                   unreadable ? json_object_new_string(unreadable) : NULL) < 0 ||
+            json_object_object_add(obj, "semaphores_shown", json_object_new_int64(unreadable ? 0 : n)) < 0)
+                return -ENOMEM;
+        for (unsigned i = 0; a && i < n; i++) {
+                const char *state;
+                const struct evidence *e = evidence_of(j, st[i].pid, &state);
+                /* Sets are mostly touched by a few processes: each of them
+                 * read once. */
+                _cleanup_free_ char *cmd = NULL;
+                for (unsigned k = 0; e && k < i && !cmd; k++)
+                        if (st[k].pid == st[i].pid) {
+                                json_object *prev = json_object_array_get_idx(a, k), *pc;
+                                if (json_object_object_get_ex(prev, "command", &pc) && pc)
+                                        cmd = strdup(json_object_get_string(pc));
+                                break;
+                        }
+                if (!cmd)
+                        cmd = command_of(s, e);
+                json_object *sj = sem_state_to_json(i, &st[i], state, cmd);
+                if (!sj || json_object_array_add(a, sj) < 0) {
+                        json_object_put(sj);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 static json_object *explain(const struct service *s, const struct service_caller *c, json_object *params) {
         static const char *const keys[] = { "id", NULL };
         const char *id = NULL;
@@ -283,6 +374,11 @@ static json_object *explain(const struct service *s, const struct service_caller
         if (r < 0)
                 return service_failed("lookup", r);
         r = report_explain(&last.inv->objects[i], &last.judgements[i], &obj);
+        if (r >= 0) {
+                r = explain_details(s, &last.inv->objects[i], &last.judgements[i], obj);
+                if (r < 0)
+                        json_object_put(obj);
+        }
         if (r < 0)
                 return service_failed("cannot format", r);
         return service_ok_with("object", obj);
@@ -378,21 +474,99 @@ static json_object *remove_one(const struct service *s, const struct service_cal
         return service_ok_with("record", rec);
 }
 
+static int build_audit(const struct service *s, unsigned types, struct audit **ret) {
+        const struct audit_sources src = {
+                .proc_root = s->proc_root,
+                .sysvipc = s->sysvipc,
+                .mqueue_dir = s->config->scan.mqueue_dir,
+        };
+        return audit_build(engine_last(s->engine).inv, types, &src, ret);
+}
+
 static json_object *audit(const struct service *s, const struct service_caller *c, json_object *params) {
+        static const char *const keys[] = { "types", NULL };
         _cleanup_(audit_freep) struct audit *a = NULL;
+        unsigned types = 0;
+        const char *bad;
         json_object *out;
         int r;
 
-        if (params && json_object_object_length(params) > 0)
-                return service_invalid("parameters");
+        if ((bad = service_unknown_key(params, keys)))
+                return service_invalid(bad);
+        /* types narrows the rows per user, never the limits' use: that is
+         * the kernel's, of every object in the namespace. */
+        if (param_names(params, "types", false, &types) < 0)
+                return service_invalid("types");
         /* Counts only: a confirmed judgement counts the same objects. */
         r = engine_refresh(s->engine, freshness(c), mode(s));
+        /* Another namespace's tables, sysctls and mqueue are read from
+         * inside it. */
+        const struct collect_paths *paths = engine_paths(s->engine);
+        if (r >= 0 && paths->ns && !paths->ns->self) {
+                r = nshelper_audit(paths->ns, engine_last(s->engine).inv, types, &s->config->scan, paths, &out);
+                if (r < 0)
+                        return service_failed("audit failed", r);
+                return service_ok(out);
+        }
         if (r >= 0)
-                r = audit_build(engine_last(s->engine).inv, s->proc_root, &a);
+                r = build_audit(s, types, &a);
         if (r >= 0)
                 r = report_audit(a, &out);
         if (r < 0)
                 return service_failed("audit failed", r);
+        return service_ok(out);
+}
+
+/* The metrics of the judgement kept: the text, and with RET_FAMILIES
+ * (may be NULL) the families it was rendered from. */
+static int metrics_now(const struct service *s, json_object **ret_families, char **ret_text) {
+        _cleanup_(audit_freep) struct audit *a = NULL;
+        struct metrics_counters counted = {};
+        json_object *families = NULL;
+        int r;
+
+        if (s->counters)
+                s->counters(s->userdata, &counted);
+        r = build_audit(s, 0, &a);
+        if (r >= 0)
+                r = metrics_build(s->engine, a, s->counters ? &counted : NULL, &families);
+        if (r >= 0)
+                r = metrics_text(families, ret_text);
+        if (r >= 0 && ret_families)
+                *ret_families = TAKE_PTR(families);
+        json_object_put(families);
+        return r;
+}
+
+int service_metrics_text(const struct service *s, char **ret) {
+        return metrics_now(s, NULL, ret);
+}
+
+static json_object *get_metrics(const struct service *s, const struct service_caller *c, json_object *params) {
+        static const char *const keys[] = { "families", NULL };
+        _cleanup_free_ char *text = NULL;
+        json_object *families = NULL, *out;
+        bool want_families = false;
+        const char *bad;
+        int r;
+
+        if ((bad = service_unknown_key(params, keys)))
+                return service_invalid(bad);
+        if (service_param_bool(params, "families", &want_families) < 0)
+                return service_invalid("families");
+        r = engine_refresh(s->engine, freshness(c), mode(s));
+        if (r >= 0)
+                r = metrics_now(s, want_families ? &families : NULL, &text);
+        if (r < 0)
+                return service_failed("metrics failed", r);
+        out = json_object_new_object();
+        if (!out) {
+                json_object_put(families);
+                return NULL;
+        }
+        json_object_object_add(out, "text", json_object_new_string(text));
+        if (families)
+                json_object_object_add(out, "families", families);
         return service_ok(out);
 }
 
@@ -524,6 +698,7 @@ int service_call(const struct service *s, const struct service_caller *c, const 
                 { "io.ipcgc.Audit", audit },
                 { "io.ipcgc.ListArchive", list_archive },
                 { "io.ipcgc.Restore", restore },
+                { "io.ipcgc.GetMetrics", get_metrics },
         };
         json_object *reply = NULL;
 

@@ -7,11 +7,12 @@
 #include <sys/types.h>
 
 #include "engine.h"
+#include "metrics.h"
 #include "reap.h"
 
 /*
- * The io.ipcgc methods an engine answers: List, Explain, Sweep, Remove and
- * Audit, with their parameters and replies as io.ipcgc.varlink describes
+ * The io.ipcgc methods an engine answers: List, Explain, Sweep, Remove,
+ * Audit, ListArchive, Restore and GetMetrics, with their parameters and replies as io.ipcgc.varlink describes
  * them.  The daemon serves them on its socket and the CLI's --local calls
  * them in-process: the same parameters give the same reply, whoever runs
  * the engine.  What differs is said in struct service.
@@ -33,6 +34,7 @@ struct service {
         struct engine *engine;
         const struct config *config;
         const char *proc_root;
+        const char *sysvipc; /* NULL: /proc/sysvipc */
         /* Sweeps and listings may confirm the judgement kept instead of
          * making it again (an ENGINE_INCREMENTAL engine: the daemon). */
         bool quick;
@@ -42,6 +44,9 @@ struct service {
          * took (judgement and all, in µs), before it is answered (the
          * daemon logs and counts them).  May be NULL. */
         void (*acted)(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec);
+        /* Fills in what the daemon counted, for GetMetrics.  NULL: nothing
+         * counted (--local), and the metrics have no counters. */
+        void (*counters)(void *userdata, struct metrics_counters *ret);
         void *userdata;
 };
 
@@ -52,6 +57,10 @@ struct service {
 /* For callers who are not admins, whose requests nobody vouches for: a
  * judgement this old will do, so no one can keep the engine judging. */
 #define SERVICE_FRESH_USEC_OTHERS (10u * 1000u * 1000u)
+
+/* Explain lists at most this many semaphores of a set (SEMMSL may allow
+ * 32000): a reply a person reads, of bounded size. */
+#define SERVICE_EXPLAIN_SEMS_MAX 1024u
 
 /* A reply produced a piece at a time (List), from the engine's judgement,
  * which must not change under it: when it does, the next piece is -ESTALE. */
@@ -87,3 +96,7 @@ int service_param_int(json_object *params, const char *key, int64_t *ret);
 /* The first key of PARAMS not in ALLOWED (NULL-terminated), or NULL. */
 const char *service_unknown_key(json_object *params, const char *const *allowed);
 json_object *service_invalid(const char *param);
+
+/* The metrics text of the judgement the engine has now (judging nothing):
+ * what the daemon writes to MetricsFile= after a sweep. */
+int service_metrics_text(const struct service *s, char **ret);

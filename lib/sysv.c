@@ -255,6 +255,26 @@ int sysv_sem_read_members(struct ipc_object *o) {
         return 0;
 }
 
+int sysv_sem_read_state(const struct ipc_object *o, unsigned n, struct sem_state *ret) {
+        if (o->type != IPC_TYPE_SEM || n > o->nsems)
+                return -EINVAL;
+        for (unsigned i = 0; i < n; i++) {
+                int v = semctl(o->id, (int) i, GETVAL), pid = -1, ncnt = -1, zcnt = -1;
+                if (v >= 0)
+                        pid = semctl(o->id, (int) i, GETPID);
+                if (pid >= 0)
+                        ncnt = semctl(o->id, (int) i, GETNCNT);
+                if (ncnt >= 0)
+                        zcnt = semctl(o->id, (int) i, GETZCNT);
+                if (zcnt < 0) {
+                        int r = negative_errno();
+                        return r == -EINVAL ? -EIDRM : r;
+                }
+                ret[i] = (struct sem_state) { .value = v, .pid = pid, .ncnt = ncnt, .zcnt = zcnt };
+        }
+        return 0;
+}
+
 static const char *sysv_file(enum ipc_type type) {
         return type == IPC_TYPE_SHM ? "shm" : type == IPC_TYPE_MSG ? "msg" : "sem";
 }

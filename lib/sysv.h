@@ -31,6 +31,20 @@ int sysv_collect(enum ipc_type type, const char *dir, const struct inventory_ind
  * the caller may not read it. */
 int sysv_sem_read_members(struct ipc_object *o);
 
+/* One semaphore of a set as it is now, for a person to read (explain). */
+struct sem_state {
+        int value; /* GETVAL */
+        pid_t pid; /* GETPID: the last semop, 0 for none */
+        int ncnt, zcnt;
+};
+
+/* GETVAL, GETPID, GETNCNT and GETZCNT of the first N semaphores of O's set
+ * (N at most o->nsems), now, into RET.  -EACCES when the caller may not
+ * read the set (the kernel asks read permission for each of these, as for
+ * GETALL; SEM_STAT_ANY tells only what the set is, not what it holds),
+ * -EIDRM when it is gone. */
+int sysv_sem_read_state(const struct ipc_object *o, unsigned n, struct sem_state *ret);
+
 /* Re-reads one object by id with IPC_STAT (and, for sem, its members) into
  * a fresh object of TYPE.  -EIDRM when the id names nothing now. */
 int sysv_stat(enum ipc_type type, int id, struct ipc_object *ret);

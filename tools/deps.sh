@@ -1,6 +1,7 @@
 #!/bin/sh
-# Installs what ipcgc needs to build, from Debian's packages, and with --test
-# what its tests need too.  Debian 12 or newer, as root.
+# Installs what ipcgc needs to build, from Debian's packages (as a Debian
+# package too: dpkg-buildpackage, debhelper), and with --test what its tests
+# need too.  Debian 12 or newer, as root.
 set -eu
 
 if [ "$(id -u)" != 0 ]; then
@@ -13,7 +14,8 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config make \
     libsystemd-dev libinih-dev libjson-c-dev libsmartcols-dev libcmocka-dev \
-    util-linux jq xz-utils systemd systemd-container man-db groff-base >/dev/null
+    util-linux jq xz-utils systemd systemd-container man-db groff-base bash-completion \
+    dpkg-dev debhelper >/dev/null
 
 [ "${1:-}" = --test ] || exit 0
 
@@ -30,9 +32,11 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy"
     chmod 0755 "$policy"
 fi
+# promtool (prometheus) checks the metrics and tests the alerting rules;
+# its service is not wanted either.
 rc=0
 apt-get install -y -qq --no-install-recommends \
-    postgresql-15 postgresql-client-15 apache2 apache2-utils python3 >/dev/null || rc=$?
+    postgresql-15 postgresql-client-15 apache2 apache2-utils python3 prometheus >/dev/null || rc=$?
 # The fuzzing build (tests/fuzz): clang, and its libFuzzer runtime, which
 # comes in a package named after clang's major version.
 if [ $rc -eq 0 ]; then
@@ -41,6 +45,11 @@ fi
 if [ $rc -eq 0 ]; then
     clang_major=$(clang -dumpversion | cut -d. -f1)
     apt-get install -y -qq --no-install-recommends "libclang-rt-$clang_major-dev" >/dev/null || rc=$?
+fi
+# The Debian package's checker (tests/systemd/test-deb.sh; building it with
+# dpkg-buildpackage and debhelper's dh is in the set above).
+if [ $rc -eq 0 ]; then
+    apt-get install -y -qq --no-install-recommends lintian >/dev/null || rc=$?
 fi
 [ -n "$policy" ] && rm -f "$policy"
 exit $rc

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the build dependencies, builds ipcgc in build/, and runs the main
 # job on this machine: a dry-run sweep with the shipped rules, which judges
-# every IPC object and says what a real sweep would remove, and why.
+# every IPC object and shows each that is not LIVE, what a real sweep would
+# do with it (remove it, wait for its MinAge, report it, keep it) and why,
+# then the counts.
 # Nothing is changed on the machine's IPC.
 set -eu
 cd "$(dirname "$0")/.."

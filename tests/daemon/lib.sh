@@ -12,13 +12,14 @@ diag() { # diag TEXT...: a TAP comment
 }
 
 # daemon_config: adds the [Daemon] section naming a socket in $T to $CONF.
-# Sets SOCK.  Extra lines for [Daemon] may be given as arguments.
+# Sets SOCK.  Extra lines for [Daemon] may be given as arguments (a key set
+# twice in a section is an error: Interval= is 1h unless one of them sets it).
 daemon_config() {
     SOCK=$T/io.ipcgc
     {
         echo "[Daemon]"
         echo "Socket=$SOCK"
-        echo "Interval=1h"
+        case " $* " in *" Interval="*) ;; *) echo "Interval=1h" ;; esac
         local l
         for l in "$@"; do echo "$l"; done
     } >>"$CONF"

@@ -221,8 +221,8 @@ done
 # Under DryRun=yes an admin's rm of an ORPHAN is a would-remove record.
 for id in "$R_ORPH_SHM" "$U_ORPH_SHM" "mq:/orph-mq"; do
     both rm -J "$id"
-    is "$D_RC $(jq -r .action <<<"$D_OUT") $L_RC $(jq -r .action <<<"$L_OUT")" "0 would-remove 0 would-remove" \
-        "rm $id (ORPHAN): would-remove both ways"
+    is "$D_RC $(jq -r '.results[0].record.action' <<<"$D_OUT") $L_RC $(jq -r '.results[0].record.action' <<<"$L_OUT")" \
+        "0 would-remove 0 would-remove" "rm $id (ORPHAN): would-remove both ways"
     same "rm -J $id: the record byte-identical" "$(jq -c . <<<"$D_OUT")" "$(jq -c . <<<"$L_OUT")"
 done
 
@@ -230,8 +230,9 @@ done
 refused() {
     local desc=$1 error=$2
     shift 2
-    both "$@"
-    if [ "$D_RC $L_RC" = "1 1" ] && grep -q "$error" <<<"$D_ERR"; then
+    both --debug "$@"
+    # The name with --debug on stderr, or in rm -J's document.
+    if [ "$D_RC $L_RC" = "1 1" ] && grep -q "$error" <<<"$D_ERR$D_OUT"; then
         ok "$desc: $error, exit 1, through the daemon"
     else
         not_ok "$desc: $error, exit 1, through the daemon" "exit $D_RC" "stdout: $D_OUT" "stderr: $D_ERR"
@@ -246,8 +247,8 @@ refused "rm of a PENDING FIFO" io.ipcgc.ObjectInUse rm "$R_PENDING"
 refused "rm of a PROTECTED object" io.ipcgc.ObjectInUse rm pshm:/kept-pshm
 refused "rm of no such object" io.ipcgc.NoSuchObject rm shm:999999
 both rm --force -J "$R_PENDING"
-is "$D_RC $(jq -r .action <<<"$D_OUT") $L_RC $(jq -r .action <<<"$L_OUT")" "0 would-remove 0 would-remove" \
-    "rm --force of a PENDING FIFO: would-remove both ways"
+is "$D_RC $(jq -r '.results[0].record.action' <<<"$D_OUT") $L_RC $(jq -r '.results[0].record.action' <<<"$L_OUT")" \
+    "0 would-remove 0 would-remove" "rm --force of a PENDING FIFO: would-remove both ways"
 same "rm --force -J of a PENDING FIFO: the record byte-identical" "$(jq -c . <<<"$D_OUT")" "$(jq -c . <<<"$L_OUT")"
 
 is "$("$IPCGC" --config "$CONF" --local list -J | verdicts)" "$fixture" \

@@ -159,7 +159,10 @@ bad io.ipcgc.GetHistory '{"limit":"5"}' limit
 bad io.ipcgc.GetHistory '{"limit":1.5}' limit
 bad io.ipcgc.GetHistory '{"max":1}' max
 bad io.ipcgc.Reload '{"now":true}' parameters
-bad io.ipcgc.Audit '{"x":1}' parameters
+bad io.ipcgc.Audit '{"x":1}' x
+bad io.ipcgc.Audit '{"types":["nope"]}' types
+bad io.ipcgc.GetMetrics '{"families":"yes"}' families
+bad io.ipcgc.GetMetrics '{"x":1}' x
 expect_error "parameters that are an array" org.varlink.service.InvalidParameter '{"parameter":"parameters"}' stay \
     '{"method":"io.ipcgc.GetStatus","parameters":[]}\0'
 expect_error "parameters that are a string" org.varlink.service.InvalidParameter '{"parameter":"parameters"}' stay \

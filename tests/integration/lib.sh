@@ -184,6 +184,13 @@ start_daemon() {
     exit 1
 }
 
+# cli_via local|daemon: CLI=(ipcgc --config $CONF), with --local, or with
+# the daemon started first (start_daemon), for tests that run both ways.
+cli_via() {
+    CLI=("$IPCGC" --config "$CONF")
+    if [ "$1" = local ]; then CLI+=(--local); else start_daemon; fi
+}
+
 stop_daemon() { # stop_daemon: SIGTERM, wait, and say how it ended
     kill -TERM "$DAEMON_PID" 2>/dev/null
     wait "$DAEMON_PID"

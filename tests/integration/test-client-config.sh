@@ -48,7 +48,7 @@ is "$("$IPCGC" --config "$CONF" status -J 2>/dev/null | jq .rules)" 1 "status -J
 "$IPCGC" --config "$CONF" reload 2>"$T/err"
 is "$?" 1 "reload with a broken drop-in exits 1"
 check "and names $WHERE" grep -qF "$WHERE" "$T/err"
-check "as the daemon's refusal (io.ipcgc.ConfigError)" grep -q "io.ipcgc.ConfigError" "$T/err"
+check "as the daemon's refusal (io.ipcgc.ConfigError)" grep -q "^ipcgc: the daemon kept its configuration: " "$T/err"
 check "which the daemon logged" grep -qF "reload refused, keeping the running configuration: $WHERE" "$T/ipcgcd.log"
 check "the daemon still runs" kill -0 "$DAEMON_PID"
 

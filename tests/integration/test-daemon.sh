@@ -118,7 +118,9 @@ part_timer() {
         "explain: nattch, and the holder as attacher and creator"
     "$IPCGC" --config "$CONF" explain "shm:999999" >/dev/null 2>"$T/err"
     is "$?" 1 "explain of no such object exits 1"
-    check "and names the error" grep -q "io.ipcgc.NoSuchObject" "$T/err"
+    check "and says so as a sentence" grep -qx "ipcgc: there is no object shm:999999 .*" "$T/err"
+    "$IPCGC" --config "$CONF" --debug explain "shm:999999" >/dev/null 2>"$T/err"
+    check "and names the error with --debug" grep -q "io.ipcgc.NoSuchObject" "$T/err"
     hist=$("$IPCGC" --config "$CONF" history -J)
     is "$(jq -r '.entries[0] | [.action, .id] | join(" ")' <<<"$hist")" "removed shm:$SHMID" "history: the removal"
     metrics=$("$IPCGC" --config "$CONF" metrics)

@@ -80,10 +80,11 @@ done
 # Filters and table output.
 is "$("$IPCGC" --config "$CONF" list --local -u nobody -J | jq -c '[.objects[].type] | sort')" '["msg","sem"]' "-u nobody"
 is "$("$IPCGC" --config "$CONF" list --local -t shm,mq -J | jq -c '[.objects[].type] | sort')" '["mq","shm"]' "-t shm,mq"
-table=$("$IPCGC" --config "$CONF" list --local -r -n -o TYPE,KEY/NAME,OWNER,PERMS -t shm)
-is "$table" "shm 0x00001234 root rw-r-----" "raw table with chosen columns"
+table=$("$IPCGC" --config "$CONF" list --local -r -n -o TYPE,KEY,NAME,OWNER,PERMS -t shm)
+is "$table" "shm 0x00001234 - root rw-r-----" "raw table with chosen columns"
+is "$("$IPCGC" --config "$CONF" list --local -r -n -o KEY,NAME -t mq)" "- /ipcgc-test-mq" "KEY and NAME of a queue"
 header=$("$IPCGC" --config "$CONF" list --local -t shm | head -1 | tr -s ' ')
-is "$header" "TYPE ID KEY/NAME OWNER PERMS SIZE CPID LPID HOLDERS AGE VERDICT REASON" "default columns"
+is "$header" "ID KEY OWNER SIZE STATUS HOLDERS AGE VERDICT REASON" "default columns"
 
 "$IPCGC" --config "$CONF" list --local --bogus >/dev/null 2>&1
 is "$?" 2 "unknown option is a usage error (exit 2)"

@@ -187,7 +187,8 @@ pid=$(head -n 1 "$CGROOT/docker-${HEX[a]}.scope/cgroup.procs")
 new=$(nsenter -t "$pid" --ipc "$HOLD" -x shm 0x5009 4096 0600 | awk '{ print $2 }')
 rec=$("$IPCGC" --config "$CONF" rm --local -J "ipc:${NS[a]}/shm:$new")
 is "$?" 0 "rm ipc:INO/shm:ID exits 0"
-is "$(jq -r '"\(.action) \(.id)"' <<<"$rec")" "removed ipc:${NS[a]}/shm:$new" "and removed it, named as listed"
+is "$(jq -r '.results[0] | "\(.record.action) \(.id) \(.record.id)"' <<<"$rec")" \
+    "removed ipc:${NS[a]}/shm:$new ipc:${NS[a]}/shm:$new" "and removed it, named as listed"
 is "$(nsenter -t "$pid" --ipc ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | tr '\n' ' ')" "${LIVE_SHM[a]} " "gone from inside container a"
 "$IPCGC" --config "$CONF" rm --local "ipc:${NS[a]}/shm:${LIVE_SHM[a]}" 2>/dev/null
 is "$?" 1 "rm of a container's live shm is refused"

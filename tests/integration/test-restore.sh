@@ -122,17 +122,17 @@ is "$rc,$(stat -c '%a %u %g %F' "$FIFODIR/rfifo")" "0,640 4600 4600 fifo" "resto
 # --- Refusals ---------------------------------------------------------------
 run "${LOCAL[@]}" restore "${entry[shm:$shm_id]}"
 is "$rc" 1 "restore again: fails"
-is "$err" "ipcgc: io.ipcgc.ObjectExists: entry=${entry[shm:$shm_id]}, holder=key 0x00005401 is taken now by shm:$shm_id (uid 4600)" \
+is "$err" "ipcgc: archive entry ${entry[shm:$shm_id]} is not restored: key 0x00005401 is taken now by shm:$shm_id (uid 4600)" \
     "restore again: ObjectExists names the segment holding the key"
 ino=$(stat -c %i /dev/shm/rshm)
 run "${LOCAL[@]}" restore "${entry[pshm:/rshm]}"
-is "$rc,$err" "1,ipcgc: io.ipcgc.ObjectExists: entry=${entry[pshm:/rshm]}, holder=/dev/shm/rshm is taken now (uid 4600, inode $ino)" \
+is "$rc,$err" "1,ipcgc: archive entry ${entry[pshm:/rshm]} is not restored: /dev/shm/rshm is taken now (uid 4600, inode $ino)" \
     "restore pshm again: ObjectExists names the file holding the name"
 # Another queue under the name now: it is named, and left alone.
 rm "$MQDIR/rq" && "$PTRY" mqmake /rq 2 16 0600 3:other
 ino=$(stat -c %i "$MQDIR/rq")
 run "${LOCAL[@]}" restore "${entry[mq:/rq]}"
-is "$rc,$err" "1,ipcgc: io.ipcgc.ObjectExists: entry=${entry[mq:/rq]}, holder=$MQDIR/rq is taken now (uid 0, inode $ino)" \
+is "$rc,$err" "1,ipcgc: archive entry ${entry[mq:/rq]} is not restored: $MQDIR/rq is taken now (uid 0, inode $ino)" \
     "restore mq over another queue: ObjectExists, uid 0"
 is "$("$PTRY" mqread /rq | paste -sd'|')" "3:other|attr 2 16" "restore mq over another queue: that queue is untouched"
 
@@ -155,21 +155,21 @@ ipcrm -m "$new_id"
 pack=$(entry_pack "$A/${entry[shm:$shm_id]}")
 mv "$A/$pack" "$T/moved.pack" && ln -s "$T/moved.pack" "$A/$pack"
 run "${LOCAL[@]}" restore "${entry[shm:$shm_id]}"
-is "$rc,$err" "1,ipcgc: io.ipcgc.NoSuchEntry: entry=${entry[shm:$shm_id]}" "restore from a pack that is a symlink: NoSuchEntry"
+is "$rc,$err" "1,ipcgc: there is no archive entry ${entry[shm:$shm_id]}; 'ipcgc archive' lists them" "restore from a pack that is a symlink: NoSuchEntry"
 is "$(sysvipc shm $shm_key '$2')" "" "restore from a pack that is a symlink: nothing made"
 rm "$A/$pack" && mv "$T/moved.pack" "$A/$pack"
 run "${LOCAL[@]}" restore nosuch
-is "$rc,$err" "1,ipcgc: io.ipcgc.NoSuchEntry: entry=nosuch" "restore of no such entry: NoSuchEntry"
+is "$rc,$err" "1,ipcgc: there is no archive entry nosuch; 'ipcgc archive' lists them" "restore of no such entry: NoSuchEntry"
 for bad in "../archive/${entry[shm:$shm_id]}" ".hidden" ""; do
     run "${LOCAL[@]}" restore "$bad"
-    is "$rc,$err" "1,ipcgc: org.varlink.service.InvalidParameter: parameter=entry" "restore '$bad': InvalidParameter"
+    is "$rc,$err" "1,ipcgc: the entry given is not valid (ipcgcd refused it)" "restore '$bad': InvalidParameter"
 done
 is "$(sysvipc shm $shm_key '$2')" "" "restore of a path: nothing made"
 # A manifest this version did not write.
 entry_manifest "$A/${entry[shm:$shm_id]}" | sed 's/"ipcgc-archive 3"/"ipcgc-archive 9"/' >"$T/manifest.9"
 entry_copy "$A/${entry[shm:$shm_id]}" broken "$T/manifest.9" -
 run "${LOCAL[@]}" restore broken
-is "$rc,$err" "1,ipcgc: io.ipcgc.BadEntry: entry=broken, message=its manifest is not one this version wrote" \
+is "$rc,$err" "1,ipcgc: archive entry broken cannot be restored: its manifest is not one this version wrote" \
     "restore of a bad manifest: BadEntry"
 is "$("${LOCAL[@]}" archive -J | jq '[.bad, (.entries | length)] | join(" ")' -r)" "1 7" \
     "archive: the bad entry is counted, not listed"
@@ -178,7 +178,7 @@ rm -f "$A/broken.pack"
 entry_contents "$A/${entry[shm:$shm_id]}" | head -c 100 >"$T/contents.100"
 entry_copy "$A/${entry[shm:$shm_id]}" short - "$T/contents.100"
 run "${LOCAL[@]}" restore short
-is "$rc,$err" "1,ipcgc: io.ipcgc.BadEntry: entry=short, message=its contents do not agree with its manifest" \
+is "$rc,$err" "1,ipcgc: archive entry short cannot be restored: its contents do not agree with its manifest" \
     "restore of an entry with its contents cut: BadEntry"
 is "$(sysvipc shm $shm_key '$2')" "" "restore of an entry with its contents cut: nothing left made"
 rm -f "$A/short.pack"
@@ -186,7 +186,7 @@ rm -f "$A/short.pack"
 # were): no entry of it is found, and the listing counts it bad.
 mkdir -m 0700 "$A/olddir"
 run "${LOCAL[@]}" restore olddir
-is "$rc,$err" "1,ipcgc: io.ipcgc.NoSuchEntry: entry=olddir" "restore of a directory in the archive: NoSuchEntry"
+is "$rc,$err" "1,ipcgc: there is no archive entry olddir; 'ipcgc archive' lists them" "restore of a directory in the archive: NoSuchEntry"
 is "$("${LOCAL[@]}" archive -J | jq '[.bad, (.entries | length)] | join(" ")' -r)" "1 7" \
     "archive: the directory is counted bad, not listed"
 rmdir "$A/olddir"
@@ -236,7 +236,7 @@ else
     not_ok "daemon: the restored segment's creator is not the daemon and has exited" "cpid '$cpid', daemon $DAEMON_PID"
 fi
 run "${DAEMON[@]}" restore "${entry[shm:$shm_id]}"
-is "$rc,$err" "1,ipcgc: io.ipcgc.ObjectExists: entry=${entry[shm:$shm_id]}, holder=key 0x00005401 is taken now by shm:$shm_id (uid 4600)" \
+is "$rc,$err" "1,ipcgc: archive entry ${entry[shm:$shm_id]} is not restored: key 0x00005401 is taken now by shm:$shm_id (uid 4600)" \
     "daemon: a second Restore of the entry is ObjectExists"
 rm "$FIFODIR/rfifo" 2>/dev/null
 run "${DAEMON[@]}" restore "${entry[fifo:$FIFODIR/rfifo]}"
@@ -248,7 +248,7 @@ is "$rc,$(jq -r '[.entries[].id] | join(" ")' <<<"$out")" \
     "0,fifo:$FIFODIR/rfifo pshm:/rshm mq:/rq msg:$msg_id shm:$shm_id" "daemon: uid 4600 sees the entries of its objects only"
 ipcrm -m "$shm_id"
 run "${USER4600[@]}" "${DAEMON[@]}" restore "${entry[shm:$shm_id]}"
-is "$rc,$err" "1,ipcgc: io.ipcgc.PermissionDenied: method=io.ipcgc.Restore" "daemon: uid 4600 may not restore"
+is "$rc,$err" "1,ipcgc: permission denied: restoring an object needs root or the AdminGroup= group" "daemon: uid 4600 may not restore"
 is "$(sysvipc shm $shm_key '$2')" "" "daemon: a refused Restore makes nothing"
 stop_daemon
 

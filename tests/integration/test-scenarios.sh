@@ -47,7 +47,8 @@ rule() { # rule NAME KEY=VALUE...: appends a [Rule NAME] to the config
 
 verdict() { # verdict ID: the verdict ipcgc gives now ("GONE" if not listed)
     local v
-    v=$(IPCGC_RUN "$IPCGC" --local --config "$CONF" explain -J "$1" 2>/dev/null | jq -r .verdict)
+    v=$(IPCGC_RUN "$IPCGC" --local --config "$CONF" explain -J "$1" 2>/dev/null |
+        jq -r 'if .error == "io.ipcgc.NoSuchObject" then "GONE" else .verdict end')
     echo "${v:-GONE}"
 }
 

@@ -35,7 +35,9 @@ unknown-section.conf         5  unknown section [Sacn]
 bad-owner.conf               5  Owner=: unknown source "service:postgresql"
 no-equals.conf               4  syntax error
 key-outside-section.conf     3  Types= outside any section
-long-line.conf               4  line too long
+repeated-key-daemon.conf     5  Interval= is set twice in this section, first at line 3
+repeated-key-scan.conf       7  FifoDirs= is set twice in this section, first at line 4
+repeated-key-rule.conf       7  MinAge= is set twice in this section, first at line 6
 continuation-line.conf       7
 EOF
 )
@@ -83,15 +85,40 @@ for f in "$FIX"/*.conf; do
 done
 
 # --- Line counting around the length limit and the first error ---------------
-# The limit the message states: 198 bytes of line (without its newline) pass,
-# 199 are refused at that line.
+# FifoDirs= takes its 64 directories of near PATH_MAX on one line; the limit
+# the message states passes, one byte more is refused at that line.
 long() { head -c "$1" /dev/zero | tr '\0' x; }
-printf '[Rule a]\nPath=/tmp/%s\nAction=keep\n' "$(long 188)" >"$W/len198.conf"
-printf '[Rule a]\nPath=/tmp/%s\nAction=keep\n' "$(long 189)" >"$W/len199.conf"
-is "$(awk 'NR == 2 { print length($0) }' "$W/len198.conf")" 198 "fixture line is 198 bytes"
-"$IPCGC" check-config "$W/len198.conf" >/dev/null 2>&1
-is "$?" 0 "a 198-byte line is accepted"
-expect_refused "$W/len199.conf" 2 "line too long (at most 198 bytes)" "a 199-byte line"
+dirs=$(for i in $(seq 10 73); do printf '/%s%s ' "$i" "$(long 4000)"; done)
+printf '[Scan]\nFifoDirs=%s\n[Rule a]\nAction=keep\n' "$dirs" >"$W/dirs64.conf"
+"$IPCGC" check-config "$W/dirs64.conf" >/dev/null 2>"$W/err"
+is "$?" 0 "FifoDirs= with 64 directories of 4003 bytes on one line ($(awk 'NR == 2 { print length($0) }' "$W/dirs64.conf") bytes) is accepted"
+printf '[Scan]\nFifoDirs=%s /74\n' "$dirs" >"$W/dirs65.conf"
+expect_refused "$W/dirs65.conf" 2 "FifoDirs= lists more than 64 directories" "FifoDirs= with 65 directories"
+printf '[Rule a]\nPath=/%s\n' "$(long 300000)" >"$W/huge.conf"
+max=$("$IPCGC" check-config "$W/huge.conf" 2>&1 | sed -n 's/^ipcgc: .*:2: line too long (at most \([0-9]*\) bytes)$/\1/p')
+check "a 300001-byte line is refused, with the limit it states" test -n "$max"
+max=${max:-1000}
+printf '[Rule a]\n#%s\nAction=keep\n' "$(long $((max - 1)))" >"$W/lenmax.conf"
+printf '[Rule a]\n#%s\nAction=keep\n' "$(long "$max")" >"$W/lenover.conf"
+is "$(awk 'NR == 2 { print length($0) }' "$W/lenmax.conf")" "$max" "fixture line is $max bytes"
+"$IPCGC" check-config "$W/lenmax.conf" >/dev/null 2>&1
+is "$?" 0 "a $max-byte line is accepted"
+expect_refused "$W/lenover.conf" 2 "line too long (at most $max bytes)" "a $((max + 1))-byte line"
+check "the limit holds 64 directories of PATH_MAX" test "$max" -ge $((64 * 4097))
+
+# A key set twice: an error at the second line, naming the first, in every
+# kind of section; list keys of a rule collect; the next rule is its own.
+printf '[Rule a]\nName=/a*\nName=/b*\nMinAge=1h\nAction=keep\n[Rule b]\nMinAge=1h\nAction=keep\n' >"$W/lists.conf"
+"$IPCGC" check-config -r -n "$W/lists.conf" >"$W/out" 2>"$W/err"
+is "$?" 0 "Name= twice in a rule, MinAge= once in each of two rules: accepted"
+check "both Name= values are kept" grep -q '/a\*.*/b\*' "$W/out"
+printf '[Daemon]\nSocket=/run/a\n[Scan]\nTypes=shm\n[Daemon]\nSocket=/run/b\n' >"$W/reopen.conf"
+expect_refused "$W/reopen.conf" 6 "Socket= is set twice in this section, first at line 2" "a key set again in a reopened section"
+mkdir -p "$W/d2/conf.d"
+printf '[Daemon]\nInterval=60s\n' >"$W/d2/ipcgc.conf"
+printf '[Daemon]\nInterval=5m\n' >"$W/d2/conf.d/10-later.conf"
+"$IPCGC" check-config "$W/d2/ipcgc.conf" >/dev/null 2>"$W/err"
+is "$?" 0 "a drop-in setting a key of ipcgc.conf again overrides it (no error)"
 
 # Two defects: only the first is reported, whichever part of the parser finds it.
 printf '[Scan]\nTypes=shm\nBogus=1\n[Rule a]\nAction=nope\n' >"$W/two.conf"

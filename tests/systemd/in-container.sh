@@ -18,6 +18,9 @@ trap finish EXIT
 IPCGC=/opt/ipcgc/ipcgc
 CONF=/etc/ipcgc-test/ipcgc.conf
 mkdir -p /etc/ipcgc-test /etc/systemd/system/ipcgcd.service.d
+# Where Debian's node_exporter reads textfiles: the units may write there.
+PROM=/var/lib/prometheus/node-exporter/ipcgc.prom
+mkdir -p "${PROM%/*}"
 # The container has its own IPC and PID namespaces, and nothing outside it
 # shares them: its PID view is complete (TrustPIDNamespace=yes).  The memory
 # of life goes to the unit's StateDirectory=, on the container's volatile
@@ -28,6 +31,13 @@ TrustPIDNamespace=yes
 [Daemon]
 Interval=1h
 StateDir=/var/lib/ipcgc
+MetricsFile=/var/lib/prometheus/node-exporter/ipcgc.prom
+[Rule nosave]
+Types=shm
+Key=0x7776
+Archive=no
+MinAge=0
+Action=collect
 [Rule all]
 MinAge=0
 Action=collect
@@ -46,6 +56,18 @@ mkdir -p /etc/systemd/system/ipcgc-sweep.service.d
 printf '[Service]\nExecStart=\nExecStart=%s/ipcgcd --once --config %s\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' "$sbindir" "$CONF" \
     >/etc/systemd/system/ipcgc-sweep.service.d/test.conf
 systemctl daemon-reload
+
+# The journal catalog, as the package installs it beside systemd's own: the
+# container's /usr is the host's, read-only, so the database is made from a
+# copy of both and put where journalctl -x reads it (/var, volatile here).
+mkdir -p /run/catalog-root/usr/lib/systemd/catalog /var/lib/systemd/catalog
+cp /usr/lib/systemd/catalog/*.catalog /opt/ipcgc/ipcgc.catalog /run/catalog-root/usr/lib/systemd/catalog/
+check "journalctl --update-catalog takes ipcgc.catalog" journalctl --root=/run/catalog-root --update-catalog
+cp /run/catalog-root/var/lib/systemd/catalog/database /var/lib/systemd/catalog/database
+for id in $(sed -n 's/^#define MESSAGE_ID_[A-Z_]* "\([0-9a-f]*\)"$/\1/p' /opt/ipcgc/log.h); do
+    journalctl --list-catalog "$id" 2>/dev/null | grep -q "^$id ipcgc: " || missing="${missing:-} $id"
+done
+is "${missing:-}" "" "journalctl --list-catalog knows every MESSAGE_ID of daemon/log.h"
 
 # uid 4601's shm, sem and msg, each used once and left by its maker: removing
 # another user's SysV objects takes CAP_SYS_ADMIN in the unit.  Sets OTHER_IDS
@@ -119,6 +141,11 @@ check "an orphaned segment exists" test -n "$shmid"
 sweep=$("$IPCGC" --config "$CONF" sweep -J)
 removed=$(jq -r '[.records[] | select(.action == "removed") | .id] | join(" ")' <<<"$sweep")
 is "$removed" "shm:$shmid" "ipcgc sweep through the socket removed it"
+got=$(stat -c '%a %u' "$PROM" 2>&1)
+if [ "$got" = "644 0" ]; then ok "the unit's daemon writes MetricsFile= in ${PROM%/*} (ReadWritePaths=)"; else
+    not_ok "the unit's daemon writes MetricsFile= in ${PROM%/*} (ReadWritePaths=)" "got: $got" \
+        "$(journalctl --no-pager -u ipcgcd.service | grep MetricsFile)"
+fi
 found=
 for _ in $(seq 100); do
     journalctl --sync 2>/dev/null
@@ -134,6 +161,36 @@ is "$(journalctl --no-pager -o json IPCGC_ACTION=removed | jq -r 'select(.IPCGC_
         "\(.IPCGC_ARCHIVE) \(.IPCGC_UID) \(.IPCGC_KEY) \(.IPCGC_SIZE)"')" "$entry 0 0x00007777 4096" \
     "the journal says where it went and what it was (IPCGC_ARCHIVE=, _UID=, _KEY=, _SIZE=)"
 is "$(stat -c '%F %a %u' /var/lib/ipcgc/archive/* 2>&1)" "regular file 600 0" "its entry's pack is in the unit's StateDirectory, root's, 0600"
+# What journalctl -x says of it: the catalog's text, its fields filled in.
+explained=$(journalctl --no-pager -x IPCGC_ACTION=removed IPCGC_OBJECT="shm:$shmid" 2>&1)
+echo "$explained" >/result/explained
+check "journalctl -x IPCGC_ACTION=removed explains it (the catalog's subject)" \
+    grep -qF "Subject: IPC object shm:$shmid removed by ipcgcd" <<<"$explained"
+check "and says how to bring it back: ipcgc restore $entry" grep -qF "ipcgc restore $entry" <<<"$explained"
+check "with its owner and size filled in" grep -qF "(owner uid 0," <<<"$explained"
+removal=$(journalctl --no-pager -o json IPCGC_ACTION=removed IPCGC_OBJECT="shm:$shmid")
+line=$(grep -n 'log_record(prio, id, rec);' /opt/ipcgc/manager.c | cut -d: -f1)
+is "$(jq -r '"\(.CODE_FILE) \(.CODE_LINE) \(.CODE_FUNC)"' <<<"$removal")" "daemon/manager.c $line log_records" \
+    "its CODE_FILE, CODE_LINE and CODE_FUNC are the caller's"
+summary=$(journalctl --no-pager -o json MESSAGE_ID=9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d06 | tail -1)
+is "$(jq -r '"\(.IPCGC_TRIGGER) \(.IPCGC_REMOVED) \(.IPCGC_FAILED) \(.IPCGC_SKIPPED) \(.IPCGC_DRY_RUN)"' <<<"$summary")" \
+    "request 1 0 0 no" "the sweep's summary has its counts as fields (IPCGC_TRIGGER=, _REMOVED=, _FAILED=...)"
+is "$(jq -r '[(.IPCGC_OBJECTS | tonumber > 0), (.IPCGC_LIVE | tonumber >= 0), (.IPCGC_ORPHAN | tonumber >= 1),
+        (.IPCGC_DURATION_USEC | tonumber > 0)] | map(tostring) | join(" ")' <<<"$summary" 2>&1)" "true true true true" \
+    "and the verdicts' counts (IPCGC_LIVE=, _ORPHAN= of at least the one) and its duration (IPCGC_DURATION_USEC=)"
+check "journalctl -x explains the summary too" bash -c "journalctl --no-pager -x MESSAGE_ID=9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d06 | grep -q 'ipcgcd sweep: 1 removed, 0 failed'"
+# A removal under Archive=no has nothing to restore: its own MESSAGE_ID and text.
+/opt/ipcgc/ipc-hold -x shm 0x7776 4096 0600 >/dev/null
+nosave=$(ipcs -m | grep '^0x00007776 ' | tr -s ' ' | cut -d' ' -f2)
+"$IPCGC" --config "$CONF" sweep -J >/dev/null
+is "$(ipcs -m | grep -c '^0x00007776 ')" 0 "a segment under Archive=no is removed"
+journalctl --sync 2>/dev/null
+unsaved=$(journalctl --no-pager -x IPCGC_ACTION=removed IPCGC_OBJECT="shm:$nosave" 2>&1)
+check "journalctl -x says it was not archived and cannot be restored" \
+    grep -qF 'The rule "nosave" says Archive=no, so its contents were not saved' <<<"$unsaved"
+check "and offers no ipcgc restore" bash -c '! grep -q "ipcgc restore" <<<"$1"' _ "$unsaved"
+is "$(journalctl --no-pager -o json IPCGC_ACTION=removed IPCGC_OBJECT="shm:$nosave" | jq -r .MESSAGE_ID)" \
+    9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d0a "with the MESSAGE_ID of a removal not archived"
 out=$("$IPCGC" --config "$CONF" restore "$entry" 2>&1)
 is "$(ipcs -m | grep -c '^0x00007777 ')" 1 "ipcgc restore through the unit's daemon brings it back ($out)"
 ipcrm -M 0x7777
@@ -171,7 +228,7 @@ check "systemctl stop ipcgc-sweep.timer" systemctl stop ipcgc-sweep.timer
 pid_before=$(systemctl show -p MainPID --value ipcgcd.service)
 printf '\n[Rule extra]\nName=/nothing\nAction=keep\n' >>"$CONF"
 check "systemctl reload ipcgcd works" systemctl reload ipcgcd.service
-is "$("$IPCGC" --config "$CONF" status -J | jq .rules)" 2 "the reload applied the new rules"
+is "$("$IPCGC" --config "$CONF" status -J | jq .rules)" 3 "the reload applied the new rules"
 is "$(systemctl show -p MainPID --value ipcgcd.service)" "$pid_before" "reloading kept the same process"
 check "systemctl stop ipcgcd works" systemctl stop ipcgcd.service
 is "$(systemctl show -p Result --value ipcgcd.service)" success "it stopped cleanly (Result=success)"
@@ -184,7 +241,9 @@ journalctl --no-pager -u ipcgcd.service >/result/ipcgcd.journal 2>&1
 other_orphans 0x46018000
 check "uid 4601 made a shm, a sem and a msg ($OTHER_IDS)" test "$(sysv_left "${OTHER_KEYS[@]}" | wc -w)" = 3
 cursor=$(journal_cursor)
+rm -f "$PROM"
 check "ipcgc-sweep.service runs to success" systemctl start ipcgc-sweep.service
+check "its ipcgcd --once wrote MetricsFile=" grep -qx 'ipcgc_sweeps_total 1' "$PROM"
 check "its ipcgcd --once ran (the daemon is not active)" \
     journal_wait "$cursor" ipcgc-sweep.service 'ipcgcd\[[0-9]*\]: sweep (once): .* 0 failed'
 check "and finished successfully" journal_wait "$cursor" ipcgc-sweep.service 'Deactivated successfully'
@@ -195,3 +254,11 @@ check "ipcgc-sweep.timer can be started" systemctl start ipcgc-sweep.timer
 check "starting the daemon with the timer active" systemctl start ipcgcd.service
 is "$(systemctl is-active ipcgc-sweep.timer)" active "leaves the timer active"
 is "$(systemctl is-active ipcgcd.service)" active "and the daemon too"
+# The history in the unit's StateDirectory: the first daemon's removals and
+# the one-shot's, read back by the daemon started since.
+hist=$("$IPCGC" --config "$CONF" history -J -l 1000)
+is "$(jq -r --arg e "$entry" '[.entries[] | select(.archive == $e) | .id] | join(" ")' <<<"$hist")" "shm:$shmid" \
+    "ipcgc history, after two restarts, still has the first daemon's removal of shm:$shmid"
+is "$(jq -r '[.entries[] | select(.action == "removed" and .key == 30584) | "\(.uid) \(.size)"] | join(" ")' <<<"$hist")" \
+    "0 4096" "and the one-shot's removal of key 0x7778, with owner and size"
+check "the history file is root's, 0600" test "$(stat -c '%a %u' /var/lib/ipcgc/history 2>&1)" = "600 0"

@@ -23,7 +23,8 @@ mkdir -p "$T/result"
 sbindir=$(sed -n 's|^ExecStart=\(.*\)/ipcgcd$|\1|p' "$top_builddir/systemd/ipcgcd.service")
 mkdir -p "$T/opt/man/man1" "$T/opt/man/man5" "$T/opt/man/man8" "$T/units"
 cp "$top_builddir/ipcgcd" "$top_builddir/ipcgc" "$top_builddir/tests/helpers/ipc-hold" \
-    "$top_srcdir/tests/systemd/in-container.sh" "$T/opt/"
+    "$top_srcdir/tests/systemd/in-container.sh" "$top_srcdir/catalog/ipcgc.catalog" \
+    "$top_srcdir/daemon/log.h" "$top_srcdir/daemon/manager.c" "$T/opt/"
 cp "$top_srcdir/man/ipcgc.1" "$T/opt/man/man1/"
 cp "$top_srcdir/man/ipcgc.conf.5" "$T/opt/man/man5/"
 cp "$top_srcdir/man/ipcgcd.8" "$T/opt/man/man8/"
@@ -67,6 +68,10 @@ echo "# container booted, tested and powered off in ${took} ms"
 if [ -s "$T/result/security" ]; then
     echo "# systemd-analyze security --offline=true ipcgcd.service:"
     grep -E 'Overall exposure' "$T/result/security" | sed 's/^/#   /'
+fi
+if [ -s "$T/result/explained" ]; then
+    echo "# journalctl -x IPCGC_ACTION=removed, as the container saw it:"
+    sed 's/^/#   /' "$T/result/explained"
 fi
 # The units' Documentation= pages, which the container cannot check.
 for page in ipcgcd.8 ipcgc.1 ipcgc.conf.5; do

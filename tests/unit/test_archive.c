@@ -343,8 +343,10 @@ static void test_hostile_packs(void **state) {
         char *evil = malloc(len + 64);
         memcpy(evil, good, len);
         /* the trailer's index offset one past where it is */
-        uint64_t *ioff = (uint64_t *) (evil + len - 24);
-        *ioff += 1;
+        uint64_t ioff;
+        memcpy(&ioff, evil + len - 24, sizeof(ioff));
+        ioff += 1;
+        memcpy(evil + len - 24, &ioff, sizeof(ioff));
         plant(afd, "bad-offset", evil, len);
         /* the manifest with a uid out of range: a well-formed pack, a bad entry */
         memcpy(evil, good, len);

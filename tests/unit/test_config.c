@@ -134,8 +134,7 @@ static void test_partial_override(void **state) {
         _cleanup_free_ char *path = write_file(state, "partial.conf",
                                                "[Scan]\n"
                                                "FifoMaxDepth=32\n"
-                                               "Types=all\n"
-                                               "Types=fifo,mq\n"); /* the last one wins */
+                                               "Types=fifo,mq\n");
         _cleanup_(config_freep) struct config *c = NULL;
         char *error = NULL;
 
@@ -170,6 +169,30 @@ static void test_empty_file(void **state) {
         assert_int_equal(config_load(path, true, &c, &error), 0);
         assert_null(error);
         check_default_scan(&c->scan);
+}
+
+/* MetricsFile=: none by default, an absolute file, and empty is none again. */
+static void test_metrics_file(void **state) {
+        _cleanup_free_ char *set = write_file(state, "metrics.conf", "[Daemon]\nMetricsFile=/var/lib/x/ipcgc.prom\n");
+        _cleanup_free_ char *none = write_file(state, "nometrics.conf", "[Daemon]\nMetricsFile=\n");
+        _cleanup_free_ char *dir = write_file(state, "dir.conf", "[Daemon]\nMetricsFile=/var/lib/x/\n");
+        _cleanup_free_ char *rel = write_file(state, "rel.conf", "[Daemon]\nMetricsFile=x.prom\n");
+        struct config *c = NULL;
+        char *error = NULL;
+
+        assert_int_equal(config_load(none, true, &c, &error), 0);
+        assert_null(c->daemon.metrics_file);
+        c = config_free(c);
+        assert_int_equal(config_load(set, true, &c, &error), 0);
+        assert_string_equal(c->daemon.metrics_file, "/var/lib/x/ipcgc.prom");
+        c = config_free(c);
+        assert_int_equal(config_load(dir, true, &c, &error), -EINVAL);
+        assert_non_null(strstr(error, "dir.conf:2: MetricsFile= names a file"));
+        free(error);
+        error = NULL;
+        assert_int_equal(config_load(rel, true, &c, &error), -EINVAL);
+        assert_non_null(strstr(error, "rel.conf:2: MetricsFile= must be an absolute path"));
+        free(error);
 }
 
 /* The configuration file shipped in conf/ shows every default, commented out. */
@@ -218,16 +241,17 @@ struct bad_case {
         const char *what; /* a word the message must contain */
 };
 
-/* A 300-byte value line on line 3; inih reads at most 200 bytes a line. */
+/* A value line on line 3 one byte longer than CONFIG_MAX_LINE allows. */
 static char *long_line(void) {
-        char value[300 - (sizeof("ShmDir=") - 1) + 1];
+        size_t n = CONFIG_MAX_LINE - 2 + 1 - (sizeof("ShmDir=") - 1);
+        _cleanup_free_ char *value = malloc(n + 1);
         char *s;
 
-        memset(value, 'a', sizeof(value) - 1);
+        assert_non_null(value);
+        memset(value, 'a', n);
         value[0] = '/';
-        value[sizeof(value) - 1] = 0;
+        value[n] = 0;
         assert_true(asprintf(&s, "[Scan]\nTypes=shm\nShmDir=%s\nFifoMaxDepth=1\n", value) >= 0);
-        assert_int_equal(strlen(s), strlen("[Scan]\nTypes=shm\n") + 300 + strlen("\nFifoMaxDepth=1\n"));
         return s;
 }
 
@@ -273,6 +297,10 @@ static void test_malformed(void **state) {
                 { "open-section.conf", "[Scan]\nTypes=shm\n[Daemon\n", 3, "syntax error" },
                 { "outside-section.conf", "# top\nTypes=shm\n[Scan]\n", 2, "outside" },
                 { "too-long.conf", too_long, 3, "too long" },
+                /* a key given twice is refused at the second, in any section */
+                { "twice-scan.conf", "[Scan]\nTypes=all\nTypes=fifo,mq\n", 3, "Types= is set twice" },
+                { "twice-daemon.conf", "[Daemon]\nDryRun=yes\n[Scan]\n[Daemon]\nDryRun=no\n", 5, "first at line 2" },
+                { "twice-rule.conf", "[Rule a]\nName=/a\nName=/b\nAction=keep\nAction=collect\n", 5, "Action= is set twice" },
                 /* only the first of several errors is reported */
                 { "two-errors.conf", "[Scan]\nBogus=1\nTypes=nope\n", 2, "Bogus" },
         };
@@ -380,7 +408,7 @@ static void test_socket_broken_dropin(void **state) {
 static void test_socket_dropin_overrides(void **state) {
         _cleanup_free_ char *path = write_file(state, "ipcgc.conf", "[Daemon]\nSocket=/x\n");
         _cleanup_free_ char *a = write_dropin(state, "10-a.conf", "[Daemon]\nSocket=/a\n");
-        _cleanup_free_ char *b = write_dropin(state, "20-b.conf", "[Daemon]\nSocket = /b\nSocket=/b2\n[Scan]\n");
+        _cleanup_free_ char *b = write_dropin(state, "20-b.conf", "[Daemon]\nSocket = /b2\n[Scan]\n");
         /* Not drop-ins: config_load() reads neither. */
         _cleanup_free_ char *bak = write_dropin(state, "30-c.conf.bak", "[Daemon]\nSocket=/bak\n");
         _cleanup_free_ char *hidden = write_dropin(state, ".40-d.conf", "[Daemon]\nSocket=/hidden\n");
@@ -471,12 +499,13 @@ static void test_socket_unreadable(void **state) {
 }
 
 static void test_socket_long_line(void **state) {
-        char value[300];
+        _cleanup_free_ char *value = malloc(CONFIG_MAX_LINE);
         _cleanup_free_ char *text = NULL, *rule_text = NULL, *prefix = NULL;
 
-        memset(value, 'a', sizeof(value) - 1);
+        assert_non_null(value);
+        memset(value, 'a', CONFIG_MAX_LINE - 1);
         value[0] = '/';
-        value[sizeof(value) - 1] = 0;
+        value[CONFIG_MAX_LINE - 1] = 0;
 
         /* A Socket= cut short is mentioned... */
         assert_true(asprintf(&text, "[Daemon]\nSocket=/x\n  Socket =%s\n", value) >= 0);
@@ -546,6 +575,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_partial_override, setup_tmp, teardown_tmp),
                 cmocka_unit_test_setup_teardown(test_empty_fifo_dirs, setup_tmp, teardown_tmp),
                 cmocka_unit_test_setup_teardown(test_empty_file, setup_tmp, teardown_tmp),
+                cmocka_unit_test_setup_teardown(test_metrics_file, setup_tmp, teardown_tmp),
                 cmocka_unit_test(test_shipped_file),
                 cmocka_unit_test(test_rule_namespace),
                 cmocka_unit_test_setup_teardown(test_missing_optional, setup_tmp, teardown_tmp),
