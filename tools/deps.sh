@@ -33,10 +33,11 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     chmod 0755 "$policy"
 fi
 # promtool (prometheus) checks the metrics and tests the alerting rules;
-# its service is not wanted either.
+# its service is not wanted either.  python3-yaml: tests/safety/test-deploy.sh
+# reads the Kubernetes manifest.
 rc=0
 apt-get install -y -qq --no-install-recommends \
-    postgresql-15 postgresql-client-15 apache2 apache2-utils python3 prometheus >/dev/null || rc=$?
+    postgresql-15 postgresql-client-15 apache2 apache2-utils python3 python3-yaml prometheus >/dev/null || rc=$?
 # The fuzzing build (tests/fuzz): clang, and its libFuzzer runtime, which
 # comes in a package named after clang's major version.
 if [ $rc -eq 0 ]; then
