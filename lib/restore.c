@@ -160,26 +160,42 @@ int restore_entry(const struct scan_config *scan, const char *archive_dir, const
         return restore_entry_in(scan, archive_dir, entry, 0, ret);
 }
 
+/* The entry ENTRY of the archive ARCHIVE_DIR found, *F its place (F->fd
+ * the caller's to close once this returns 0), its manifest read into O,
+ * WHY and C.  *STEP (may be NULL) says how far it got. */
+static int entry_read(const char *archive_dir, const char *entry, struct archive_found *f, struct ipc_object *o,
+                      struct archive_removal *why, struct archive_contents *c, enum restore_step *step) {
+        _cleanup_close_ int afd = -EBADF;
+        int r;
+
+        r = archive_open_dir(archive_dir, 0, &afd);
+        if (r < 0)
+                return r;
+        if (step)
+                *step = RESTORE_STEP_ENTRY;
+        if (!archive_name_ok(entry))
+                return -EINVAL;
+        r = archive_entry_find(afd, entry, f);
+        if (r < 0)
+                return r;
+        r = archive_manifest_read(f, o, why, c);
+        if (r < 0)
+                (void) close(f->fd);
+        return r;
+}
+
 int restore_entry_origin(const char *archive_dir, const char *entry, uint64_t *ret_ipcns, char **ret_container) {
-        _cleanup_close_ int afd = -EBADF, efd = -EBADF;
+        _cleanup_close_ int efd = -EBADF;
         struct archive_found f;
         struct ipc_object o = {};
         struct archive_removal why = {};
         struct archive_contents c = {};
         int r;
 
-        r = archive_open_dir(archive_dir, 0, &afd);
-        if (r < 0)
-                return r;
-        if (!archive_name_ok(entry))
-                return -EINVAL;
-        r = archive_entry_find(afd, entry, &f);
+        r = entry_read(archive_dir, entry, &f, &o, &why, &c, NULL);
         if (r < 0)
                 return r;
         efd = f.fd;
-        r = archive_manifest_read(&f, &o, &why, &c);
-        if (r < 0)
-                return r;
         ipc_object_done(&o);
         *ret_ipcns = why.ipcns;
         *ret_container = TAKE_PTR(why.container);
@@ -189,7 +205,7 @@ int restore_entry_origin(const char *archive_dir, const char *entry, uint64_t *r
 
 int restore_entry_in(const struct scan_config *scan, const char *archive_dir, const char *entry, uint64_t ipcns,
                      struct restore_result *ret) {
-        _cleanup_close_ int afd = -EBADF, pfd = -EBADF;
+        _cleanup_close_ int pfd = -EBADF;
         _cleanup_free_ char *base = NULL;
         _cleanup_close_ int efd = -EBADF;
         struct archive_found f;
@@ -200,20 +216,10 @@ int restore_entry_in(const struct scan_config *scan, const char *archive_dir, co
         int r;
 
         *ret = (struct restore_result) { .step = RESTORE_STEP_ARCHIVE };
-        r = archive_open_dir(archive_dir, 0, &afd);
-        if (r < 0)
-                return r;
-
-        ret->step = RESTORE_STEP_ENTRY;
-        if (!archive_name_ok(entry))
-                return -EINVAL;
-        r = archive_entry_find(afd, entry, &f);
+        r = entry_read(archive_dir, entry, &f, &o, &why, &c, &ret->step);
         if (r < 0)
                 return r;
         efd = f.fd;
-        r = archive_manifest_read(&f, &o, &why, &c);
-        if (r < 0)
-                return r;
         if (why.ipcns != ipcns) {
                 /* Made here, its key or name could be a program's of this
                  * namespace: it goes back by a helper in its own, or not
