@@ -178,15 +178,18 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                 cli->engine = engine_free(cli->engine);
                 cli->paths.ns = ns;
                 _cleanup_(json_object_putp) json_object *error = NULL;
-                json_object *p = json_object_get(params);
+                json_object *p;
                 if (!cli->local && !ns->self) {
                         /* The daemon's engine of that namespace answers. */
                         p = json_object_new_object();
                         if (!p)
                                 return EXIT_FAIL;
-                        json_object_object_foreach(params, k, v) json_object_object_add(p, k, json_object_get(v));
+                        if (params) {
+                                json_object_object_foreach(params, k, v) json_object_object_add(p, k, json_object_get(v));
+                        }
                         json_object_object_add(p, "ipcns", json_object_new_uint64(ns->ino));
-                }
+                } else
+                        p = json_object_get(params);
                 cli->held_error = &error;
                 r = cli_call_text(cli, method, p, &text, &len);
                 cli->held_error = NULL;

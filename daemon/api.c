@@ -165,6 +165,9 @@ static json_object *list_namespaces(struct manager *m, const struct peer *p, jso
                 json_object_put(arr);
                 return service_invalid("parameters");
         }
+        /* As found now: a container started since the last sweep is
+         * listed (and judged when asked about). */
+        manager_refresh_namespaces(m);
         json_object_object_add(out, "namespaces", arr);
         json_object_object_add(out, "all", json_object_new_boolean(m->config->daemon.all_namespaces));
         for (size_t i = 0; i <= m->n_others; i++) {
@@ -196,17 +199,6 @@ static const struct {
         { "org.varlink.service.GetInfo", get_info },
         { "org.varlink.service.GetInterfaceDescription", get_interface_description },
 };
-
-static json_object *no_such_namespace(uint64_t ino) {
-        json_object *params = json_object_new_object();
-        if (!params)
-                return NULL;
-        json_object_object_add(params, "ipcns", json_object_new_uint64(ino));
-        json_object *reply = service_ok(params);
-        if (reply)
-                json_object_object_add(reply, "error", json_object_new_string("io.ipcgc.NoSuchNamespace"));
-        return reply;
-}
 
 /* PARAMS without KEY (a new reference), or with "id" set to ID when ID is
  * not NULL. */
@@ -248,9 +240,9 @@ static json_object *route(struct manager *m, const char *method, json_object *pa
                 int64_t ino = json_object_get_int64(v);
                 if (!json_object_is_type(v, json_type_int) || ino <= 0 || errno)
                         return service_invalid("ipcns");
-                *ret = manager_find_ns(m, (uint64_t) ino);
+                *ret = manager_find_ns_now(m, (uint64_t) ino);
                 if (!*ret)
-                        return no_such_namespace((uint64_t) ino);
+                        return service_no_such_namespace((uint64_t) ino);
                 *ret_params = params_without(params, "ipcns", NULL);
                 *ret_failed = !*ret_params;
                 return NULL;
@@ -259,9 +251,9 @@ static json_object *route(struct manager *m, const char *method, json_object *pa
         uint64_t ino;
         if (service_param_string(params, "id", &id) <= 0 || ipcns_parse_id(id, &ino, &rest) <= 0)
                 return NULL; /* the service says what is wrong with it */
-        *ret = manager_find_ns(m, ino);
+        *ret = manager_find_ns_now(m, ino);
         if (!*ret)
-                return no_such_namespace(ino);
+                return service_no_such_namespace(ino);
         /* The daemon's own objects are known by their plain IDs. */
         if (*ret == &m->host) {
                 *ret_params = params_without(params, "", rest);

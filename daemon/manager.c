@@ -208,6 +208,8 @@ int manager_load_config(struct manager *m) {
         struct stat st;
         if (stat("/proc/self/ns/ipc", &st) == 0)
                 m->self_ino = (uint64_t) st.st_ino;
+        m->self_ns = (struct ipcns) { .ino = m->self_ino, .self = true };
+        m->paths.ns = m->config->daemon.all_namespaces && m->self_ino ? &m->self_ns : NULL;
         /* StateDir= is read here only: a reload keeps the memory it has. */
         r = nsengine_init_host(&m->host, m, m->config);
         if (r < 0) {
@@ -284,6 +286,13 @@ int manager_reload(struct manager *m, char **ret_error) {
          * The judgements point into the old rules, so they go with them. */
         config_free(m->config); /* nothing judged under it is kept past the next lines */
         m->config = c;
+        m->paths.ns = c->daemon.all_namespaces && m->self_ino ? &m->self_ns : NULL;
+        if (!c->daemon.all_namespaces) {
+                /* Namespaces=host now: the others are no longer judged. */
+                for (size_t i = 0; i < m->n_others; i++)
+                        nsengine_retire(m->others[i]);
+                m->n_others = 0;
+        }
         (void) nsengine_set_config(&m->host, c);
         for (size_t i = 0; i < m->n_others; i++)
                 (void) nsengine_set_config(m->others[i], c);
@@ -517,6 +526,7 @@ static int find_namespaces(struct manager *m) {
         size_t n = 0;
         int r;
 
+        m->ns_found_usec = now_usec(CLOCK_MONOTONIC);
         r = ipcns_discover(m->paths.proc, 0, 0, &l);
         if (r < 0) {
                 log_msg(LOG_ERR, "cannot list the IPC namespaces: %s; judging the daemon's own only", strerror(-r));
@@ -559,6 +569,20 @@ static int find_namespaces(struct manager *m) {
                         log_msg(LOG_DEBUG, "could not forget the memory of an IPC namespace gone: %s", strerror(-r));
         }
         return 0;
+}
+
+void manager_refresh_namespaces(struct manager *m) {
+        if (m->config->daemon.all_namespaces && now_usec(CLOCK_MONOTONIC) - m->ns_found_usec >= SERVICE_FRESH_USEC)
+                (void) find_namespaces(m);
+}
+
+struct nsengine *manager_find_ns_now(struct manager *m, uint64_t ino) {
+        struct nsengine *n = manager_find_ns(m, ino);
+        if (!n) {
+                manager_refresh_namespaces(m);
+                n = manager_find_ns(m, ino);
+        }
+        return n;
 }
 
 /* Judges and sweeps N's namespace; *LEFT: what MaxRemovalsPerSweep= still
@@ -708,13 +732,13 @@ static void on_exit_event(pid_t pid, void *userdata) {
 }
 
 /* A watched evidence process exited: news, as from the connector. */
-static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct manager *m = userdata;
+int manager_on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct nsengine *ns = userdata;
         pid_t pids[256];
-        size_t n = engine_watch_exited(m->host.engine, pids, ELEMENTSOF(pids));
+        size_t n = engine_watch_exited(ns->engine, pids, ELEMENTSOF(pids));
 
         for (size_t i = 0; i < n; i++)
-                on_exit_event(pids[i], m);
+                on_exit_event(pids[i], ns->manager);
         return 0;
 }
 
@@ -789,9 +813,10 @@ int manager_start(struct manager *m) {
         }
         /* Without the connector (inside a PID namespace, or turned off), the
          * evidence's pidfds tell of its exits; with it, they would tell twice. */
+        m->watch_others = !m->connector;
         if (!m->connector && engine_watch_fd(m->host.engine) >= 0) {
-                r = sd_event_add_io(m->event, &m->watch_source, engine_watch_fd(m->host.engine), EPOLLIN, on_watch,
-                                    m);
+                r = sd_event_add_io(m->event, &m->watch_source, engine_watch_fd(m->host.engine), EPOLLIN,
+                                    manager_on_watch, &m->host);
                 if (r < 0)
                         return r;
         }

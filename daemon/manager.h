@@ -58,6 +58,12 @@ struct manager {
         size_t n_others;
         uint64_t self_ino; /* the daemon's own IPC namespace's inode, once found */
         bool ns_cut_said;  /* more namespaces than the limit: said once */
+        uint64_t ns_found_usec; /* CLOCK_MONOTONIC of the last discovery */
+        /* The daemon's own namespace, named when Namespaces=all (so its
+         * objects carry its inode too, as the others'); paths.ns then. */
+        struct ipcns self_ns;
+        /* No process connector: every engine's evidence is watched. */
+        bool watch_others;
         gid_t admin_gid; /* AdminGroup=, resolved at load */
         bool has_admin_gid;
 
@@ -108,12 +114,20 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger);
 /* The engine of the IPC namespace INO (the daemon's own, or another one
  * found at the last sweep), or NULL. */
 struct nsengine *manager_find_ns(struct manager *m, uint64_t ino);
+/* For a request: the namespaces found again (Namespaces=all), unless that
+ * was done less than a second ago, so that asking cannot keep the daemon
+ * walking /proc; and then the one of INO, or NULL. */
+void manager_refresh_namespaces(struct manager *m);
+struct nsengine *manager_find_ns_now(struct manager *m, uint64_t ino);
 
 /* The service's hooks (lib/service.h), USERDATA an nsengine: what an admin
  * asked for over the socket, said; what the daemon counted. */
 void manager_acted(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec);
 void manager_counters(void *userdata, struct metrics_counters *ret);
 int manager_more_metrics(void *userdata, json_object *families);
+/* An nsengine's (USERDATA) watched evidence exited: news, as from the
+ * connector. */
+int manager_on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
 /* Sets up the timer, signals, watchdog and process events, sweeps once,
  * then tells systemd it is ready (the control socket is open by then). */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,9 +90,16 @@ int nsengine_new(struct manager *m, const struct ipcns *ns, const struct config 
         /* Not ENGINE_INCREMENTAL: a confirmation re-reads the objects in this
          * process's namespace and watches its directories; another's are
          * judged in full every time, through the helper (nshelper.h). */
-        r = engine_new(&n->ns_config, &n->paths, geteuid() == 0 ? ENGINE_SAVE : 0, &n->engine);
+        r = engine_new(&n->ns_config, &n->paths,
+                       (geteuid() == 0 ? ENGINE_SAVE : 0) | (m->watch_others ? ENGINE_WATCH : 0), &n->engine);
         if (r < 0)
                 goto fail;
+        if (m->watch_others && engine_watch_fd(n->engine) >= 0) {
+                r = sd_event_add_io(m->event, &n->watch_source, engine_watch_fd(n->engine), EPOLLIN, manager_on_watch,
+                                    n);
+                if (r < 0)
+                        goto fail;
+        }
         set_service(n, &n->ns_config);
         n->found = true;
         *ret = n;
@@ -104,6 +112,7 @@ fail:
 void nsengine_free(struct nsengine *n) {
         if (!n)
                 return;
+        sd_event_source_disable_unref(n->watch_source);
         engine_free(n->engine); /* saves what it learnt */
         said_clear(&n->said);
         if (!n->ns)

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <systemd/sd-event.h>
 
 #include "collect.h"
 #include "config.h"
@@ -46,6 +47,9 @@ struct nsengine {
          * with the last of them (nsengine_unref_stream()). */
         unsigned streams;
         bool retired;
+        /* Without the process connector: its evidence's pidfds, polled by
+         * the event loop (ENGINE_WATCH). */
+        sd_event_source *watch_source;
 };
 
 /* The daemon's own, on CONFIG (which must outlive it, or the next

@@ -133,7 +133,8 @@ int engine_new(const struct config *config, const struct collect_paths *paths, u
                 if (watch_new(&e->watch) < 0 || guard_new(&e->guard) < 0)
                         return -ENOMEM;
                 e->waiters_by_wchan = true; /* until a full judgement shows otherwise */
-        }
+        } else if ((flags & ENGINE_WATCH) && watch_new(&e->watch) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(e);
         return 0;
 }
@@ -365,6 +366,11 @@ static int judge_full(struct engine *e) {
         r = index_evidence(e);
         if (r < 0)
                 return r;
+        /* Watch the live evidence, so the next judgement can tell cheaply
+         * whether any of it is gone (and the daemon hear of its exits).  A
+         * failure only costs that. */
+        if (e->watch)
+                (void) watch_set(e->watch, e->evidence_pids, e->n_evidence_pids, e->proctab, e->proc_root);
         if (!(e->flags & ENGINE_INCREMENTAL))
                 return 0;
         guard_commit(e->guard, e->inv, e->judgements, scan);
@@ -376,9 +382,6 @@ static int judge_full(struct engine *e) {
         e->dead_reusable = dead_reusable(e);
         if (!waiters_counted_named(e))
                 e->waiters_by_wchan = false;
-        /* Watch the live evidence, so the next judgement can tell cheaply
-         * whether any of it is gone.  A failure only costs that. */
-        (void) watch_set(e->watch, e->evidence_pids, e->n_evidence_pids, e->proctab, e->proc_root);
         return 0;
 }
 

@@ -30,6 +30,10 @@ enum {
         /* Keeps what lets a judgement be confirmed instead of made again
          * (the daemon): pidfds, inotify, the sleepers' fds. */
         ENGINE_INCREMENTAL = 1u << 1,
+        /* Only the pidfds of the live evidence (engine_watch_fd), to hear of
+         * their exits without the process connector; every judgement full
+         * (another IPC namespace's engine in the daemon). */
+        ENGINE_WATCH = 1u << 2,
 };
 
 /* Loads the memory from CONFIG's StateDir= (none: an empty one).  CONFIG

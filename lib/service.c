@@ -68,6 +68,29 @@ json_object *service_failed(const char *what, int r) {
         return service_error("io.ipcgc.Failed", "message", buf);
 }
 
+json_object *service_no_such_namespace(uint64_t ino) {
+        json_object *reply = json_object_new_object(), *params = json_object_new_object();
+        if (!reply || !params) {
+                json_object_put(reply);
+                json_object_put(params);
+                return NULL;
+        }
+        json_object_object_add(reply, "error", json_object_new_string("io.ipcgc.NoSuchNamespace"));
+        json_object_object_add(params, "ipcns", json_object_new_uint64(ino));
+        json_object_object_add(reply, "parameters", params);
+        return reply;
+}
+
+/* A failure to judge or act in S's namespace: when it is another one and
+ * its last member has left (-ESRCH from the helper that enters it), it is
+ * gone, which is io.ipcgc.NoSuchNamespace, not a failure. */
+static json_object *failed_in(const struct service *s, const char *what, int r) {
+        const struct ipcns *ns = engine_paths(s->engine)->ns;
+        if (r != -ESRCH || !ns || ns->self)
+                return service_failed(what, r);
+        return service_no_such_namespace(ns->ino);
+}
+
 static int param(json_object *params, const char *key, json_type type, json_object **ret) {
         json_object *v;
         if (!params || !json_object_object_get_ex(params, key, &v) || json_object_is_type(v, json_type_null))
@@ -241,7 +264,7 @@ static json_object *list(const struct service *s, const struct service_caller *c
         else
                 r = engine_refresh(s->engine, 0, s->quick ? ENGINE_KEEP : ENGINE_FULL);
         if (r < 0)
-                return service_failed("cannot judge objects", r);
+                return failed_in(s, "cannot judge objects", r);
 
         struct engine_last last = engine_last(s->engine);
         _cleanup_free_ struct service_stream *st = calloc(1, sizeof(*st));
@@ -386,7 +409,7 @@ static json_object *explain(const struct service *s, const struct service_caller
          * person reads here. */
         r = engine_refresh(s->engine, freshness(c), ENGINE_FULL);
         if (r < 0)
-                return service_failed("cannot judge objects", r);
+                return failed_in(s, "cannot judge objects", r);
         struct engine_last last = engine_last(s->engine);
         r = engine_find(s->engine, id, &i);
         if (r == -ENOENT || (r == 0 && !may_see(c, &last.inv->objects[i])))
@@ -437,7 +460,7 @@ static json_object *sweep(const struct service *s, const struct service_caller *
         if (r >= 0)
                 r = engine_reap(s->engine, &req, &res);
         if (r < 0)
-                return service_failed("sweep failed", r);
+                return failed_in(s, "sweep failed", r);
         if (c->admin && s->acted)
                 s->acted(s->userdata, req.dry_run ? SERVICE_DRY_RUN : SERVICE_SWEEP, res, monotonic_usec() - t0);
         r = report_sweep(res, req.dry_run, &out);
@@ -484,7 +507,7 @@ static json_object *remove_one(const struct service *s, const struct service_cal
         if (r == -EBUSY)
                 return in_use(s->engine, id, i);
         if (r < 0)
-                return service_failed("remove failed", r);
+                return failed_in(s, "remove failed", r);
         if (s->acted)
                 s->acted(s->userdata, SERVICE_REMOVE, res, monotonic_usec() - t0);
         r = report_sweep(res, req.dry_run, &out);
@@ -531,7 +554,7 @@ static json_object *audit(const struct service *s, const struct service_caller *
         if (r >= 0 && paths->ns && !paths->ns->self) {
                 r = nshelper_audit(paths->ns, engine_last(s->engine).inv, types, &s->config->scan, paths, &out);
                 if (r < 0)
-                        return service_failed("audit failed", r);
+                        return failed_in(s, "audit failed", r);
                 return service_ok(out);
         }
         if (r >= 0)
@@ -539,7 +562,7 @@ static json_object *audit(const struct service *s, const struct service_caller *
         if (r >= 0)
                 r = report_audit(a, &out);
         if (r < 0)
-                return service_failed("audit failed", r);
+                return failed_in(s, "audit failed", r);
         return service_ok(out);
 }
 

@@ -88,6 +88,9 @@ int service_call(const struct service *s, const struct service_caller *c, const 
 
 /* {"error": ERROR, "parameters": {KEY: VALUE}} (no parameter when KEY is NULL). */
 json_object *service_error(const char *error, const char *key, const char *value);
+/* io.ipcgc.NoSuchNamespace: no IPC namespace of inode INO is judged (or
+ * it is gone). */
+json_object *service_no_such_namespace(uint64_t ino);
 /* {"parameters": PARAMS}; takes PARAMS. */
 json_object *service_ok(json_object *params);
 /* {"parameters": {KEY: VALUE}}; takes VALUE. */
