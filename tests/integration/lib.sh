@@ -216,3 +216,50 @@ entry_contents() { "$top_builddir/tests/helpers/archive-show" "${1%/*}" "${1##*/
 entry_pack() { "$top_builddir/tests/helpers/archive-show" "${1%/*}" "${1##*/}" pack; }
 # entry_copy ARCHIVEDIR/ENTRY NAME MANIFEST CONTENTS: a pack NAME.pack of one entry NAME (files, or - for ENTRY's)
 entry_copy() { "$top_builddir/tests/helpers/archive-show" "${1%/*}" "${1##*/}" copy "$2" "$3" "$4"; }
+
+# start_containers TAG...: one "container" per TAG (issue 14's acceptance):
+# its own IPC and mount namespace, /dev/shm and mqueue mount, in a cgroup
+# docker-<hex>.scope under test_cgroup_root, container b with shmmni 77 (a
+# limit of its own).  Each makes a live shm (key 0x5001, held attached), an
+# orphaned shm (0x5002), an orphaned msg (0x5003), a live pshm /live-TAG
+# and an orphaned pshm /orphan-TAG, and stays until `echo >$T/stop-TAG`,
+# then kills its holders.  Sets CGROOT and, by TAG, HEX (the cgroup's id),
+# NS (the IPC namespace's inode), LIVE_SHM, ORPHAN_SHM, ORPHAN_MSG (SysV
+# ids), ATTACHER (the live shm's holder) and CPID (the container's shell).
+start_containers() {
+    # The container: moves itself into its cgroup, makes its own /dev/shm and
+    # mqueue, then the five objects, says what it made, and stays until told.
+    cat >"$T/container.sh" <<'EOS'
+set -eu
+cg=$1 tag=$2 stop=$3
+export top_builddir=$4 top_srcdir=$5
+. "$top_srcdir/tests/integration/lib.sh"
+echo $$ >"$cg/cgroup.procs"
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t mqueue mqueue "$MQDIR"
+# Limits are the namespace's own: one container's differ.
+[ "$tag" = b ] && echo 77 >/proc/sys/kernel/shmmni
+hold shm 0x5001 4096 0600;     live_shm=$HOLD_ID; pids=$HOLD_PID; attacher=$HOLD_PID
+hold -x shm 0x5002 4096 0600;  orphan_shm=$HOLD_ID
+hold -x msg 0x5003 16 0600;    orphan_msg=$HOLD_ID
+hold pshm "/live-$tag" 4096 0600; pids="$pids $HOLD_PID"
+hold -x pshm "/orphan-$tag" 4096 0600
+echo "ready $(stat -L -c %i /proc/self/ns/ipc) $live_shm $orphan_shm $orphan_msg $attacher $$"
+read -r _ <"$stop"
+# shellcheck disable=SC2086
+kill $pids 2>/dev/null || true
+EOS
+    CGROOT=$(test_cgroup_root)
+    declare -gA NS LIVE_SHM ORPHAN_SHM ORPHAN_MSG HEX ATTACHER CPID
+    local c fd word ns live orphan msg attacher cpid
+    for c in "$@"; do
+        HEX[$c]=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+        mkdir -p "$CGROOT/docker-${HEX[$c]}.scope"
+        mkfifo "$T/stop-$c"
+        exec {fd}< <(MQDIR=$MQDIR unshare --ipc --mount --propagation private -- \
+            bash "$T/container.sh" "$CGROOT/docker-${HEX[$c]}.scope" "$c" "$T/stop-$c" "$top_builddir" "$top_srcdir")
+        read -r -u "$fd" word ns live orphan msg attacher cpid || { echo "Bail out! container $c did not start"; exit 1; }
+        [ "$word" = ready ] || { echo "Bail out! container $c: $word"; exit 1; }
+        NS[$c]=$ns LIVE_SHM[$c]=$live ORPHAN_SHM[$c]=$orphan ORPHAN_MSG[$c]=$msg ATTACHER[$c]=$attacher CPID[$c]=$cpid
+    done
+}

@@ -24,41 +24,7 @@ hold shm 0x7002 4096 0600;       OUT_LIVE_SHM=$HOLD_ID; OUT_LIVE_PID=$HOLD_PID
 hold pshm /outer-live 4096 0600
 hold -x pshm /outer-orphan 4096 0600
 
-# The container: moves itself into its cgroup, makes its own /dev/shm and
-# mqueue, then the five objects, says what it made, and stays until told.
-cat >"$T/container.sh" <<'EOS'
-set -eu
-cg=$1 tag=$2 stop=$3
-export top_builddir=$4 top_srcdir=$5
-. "$top_srcdir/tests/integration/lib.sh"
-echo $$ >"$cg/cgroup.procs"
-mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t mqueue mqueue "$MQDIR"
-# Limits are the namespace's own: one container's differ.
-[ "$tag" = b ] && echo 77 >/proc/sys/kernel/shmmni
-hold shm 0x5001 4096 0600;     live_shm=$HOLD_ID; pids=$HOLD_PID; attacher=$HOLD_PID
-hold -x shm 0x5002 4096 0600;  orphan_shm=$HOLD_ID
-hold -x msg 0x5003 16 0600;    orphan_msg=$HOLD_ID
-hold pshm "/live-$tag" 4096 0600; pids="$pids $HOLD_PID"
-hold -x pshm "/orphan-$tag" 4096 0600
-echo "ready $(stat -L -c %i /proc/self/ns/ipc) $live_shm $orphan_shm $orphan_msg $attacher"
-read -r _ <"$stop"
-# shellcheck disable=SC2086
-kill $pids
-EOS
-
-CGROOT=$(test_cgroup_root)
-declare -A NS LIVE_SHM ORPHAN_SHM ORPHAN_MSG HEX ATTACHER
-for c in a b; do
-    HEX[$c]=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
-    mkdir -p "$CGROOT/docker-${HEX[$c]}.scope"
-    mkfifo "$T/stop-$c"
-    exec {fd}< <(MQDIR=$MQDIR unshare --ipc --mount --propagation private -- \
-        bash "$T/container.sh" "$CGROOT/docker-${HEX[$c]}.scope" "$c" "$T/stop-$c" "$top_builddir" "$top_srcdir")
-    read -r -u "$fd" word ns live orphan msg attacher || { echo "Bail out! container $c did not start"; exit 1; }
-    [ "$word" = ready ] || { echo "Bail out! container $c: $word"; exit 1; }
-    NS[$c]=$ns LIVE_SHM[$c]=$live ORPHAN_SHM[$c]=$orphan ORPHAN_MSG[$c]=$msg ATTACHER[$c]=$attacher
-done
+start_containers a b
 [ "${NS[a]}" != "${NS[b]}" ] && [ "${NS[a]}" != "$OWN_NS" ] || { echo "Bail out! the containers share a namespace"; exit 1; }
 
 # What a plain sweep of the outer namespace would remove.
