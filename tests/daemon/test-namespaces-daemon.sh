@@ -60,11 +60,7 @@ daemon_config "Namespaces=all" "MetricsFile=$PROM"
 printf '\n[Rule default]\nMinAge=0\nAction=collect\n' >>"$CONF"
 start_daemon
 
-# The outer namespace (the "host" here): its ids are the containers' too.
-hold -x shm 0x7001 4096 0600; OUT_ORPHAN_SHM=$HOLD_ID
-hold shm 0x7002 4096 0600;    OUT_LIVE_SHM=$HOLD_ID; OUT_LIVE_PID=$HOLD_PID
-hold pshm /outer-live 4096 0600
-hold -x pshm /outer-orphan 4096 0600
+make_outer_objects # the "host" here
 start_containers a b
 [ "${NS[a]}" != "${NS[b]}" ] && [ "${NS[a]}" != "$OWN_NS" ] || { echo "Bail out! the containers share a namespace"; exit 1; }
 name_of() { echo "docker:${HEX[$1]:0:12}"; }
@@ -88,22 +84,7 @@ is "$(jq -r .error <<<"$out")" io.ipcgc.NoSuchNamespace "List with an unknown ip
 # A2: all ten listed through the daemon, with their verdicts and namespaces.
 json=$("$IPCGC" --config "$CONF" list --all-namespaces -J 2>"$T/cli.err")
 is "$?" 0 "list --all-namespaces -J through the daemon exits 0"
-v() { jq -r --arg id "$1" '[.objects[] | select(.id == $id)] | if length == 1 then .[0] | "\(.verdict) \(.ipcns) \(.container)" else "\(length) objects" end' <<<"$json"; }
-for c in a b; do
-    n=${NS[$c]} name=$(name_of $c)
-    is "$(jq --argjson n "$n" '[.objects[] | select(.ipcns == $n)] | length' <<<"$json")" 5 "container $c: five objects in namespace $n"
-    is "$(v "ipc:$n/shm:${LIVE_SHM[$c]}")" "LIVE $n $name" "container $c: live shm LIVE"
-    is "$(jq -c --arg id "ipc:$n/shm:${LIVE_SHM[$c]}" '.objects[] | select(.id == $id) | .holders' <<<"$json")" \
-        "[${ATTACHER[$c]}]" "container $c: its live shm's holder is its attacher"
-    is "$(v "ipc:$n/shm:${ORPHAN_SHM[$c]}")" "ORPHAN $n $name" "container $c: orphaned shm ORPHAN"
-    is "$(v "ipc:$n/msg:${ORPHAN_MSG[$c]}")" "ORPHAN $n $name" "container $c: orphaned msg ORPHAN"
-    is "$(v "ipc:$n/pshm:/live-$c")" "LIVE $n $name" "container $c: live pshm LIVE"
-    is "$(v "ipc:$n/pshm:/orphan-$c")" "ORPHAN $n $name" "container $c: orphaned pshm ORPHAN"
-done
-is "$(jq --argjson n "$OWN_NS" '[.objects[] | select(.ipcns == $n)] | length' <<<"$json")" 4 \
-    "the outer namespace's four objects"
-is "$(v "shm:$OUT_LIVE_SHM")" "LIVE $OWN_NS null" "outer live shm LIVE, under its plain id"
-is "$(jq '[.objects[].id] | length == (unique | length)' <<<"$json")" true "every id is unique"
+ns_check_list "$json"
 one=$("$IPCGC" --config "$CONF" list --namespace "$(name_of b)" -J)
 is "$(jq -c '[.objects[].ipcns] | unique' <<<"$one")" "[${NS[b]}]" "list --namespace NAME through the daemon: that namespace only"
 
@@ -115,15 +96,7 @@ is "$(jq -r '"\(.id) \(.verdict) \(.ipcns)"' <<<"$ex")" "ipc:${NS[a]}/shm:${ORPH
 # A4: audit, each namespace's use against its own limits.
 aud=$("$IPCGC" --config "$CONF" audit --all-namespaces -J)
 is "$?" 0 "audit --all-namespaces -J through the daemon exits 0"
-use() { jq -c --argjson n "$1" '.namespaces[] | select(.ipcns == $n) | [.usage[] | "\(.type)=\(.count)"] | sort' <<<"$aud"; }
-limit() { jq -r --argjson n "$1" --arg l "$2" '.namespaces[] | select(.ipcns == $n) | .limits[] | select(.name == $l) | "\(.used)/\(.limit)"' <<<"$aud"; }
-for c in a b; do
-    is "$(use "${NS[$c]}")" '["msg=1","pshm=2","shm=2"]' "audit: container $c's totals are what it made"
-done
-is "$(use "$OWN_NS")" '["pshm=2","shm=2"]' "audit: the outer namespace's totals are its own"
-is "$(limit "${NS[b]}" shmmni)" 2/77 "audit: container b's shmmni is its own (77)"
-is "$(limit "${NS[a]}" shmmni)" "2/$(inside a cat /proc/sys/kernel/shmmni)" "audit: container a's shmmni is its own"
-is "$(limit "$OWN_NS" shmmni)" "2/$(cat /proc/sys/kernel/shmmni)" "audit: the outer shmmni is the outer one"
+ns_check_audit "$aud"
 
 # A2: the sweep of all namespaces removes the six orphans, and of the outer
 # namespace what a plain sweep would.
@@ -131,25 +104,13 @@ plain=$("$IPCGC" --config "$CONF" sweep --dry-run -J | jq -c '[.records[] | sele
 is "$plain" "[\"pshm:/outer-orphan\",\"shm:$OUT_ORPHAN_SHM\"]" "a plain dry run through the daemon would remove the outer orphans only"
 out=$("$IPCGC" --config "$CONF" sweep --all-namespaces -J)
 is "$?" 0 "sweep --all-namespaces through the daemon exits 0"
-removed() { jq -c --argjson n "$1" '[.records[] | select(.action == "removed" and .ipcns == $n) | .id] | sort' <<<"$out"; }
+ns_check_sweep "$out" "$plain"
 for c in a b; do
-    n=${NS[$c]}
-    is "$(removed "$n")" "[\"ipc:$n/msg:${ORPHAN_MSG[$c]}\",\"ipc:$n/pshm:/orphan-$c\",\"ipc:$n/shm:${ORPHAN_SHM[$c]}\"]" \
-        "container $c: its three orphans removed"
-done
-is "$(removed "$OWN_NS")" "$plain" "the outer namespace: exactly what a plain sweep would remove"
-is "$(jq '[.records[] | select(.action != "removed")] | length' <<<"$out")" 0 "nothing skipped or failed"
-for c in a b; do
-    got=$(inside "$c" sh -c 'awk "NR > 1 { print \$2 }" /proc/sysvipc/shm | tr "\n" " "; awk "NR > 1" /proc/sysvipc/msg | wc -l; ls /dev/shm | tr "\n" " "')
-    is "$got" "${LIVE_SHM[$c]} 0
-live-$c " "container $c: its live shm and pshm remain, its orphans are gone"
-done
-is "$(shm_ids)" "$OUT_LIVE_SHM " "outer: the live shm remains"
-is "$(ls /dev/shm)" outer-live "outer: the live pshm remains"
-check "outer: its holder lives on" kill -0 "$OUT_LIVE_PID"
-for c in a b; do
-    check "the daemon's log has container $c's removals under their ipc:INO/ ids" \
-        grep -qF " ipc:${NS[$c]}/msg:${ORPHAN_MSG[$c]} removed: " "$T/ipcgcd.err"
+    n=${NS[$c]} said=0
+    for id in "ipc:$n/shm:${ORPHAN_SHM[$c]}" "ipc:$n/msg:${ORPHAN_MSG[$c]}" "ipc:$n/pshm:/orphan-$c"; do
+        grep -qF " $id removed: " "$T/ipcgcd.err" && said=$((said + 1))
+    done
+    is "$said" 3 "the daemon's log says container $c's three removals under their ipc:INO/ ids"
 done
 
 # MetricsFile=: every namespace's objects, labelled.
@@ -217,17 +178,7 @@ FDS0=$(fds)
 ls -l "/proc/$DAEMON_PID/fd" | awk 'NR > 1 { print $NF }' | sort >"$T/fds0"
 LOG0=$(wc -l <"$T/ipcgcd.err")
 
-: >"$T/made"
-(
-    while [ ! -e "$T/stop" ]; do
-        unshare --ipc --mount --propagation private -- sh -c '
-            mount -t tmpfs tmpfs /dev/shm &&
-            "$1" -x shm 0x6001 4096 0600 >/dev/null && "$1" -x pshm /churn 4096 0600 >/dev/null &&
-            "$1" -x msg 0x6002 16 0600 >/dev/null' churn "$HOLD" &&
-            echo >>"$T/made"
-    done
-) &
-CHURN=$!
+start_churn
 bad=0 met=0
 for i in $(seq 20); do
     out=$("$IPCGC" --config "$CONF" sweep --all-namespaces -J 2>"$T/err")
@@ -242,8 +193,7 @@ for i in $(seq 20); do
     # Five more namespaces made and gone before the next sweep.
     for j in $(seq 400); do [ "$(wc -l <"$T/made")" -ge $((5 * i)) ] && break; nap 0.01; done
 done
-touch "$T/stop"
-wait "$CHURN"
+stop_churn
 made=$(wc -l <"$T/made")
 is "$bad" 0 "20 sweeps of all namespaces through the daemon while namespaces come and go: every one exits 0, whole"
 check "$made namespaces came and went meanwhile" test "$made" -ge 100
