@@ -10,6 +10,7 @@
 #include "config.h"
 #include "engine.h"
 #include "judge.h"
+#include "service.h"
 
 /* Exit codes: a usage error is told apart from a failure at run time. */
 enum {
@@ -129,10 +130,6 @@ int cli_call_text(struct cli *cli, const char *method, json_object *params, char
 int cli_call_member(struct cli *cli, const char *method, json_object *params, const char *member, json_object **ret);
 void cli_done(struct cli *cli);
 
-static inline void json_object_putp(json_object **p) {
-        json_object_put(*p);
-}
-
 /* Prints JSON the way every command's -J does. */
 void cli_print_json(json_object *j);
 /* Field readers for rendering replies: NULL / false when absent or null. */
@@ -175,7 +172,8 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
  * command can do: false after saying why)? */
 bool cli_namespaces_wanted(struct cli *cli, bool *ret_ok);
 /* "ipc:INO/TYPE:ID": selects namespace INO for the call (--local), and
- * returns 1; 0 for a plain ID; <0 after saying why not. */
+ * returns 1, or (through the daemon, which finds it from the ID) 2; 0 for
+ * a plain ID; <0 after saying why not. */
 int cli_namespace_of_id(struct cli *cli, const char *id);
 /* The namespace the archive entry ENTRY was removed from, selected for
  * the call (--local) when it is another than this one and still there:

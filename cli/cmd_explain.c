@@ -139,16 +139,9 @@ int cmd_explain(struct cli *cli, int argc, char **argv) {
 
         json_object *obj = NULL, *params = json_object_new_object();
         json_object_object_add(params, "id", json_object_new_string(want));
-        const struct ipcns *ns = cli->paths.ns;
         r = cli_call_member(cli, "io.ipcgc.Explain", params, "object", &obj);
         if (r != EXIT_OK)
                 return r;
-        if (ns && !ns->self) {
-                /* Named as the listing names it. */
-                json_object_object_add(obj, "id", json_object_new_string(want));
-                json_object_object_add(obj, "ipcns", json_object_new_int64((int64_t) ns->ino));
-                json_object_object_add(obj, "container", ns->name ? json_object_new_string(ns->name) : NULL);
-        }
 
         if (topts.json)
                 cli_print_json(obj);

@@ -134,7 +134,6 @@ static int remove_target(struct cli *cli, const struct target *t, bool force, js
                 return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
         if (cli->paths.ns != before)
                 cli->engine = engine_free(cli->engine);
-        const struct ipcns *ns = cli->paths.ns;
         params = json_object_new_object();
         json_object_object_add(params, "id", json_object_new_string(t->id));
         json_object_object_add(params, "force", json_object_new_boolean(force));
@@ -146,12 +145,6 @@ static int remove_target(struct cli *cli, const struct target *t, bool force, js
                 fprintf(stderr, "ipcgc: malformed reply to io.ipcgc.Remove: no record\n");
                 json_object_put(reply);
                 return EXIT_FAIL;
-        }
-        if (record && ns && !ns->self) {
-                /* Named as the listing names it. */
-                json_object_object_add(record, "id", json_object_new_string(t->id));
-                json_object_object_add(record, "ipcns", json_object_new_int64((int64_t) ns->ino));
-                json_object_object_add(record, "container", ns->name ? json_object_new_string(ns->name) : NULL);
         }
         const char *action = json_str(record, "action");
         bool removed = action && (strcmp(action, "removed") == 0 || strcmp(action, "would-remove") == 0);

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "memory.h"
 #include "service.h"
 #include "table.h"
 
@@ -296,11 +297,8 @@ static int local_message(struct cli *cli, const char *method, json_object *param
         if (cli_load_config(cli, &config) < 0)
                 return -EINVAL;
         if (cli->paths.ns && !cli->paths.ns->self && !cli->engine) {
-                /* Another namespace's memory of life is a state file of
-                 * its own, StateDir/ipcns-INODE: one memory is replaced
-                 * whole by each judgement, and ids mean something only in
-                 * their namespace.  An inode used again by a new namespace
-                 * finds the old one's: it only adds life. */
+                /* Another namespace's memory of life is its own
+                 * (memory_namespace_dir()). */
                 if (!cli->ns_config) {
                         cli->ns_config = malloc(sizeof(*cli->ns_config));
                         if (!cli->ns_config)
@@ -311,11 +309,9 @@ static int local_message(struct cli *cli, const char *method, json_object *param
                 cli->ns_state_dir = NULL;
                 cli->ns_config->daemon.state_dir = NULL;
                 if (config->daemon.state_dir) {
-                        if (asprintf(&cli->ns_state_dir, "%s/ipcns-%" PRIu64, config->daemon.state_dir,
-                                     cli->paths.ns->ino) < 0) {
-                                cli->ns_state_dir = NULL;
-                                return -ENOMEM;
-                        }
+                        r = memory_namespace_dir(config->daemon.state_dir, cli->paths.ns->ino, &cli->ns_state_dir);
+                        if (r < 0)
+                                return r;
                         /* Saving makes the last directory only. */
                         if (geteuid() == 0)
                                 (void) mkdir(config->daemon.state_dir, 0755);

@@ -1,6 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,17 +19,67 @@ bool cli_namespaces_wanted(struct cli *cli, bool *ret_ok) {
         if (cli->all_namespaces && cli->namespace_sel) {
                 cli_usage_error("--all-namespaces and --namespace exclude each other");
                 *ret_ok = false;
-        } else if (!cli->local) {
-                /* The daemon's [Daemon] Namespaces= is not there yet. */
-                cli_usage_error("--all-namespaces and --namespace need --local: ipcgcd judges its own namespace only");
-                *ret_ok = false;
         }
         return true;
+}
+
+/* The namespaces the daemon judges, as ListNamespaces gives them: with
+ * Namespaces=host, none but its own, which is said. */
+static int ask_daemon(struct cli *cli) {
+        _cleanup_(json_object_putp) json_object *reply = NULL;
+        _cleanup_(ipcns_list_freep) struct ipcns_list *l = calloc(1, sizeof(*l));
+        json_object *arr;
+
+        if (!l)
+                return EXIT_FAIL;
+        int r = cli_call(cli, "io.ipcgc.ListNamespaces", NULL, &reply);
+        if (r != EXIT_OK)
+                return r;
+        if (!json_flag(reply, "all")) {
+                fprintf(stderr, "ipcgc: ipcgcd judges its own IPC namespace only ([Daemon] Namespaces=host)\n"
+                                "ipcgc: set Namespaces=all in its configuration, or run with --local.\n");
+                return EXIT_FAIL;
+        }
+        if (!json_object_object_get_ex(reply, "namespaces", &arr) || !json_object_is_type(arr, json_type_array)) {
+                fprintf(stderr, "ipcgc: malformed reply to io.ipcgc.ListNamespaces\n");
+                return EXIT_FAIL;
+        }
+        size_t n = json_object_array_length(arr);
+        if (n > IPCNS_MAX_DEFAULT + 1) {
+                fprintf(stderr, "ipcgc: malformed reply to io.ipcgc.ListNamespaces: %zu namespaces\n", n);
+                return EXIT_FAIL;
+        }
+        l->ns = calloc(n ? n : 1, sizeof(*l->ns));
+        if (!l->ns)
+                return EXIT_FAIL;
+        for (size_t i = 0; i < n; i++) {
+                json_object *j = json_object_array_get_idx(arr, i), *v;
+                struct ipcns *ns = &l->ns[l->n];
+                if (!json_object_object_get_ex(j, "ipcns", &v) || !json_object_is_type(v, json_type_int)) {
+                        fprintf(stderr, "ipcgc: malformed reply to io.ipcgc.ListNamespaces: no ipcns\n");
+                        return EXIT_FAIL;
+                }
+                ns->ino = json_object_get_uint64(v);
+                ns->self = json_flag(j, "self");
+                ns->partial = json_flag(j, "partial");
+                const char *name = json_str(j, "name"), *reason = json_str(j, "reason");
+                if (name && !(ns->name = strdup(name)))
+                        return EXIT_FAIL;
+                if (reason)
+                        snprintf(ns->reason, sizeof(ns->reason), "%s", reason);
+                if (json_object_object_get_ex(j, "members", &v))
+                        ns->n_members = (size_t) json_object_get_int64(v); /* a count only: no pids */
+                l->n++;
+        }
+        cli->namespaces = TAKE_PTR(l);
+        return EXIT_OK;
 }
 
 static int discover(struct cli *cli) {
         if (cli->namespaces)
                 return EXIT_OK;
+        if (!cli->local)
+                return ask_daemon(cli);
         int r = ipcns_discover(cli->paths.proc, 0, 0, &cli->namespaces);
         if (r < 0) {
                 fprintf(stderr, "ipcgc: cannot list the IPC namespaces in %s: %s\n", cli->paths.proc ?: "/proc",
@@ -60,8 +108,7 @@ static bool still_there(const struct cli *cli, const struct ipcns *ns) {
 
 /* The memories of namespaces that are gone (StateDir/ipcns-INODE of an
  * inode not among those found) are forgotten, once every namespace was
- * found: with some cut, or some process's unreadable, one not found may
- * still be there. */
+ * found. */
 static void forget_gone(struct cli *cli) {
         const struct config *config;
         const struct ipcns_list *l = cli->namespaces;
@@ -69,29 +116,15 @@ static void forget_gone(struct cli *cli) {
         if (geteuid() != 0 || l->cut || l->n_unreadable || cli_load_config(cli, &config) < 0 ||
             !config->daemon.state_dir)
                 return;
-        _cleanup_closedir_ DIR *d = opendir(config->daemon.state_dir);
-        if (!d)
+        _cleanup_free_ uint64_t *inos = calloc(l->n ? l->n : 1, sizeof(*inos));
+        if (!inos)
                 return;
-        for (struct dirent *de; (de = readdir(d));) {
-                char *end;
-                if (strncmp(de->d_name, "ipcns-", 6) != 0 || !isdigit((unsigned char) de->d_name[6]))
-                        continue;
-                errno = 0;
-                unsigned long long ino = strtoull(de->d_name + 6, &end, 10);
-                if (*end || errno)
-                        continue;
-                bool found = false;
-                for (size_t i = 0; i < l->n && !found; i++)
-                        found = l->ns[i].ino == ino;
-                if (found)
-                        continue;
-                _cleanup_free_ char *dir = NULL;
-                if (asprintf(&dir, "%s/%s", config->daemon.state_dir, de->d_name) < 0)
-                        return;
-                int r = memory_remove(dir);
-                if (r < 0 && r != -ENOENT)
-                        fprintf(stderr, "ipcgc: warning: could not forget %s, ignoring: %s\n", dir, strerror(-r));
-        }
+        for (size_t i = 0; i < l->n; i++)
+                inos[i] = l->ns[i].ino; /* sorted, as found */
+        int r = memory_forget_namespaces(config->daemon.state_dir, inos, l->n);
+        if (r < 0)
+                fprintf(stderr, "ipcgc: warning: could not forget the memory of an IPC namespace gone, ignoring: %s\n",
+                        strerror(-r));
 }
 
 int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
@@ -145,13 +178,24 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                 cli->engine = engine_free(cli->engine);
                 cli->paths.ns = ns;
                 _cleanup_(json_object_putp) json_object *error = NULL;
+                json_object *p = json_object_get(params);
+                if (!cli->local && !ns->self) {
+                        /* The daemon's engine of that namespace answers. */
+                        p = json_object_new_object();
+                        if (!p)
+                                return EXIT_FAIL;
+                        json_object_object_foreach(params, k, v) json_object_object_add(p, k, json_object_get(v));
+                        json_object_object_add(p, "ipcns", json_object_new_uint64(ns->ino));
+                }
                 cli->held_error = &error;
-                r = cli_call_text(cli, method, json_object_get(params), &text, &len);
+                r = cli_call_text(cli, method, p, &text, &len);
                 cli->held_error = NULL;
                 if (r != EXIT_OK) {
                         /* Its last member exited since it was found: no
                          * error, it is simply not there any more. */
-                        if (!ns->self && !still_there(cli, ns)) {
+                        const char *name = json_str(error, "error");
+                        if (!ns->self && (cli->local ? !still_there(cli, ns)
+                                                     : name && strcmp(name, "io.ipcgc.NoSuchNamespace") == 0)) {
                                 fprintf(stderr, "ipcgc: IPC namespace %" PRIu64 " is gone: skipped\n", ns->ino);
                                 continue;
                         }
@@ -183,10 +227,8 @@ int cli_namespace_of_id(struct cli *cli, const char *id) {
         }
         if (r == 0)
                 return 0;
-        if (!cli->local) {
-                cli_usage_error("an ID in another IPC namespace (%s) needs --local: ipcgcd judges its own only", id);
-                return -EINVAL;
-        }
+        if (!cli->local)
+                return 2; /* the daemon finds its namespace from the ID */
         if (discover(cli) != EXIT_OK)
                 return -EIO;
         for (size_t i = 0; i < cli->namespaces->n; i++)
@@ -202,7 +244,7 @@ int cli_object_id_any(struct cli *cli, int argc, char **argv, const char *comman
         static char *full;
         const char *rest = NULL, *id;
         uint64_t ino;
-        int r;
+        int r = 0;
 
         if (optind + 1 == argc) {
                 r = cli_namespace_of_id(cli, argv[optind]);
@@ -211,7 +253,7 @@ int cli_object_id_any(struct cli *cli, int argc, char **argv, const char *comman
                 if (r < 0)
                         return EXIT_FAIL;
         }
-        if (!cli->paths.ns)
+        if (r == 0)
                 return cli_object_id(argc, argv, command, ret_id) < 0 ? EXIT_USAGE : EXIT_OK;
         /* The part after the prefix is an ID like any other. */
         (void) ipcns_parse_id(argv[optind], &ino, &rest);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "api.h"
 #include "interface.h"
+#include "ipcns.h"
 #include "report.h"
 #include "log.h"
 #include "manager.h"
@@ -29,8 +31,8 @@ static json_object *get_status(struct manager *m, const struct peer *p, json_obj
                 json_object_put(v);
                 return NULL;
         }
-        struct engine_last last = engine_last(m->engine);
-        struct engine_stats es = engine_stats(m->engine);
+        struct engine_last last = engine_last(m->host.engine);
+        struct engine_stats es = engine_stats(m->host.engine);
         for (size_t i = 0; last.inv && i < last.inv->n_objects; i++) {
                 const struct ipc_object *o = &last.inv->objects[i];
                 if (p->admin || ipc_object_belongs_to(o, p->uid)) {
@@ -144,6 +146,39 @@ static json_object *get_interface_description(struct manager *m, const struct pe
         return service_ok_with("description", json_object_new_string(text));
 }
 
+static json_object *list_namespaces(struct manager *m, const struct peer *p, json_object *params) {
+        json_object *out = json_object_new_object(), *arr = json_object_new_array();
+
+        if (!out || !arr) {
+                json_object_put(out);
+                json_object_put(arr);
+                return NULL;
+        }
+        if (params && json_object_object_length(params) > 0) {
+                json_object_put(out);
+                json_object_put(arr);
+                return service_invalid("parameters");
+        }
+        json_object_object_add(out, "namespaces", arr);
+        json_object_object_add(out, "all", json_object_new_boolean(m->config->daemon.all_namespaces));
+        for (size_t i = 0; i <= m->n_others; i++) {
+                const struct ipcns *ns = i ? m->others[i - 1]->ns : NULL;
+                json_object *j = json_object_new_object();
+                if (!j) {
+                        json_object_put(out);
+                        return NULL;
+                }
+                json_object_array_add(arr, j);
+                json_object_object_add(j, "ipcns", json_object_new_uint64(ns ? ns->ino : m->self_ino));
+                json_object_object_add(j, "name", ns && ns->name ? json_object_new_string(ns->name) : NULL);
+                json_object_object_add(j, "self", json_object_new_boolean(!ns));
+                json_object_object_add(j, "partial", json_object_new_boolean(ns && ns->partial));
+                json_object_object_add(j, "reason", ns && ns->partial ? json_object_new_string(ns->reason) : NULL);
+                json_object_object_add(j, "members", json_object_new_int64(ns ? (int64_t) ns->n_members : 0));
+        }
+        return service_ok(out);
+}
+
 static const struct {
         const char *name;
         json_object *(*fn)(struct manager *m, const struct peer *p, json_object *params);
@@ -151,18 +186,98 @@ static const struct {
         { "io.ipcgc.GetStatus", get_status },
         { "io.ipcgc.Reload", reload },
         { "io.ipcgc.GetHistory", get_history },
+        { "io.ipcgc.ListNamespaces", list_namespaces },
         { "org.varlink.service.GetInfo", get_info },
         { "org.varlink.service.GetInterfaceDescription", get_interface_description },
 };
+
+static json_object *no_such_namespace(uint64_t ino) {
+        json_object *params = json_object_new_object();
+        if (!params)
+                return NULL;
+        json_object_object_add(params, "ipcns", json_object_new_uint64(ino));
+        json_object *reply = service_ok(params);
+        if (reply)
+                json_object_object_add(reply, "error", json_object_new_string("io.ipcgc.NoSuchNamespace"));
+        return reply;
+}
+
+/* PARAMS without KEY (a new reference), or with "id" set to ID when ID is
+ * not NULL. */
+static json_object *params_without(json_object *params, const char *key, const char *id) {
+        json_object *copy = json_object_new_object();
+        if (!copy)
+                return NULL;
+        json_object_object_foreach(params, k, v) {
+                if (strcmp(k, key) == 0)
+                        continue;
+                json_object_object_add(copy, k, id && strcmp(k, "id") == 0 ? json_object_new_string(id)
+                                                                             : json_object_get(v));
+        }
+        return copy;
+}
+
+/*
+ * Which namespace's engine answers: the one "ipcns" names, or the one an ID
+ * "ipc:INODE/..." names, else the daemon's own.  *RET_PARAMS: what the
+ * service is to be given (NULL: PARAMS as they are).  An error reply, or
+ * NULL with *RET set.
+ */
+static json_object *route(struct manager *m, const char *method, json_object *params, struct nsengine **ret,
+                          json_object **ret_params, bool *ret_failed) {
+        static const char *const routed[] = { "io.ipcgc.List",   "io.ipcgc.Explain", "io.ipcgc.Sweep",
+                                              "io.ipcgc.Remove", "io.ipcgc.Audit",   NULL };
+        json_object *v;
+        bool known = false;
+
+        *ret = &m->host;
+        *ret_params = NULL;
+        *ret_failed = false;
+        for (size_t i = 0; routed[i] && !known; i++)
+                known = strcmp(method, routed[i]) == 0;
+        if (!known || !params || !json_object_is_type(params, json_type_object))
+                return NULL;
+        if (json_object_object_get_ex(params, "ipcns", &v) && v) {
+                errno = 0;
+                int64_t ino = json_object_get_int64(v);
+                if (!json_object_is_type(v, json_type_int) || ino <= 0 || errno)
+                        return service_invalid("ipcns");
+                *ret = manager_find_ns(m, (uint64_t) ino);
+                if (!*ret)
+                        return no_such_namespace((uint64_t) ino);
+                *ret_params = params_without(params, "ipcns", NULL);
+                *ret_failed = !*ret_params;
+                return NULL;
+        }
+        const char *id, *rest;
+        uint64_t ino;
+        if (service_param_string(params, "id", &id) <= 0 || ipcns_parse_id(id, &ino, &rest) <= 0)
+                return NULL; /* the service says what is wrong with it */
+        *ret = manager_find_ns(m, ino);
+        if (!*ret)
+                return no_such_namespace(ino);
+        /* The daemon's own objects are known by their plain IDs. */
+        if (*ret == &m->host) {
+                *ret_params = params_without(params, "", rest);
+                *ret_failed = !*ret_params;
+        }
+        return NULL;
+}
 
 static json_object *call(void *userdata, const struct peer *peer, const char *method, json_object *parameters,
                         struct reply_stream **ret_stream) {
         struct manager *m = userdata;
         struct service_caller caller = { .uid = peer->uid, .admin = peer->admin };
+        _cleanup_(json_object_putp) json_object *params = NULL;
+        struct nsengine *n;
         json_object *reply;
+        bool failed;
 
+        reply = route(m, method, parameters, &n, &params, &failed);
+        if (reply || failed)
+                return reply;
         /* What the engine answers, the service does, as for --local. */
-        int r = service_call(&m->service, &caller, method, parameters, &reply,
+        int r = service_call(&n->service, &caller, method, params ? params : parameters, &reply,
                              (struct service_stream **) ret_stream);
         if (r != -EOPNOTSUPP)
                 return reply;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,7 +121,8 @@ void log_event_at(struct log_site site, int priority, const char *message_id, co
         va_end(ap);
 }
 
-void log_record_at(struct log_site site, int priority, const char *message_id, const struct reap_record *rec) {
+void log_record_at(struct log_site site, int priority, const char *message_id, const struct reap_record *rec,
+                   uint64_t ipcns, const char *container) {
         const char *action = reap_action_to_string(rec->action);
         char buf[LOG_LINE_MAX];
         log_line line, reason, rule;
@@ -151,7 +153,12 @@ void log_record_at(struct log_site site, int priority, const char *message_id, c
                         snprintf(f_key, sizeof(f_key), "IPCGC_KEY=0x%08x", (unsigned) rec->key);
         }
         snprintf(f_archive, sizeof(f_archive), "IPCGC_ARCHIVE=%s", rec->archive ? rec->archive : "");
-        const char *const fields[] = { f_object, f_action, f_verdict, f_rule,  f_reason,
-                                       f_errno,  f_uid,    f_key,     f_size, f_archive };
-        emit(site, priority, message_id, one_line(line, buf), fields, ELEMENTSOF(fields));
+        char f_ipcns[48], f_container[sizeof(log_line) + 24];
+        log_line cname;
+        snprintf(f_ipcns, sizeof(f_ipcns), "IPCGC_IPCNS=%" PRIu64, ipcns);
+        snprintf(f_container, sizeof(f_container), "IPCGC_CONTAINER=%s", container ? one_line(cname, container) : "");
+        const char *const fields[] = { f_object, f_action, f_verdict, f_rule,    f_reason,   f_errno,
+                                       f_uid,    f_key,    f_size,    f_archive, f_ipcns, f_container };
+        emit(site, priority, message_id, one_line(line, buf), fields,
+             ipcns ? ELEMENTSOF(fields) : ELEMENTSOF(fields) - 2);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdint.h>
+
 #include "macro.h"
 #include "reap.h"
 
@@ -43,9 +45,13 @@ void log_msg_at(struct log_site site, int priority, const char *fmt, ...) _print
 /* One action on one object, with IPCGC_OBJECT=, IPCGC_ACTION=, IPCGC_REASON=,
  * IPCGC_RULE=, IPCGC_VERDICT=, IPCGC_ERRNO= fields, and what the object was:
  * IPCGC_UID=, IPCGC_KEY= (SysV), IPCGC_SIZE=, and IPCGC_ARCHIVE=, the
- * entry it was archived to. */
-#define log_record(priority, message_id, rec) log_record_at(LOG_SITE, priority, message_id, rec)
-void log_record_at(struct log_site site, int priority, const char *message_id, const struct reap_record *rec);
+ * entry it was archived to.  In another IPC namespace than the daemon's
+ * (IPCNS not 0), IPCGC_IPCNS= and IPCGC_CONTAINER= (empty: no name known)
+ * too. */
+#define log_record(priority, message_id, rec, ipcns, container) \
+        log_record_at(LOG_SITE, priority, message_id, rec, ipcns, container)
+void log_record_at(struct log_site site, int priority, const char *message_id, const struct reap_record *rec,
+                   uint64_t ipcns, const char *container);
 /* A plain message with a MESSAGE_ID. */
 #define log_event(priority, message_id, ...) log_event_at(LOG_SITE, priority, message_id, NULL, 0, __VA_ARGS__)
 /* The same with N_FIELDS more journal fields, each "NAME=value" (at most

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
@@ -42,10 +44,12 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->prompt);
         sd_event_source_disable_unref(m->clock_source);
         sd_event_source_disable_unref(m->watch_source);
-        engine_free(m->engine); /* saves what the confirmations saw since */
+        for (size_t i = 0; i < m->n_others; i++)
+                nsengine_free(m->others[i]);
+        free(m->others);
+        nsengine_free(&m->host); /* saves what the confirmations saw since */
         history_clear(&m->history);
         free(m->history_dir);
-        said_clear(&m->said);
         free(m->exited);
         config_free(m->config);
         free(m->config_path);
@@ -91,11 +95,10 @@ bool manager_admin_gid(const struct manager *m, gid_t *ret) {
         return m->has_admin_gid;
 }
 
-static void acted(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec);
-
 /* What the daemon counted, for the service's GetMetrics. */
-static void metrics_counters(void *userdata, struct metrics_counters *ret) {
-        const struct manager *m = userdata;
+void manager_counters(void *userdata, struct metrics_counters *ret) {
+        const struct nsengine *n = userdata;
+        const struct manager *m = n->manager;
 
         *ret = (struct metrics_counters) {
                 .sweeps = m->stats.sweeps,
@@ -109,6 +112,19 @@ static void metrics_counters(void *userdata, struct metrics_counters *ret) {
         memcpy(ret->failed, m->stats.failed_by_type, sizeof(ret->failed));
 }
 
+/* The daemon's other namespaces, in its metrics. */
+int manager_more_metrics(void *userdata, json_object *families) {
+        const struct manager *m = ((const struct nsengine *) userdata)->manager;
+
+        for (size_t i = 0; i < m->n_others; i++) {
+                int r = metrics_add_namespace(families, m->others[i]->engine, m->others[i]->ns->ino,
+                                              m->others[i]->ns->name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* After a sweep: the metrics into MetricsFile=, when set.  A failure is
  * logged once until it changes or the file is written again. */
 static void write_metrics(struct manager *m) {
@@ -118,7 +134,7 @@ static void write_metrics(struct manager *m) {
 
         if (!path)
                 return;
-        r = service_metrics_text(&m->service, &text);
+        r = service_metrics_text(&m->host.service, &text);
         if (r >= 0)
                 r = metrics_write_file(path, text);
         if (r < 0 && r != m->metrics_error_said)
@@ -129,21 +145,6 @@ static void write_metrics(struct manager *m) {
         m->metrics_error_said = r < 0 ? r : 0;
 }
 
-
-/* How the engine answers the socket: what the configuration says now. */
-static void set_service(struct manager *m) {
-        m->service = (struct service) {
-                .engine = m->engine,
-                .config = m->config,
-                .proc_root = m->paths.proc ? m->paths.proc : "/proc",
-                .sysvipc = m->paths.sysvipc,
-                .quick = true,
-                .dry_run = manager_dry_run(m),
-                .acted = acted,
-                .counters = metrics_counters,
-                .userdata = m,
-        };
-}
 
 static void log_history_error(const char *what) {
         char field[PATH_MAX + 256];
@@ -202,42 +203,49 @@ int manager_load_config(struct manager *m) {
                 return r;
         }
         resolve_admin_group(m);
+        /* Its own IPC namespace, by the inode other namespaces are told
+         * from (ipcns.h); 0 when it cannot be read: then no ID names it. */
+        struct stat st;
+        if (stat("/proc/self/ns/ipc", &st) == 0)
+                m->self_ino = (uint64_t) st.st_ino;
         /* StateDir= is read here only: a reload keeps the memory it has. */
-        r = engine_new(m->config, &m->paths, (geteuid() == 0 ? ENGINE_SAVE : 0) | ENGINE_INCREMENTAL, &m->engine);
+        r = nsengine_init_host(&m->host, m, m->config);
         if (r < 0) {
                 log_msg(LOG_ERR, "cannot start the engine: %s", strerror(-r));
                 return r;
         }
-        _cleanup_free_ char *warning = engine_take_warning(m->engine);
+        _cleanup_free_ char *warning = engine_take_warning(m->host.engine);
         if (warning)
                 log_msg(LOG_WARNING, "%s", warning);
-        r = load_history(m);
-        if (r < 0)
-                return r;
-        set_service(m);
-        return 0;
+        return load_history(m);
 }
 
 /* Says once what a judgement could not see, and when the state file could
  * not be written (once per kind of failure); each collection warning at
  * the first sweep, and at debug level after: a daemon judging every minute
  * would say them every minute. */
-static void log_judgement(struct manager *m) {
-        const struct sight *sight = engine_sight(m->engine);
-        int save_error = engine_save_error(m->engine);
-        const struct inventory *inv = engine_last(m->engine).inv;
+static void log_judgement(struct nsengine *n) {
+        struct manager *m = n->manager;
+        const struct sight *sight = engine_sight(n->engine);
+        int save_error = engine_save_error(n->engine);
+        const struct inventory *inv = engine_last(n->engine).inv;
+        char where[IPCNS_NAME_MAX + 64] = "";
 
-        if (sight->partial && !m->sight_said)
-                log_msg(LOG_WARNING, "no object without visible life is judged dead: %s", sight->reason);
-        else if (!sight->partial && m->sight_said)
-                log_msg(LOG_INFO, "every process that could hold the objects is in sight again");
-        m->sight_said = sight->partial;
-        if (save_error && save_error != m->save_error_said)
-                log_msg(LOG_WARNING, "cannot save the memory of life in %s, judging without it after a restart: %s",
-                        m->config->daemon.state_dir, strerror(-save_error));
-        m->save_error_said = save_error;
+        if (n->ns)
+                snprintf(where, sizeof(where), "IPC namespace %" PRIu64 "%s%s: ", n->ns->ino, n->ns->name ? " " : "",
+                         n->ns->name ? n->ns->name : "");
+        if (sight->partial && !n->sight_said)
+                log_msg(LOG_WARNING, "%sno object without visible life is judged dead: %s", where, sight->reason);
+        else if (!sight->partial && n->sight_said)
+                log_msg(LOG_INFO, "%severy process that could hold the objects is in sight again", where);
+        n->sight_said = sight->partial;
+        if (save_error && save_error != n->save_error_said)
+                log_msg(LOG_WARNING,
+                        "%scannot save the memory of life in %s, judging without it after a restart: %s", where,
+                        n->service.config->daemon.state_dir, strerror(-save_error));
+        n->save_error_said = save_error;
         for (size_t i = 0; inv && i < inv->n_warnings; i++)
-                log_msg(m->stats.sweeps == 0 ? LOG_WARNING : LOG_DEBUG, "%s", inv->warnings[i]);
+                log_msg(m->stats.sweeps == 0 ? LOG_WARNING : LOG_DEBUG, "%s%s", where, inv->warnings[i]);
 }
 
 bool manager_dry_run(const struct manager *m) {
@@ -274,11 +282,12 @@ int manager_reload(struct manager *m, char **ret_error) {
         }
         /* Rules change verdicts: what was judged under the old ones is stale.
          * The judgements point into the old rules, so they go with them. */
-        engine_set_config(m->engine, c);
-        config_free(m->config);
+        config_free(m->config); /* nothing judged under it is kept past the next lines */
         m->config = c;
+        (void) nsengine_set_config(&m->host, c);
+        for (size_t i = 0; i < m->n_others; i++)
+                (void) nsengine_set_config(m->others[i], c);
         resolve_admin_group(m);
-        set_service(m);
         (void) arm_timer(m);
         log_event(LOG_INFO, MESSAGE_ID_RELOAD, "configuration reloaded from %s: %zu rules, interval %llus%s",
                   m->config_path, c->n_rules, (unsigned long long) c->daemon.interval,
@@ -306,17 +315,17 @@ static const char *trigger_name(enum sweep_trigger t) {
 
 /* Whether a dry run's would-remove of REC is news: its object not said
  * before with the verdict it has now (said.h). */
-static bool would_remove_news(struct manager *m, const struct reap_record *rec) {
-        struct engine_last last = engine_last(m->engine);
+static bool would_remove_news(struct nsengine *n, const struct reap_record *rec) {
+        struct engine_last last = engine_last(n->engine);
 
         if (!last.inv || rec->index >= last.inv->n_objects || last.inv->objects[rec->index].type != rec->type)
                 return true;
-        bool news = said_first(&m->said, memory_key(&last.inv->objects[rec->index]),
+        bool news = said_first(&n->said, memory_key(&last.inv->objects[rec->index]),
                                last.judgements[rec->index].verdict);
-        if (m->said.full && !m->said_full_said)
+        if (n->said.full && !n->said_full_said)
                 log_msg(LOG_WARNING, "dry run: more than %u objects would be removed; the others are said at every sweep",
                         SAID_MAX);
-        m->said_full_said = m->said.full;
+        n->said_full_said = n->said.full;
         return news;
 }
 
@@ -324,7 +333,8 @@ static bool would_remove_news(struct manager *m, const struct reap_record *rec) 
  * run's would-removes only when news (a sweep's; what an admin asked to
  * remove is always said).  Returns how many of a dry run's records were
  * said. */
-static size_t log_records(struct manager *m, const struct reap_result *res, bool once) {
+static size_t log_records(struct nsengine *n, const struct reap_result *res, bool once) {
+        struct manager *m = n->manager;
         time_t now = time(NULL);
         size_t kept = 0, said = 0;
         bool dry_stopped = false;
@@ -363,7 +373,7 @@ static size_t log_records(struct manager *m, const struct reap_result *res, bool
                         break;
                 }
                 if (rec->action == REAP_WOULD_REMOVE) {
-                        if (once && !would_remove_news(m, rec))
+                        if (once && !would_remove_news(n, rec))
                                 continue;
                         said++;
                 } else if (rec->action == REAP_STOPPED && once && res->would_remove) {
@@ -371,17 +381,27 @@ static size_t log_records(struct manager *m, const struct reap_result *res, bool
                          * so at every sweep: said (and kept) once, until a
                          * sweep does not stop. */
                         dry_stopped = true;
-                        if (m->dry_stop_said)
+                        if (n->dry_stop_said)
                                 continue;
                         said++;
                 }
-                log_record(prio, id, rec);
-                if (rec->action != REAP_WOULD_REMOVE && history_add(&m->history, now, rec) >= 0)
+                /* Another namespace's object is named as explain and rm
+                 * take it back, in the log and in the history. */
+                struct reap_record shown = *rec;
+                _cleanup_free_ char *full = NULL;
+                if (n->ns && rec->id) {
+                        if (asprintf(&full, "ipc:%" PRIu64 "/%s", n->ns->ino, rec->id) < 0)
+                                full = NULL;
+                        else
+                                shown.id = full;
+                }
+                log_record(prio, id, &shown, nsengine_ino(n), nsengine_container(n));
+                if (rec->action != REAP_WOULD_REMOVE && history_add(&m->history, now, &shown) >= 0)
                         kept++;
         }
-        said_seal(&m->said);
+        said_seal(&n->said);
         if (once)
-                m->dry_stop_said = dry_stopped;
+                n->dry_stop_said = dry_stopped;
         if (kept)
                 save_history(m);
         return said;
@@ -391,23 +411,32 @@ static size_t log_records(struct manager *m, const struct reap_result *res, bool
  * IPCGC_REMOVED=, IPCGC_LIVE=, ... IPCGC_DURATION_USEC=): logged when it
  * removed, failed or stopped, or, in a dry run, said something new;
  * otherwise with --debug. */
-static void log_summary(struct manager *m, enum sweep_trigger trigger, const struct reap_result *res, size_t said,
+static void log_summary(struct nsengine *n, enum sweep_trigger trigger, const struct reap_result *res, size_t said,
                         uint64_t usec) {
-        char f[9 + _VERDICT_MAX][64];
+        struct manager *m = n->manager;
+        char f[11 + _VERDICT_MAX][64 + IPCNS_NAME_MAX];
         const char *fields[ELEMENTSOF(f)];
-        size_t n = 0, k = 0;
+        size_t n_objects = 0, k = 0;
 
         /* What the sweep judged, before its removals (the engine forgets
          * the objects removed). */
         for (int v = 0; v < _VERDICT_MAX; v++)
-                n += res->judged[v];
+                n_objects += res->judged[v];
 
+        char where[IPCNS_NAME_MAX + 64] = "";
+        if (n->ns)
+                snprintf(where, sizeof(where), " of IPC namespace %" PRIu64 "%s%s", n->ns->ino,
+                         n->ns->name ? " " : "", n->ns->name ? n->ns->name : "");
         if (!res->removed && !res->failed && !(res->stopped && !res->would_remove) && !said) {
-                log_msg(LOG_DEBUG, "sweep (%s): %zu objects, nothing to do", trigger_name(trigger), n);
+                log_msg(LOG_DEBUG, "sweep%s (%s): %zu objects, nothing to do", where, trigger_name(trigger), n_objects);
                 return;
         }
         snprintf(f[k++], sizeof(f[0]), "IPCGC_TRIGGER=%s", trigger_name(trigger));
-        snprintf(f[k++], sizeof(f[0]), "IPCGC_OBJECTS=%zu", n);
+        snprintf(f[k++], sizeof(f[0]), "IPCGC_OBJECTS=%zu", n_objects);
+        if (n->ns) {
+                snprintf(f[k++], sizeof(f[0]), "IPCGC_IPCNS=%" PRIu64, n->ns->ino);
+                snprintf(f[k++], sizeof(f[0]), "IPCGC_CONTAINER=%s", n->ns->name ? n->ns->name : "");
+        }
         snprintf(f[k++], sizeof(f[0]), "IPCGC_REMOVED=%u", res->removed);
         snprintf(f[k++], sizeof(f[0]), "IPCGC_WOULD_REMOVE=%u", res->would_remove);
         snprintf(f[k++], sizeof(f[0]), "IPCGC_SKIPPED=%u", res->skipped);
@@ -428,29 +457,35 @@ static void log_summary(struct manager *m, enum sweep_trigger trigger, const str
         if (res->would_remove)
                 snprintf(dry, sizeof(dry), ", %u would be removed (dry run)", res->would_remove);
         log_event_fields(LOG_INFO, MESSAGE_ID_SWEEP, fields, k,
-                         "sweep (%s): %zu objects, %u removed, %u skipped, %u failed%s%s", trigger_name(trigger), n,
+                         "sweep%s (%s): %zu objects, %u removed, %u skipped, %u failed%s%s", where, trigger_name(trigger),
+                         n_objects,
                          res->removed, res->skipped, res->failed, dry,
                          res->stopped ? ", stopped at MaxRemovalsPerSweep" : "");
 }
 
-/* A sweep done, whoever asked: its records said (a dry run asked for over
- * the socket, QUIET, logs nothing and keeps nothing: anyone may ask for
- * one, and it must not flood the journal or push real actions out of the
- * history), counted, and the status told. */
-static void swept(struct manager *m, enum sweep_trigger trigger, const struct reap_result *res, bool quiet,
-                  uint64_t usec) {
-        struct engine_last last = engine_last(m->engine);
+/* One namespace's sweep done, whoever asked: its records said (a dry run
+ * asked for over the socket, QUIET, logs nothing and keeps nothing: anyone
+ * may ask for one, and it must not flood the journal or push real actions
+ * out of the history). */
+static void swept_one(struct nsengine *n, enum sweep_trigger trigger, const struct reap_result *res, bool quiet,
+                      uint64_t usec) {
+        struct engine_last last = engine_last(n->engine);
         size_t said = 0;
 
-        log_judgement(m);
+        log_judgement(n);
         /* What was said of an object judged otherwise since is said again. */
-        said_forget_changed(&m->said, last.inv, last.judgements);
+        said_forget_changed(&n->said, last.inv, last.judgements);
         if (!quiet)
-                said = log_records(m, res, true);
+                said = log_records(n, res, true);
+        log_summary(n, trigger, res, said, usec);
+}
+
+/* A sweep done (of every namespace it was about): counted, and the status
+ * told. */
+static void swept(struct manager *m, uint64_t usec) {
         m->stats.sweeps++;
         m->stats.last_sweep = time(NULL);
         m->stats.last_sweep_usec = usec;
-        log_summary(m, trigger, res, said, usec);
         manager_notify_status(m);
         write_metrics(m);
         /* A sweep frees as much as it allocates; hand it back, so a daemon
@@ -458,48 +493,162 @@ static void swept(struct manager *m, enum sweep_trigger trigger, const struct re
         (void) malloc_trim(0);
 }
 
-int manager_sweep(struct manager *m, enum sweep_trigger trigger) {
-        _cleanup_(reap_result_freep) struct reap_result *res = NULL;
-        struct engine_request req = { .dry_run = manager_dry_run(m), .caller = geteuid() };
-        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+static int cmp_nsengine(const void *a, const void *b) {
+        uint64_t x = (*(struct nsengine *const *) a)->ns->ino, y = (*(struct nsengine *const *) b)->ns->ino;
+        return x < y ? -1 : x > y;
+}
+
+struct nsengine *manager_find_ns(struct manager *m, uint64_t ino) {
+        struct ipcns key = { .ino = ino };
+        struct nsengine k = { .ns = &key }, *kp = &k, **found;
+
+        if (ino == m->self_ino)
+                return &m->host;
+        found = m->n_others ? bsearch(&kp, m->others, m->n_others, sizeof(*m->others), cmp_nsengine) : NULL;
+        return found ? *found : NULL;
+}
+
+/* The IPC namespaces of the host now: an engine for each new one, the
+ * members of each known one brought up to date, the engines of those gone
+ * freed, and their memories forgotten once every namespace was found. */
+static int find_namespaces(struct manager *m) {
+        _cleanup_(ipcns_list_freep) struct ipcns_list *l = NULL;
+        struct nsengine **others;
+        size_t n = 0;
         int r;
 
-        r = engine_judge(m->engine, ENGINE_QUICK);
+        r = ipcns_discover(m->paths.proc, 0, 0, &l);
         if (r < 0) {
-                log_msg(LOG_ERR, "sweep failed to judge objects: %s", strerror(-r));
+                log_msg(LOG_ERR, "cannot list the IPC namespaces: %s; judging the daemon's own only", strerror(-r));
                 return r;
         }
-        r = engine_reap(m->engine, &req, &res);
-        if (r < 0) {
-                log_msg(LOG_ERR, "sweep failed: %s", strerror(-r));
-                return r;
+        if (l->cut && !m->ns_cut_said)
+                log_msg(LOG_WARNING, "more than %u IPC namespaces: the rest are not judged", IPCNS_MAX_DEFAULT);
+        m->ns_cut_said = l->cut;
+        others = calloc(l->n ? l->n : 1, sizeof(*others));
+        if (!others)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_others; i++)
+                m->others[i]->found = false;
+        for (size_t i = 0; i < l->n; i++) {
+                const struct ipcns *ns = &l->ns[i];
+                if (ns->self) {
+                        m->self_ino = ns->ino;
+                        continue;
+                }
+                struct nsengine *e = manager_find_ns(m, ns->ino);
+                r = e ? nsengine_update(e, ns) : nsengine_new(m, ns, m->config, &e);
+                if (r < 0) {
+                        log_msg(LOG_ERR, "cannot judge IPC namespace %" PRIu64 ": %s", ns->ino, strerror(-r));
+                        continue;
+                }
+                others[n++] = e; /* sorted by inode, as found */
         }
-        swept(m, trigger, res, false, now_usec(CLOCK_MONOTONIC) - t0);
+        for (size_t i = 0; i < m->n_others; i++)
+                if (!m->others[i]->found)
+                        nsengine_free(m->others[i]);
+        free(m->others);
+        m->others = others;
+        m->n_others = n;
+        if (geteuid() == 0 && m->config->daemon.state_dir && !l->cut && !l->n_unreadable) {
+                _cleanup_free_ uint64_t *inos = calloc(l->n ? l->n : 1, sizeof(*inos));
+                for (size_t i = 0; inos && i < l->n; i++)
+                        inos[i] = l->ns[i].ino;
+                r = inos ? memory_forget_namespaces(m->config->daemon.state_dir, inos, l->n) : -ENOMEM;
+                if (r < 0)
+                        log_msg(LOG_DEBUG, "could not forget the memory of an IPC namespace gone: %s", strerror(-r));
+        }
         return 0;
 }
 
+/* Judges and sweeps N's namespace; *LEFT: what MaxRemovalsPerSweep= still
+ * allows this sweep, over every namespace. */
+static int sweep_one(struct nsengine *n, enum sweep_trigger trigger, unsigned *left) {
+        _cleanup_(reap_result_freep) struct reap_result *res = NULL;
+        struct manager *m = n->manager;
+        struct engine_request req = { .dry_run = manager_dry_run(m), .caller = geteuid(), .max_removals = *left };
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        r = engine_judge(n->engine, ENGINE_QUICK);
+        if (r == -ESRCH && n->ns) {
+                /* Its last member left since it was found: gone, no error. */
+                log_msg(LOG_DEBUG, "IPC namespace %" PRIu64 " is gone: skipped", n->ns->ino);
+                n->found = false;
+                return 0;
+        }
+        if (r < 0) {
+                log_msg(LOG_ERR, "sweep%s failed to judge objects: %s", n->ns ? " of an IPC namespace" : "",
+                        strerror(-r));
+                return r;
+        }
+        r = engine_reap(n->engine, &req, &res);
+        if (r == -ESRCH && n->ns) {
+                log_msg(LOG_DEBUG, "IPC namespace %" PRIu64 " is gone: skipped", n->ns->ino);
+                return 0;
+        }
+        if (r < 0) {
+                log_msg(LOG_ERR, "sweep%s failed: %s", n->ns ? " of an IPC namespace" : "", strerror(-r));
+                return r;
+        }
+        swept_one(n, trigger, res, false, now_usec(CLOCK_MONOTONIC) - t0);
+        unsigned used = res->removed + res->would_remove;
+        *left = used < *left ? *left - used : 0;
+        return 0;
+}
+
+int manager_sweep(struct manager *m, enum sweep_trigger trigger) {
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        unsigned left = m->config->daemon.max_removals;
+        int r;
+
+        r = sweep_one(&m->host, trigger, &left);
+        if (m->config->daemon.all_namespaces && find_namespaces(m) >= 0) {
+                size_t not_swept = 0;
+                for (size_t i = 0; i < m->n_others; i++) {
+                        if (left == 0) {
+                                not_swept++;
+                                continue;
+                        }
+                        int k = sweep_one(m->others[i], trigger, &left);
+                        if (k < 0 && r >= 0)
+                                r = k;
+                }
+                if (not_swept)
+                        log_msg(LOG_WARNING, "sweep stopped at MaxRemovalsPerSweep=%u: %zu IPC namespaces not swept",
+                                m->config->daemon.max_removals, not_swept);
+        }
+        swept(m, now_usec(CLOCK_MONOTONIC) - t0);
+        return r;
+}
+
 /* The service's word of what an admin asked for over the socket. */
-static void acted(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec) {
-        struct manager *m = userdata;
+void manager_acted(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec) {
+        struct nsengine *n = userdata;
 
         if (act == SERVICE_REMOVE) {
-                log_judgement(m);
-                (void) log_records(m, res, false);
-                manager_notify_status(m);
-        } else
-                swept(m, TRIGGER_REQUEST, res, act == SERVICE_DRY_RUN, usec);
+                log_judgement(n);
+                (void) log_records(n, res, false);
+                manager_notify_status(n->manager);
+        } else {
+                swept_one(n, TRIGGER_REQUEST, res, act == SERVICE_DRY_RUN, usec);
+                swept(n->manager, usec);
+        }
 }
 
 void manager_notify_status(struct manager *m) {
-        size_t counts[_VERDICT_MAX] = {};
-        struct engine_last last = engine_last(m->engine);
+        size_t counts[_VERDICT_MAX] = {}, n = 0;
 
-        for (size_t i = 0; last.inv && i < last.inv->n_objects; i++)
-                counts[last.judgements[i].verdict]++;
+        for (size_t k = 0; k <= m->n_others; k++) {
+                struct engine_last last = engine_last(k == 0 ? m->host.engine : m->others[k - 1]->engine);
+                for (size_t i = 0; last.inv && i < last.inv->n_objects; i++)
+                        counts[last.judgements[i].verdict]++;
+                n += last.inv ? last.inv->n_objects : 0;
+        }
         (void) sd_notifyf(false,
                           "STATUS=%zu objects: %zu live, %zu orphan, %zu pending, %zu unknown; %llu removed since "
                           "start%s",
-                          last.inv ? last.inv->n_objects : 0, counts[VERDICT_LIVE], counts[VERDICT_ORPHAN],
+                          n, counts[VERDICT_LIVE], counts[VERDICT_ORPHAN],
                           counts[VERDICT_PENDING], counts[VERDICT_UNKNOWN],
                           (unsigned long long) m->stats.removed_total, manager_dry_run(m) ? " (dry run)" : "");
 }
@@ -513,14 +662,28 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static int on_prompt(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
-        bool sweep = engine_exits_matter(m->engine, m->exited, m->n_exited, m->exits_lost);
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        unsigned left = m->config->daemon.max_removals;
+        size_t swept_n = 0;
 
+        /* Each namespace whose verdicts an exit may change is swept, and
+         * only those: an exit in one container is no news in another.  A
+         * container started since the last sweep is found first. */
+        if (m->config->daemon.all_namespaces)
+                (void) find_namespaces(m);
+        for (size_t k = 0; k <= m->n_others && left; k++) {
+                struct nsengine *n = k == 0 ? &m->host : m->others[k - 1];
+                if (!engine_exits_matter(n->engine, m->exited, m->n_exited, m->exits_lost))
+                        continue;
+                swept_n++;
+                (void) sweep_one(n, TRIGGER_EXIT, &left);
+        }
         m->n_exited = 0;
         m->exits_lost = false;
-        if (sweep) {
+        if (swept_n) {
                 m->last_prompt_usec = now_usec(CLOCK_MONOTONIC);
                 m->stats.prompt_sweeps++;
-                (void) manager_sweep(m, TRIGGER_EXIT);
+                swept(m, m->last_prompt_usec - t0);
         }
         return 0;
 }
@@ -548,7 +711,7 @@ static void on_exit_event(pid_t pid, void *userdata) {
 static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct manager *m = userdata;
         pid_t pids[256];
-        size_t n = engine_watch_exited(m->engine, pids, ELEMENTSOF(pids));
+        size_t n = engine_watch_exited(m->host.engine, pids, ELEMENTSOF(pids));
 
         for (size_t i = 0; i < n; i++)
                 on_exit_event(pids[i], m);
@@ -571,7 +734,9 @@ static int on_clock(sd_event_source *s, int fd, uint32_t revents, void *userdata
 
         if (read(fd, &n, sizeof(n)) < 0 && errno == ECANCELED) {
                 log_msg(LOG_NOTICE, "the wall clock was set; the next sweep judges every object afresh");
-                engine_invalidate(m->engine);
+                engine_invalidate(m->host.engine);
+                for (size_t i = 0; i < m->n_others; i++)
+                        engine_invalidate(m->others[i]->engine);
         }
         (void) arm_clock(fd);
         return 0;
@@ -624,8 +789,9 @@ int manager_start(struct manager *m) {
         }
         /* Without the connector (inside a PID namespace, or turned off), the
          * evidence's pidfds tell of its exits; with it, they would tell twice. */
-        if (!m->connector && engine_watch_fd(m->engine) >= 0) {
-                r = sd_event_add_io(m->event, &m->watch_source, engine_watch_fd(m->engine), EPOLLIN, on_watch, m);
+        if (!m->connector && engine_watch_fd(m->host.engine) >= 0) {
+                r = sd_event_add_io(m->event, &m->watch_source, engine_watch_fd(m->host.engine), EPOLLIN, on_watch,
+                                    m);
                 if (r < 0)
                         return r;
         }

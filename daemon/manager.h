@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "history.h"
 #include "judge.h"
+#include "namespaces.h"
 #include "reap.h"
 #include "said.h"
 #include "service.h"
@@ -49,14 +50,17 @@ struct manager {
         bool no_process_events;
         struct config *config;
         struct collect_paths paths;
-        struct engine *engine;
-        /* How the engine answers the socket's methods (lib/service.h). */
-        struct service service;
+        /* The daemon's own IPC namespace's engine, and with Namespaces=all
+         * one for every other namespace found at the last sweep, sorted by
+         * inode. */
+        struct nsengine host;
+        struct nsengine **others;
+        size_t n_others;
+        uint64_t self_ino; /* the daemon's own IPC namespace's inode, once found */
+        bool ns_cut_said;  /* more namespaces than the limit: said once */
         gid_t admin_gid; /* AdminGroup=, resolved at load */
         bool has_admin_gid;
 
-        bool sight_said;     /* the partial view was logged */
-        int save_error_said; /* the last state file error logged */
         int metrics_error_said; /* the last MetricsFile= error logged */
 
         /* Exits seen since the last look. */
@@ -68,10 +72,6 @@ struct manager {
         struct history history;
         char *history_dir; /* StateDir= at start, where the history is kept; NULL: not kept */
         int history_error_said; /* the last error saving it, logged */
-        /* A dry run's would-removes said, so each is said once (said.h). */
-        struct said said;
-        bool said_full_said;
-        bool dry_stop_said; /* a dry run's stop at MaxRemovalsPerSweep= was said */
         struct manager_stats stats;
         uint64_t start_usec; /* CLOCK_MONOTONIC */
 
@@ -101,8 +101,19 @@ bool manager_dry_run(const struct manager *m);
 bool manager_admin_gid(const struct manager *m, gid_t *ret);
 
 /* A sweep: judged (a confirmation when nothing changed), reaped (or only
- * recorded, on a dry-run daemon), every record logged, counted and kept. */
+ * recorded, on a dry-run daemon), every record logged, counted and kept;
+ * with Namespaces=all, of every IPC namespace found now. */
 int manager_sweep(struct manager *m, enum sweep_trigger trigger);
+
+/* The engine of the IPC namespace INO (the daemon's own, or another one
+ * found at the last sweep), or NULL. */
+struct nsengine *manager_find_ns(struct manager *m, uint64_t ino);
+
+/* The service's hooks (lib/service.h), USERDATA an nsengine: what an admin
+ * asked for over the socket, said; what the daemon counted. */
+void manager_acted(void *userdata, enum service_act act, const struct reap_result *res, uint64_t usec);
+void manager_counters(void *userdata, struct metrics_counters *ret);
+int manager_more_metrics(void *userdata, json_object *families);
 
 /* Sets up the timer, signals, watchdog and process events, sweeps once,
  * then tells systemd it is ready (the control socket is open by then). */

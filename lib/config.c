@@ -410,6 +410,15 @@ static int handle_daemon(struct parse *p, const char *key, const char *value) {
                 d->archive_dir_set = true;
                 return parse_path(p, key, value, &d->archive_dir);
         }
+        if (strcmp(key, "Namespaces") == 0) {
+                if (strcmp(value, "host") == 0)
+                        d->all_namespaces = false;
+                else if (strcmp(value, "all") == 0)
+                        d->all_namespaces = true;
+                else
+                        return fail(p, "Namespaces= wants host or all, got \"%s\"", value);
+                return 1;
+        }
         if (strcmp(key, "MetricsFile") == 0) {
                 /* Empty: none (a drop-in can turn off one set before). */
                 if (!*value) {

@@ -63,6 +63,9 @@ struct daemon_config {
         /* Written after every sweep, for node_exporter's textfile
          * collector (lib/metrics.h); NULL: none. */
         char *metrics_file;
+        /* Namespaces=all: every IPC namespace of the host is judged and
+         * swept, each by an engine of its own (ipcns.h); host: ipcgcd's own. */
+        bool all_namespaces;
 };
 
 #define CONFIG_DEFAULT_INTERVAL 60u

@@ -778,18 +778,42 @@ int engine_remove_one(struct engine *e, const char *id, const struct engine_requ
 static bool sysv_news(struct engine *e, const pid_t *pids, size_t n) {
         _cleanup_(inventory_freep) struct inventory *now = NULL;
         const char *dir = e->paths->sysvipc ? e->paths->sysvipc : "/proc/sysvipc";
+        /* Another namespace's objects are listed by a helper in it, and
+         * are found by id in the judgement (no confirmation index is kept
+         * for them: see engine_new's callers). */
+        bool foreign = e->paths->ns && !e->paths->ns->self;
+        const unsigned types = e->config->scan.types & (IPC_TYPE_BIT(IPC_TYPE_SHM) | IPC_TYPE_BIT(IPC_TYPE_MSG));
 
-        if (!e->inv_index || inventory_new(&now) < 0)
+        if (!e->inv || (!foreign && !e->inv_index))
                 return true;
         /* shm and msg only: listing them is a read of two files, while sem
          * needs semctl per set; a sem's pids live in the evidence index. */
-        for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_MSG; t++)
-                if ((e->config->scan.types & IPC_TYPE_BIT(t)) && sysv_collect(t, dir, NULL, now) < 0)
+        if (foreign) {
+                struct scan_config scan = e->config->scan;
+                scan.types = types;
+                if (collect_inventory(&scan, e->paths, NULL, &now) < 0)
                         return true;
+        } else {
+                if (inventory_new(&now) < 0)
+                        return true;
+                for (enum ipc_type t = IPC_TYPE_SHM; t <= IPC_TYPE_MSG; t++)
+                        if ((types & IPC_TYPE_BIT(t)) && sysv_collect(t, dir, NULL, now) < 0)
+                                return true;
+        }
         for (size_t i = 0; i < now->n_objects; i++) {
                 const struct ipc_object *o = &now->objects[i];
-                const struct ipc_object *p = inventory_index_find(e->inv_index, o);
-                if (!p || p->ctime != o->ctime)
+                const struct ipc_object *p = NULL;
+                if (e->inv_index)
+                        p = inventory_index_find(e->inv_index, o);
+                else {
+                        _cleanup_free_ char *id = ipc_object_id(o);
+                        size_t k;
+                        if (!id)
+                                return true;
+                        if (engine_find(e, id, &k) == 0)
+                                p = &e->inv->objects[k];
+                }
+                if (!p || p->type != o->type || p->ctime != o->ctime)
                         return true; /* new since the last judgement */
                 for (size_t k = 0; k < n; k++)
                         if (pids[k] == o->cpid || pids[k] == o->lpid || pids[k] == o->lrpid)

@@ -45,7 +45,7 @@ static int cmp_ns(const void *a, const void *b) {
 }
 
 bool ipcns_is_member(const struct ipcns *ns, pid_t pid) {
-        return ns->n_members && bsearch(&pid, ns->members, ns->n_members, sizeof(pid_t), cmp_pid);
+        return ns->n_members && ns->members && bsearch(&pid, ns->members, ns->n_members, sizeof(pid_t), cmp_pid);
 }
 
 /* Twelve hex digits of a container id, as docker ps shows it. */

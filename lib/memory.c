@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1711,6 +1714,43 @@ int memory_remove(const char *dir) {
                 if (unlinkat(dfd, names[i], 0) < 0 && errno != ENOENT)
                         return negative_errno();
         return rmdir(dir) < 0 ? negative_errno() : 0;
+}
+
+#define NS_DIR_PREFIX "ipcns-"
+
+int memory_namespace_dir(const char *state_dir, uint64_t ino, char **ret) {
+        return asprintf(ret, "%s/" NS_DIR_PREFIX "%" PRIu64, state_dir, ino) < 0 ? -ENOMEM : 0;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+int memory_forget_namespaces(const char *state_dir, const uint64_t *inos, size_t n) {
+        _cleanup_closedir_ DIR *d = opendir(state_dir);
+        const size_t plen = strlen(NS_DIR_PREFIX);
+        int ret = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        for (struct dirent *de; (de = readdir(d));) {
+                char *end;
+                if (strncmp(de->d_name, NS_DIR_PREFIX, plen) != 0 || !isdigit((unsigned char) de->d_name[plen]))
+                        continue;
+                errno = 0;
+                unsigned long long v = strtoull(de->d_name + plen, &end, 10);
+                uint64_t ino = v;
+                if (*end || errno || (n && bsearch(&ino, inos, n, sizeof(*inos), cmp_u64)))
+                        continue;
+                _cleanup_free_ char *dir = NULL;
+                if (memory_namespace_dir(state_dir, ino, &dir) < 0)
+                        return -ENOMEM;
+                int r = memory_remove(dir);
+                if (r < 0 && r != -ENOENT && ret == 0)
+                        ret = r;
+        }
+        return ret;
 }
 
 int memory_save(struct memory *m, const char *dir, unsigned covered) {

@@ -180,3 +180,16 @@ int memory_save(struct memory *m, const char *dir, unsigned covered);
  * it empty.  For the memory of an IPC namespace that is gone.  0, or a
  * negative errno (-ENOTEMPTY: something else is there, and stays). */
 int memory_remove(const char *dir);
+
+/* Another IPC namespace's memory is a state file of its own,
+ * STATE_DIR/ipcns-INODE: one memory is replaced whole by each judgement,
+ * and SysV ids mean something only in their namespace.  An inode used
+ * again by a new namespace finds the old one's: it only adds life.
+ * *RET is malloc'd. */
+int memory_namespace_dir(const char *state_dir, uint64_t ino, char **ret);
+/* Forgets the memories in STATE_DIR of namespaces not among the N sorted
+ * inodes INOS (memory_remove() of each StateDir/ipcns-INODE).  Only for a
+ * discovery that found every namespace: with some cut, or a process's
+ * namespace unreadable, one not found may still be there.  0, or the
+ * first failure (the others are still tried). */
+int memory_forget_namespaces(const char *state_dir, const uint64_t *inos, size_t n);

@@ -182,6 +182,44 @@ int metrics_build(const struct engine *e, const struct audit *a, const struct me
         return 0;
 }
 
+/* The samples of FAMILIES' family NAME, or NULL. */
+static json_object *samples_of(json_object *families, const char *name) {
+        for (size_t i = 0; i < json_object_array_length(families); i++) {
+                json_object *f = json_object_array_get_idx(families, i), *n, *samples;
+                if (json_object_object_get_ex(f, "name", &n) && strcmp(json_object_get_string(n), name) == 0 &&
+                    json_object_object_get_ex(f, "samples", &samples))
+                        return samples;
+        }
+        return NULL;
+}
+
+int metrics_add_namespace(json_object *families, const struct engine *e, uint64_t ipcns, const char *container) {
+        uint64_t objects[_IPC_TYPE_MAX][_VERDICT_MAX] = {}, bytes[_IPC_TYPE_MAX] = {};
+        struct builder b = { .families = families };
+        struct engine_last last = engine_last(e);
+        char ino[24];
+
+        for (size_t i = 0; last.inv && i < last.inv->n_objects; i++) {
+                const struct ipc_object *o = &last.inv->objects[i];
+                objects[o->type][last.judgements[i].verdict]++;
+                bytes[o->type] += o->size;
+        }
+        snprintf(ino, sizeof(ino), "%" PRIu64, ipcns);
+        container = container ? container : "";
+        b.samples = samples_of(families, "ipcgc_objects");
+        for (int t = 0; b.samples && t < _IPC_TYPE_MAX; t++)
+                for (int v = 0; v < _VERDICT_MAX; v++)
+                        if (objects[t][v])
+                                sample(&b, U64(objects[t][v]), 4, "type", ipc_type_to_string(t), "verdict",
+                                       verdict_to_string(v), "ipcns", ino, "container", container);
+        b.samples = samples_of(families, "ipcgc_bytes");
+        for (int t = 0; b.samples && t < _IPC_TYPE_MAX; t++)
+                if (bytes[t])
+                        sample(&b, U64(bytes[t]), 3, "type", ipc_type_to_string(t), "ipcns", ino, "container",
+                               container);
+        return b.error;
+}
+
 /* A label value as the text format quotes it: \, " and newline escaped. */
 static void put_label_value(FILE *f, const char *s) {
         for (; *s; s++) {

@@ -32,6 +32,11 @@ struct metrics_counters {
  * metrics_text() renders.
  */
 int metrics_build(const struct engine *e, const struct audit *a, const struct metrics_counters *c, json_object **ret);
+/* Adds to FAMILIES (metrics_build()'s) the objects and bytes of E's last
+ * judgement, the engine of another IPC namespace, labelled ipcns= and
+ * container= (empty: no name known).  Only counts that are not zero: a
+ * host may have a thousand namespaces. */
+int metrics_add_namespace(json_object *families, const struct engine *e, uint64_t ipcns, const char *container);
 /* The Prometheus text exposition (format 0.0.4) of FAMILIES. */
 int metrics_text(json_object *families, char **ret);
 

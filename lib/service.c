@@ -353,6 +353,26 @@ static int explain_details(const struct service *s, const struct ipc_object *o, 
         return 0;
 }
 
+/* An object or record O of another IPC namespace is named as a listing of
+ * every namespace names it: "ipc:INODE/shm:5", with "ipcns" and
+ * "container". */
+static int name_in_namespace(const struct service *s, json_object *o) {
+        const struct ipcns *ns = engine_paths(s->engine)->ns;
+        json_object *id;
+
+        if (!o || !ns || ns->self)
+                return 0;
+        if (json_object_object_get_ex(o, "id", &id) && json_object_is_type(id, json_type_string)) {
+                _cleanup_free_ char *full = NULL;
+                if (asprintf(&full, "ipc:%" PRIu64 "/%s", ns->ino, json_object_get_string(id)) < 0)
+                        return -ENOMEM;
+                json_object_object_add(o, "id", json_object_new_string(full));
+        }
+        json_object_object_add(o, "ipcns", json_object_new_uint64(ns->ino));
+        json_object_object_add(o, "container", ns->name ? json_object_new_string(ns->name) : NULL);
+        return 0;
+}
+
 static json_object *explain(const struct service *s, const struct service_caller *c, json_object *params) {
         static const char *const keys[] = { "id", NULL };
         const char *id = NULL;
@@ -376,6 +396,8 @@ static json_object *explain(const struct service *s, const struct service_caller
         r = report_explain(&last.inv->objects[i], &last.judgements[i], &obj);
         if (r >= 0) {
                 r = explain_details(s, &last.inv->objects[i], &last.judgements[i], obj);
+                if (r >= 0)
+                        r = name_in_namespace(s, obj);
                 if (r < 0)
                         json_object_put(obj);
         }
@@ -471,6 +493,10 @@ static json_object *remove_one(const struct service *s, const struct service_cal
         if (json_object_object_get_ex(out, "records", &records) && json_object_array_length(records) > 0)
                 rec = json_object_get(json_object_array_get_idx(records, 0));
         json_object_put(out);
+        if (name_in_namespace(s, rec) < 0) {
+                json_object_put(rec);
+                return NULL;
+        }
         return service_ok_with("record", rec);
 }
 
@@ -530,6 +556,8 @@ static int metrics_now(const struct service *s, json_object **ret_families, char
         r = build_audit(s, 0, &a);
         if (r >= 0)
                 r = metrics_build(s->engine, a, s->counters ? &counted : NULL, &families);
+        if (r >= 0 && s->more_metrics)
+                r = s->more_metrics(s->userdata, families);
         if (r >= 0)
                 r = metrics_text(families, ret_text);
         if (r >= 0 && ret_families)

@@ -18,6 +18,10 @@
  * the engine.  What differs is said in struct service.
  */
 
+static inline void json_object_putp(json_object **p) {
+        json_object_put(*p);
+}
+
 /* Who is asking. */
 struct service_caller {
         uid_t uid;
@@ -47,6 +51,9 @@ struct service {
         /* Fills in what the daemon counted, for GetMetrics.  NULL: nothing
          * counted (--local), and the metrics have no counters. */
         void (*counters)(void *userdata, struct metrics_counters *ret);
+        /* Adds to the metrics' families what else the daemon judges (its
+         * other IPC namespaces: metrics_add_namespace()).  May be NULL. */
+        int (*more_metrics)(void *userdata, json_object *families);
         void *userdata;
 };
 

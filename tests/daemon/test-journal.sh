@@ -53,7 +53,7 @@ is "$(for id in "${IDS[@]}"; do said "$id"; done | paste -sd' ')" "1 1 1 1" \
     "one would-remove line per orphan over $(sweeps) sweeps"
 line=$(grep -F " ${IDS[0]} would-remove: " "$T/ipcgcd.err")
 diag "$line"
-want=$(grep -n 'log_record(prio, id, rec);' "$top_srcdir/daemon/manager.c" | cut -d: -f1)
+want=$(grep -n 'log_record(prio, id, &shown, ' "$top_srcdir/daemon/manager.c" | cut -d: -f1)
 is "$(sed -n 's/^ipcgcd: info: \([^ ]*\) (\([a-z_]*\)): .*/\1 \2/p' <<<"$line")" "daemon/manager.c:$want log_records" \
     "the line names its caller's file, line and function (CODE_FILE, CODE_LINE, CODE_FUNC)"
 check "and no line names the logger's own file" bash -c "! grep -q 'daemon/log.c' '$T/ipcgcd.err'"
