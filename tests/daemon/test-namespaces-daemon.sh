@@ -92,6 +92,12 @@ is "$(jq -c '[.objects[].ipcns] | unique' <<<"$one")" "[${NS[b]}]" "list --names
 ex=$("$IPCGC" --config "$CONF" explain -J "ipc:${NS[a]}/shm:${ORPHAN_SHM[a]}")
 is "$(jq -r '"\(.id) \(.verdict) \(.ipcns)"' <<<"$ex")" "ipc:${NS[a]}/shm:${ORPHAN_SHM[a]} ORPHAN ${NS[a]}" \
     "explain ipc:INO/shm:ID through the daemon"
+err=$("$IPCGC" --config "$CONF" explain "ipc:1/shm:${ORPHAN_SHM[a]}" 2>&1)
+rc=$?
+case "$rc $err" in
+"1 "*"no IPC namespace 1"*) ok "explain of an id in no namespace through the daemon: exit 1, and says so" ;;
+*) not_ok "explain of an id in no namespace through the daemon: exit 1, and says so" "got: exit $rc: $err" ;;
+esac
 
 # A4: audit, each namespace's use against its own limits.
 aud=$("$IPCGC" --config "$CONF" audit --all-namespaces -J)
