@@ -22,19 +22,30 @@ int nsengine_init_host(struct nsengine *n, struct manager *m, const struct confi
         return 0;
 }
 
-static int copy_ns(struct ipcns *to, const struct ipcns *from) {
-        pid_t *members = NULL;
+static int copy_pids(pid_t **ret, const pid_t *pids, size_t n) {
+        *ret = NULL;
+        if (n && !(*ret = malloc(n * sizeof(pid_t))))
+                return -ENOMEM;
+        if (n)
+                memcpy(*ret, pids, n * sizeof(pid_t));
+        return 0;
+}
 
-        if (from->n_members) {
-                members = malloc(from->n_members * sizeof(pid_t));
-                if (!members)
-                        return -ENOMEM;
-                memcpy(members, from->members, from->n_members * sizeof(pid_t));
+static int copy_ns(struct ipcns *to, const struct ipcns *from) {
+        pid_t *members, *maybe;
+
+        if (copy_pids(&members, from->members, from->n_members) < 0)
+                return -ENOMEM;
+        if (copy_pids(&maybe, from->maybe, from->n_maybe) < 0) {
+                free(members);
+                return -ENOMEM;
         }
         free(to->members);
+        free(to->maybe);
         char *name = to->name; /* kept: the engine's rules point at it */
         *to = *from;
         to->members = members;
+        to->maybe = maybe;
         to->name = name;
         return 0;
 }
@@ -98,6 +109,7 @@ void nsengine_free(struct nsengine *n) {
         if (!n->ns)
                 return; /* the daemon's own: part of the manager */
         free(n->ns->members);
+        free(n->ns->maybe);
         free(n->ns->name);
         free(n->ns);
         free(n->state_dir);

@@ -244,12 +244,14 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
                         return -ENOMEM;
                 }
                 /* In another namespace, a SysV id is held only by its
-                 * members: the same id in the maps of a process elsewhere
-                 * is another object.  A file's (dev, ino) names it
-                 * wherever it is held. */
+                 * members (or by a process that may be one, its namespace
+                 * unreadable): the same id in the maps of a process
+                 * elsewhere is another object.  A file's (dev, ino) names
+                 * it wherever it is held. */
                 size_t k = 0;
                 for (size_t m = 0; m < n; m++)
-                        if (!foreign(paths) || !ipc_type_is_sysv(o->type) || ipcns_is_member(paths->ns, pids[m]))
+                        if (!foreign(paths) || !ipc_type_is_sysv(o->type) ||
+                            ipcns_may_be_member(paths->ns, pids[m]))
                                 o->holders[k++] = pids[m];
                 if (k == 0) {
                         free(o->holders);

@@ -16,6 +16,7 @@ struct ipcns_list *ipcns_list_free(struct ipcns_list *l) {
                 return NULL;
         for (size_t i = 0; i < l->n; i++) {
                 free(l->ns[i].members);
+                free(l->ns[i].maybe);
                 free(l->ns[i].name);
         }
         free(l->ns);
@@ -46,6 +47,11 @@ static int cmp_ns(const void *a, const void *b) {
 
 bool ipcns_is_member(const struct ipcns *ns, pid_t pid) {
         return ns->n_members && ns->members && bsearch(&pid, ns->members, ns->n_members, sizeof(pid_t), cmp_pid);
+}
+
+bool ipcns_may_be_member(const struct ipcns *ns, pid_t pid) {
+        return ipcns_is_member(ns, pid) ||
+               (ns->n_maybe && ns->maybe && bsearch(&pid, ns->maybe, ns->n_maybe, sizeof(pid_t), cmp_pid));
 }
 
 /* Twelve hex digits of a container id, as docker ps shows it. */
@@ -176,6 +182,8 @@ static int add_member(struct ipcns *ns, size_t *cap, pid_t pid, size_t max) {
 int ipcns_discover(const char *proc_root, size_t max_ns, size_t max_members, struct ipcns_list **ret) {
         _cleanup_(ipcns_list_freep) struct ipcns_list *l = calloc(1, sizeof(*l));
         _cleanup_free_ size_t *caps = NULL;
+        _cleanup_free_ pid_t *maybe = NULL;
+        size_t n_maybe = 0;
         _cleanup_closedir_ DIR *d = NULL;
         size_t n_cap = 0;
         uint64_t self = 0;
@@ -205,7 +213,12 @@ int ipcns_discover(const char *proc_root, size_t max_ns, size_t max_members, str
                 if (r == -ENOENT || r == -ESRCH)
                         continue; /* exited meanwhile: a member of nothing */
                 if (r < 0) {
-                        l->n_unreadable++;
+                        /* Kept, to be counted with every namespace. */
+                        if (l->n_unreadable++ < IPCNS_MAX_MAYBE) {
+                                if (!maybe && !(maybe = calloc(IPCNS_MAX_MAYBE, sizeof(pid_t))))
+                                        return -ENOMEM;
+                                maybe[n_maybe++] = (pid_t) pid;
+                        }
                         continue;
                 }
                 /* Few namespaces, many processes: a linear look is cheap
@@ -243,11 +256,19 @@ int ipcns_discover(const char *proc_root, size_t max_ns, size_t max_members, str
                 struct ipcns *ns = &l->ns[i];
                 char pid[16];
                 qsort(ns->members, ns->n_members, sizeof(pid_t), cmp_pid);
-                if (l->n_unreadable && !ns->partial) {
+                if (l->n_unreadable > IPCNS_MAX_MAYBE && !ns->partial) {
                         ns->partial = true;
                         snprintf(ns->reason, sizeof(ns->reason),
                                  "the IPC namespace of %zu processes could not be read: they may be members",
                                  l->n_unreadable);
+                }
+                if (n_maybe) {
+                        /* readdir's order is no order: sorted for lookups */
+                        if (!(ns->maybe = malloc(n_maybe * sizeof(pid_t))))
+                                return -ENOMEM;
+                        memcpy(ns->maybe, maybe, n_maybe * sizeof(pid_t));
+                        qsort(ns->maybe, n_maybe, sizeof(pid_t), cmp_pid);
+                        ns->n_maybe = n_maybe;
                 }
                 snprintf(pid, sizeof(pid), "%d", (int) ns->members[0]);
                 (void) ns_ino(proc_root, pid, "mnt", &ns->mnt_ino);

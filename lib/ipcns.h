@@ -14,13 +14,18 @@
  * this process's PID namespace: member pids are pids here.
  *
  * What cannot be read is not concluded from: a process whose ns/ipc is
- * denied could belong to any namespace, so every namespace is then seen
- * partially (PARTIAL, with REASON), and so is one whose members were cut at
- * the limit.  A partial view judges no object dead (sight.h).
+ * denied (a sandbox's init, a process of another user namespace) could
+ * belong to any namespace, so it is a possible member of each (MAYBE): what
+ * it holds counts for any of them, as a member's would, and what of it
+ * cannot be read (its fds, maps, waits) makes the judgement of each see in
+ * part, as in ipcgc's own namespace (sight.h).  Past IPCNS_MAX_MAYBE such
+ * processes, or with members cut at the limit, a namespace is seen
+ * partially (PARTIAL, with REASON): no object there is judged dead.
  */
 
 #define IPCNS_MAX_DEFAULT 1024u         /* namespaces at most */
 #define IPCNS_MAX_MEMBERS_DEFAULT 4096u /* members kept per namespace at most */
+#define IPCNS_MAX_MAYBE 256u /* processes of an unreadable namespace kept as possible members */
 #define IPCNS_NAME_MAX 128u
 #define IPCNS_REASON_MAX 160u
 
@@ -28,6 +33,8 @@ struct ipcns {
         uint64_t ino;   /* of ns/ipc: the namespace's one name that always exists */
         pid_t *members; /* sorted */
         size_t n_members;
+        pid_t *maybe; /* sorted: processes whose namespace could not be read */
+        size_t n_maybe;
         uint64_t mnt_ino; /* ns/mnt of members[0], 0: unreadable */
         char *name;       /* "docker:0123456789ab", "machine:web", "foo.service"; NULL: none known */
         bool self;        /* the namespace this process is in */
@@ -59,6 +66,9 @@ const struct ipcns *ipcns_find(const struct ipcns_list *l, const char *sel, size
 
 /* Is PID (sorted members) one of NS's members? */
 bool ipcns_is_member(const struct ipcns *ns, pid_t pid);
+/* ...or a process whose namespace could not be read, which may be one:
+ * the safe side for counting what it holds. */
+bool ipcns_may_be_member(const struct ipcns *ns, pid_t pid);
 
 /* The name for people of the cgroup path PATH ("/system.slice/docker-<id>.scope"):
  * a container's ("docker:<12 hex>", "cri-containerd:<12>", "podman:<12>"),

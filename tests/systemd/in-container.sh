@@ -169,7 +169,7 @@ check "journalctl -x IPCGC_ACTION=removed explains it (the catalog's subject)" \
 check "and says how to bring it back: ipcgc restore $entry" grep -qF "ipcgc restore $entry" <<<"$explained"
 check "with its owner and size filled in" grep -qF "(owner uid 0," <<<"$explained"
 removal=$(journalctl --no-pager -o json IPCGC_ACTION=removed IPCGC_OBJECT="shm:$shmid")
-line=$(grep -n 'log_record(prio, id, rec);' /opt/ipcgc/manager.c | cut -d: -f1)
+line=$(grep -n 'log_record(prio, id, &shown, ' /opt/ipcgc/manager.c | cut -d: -f1)
 is "$(jq -r '"\(.CODE_FILE) \(.CODE_LINE) \(.CODE_FUNC)"' <<<"$removal")" "daemon/manager.c $line log_records" \
     "its CODE_FILE, CODE_LINE and CODE_FUNC are the caller's"
 summary=$(journalctl --no-pager -o json MESSAGE_ID=9b0d5cbb1b7e4c7a9a3e7e0b1f2c4d06 | tail -1)
