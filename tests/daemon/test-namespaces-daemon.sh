@@ -202,7 +202,7 @@ for i in $(seq 20); do
         gone=$((gone + 1))
     fi
     # Five more namespaces made and gone before the next sweep.
-    for j in $(seq 400); do [ "$(wc -l <"$T/made")" -ge $((5 * i)) ] && break; nap 0.01; done
+    for _ in $(seq 400); do [ "$(wc -l <"$T/made")" -ge $((5 * i)) ] && break; nap 0.01; done
 done
 stop_churn
 made=$(wc -l <"$T/made")
