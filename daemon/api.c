@@ -17,6 +17,12 @@
 #include "manager.h"
 #include "service.h"
 
+/* A reply written piecewise (List), and the namespace it is from. */
+struct api_stream {
+        struct service_stream *st;
+        struct nsengine *n;
+};
+
 static json_object *denied(const char *method) {
         return service_error("io.ipcgc.PermissionDenied", "method", method);
 }
@@ -277,8 +283,20 @@ static json_object *call(void *userdata, const struct peer *peer, const char *me
         if (reply || failed)
                 return reply;
         /* What the engine answers, the service does, as for --local. */
-        int r = service_call(&n->service, &caller, method, params ? params : parameters, &reply,
-                             (struct service_stream **) ret_stream);
+        struct service_stream *st = NULL;
+        int r = service_call(&n->service, &caller, method, params ? params : parameters, &reply, &st);
+        if (st) {
+                /* The namespace's engine stays while its reply is written,
+                 * even if a sweep finds the namespace gone meanwhile. */
+                struct api_stream *as = malloc(sizeof(*as));
+                if (!as) {
+                        service_stream_free(st);
+                        return NULL;
+                }
+                *as = (struct api_stream) { .st = st, .n = n };
+                nsengine_ref_stream(n);
+                *ret_stream = (struct reply_stream *) as;
+        }
         if (r != -EOPNOTSUPP)
                 return reply;
         for (size_t i = 0; i < ELEMENTSOF(methods); i++)
@@ -297,11 +315,14 @@ static json_object *call(void *userdata, const struct peer *peer, const char *me
 
 /* The control socket's streams are the service's. */
 static int stream_next(struct reply_stream *s, char **ret, size_t *ret_len, bool *ret_done) {
-        return service_stream_next((struct service_stream *) s, ret, ret_len, ret_done);
+        return service_stream_next(((struct api_stream *) s)->st, ret, ret_len, ret_done);
 }
 
 static void stream_free(struct reply_stream *s) {
-        service_stream_free((struct service_stream *) s);
+        struct api_stream *as = (struct api_stream *) s;
+        service_stream_free(as->st);
+        nsengine_unref_stream(as->n);
+        free(as);
 }
 
 static bool admin_gid(void *userdata, gid_t *ret) {

@@ -546,7 +546,7 @@ static int find_namespaces(struct manager *m) {
         }
         for (size_t i = 0; i < m->n_others; i++)
                 if (!m->others[i]->found)
-                        nsengine_free(m->others[i]);
+                        nsengine_retire(m->others[i]);
         free(m->others);
         m->others = others;
         m->n_others = n;

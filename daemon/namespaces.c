@@ -116,6 +116,22 @@ void nsengine_free(struct nsengine *n) {
         free(n);
 }
 
+void nsengine_retire(struct nsengine *n) {
+        if (n->streams)
+                n->retired = true;
+        else
+                nsengine_free(n);
+}
+
+void nsengine_ref_stream(struct nsengine *n) {
+        n->streams++;
+}
+
+void nsengine_unref_stream(struct nsengine *n) {
+        if (--n->streams == 0 && n->retired)
+                nsengine_free(n);
+}
+
 int nsengine_set_config(struct nsengine *n, const struct config *config) {
         if (n->ns) {
                 /* The memory stays where it was loaded from: StateDir= is

@@ -41,6 +41,11 @@ struct nsengine {
         bool sight_said;     /* the partial view was logged */
         int save_error_said; /* the last state file error logged */
         bool found;          /* in the last discovery */
+        /* Replies being written piecewise from its judgement (List): while
+         * there are any, a namespace found gone is only retired, and freed
+         * with the last of them (nsengine_unref_stream()). */
+        unsigned streams;
+        bool retired;
 };
 
 /* The daemon's own, on CONFIG (which must outlive it, or the next
@@ -50,6 +55,11 @@ int nsengine_init_host(struct nsengine *n, struct manager *m, const struct confi
 int nsengine_new(struct manager *m, const struct ipcns *ns, const struct config *config, struct nsengine **ret);
 /* Frees what N holds (and N, unless it is the daemon's own). */
 void nsengine_free(struct nsengine *n);
+/* A namespace found gone: freed now, or, while a reply is being written
+ * from its judgement, when the last one is done. */
+void nsengine_retire(struct nsengine *n);
+void nsengine_ref_stream(struct nsengine *n);
+void nsengine_unref_stream(struct nsengine *n);
 /* A reload: the rules change, the memory stays. */
 int nsengine_set_config(struct nsengine *n, const struct config *config);
 /* What a new discovery found of N's namespace: its members now. */
