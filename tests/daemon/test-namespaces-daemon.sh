@@ -6,7 +6,7 @@
 # removed by the daemon within 1 s of it; 100 namespaces that come and go
 # during 20 of the daemon's sweeps cost it no error and no fd; the journal
 # and metrics say which namespace and container.  With Namespaces=host (the
-# default) the daemon refuses --all-namespaces, saying what would do; a bad
+# default) the daemon refuses --all-namespaces, saying what to do; a bad
 # value is refused at start, at its line.
 . "${top_srcdir:-.}/tests/daemon/lib.sh" || { echo "Bail out! cannot read tests/daemon/lib.sh"; exit 1; }
 
@@ -54,7 +54,9 @@ stop_daemon
 
 # --- Namespaces=all ----------------------------------------------------------
 # Started first, so that its start-up sweep finds nothing: what is made
-# after is listed before anything sweeps it.
+# after is listed before anything sweeps it, and the containers are ones
+# no sweep of the daemon's own has found yet: a request finds them, as
+# --local does.
 cp "$T/base.conf" "$CONF"
 daemon_config "Namespaces=all" "MetricsFile=$PROM"
 printf '\n[Rule default]\nMinAge=0\nAction=collect\n' >>"$CONF"
