@@ -2,7 +2,7 @@
 # Issue 14, acceptance 3 as far as --local goes: IPC namespaces that come
 # and go while `--all-namespaces` looks at them are skipped cleanly.  At
 # least 100 short-lived "containers" (each its own IPC and mount namespace
-# and /dev/shm, an orphaned shm and pshm made in it) come and go during 10
+# and /dev/shm, an orphaned shm, pshm and msg made in it) come and go during 10
 # listings, 10 dry runs and 10 sweeps: every run exits 0 with a whole
 # reply, and nothing of the test's own namespace is touched.
 . "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
@@ -13,18 +13,7 @@ sed -i "s|^\[Daemon\]$|[Daemon]\nArchiveDir=$T/archive|" "$CONF"
 printf '\n[Rule default]\nMinAge=0\nAction=collect\n' >>"$CONF"
 hold shm 0x7101 4096 0600; OUT_SHM=$HOLD_ID
 
-# The churn: one container after another until told to stop, each living
-# as long as its two objects take to make.
-: >"$T/made"
-(
-    while [ ! -e "$T/stop" ]; do
-        unshare --ipc --mount --propagation private -- sh -c '
-            mount -t tmpfs tmpfs /dev/shm &&
-            "$1" -x shm 0x6001 4096 0600 >/dev/null && "$1" -x pshm /churn 4096 0600 >/dev/null' churn "$HOLD" &&
-            echo >>"$T/made"
-    done
-) &
-CHURN=$!
+start_churn
 
 bad=0 runs=0 seen=0 gone=0
 for i in $(seq 10); do
@@ -43,8 +32,7 @@ for i in $(seq 10); do
 done
 # Until a hundred have come and gone, at least.
 for i in $(seq 2000); do [ "$(wc -l <"$T/made")" -ge 100 ] && break; read -r -t 0.05 <> <(:) || true; done
-touch "$T/stop"
-wait "$CHURN"
+stop_churn
 
 is "$bad" 0 "$runs runs over all namespaces while they come and go: every one exits 0, whole, with no error"
 echo "# runs that found another namespace: $seen of 10 listings; runs that found one gone: $gone"

@@ -13,52 +13,13 @@ enter_private_namespaces "$@"
 command -v jq >/dev/null || { echo "1..0 # SKIP jq is needed"; exit 0; }
 sed -i "s|^\[Daemon\]$|[Daemon]\nArchiveDir=$T/archive|" "$CONF"
 printf '\n[Rule default]\nMinAge=0\nAction=collect\n' >>"$CONF"
-OWN_NS=$(stat -L -c %i /proc/self/ns/ipc)
 
 # The outer namespace first, so that its ids are the containers' too: its
 # orphan is shm 0 and its live segment shm 1, held by a process that is no
 # member of either container.  A container's orphan shm 1 must not be taken
 # for attached because of it.
-hold -x shm 0x7001 4096 0600;    OUT_ORPHAN_SHM=$HOLD_ID
-hold shm 0x7002 4096 0600;       OUT_LIVE_SHM=$HOLD_ID; OUT_LIVE_PID=$HOLD_PID
-hold pshm /outer-live 4096 0600
-hold -x pshm /outer-orphan 4096 0600
-
-# The container: moves itself into its cgroup, makes its own /dev/shm and
-# mqueue, then the five objects, says what it made, and stays until told.
-cat >"$T/container.sh" <<'EOS'
-set -eu
-cg=$1 tag=$2 stop=$3
-export top_builddir=$4 top_srcdir=$5
-. "$top_srcdir/tests/integration/lib.sh"
-echo $$ >"$cg/cgroup.procs"
-mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t mqueue mqueue "$MQDIR"
-# Limits are the namespace's own: one container's differ.
-[ "$tag" = b ] && echo 77 >/proc/sys/kernel/shmmni
-hold shm 0x5001 4096 0600;     live_shm=$HOLD_ID; pids=$HOLD_PID; attacher=$HOLD_PID
-hold -x shm 0x5002 4096 0600;  orphan_shm=$HOLD_ID
-hold -x msg 0x5003 16 0600;    orphan_msg=$HOLD_ID
-hold pshm "/live-$tag" 4096 0600; pids="$pids $HOLD_PID"
-hold -x pshm "/orphan-$tag" 4096 0600
-echo "ready $(stat -L -c %i /proc/self/ns/ipc) $live_shm $orphan_shm $orphan_msg $attacher"
-read -r _ <"$stop"
-# shellcheck disable=SC2086
-kill $pids
-EOS
-
-CGROOT=$(test_cgroup_root)
-declare -A NS LIVE_SHM ORPHAN_SHM ORPHAN_MSG HEX ATTACHER
-for c in a b; do
-    HEX[$c]=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
-    mkdir -p "$CGROOT/docker-${HEX[$c]}.scope"
-    mkfifo "$T/stop-$c"
-    exec {fd}< <(MQDIR=$MQDIR unshare --ipc --mount --propagation private -- \
-        bash "$T/container.sh" "$CGROOT/docker-${HEX[$c]}.scope" "$c" "$T/stop-$c" "$top_builddir" "$top_srcdir")
-    read -r -u "$fd" word ns live orphan msg attacher || { echo "Bail out! container $c did not start"; exit 1; }
-    [ "$word" = ready ] || { echo "Bail out! container $c: $word"; exit 1; }
-    NS[$c]=$ns LIVE_SHM[$c]=$live ORPHAN_SHM[$c]=$orphan ORPHAN_MSG[$c]=$msg ATTACHER[$c]=$attacher
-done
+make_outer_objects
+start_containers a b
 [ "${NS[a]}" != "${NS[b]}" ] && [ "${NS[a]}" != "$OWN_NS" ] || { echo "Bail out! the containers share a namespace"; exit 1; }
 
 # What a plain sweep of the outer namespace would remove.
@@ -67,25 +28,7 @@ is "$plain" "[\"pshm:/outer-orphan\",\"shm:$OUT_ORPHAN_SHM\"]" "a plain dry run 
 
 json=$("$IPCGC" --config "$CONF" list --local --all-namespaces -J)
 is "$?" 0 "list --all-namespaces -J exits 0"
-v() { jq -r --arg id "$1" '[.objects[] | select(.id == $id)] | if length == 1 then .[0] | "\(.verdict) \(.ipcns) \(.container)" else "\(length) objects" end' <<<"$json"; }
-
-for c in a b; do
-    n=${NS[$c]} name="docker:${HEX[$c]:0:12}"
-    is "$(jq --argjson n "$n" '[.objects[] | select(.ipcns == $n)] | length' <<<"$json")" 5 "container $c: five objects in namespace $n"
-    is "$(v "ipc:$n/shm:${LIVE_SHM[$c]}")" "LIVE $n $name" "container $c: live shm LIVE"
-    is "$(jq -c --arg id "ipc:$n/shm:${LIVE_SHM[$c]}" '.objects[] | select(.id == $id) | .holders' <<<"$json")" \
-        "[${ATTACHER[$c]}]" "container $c: its live shm's attacher found in its maps"
-    is "$(v "ipc:$n/shm:${ORPHAN_SHM[$c]}")" "ORPHAN $n $name" "container $c: orphaned shm ORPHAN"
-    is "$(v "ipc:$n/msg:${ORPHAN_MSG[$c]}")" "ORPHAN $n $name" "container $c: orphaned msg ORPHAN"
-    is "$(v "ipc:$n/pshm:/live-$c")" "LIVE $n $name" "container $c: live pshm LIVE"
-    is "$(v "ipc:$n/pshm:/orphan-$c")" "ORPHAN $n $name" "container $c: orphaned pshm ORPHAN"
-    is "$(jq -r --argjson n "$n" '.namespaces[] | select(.ipcns == $n) | .container' <<<"$json")" "$name" \
-        "container $c: named from its cgroup docker-<id>.scope"
-done
-is "$(jq --argjson n "$OWN_NS" '[.objects[] | select(.ipcns == $n)] | length' <<<"$json")" 4 \
-    "the outer namespace's four objects, under their plain ids"
-is "$(v "shm:$OUT_LIVE_SHM")" "LIVE $OWN_NS null" "outer live shm LIVE"
-is "$(jq '[.objects[].id] | length == (unique | length)' <<<"$json")" true "every id is unique"
+ns_check_list "$json"
 # Each namespace's memory of life is its own state file.
 [ -s "$T/state/ipcns-${NS[a]}/memory" ] && [ -s "$T/state/ipcns-${NS[b]}/memory" ] && [ -s "$T/state/memory" ] &&
     ok "a memory of life per namespace, beside the outer one's" || not_ok "a memory of life per namespace" "$(ls -R "$T/state")"
@@ -106,16 +49,7 @@ is "$(jq -c '[.objects[].ipcns] | unique' <<<"$one")" "[${NS[b]}]" "--namespace 
 # audit: each namespace's use against its own limits.
 aud=$("$IPCGC" --config "$CONF" audit --local --all-namespaces -J)
 is "$?" 0 "audit --all-namespaces -J exits 0"
-use() { jq -c --argjson n "$1" '.namespaces[] | select(.ipcns == $n) | [.usage[] | "\(.type)=\(.count)"] | sort' <<<"$aud"; }
-limit() { jq -r --argjson n "$1" --arg l "$2" '.namespaces[] | select(.ipcns == $n) | .limits[] | select(.name == $l) | "\(.used)/\(.limit)"' <<<"$aud"; }
-for c in a b; do
-    is "$(use "${NS[$c]}")" '["msg=1","pshm=2","shm=2"]' "audit: container $c's totals are what it made"
-done
-is "$(use "$OWN_NS")" '["pshm=2","shm=2"]' "audit: the outer namespace's totals are its own"
-is "$(limit "${NS[b]}" shmmni)" 2/77 "audit: container b's shmmni is its own (77)"
-is "$(limit "${NS[a]}" shmmni)" "2/$(nsenter -t "$(head -n 1 "$CGROOT/docker-${HEX[a]}.scope/cgroup.procs")" --ipc cat /proc/sys/kernel/shmmni)" \
-    "audit: container a's shmmni is its own"
-is "$(limit "$OWN_NS" shmmni)" "2/$(cat /proc/sys/kernel/shmmni)" "audit: the outer shmmni is the outer one"
+ns_check_audit "$aud"
 
 # Rules by namespace: container a's objects collected by its name, every
 # other container's only reported (the shipped 10-containers.conf), the
@@ -138,25 +72,7 @@ is "$(jq -c '[.would_remove, .stopped, ([.records[] | select(.action == "would-r
 
 out=$("$IPCGC" --config "$CONF" sweep --local --all-namespaces -J)
 is "$?" 0 "sweep --all-namespaces exits 0"
-removed() { jq -c --argjson n "$1" '[.records[] | select(.action == "removed" and .ipcns == $n) | .id] | sort' <<<"$out"; }
-for c in a b; do
-    n=${NS[$c]}
-    is "$(removed "$n")" "[\"ipc:$n/msg:${ORPHAN_MSG[$c]}\",\"ipc:$n/pshm:/orphan-$c\",\"ipc:$n/shm:${ORPHAN_SHM[$c]}\"]" \
-        "container $c: its three orphans removed"
-done
-is "$(removed "$OWN_NS")" "$plain" "the outer namespace: exactly what a plain sweep would remove"
-is "$(jq '[.records[] | select(.action != "removed")] | length' <<<"$out")" 0 "nothing skipped or failed"
-
-# Seen from inside each container: the live ones stay, the orphans are gone.
-for c in a b; do
-    pid=$(cat "$CGROOT/docker-${HEX[$c]}.scope/cgroup.procs" | head -n 1)
-    inside=$(nsenter -t "$pid" --ipc --mount sh -c 'ipcs -m | awk "\$1 ~ /^0x/ { print \$2 }" | sort -n | tr "\n" " "; ipcs -q | awk "\$1 ~ /^0x/" | wc -l; ls /dev/shm | tr "\n" " "')
-    is "$inside" "${LIVE_SHM[$c]} 0
-live-$c " "container $c: its live shm and pshm remain, its orphans are gone"
-done
-is "$(ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | sort -n | tr '\n' ' ')" "$OUT_LIVE_SHM " "outer: the live shm remains"
-is "$(ls /dev/shm)" outer-live "outer: the live pshm remains"
-kill -0 "$OUT_LIVE_PID" && ok "outer: its holder lives on"
+ns_check_sweep "$out" "$plain"
 
 # Each removal was archived first, named as it was listed; an entry of a
 # container's goes back into that container (--local), never into this
