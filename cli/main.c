@@ -428,6 +428,13 @@ char *cli_error_sentence(json_object *error) {
                         reason += 8;
                 n = asprintf(&s, "%s is not removable: %s, %s%s", P("id"), verdict, reason,
                              forced ? " (--force removes it all the same)" : "");
+        } else if (strcmp(name, "io.ipcgc.NoSuchNamespace") == 0) {
+                json_object *params = NULL, *v = NULL;
+                uint64_t ino = json_object_object_get_ex(error, "parameters", &params) &&
+                                               json_object_object_get_ex(params, "ipcns", &v)
+                                       ? json_object_get_uint64(v)
+                                       : 0;
+                n = asprintf(&s, "no IPC namespace %" PRIu64 " (gone, or never there)", ino);
         } else if (strcmp(name, "io.ipcgc.NoSuchObject") == 0)
                 n = asprintf(&s, "there is no object %s (gone, or not yours to see); 'ipcgc list' shows what there is",
                              P("id"));

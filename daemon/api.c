@@ -167,7 +167,7 @@ static json_object *list_namespaces(struct manager *m, const struct peer *p, jso
         }
         /* As found now: a container started since the last sweep is
          * listed (and judged when asked about). */
-        manager_refresh_namespaces(m);
+        manager_refresh_namespaces(m, p->admin);
         json_object_object_add(out, "namespaces", arr);
         json_object_object_add(out, "all", json_object_new_boolean(m->config->daemon.all_namespaces));
         for (size_t i = 0; i <= m->n_others; i++) {
@@ -221,8 +221,8 @@ static json_object *params_without(json_object *params, const char *key, const c
  * service is to be given (NULL: PARAMS as they are).  An error reply, or
  * NULL with *RET set.
  */
-static json_object *route(struct manager *m, const char *method, json_object *params, struct nsengine **ret,
-                          json_object **ret_params, bool *ret_failed) {
+static json_object *route(struct manager *m, const char *method, json_object *params, bool admin,
+                          struct nsengine **ret, json_object **ret_params, bool *ret_failed) {
         static const char *const routed[] = { "io.ipcgc.List",   "io.ipcgc.Explain", "io.ipcgc.Sweep",
                                               "io.ipcgc.Remove", "io.ipcgc.Audit",   NULL };
         json_object *v;
@@ -240,7 +240,7 @@ static json_object *route(struct manager *m, const char *method, json_object *pa
                 int64_t ino = json_object_get_int64(v);
                 if (!json_object_is_type(v, json_type_int) || ino <= 0 || errno)
                         return service_invalid("ipcns");
-                *ret = manager_find_ns_now(m, (uint64_t) ino);
+                *ret = manager_find_ns_now(m, (uint64_t) ino, admin);
                 if (!*ret)
                         return service_no_such_namespace((uint64_t) ino);
                 *ret_params = params_without(params, "ipcns", NULL);
@@ -251,7 +251,7 @@ static json_object *route(struct manager *m, const char *method, json_object *pa
         uint64_t ino;
         if (service_param_string(params, "id", &id) <= 0 || ipcns_parse_id(id, &ino, &rest) <= 0)
                 return NULL; /* the service says what is wrong with it */
-        *ret = manager_find_ns_now(m, ino);
+        *ret = manager_find_ns_now(m, ino, admin);
         if (!*ret)
                 return service_no_such_namespace(ino);
         /* The daemon's own objects are known by their plain IDs. */
@@ -271,7 +271,7 @@ static json_object *call(void *userdata, const struct peer *peer, const char *me
         json_object *reply;
         bool failed;
 
-        reply = route(m, method, parameters, &n, &params, &failed);
+        reply = route(m, method, parameters, peer->admin, &n, &params, &failed);
         if (reply || failed)
                 return reply;
         /* What the engine answers, the service does, as for --local. */

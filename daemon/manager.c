@@ -571,15 +571,16 @@ static int find_namespaces(struct manager *m) {
         return 0;
 }
 
-void manager_refresh_namespaces(struct manager *m) {
-        if (m->config->daemon.all_namespaces && now_usec(CLOCK_MONOTONIC) - m->ns_found_usec >= SERVICE_FRESH_USEC)
+void manager_refresh_namespaces(struct manager *m, bool admin) {
+        if (m->config->daemon.all_namespaces &&
+            (admin || now_usec(CLOCK_MONOTONIC) - m->ns_found_usec >= SERVICE_FRESH_USEC))
                 (void) find_namespaces(m);
 }
 
-struct nsengine *manager_find_ns_now(struct manager *m, uint64_t ino) {
+struct nsengine *manager_find_ns_now(struct manager *m, uint64_t ino, bool admin) {
         struct nsengine *n = manager_find_ns(m, ino);
         if (!n) {
-                manager_refresh_namespaces(m);
+                manager_refresh_namespaces(m, admin);
                 n = manager_find_ns(m, ino);
         }
         return n;

@@ -114,11 +114,12 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger);
 /* The engine of the IPC namespace INO (the daemon's own, or another one
  * found at the last sweep), or NULL. */
 struct nsengine *manager_find_ns(struct manager *m, uint64_t ino);
-/* For a request: the namespaces found again (Namespaces=all), unless that
- * was done less than a second ago, so that asking cannot keep the daemon
- * walking /proc; and then the one of INO, or NULL. */
-void manager_refresh_namespaces(struct manager *m);
-struct nsengine *manager_find_ns_now(struct manager *m, uint64_t ino);
+/* For a request: the namespaces found again (Namespaces=all); for callers
+ * who are not admins (ADMIN false) not if that was done less than a second
+ * ago, so that asking cannot keep the daemon walking /proc.  Then the one
+ * of INO, or NULL. */
+void manager_refresh_namespaces(struct manager *m, bool admin);
+struct nsengine *manager_find_ns_now(struct manager *m, uint64_t ino, bool admin);
 
 /* The service's hooks (lib/service.h), USERDATA an nsengine: what an admin
  * asked for over the socket, said; what the daemon counted. */

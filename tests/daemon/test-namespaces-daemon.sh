@@ -66,7 +66,7 @@ make_outer_objects # the "host" here
 start_containers a b
 [ "${NS[a]}" != "${NS[b]}" ] && [ "${NS[a]}" != "$OWN_NS" ] || { echo "Bail out! the containers share a namespace"; exit 1; }
 name_of() { echo "docker:${HEX[$1]:0:12}"; }
-members_of() { wc -l <"$CGROOT/docker-${HEX[$1]}.scope/cgroup.procs"; }
+members_of() { cat "$CGROOT/docker-${HEX[$1]}.scope/cgroup.procs" "$CGROOT/docker-${HEX[$1]}.scope/worker.service/cgroup.procs" | wc -l; }
 # inside C CMD...: CMD in container C's IPC and mount namespaces.
 inside() { local c=$1; shift; nsenter -t "${CPID[$c]}" --ipc --mount "$@"; }
 shm_ids() { awk 'NR > 1 { print $2 }' /proc/sysvipc/shm | sort -n | tr '\n' ' '; } # what the reader's namespace has
@@ -235,6 +235,9 @@ tail -n +$((LOG0 + 1)) "$T/ipcgcd.err" | grep -E '^ipcgcd: (emerg|alert|crit|err
 check "no error or warning in the daemon's log meanwhile (a namespace gone aside)" test ! -s "$T/log-bad"
 [ -s "$T/log-bad" ] && diag "$(head -20 "$T/log-bad")"
 "$IPCGC" --config "$CONF" sweep -J >/dev/null
+# The engines of the namespaces gone since the last sweep go at the next
+# discovery (ListNamespaces makes one).
+list_namespaces >/dev/null
 FDS1=$(fds)
 is "$FDS1" "$FDS0" "the daemon's fds: as many after as before ($FDS0)"
 diag "and threads' wchan kept open: $WCHANS0 before, $(wchans) after"

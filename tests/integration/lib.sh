@@ -239,7 +239,12 @@ mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t mqueue mqueue "$MQDIR"
 # Limits are the namespace's own: one container's differ.
 [ "$tag" = b ] && echo 77 >/proc/sys/kernel/shmmni
+# The segment's user is a service of its own in the container (as under
+# an init in it): when it exits, no unit of it is left running, while the
+# container's is (which would keep what it used live).
+mkdir "$cg/worker.service"
 hold shm 0x5001 4096 0600;     live_shm=$HOLD_ID; pids=$HOLD_PID; attacher=$HOLD_PID
+echo "$attacher" >"$cg/worker.service/cgroup.procs"
 hold -x shm 0x5002 4096 0600;  orphan_shm=$HOLD_ID
 hold -x msg 0x5003 16 0600;    orphan_msg=$HOLD_ID
 hold pshm "/live-$tag" 4096 0600; pids="$pids $HOLD_PID"
