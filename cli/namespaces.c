@@ -178,18 +178,18 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                 cli->engine = engine_free(cli->engine);
                 cli->paths.ns = ns;
                 _cleanup_(json_object_putp) json_object *error = NULL;
-                json_object *p;
-                if (!cli->local && !ns->self) {
-                        /* The daemon's engine of that namespace answers. */
-                        p = json_object_new_object();
-                        if (!p)
-                                return EXIT_FAIL;
-                        if (params) {
-                                json_object_object_foreach(params, k, v) json_object_object_add(p, k, json_object_get(v));
-                        }
+                /* Through the daemon: its engine of that namespace answers,
+                 * and caps the budget at its own MaxRemovalsPerSweep=. */
+                json_object *p = json_object_new_object();
+                if (!p)
+                        return EXIT_FAIL;
+                if (params) {
+                        json_object_object_foreach(params, k, v) json_object_object_add(p, k, json_object_get(v));
+                }
+                if (!cli->local && !ns->self)
                         json_object_object_add(p, "ipcns", json_object_new_uint64(ns->ino));
-                } else
-                        p = json_object_get(params);
+                if (!cli->local && cli->budget)
+                        json_object_object_add(p, "max_removals", json_object_new_int64(cli->removals_left));
                 cli->held_error = &error;
                 r = cli_call_text(cli, method, p, &text, &len);
                 cli->held_error = NULL;
@@ -214,8 +214,8 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
         }
         cli->engine = engine_free(cli->engine);
         cli->paths.ns = NULL;
-        if (!only)
-                forget_gone(cli);
+        if (!only && cli->local)
+                forget_gone(cli); /* the daemon forgets its own */
         return rc;
 }
 

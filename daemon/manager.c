@@ -511,6 +511,8 @@ struct nsengine *manager_find_ns(struct manager *m, uint64_t ino) {
         struct ipcns key = { .ino = ino };
         struct nsengine k = { .ns = &key }, *kp = &k, **found;
 
+        if (ino == 0)
+                return NULL; /* no namespace's inode (nor the daemon's, unread) */
         if (ino == m->self_ino)
                 return &m->host;
         found = m->n_others ? bsearch(&kp, m->others, m->n_others, sizeof(*m->others), cmp_nsengine) : NULL;
@@ -548,11 +550,11 @@ static int find_namespaces(struct manager *m) {
                 }
                 struct nsengine *e = manager_find_ns(m, ns->ino);
                 r = e ? nsengine_update(e, ns) : nsengine_new(m, ns, m->config, &e);
-                if (r < 0) {
-                        log_msg(LOG_ERR, "cannot judge IPC namespace %" PRIu64 ": %s", ns->ino, strerror(-r));
-                        continue;
-                }
-                others[n++] = e; /* sorted by inode, as found */
+                if (r < 0)
+                        log_msg(LOG_ERR, "cannot judge IPC namespace %" PRIu64 " as found now: %s", ns->ino,
+                                strerror(-r));
+                if (e)
+                        others[n++] = e; /* sorted by inode, as found; kept as it was if not updated */
         }
         for (size_t i = 0; i < m->n_others; i++)
                 if (!m->others[i]->found)
@@ -622,26 +624,58 @@ static int sweep_one(struct nsengine *n, enum sweep_trigger trigger, unsigned *l
         return 0;
 }
 
+/* Sweeps the other namespaces (only those prompted, with PROMPTED), from
+ * where the last sweep that ran out of MaxRemovalsPerSweep= stopped, while
+ * LEFT allows.  Returns the first failure; *RET_N: how many were swept. */
+static int sweep_others(struct manager *m, enum sweep_trigger trigger, bool prompted, unsigned *left,
+                        size_t *ret_n) {
+        size_t start = 0, not_swept = 0, n = 0;
+        bool limited = m->config->daemon.max_removals > 0; /* 0: nothing is removed, and nothing runs out */
+        int r = 0;
+
+        while (start < m->n_others && m->others[start]->ns->ino < m->ns_next_ino)
+                start++;
+        for (size_t k = 0; k < m->n_others; k++) {
+                struct nsengine *e = m->others[(start + k) % m->n_others];
+                if (prompted && !e->prompted)
+                        continue;
+                e->prompted = false;
+                if (limited && *left == 0) {
+                        if (not_swept++ == 0)
+                                m->ns_next_ino = e->ns->ino;
+                        continue;
+                }
+                /* A sweep of many namespaces is long: systemd's watchdog
+                 * is told between them that the daemon is at work. */
+                (void) sd_notify(false, "WATCHDOG=1");
+                int q = sweep_one(e, trigger, left);
+                if (q < 0 && r >= 0)
+                        r = q;
+                n++;
+        }
+        if (not_swept && !m->ns_stop_said)
+                log_msg(LOG_WARNING,
+                        "sweep stopped at MaxRemovalsPerSweep=%u: %zu IPC namespaces wait for the next sweep (said "
+                        "once)",
+                        m->config->daemon.max_removals, not_swept);
+        m->ns_stop_said = not_swept > 0;
+        if (!not_swept)
+                m->ns_next_ino = 0;
+        *ret_n = n;
+        return r;
+}
+
 int manager_sweep(struct manager *m, enum sweep_trigger trigger) {
         uint64_t t0 = now_usec(CLOCK_MONOTONIC);
         unsigned left = m->config->daemon.max_removals;
+        size_t n;
         int r;
 
         r = sweep_one(&m->host, trigger, &left);
         if (m->config->daemon.all_namespaces && find_namespaces(m) >= 0) {
-                size_t not_swept = 0;
-                for (size_t i = 0; i < m->n_others; i++) {
-                        if (left == 0) {
-                                not_swept++;
-                                continue;
-                        }
-                        int k = sweep_one(m->others[i], trigger, &left);
-                        if (k < 0 && r >= 0)
-                                r = k;
-                }
-                if (not_swept)
-                        log_msg(LOG_WARNING, "sweep stopped at MaxRemovalsPerSweep=%u: %zu IPC namespaces not swept",
-                                m->config->daemon.max_removals, not_swept);
+                int k = sweep_others(m, trigger, false, &left, &n);
+                if (k < 0 && r >= 0)
+                        r = k;
         }
         swept(m, now_usec(CLOCK_MONOTONIC) - t0);
         return r;
@@ -692,16 +726,22 @@ static int on_prompt(sd_event_source *s, uint64_t usec, void *userdata) {
         size_t swept_n = 0;
 
         /* Each namespace whose verdicts an exit may change is swept, and
-         * only those: an exit in one container is no news in another.  A
-         * container started since the last sweep is found first. */
-        if (m->config->daemon.all_namespaces)
-                (void) find_namespaces(m);
-        for (size_t k = 0; k <= m->n_others && left; k++) {
-                struct nsengine *n = k == 0 ? &m->host : m->others[k - 1];
-                if (!engine_exits_matter(n->engine, m->exited, m->n_exited, m->exits_lost))
-                        continue;
+         * only those: an exit in one container is no news in another.
+         * Asked with the members as they were (the exited are members no
+         * more once found again); then a container started since the last
+         * sweep is found, and judged. */
+        for (size_t k = 0; k < m->n_others; k++)
+                m->others[k]->prompted =
+                        engine_exits_matter(m->others[k]->engine, m->exited, m->n_exited, m->exits_lost);
+        if (engine_exits_matter(m->host.engine, m->exited, m->n_exited, m->exits_lost)) {
                 swept_n++;
-                (void) sweep_one(n, TRIGGER_EXIT, &left);
+                (void) sweep_one(&m->host, TRIGGER_EXIT, &left);
+        }
+        if (m->config->daemon.all_namespaces) {
+                size_t n = 0;
+                (void) find_namespaces(m);
+                (void) sweep_others(m, TRIGGER_EXIT, true, &left, &n);
+                swept_n += n;
         }
         m->n_exited = 0;
         m->exits_lost = false;

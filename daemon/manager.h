@@ -59,6 +59,11 @@ struct manager {
         uint64_t self_ino; /* the daemon's own IPC namespace's inode, once found */
         bool ns_cut_said;  /* more namespaces than the limit: said once */
         uint64_t ns_found_usec; /* CLOCK_MONOTONIC of the last discovery */
+        /* Where the next sweep of the other namespaces starts: after the
+         * last one swept when MaxRemovalsPerSweep= stopped a sweep, so that
+         * none waits sweep after sweep behind the same others. */
+        uint64_t ns_next_ino;
+        bool ns_stop_said; /* that stop was logged, until a sweep does not stop */
         /* The daemon's own namespace, named when Namespaces=all (so its
          * objects carry its inode too, as the others'); paths.ns then. */
         struct ipcns self_ns;

@@ -102,6 +102,7 @@ int nsengine_new(struct manager *m, const struct ipcns *ns, const struct config 
         }
         set_service(n, &n->ns_config);
         n->found = true;
+        n->prompted = true; /* never judged: at the first chance */
         *ret = n;
         return 0;
 fail:
@@ -154,8 +155,23 @@ int nsengine_set_config(struct nsengine *n, const struct config *config) {
         return 0;
 }
 
+static bool same_name(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 int nsengine_update(struct nsengine *n, const struct ipcns *ns) {
         n->found = true;
+        if (!same_name(n->ns->name, ns->name)) {
+                /* Named otherwise now (its first members joined their
+                 * container's cgroup after it was found): what was judged
+                 * under the old name goes with it (the rules' Container=). */
+                char *name = NULL;
+                if (ns->name && !(name = strdup(ns->name)))
+                        return -ENOMEM;
+                engine_invalidate(n->engine);
+                free(n->ns->name);
+                n->ns->name = name;
+        }
         return copy_ns(n->ns, ns);
 }
 

@@ -42,6 +42,7 @@ struct nsengine {
         bool sight_said;     /* the partial view was logged */
         int save_error_said; /* the last state file error logged */
         bool found;          /* in the last discovery */
+        bool prompted;       /* an exit may change its verdicts: swept at the prompt */
         /* Replies being written piecewise from its judgement (List): while
          * there are any, a namespace found gone is only retired, and freed
          * with the last of them (nsengine_unref_stream()). */

@@ -314,6 +314,11 @@ static int judge_full(struct engine *e) {
          * give its heap back before the next one is built beside it. */
         drop_state(e);
         (void) malloc_trim(0);
+        /* The namespace's name may have changed since (its first members
+         * joined their container's cgroup later): the rules' Container=
+         * match the name of now. */
+        if (e->paths->ns && !e->paths->ns->self)
+                e->where = (struct rule_where) { .foreign = true, .container = e->paths->ns->name };
         r = collect_inventory(scan, e->paths, NULL, &inv);
         if (r < 0)
                 return r;
@@ -826,6 +831,7 @@ static bool sysv_news(struct engine *e, const pid_t *pids, size_t n) {
 }
 
 bool engine_exits_matter(struct engine *e, const pid_t *pids, size_t n, bool lost) {
+        const struct ipcns *ns = e->paths->ns && !e->paths->ns->self ? e->paths->ns : NULL;
         bool unknown = lost;
 
         for (size_t i = 0; i < n; i++) {
@@ -833,8 +839,13 @@ bool engine_exits_matter(struct engine *e, const pid_t *pids, size_t n, bool los
                     bsearch(&pids[i], e->evidence_pids, e->n_evidence_pids, sizeof(pid_t), cmp_pid))
                         return true;
                 /* A process born after the judgement may have made objects
-                 * it never saw. */
-                if (!e->proctab || !proctab_find(e->proctab, pids[i]))
+                 * it never saw.  In another namespace, only if it was one
+                 * of its (possible) members when they were last found: an
+                 * exit anywhere on the host must not make every namespace's
+                 * helper look.  One born and gone between two discoveries is
+                 * seen at the next sweep. */
+                if ((!e->proctab || !proctab_find(e->proctab, pids[i])) &&
+                    (!ns || ipcns_may_be_member(ns, pids[i])))
                         unknown = true;
         }
         return unknown && sysv_news(e, pids, n);

@@ -106,7 +106,10 @@ int engine_remove_one(struct engine *e, const char *id, const struct engine_requ
                       struct reap_result **ret);
 
 /* Process exits seen since the last look: could one of them change a
- * verdict?  PIDS are exited pids; LOST: some exits were not seen. */
+ * verdict?  PIDS are exited pids; LOST: some exits were not seen.  For
+ * another IPC namespace, an exit of a process the judgement did not see
+ * counts only if it was one of the namespace's members (PATHS->ns as the
+ * caller last found them). */
 bool engine_exits_matter(struct engine *e, const pid_t *pids, size_t n, bool lost);
 /* The pidfds of the live evidence, as one fd that polls readable when one
  * exits (ENGINE_INCREMENTAL; -1 otherwise), and the exits it saw. */

@@ -430,7 +430,7 @@ static json_object *explain(const struct service *s, const struct service_caller
 }
 
 static json_object *sweep(const struct service *s, const struct service_caller *c, json_object *params) {
-        static const char *const keys[] = { "dry_run", "types", NULL };
+        static const char *const keys[] = { "dry_run", "types", "max_removals", NULL };
         _cleanup_(reap_result_freep) struct reap_result *res = NULL;
         struct engine_request req = { .caller = c->uid };
         const char *bad;
@@ -443,6 +443,13 @@ static json_object *sweep(const struct service *s, const struct service_caller *
                 return service_invalid("dry_run");
         if (param_names(params, "types", false, &req.types) < 0)
                 return service_invalid("types");
+        /* What is left of MaxRemovalsPerSweep= for a sweep of several
+         * namespaces, one call each: never more than it. */
+        int64_t max_removals = 0;
+        if (service_param_int(params, "max_removals", &max_removals) < 0 || max_removals < 0)
+                return service_invalid("max_removals");
+        if (max_removals > 0 && (uint64_t) max_removals < s->config->daemon.max_removals)
+                req.max_removals = (unsigned) max_removals;
         if (!req.dry_run && !c->admin)
                 return denied("io.ipcgc.Sweep");
         req.dry_run = req.dry_run || s->dry_run;
