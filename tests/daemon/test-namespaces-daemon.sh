@@ -299,6 +299,17 @@ own() { jq -c --arg id "shm:$HOLD_ID" 'select(.IPCGC_OBJECT == $id and .IPCGC_AC
 for i in $(seq 100); do [ -n "$(own)" ] && break; nap 0.05; done
 is "$(own | jq -r '"\(.IPCGC_OBJECT) \(.IPCGC_IPCNS) \(.IPCGC_CONTAINER)"')" "shm:$HOLD_ID null null" \
     "an outer removal's journal record: its plain id, no IPCGC_IPCNS or IPCGC_CONTAINER"
+
+# MaxRemovalsPerSweep= holds for a sweep of every namespace through the
+# daemon, a call each: 3 removals of the 10 orphans of the two containers.
+sed -i "s|^Namespaces=all$|Namespaces=all\nMaxRemovalsPerSweep=3|" "$CONF"
+"$IPCGC" --config "$CONF" reload >/dev/null || not_ok "reload with MaxRemovalsPerSweep=3"
+for c in a b; do for k in 1 2 3 4 5; do inside "$c" "$HOLD" -x shm $((0x5020 + k)) 4096 0600 >/dev/null; done; done
+out=$("$IPCGC" --config "$CONF" sweep --all-namespaces -J)
+is "$(jq '[.records[] | select(.action == "removed")] | length' <<<"$out")" 3 \
+    "a sweep of every namespace through the daemon removes MaxRemovalsPerSweep=3 in all, not 3 each"
+left=$(for c in a b; do inside "$c" awk 'NR > 1 && $1 >= 20513 && $1 <= 20517' /proc/sysvipc/shm; done | wc -l)
+is "$left" 7 "the other 7 orphans wait for the next sweep"
 stop_daemon
 kill "$JOURNALD"
 
