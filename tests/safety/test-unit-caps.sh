@@ -77,6 +77,14 @@ as_unit() {
     setpriv --bounding-set="$bset" --inh-caps=-all --no-new-privs -- "$@"
 }
 
+# is_gone DESCRIPTION LOG TEXT CMD...: passes when CMD (does it still
+# exist?) fails; else says LOG's first lines with TEXT.
+is_gone() {
+    local desc=$1 log=$2 text=$3
+    shift 3
+    if "$@"; then not_ok "$desc" "$(grep -F -- "$text" "$log" | head -n 3)"; else ok "$desc"; fi
+}
+
 # round N UNIT: one set of uid 4601's orphans and live objects, one sweep
 # with UNIT's capabilities, and what became of each.
 round() {
@@ -148,21 +156,12 @@ round() {
     is "$rc" 0 "$name: ipcgcd --once exits 0 (no removal failed)"
 
     for t in shm msg sem; do
-        if sysv_exists "$t" "${orphan_id[$t]}"; then
-            not_ok "$name: uid 4601's orphaned $t (id ${orphan_id[$t]}) is removed" \
-                "$(grep -F "$t:${orphan_id[$t]} " "$T/once$n.log" | head -n 3)"
-        else
-            ok "$name: uid 4601's orphaned $t (id ${orphan_id[$t]}) is removed"
-        fi
+        is_gone "$name: uid 4601's orphaned $t (id ${orphan_id[$t]}) is removed" "$T/once$n.log" "$t:${orphan_id[$t]} " \
+            sysv_exists "$t" "${orphan_id[$t]}"
     done
     for f in "$MQDIR/orphan$n:mq" "/dev/shm/orphan$n:pshm" "/dev/shm/sem.orphan$n:psem" "$FIFODIR/orphan$n:FIFO"; do
         path=${f%:*}
-        if [ -e "$path" ]; then
-            not_ok "$name: uid 4601's orphaned ${f##*:} ($path) is removed" \
-                "$(grep -F "orphan$n" "$T/once$n.log" | head -n 3)"
-        else
-            ok "$name: uid 4601's orphaned ${f##*:} ($path) is removed"
-        fi
+        is_gone "$name: uid 4601's orphaned ${f##*:} ($path) is removed" "$T/once$n.log" "orphan$n" test -e "$path"
     done
 
     # Archived first, with only these capabilities: the entries are root's.
@@ -258,20 +257,12 @@ nested() {
     rc=$?
     is "$rc" 0 "$name, Namespaces=all: ipcgcd --once with the unit's capabilities exits 0"
     for t in shm msg sem; do
-        if ct_sysv "$t" "${orphan_id[$t]}"; then
-            not_ok "$name, Namespaces=all: uid 4601's orphaned $t is removed from inside the container" \
-                "$(grep -F "$t:${orphan_id[$t]} " "$T/nsonce$n.log" | head -n 3)"
-        else
-            ok "$name, Namespaces=all: uid 4601's orphaned $t is removed from inside the container"
-        fi
+        is_gone "$name, Namespaces=all: uid 4601's orphaned $t is removed from inside the container" \
+            "$T/nsonce$n.log" "$t:${orphan_id[$t]} " ct_sysv "$t" "${orphan_id[$t]}"
     done
     for f in "/dev/shm/ct-orphan$n:pshm" "$MQDIR/ct-orphan$n:mq"; do
-        if in_ct test -e "${f%:*}"; then
-            not_ok "$name, Namespaces=all: uid 4601's orphaned ${f##*:} is removed from inside the container" \
-                "$(grep -F "ct-orphan$n" "$T/nsonce$n.log" | head -n 3)"
-        else
-            ok "$name, Namespaces=all: uid 4601's orphaned ${f##*:} is removed from inside the container"
-        fi
+        is_gone "$name, Namespaces=all: uid 4601's orphaned ${f##*:} is removed from inside the container" \
+            "$T/nsonce$n.log" "ct-orphan$n" in_ct test -e "${f%:*}"
     done
     is "$(grep -c " ipc:$CT_NS/[a-z]*:.* removed: .*; archived as " "$T/nsonce$n.log")" 5 \
         "$name, Namespaces=all: the log names the 5 removals ipc:$CT_NS/..., each archived first"
