@@ -280,6 +280,7 @@ start_daemon
 check "ipcgcd answers on /run/ipcgc/io.ipcgc, the socket the manifest's probe asks" test -S /run/ipcgc/io.ipcgc
 json=$("$IPCGC" --config "$CONF" list --all-namespaces -J 2>"$T/list.err")
 is "$?" 0 "ipcgc list --all-namespaces -J through the daemon's socket exits 0"
+sed 's/^/# list: /' "$T/list.err"
 is "$(jq -r --argjson n "$CT_NS" '.namespaces[]? | select(.ipcns == $n) | .container' <<<"$json")" "$CT" \
     "the daemon judges the container's namespace $CT_NS, named $CT"
 verdicts() { jq -c --argjson n "$CT_NS" '[.objects[]? | select(.ipcns == $n) | "\(.id) \(.verdict) \(.rule)"] | sort' <<<"$1"; }
@@ -298,6 +299,7 @@ is "$(verdicts "$json")" "$(want REPORTED)" \
     "with the complete view: its live shm LIVE, its orphaned shm and pshm REPORTED by the rule \"containers\""
 sweep=$("$IPCGC" --config "$CONF" sweep --all-namespaces -J 2>"$T/sweep.err")
 is "$?" 0 "ipcgc sweep --all-namespaces through the daemon exits 0"
+sed 's/^/# sweep: /' "$T/sweep.err"
 is "$(jq -c --argjson n "$CT_NS" '[.records[]? | select(.ipcns == $n and (.action == "removed" or .action == "would-remove"))]' <<<"$sweep")" \
     "[]" "and neither removes nor would remove anything in the container"
 is "$(ct_left)" "$before" "the container's objects are all still there"
