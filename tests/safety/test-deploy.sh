@@ -7,13 +7,21 @@
 # host's /dev/shm, /dev/mqueue, /run, /tmp, /var/tmp and /var/lib/ipcgc, with
 # the capabilities of systemd/ipcgcd.service.in's CapabilityBoundingSet=
 # (CAP_SYS_ADMIN among them, which setns into a container's IPC namespace
-# needs too) and no others, no API token and no RBAC, DryRun=yes, and a
-# configuration ipcgc check-config accepts (as written into /etc/ipcgc by
-# the README's own snippet); the docker line names the same namespaces,
-# mounts and capabilities.
+# needs too) and no others, no API token and no RBAC, DryRun=yes,
+# Namespaces=all, and a configuration ipcgc check-config accepts (as
+# written into /etc/ipcgc by the README's own snippet); the docker line
+# names the same namespaces, mounts and capabilities.
 #
-# Reads files only: no IPC object is made, no namespace needed.
+# Then ipcgcd runs on exactly that configuration, with the pod's /run,
+# /tmp, /var/tmp, /var/lib/ipcgc, /dev/shm and /dev/mqueue its own here,
+# beside a nested container (its own IPC and mount namespaces, /dev/shm
+# and mqueue, in a cgroup docker-<id>.scope): through its control socket
+# the container's objects are listed with their namespace and reported,
+# and a sweep removes none of them.
+#
+# In private IPC, mount and PID namespaces (tests/integration/lib.sh).
 . "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
+enter_private_namespaces "$@"
 
 PY=/usr/bin/python3
 if ! "$PY" -c 'import yaml' 2>/dev/null; then
@@ -21,8 +29,9 @@ if ! "$PY" -c 'import yaml' 2>/dev/null; then
     exit 0
 fi
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/ipcgc-safety-deploy.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
+# In the scratch directory, which goes with the test's namespaces.
+W=$T/deploy
+mkdir "$W" || exit 1
 
 MANIFEST=$top_srcdir/deploy/kubernetes/ipcgc-daemonset.yaml
 README=$top_srcdir/README.md
@@ -142,6 +151,7 @@ def ini(text):
     return out
 main = dict(ini(data.get("ipcgc.conf", "")))
 same(main.get("Daemon", {}).get("DryRun"), "yes", "[Daemon] DryRun=yes: nothing removed until told")
+same(main.get("Daemon", {}).get("Namespaces"), "all", "[Daemon] Namespaces=all: every container's IPC namespace judged")
 same("TrustPIDNamespace" in main.get("Scan", {}), False, "TrustPIDNamespace= not set")
 rules = [r for k in sorted(k for k in data if k != "ipcgc.conf") for r in ini(data[k]) if r[0].startswith("Rule ")]
 say(len(rules) > 0 and rules[0][1].get("Namespace") == "container" and rules[0][1].get("Action") == "report"
@@ -222,4 +232,88 @@ else
     not_ok "check-config accepts the DaemonSet's configuration" "$(cat "$W/cc.err")"
 fi
 
+# The daemon as the pod runs it: the ConfigMap's files as they are, and the
+# pod's mounts, each a private one here.  /tmp and /var/tmp (FifoDirs=)
+# hidden too, so that nothing of the host's is judged: what the test needs
+# from under /tmp (the build, its scratch directory) is put in /run first.
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/bin /run/t /run/etc
+cp "$top_builddir/ipcgcd" "$top_builddir/ipcgc" "$HOLD" /run/bin/
+cp -r "$W/etc/ipcgc" /run/etc/
+mount --rbind "$T" /run/t
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+mount -t tmpfs -o mode=0755 tmpfs /var/lib
+mkdir -m 0755 /var/lib/ipcgc # hostPath type DirectoryOrCreate
+# MqueueDir='s default; on a host without it (no systemd) there is none.
+[ ! -d /dev/mqueue ] || mount -t mqueue mqueue /dev/mqueue
+top_builddir=/run/bin IPCGC=/run/bin/ipcgc HOLD=/run/bin/ipc-hold T=/run/t
+CONF=/run/etc/ipcgc/ipcgc.conf
+
+# The nested container, with a live shm, an orphaned shm and an orphaned
+# pshm, each made by a process of its own.
+HEX=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+CT=docker:${HEX:0:12}
+CTCG=$(test_cgroup_root)/docker-$HEX.scope
+mkdir -p "$CTCG"
+mkfifo "$T/ct-stop"
+exec {ctfd}< <(unshare --ipc --mount --propagation private -- bash -c '
+    echo $$ >"$1/cgroup.procs" && mount -t tmpfs -o mode=1777 tmpfs /dev/shm || exit 1
+    [ ! -d /dev/mqueue ] || mount -t mqueue mqueue /dev/mqueue || exit 1
+    exec 3< <(exec "$2" shm 0x5e01 4096 0600)
+    read -r _ live holder <&3
+    orphan=$("$2" -x shm 0x5e02 4096 0600 | cut -d" " -f2)
+    "$2" -x pshm /deploy-orphan 4096 0600 >/dev/null
+    echo "ready $(stat -L -c %i /proc/self/ns/ipc) $live $orphan $$"
+    read -r _ <"$3"
+    kill "$holder"' ct "$CTCG" "$HOLD" "$T/ct-stop")
+read -r -u "$ctfd" word CT_NS CT_LIVE CT_ORPHAN CT_PID
+[ "$word" = ready ] && [ "$CT_NS" != "$(stat -L -c %i /proc/self/ns/ipc)" ] ||
+    { echo "Bail out! the nested container did not start ($word)"; exit 1; }
+trap 'echo >"$T/ct-stop"; kill "$DAEMON_PID" 2>/dev/null' EXIT
+in_ct() { nsenter -t "$CT_PID" --ipc --mount -- "$@"; }
+ct_left() { echo "$(in_ct ipcs -m | awk '$1 ~ /^0x/ { print $2 }' | sort -n | paste -sd' '); $(in_ct ls /dev/shm | paste -sd' ')"; }
+before=$(ct_left)
+is "$before" "$CT_LIVE $CT_ORPHAN; deploy-orphan" "the container holds a live shm, an orphaned shm and an orphaned pshm"
+
+start_daemon
+check "ipcgcd answers on /run/ipcgc/io.ipcgc, the socket the manifest's probe asks" test -S /run/ipcgc/io.ipcgc
+json=$("$IPCGC" --config "$CONF" list --all-namespaces -J 2>"$T/list.err")
+is "$?" 0 "ipcgc list --all-namespaces -J through the daemon's socket exits 0"
+sed 's/^/# list: /' "$T/list.err"
+is "$(jq -r --argjson n "$CT_NS" '.namespaces[]? | select(.ipcns == $n) | .container' <<<"$json")" "$CT" \
+    "the daemon judges the container's namespace $CT_NS, named $CT"
+verdicts() { jq -c --argjson n "$CT_NS" '[.objects[]? | select(.ipcns == $n) | "\(.id) \(.verdict) \(.rule)"] | sort' <<<"$1"; }
+want() { echo "[\"ipc:$CT_NS/pshm:/deploy-orphan $1 containers\",\"ipc:$CT_NS/shm:$CT_LIVE LIVE containers\",\"ipc:$CT_NS/shm:$CT_ORPHAN $1 containers\"]"; }
+# This PID namespace is not the initial one that hostPID gives the pod:
+# the sight rules hold, and what has no visible life is UNKNOWN.
+is "$(verdicts "$json")" "$(want UNKNOWN)" \
+    "outside the host's PID namespace (no hostPID): its live shm LIVE, its orphans UNKNOWN, each with its ipcns"
+# hostPID's complete view, which this PID namespace has too (it holds every
+# process of the test's IPC namespaces): said by a drop-in beside the
+# ConfigMap's files, nothing else changed.
+printf '[Scan]\nTrustPIDNamespace=yes\n' >/run/etc/ipcgc/conf.d/00-hostpid.conf
+check "ipcgc reload takes a drop-in for hostPID's complete view" "$IPCGC" --config "$CONF" reload
+json=$("$IPCGC" --config "$CONF" list --all-namespaces -J 2>"$T/list.err")
+is "$(verdicts "$json")" "$(want REPORTED)" \
+    "with the complete view: its live shm LIVE, its orphaned shm and pshm REPORTED by the rule \"containers\""
+sweep=$("$IPCGC" --config "$CONF" sweep --all-namespaces -J 2>"$T/sweep.err")
+is "$?" 0 "ipcgc sweep --all-namespaces through the daemon exits 0"
+sed 's/^/# sweep: /' "$T/sweep.err"
+is "$(jq -c --argjson n "$CT_NS" '[.records[]? | select(.ipcns == $n and (.action == "removed" or .action == "would-remove"))]' <<<"$sweep")" \
+    "[]" "and neither removes nor would remove anything in the container"
+is "$(ct_left)" "$before" "the container's objects are all still there"
+# As the ConfigMap says to do once the logs look right: DryRun=no.  The
+# containers' objects are still only reported.
+printf '[Daemon]\nDryRun=no\n' >/run/etc/ipcgc/conf.d/01-collect.conf
+check "ipcgc reload takes DryRun=no" "$IPCGC" --config "$CONF" reload
+sweep=$("$IPCGC" --config "$CONF" sweep --all-namespaces -J 2>"$T/sweep.err")
+is "$(jq -r '.dry_run' <<<"$sweep")" false "DryRun=no: ipcgc sweep --all-namespaces through the daemon is no dry run"
+is "$(jq -c --argjson n "$CT_NS" '[.records[]? | select(.ipcns == $n and .action == "removed")]' <<<"$sweep")" \
+    "[]" "and removes nothing in the container (the rule \"containers\" reports)"
+is "$(ct_left)" "$before" "the container's objects are all still there"
+grep -q 'removed: ' "$T/ipcgcd.log" && not_ok "the daemon's log has no removal" "$(grep 'removed: ' "$T/ipcgcd.log" | head -n 3)" ||
+    ok "the daemon's log has no removal"
+stop_daemon
+is "$?" 0 "ipcgcd stops cleanly"
 done_testing

@@ -11,6 +11,14 @@
 # a unit, its three SysV removals fail with EPERM.  IPCGC_TEST_UNITS="FILE..."
 # checks other unit files' sets instead (to see that failure).
 #
+# Then the same with [Daemon] Namespaces=all: uid 4601's orphaned shm, msg,
+# sem, mq and pshm inside a nested container (its own IPC and mount
+# namespaces, /dev/shm and mqueue mount, in a cgroup docker-<id>.scope) are
+# removed from inside it by `ipcgcd --once` with each unit's capabilities,
+# and that user's live shm there is kept: setns(2) into the container's IPC
+# namespace takes CAP_SYS_ADMIN, its /dev/shm reached through a member's
+# /proc/PID/root CAP_SYS_PTRACE.
+#
 # In private IPC, mount and PID namespaces (tests/integration/lib.sh).
 . "${top_srcdir:-.}/tests/integration/lib.sh" || { echo "Bail out! cannot read tests/integration/lib.sh"; exit 1; }
 enter_private_namespaces "$@"
@@ -48,6 +56,35 @@ sysv_exists() { # sysv_exists shm|msg|sem ID
 HOLDERS=()
 trap 'kill "${HOLDERS[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
 
+# unit_caps UNIT: sets CAPS to UNIT's CapabilityBoundingSet= and BSET to it
+# as setpriv's --bounding-set (CAP_SYS_PTRACE ... -> -all,+sys_ptrace,...).
+unit_caps() {
+    local c
+    CAPS=$(sed -n 's/^CapabilityBoundingSet=//p' "$1")
+    [ -n "$CAPS" ] || { echo "Bail out! no CapabilityBoundingSet= in $1"; exit 1; }
+    BSET=-all
+    for c in $CAPS; do
+        c=${c#CAP_}
+        BSET="$BSET,+${c,,}"
+    done
+}
+
+# as_unit BSET CMD...: CMD as root with only BSET's capabilities, as a unit
+# runs it (bounding, permitted and effective sets, no_new_privs).
+as_unit() {
+    local bset=$1
+    shift
+    setpriv --bounding-set="$bset" --inh-caps=-all --no-new-privs -- "$@"
+}
+
+# is_gone DESCRIPTION LOG TEXT CMD...: passes when CMD (does it still
+# exist?) fails; else says LOG's first lines with TEXT.
+is_gone() {
+    local desc=$1 log=$2 text=$3
+    shift 3
+    if "$@"; then not_ok "$desc" "$(grep -F -- "$text" "$log" | head -n 3)"; else ok "$desc"; fi
+}
+
 # round N UNIT: one set of uid 4601's orphans and live objects, one sweep
 # with UNIT's capabilities, and what became of each.
 round() {
@@ -55,15 +92,9 @@ round() {
     local -A orphan_id=() live_id=()
     local holders=()
 
-    caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")
-    [ -n "$caps" ] || { echo "Bail out! no CapabilityBoundingSet= in $unit"; exit 1; }
+    unit_caps "$unit"
+    caps=$CAPS bset=$BSET
     echo "# $name: CapabilityBoundingSet=$caps"
-    # CAP_SYS_PTRACE CAP_IPC_OWNER ... -> -all,+sys_ptrace,+ipc_owner,...
-    bset=-all
-    for c in $caps; do
-        c=${c#CAP_}
-        bset="$bset,+${c,,}"
-    done
 
     # The orphans: made, used once, their maker gone.
     key=$((0x46010000 + n * 0x100))
@@ -110,8 +141,7 @@ round() {
     # The sweep, as the unit would run it: root, only the unit's capabilities,
     # no_new_privs.  The wrapper records the sets it ran with.
     # shellcheck disable=SC2016 # the inner shell expands them
-    setpriv --bounding-set="$bset" --inh-caps=-all --no-new-privs -- \
-        bash -c 'grep "^Cap" /proc/self/status >"$1"; shift; exec "$@"' _ "$T/caps$n" \
+    as_unit "$bset" bash -c 'grep "^Cap" /proc/self/status >"$1"; shift; exec "$@"' _ "$T/caps$n" \
         "$top_builddir/ipcgcd" --once --config "$CONF" >"$T/once$n.out" 2>"$T/once$n.log"
     rc=$?
 
@@ -126,21 +156,12 @@ round() {
     is "$rc" 0 "$name: ipcgcd --once exits 0 (no removal failed)"
 
     for t in shm msg sem; do
-        if sysv_exists "$t" "${orphan_id[$t]}"; then
-            not_ok "$name: uid 4601's orphaned $t (id ${orphan_id[$t]}) is removed" \
-                "$(grep -F "$t:${orphan_id[$t]} " "$T/once$n.log" | head -n 3)"
-        else
-            ok "$name: uid 4601's orphaned $t (id ${orphan_id[$t]}) is removed"
-        fi
+        is_gone "$name: uid 4601's orphaned $t (id ${orphan_id[$t]}) is removed" "$T/once$n.log" "$t:${orphan_id[$t]} " \
+            sysv_exists "$t" "${orphan_id[$t]}"
     done
     for f in "$MQDIR/orphan$n:mq" "/dev/shm/orphan$n:pshm" "/dev/shm/sem.orphan$n:psem" "$FIFODIR/orphan$n:FIFO"; do
         path=${f%:*}
-        if [ -e "$path" ]; then
-            not_ok "$name: uid 4601's orphaned ${f##*:} ($path) is removed" \
-                "$(grep -F "orphan$n" "$T/once$n.log" | head -n 3)"
-        else
-            ok "$name: uid 4601's orphaned ${f##*:} ($path) is removed"
-        fi
+        is_gone "$name: uid 4601's orphaned ${f##*:} ($path) is removed" "$T/once$n.log" "orphan$n" test -e "$path"
     done
 
     # Archived first, with only these capabilities: the entries are root's.
@@ -150,8 +171,7 @@ round() {
     # the pshm comes back as uid 4601's, with its bytes' size.
     if grep -q CAP_CHOWN <<<"$caps"; then
         entry=$(sed -n "s|.*pshm:/orphan$n removed: .*; archived as ||p" "$T/once$n.log")
-        setpriv --bounding-set="$bset" --inh-caps=-all --no-new-privs -- \
-            "$IPCGC" --config "$CONF" --local restore "$entry" >"$T/restore$n.out" 2>&1
+        as_unit "$bset" "$IPCGC" --config "$CONF" --local restore "$entry" >"$T/restore$n.out" 2>&1
         got="$?,$(stat -c '%u %g %a %s' "/dev/shm/orphan$n" 2>&1)"
         is "$got" "0,4601 4601 600 16" "$name: restore with the unit's capabilities gives uid 4601's pshm back"
         [ "$got" = "0,4601 4601 600 16" ] || sed 's/^/#   restore: /' "$T/restore$n.out"
@@ -178,4 +198,83 @@ for unit in $UNITS; do
     n=$((n + 1))
     round "$n" "$unit"
 done
+
+# The nested container: its own IPC and mount namespaces, /dev/shm and
+# mqueue mount, in its cgroup docker-<id>.scope; uid 4601's live shm held
+# there until the test ends.
+HEX=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+CT=docker:${HEX:0:12}
+CTCG=$(test_cgroup_root)/docker-$HEX.scope
+mkdir -p "$CTCG"
+mkfifo "$T/ct-stop"
+cat >"$T/ct.sh" <<'EOS'
+set -eu
+export top_builddir=$2 top_srcdir=$3
+. "$top_srcdir/tests/integration/lib.sh"
+echo $$ >"$1/cgroup.procs"
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t mqueue mqueue "$MQDIR"
+hold_as 4601:4601 shm 0x46030001 4096 0600
+echo "ready $(stat -L -c %i /proc/self/ns/ipc) $HOLD_ID $HOLD_PID $$"
+read -r _ <"$4"
+kill "$HOLD_PID"
+EOS
+exec {ctfd}< <(MQDIR=$MQDIR unshare --ipc --mount --propagation private -- \
+    bash "$T/ct.sh" "$CTCG" "$top_builddir" "$top_srcdir" "$T/ct-stop")
+read -r -u "$ctfd" word CT_NS CT_LIVE CT_HOLDER CT_PID
+[ "$word" = ready ] && [ "$CT_NS" != "$(stat -L -c %i /proc/self/ns/ipc)" ] ||
+    { echo "Bail out! the nested container did not start ($word)"; exit 1; }
+HOLDERS+=("$CT_HOLDER" "$CT_PID")
+# Every namespace, and a rule that collects in this container before the
+# one that collects in the test's own.
+awk -v ct="$CT" '/^\[Daemon\]$/ && !d { print; print "Namespaces=all"; d = 1; next }
+    /^\[Rule default\]$/ { printf "[Rule container]\nContainer=%s\nMinAge=0\nAction=collect\n\n", ct }
+    { print }' "$CONF" >"$T/ns.conf"
+in_ct() { nsenter -t "$CT_PID" --ipc --mount -- "$@"; }
+ct_sysv() { in_ct cat "/proc/sysvipc/$1" | awk -v id="$2" 'NR > 1 && $2 == id { found = 1 } END { exit !found }'; }
+
+# nested N UNIT: uid 4601's orphans in the container, one `ipcgcd --once`
+# with Namespaces=all and UNIT's capabilities, and what became of each.
+nested() {
+    local n=$1 name=${2##*/} t key rc f
+    local -A orphan_id=()
+    unit_caps "$2"
+    key=$((0x46031000 + n * 0x100))
+    for t in shm msg sem; do
+        key=$((key + 1))
+        orphan_id[$t]=$(in_ct setpriv --reuid=4601 --regid=4601 --clear-groups "$HOLD" -x "$t" "$key" 4096 0600 | cut -d' ' -f2)
+    done
+    in_ct setpriv --reuid=4601 --regid=4601 --clear-groups "$HOLD" -x pshm "/ct-orphan$n" 4096 0600 >/dev/null
+    in_ct setpriv --reuid=4601 --regid=4601 --clear-groups "$HOLD" -x mq "/ct-orphan$n" 16 0600 >/dev/null
+    for t in shm msg sem; do
+        check "$name, Namespaces=all: uid 4601's orphaned $t (id ${orphan_id[$t]}) is in the container" \
+            ct_sysv "$t" "${orphan_id[$t]}"
+    done
+    is "$(in_ct stat -c %u "/dev/shm/ct-orphan$n" "$MQDIR/ct-orphan$n" | paste -sd:)" 4601:4601 \
+        "$name, Namespaces=all: and its orphaned pshm and mq, in the container's /dev/shm and mqueue"
+
+    as_unit "$BSET" "$top_builddir/ipcgcd" --once --config "$T/ns.conf" >"$T/nsonce$n.out" 2>"$T/nsonce$n.log"
+    rc=$?
+    is "$rc" 0 "$name, Namespaces=all: ipcgcd --once with the unit's capabilities exits 0"
+    for t in shm msg sem; do
+        is_gone "$name, Namespaces=all: uid 4601's orphaned $t is removed from inside the container" \
+            "$T/nsonce$n.log" "$t:${orphan_id[$t]} " ct_sysv "$t" "${orphan_id[$t]}"
+    done
+    for f in "/dev/shm/ct-orphan$n:pshm" "$MQDIR/ct-orphan$n:mq"; do
+        is_gone "$name, Namespaces=all: uid 4601's orphaned ${f##*:} is removed from inside the container" \
+            "$T/nsonce$n.log" "ct-orphan$n" in_ct test -e "${f%:*}"
+    done
+    is "$(grep -c " ipc:$CT_NS/[a-z]*:.* removed: .*; archived as " "$T/nsonce$n.log")" 5 \
+        "$name, Namespaces=all: the log names the 5 removals ipc:$CT_NS/..., each archived first"
+    check "$name, Namespaces=all: uid 4601's live shm in the container (id $CT_LIVE) is kept" ct_sysv shm "$CT_LIVE"
+    [ "$rc" = 0 ] || sed "s/^/# $name --once, Namespaces=all: /" "$T/nsonce$n.log" | head -n 40
+}
+
+for unit in $UNITS; do
+    n=$((n + 1))
+    nested "$n" "$unit"
+done
+kill -0 "$CT_HOLDER" && ok "the live shm's holder in the container lived through both sweeps" ||
+    not_ok "the live shm's holder in the container lived through both sweeps"
+echo >"$T/ct-stop"
 done_testing

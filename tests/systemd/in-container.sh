@@ -24,7 +24,9 @@ mkdir -p "${PROM%/*}"
 # The container has its own IPC and PID namespaces, and nothing outside it
 # shares them: its PID view is complete (TrustPIDNamespace=yes).  The memory
 # of life goes to the unit's StateDirectory=, on the container's volatile
-# root, never the host's.
+# root, never the host's.  Rule "all" is
+# for the container's own namespace: another one's objects (the nested
+# container's below) are collected by a rule that names it.
 cat >"$CONF" <<EOC
 [Scan]
 TrustPIDNamespace=yes
@@ -39,6 +41,7 @@ Archive=no
 MinAge=0
 Action=collect
 [Rule all]
+Namespace=host
 MinAge=0
 Action=collect
 EOC
@@ -262,3 +265,125 @@ is "$(jq -r --arg e "$entry" '[.entries[] | select(.archive == $e) | .id] | join
 is "$(jq -r '[.entries[] | select(.action == "removed" and .key == 30584) | "\(.uid) \(.size)"] | join(" ")' <<<"$hist")" \
     "0 4096" "and the one-shot's removal of key 0x7778, with owner and size"
 check "the history file is root's, 0600" test "$(stat -c '%a %u' /var/lib/ipcgc/history 2>&1)" = "600 0"
+
+# Issue 14: [Daemon] Namespaces=all under the units as shipped.  A nested
+# "container" as Docker's systemd cgroup driver makes one (a transient
+# docker-<id>.scope), with its own IPC and mount namespaces, /dev/shm and
+# mqueue mount, holding uid 4601's live shm; its orphans are made by
+# processes of uid 4601 that have exited.  The units' RestrictNamespaces=ipc
+# must let the child that removes them setns(2) into its IPC namespace.
+check "systemctl stop ipcgcd.service ipcgc-sweep.timer" systemctl stop ipcgcd.service ipcgc-sweep.timer
+HEX=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+CT="docker:${HEX:0:12}"
+# A drop-in, as an admin would add one: every namespace, and a rule that
+# collects in this container only (rule "all" is for the host namespace).
+mkdir -p "${CONF%/*}/conf.d"
+cat >"${CONF%/*}/conf.d/50-namespaces.conf" <<EOC
+[Daemon]
+Namespaces=all
+[Rule test-container]
+Container=$CT
+MinAge=0
+Action=collect
+EOC
+check "check-config takes the drop-in with Namespaces=all" "$IPCGC" check-config "$CONF"
+cat >/run/ipcgc-ct.sh <<'EOS'
+set -eu
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t mqueue mqueue /dev/mqueue
+exec 3< <(exec setpriv --reuid=4601 --regid=4601 --clear-groups /opt/ipcgc/ipc-hold shm 0x46027001 4096 0600)
+read -r word live holder <&3
+echo "$word $(stat -L -c %i /proc/self/ns/ipc) $live $holder $$"
+read -r _ <"$1"
+kill "$holder"
+EOS
+mkfifo /run/ipcgc-ct.stop
+exec {ctfd}< <(systemd-run --quiet --scope --unit="docker-$HEX.scope" -- \
+    unshare --ipc --mount --propagation private -- bash /run/ipcgc-ct.sh /run/ipcgc-ct.stop)
+read -r -u "$ctfd" word CT_NS CT_LIVE CT_HOLDER CT_PID
+is "$word" ready "a nested container in docker-$HEX.scope holds uid 4601's live shm:$CT_LIVE"
+check "in its own IPC namespace ($CT_NS)" test "$CT_NS" != "$(stat -L -c %i /proc/self/ns/ipc)"
+check "and in the scope's cgroup" grep -q "/docker-$HEX\.scope$" "/proc/$CT_PID/cgroup"
+ct() { nsenter -t "$CT_PID" --ipc --mount -- "$@"; }
+# ct_orphans N: uid 4601's shm (key 0x460271NN) and pshm /orphan-N, made in
+# the container by processes gone since; sets CT_SHM to the shm's id.
+ct_orphans() {
+    CT_SHM=$(ct setpriv --reuid=4601 --regid=4601 --clear-groups /opt/ipcgc/ipc-hold -x shm $((0x46027100 + $1)) 4096 0600 | cut -d' ' -f2)
+    ct setpriv --reuid=4601 --regid=4601 --clear-groups /opt/ipcgc/ipc-hold -x pshm "/orphan-$1" 4096 0600 >/dev/null
+}
+# ct_left: what the container holds, seen from inside: "SHMID OWNER..." of
+# its segments, then its /dev/shm.
+ct_left() { echo "$(ct ipcs -m | grep '^0x' | tr -s ' ' | cut -d' ' -f2,3 | sort -n | paste -sd' '); $(ct ls /dev/shm | paste -sd' ')"; }
+# ct_removals CURSOR N: the journal's removals in the container's namespace
+# after CURSOR, once there are N (within 5 s): "OBJECT CONTAINER RULE", sorted.
+ct_removals() {
+    local out _
+    for _ in $(seq 100); do
+        journalctl --sync 2>/dev/null
+        # Matched by jq, not journalctl: with matches, --after-cursor skips
+        # the first entry that matches when the cursor's own does not.
+        out=$(journalctl --no-pager -o json --after-cursor="$1" |
+            jq -r --arg n "$CT_NS" 'select(.IPCGC_ACTION == "removed" and .IPCGC_IPCNS == $n) |
+                "\(.IPCGC_OBJECT) \(.IPCGC_CONTAINER) \(.IPCGC_RULE)"' | sort | paste -sd,)
+        [ "$(tr ',' '\n' <<<"$out" | grep -c .)" -ge "$2" ] && break
+        sleep 0.05
+    done
+    echo "$out"
+}
+want_removals() { echo "ipc:$CT_NS/pshm:/orphan-$1 $CT test-container,ipc:$CT_NS/shm:$2 $CT test-container"; }
+
+# The one-shot, as the timer runs it.
+ct_orphans 1
+is "$(ct_left)" "$CT_LIVE 4601 $CT_SHM 4601; orphan-1" "uid 4601's orphaned shm:$CT_SHM and pshm /orphan-1 are in the container"
+cursor=$(journal_cursor)
+check "ipcgc-sweep.service with Namespaces=all runs to success" systemctl start ipcgc-sweep.service
+is "$(ct_left)" "$CT_LIVE 4601; " "its ipcgcd --once removed both orphans from inside the container, and kept the live shm"
+is "$(ct_removals "$cursor" 2)" "$(want_removals 1 "$CT_SHM")" \
+    "the journal has both removals with IPCGC_IPCNS=$CT_NS and IPCGC_CONTAINER=$CT"
+check "and the sweep's summary of that namespace, named" \
+    journal_wait "$cursor" ipcgc-sweep.service "sweep of IPC namespace $CT_NS $CT (once): .* 2 removed, 0 skipped, 0 failed"
+
+# The daemon, asked over its socket.
+check "ipcgcd.service answers (socket activation) with Namespaces=all" "$IPCGC" --config "$CONF" status
+ct_orphans 2
+cursor=$(journal_cursor)
+lj=$("$IPCGC" --config "$CONF" list --namespace "$CT" -J)
+is "$(jq -r --arg id "ipc:$CT_NS/shm:$CT_LIVE" '.objects[] | select(.id == $id) | "\(.verdict) \(.uid) \(.container)"' <<<"$lj")" \
+    "LIVE 4601 $CT" "through the daemon: the container's live shm is LIVE, uid 4601's, named $CT"
+sweep=$("$IPCGC" --config "$CONF" sweep --all-namespaces -J)
+is "$(jq -r --argjson n "$CT_NS" '[.records[] | select(.ipcns == $n) | "\(.action) \(.id)"] | sort | join(",")' <<<"$sweep")" \
+    "removed ipc:$CT_NS/pshm:/orphan-2,removed ipc:$CT_NS/shm:$CT_SHM" "ipcgc sweep --all-namespaces through ipcgcd.service removed both"
+is "$(ct_left)" "$CT_LIVE 4601; " "from inside the container; the live shm stays"
+is "$(ct_removals "$cursor" 2)" "$(want_removals 2 "$CT_SHM")" \
+    "the daemon's journal has both with IPCGC_IPCNS= and IPCGC_CONTAINER="
+check "systemctl stop ipcgcd.service" systemctl stop ipcgcd.service
+
+# The negative: RestrictNamespaces=yes, as a hardening drop-in might say,
+# refuses the setns(2): nothing is removed in the container, and the
+# journal says why.
+for u in ipcgcd ipcgc-sweep; do
+    printf '[Service]\nRestrictNamespaces=yes\n' >"/etc/systemd/system/$u.service.d/restrict.conf"
+done
+systemctl daemon-reload
+ct_orphans 3
+cursor=$(journal_cursor)
+systemctl start ipcgc-sweep.service
+is "$(systemctl show -p Result --value ipcgc-sweep.service)" exit-code "RestrictNamespaces=yes: ipcgc-sweep.service fails"
+is "$(ct_left)" "$CT_LIVE 4601 $CT_SHM 4601; orphan-3" "and removes nothing in the container"
+check "its journal says why (Operation not permitted)" \
+    journal_wait "$cursor" ipcgc-sweep.service 'IPC namespace.*Operation not permitted'
+journalctl --no-pager --after-cursor="$cursor" -u ipcgc-sweep.service >/result/restrict-sweep.journal 2>&1
+cursor=$(journal_cursor)
+sweep=$("$IPCGC" --config "$CONF" sweep --all-namespaces -J 2>/result/restrict-sweep.err)
+[ -n "$sweep" ] || sweep='{}'
+is "$(jq -r --argjson n "$CT_NS" '[.records[]? | select(.ipcns == $n and .action == "removed")] | length' <<<"$sweep")" 0 \
+    "RestrictNamespaces=yes: ipcgc sweep --all-namespaces through ipcgcd.service removes nothing there"
+is "$(ct_left)" "$CT_LIVE 4601 $CT_SHM 4601; orphan-3" "the container's orphans are still there"
+check "the daemon's journal says why (Operation not permitted)" \
+    journal_wait "$cursor" ipcgcd.service 'IPC namespace.*Operation not permitted'
+journalctl --no-pager --after-cursor="$cursor" -u ipcgcd.service >/result/restrict-daemon.journal 2>&1
+is "$(stat -c %u "/proc/$CT_HOLDER" 2>&1)" 4601 "the live shm's holder, uid 4601's, lived through every sweep"
+systemctl stop ipcgcd.service
+rm -f /etc/systemd/system/ipcgcd.service.d/restrict.conf /etc/systemd/system/ipcgc-sweep.service.d/restrict.conf
+systemctl daemon-reload
+echo >/run/ipcgc-ct.stop

@@ -73,6 +73,12 @@ if [ -s "$T/result/explained" ]; then
     echo "# journalctl -x IPCGC_ACTION=removed, as the container saw it:"
     sed 's/^/#   /' "$T/result/explained"
 fi
+for f in restrict-sweep restrict-daemon; do
+    if [ -s "$T/result/$f.journal" ]; then
+        echo "# RestrictNamespaces=yes ($f): what the journal said"
+        grep -E 'Operation not permitted|IPC namespace' "$T/result/$f.journal" | head -n 4 | sed 's/^/#   /'
+    fi
+done
 # The units' Documentation= pages, which the container cannot check.
 for page in ipcgcd.8 ipcgc.1 ipcgc.conf.5; do
     if MANPATH="$T/opt/man" man -w "${page%.*}" "${page##*.}" 2>/dev/null | grep -q "$page" ||
