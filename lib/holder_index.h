@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -19,6 +20,14 @@
 /* Threads blocked in msgrcv/msgsnd on a queue, semop on a set: (DEV, id). */
 #define HOLDER_DEV_SYSV_MSG ((dev_t) -2)
 #define HOLDER_DEV_SYSV_SEM ((dev_t) -3)
+/* The inode of a SysV key in a walk over several IPC namespaces
+ * (proctab_build_many): an id means something only in its namespace, so
+ * the namespace's slot in the walk's list is above the id.  Slot 0 is the
+ * id itself, as a walk over one namespace keys it. */
+_Static_assert(sizeof(ino_t) >= 8, "SysV keys need a 64-bit ino_t");
+static inline ino_t holder_sysv_ino(size_t slot, unsigned id) {
+        return (ino_t) ((uint64_t) slot << 32 | id);
+}
 
 struct holder_index;
 

@@ -20,6 +20,44 @@
 
 #define PF_KTHREAD 0x00200000u
 
+/*
+ * What a walk saw of a process that a build's flags decide whether to say,
+ * kept in struct process's facts beside the PROCESS_* flags the walk set
+ * (for everything any of its builds asked).  settle() turns them into the
+ * flags one build would have set: a walk for several namespaces asks the
+ * union of what their builds ask, and each namespace's table says only what
+ * its own build would have.
+ */
+enum {
+        FACT_REFUSED = 1u << 16,         /* /proc/PID or its stat refused: unreadable_process() */
+        FACT_STATUS_REFUSED = 1u << 17,  /* its status refused: uids unknown */
+        FACT_FD_DIR_REFUSED = 1u << 18,  /* /proc/PID/fd refused */
+        FACT_FD_FILE_REFUSED = 1u << 19, /* a stat of one fd refused, its inode one looked for */
+};
+
+/* One listed IPC namespace of a walk: its inode, and its slot in the list. */
+struct ns_slot {
+        uint64_t ino;
+        uint32_t slot;
+};
+
+/* What one pass over /proc reads every process for. */
+struct walk {
+        const char *proc_root;
+        struct holder_index *idx;
+        unsigned flags;
+        uint64_t boot_usec;
+        long ticks;
+        /* The namespaces listed, sorted by inode, and nsfs's device: every
+         * IPC namespace is an inode of the one nsfs.  Without it (our own
+         * ns/ipc could not be read), no process's namespace is known. */
+        const struct ns_slot *slots;
+        size_t n_slots;
+        bool have_nsfs;
+        dev_t nsfs_dev;
+        char *scratch;
+};
+
 struct proctab *proctab_free(struct proctab *t) {
         if (!t)
                 return NULL;
@@ -225,7 +263,7 @@ static int scan_fds(int pfd, pid_t pid, struct holder_index *idx, unsigned *flag
                                  * only one that could be ours leaves this
                                  * process's holdings unknown. */
                                 if (fd_inode_wanted(fdfd, de->d_name, idx)) {
-                                        *flags |= PROCESS_FD_UNREADABLE;
+                                        *flags |= PROCESS_FD_UNREADABLE | FACT_FD_FILE_REFUSED;
                                         return 0;
                                 }
                         }
@@ -251,25 +289,56 @@ static int scan_fds(int pfd, pid_t pid, struct holder_index *idx, unsigned *flag
         return errno != 0 ? negative_errno() : 0;
 }
 
-/* Is the process (its /proc dir PFD) in the IPC namespace SELF?  SysV ids
- * are per namespace: a segment of a container with the same shmid as one of
- * ours is another segment.  When it cannot be told, yes: the safe side. */
-static bool same_ipc_ns(int pfd, const struct stat *self) {
+static int cmp_slot(const void *a, const void *b) {
+        uint64_t x = ((const struct ns_slot *) a)->ino, y = ((const struct ns_slot *) b)->ino;
+        return (x > y) - (x < y);
+}
+
+/* The slot of the IPC namespace of the process (its /proc dir PFD), looked
+ * up once into *SLOT.  SysV ids are per namespace: a segment of a container
+ * with the same shmid as one of ours is another segment.  When it cannot be
+ * told, any: the safe side. */
+static uint32_t process_slot(int pfd, const struct walk *w, uint32_t *slot) {
         struct stat st;
-        if (!self || fstatat(pfd, "ns/ipc", &st, 0) < 0)
-                return true;
-        return st.st_dev == self->st_dev && st.st_ino == self->st_ino;
+
+        if (*slot != PROCTAB_SLOT_UNSET)
+                return *slot;
+        if (!w->have_nsfs || fstatat(pfd, "ns/ipc", &st, 0) < 0)
+                *slot = PROCTAB_SLOT_ANY;
+        else if (st.st_dev != w->nsfs_dev || w->n_slots == 0)
+                *slot = PROCTAB_SLOT_NONE;
+        else {
+                struct ns_slot key = { .ino = (uint64_t) st.st_ino };
+                const struct ns_slot *s = bsearch(&key, w->slots, w->n_slots, sizeof(key), cmp_slot);
+                *slot = s ? s->slot : PROCTAB_SLOT_NONE;
+        }
+        return *slot;
+}
+
+/* Records PID under the SysV key (DEV, ID) of the namespace of SLOT: of
+ * each listed one when it is unknown, of none when it is not listed. */
+static int add_sysv(struct holder_index *idx, dev_t dev, unsigned id, uint32_t slot, size_t n_slots, pid_t pid) {
+        if (slot == PROCTAB_SLOT_NONE || slot == PROCTAB_SLOT_UNSET)
+                return 0;
+        if (slot != PROCTAB_SLOT_ANY)
+                return holder_index_add(idx, dev, holder_sysv_ino(slot, id), pid);
+        for (size_t k = 0; k < n_slots; k++) {
+                int r = holder_index_add(idx, dev, holder_sysv_ino(k, id), pid);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 #define MAPS_BUF (64u * 1024u)
 
 /* BUF: MAPS_BUF bytes of scratch, one per scan.  Large reads parsed in
  * place: no stdio, and a few calls per process rather than one per 4 KiB. */
-static int scan_maps(int mfd, int pfd, pid_t pid, const struct stat *self_ipc_ns, struct holder_index *idx,
-                     char *buf) {
+static int scan_maps(int mfd, int pfd, pid_t pid, const struct walk *w, uint32_t *slot) {
         _cleanup_close_ int fd = -EBADF;
+        struct holder_index *idx = w->idx;
+        char *buf = w->scratch;
         size_t have = 0;
-        int ns = -1; /* same IPC namespace: -1 not yet looked up */
         bool skipping = false; /* inside a line too long to be real */
         int r;
 
@@ -301,13 +370,11 @@ static int scan_maps(int mfd, int pfd, pid_t pid, const struct stat *self_ipc_ns
                         skipping = false;
                         if (!skip && proctab_parse_maps_line(line, &dev, &ino, &sysv) == 0 && (ino != 0 || sysv)) {
                                 /* shmid 0 is a real segment; inode 0 otherwise anonymous */
-                                if (sysv && ns < 0)
-                                        ns = same_ipc_ns(pfd, self_ipc_ns);
-                                if (!sysv || ns) {
-                                        r = holder_index_add(idx, sysv ? HOLDER_DEV_SYSV_SHM : dev, ino, pid);
-                                        if (r < 0)
-                                                return r;
-                                }
+                                r = sysv ? add_sysv(idx, HOLDER_DEV_SYSV_SHM, (unsigned) ino, process_slot(pfd, w, slot),
+                                                    w->n_slots, pid)
+                                         : holder_index_add(idx, dev, ino, pid);
+                                if (r < 0)
+                                        return r;
                         }
                         line = nl + 1;
                 }
@@ -476,9 +543,10 @@ static int fifo_opener(int tfd, const char *proc_root, pid_t pid, long nr, const
  * shows in /proc/PID/fd or maps, and a msg queue records no waiters at all.
  * The id is the syscall's first argument.
  */
-static int ipc_waiter(pid_t pid, enum call call, uint64_t a0, struct holder_index *idx) {
-        return holder_index_add(idx, call == CALL_SEM ? HOLDER_DEV_SYSV_SEM : HOLDER_DEV_SYSV_MSG,
-                                (ino_t) (unsigned) a0, pid);
+static int ipc_waiter(pid_t pid, enum call call, uint64_t a0, struct holder_index *idx, uint32_t slot,
+                      size_t n_slots) {
+        return add_sysv(idx, call == CALL_SEM ? HOLDER_DEV_SYSV_SEM : HOLDER_DEV_SYSV_MSG, (unsigned) a0, slot,
+                        n_slots, pid);
 }
 
 /* What a wchan says a thread is blocked in, of what FLAGS ask about. */
@@ -535,8 +603,10 @@ static unsigned unknown_of(unsigned flags) {
  * again before what it does is called unknown. */
 #define STOPPED_LOOKS 3
 
-int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
-                           unsigned flags) {
+/* proctab_blocked_thread, a waiter recorded under the SysV keys of SLOT
+ * (of N_SLOTS). */
+static int blocked_thread_in(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
+                             unsigned flags, uint32_t slot, size_t n_slots) {
         char again[128];
         enum blocked_in what = BLOCKED_NO;
 
@@ -577,9 +647,11 @@ int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char
                         return call == CALL_OPEN ? fifo_opener(tfd, proc_root, pid, nr, a, idx)
                                                  : PROCESS_FIFO_OPEN_UNKNOWN;
                 case BLOCKED_SEMOP:
-                        return call == CALL_SEM ? ipc_waiter(pid, call, a[0], idx) : PROCESS_IPC_WAIT_UNKNOWN;
+                        return call == CALL_SEM ? ipc_waiter(pid, call, a[0], idx, slot, n_slots)
+                                                : PROCESS_IPC_WAIT_UNKNOWN;
                 case BLOCKED_MSG:
-                        return call == CALL_MSG ? ipc_waiter(pid, call, a[0], idx) : PROCESS_IPC_WAIT_UNKNOWN;
+                        return call == CALL_MSG ? ipc_waiter(pid, call, a[0], idx, slot, n_slots)
+                                                : PROCESS_IPC_WAIT_UNKNOWN;
                 case BLOCKED_STOPPED:
                         /* Stopped in the call, or at its end: the two read
                          * the same, and either way it is a use of the
@@ -590,7 +662,7 @@ int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char
                         if (call == CALL_OPEN && (flags & PROCTAB_FIFO_OPENERS))
                                 return fifo_opener(tfd, proc_root, pid, nr, a, idx);
                         if ((call == CALL_SEM || call == CALL_MSG) && (flags & PROCTAB_IPC_WAITERS))
-                                return ipc_waiter(pid, call, a[0], idx);
+                                return ipc_waiter(pid, call, a[0], idx, slot, n_slots);
                         return 0;
                 default:
                         return 0;
@@ -607,15 +679,20 @@ int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char
         }
 }
 
+int proctab_blocked_thread(int tfd, const char *proc_root, pid_t pid, const char *wchan, struct holder_index *idx,
+                           unsigned flags) {
+        return blocked_thread_in(tfd, proc_root, pid, wchan, idx, flags, 0, 1);
+}
+
 /* The blocked-thread check of one thread (or single-threaded process) dir. */
-static int blocked_thread(int tfd, const char *proc_root, pid_t pid, struct holder_index *idx, unsigned flags) {
+static int blocked_thread(int tfd, const struct walk *w, pid_t pid, unsigned flags, uint32_t slot) {
         char wchan[128];
         ssize_t n = proctab_read(tfd, "wchan", wchan, sizeof(wchan));
         if (n == 0 || is_gone(n))
                 return 0; /* gone */
         if (n < 0)
                 return (int) unknown_of(flags);
-        return proctab_blocked_thread(tfd, proc_root, pid, wchan, idx, flags);
+        return blocked_thread_in(tfd, w->proc_root, pid, wchan, w->idx, flags, slot, w->n_slots);
 }
 
 /* Field 20 of /proc/PID/stat: how many threads the process has. */
@@ -664,13 +741,13 @@ static int live_thread_dir(int pfd) {
 
 /* blocked_thread for every thread: any one of them may be the one blocked.
  * Returns the PROCESS_*_UNKNOWN flags of what could not be told. */
-static int blocked_threads(int pfd, const char *proc_root, pid_t pid, unsigned threads, struct holder_index *idx,
-                           unsigned flags) {
+static int blocked_threads(int pfd, const struct walk *w, pid_t pid, unsigned threads, unsigned flags,
+                           uint32_t slot) {
         _cleanup_closedir_ DIR *d = NULL;
         int r, unknown = 0;
 
         if (threads <= 1)
-                return blocked_thread(pfd, proc_root, pid, idx, flags);
+                return blocked_thread(pfd, w, pid, flags, slot);
         int tfd = openat(pfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (tfd < 0)
                 return errno == ENOENT || errno == ESRCH ? 0 : (int) unknown_of(flags);
@@ -685,7 +762,7 @@ static int blocked_threads(int pfd, const char *proc_root, pid_t pid, unsigned t
                 int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         continue; /* that thread is gone */
-                r = blocked_thread(fd, proc_root, pid, idx, flags);
+                r = blocked_thread(fd, w, pid, flags, slot);
                 (void) close(fd);
                 if (r < 0)
                         return r;
@@ -699,7 +776,8 @@ static int blocked_threads(int pfd, const char *proc_root, pid_t pid, unsigned t
  * asked about.  Its start time stays unknown (0), its uids -1.  Returns 1. */
 static int unreadable_process(struct process *p, const struct holder_index *idx, unsigned flags,
                               struct process *ret) {
-        p->flags |= PROCESS_UNREADABLE;
+        p->flags |= PROCESS_UNREADABLE | FACT_REFUSED;
+        p->ipc_slot = PROCTAB_SLOT_ANY;
         if (idx) {
                 if (flags & (PROCTAB_FDS | PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS))
                         p->flags |= PROCESS_FD_UNREADABLE;
@@ -707,17 +785,18 @@ static int unreadable_process(struct process *p, const struct holder_index *idx,
                         p->flags |= PROCESS_MAPS_UNREADABLE;
                 p->flags |= unknown_of(flags);
         }
+        p->facts = p->flags;
         *ret = *p;
         return 1;
 }
 
 /* Returns 1 when the process was read, 0 when it vanished meanwhile. */
-static int scan_process(int procfd, const char *proc_root, const char *name, pid_t pid, struct holder_index *idx,
-                        unsigned flags, uint64_t boot_usec, long ticks, const struct stat *self_ipc_ns,
-                        char *scratch, struct process *ret) {
+static int scan_process(int procfd, const char *name, pid_t pid, const struct walk *w, struct process *ret) {
         _cleanup_close_ int pfd = -EBADF;
+        struct holder_index *idx = w->idx;
+        unsigned flags = w->flags;
         char buf[4096], state;
-        struct process p = { .pid = pid };
+        struct process p = { .pid = pid, .ipc_slot = PROCTAB_SLOT_UNSET };
         uint64_t start_ticks;
         unsigned kflags;
         ssize_t n;
@@ -743,7 +822,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                 return (int) n;
         if (proctab_parse_stat(buf, p.comm, &state, &kflags, &start_ticks) < 0)
                 return 0;
-        p.start_usec = boot_usec + start_ticks * 1000000ULL / (uint64_t) ticks;
+        p.start_usec = w->boot_usec + start_ticks * 1000000ULL / (uint64_t) w->ticks;
         p.start_ticks = start_ticks;
         unsigned threads = stat_num_threads(buf);
         _cleanup_close_ int tfd = -EBADF;
@@ -766,7 +845,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                 if (is_gone(n))
                         return 0;
                 if (is_access_error(n))
-                        p.flags |= PROCESS_UNREADABLE; /* its uids stay unknown */
+                        p.flags |= PROCESS_UNREADABLE | FACT_STATUS_REFUSED; /* its uids stay unknown */
                 else if (n < 0)
                         return (int) n;
                 else {
@@ -795,7 +874,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                 if (flags & PROCTAB_FDS) {
                         r = scan_fds(hfd, pid, idx, &p.flags);
                         if (is_access_error(r))
-                                p.flags |= PROCESS_FD_UNREADABLE;
+                                p.flags |= PROCESS_FD_UNREADABLE | FACT_FD_DIR_REFUSED;
                         else if (is_gone(r))
                                 goto gone;
                         else if (r < 0)
@@ -809,25 +888,25 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                 /* semop(2) and msgrcv(2) name an id of the caller's IPC
                  * namespace: a thread of another one waits on none of
                  * the objects collected, whatever its id. */
-                if ((blocked & PROCTAB_IPC_WAITERS) && !same_ipc_ns(pfd, self_ipc_ns))
+                if ((blocked & PROCTAB_IPC_WAITERS) && process_slot(pfd, w, &p.ipc_slot) == PROCTAB_SLOT_NONE)
                         blocked &= ~PROCTAB_IPC_WAITERS;
                 if ((blocked & PROCTAB_IPC_WAITERS) && !(flags & PROCTAB_FDS) && !(p.flags & PROCESS_FD_UNREADABLE)) {
                         _cleanup_close_ int fdd = openat(hfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (fdd < 0 && is_access_error(negative_errno()))
-                                p.flags |= PROCESS_FD_UNREADABLE;
+                                p.flags |= PROCESS_FD_UNREADABLE | FACT_FD_DIR_REFUSED;
                 }
                 if (p.flags & PROCESS_FD_UNREADABLE) {
                         p.flags |= unknown_of(blocked & PROCTAB_IPC_WAITERS);
                         blocked = 0;
                 }
                 if (blocked) {
-                        r = blocked_threads(pfd, proc_root, pid, threads, idx, blocked);
+                        r = blocked_threads(pfd, w, pid, threads, blocked, p.ipc_slot);
                         if (r < 0)
                                 goto fail;
                         p.flags |= (unsigned) r;
                 }
                 if (flags & PROCTAB_MAPS) {
-                        r = scan_maps(hfd, pfd, pid, self_ipc_ns, idx, scratch);
+                        r = scan_maps(hfd, pfd, pid, w, &p.ipc_slot);
                         if (is_access_error(r))
                                 p.flags |= PROCESS_MAPS_UNREADABLE;
                         else if (is_gone(r))
@@ -837,6 +916,7 @@ static int scan_process(int procfd, const char *proc_root, const char *name, pid
                 }
         }
 
+        p.facts = p.flags;
         *ret = p;
         return 1;
 gone:
@@ -851,43 +931,158 @@ static uint64_t timespec_usec(const struct timespec *ts) {
         return (uint64_t) ts->tv_sec * 1000000ULL + (uint64_t) ts->tv_nsec / 1000ULL;
 }
 
+/* The flags a build asking FLAGS for the namespace of SLOT would have set
+ * on P, from what the walk saw (a walk asks at least as much). */
+static unsigned settled_flags(const struct process *p, unsigned flags, uint32_t slot, bool keys) {
+        const unsigned f = p->facts;
+        unsigned out = f & (PROCESS_ZOMBIE | PROCESS_KTHREAD);
+        /* Waits are on ids of the process's own namespace: only its
+         * namespace's build looks at them (and every one, not knowing it). */
+        bool mine = p->ipc_slot == slot || p->ipc_slot == PROCTAB_SLOT_ANY;
+
+        if (!keys) /* no index: nothing of fds, maps or threads was read */
+                flags &= PROCTAB_UIDS | PROCTAB_CGROUP;
+        if (f & FACT_REFUSED) {
+                /* as unreadable_process() */
+                out |= PROCESS_UNREADABLE | unknown_of(flags);
+                if (flags & (PROCTAB_FDS | PROCTAB_FIFO_OPENERS | PROCTAB_IPC_WAITERS))
+                        out |= PROCESS_FD_UNREADABLE;
+                if (flags & PROCTAB_MAPS)
+                        out |= PROCESS_MAPS_UNREADABLE;
+                return out;
+        }
+        if ((flags & PROCTAB_UIDS) && (f & FACT_STATUS_REFUSED))
+                out |= PROCESS_UNREADABLE;
+        /* With fds asked, a refused fd dir or fd; without, the dir as the
+         * waiters' check reads it, for processes of the namespace. */
+        if (flags & PROCTAB_FDS) {
+                if (f & (FACT_FD_DIR_REFUSED | FACT_FD_FILE_REFUSED))
+                        out |= PROCESS_FD_UNREADABLE;
+        } else if ((flags & PROCTAB_IPC_WAITERS) && mine && (f & FACT_FD_DIR_REFUSED))
+                out |= PROCESS_FD_UNREADABLE;
+        if ((flags & PROCTAB_MAPS) && (f & PROCESS_MAPS_UNREADABLE))
+                out |= PROCESS_MAPS_UNREADABLE;
+        if ((flags & PROCTAB_FIFO_OPENERS) && (f & PROCESS_FIFO_OPEN_UNKNOWN))
+                out |= PROCESS_FIFO_OPEN_UNKNOWN;
+        /* An fd that could not be looked at (a FUSE file of another
+         * namespace's objects) stopped the walk looking at the threads:
+         * their waits stay unknown here too, the safe side. */
+        if ((flags & PROCTAB_IPC_WAITERS) && mine &&
+            ((f & PROCESS_IPC_WAIT_UNKNOWN) || (out & PROCESS_FD_UNREADABLE)))
+                out |= PROCESS_IPC_WAIT_UNKNOWN;
+        return out;
+}
+
+/* T, a walk's table, as the build asking FLAGS for SLOT would have made it. */
+static void settle(struct proctab *t, unsigned flags, uint32_t slot, bool keys) {
+        t->n_fd_unreadable = t->n_maps_unreadable = t->n_fifo_open_unknown = t->n_ipc_wait_unknown = 0;
+        for (size_t i = 0; i < t->n_procs; i++) {
+                struct process *p = &t->procs[i];
+                p->flags = settled_flags(p, flags, slot, keys);
+                if (!(flags & PROCTAB_UIDS))
+                        p->ruid = p->euid = (uid_t) -1;
+                if (!(flags & PROCTAB_CGROUP)) {
+                        free(p->unit);
+                        p->unit = NULL;
+                }
+                t->n_fd_unreadable += !!(p->flags & PROCESS_FD_UNREADABLE);
+                t->n_fifo_open_unknown += !!(p->flags & PROCESS_FIFO_OPEN_UNKNOWN);
+                t->n_ipc_wait_unknown += !!(p->flags & PROCESS_IPC_WAIT_UNKNOWN);
+                t->n_maps_unreadable += !!(p->flags & PROCESS_MAPS_UNREADABLE);
+        }
+        t->flags = flags;
+}
+
+int proctab_view(const struct proctab *t, unsigned flags, size_t slot, bool keys, struct proctab **ret) {
+        struct proctab *v;
+
+        if ((flags & ~t->flags) || slot >= PROCTAB_SLOTS_MAX)
+                return -EINVAL; /* what the walk did not read, it cannot tell */
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        if (t->n_procs > 0) {
+                v->procs = malloc(t->n_procs * sizeof(*v->procs));
+                if (!v->procs) {
+                        free(v);
+                        return -ENOMEM;
+                }
+        }
+        for (size_t i = 0; i < t->n_procs; i++) {
+                v->procs[i] = t->procs[i];
+                v->procs[i].unit = NULL;
+                v->n_procs = i + 1;
+                if ((flags & PROCTAB_CGROUP) && t->procs[i].unit && !(v->procs[i].unit = strdup(t->procs[i].unit))) {
+                        proctab_free(v);
+                        return -ENOMEM;
+                }
+        }
+        settle(v, flags, (uint32_t) slot, keys);
+        *ret = v;
+        return 0;
+}
+
 int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flags, struct proctab **ret) {
         return proctab_build_in(proc_root, idx, flags, 0, ret);
 }
 
 int proctab_build_in(const char *proc_root, struct holder_index *idx, unsigned flags, uint64_t ipc_ns,
                      struct proctab **ret) {
+        struct proctab *t;
+        int r = proctab_build_many(proc_root, idx, flags, &ipc_ns, 1, &t);
+        if (r < 0)
+                return r;
+        settle(t, flags, 0, idx != NULL);
+        *ret = t;
+        return 0;
+}
+
+int proctab_build_many(const char *proc_root, struct holder_index *idx, unsigned flags, const uint64_t *ipc_ns,
+                       size_t n_ns, struct proctab **ret) {
         _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_free_ struct ns_slot *slots = NULL;
         struct proctab *t;
         struct timespec now_real, now_boot;
-        uint64_t boot_usec;
         size_t n_alloc = 0;
-        long ticks;
         int r = 0;
 
-        ticks = sysconf(_SC_CLK_TCK);
-        if (ticks <= 0)
+        if (n_ns > PROCTAB_SLOTS_MAX)
+                return -EINVAL;
+        struct walk w = { .proc_root = proc_root, .idx = idx, .flags = flags, .n_slots = n_ns };
+        w.ticks = sysconf(_SC_CLK_TCK);
+        if (w.ticks <= 0)
                 return -EINVAL;
         /* starttime counts from boot on CLOCK_BOOTTIME; the difference of the
          * two clocks is the boot time, to well under the 1 s slack judges use. */
         if (clock_gettime(CLOCK_REALTIME, &now_real) < 0 || clock_gettime(CLOCK_BOOTTIME, &now_boot) < 0)
                 return negative_errno();
-        boot_usec = timespec_usec(&now_real) - timespec_usec(&now_boot);
+        w.boot_usec = timespec_usec(&now_real) - timespec_usec(&now_boot);
+
+        /* Our own IPC namespace (0 in the list), and nsfs's device, to tell
+         * the namespaces' SysV objects apart. */
+        struct stat self_ns;
+        w.have_nsfs = stat("/proc/self/ns/ipc", &self_ns) == 0;
+        w.nsfs_dev = w.have_nsfs ? self_ns.st_dev : 0;
+        slots = calloc(n_ns ? n_ns : 1, sizeof(*slots));
+        if (!slots)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_ns; i++)
+                slots[i] = (struct ns_slot) { .ino = ipc_ns[i] || !w.have_nsfs ? ipc_ns[i] : (uint64_t) self_ns.st_ino,
+                                              .slot = (uint32_t) i };
+        if (n_ns > 1)
+                qsort(slots, n_ns, sizeof(*slots), cmp_slot);
+        for (size_t i = 1; i < n_ns; i++)
+                if (slots[i].ino == slots[i - 1].ino)
+                        return -EINVAL; /* whose would its objects be? */
+        w.slots = slots;
 
         d = opendir(proc_root);
         if (!d)
                 return negative_errno();
-
-        /* Our own IPC namespace, to tell our SysV segments from others'. */
-        struct stat self_ns;
-        bool have_ns = stat("/proc/self/ns/ipc", &self_ns) == 0;
-        /* Or the one asked for: every IPC namespace is an inode of the
-         * one nsfs, so its device is ours. */
-        if (have_ns && ipc_ns)
-                self_ns.st_ino = (ino_t) ipc_ns;
         _cleanup_free_ char *scratch = malloc(MAPS_BUF);
         if (!scratch)
                 return -ENOMEM;
+        w.scratch = scratch;
 
         t = calloc(1, sizeof(*t));
         if (!t)
@@ -914,21 +1109,11 @@ int proctab_build_in(const char *proc_root, struct holder_index *idx, unsigned f
                         n_alloc = na;
                 }
 
-                r = scan_process(dirfd(d), proc_root, de->d_name, (pid_t) pid, idx, flags, boot_usec, ticks,
-                                 have_ns ? &self_ns : NULL, scratch, &t->procs[t->n_procs]);
+                r = scan_process(dirfd(d), de->d_name, (pid_t) pid, &w, &t->procs[t->n_procs]);
                 if (r < 0)
                         goto fail;
-                if (r == 0)
-                        continue;
-                struct process *p = &t->procs[t->n_procs++];
-                if (p->flags & PROCESS_FD_UNREADABLE)
-                        t->n_fd_unreadable++;
-                if (p->flags & PROCESS_FIFO_OPEN_UNKNOWN)
-                        t->n_fifo_open_unknown++;
-                if (p->flags & PROCESS_IPC_WAIT_UNKNOWN)
-                        t->n_ipc_wait_unknown++;
-                if (p->flags & PROCESS_MAPS_UNREADABLE)
-                        t->n_maps_unreadable++;
+                if (r > 0)
+                        t->n_procs++;
         }
         if (errno != 0) {
                 r = negative_errno();
@@ -937,6 +1122,8 @@ int proctab_build_in(const char *proc_root, struct holder_index *idx, unsigned f
 
         if (t->n_procs > 1) /* none: procs is NULL, which qsort may not be given */
                 qsort(t->procs, t->n_procs, sizeof(*t->procs), cmp_pid);
+        /* Viewed (settle), never read as it is: what each build would say
+         * is not said yet. */
         t->flags = flags;
         *ret = t;
         return 0;

@@ -33,7 +33,18 @@ struct process {
         char comm[17];
         char *unit; /* systemd unit from the cgroup path, or NULL */
         unsigned flags;
+        /* What the walk saw, before the flags were settled for what one
+         * build asked (proctab_view), and the slot of its IPC namespace in
+         * the walk's list (PROCTAB_SLOT_*: not looked up, not listed, or
+         * unknown).  See proctab.c. */
+        unsigned facts;
+        uint32_t ipc_slot;
 };
+#define PROCTAB_SLOT_UNSET UINT32_MAX
+#define PROCTAB_SLOT_NONE (UINT32_MAX - 1)
+#define PROCTAB_SLOT_ANY (UINT32_MAX - 2)
+/* At most this many IPC namespaces in one walk. */
+#define PROCTAB_SLOTS_MAX 65536u
 
 struct proctab {
         struct process *procs; /* sorted by pid */
@@ -69,6 +80,24 @@ int proctab_build(const char *proc_root, struct holder_index *idx, unsigned flag
  * its namespace. */
 int proctab_build_in(const char *proc_root, struct holder_index *idx, unsigned flags, uint64_t ipc_ns,
                      struct proctab **ret);
+/*
+ * One pass over PROC_ROOT for N_NS IPC namespaces at once (inodes, distinct;
+ * 0: this process's own): the SysV attachments and waits of a process in
+ * IPC_NS[i] are recorded as (HOLDER_DEV_SYSV_*, holder_sysv_ino(i, id)), a
+ * process in a namespace not listed records none, and one whose namespace
+ * cannot be read records them for every slot (the safe side).  Files are
+ * (dev, ino), whoever holds them.  FLAGS is what any of the builds asks.
+ * The table made is only to be viewed: proctab_view() gives each
+ * namespace's.  -EINVAL for a namespace listed twice, or too many.
+ */
+int proctab_build_many(const char *proc_root, struct holder_index *idx, unsigned flags, const uint64_t *ipc_ns,
+                       size_t n_ns, struct proctab **ret);
+/* The table a proctab_build_in() for the namespace of SLOT with FLAGS (a
+ * part of what T was built with) would have made, from T's walk: its own
+ * copy, with what FLAGS did not ask left out (uids, units, the unreadable
+ * and unknown flags, counted again).  KEYS: the build had keys to look for
+ * (an index that wants some), as a proctab_build_in with an index.  */
+int proctab_view(const struct proctab *t, unsigned flags, size_t slot, bool keys, struct proctab **ret);
 struct proctab *proctab_free(struct proctab *t);
 static inline void proctab_freep(struct proctab **p) {
         if (*p)
