@@ -153,46 +153,47 @@ static int cmp_pid(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-bool collect_holder_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_ino) {
+/* The key of O in a walk where its namespace has SLOT (collect_holder_key's
+ * is slot 0). */
+static void holder_key(const struct ipc_object *o, size_t slot, dev_t *ret_dev, ino_t *ret_ino) {
         switch (o->type) {
         case IPC_TYPE_SHM:
                 *ret_dev = HOLDER_DEV_SYSV_SHM;
-                *ret_ino = (ino_t) o->id;
-                return true;
+                *ret_ino = holder_sysv_ino(slot, (unsigned) o->id);
+                return;
         case IPC_TYPE_MSG:
                 /* held by nothing; waited on by threads in msgrcv/msgsnd */
                 *ret_dev = HOLDER_DEV_SYSV_MSG;
-                *ret_ino = (ino_t) o->id;
-                return true;
+                *ret_ino = holder_sysv_ino(slot, (unsigned) o->id);
+                return;
         case IPC_TYPE_SEM:
                 *ret_dev = HOLDER_DEV_SYSV_SEM;
-                *ret_ino = (ino_t) o->id;
-                return true;
+                *ret_ino = holder_sysv_ino(slot, (unsigned) o->id);
+                return;
         default:
                 *ret_dev = o->dev;
                 *ret_ino = o->ino;
-                return true;
+                return;
         }
 }
 
-int collect_holders(struct inventory *inv, const struct collect_paths *paths, unsigned extra, struct proctab **ret) {
-        _cleanup_(holder_index_freep) struct holder_index *idx = NULL;
-        struct proctab *t = NULL;
-        unsigned flags = extra & (PROCTAB_UIDS | PROCTAB_CGROUP);
-        int r;
+bool collect_holder_key(const struct ipc_object *o, dev_t *ret_dev, ino_t *ret_ino) {
+        holder_key(o, 0, ret_dev, ret_ino);
+        return true;
+}
 
-        r = holder_index_new(inv->n_objects, &idx);
-        if (r < 0)
-                return r;
+/* Wants INV's keys (of SLOT) in IDX; the PROCTAB_* its holders need. */
+static int want_holders(const struct inventory *inv, size_t slot, unsigned extra, struct holder_index *idx,
+                        unsigned *ret_flags) {
+        unsigned flags = extra & (PROCTAB_UIDS | PROCTAB_CGROUP);
 
         for (size_t i = 0; i < inv->n_objects; i++) {
                 const struct ipc_object *o = &inv->objects[i];
                 dev_t dev;
                 ino_t ino;
 
-                if (!collect_holder_key(o, &dev, &ino))
-                        continue;
-                r = holder_index_want(idx, dev, ino);
+                holder_key(o, slot, &dev, &ino);
+                int r = holder_index_want(idx, dev, ino);
                 if (r < 0)
                         return r;
                 /* shm is held by attachment (maps); a FIFO or mq by an fd;
@@ -216,13 +217,13 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
                         break;
                 }
         }
+        *ret_flags = flags;
+        return 0;
+}
 
-        /* SysV attachments count in the namespace collected. */
-        r = proctab_build_in(proc_path(paths), holder_index_size(idx) > 0 ? idx : NULL, flags,
-                             paths && paths->ns ? paths->ns->ino : 0, &t);
-        if (r < 0)
-                return r;
-
+/* Each object of INV (of SLOT) gets its holders from IDX. */
+static int give_holders(struct inventory *inv, size_t slot, const struct collect_paths *paths,
+                        const struct holder_index *idx) {
         for (size_t i = 0; i < inv->n_objects; i++) {
                 struct ipc_object *o = &inv->objects[i];
                 const pid_t *pids;
@@ -233,16 +234,13 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
                 free(o->holders);
                 o->holders = NULL;
                 o->n_holders = 0;
-                if (!collect_holder_key(o, &dev, &ino))
-                        continue;
+                holder_key(o, slot, &dev, &ino);
                 pids = holder_index_get(idx, dev, ino, &n);
                 if (n == 0)
                         continue;
                 o->holders = malloc(n * sizeof(pid_t));
-                if (!o->holders) {
-                        proctab_free(t);
+                if (!o->holders)
                         return -ENOMEM;
-                }
                 /* In another namespace, a SysV id is held only by its
                  * members (or by a process that may be one, its namespace
                  * unreadable): the same id in the maps of a process
@@ -261,8 +259,66 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
                 qsort(o->holders, k, sizeof(pid_t), cmp_pid);
                 o->n_holders = k;
         }
+        return 0;
+}
 
-        *ret = t;
+int collect_holders(struct inventory *inv, const struct collect_paths *paths, unsigned extra, struct proctab **ret) {
+        return collect_holders_many(&inv, &paths, &extra, 1, ret);
+}
+
+int collect_holders_many(struct inventory *const *invs, const struct collect_paths *const *paths,
+                         const unsigned *extra, size_t n, struct proctab **ret) {
+        _cleanup_(holder_index_freep) struct holder_index *idx = NULL;
+        _cleanup_(proctab_freep) struct proctab *walk = NULL;
+        _cleanup_free_ unsigned *flags = NULL;
+        _cleanup_free_ uint64_t *ns = NULL;
+        _cleanup_free_ struct proctab **views = NULL;
+        size_t expected = 0;
+        unsigned all = 0;
+        int r;
+
+        if (n == 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                /* one walk: of one /proc */
+                if (strcmp(proc_path(paths[i]), proc_path(paths[0])) != 0)
+                        return -EINVAL;
+                expected += invs[i]->n_objects;
+        }
+        flags = calloc(n, sizeof(*flags));
+        ns = calloc(n, sizeof(*ns));
+        if (!flags || !ns)
+                return -ENOMEM;
+        r = holder_index_new(expected, &idx);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = want_holders(invs[i], i, extra[i], idx, &flags[i]);
+                if (r < 0)
+                        return r;
+                all |= flags[i];
+                /* SysV attachments and waits count in the namespace collected. */
+                ns[i] = paths[i] && paths[i]->ns ? paths[i]->ns->ino : 0;
+        }
+
+        r = proctab_build_many(proc_path(paths[0]), holder_index_size(idx) > 0 ? idx : NULL, all, ns, n, &walk);
+        if (r < 0)
+                return r;
+        views = calloc(n, sizeof(*views));
+        if (!views)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                /* Each inventory's table, as its walk alone would make it. */
+                r = proctab_view(walk, flags[i], i, invs[i]->n_objects > 0, &views[i]);
+                if (r >= 0)
+                        r = give_holders(invs[i], i, paths[i], idx);
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        proctab_free(views[i]);
+                return r;
+        }
+        memcpy(ret, views, n * sizeof(*views));
         return 0;
 }
 

@@ -35,6 +35,15 @@ int collect_inventory(const struct scan_config *scan, const struct collect_paths
  * PROCTAB_CGROUP when the judgement will need them (judge_proctab_needs).
  */
 int collect_holders(struct inventory *inv, const struct collect_paths *paths, unsigned extra, struct proctab **ret);
+/*
+ * collect_holders for N inventories at once, in one pass over /proc (the
+ * one of every PATHS[i], which must be the same): INVS[i], collected in the
+ * IPC namespace of PATHS[i], gets the holders and RET[i] the process table
+ * collect_holders(INVS[i], PATHS[i], EXTRA[i]) would give it.  The
+ * namespaces must be distinct (-EINVAL).  RET[i] are all made, or none.
+ */
+int collect_holders_many(struct inventory *const *invs, const struct collect_paths *const *paths,
+                         const unsigned *extra, size_t n, struct proctab **ret);
 
 /* Where the file object O lives: its path, from the scan's directories, in
  * BUF (SIZE bytes), and in *RET_BASE the offset of its name in the

@@ -302,11 +302,10 @@ static int index_for_quick(struct engine *e) {
         return 0;
 }
 
-static int judge_full(struct engine *e) {
-        _cleanup_(inventory_freep) struct inventory *inv = NULL;
-        _cleanup_(proctab_freep) struct proctab *pt = NULL;
-        struct judgement *js = NULL;
+/* A full judgement, up to the holder scan: the objects collected. */
+static int judge_full_begin(struct engine *e, struct inventory **ret) {
         const struct scan_config *scan = &e->config->scan;
+        struct inventory *inv;
         int r;
 
         /* Nothing of the last judgement is used to make the next one: let
@@ -325,9 +324,18 @@ static int judge_full(struct engine *e) {
         /* Before the holder scan: an open after it must leave a trace. */
         if (e->guard)
                 guard_arm(e->guard, inv, scan);
-        r = collect_holders(inv, e->paths, judge_proctab_needs(inv, e->config->rules, e->config->n_rules), &pt);
-        if (r < 0)
-                return r;
+        *ret = inv;
+        return 0;
+}
+
+/* The rest of it, once the holder scan gave INV its holders and PT: takes
+ * both. */
+static int judge_full_end(struct engine *e, struct inventory *inv_taken, struct proctab *pt_taken) {
+        _cleanup_(inventory_freep) struct inventory *inv = inv_taken;
+        _cleanup_(proctab_freep) struct proctab *pt = pt_taken;
+        struct judgement *js = NULL;
+        const struct scan_config *scan = &e->config->scan;
+        int r;
 
         e->remembers = e->config->daemon.state_dir || e->learnt;
         time_t now = time(NULL);
@@ -608,17 +616,68 @@ static int same_objects(struct engine *e) {
 }
 
 int engine_judge(struct engine *e, enum engine_mode mode) {
-        if (mode != ENGINE_FULL) {
-                /* Whatever stops a confirmation (news, or a failure of its
-                 * own, such as too few fds for the sleepers) leaves it to a
-                 * full judgement. */
-                int r = judge_quick(e);
-                if (r > 0)
-                        return 0;
-                if (mode == ENGINE_KEEP && same_objects(e) > 0)
-                        return retime(e, time(NULL));
+        return engine_judge_many(&e, 1, mode, NULL);
+}
+
+/* Each engine judged as engine_judge() judges it; those whose judgement is
+ * made in full share one holder scan, and each gets its own copy of its
+ * process table (proctab_view), not one table shared: a namespace's table
+ * says only what its own scan would have (uids, units and unreadable flags
+ * as its objects ask), and each engine frees and makes its own again
+ * whenever it judges, alone or with others. */
+int engine_judge_many(struct engine *const *es, size_t n, enum engine_mode mode, int *ret_errors) {
+        _cleanup_free_ struct inventory **invs = calloc(n ? n : 1, sizeof(*invs));
+        _cleanup_free_ const struct collect_paths **paths = calloc(n ? n : 1, sizeof(*paths));
+        _cleanup_free_ unsigned *needs = calloc(n ? n : 1, sizeof(*needs));
+        _cleanup_free_ struct proctab **pts = calloc(n ? n : 1, sizeof(*pts));
+        _cleanup_free_ size_t *full = calloc(n ? n : 1, sizeof(*full));
+        _cleanup_free_ int *errs = calloc(n ? n : 1, sizeof(*errs));
+        size_t m = 0;
+        int r;
+
+        if (!invs || !paths || !needs || !pts || !full || !errs) {
+                for (size_t i = 0; ret_errors && i < n; i++)
+                        ret_errors[i] = -ENOMEM;
+                return -ENOMEM;
         }
-        return judge_full(e);
+        for (size_t i = 0; i < n; i++) {
+                struct engine *e = es[i];
+                if (mode != ENGINE_FULL) {
+                        /* Whatever stops a confirmation (news, or a failure
+                         * of its own, such as too few fds for the sleepers)
+                         * leaves it to a full judgement. */
+                        if (judge_quick(e) > 0)
+                                continue;
+                        if (mode == ENGINE_KEEP && same_objects(e) > 0) {
+                                errs[i] = retime(e, time(NULL));
+                                continue;
+                        }
+                }
+                /* One that cannot collect (a namespace whose last member
+                 * left: -ESRCH) fails alone. */
+                errs[i] = judge_full_begin(e, &invs[m]);
+                if (errs[i] < 0)
+                        continue;
+                needs[m] = judge_proctab_needs(invs[m], e->config->rules, e->config->n_rules);
+                paths[m] = e->paths;
+                full[m++] = i;
+        }
+        r = m > 0 ? collect_holders_many(invs, paths, needs, m, pts) : 0;
+        for (size_t k = 0; k < m; k++) {
+                if (r < 0) {
+                        errs[full[k]] = r;
+                        inventory_free(invs[k]);
+                } else
+                        errs[full[k]] = judge_full_end(es[full[k]], invs[k], pts[k]);
+        }
+        r = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (r == 0)
+                        r = errs[i];
+                if (ret_errors)
+                        ret_errors[i] = errs[i];
+        }
+        return r;
 }
 
 int engine_refresh(struct engine *e, uint64_t max_age_usec, enum engine_mode mode) {

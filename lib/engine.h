@@ -65,6 +65,12 @@ enum engine_mode {
 #define ENGINE_KEEP_MAX_USEC (60ull * 1000000)
 /* Judges every configured type. */
 int engine_judge(struct engine *e, enum engine_mode mode);
+/* Judges each of the N engines ES as engine_judge(MODE) would, with one
+ * pass over /proc for all those judged in full (engines of one /proc, each
+ * of another IPC namespace).  RET_ERRORS[i] (RET_ERRORS may be NULL): each
+ * one's own result; one that fails (its namespace gone: -ESRCH) fails
+ * alone.  Returns 0, or the first of the errors. */
+int engine_judge_many(struct engine *const *es, size_t n, enum engine_mode mode, int *ret_errors);
 /* Judges (as MODE) only when the judgement kept is older than MAX_AGE_USEC,
  * or, for ENGINE_FULL, was a confirmation rather than a judgement. */
 int engine_refresh(struct engine *e, uint64_t max_age_usec, enum engine_mode mode);
