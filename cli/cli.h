@@ -23,6 +23,19 @@ enum {
 #define DEFAULT_CONFIG_PATH SYSCONFDIR "/ipcgc/ipcgc.conf"
 
 /* Options every command takes, and what --local runs. */
+/* An engine of --local, and what it judges with. */
+struct cli_engine {
+        struct collect_paths paths; /* its own: the engine keeps a pointer to them */
+        /* Another namespace's configuration: the same (a shallow copy of
+         * cli->config), but for a memory of life of its own, StateDir=
+         * StateDir/ipcns-INODE.  NULL: cli->config. */
+        struct config *ns_config;
+        char *ns_state_dir;
+        struct engine *engine;
+        bool warned; /* the engine's warnings were said */
+        bool judged; /* judged for its next call just now (struct service's judged) */
+};
+
 struct cli {
         const char *config_path; /* NULL: DEFAULT_CONFIG_PATH, and a missing one is fine */
         bool local;
@@ -30,18 +43,16 @@ struct cli {
         bool json;  /* -J was given: an error reply is also printed as JSON on stdout */
         const char *socket; /* --socket: overrides [Daemon] Socket= */
         struct collect_paths paths;
-        /* --local: the configuration and the engine, opened by the first call. */
+        /* --local: the configuration and the engine, opened by the first
+         * call (of PATHS, and PATHS.ns as it is then); CURRENT: the engine
+         * of the call, when not that one (cli_each_namespace's). */
         struct config *config;
-        struct engine *engine;
-        /* --all-namespaces / --namespace: the namespaces found, and the
-         * configuration of those not ours (the same, but for a memory of
-         * life: the state file is the own namespace's). */
+        struct cli_engine one;
+        struct cli_engine *current;
+        /* --all-namespaces / --namespace: the namespaces found. */
         bool all_namespaces;
         const char *namespace_sel;
         struct ipcns_list *namespaces;
-        struct config *ns_config;
-        char *ns_state_dir; /* ns_config's StateDir=: StateDir/ipcns-INODE */
-        bool warned; /* the engine's warnings were said */
         /* Not NULL: an error reply is kept here instead of said, for the
          * caller to say or not. */
         json_object **held_error;
@@ -156,6 +167,12 @@ bool cli_parse_types(const char *arg, unsigned *ret);
 int cli_parse_user(const char *s, uid_t *ret);
 /* A user's name, or the uid as text when it has none; points into BUF or a cache. */
 const char *cli_user_name(uid_t uid, char buf[static 16]);
+
+/* Makes CE's engine, of the namespace NS (NULL: the own, as without
+ * namespaces) with its configuration.  Says nothing of a failure. */
+int cli_engine_make(struct cli *cli, const struct ipcns *ns, struct cli_engine *ce);
+/* Frees CE's engine (which saves what its memory learnt) and the rest. */
+void cli_engine_done(struct cli_engine *ce);
 
 /*
  * --all-namespaces or --namespace: calls METHOD with PARAMS (not taken) on an

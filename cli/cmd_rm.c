@@ -133,7 +133,7 @@ static int remove_target(struct cli *cli, const struct target *t, bool force, js
         if (r < 0)
                 return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
         if (cli->paths.ns != before)
-                cli->engine = engine_free(cli->engine);
+                cli_engine_done(&cli->one);
         params = json_object_new_object();
         json_object_object_add(params, "id", json_object_new_string(t->id));
         json_object_object_add(params, "force", json_object_new_boolean(force));

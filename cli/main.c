@@ -261,84 +261,105 @@ static int socket_path(const struct cli *cli, char **ret) {
         return r;
 }
 
-/* What a --local run could not see or keep, said once per run. */
-static void local_warnings(struct cli *cli, bool *said) {
-        const struct inventory *inv = engine_last(cli->engine).inv;
-        int save_error = engine_save_error(cli->engine);
+/* What a --local run could not see or keep, said once per engine. */
+static void local_warnings(struct cli *cli, struct cli_engine *ce) {
+        const struct inventory *inv = engine_last(ce->engine).inv;
+        int save_error = engine_save_error(ce->engine);
+        const struct ipcns *ns = ce->paths.ns;
         char where[IPCNS_NAME_MAX + 48] = "";
 
-        if (*said)
+        if (ce->warned)
                 return;
-        *said = true;
+        ce->warned = true;
         /* Said of which namespace, when there are others. */
-        if (cli->paths.ns)
-                snprintf(where, sizeof(where), "IPC namespace %" PRIu64 "%s%s%s: ", cli->paths.ns->ino,
-                         cli->paths.ns->name ? " (" : "", strempty(cli->paths.ns->name),
-                         cli->paths.ns->name ? ")" : "");
+        if (ns)
+                snprintf(where, sizeof(where), "IPC namespace %" PRIu64 "%s%s%s: ", ns->ino, ns->name ? " (" : "",
+                         strempty(ns->name), ns->name ? ")" : "");
         for (size_t i = 0; inv && i < inv->n_warnings; i++)
                 fprintf(stderr, "ipcgc: warning: %s%s\n", where, inv->warnings[i]);
         if (inv && inv->n_warnings_dropped)
                 fprintf(stderr, "ipcgc: warning: %s%zu more warnings not shown\n", where, inv->n_warnings_dropped);
-        if (engine_sight(cli->engine)->partial)
+        if (engine_sight(ce->engine)->partial)
                 fprintf(stderr, "ipcgc: warning: %sno object without visible life is judged dead: %s\n", where,
-                        engine_sight(cli->engine)->reason);
+                        engine_sight(ce->engine)->reason);
         if (save_error)
                 fprintf(stderr, "ipcgc: warning: could not save the memory of life in %s: %s\n",
-                        cli->config->daemon.state_dir, strerror(-save_error));
+                        (ce->ns_config ? ce->ns_config : cli->config)->daemon.state_dir, strerror(-save_error));
 }
 
-/* The reply message to METHOD from an engine in this process. */
-static int local_message(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
+void cli_engine_done(struct cli_engine *ce) {
+        ce->engine = engine_free(ce->engine); /* saves, with the configuration below */
+        free(ce->ns_config); /* a shallow copy: what it points to is cli->config's */
+        ce->ns_config = NULL;
+        free(ce->ns_state_dir);
+        ce->ns_state_dir = NULL;
+        ce->warned = ce->judged = false;
+}
+
+int cli_engine_make(struct cli *cli, const struct ipcns *ns, struct cli_engine *ce) {
         const struct config *config;
-        struct service_stream *st = NULL;
-        json_object *reply = NULL;
         int r;
 
         if (cli_load_config(cli, &config) < 0)
                 return -EINVAL;
-        if (cli->paths.ns && !cli->paths.ns->self && !cli->engine) {
+        cli_engine_done(ce);
+        ce->paths = cli->paths;
+        ce->paths.ns = ns;
+        if (ns && !ns->self) {
                 /* Another namespace's memory of life is its own
                  * (memory_namespace_dir()). */
-                if (!cli->ns_config) {
-                        cli->ns_config = malloc(sizeof(*cli->ns_config));
-                        if (!cli->ns_config)
-                                return -ENOMEM;
-                        *cli->ns_config = *cli->config;
-                }
-                free(cli->ns_state_dir); /* the engine that used it is gone */
-                cli->ns_state_dir = NULL;
-                cli->ns_config->daemon.state_dir = NULL;
+                ce->ns_config = malloc(sizeof(*ce->ns_config));
+                if (!ce->ns_config)
+                        return -ENOMEM;
+                *ce->ns_config = *cli->config;
+                ce->ns_config->daemon.state_dir = NULL;
                 if (config->daemon.state_dir) {
-                        r = memory_namespace_dir(config->daemon.state_dir, cli->paths.ns->ino, &cli->ns_state_dir);
+                        r = memory_namespace_dir(config->daemon.state_dir, ns->ino, &ce->ns_state_dir);
                         if (r < 0)
                                 return r;
                         /* Saving makes the last directory only. */
                         if (geteuid() == 0)
                                 (void) mkdir(config->daemon.state_dir, 0755);
-                        cli->ns_config->daemon.state_dir = cli->ns_state_dir;
+                        ce->ns_config->daemon.state_dir = ce->ns_state_dir;
                 }
+                config = ce->ns_config;
         }
-        if (cli->paths.ns && !cli->paths.ns->self)
-                config = cli->ns_config;
-        if (!cli->engine) {
-                cli->warned = false;
-                /* Root's runs teach the memory; others only read it. */
-                r = engine_new(config, &cli->paths, geteuid() == 0 ? ENGINE_SAVE : 0, &cli->engine);
+        /* Root's runs teach the memory; others only read it. */
+        r = engine_new(config, &ce->paths, geteuid() == 0 ? ENGINE_SAVE : 0, &ce->engine);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *warning = engine_take_warning(ce->engine);
+        if (warning)
+                fprintf(stderr, "ipcgc: warning: %s\n", warning);
+        return 0;
+}
+
+/* The reply message to METHOD from an engine in this process. */
+static int local_message(struct cli *cli, const char *method, json_object *params, char **ret, size_t *ret_len) {
+        struct cli_engine *ce = cli->current ? cli->current : &cli->one;
+        struct service_stream *st = NULL;
+        json_object *reply = NULL;
+        int r;
+
+        if (!ce->engine) {
+                r = cli_engine_make(cli, cli->paths.ns, ce);
+                if (r == -EINVAL)
+                        return r; /* the configuration, said */
                 if (r < 0) {
                         fprintf(stderr, "ipcgc: failed to read the memory of life: %s\n", strerror(-r));
                         return r;
                 }
-                _cleanup_free_ char *warning = engine_take_warning(cli->engine);
-                if (warning)
-                        fprintf(stderr, "ipcgc: warning: %s\n", warning);
         }
+        const struct config *config = ce->ns_config ? ce->ns_config : cli->config;
         const struct service service = {
-                .engine = cli->engine,
+                .engine = ce->engine,
                 .config = config,
                 .proc_root = cli->paths.proc ? cli->paths.proc : "/proc",
                 .sysvipc = cli->paths.sysvipc,
                 .dry_run = config->daemon.dry_run,
+                .judged = ce->judged,
         };
+        ce->judged = false; /* for this call only */
         /* With this process's own rights: what it cannot do, the kernel
          * refuses it. */
         const struct service_caller caller = { .uid = geteuid(), .admin = true };
@@ -349,8 +370,8 @@ static int local_message(struct cli *cli, const char *method, json_object *param
         }
         if (r < 0)
                 return r;
-        if (engine_last(cli->engine).inv)
-                local_warnings(cli, &cli->warned);
+        if (engine_last(ce->engine).inv)
+                local_warnings(cli, ce);
         if (reply) {
                 const char *text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
                                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -641,13 +662,9 @@ int cli_call_member(struct cli *cli, const char *method, json_object *params, co
 }
 
 void cli_done(struct cli *cli) {
-        cli->engine = engine_free(cli->engine);
+        cli_engine_done(&cli->one);
         cli->paths.ns = NULL;
         cli->namespaces = ipcns_list_free(cli->namespaces);
-        free(cli->ns_config); /* a shallow copy: what it points to is cli->config's */
-        cli->ns_config = NULL;
-        free(cli->ns_state_dir);
-        cli->ns_state_dir = NULL;
         config_free(cli->config);
         cli->config = NULL;
 }

@@ -127,6 +127,53 @@ static void forget_gone(struct cli *cli) {
                         strerror(-r));
 }
 
+/* The methods answered from a judgement (struct service's judged). */
+static bool judges(const char *method) {
+        static const char *const methods[] = { "io.ipcgc.List", "io.ipcgc.Sweep", "io.ipcgc.Audit",
+                                               "io.ipcgc.Explain" };
+        for (size_t i = 0; i < ELEMENTSOF(methods); i++)
+                if (strcmp(method, methods[i]) == 0)
+                        return true;
+        return false;
+}
+
+/*
+ * One engine a namespace selected (ONLY, or every one), CES[i] that of
+ * namespace i, each judging its own objects with its own members; for a
+ * METHOD answered from a judgement, all judged at once, with one pass over
+ * /proc (engine_judge_many).  An engine not made or not judged here is
+ * left to the call, which makes it or judges it as a single one would, and
+ * fails or says the namespace is gone as it would.
+ */
+static int judge_all(struct cli *cli, const char *method, const struct ipcns *only, struct cli_engine *ces) {
+        const size_t n = cli->namespaces->n;
+        _cleanup_free_ struct engine **es = calloc(n ? n : 1, sizeof(*es));
+        _cleanup_free_ size_t *which = calloc(n ? n : 1, sizeof(*which));
+        _cleanup_free_ int *errs = calloc(n ? n : 1, sizeof(*errs));
+        size_t m = 0;
+
+        if (!es || !which || !errs)
+                return EXIT_FAIL;
+        /* Not the plain engine any more: the next plain call makes it again. */
+        cli_engine_done(&cli->one);
+        for (size_t i = 0; i < n; i++) {
+                const struct ipcns *ns = &cli->namespaces->ns[i];
+                if (only && ns != only)
+                        continue;
+                if (cli_engine_make(cli, ns, &ces[i]) == 0) {
+                        es[m] = ces[i].engine;
+                        which[m++] = i;
+                }
+        }
+        if (!judges(method) || m == 0)
+                return EXIT_OK;
+        /* --local judges in full (struct service's quick is false). */
+        (void) engine_judge_many(es, m, ENGINE_FULL, errs);
+        for (size_t k = 0; k < m; k++)
+                ces[which[k]].judged = errs[k] == 0;
+        return EXIT_OK;
+}
+
 int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                        int (*each)(struct cli *cli, const struct ipcns *ns, const char *text, size_t len,
                                    void *userdata),
@@ -156,8 +203,15 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                         return EXIT_FAIL;
                 cli->removals_left = config->daemon.max_removals;
         }
+        _cleanup_free_ struct cli_engine *ces = calloc(cli->namespaces->n ? cli->namespaces->n : 1, sizeof(*ces));
+        if (!ces)
+                return EXIT_FAIL;
+        r = judge_all(cli, method, only, ces);
+        if (r != EXIT_OK)
+                return r;
         for (size_t i = 0; i < cli->namespaces->n; i++) {
                 const struct ipcns *ns = &cli->namespaces->ns[i];
+                struct cli_engine *ce = &ces[i];
                 _cleanup_free_ char *text = NULL;
                 size_t len;
 
@@ -170,12 +224,12 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                                 continue;
                         }
                         cli->config->daemon.max_removals = cli->removals_left;
-                        if (cli->ns_config)
-                                cli->ns_config->daemon.max_removals = cli->removals_left;
+                        if (ce->ns_config)
+                                ce->ns_config->daemon.max_removals = cli->removals_left;
                 }
-                /* One engine a namespace, made afresh: each judges its own
-                 * objects with its own members. */
-                cli->engine = engine_free(cli->engine);
+                /* Answered by the namespace's own engine, from the
+                 * judgement made with the others. */
+                cli->current = ce;
                 cli->paths.ns = ns;
                 _cleanup_(json_object_putp) json_object *error = NULL;
                 /* Through the daemon: its engine of that namespace answers,
@@ -193,6 +247,7 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                 cli->held_error = &error;
                 r = cli_call_text(cli, method, p, &text, &len);
                 cli->held_error = NULL;
+                cli->current = NULL;
                 if (r != EXIT_OK) {
                         /* Its last member exited since it was found: no
                          * error, it is simply not there any more. */
@@ -212,7 +267,8 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                 if (r != EXIT_OK && rc == EXIT_OK)
                         rc = r;
         }
-        cli->engine = engine_free(cli->engine);
+        for (size_t i = 0; i < cli->namespaces->n; i++)
+                cli_engine_done(&ces[i]);
         cli->paths.ns = NULL;
         if (!only && cli->local)
                 forget_gone(cli); /* the daemon forgets its own */

@@ -181,6 +181,16 @@ static enum engine_mode mode(const struct service *s) {
         return s->quick ? ENGINE_QUICK : ENGINE_FULL;
 }
 
+/* engine_judge and engine_refresh for List, Explain, Sweep and Audit: not
+ * again when the caller has just judged the engine for this call. */
+static int judge(const struct service *s, enum engine_mode m) {
+        return s->judged ? 0 : engine_judge(s->engine, m);
+}
+
+static int refresh(const struct service *s, uint64_t max_age_usec, enum engine_mode m) {
+        return s->judged ? 0 : engine_refresh(s->engine, max_age_usec, m);
+}
+
 struct service_stream {
         struct engine *engine;
         uint64_t generation;
@@ -258,11 +268,11 @@ static json_object *list(const struct service *s, const struct service_caller *c
          * one judged now, in full.  Others than admins get what is at most
          * SERVICE_FRESH_USEC_OTHERS old. */
         if (fresh && c->admin)
-                r = engine_judge(s->engine, ENGINE_FULL);
+                r = judge(s, ENGINE_FULL);
         else if (!c->admin)
-                r = engine_refresh(s->engine, SERVICE_FRESH_USEC_OTHERS, mode(s));
+                r = refresh(s, SERVICE_FRESH_USEC_OTHERS, mode(s));
         else
-                r = engine_refresh(s->engine, 0, s->quick ? ENGINE_KEEP : ENGINE_FULL);
+                r = refresh(s, 0, s->quick ? ENGINE_KEEP : ENGINE_FULL);
         if (r < 0)
                 return failed_in(s, "cannot judge objects", r);
 
@@ -407,7 +417,7 @@ static json_object *explain(const struct service *s, const struct service_caller
                 return obj;
         /* Explained from a judgement made in full: evidence is what a
          * person reads here. */
-        r = engine_refresh(s->engine, freshness(c), ENGINE_FULL);
+        r = refresh(s, freshness(c), ENGINE_FULL);
         if (r < 0)
                 return failed_in(s, "cannot judge objects", r);
         struct engine_last last = engine_last(s->engine);
@@ -455,14 +465,14 @@ static json_object *sweep(const struct service *s, const struct service_caller *
         req.dry_run = req.dry_run || s->dry_run;
         uint64_t t0 = monotonic_usec();
         if (c->admin)
-                r = engine_judge(s->engine, mode(s));
+                r = judge(s, mode(s));
         else {
                 /* A dry run for anyone, about their own objects, from a
                  * judgement at most SERVICE_FRESH_USEC_OTHERS old: asking
                  * again and again must not make the engine judge again. */
                 req.by_uid = true;
                 req.uid = c->uid;
-                r = engine_refresh(s->engine, SERVICE_FRESH_USEC_OTHERS, mode(s));
+                r = refresh(s, SERVICE_FRESH_USEC_OTHERS, mode(s));
         }
         if (r >= 0)
                 r = engine_reap(s->engine, &req, &res);
@@ -554,7 +564,7 @@ static json_object *audit(const struct service *s, const struct service_caller *
         if (param_names(params, "types", false, &types) < 0)
                 return service_invalid("types");
         /* Counts only: a confirmed judgement counts the same objects. */
-        r = engine_refresh(s->engine, freshness(c), mode(s));
+        r = refresh(s, freshness(c), mode(s));
         /* Another namespace's tables, sysctls and mqueue are read from
          * inside it. */
         const struct collect_paths *paths = engine_paths(s->engine);

@@ -44,6 +44,12 @@ struct service {
         bool quick;
         /* DryRun=, or ipcgcd --dry-run: nothing is removed, asked or not. */
         bool dry_run;
+        /* The engine was judged for this call just now, in full (a caller
+         * judging many engines at once, engine_judge_many): List, Explain,
+         * Sweep and Audit answer from that judgement and judge nothing
+         * again.  A sweep's removals re-verify on their own fresh /proc
+         * pass all the same (reap.h). */
+        bool judged;
         /* Told of an admin's sweep, dry run or removal, and how long it
          * took (judgement and all, in µs), before it is answered (the
          * daemon logs and counts them).  May be NULL. */
