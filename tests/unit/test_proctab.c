@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The /proc parsers of proctab.c, proctab_build() over a fake proc tree made
- * in a temporary directory, and one pass over the real /proc.
+ * in a temporary directory, one walk for several IPC namespaces over it
+ * (proctab_build_many, proctab_view, collect_holders_many), and one pass
+ * over the real /proc.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collect.h"
 #include "holder_index.h"
 #include "macro.h"
 #include "proctab.h"
@@ -841,6 +844,288 @@ static void test_build_real_proc(void **state) {
         }
 }
 
+/* ---- one walk for several IPC namespaces ------------------------------ */
+
+/* "Namespaces" for the fake tree: every namespace is an inode of nsfs, so
+ * the uts and net namespaces stand in for other IPC ones: ns/ipc of a
+ * fake process links to one of them. */
+static uint64_t ns_ino(const char *name) {
+        char path[64];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
+        assert_int_equal(stat(path, &st), 0);
+        return (uint64_t) st.st_ino;
+}
+
+/* A process PID whose ns/ipc is /proc/self/ns/NS (NULL: none, unknown),
+ * holding the target file, attached to SysV segment SHMID, and blocked in
+ * semop(2) on set SEMID (-1: not blocked; -2: let go while looked at). */
+static void fake_ns_process(const struct fake *f, const char *pid, const char *ns, int shmid, int semid) {
+        _cleanup_free_ char *rel = NULL, *maps = NULL, *to = NULL, *sc = NULL;
+
+        fake_process(f, pid, "nsproc", 'S', 0x00400000, 500, "1000\t1000\t1000\t1000",
+                     "0::/system.slice/x.service\n", true);
+        if (ns) {
+                assert_true(asprintf(&rel, "%s/ns", pid) >= 0);
+                mkdir_rel(f, rel);
+                free(rel);
+                assert_true(asprintf(&rel, "%s/ns/ipc", pid) >= 0);
+                assert_true(asprintf(&to, "/proc/self/ns/%s", ns) >= 0);
+                symlink_rel(f, to, rel);
+        }
+        free(rel);
+        assert_true(asprintf(&rel, "%s/fd/3", pid) >= 0);
+        symlink_rel(f, f->target, rel);
+        free(rel);
+        assert_true(asprintf(&rel, "%s/maps", pid) >= 0);
+        assert_true(asprintf(&maps, "7f0000000000-7f0000100000 rw-s 00000000 00:01 %d /SYSV0000abcd (deleted)\n",
+                             shmid) >= 0);
+        put(f, rel, maps);
+        free(rel);
+        assert_true(asprintf(&rel, "%s/task", pid) >= 0);
+        mkdir_rel(f, rel);
+        if (semid == -2)
+                fake_thread(f, pid, pid, "do_signal_stop", "running\n");
+        else if (semid >= 0) {
+                assert_true(asprintf(&sc, "220 0x%x 0x7ffe0 0x1 0x0 0x0 0x7f00 0x7ffd 0x7f01\n", semid) >= 0);
+                fake_thread(f, pid, pid, "__do_semtimedop", sc);
+        }
+}
+
+static int setup_fake_ns(void **state) {
+        int r = setup_fake(state);
+        const struct fake *f = *state;
+
+        if (r < 0)
+                return r;
+        /* 44 and 101 "exit" while looked at, one at its maps, the other at
+         * its status: a walk that reads those sees them go, one that does
+         * not sees them live, which is timing, not what a view is about. */
+        int dfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -1;
+        r = rm_rf_at(dfd, "44") < 0 || rm_rf_at(dfd, "101") < 0 ? -1 : 0;
+        (void) close(dfd);
+        if (r < 0)
+                return r;
+        /* 70 in our own namespace (slot 0), 71 in the "uts" one (slot 1),
+         * 72 in "net", which is not listed; 73's namespace cannot be read;
+         * 74, in "uts", was let go while looked at: what it waits on is
+         * unknown.  Each attaches a segment 5 and waits on a set 3 of its
+         * own namespace (73: segment 6, no wait). */
+        fake_ns_process(f, "70", "ipc", 5, 3);
+        fake_ns_process(f, "71", "uts", 5, 3);
+        fake_ns_process(f, "72", "net", 5, 3);
+        fake_ns_process(f, "73", NULL, 6, -1);
+        fake_ns_process(f, "74", "uts", 7, -2);
+        return 0;
+}
+
+static void want_sysv(struct holder_index *idx, size_t n_slots) {
+        for (size_t slot = 0; slot < n_slots; slot++)
+                for (unsigned id = 3; id <= 7; id++) {
+                        assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_SHM, holder_sysv_ino(slot, id)), 0);
+                        assert_int_equal(holder_index_want(idx, HOLDER_DEV_SYSV_SEM, holder_sysv_ino(slot, id)), 0);
+                }
+}
+
+/* The pids recorded under a key, sorted, as "70 73". */
+static const char *pids_of(const struct holder_index *idx, dev_t dev, ino_t ino) {
+        static char buf[128];
+        pid_t sorted[16];
+        size_t n, used = 0;
+        const pid_t *pids = holder_index_get(idx, dev, ino, &n);
+
+        assert_true(n <= ELEMENTSOF(sorted));
+        for (size_t i = 0; i < n; i++) {
+                size_t k = i;
+                for (; k > 0 && sorted[k - 1] > pids[i]; k--)
+                        sorted[k] = sorted[k - 1];
+                sorted[k] = pids[i];
+        }
+        buf[0] = 0;
+        for (size_t i = 0; i < n; i++)
+                used += (size_t) snprintf(buf + used, sizeof(buf) - used, "%s%d", i ? " " : "", (int) sorted[i]);
+        return buf;
+}
+
+static void test_build_many_keys(void **state) {
+        const struct fake *f = *state;
+        _cleanup_(proctab_freep) struct proctab *t = NULL;
+        _cleanup_(holder_index_freep) struct holder_index *idx = NULL;
+        const uint64_t ns[] = { 0, ns_ino("uts") };
+
+        assert_int_equal(holder_index_new(32, &idx), 0);
+        want_sysv(idx, 2);
+        assert_int_equal(holder_index_want(idx, f->target_st.st_dev, f->target_st.st_ino), 0);
+        assert_int_equal(proctab_build_many(f->root, idx, PROCTAB_FDS | PROCTAB_MAPS | PROCTAB_IPC_WAITERS, ns, 2, &t),
+                         0);
+
+        /* An id is its namespace's: 70's segment 5 and 71's are two.  72
+         * is in no namespace listed: it holds no SysV object of theirs.
+         * 73's namespace is unknown: it counts in each (the fake tree's
+         * 43 too, which has no ns/ipc either). */
+        assert_string_equal(pids_of(idx, HOLDER_DEV_SYSV_SHM, holder_sysv_ino(0, 5)), "70");
+        assert_string_equal(pids_of(idx, HOLDER_DEV_SYSV_SHM, holder_sysv_ino(1, 5)), "71");
+        assert_string_equal(pids_of(idx, HOLDER_DEV_SYSV_SHM, holder_sysv_ino(0, 6)), "73");
+        assert_string_equal(pids_of(idx, HOLDER_DEV_SYSV_SHM, holder_sysv_ino(1, 6)), "73");
+        assert_string_equal(pids_of(idx, HOLDER_DEV_SYSV_SHM, holder_sysv_ino(1, 7)), "74");
+        assert_string_equal(pids_of(idx, HOLDER_DEV_SYSV_SHM, holder_sysv_ino(0, 7)), "");
+        /* waits likewise */
+        assert_string_equal(pids_of(idx, HOLDER_DEV_SYSV_SEM, holder_sysv_ino(0, 3)), "70");
+        assert_string_equal(pids_of(idx, HOLDER_DEV_SYSV_SEM, holder_sysv_ino(1, 3)), "71");
+        /* a file is the same file wherever it is held */
+        assert_string_equal(pids_of(idx, f->target_st.st_dev, f->target_st.st_ino), "42 70 71 72 73 74");
+
+        /* A namespace listed twice (0 is our own) is refused. */
+        const uint64_t twice[] = { 0, ns_ino("ipc") };
+        _cleanup_(proctab_freep) struct proctab *t2 = NULL;
+        assert_int_equal(proctab_build_many(f->root, idx, PROCTAB_MAPS, twice, 2, &t2), -EINVAL);
+        assert_null(t2);
+}
+
+/* Each namespace's view is the table its own walk would have made. */
+static void check_same_table(const struct proctab *a, const struct proctab *b) {
+        assert_int_equal(a->n_procs, b->n_procs);
+        assert_int_equal(a->flags, b->flags);
+        assert_int_equal(a->n_fd_unreadable, b->n_fd_unreadable);
+        assert_int_equal(a->n_maps_unreadable, b->n_maps_unreadable);
+        assert_int_equal(a->n_fifo_open_unknown, b->n_fifo_open_unknown);
+        assert_int_equal(a->n_ipc_wait_unknown, b->n_ipc_wait_unknown);
+        for (size_t i = 0; i < a->n_procs; i++) {
+                const struct process *p = &a->procs[i], *q = &b->procs[i];
+                assert_int_equal(p->pid, q->pid);
+                if (p->flags != q->flags)
+                        fail_msg("pid %d: flags %#x, alone %#x", (int) p->pid, p->flags, q->flags);
+                assert_int_equal(p->ruid, q->ruid);
+                assert_int_equal(p->euid, q->euid);
+                assert_int_equal(p->start_ticks, q->start_ticks);
+                assert_string_equal(p->comm, q->comm);
+                if (p->unit || q->unit)
+                        assert_string_equal(strempty(p->unit), strempty(q->unit));
+        }
+}
+
+static void test_build_many_views(void **state) {
+        const struct fake *f = *state;
+        _cleanup_(proctab_freep) struct proctab *t = NULL;
+        _cleanup_(holder_index_freep) struct holder_index *idx = NULL;
+        const uint64_t uts = ns_ino("uts"), ns[] = { 0, uts };
+        /* What each namespace's build asks: ours maps (and uids), the
+         * other waits (and units). */
+        const unsigned asks[] = { PROCTAB_MAPS | PROCTAB_UIDS, PROCTAB_IPC_WAITERS | PROCTAB_CGROUP };
+
+        assert_int_equal(holder_index_new(32, &idx), 0);
+        want_sysv(idx, 2);
+        assert_int_equal(proctab_build_many(f->root, idx, asks[0] | asks[1], ns, 2, &t), 0);
+
+        for (size_t slot = 0; slot < 2; slot++) {
+                _cleanup_(proctab_freep) struct proctab *view = NULL, *alone = NULL;
+                _cleanup_(holder_index_freep) struct holder_index *one = NULL;
+
+                assert_int_equal(proctab_view(t, asks[slot], slot, true, &view), 0);
+                assert_int_equal(holder_index_new(32, &one), 0);
+                want_sysv(one, 1);
+                assert_int_equal(proctab_build_in(f->root, one, asks[slot], ns[slot], &alone), 0);
+                check_same_table(view, alone);
+        }
+
+        /* 74's wait is unknown to its own namespace only; uids and units
+         * only where asked. */
+        _cleanup_(proctab_freep) struct proctab *mine = NULL, *ours = NULL;
+        assert_int_equal(proctab_view(t, asks[1], 1, true, &mine), 0);
+        assert_int_equal(proctab_view(t, asks[0] | PROCTAB_IPC_WAITERS, 0, true, &ours), 0);
+        assert_int_equal(proctab_find(mine, 74)->flags, PROCESS_IPC_WAIT_UNKNOWN);
+        assert_int_equal(proctab_find(ours, 74)->flags, 0);
+        assert_int_equal(mine->n_ipc_wait_unknown, 1);
+        assert_int_equal(ours->n_ipc_wait_unknown, 0);
+        assert_int_equal(proctab_find(mine, 70)->ruid, (uid_t) -1);
+        assert_int_equal(proctab_find(ours, 70)->ruid, 1000);
+        assert_string_equal(proctab_find(mine, 70)->unit, "x.service");
+        assert_null(proctab_find(ours, 70)->unit);
+
+        /* What the walk did not read, no view can tell. */
+        _cleanup_(proctab_freep) struct proctab *more = NULL;
+        assert_int_equal(proctab_view(t, PROCTAB_FDS, 0, true, &more), -EINVAL);
+        assert_null(more);
+}
+
+/* An object of INV of TYPE and ID. */
+static void add_object(struct inventory *inv, enum ipc_type type, int id) {
+        struct ipc_object *o = inventory_append(inv, type);
+        assert_non_null(o);
+        o->id = id;
+}
+
+static const char *holders_of(const struct inventory *inv, enum ipc_type type, int id) {
+        static char buf[128];
+        size_t used = 0;
+
+        for (size_t i = 0; i < inv->n_objects; i++) {
+                const struct ipc_object *o = &inv->objects[i];
+                if (o->type != type || o->id != id)
+                        continue;
+                buf[0] = 0;
+                for (size_t k = 0; k < o->n_holders; k++)
+                        used += (size_t) snprintf(buf + used, sizeof(buf) - used, "%s%d", k ? " " : "",
+                                                  (int) o->holders[k]);
+                return buf;
+        }
+        fail_msg("no %s:%d", ipc_type_to_string(type), id);
+        return NULL;
+}
+
+/* collect_holders for two inventories in one walk: each object gets the
+ * holders of its own namespace, and another namespace's SysV objects only
+ * its members (73, whose namespace is unknown, is none of them). */
+static void test_collect_many(void **state) {
+        const struct fake *f = *state;
+        _cleanup_(inventory_freep) struct inventory *ours = NULL, *theirs = NULL;
+        pid_t members[] = { 71, 74 };
+        const struct ipcns other = { .ino = ns_ino("uts"), .members = members, .n_members = 2 };
+        const struct collect_paths here = { .proc = f->root }, there = { .proc = f->root, .ns = &other };
+        struct proctab *pts[2] = {};
+
+        assert_int_equal(inventory_new(&ours), 0);
+        assert_int_equal(inventory_new(&theirs), 0);
+        add_object(ours, IPC_TYPE_SHM, 5);
+        add_object(ours, IPC_TYPE_SHM, 6);
+        add_object(ours, IPC_TYPE_SEM, 3);
+        add_object(theirs, IPC_TYPE_SHM, 5);
+        add_object(theirs, IPC_TYPE_SHM, 6);
+        add_object(theirs, IPC_TYPE_SEM, 3);
+
+        struct inventory *invs[] = { ours, theirs };
+        const struct collect_paths *paths[] = { &here, &there };
+        const unsigned extra[] = { PROCTAB_UIDS, 0 };
+        assert_int_equal(collect_holders_many(invs, paths, extra, 2, pts), 0);
+
+        assert_string_equal(holders_of(ours, IPC_TYPE_SHM, 5), "70");
+        assert_string_equal(holders_of(ours, IPC_TYPE_SHM, 6), "73");
+        assert_string_equal(holders_of(ours, IPC_TYPE_SEM, 3), "70");
+        assert_string_equal(holders_of(theirs, IPC_TYPE_SHM, 5), "71");
+        assert_string_equal(holders_of(theirs, IPC_TYPE_SHM, 6), "");
+        assert_string_equal(holders_of(theirs, IPC_TYPE_SEM, 3), "71");
+        /* each its own table: uids where asked, 74's unknown wait in its own */
+        assert_int_equal(pts[0]->flags, PROCTAB_UIDS | PROCTAB_MAPS | PROCTAB_IPC_WAITERS);
+        assert_int_equal(pts[1]->flags, PROCTAB_MAPS | PROCTAB_IPC_WAITERS);
+        assert_int_equal(proctab_find(pts[0], 71)->ruid, 1000);
+        assert_int_equal(proctab_find(pts[1], 71)->ruid, (uid_t) -1);
+        assert_int_equal(pts[0]->n_ipc_wait_unknown, 0);
+        assert_int_equal(pts[1]->n_ipc_wait_unknown, 1);
+        proctab_free(pts[0]);
+        proctab_free(pts[1]);
+
+        /* Two /proc cannot be one walk. */
+        const struct collect_paths elsewhere = { .proc = "/proc", .ns = &other };
+        const struct collect_paths *mixed[] = { &here, &elsewhere };
+        pts[0] = pts[1] = NULL;
+        assert_int_equal(collect_holders_many(invs, mixed, extra, 2, pts), -EINVAL);
+        assert_null(pts[0]);
+        assert_null(pts[1]);
+}
+
 int main(void) {
         /* clang-format off */
         const struct CMUnitTest tests[] = {
@@ -857,6 +1142,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_build_fake_holders, setup_fake, teardown_fake),
                 cmocka_unit_test_setup_teardown(test_build_fake_stopped, setup_fake_stopped, teardown_fake),
                 cmocka_unit_test_setup_teardown(test_build_fake_stopped_asked, setup_fake_stopped, teardown_fake),
+                cmocka_unit_test_setup_teardown(test_build_many_keys, setup_fake_ns, teardown_fake),
+                cmocka_unit_test_setup_teardown(test_build_many_views, setup_fake_ns, teardown_fake),
+                cmocka_unit_test_setup_teardown(test_collect_many, setup_fake_ns, teardown_fake),
                 cmocka_unit_test(test_build_missing_root),
                 cmocka_unit_test(test_build_real_proc),
         };
