@@ -288,8 +288,10 @@ static void local_warnings(struct cli *cli, struct cli_engine *ce) {
 }
 
 void cli_engine_done(struct cli_engine *ce) {
-        ce->engine = engine_free(ce->engine); /* saves, with the configuration below */
-        free(ce->ns_config); /* a shallow copy: what it points to is cli->config's */
+        /* The engine saves with its configuration: it goes first.  That
+         * is a shallow copy: what it points to is cli->config's. */
+        ce->engine = engine_free(ce->engine);
+        free(ce->ns_config);
         ce->ns_config = NULL;
         free(ce->ns_state_dir);
         ce->ns_state_dir = NULL;

@@ -266,8 +266,8 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
         return collect_holders_many(&inv, &paths, &extra, 1, ret);
 }
 
-int collect_holders_many(struct inventory *const *invs, const struct collect_paths *const *paths,
-                         const unsigned *extra, size_t n, struct proctab **ret) {
+int collect_holders_many(struct inventory *const *invs, const struct collect_paths *const *paths, const unsigned *extra,
+                         size_t n, struct proctab **ret) {
         _cleanup_(holder_index_freep) struct holder_index *idx = NULL;
         _cleanup_(proctab_freep) struct proctab *walk = NULL;
         _cleanup_free_ unsigned *flags = NULL;

@@ -42,8 +42,8 @@ int collect_holders(struct inventory *inv, const struct collect_paths *paths, un
  * collect_holders(INVS[i], PATHS[i], EXTRA[i]) would give it.  The
  * namespaces must be distinct (-EINVAL).  RET[i] are all made, or none.
  */
-int collect_holders_many(struct inventory *const *invs, const struct collect_paths *const *paths,
-                         const unsigned *extra, size_t n, struct proctab **ret);
+int collect_holders_many(struct inventory *const *invs, const struct collect_paths *const *paths, const unsigned *extra,
+                         size_t n, struct proctab **ret);
 
 /* Where the file object O lives: its path, from the scan's directories, in
  * BUF (SIZE bytes), and in *RET_BASE the offset of its name in the

@@ -370,8 +370,8 @@ static int scan_maps(int mfd, int pfd, pid_t pid, const struct walk *w, uint32_t
                         skipping = false;
                         if (!skip && proctab_parse_maps_line(line, &dev, &ino, &sysv) == 0 && (ino != 0 || sysv)) {
                                 /* shmid 0 is a real segment; inode 0 otherwise anonymous */
-                                r = sysv ? add_sysv(idx, HOLDER_DEV_SYSV_SHM, (unsigned) ino, process_slot(pfd, w, slot),
-                                                    w->n_slots, pid)
+                                r = sysv ? add_sysv(idx, HOLDER_DEV_SYSV_SHM, (unsigned) ino,
+                                                    process_slot(pfd, w, slot), w->n_slots, pid)
                                          : holder_index_add(idx, dev, ino, pid);
                                 if (r < 0)
                                         return r;
@@ -543,10 +543,9 @@ static int fifo_opener(int tfd, const char *proc_root, pid_t pid, long nr, const
  * shows in /proc/PID/fd or maps, and a msg queue records no waiters at all.
  * The id is the syscall's first argument.
  */
-static int ipc_waiter(pid_t pid, enum call call, uint64_t a0, struct holder_index *idx, uint32_t slot,
-                      size_t n_slots) {
-        return add_sysv(idx, call == CALL_SEM ? HOLDER_DEV_SYSV_SEM : HOLDER_DEV_SYSV_MSG, (unsigned) a0, slot,
-                        n_slots, pid);
+static int ipc_waiter(pid_t pid, enum call call, uint64_t a0, struct holder_index *idx, uint32_t slot, size_t n_slots) {
+        return add_sysv(idx, call == CALL_SEM ? HOLDER_DEV_SYSV_SEM : HOLDER_DEV_SYSV_MSG, (unsigned) a0, slot, n_slots,
+                        pid);
 }
 
 /* What a wchan says a thread is blocked in, of what FLAGS ask about. */
@@ -741,8 +740,7 @@ static int live_thread_dir(int pfd) {
 
 /* blocked_thread for every thread: any one of them may be the one blocked.
  * Returns the PROCESS_*_UNKNOWN flags of what could not be told. */
-static int blocked_threads(int pfd, const struct walk *w, pid_t pid, unsigned threads, unsigned flags,
-                           uint32_t slot) {
+static int blocked_threads(int pfd, const struct walk *w, pid_t pid, unsigned threads, unsigned flags, uint32_t slot) {
         _cleanup_closedir_ DIR *d = NULL;
         int r, unknown = 0;
 
@@ -967,8 +965,7 @@ static unsigned settled_flags(const struct process *p, unsigned flags, uint32_t 
         /* An fd that could not be looked at (a FUSE file of another
          * namespace's objects) stopped the walk looking at the threads:
          * their waits stay unknown here too, the safe side. */
-        if ((flags & PROCTAB_IPC_WAITERS) && mine &&
-            ((f & PROCESS_IPC_WAIT_UNKNOWN) || (out & PROCESS_FD_UNREADABLE)))
+        if ((flags & PROCTAB_IPC_WAITERS) && mine && ((f & PROCESS_IPC_WAIT_UNKNOWN) || (out & PROCESS_FD_UNREADABLE)))
                 out |= PROCESS_IPC_WAIT_UNKNOWN;
         return out;
 }
@@ -1067,8 +1064,8 @@ int proctab_build_many(const char *proc_root, struct holder_index *idx, unsigned
         if (!slots)
                 return -ENOMEM;
         for (size_t i = 0; i < n_ns; i++)
-                slots[i] = (struct ns_slot) { .ino = ipc_ns[i] || !w.have_nsfs ? ipc_ns[i] : (uint64_t) self_ns.st_ino,
-                                              .slot = (uint32_t) i };
+                slots[i] = (struct ns_slot){ .ino = ipc_ns[i] || !w.have_nsfs ? ipc_ns[i] : (uint64_t) self_ns.st_ino,
+                                             .slot = (uint32_t) i };
         if (n_ns > 1)
                 qsort(slots, n_ns, sizeof(*slots), cmp_slot);
         for (size_t i = 1; i < n_ns; i++)

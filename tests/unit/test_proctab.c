@@ -864,8 +864,8 @@ static uint64_t ns_ino(const char *name) {
 static void fake_ns_process(const struct fake *f, const char *pid, const char *ns, int shmid, int semid) {
         _cleanup_free_ char *rel = NULL, *maps = NULL, *to = NULL, *sc = NULL;
 
-        fake_process(f, pid, "nsproc", 'S', 0x00400000, 500, "1000\t1000\t1000\t1000",
-                     "0::/system.slice/x.service\n", true);
+        fake_process(f, pid, "nsproc", 'S', 0x00400000, 500, "1000\t1000\t1000\t1000", "0::/system.slice/x.service\n",
+                     true);
         if (ns) {
                 assert_true(asprintf(&rel, "%s/ns", pid) >= 0);
                 mkdir_rel(f, rel);
