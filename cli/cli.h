@@ -177,7 +177,9 @@ void cli_engine_done(struct cli_engine *ce);
 /*
  * --all-namespaces or --namespace: calls METHOD with PARAMS (not taken) on an
  * engine of each namespace selected in turn (--local only, for now), and
- * hands EACH its reply's parameters as text.  A namespace gone before it
+ * hands EACH its reply's parameters as text.  The engines are all made
+ * first and, for a List, Sweep, Audit or Explain, judged at once, with one
+ * pass over /proc (engine_judge_many); each call answers from that.  A namespace gone before it
  * could be judged is said and skipped.  Returns EXIT_OK, or the first
  * failure's exit code after the rest were tried.
  */
