@@ -27,8 +27,8 @@ enum {
 struct cli_engine {
         struct collect_paths paths; /* its own: the engine keeps a pointer to them */
         /* Another namespace's configuration: the same (a shallow copy of
-         * cli->config), but for a memory of life of its own, StateDir=
-         * StateDir/ipcns-INODE.  NULL: cli->config. */
+         * cli->config), but for a memory of life of its own, StateDir= as
+         * memory_namespace_dir() names it.  NULL: cli->config. */
         struct config *ns_config;
         char *ns_state_dir;
         struct engine *engine;
@@ -177,10 +177,11 @@ void cli_engine_done(struct cli_engine *ce);
 /*
  * --all-namespaces or --namespace: calls METHOD with PARAMS (not taken) on an
  * engine of each namespace selected in turn (--local only, for now), and
- * hands EACH its reply's parameters as text.  The engines are all made
- * first and, for a List, Sweep, Audit or Explain, judged at once, with one
- * pass over /proc (engine_judge_many); each call answers from that.  A namespace gone before it
- * could be judged is said and skipped.  Returns EXIT_OK, or the first
+ * hands EACH its reply's parameters as text.  With --local the engines
+ * are all made first and, for a List, Sweep, Audit or Explain, judged at
+ * once, with one pass over /proc (engine_judge_many); each call answers
+ * from that.  A namespace gone before it could be judged is said and
+ * skipped.  Returns EXIT_OK, or the first
  * failure's exit code after the rest were tried.
  */
 int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
