@@ -236,8 +236,11 @@ int cli_each_namespace(struct cli *cli, const char *method, json_object *params,
                 /* Through the daemon: its engine of that namespace answers,
                  * and caps the budget at its own MaxRemovalsPerSweep=. */
                 json_object *p = json_object_new_object();
-                if (!p)
-                        return EXIT_FAIL;
+                if (!p) {
+                        rc = EXIT_FAIL;
+                        cli->current = NULL;
+                        break; /* the engines are freed below, saving what they learnt */
+                }
                 if (params) {
                         json_object_object_foreach(params, k, v) json_object_object_add(p, k, json_object_get(v));
                 }
