@@ -238,26 +238,20 @@ static int give_holders(struct inventory *inv, size_t slot, const struct collect
                 pids = holder_index_get(idx, dev, ino, &n);
                 if (n == 0)
                         continue;
+                /* A SysV key is its namespace's slot's: the walk recorded
+                 * under it the processes whose ns/ipc was that namespace
+                 * when it read them (and those whose ns/ipc it could not
+                 * read, which may be).  No list of members made before the
+                 * walk filters them again: a process that joined the
+                 * namespace since would be dropped, and a waiter on a
+                 * queue, which no kernel count shows, with it.  A file's
+                 * (dev, ino) names it wherever it is held. */
                 o->holders = malloc(n * sizeof(pid_t));
                 if (!o->holders)
                         return -ENOMEM;
-                /* In another namespace, a SysV id is held only by its
-                 * members (or by a process that may be one, its namespace
-                 * unreadable): the same id in the maps of a process
-                 * elsewhere is another object.  A file's (dev, ino) names
-                 * it wherever it is held. */
-                size_t k = 0;
-                for (size_t m = 0; m < n; m++)
-                        if (!foreign(paths) || !ipc_type_is_sysv(o->type) ||
-                            ipcns_may_be_member(paths->ns, pids[m]))
-                                o->holders[k++] = pids[m];
-                if (k == 0) {
-                        free(o->holders);
-                        o->holders = NULL;
-                        continue;
-                }
-                qsort(o->holders, k, sizeof(pid_t), cmp_pid);
-                o->n_holders = k;
+                memcpy(o->holders, pids, n * sizeof(pid_t));
+                qsort(o->holders, n, sizeof(pid_t), cmp_pid);
+                o->n_holders = n;
         }
         return 0;
 }

@@ -310,6 +310,20 @@ is "$(jq '[.records[] | select(.action == "removed")] | length' <<<"$out")" 3 \
     "a sweep of every namespace through the daemon removes MaxRemovalsPerSweep=3 in all, not 3 each"
 left=$(for c in a b; do inside "$c" awk 'NR > 1 && $1 >= 20513 && $1 <= 20517' /proc/sysvipc/shm; done | wc -l)
 is "$left" 7 "the other 7 orphans wait for the next sweep"
+# A process that joins a container after the daemon last found its members
+# and blocks in msgrcv on a queue there: no kernel count shows such a
+# waiter, so only the /proc walk does; the queue stays.
+wq=$(inside a "$HOLD" -x msg $((0x5030)) 16 0600 | awk '{ print $2 }')
+exec {wfd}< <(nsenter -t "${CPID[a]}" --ipc "$HOLD" msgwait $((0x5030)) 0 0)
+read -r -u "$wfd" _ _ WAITER
+# Asked of the engine the daemon has (no discovery before it, as the CLI's
+# ListNamespaces would make).
+vc -c 1 "{\"method\":\"io.ipcgc.Sweep\",\"parameters\":{\"ipcns\":${NS[a]}}}\0" | head -n 1 | jq -c .parameters >"$T/late.json"
+is "$(jq -r --arg id "msg:$wq" '[.records[] | select(.id == $id and .action == "removed")] | length' "$T/late.json")" 0 \
+    "a queue waited on by a process that joined its namespace after the daemon found its members is not removed"
+[ -n "$(inside a awk -v id="$wq" 'NR > 1 && $2 == id' /proc/sysvipc/msg)" ] &&
+    ok "and is there, its waiter still blocked" || not_ok "and is there, its waiter still blocked"
+kill "$WAITER"
 stop_daemon
 kill "$JOURNALD"
 
