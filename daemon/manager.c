@@ -589,15 +589,16 @@ struct nsengine *manager_find_ns_now(struct manager *m, uint64_t ino, bool admin
 }
 
 /* Judges and sweeps N's namespace; *LEFT: what MaxRemovalsPerSweep= still
- * allows this sweep, over every namespace. */
-static int sweep_one(struct nsengine *n, enum sweep_trigger trigger, unsigned *left) {
+ * allows this sweep, over every namespace.  JUDGED: 1, judged already for
+ * this sweep; a negative errno, that judgement's failure; 0, judged here. */
+static int sweep_one(struct nsengine *n, enum sweep_trigger trigger, unsigned *left, int judged) {
         _cleanup_(reap_result_freep) struct reap_result *res = NULL;
         struct manager *m = n->manager;
         struct engine_request req = { .dry_run = manager_dry_run(m), .caller = geteuid(), .max_removals = *left };
         uint64_t t0 = now_usec(CLOCK_MONOTONIC);
         int r;
 
-        r = engine_judge(n->engine, ENGINE_QUICK);
+        r = judged == 0 ? engine_judge(n->engine, ENGINE_QUICK) : judged < 0 ? judged : 0;
         if (r == -ESRCH && n->ns) {
                 /* Its last member left since it was found: gone, no error. */
                 log_msg(LOG_DEBUG, "IPC namespace %" PRIu64 " is gone: skipped", n->ns->ino);
@@ -629,17 +630,29 @@ static int sweep_one(struct nsengine *n, enum sweep_trigger trigger, unsigned *l
  * LEFT allows.  Returns the first failure; *RET_N: how many were swept. */
 static int sweep_others(struct manager *m, enum sweep_trigger trigger, bool prompted, unsigned *left,
                         size_t *ret_n) {
-        size_t start = 0, not_swept = 0, n = 0;
+        _cleanup_free_ struct nsengine **todo = calloc(m->n_others ? m->n_others : 1, sizeof(*todo));
+        _cleanup_free_ struct engine **engines = calloc(m->n_others ? m->n_others : 1, sizeof(*engines));
+        _cleanup_free_ int *judged = calloc(m->n_others ? m->n_others : 1, sizeof(*judged));
+        size_t start = 0, not_swept = 0, n = 0, k;
         bool limited = m->config->daemon.max_removals > 0; /* 0: nothing is removed, and nothing runs out */
         int r = 0;
 
+        if (!todo || !engines || !judged)
+                return -ENOMEM;
         while (start < m->n_others && m->others[start]->ns->ino < m->ns_next_ino)
                 start++;
-        for (size_t k = 0; k < m->n_others; k++) {
+        for (k = 0; k < m->n_others; k++) {
                 struct nsengine *e = m->others[(start + k) % m->n_others];
                 if (prompted && !e->prompted)
                         continue;
                 e->prompted = false;
+                engines[n] = e->engine;
+                todo[n++] = e;
+        }
+        /* Judged together, with one walk of /proc for all of them. */
+        (void) engine_judge_many(engines, n, ENGINE_QUICK, judged);
+        for (k = 0; k < n; k++) {
+                struct nsengine *e = todo[k];
                 if (limited && *left == 0) {
                         if (not_swept++ == 0)
                                 m->ns_next_ino = e->ns->ino;
@@ -648,10 +661,9 @@ static int sweep_others(struct manager *m, enum sweep_trigger trigger, bool prom
                 /* A sweep of many namespaces is long: systemd's watchdog
                  * is told between them that the daemon is at work. */
                 (void) sd_notify(false, "WATCHDOG=1");
-                int q = sweep_one(e, trigger, left);
+                int q = sweep_one(e, trigger, left, judged[k] < 0 ? judged[k] : 1);
                 if (q < 0 && r >= 0)
                         r = q;
-                n++;
         }
         if (not_swept && !m->ns_stop_said)
                 log_msg(LOG_WARNING,
@@ -661,7 +673,7 @@ static int sweep_others(struct manager *m, enum sweep_trigger trigger, bool prom
         m->ns_stop_said = not_swept > 0;
         if (!not_swept)
                 m->ns_next_ino = 0;
-        *ret_n = n;
+        *ret_n = n - not_swept;
         return r;
 }
 
@@ -671,7 +683,7 @@ int manager_sweep(struct manager *m, enum sweep_trigger trigger) {
         size_t n;
         int r;
 
-        r = sweep_one(&m->host, trigger, &left);
+        r = sweep_one(&m->host, trigger, &left, 0);
         if (m->config->daemon.all_namespaces && find_namespaces(m) >= 0) {
                 int k = sweep_others(m, trigger, false, &left, &n);
                 if (k < 0 && r >= 0)
@@ -735,7 +747,7 @@ static int on_prompt(sd_event_source *s, uint64_t usec, void *userdata) {
                         engine_exits_matter(m->others[k]->engine, m->exited, m->n_exited, m->exits_lost);
         if (engine_exits_matter(m->host.engine, m->exited, m->n_exited, m->exits_lost)) {
                 swept_n++;
-                (void) sweep_one(&m->host, TRIGGER_EXIT, &left);
+                (void) sweep_one(&m->host, TRIGGER_EXIT, &left, 0);
         }
         if (m->config->daemon.all_namespaces) {
                 size_t n = 0;
