@@ -1224,6 +1224,38 @@ static json_object *call(const struct service *s, const struct service_caller *w
         return reply;
 }
 
+/* The kernel stamps a msgsnd with its coarse clock's second, which lags
+ * the tick: a sender started 2 ms into second S+1 may have sent with the
+ * stamp S.  It is the one recorded, alive; a process started well after
+ * the slack is not. */
+static void test_reuse_slack(void **state) {
+        const time_t stime = 1796231300;
+        struct process procs[] = {
+                { .pid = 31, .start_usec = (uint64_t) (stime + 1) * 1000000u + 2000u, .comm = "sender" },
+                { .pid = 32, .start_usec = (uint64_t) (stime + 2) * 1000000u, .comm = "newer" },
+        };
+        const struct proctab pt = { .procs = procs, .n_procs = 2 };
+        const struct judge_context ctx = { .proctab = &pt, .now = stime + 10, .self = 1 };
+        (void) state;
+
+        for (size_t k = 0; k < 2; k++) {
+                struct ipc_object o = { .type = IPC_TYPE_MSG, .id = 64, .cpid = PID_NONE, .lpid = procs[k].pid,
+                                        .lrpid = 0, .mtime = stime, .ctime = stime - 5, .qnum = 1 };
+                struct judgement j = {};
+                assert_int_equal(judge_object(&ctx, &o, &j), 0);
+                enum evidence_state want = k == 0 ? EVIDENCE_ALIVE : EVIDENCE_REUSED;
+                bool found = false;
+                for (size_t e = 0; e < j.n_evidence; e++)
+                        if (j.evidence[e].role == ROLE_LAST_SENDER) {
+                                assert_int_equal(j.evidence[e].state, want);
+                                found = true;
+                        }
+                assert_true(found);
+                assert_int_equal(j.verdict == VERDICT_LIVE, k == 0);
+                judgement_done(&j);
+        }
+}
+
 static void test_service(void **state) {
         struct world *w = *state;
         const struct config *c = config_no_memory_now(w);
@@ -1365,6 +1397,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_orphan_stays_orphan_without_state_dir, main_world, world_free),
                 cmocka_unit_test_setup_teardown(test_exits_matter, quick_world, world_free),
                 cmocka_unit_test_setup_teardown(test_service, main_world, world_free),
+                cmocka_unit_test(test_reuse_slack),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
