@@ -238,7 +238,12 @@ static int index_evidence(struct engine *e) {
  * the one recorded (JUDGE_PID_SLACK_USEC).
  */
 static bool dead_reusable(const struct engine *e) {
-        time_t now = time(NULL);
+        struct timespec ts;
+        /* To the microsecond: whole seconds would make now look up to one
+         * second earlier, and the wait longer than it needs to be. */
+        uint64_t now_usec = clock_gettime(CLOCK_REALTIME, &ts) == 0
+                                    ? (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u
+                                    : 0; /* unread: no SysV verdict is reusable */
 
         for (size_t i = 0; i < e->inv->n_objects; i++) {
                 const struct judgement *j = &e->judgements[i];
@@ -253,7 +258,8 @@ static bool dead_reusable(const struct engine *e) {
                 }
                 if (ipc_type_is_sysv(o->type)) {
                         time_t last = ipc_object_last_activity(o);
-                        if ((uint64_t) last * 1000000ull + 2 * JUDGE_PID_SLACK_USEC > (uint64_t) now * 1000000ull)
+                        /* a second more than the slack, for safety's sake */
+                        if ((uint64_t) last * 1000000ull + JUDGE_PID_SLACK_USEC + 1000000ull > now_usec)
                                 return false;
                 }
         }

@@ -26,11 +26,7 @@ int learn_clock(struct memory *m, time_t now, struct clock_view *ret) {
         struct clock_view c = {};
 
         read_boot_id(c.boot_id);
-        /* In this order, as proctab.c reads them: a delay between the two
-         * reads makes the offset smaller, start times earlier (the safe
-         * side). */
-        int64_t real = clock_usec(CLOCK_REALTIME);
-        c.offset_usec = real - clock_usec(CLOCK_BOOTTIME);
+        c.offset_usec = clock_usec(CLOCK_REALTIME) - clock_usec(CLOCK_BOOTTIME);
         if (m && c.boot_id[0] && strcmp(m->boot_id, c.boot_id) == 0) {
                 int64_t d = c.offset_usec - m->clock_offset;
                 c.step = (time_t) m->clock_step;

@@ -19,13 +19,9 @@ struct clock_view {
         time_t step;         /* wall clock (s) after the last step seen, 0: none */
 };
 
-/* A change of REALTIME - BOOTTIME past this is a step of the wall clock
- * (settimeofday, an NTP step, a VM's resume), not the noise of reading two
- * clocks one after the other; a slew does not move it.  Below the coarse
- * clock's lag that the reuse slack allows (JUDGE_COARSE_CLOCK_LAG_USEC), so
- * that no forward step too small to be seen here can make a live process
- * look started after what it did. */
-#define CLOCK_STEP_USEC 200000ll
+/* A change of REALTIME - BOOTTIME past this is a step of the wall clock,
+ * not the slow slew of time keeping. */
+#define CLOCK_STEP_USEC 1000000ll
 
 /*
  * Reads the clocks and compares them with what M (may be NULL) last saw:
