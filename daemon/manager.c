@@ -43,7 +43,6 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->timer);
         sd_event_source_disable_unref(m->prompt);
         sd_event_source_disable_unref(m->clock_source);
-        sd_event_source_disable_unref(m->watch_source);
         for (size_t i = 0; i < m->n_others; i++)
                 nsengine_free(m->others[i]);
         free(m->others);
@@ -867,9 +866,8 @@ int manager_start(struct manager *m) {
         /* Without the connector (inside a PID namespace, or turned off), the
          * evidence's pidfds tell of its exits; with it, they would tell twice. */
         m->watch_others = !m->connector;
-        if (!m->connector && engine_watch_fd(m->host.engine) >= 0) {
-                r = sd_event_add_io(m->event, &m->watch_source, engine_watch_fd(m->host.engine), EPOLLIN,
-                                    manager_on_watch, &m->host);
+        if (!m->connector) {
+                r = nsengine_watch(&m->host);
                 if (r < 0)
                         return r;
         }

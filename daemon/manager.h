@@ -89,7 +89,6 @@ struct manager {
         sd_event_source *timer;
         sd_event_source *prompt;
         sd_event_source *clock_source; /* TFD_TIMER_CANCEL_ON_SET: the wall clock stepped */
-        sd_event_source *watch_source; /* the pidfds of the evidence: one exited */
         struct connector *connector;
 };
 

@@ -94,9 +94,8 @@ int nsengine_new(struct manager *m, const struct ipcns *ns, const struct config 
                        (geteuid() == 0 ? ENGINE_SAVE : 0) | (m->watch_others ? ENGINE_WATCH : 0), &n->engine);
         if (r < 0)
                 goto fail;
-        if (m->watch_others && engine_watch_fd(n->engine) >= 0) {
-                r = sd_event_add_io(m->event, &n->watch_source, engine_watch_fd(n->engine), EPOLLIN, manager_on_watch,
-                                    n);
+        if (m->watch_others) {
+                r = nsengine_watch(n);
                 if (r < 0)
                         goto fail;
         }
@@ -108,6 +107,13 @@ int nsengine_new(struct manager *m, const struct ipcns *ns, const struct config 
 fail:
         nsengine_free(n);
         return r;
+}
+
+int nsengine_watch(struct nsengine *n) {
+        int fd = engine_watch_fd(n->engine);
+        if (fd < 0)
+                return 0;
+        return sd_event_add_io(n->manager->event, &n->watch_source, fd, EPOLLIN, manager_on_watch, n);
 }
 
 void nsengine_free(struct nsengine *n) {

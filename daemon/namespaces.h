@@ -58,6 +58,9 @@ struct nsengine {
 int nsengine_init_host(struct nsengine *n, struct manager *m, const struct config *config);
 /* Another namespace's, a copy of NS taken. */
 int nsengine_new(struct manager *m, const struct ipcns *ns, const struct config *config, struct nsengine **ret);
+/* Its evidence's pidfds polled by the event loop (without the process
+ * connector): an exit among them is news (manager_on_watch). */
+int nsengine_watch(struct nsengine *n);
 /* Frees what N holds (and N, unless it is the daemon's own). */
 void nsengine_free(struct nsengine *n);
 /* A namespace found gone: freed now, or, while a reply is being written
